@@ -1,0 +1,65 @@
+"""NDJSON plumbing shared by every stage: one JSON object per line, in and out.
+
+Reading is lazy (a generator over the stream) and, for input from outside the process,
+validates each record against the schema of its ``kind``. Writing is one compact line
+per record, flushed at once so a downstream stage sees records as they are made.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from pipeline.errors import InvalidInput
+
+Record = dict[str, Any]
+
+
+def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = True) -> Iterator[Record]:
+    """Yield the records of an NDJSON byte stream; blank lines are skipped.
+
+    Raises :class:`InvalidInput` naming ``source:LINE`` (and the JSON path of the bad field)
+    for a line that is not JSON, not an object, of an unknown kind or against its schema.
+    """
+    if validate:
+        from pipeline.schema import check_record
+    for line_no, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(source, line_no, f"invalid JSON: {exc}") from None
+        if validate:
+            check_record(record, source, line_no)
+        elif not isinstance(record, dict):
+            raise InvalidInput(source, line_no, "expected a JSON object", "$")
+        yield record
+
+
+def dumps(record: Record) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def write_records(records: Iterable[Record], stream: IO[bytes]) -> int:
+    """Write each record as one line and flush it; return how many were written."""
+    count = 0
+    for record in records:
+        stream.write(dumps(record))
+        stream.flush()
+        count += 1
+    return count
+
+
+def stdin_hint(stream: IO[bytes], stage: str) -> None:
+    """Tell a person at a terminal why nothing happens (the stage waits for records)."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None and isatty():
+        print(
+            f"{stage}: reading NDJSON records from the terminal; pipe them in "
+            f"(codex-auth collect | codex-auth {stage}) or end with Ctrl-D",
+            file=sys.stderr,
+        )

@@ -1,0 +1,241 @@
+"""collect: read the account pool from disk, read-only.
+
+Input: codex-multi-auth's storage folder (or Codex CLI's auth.json); no stdin.
+Output: one ``pool`` record, then ``account`` records in pool order, then ``flagged``
+records (schemas/pool.json, account.json, flagged.json).
+
+    codex-auth collect --dir ~/.codex/multi-auth | jq -c 'select(.kind=="account")'
+
+Records carry facts about tokens (expiry, last refresh), never the tokens themselves:
+every field below is picked by name from the stored objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from pipeline.storage import jwt
+from pipeline.storage.pool import Pool
+from pipeline.storage.quota_cache import lookup, windows
+from pipeline.storage.state import flagged_key
+
+Record = dict[str, Any]
+
+
+def collect(pool: Pool) -> Iterator[Record]:
+    """The records of a pool that :func:`pipeline.storage.pool.read_pool` has read."""
+    yield pool_record(pool)
+    identities = [_identity(account) for account in pool.accounts]
+    id_counts: dict[str, int] = {}
+    email_counts: dict[str, int] = {}
+    for account_id, email, _ in identities:
+        if account_id:
+            id_counts[account_id] = id_counts.get(account_id, 0) + 1
+        if email:
+            email_counts[email.lower()] = email_counts.get(email.lower(), 0) + 1
+    for index, account in enumerate(pool.accounts):
+        account_id, email, email_source = identities[index]
+        entry = lookup(pool.quota, account_id, email.lower() if email else None, id_counts, email_counts)
+        yield account_record(pool, index, account, account_id, email, email_source, entry)
+    for index, account in enumerate(pool.flagged.accounts):
+        yield flagged_record(pool, index, account)
+
+
+def pool_record(pool: Pool) -> Record:
+    flagged = pool.flagged
+    return {
+        "kind": "pool",
+        "schemaVersion": 1,
+        "collectedAt": pool.collected_at,
+        "source": pool.source,
+        "dir": str(pool.resolved.dir),
+        "storage": {
+            "path": str(pool.storage_path),
+            "state": pool.storage.state,
+            "format": pool.format,
+            "recoveredFrom": str(pool.storage.recovered_from) if pool.storage.recovered_from else None,
+            "details": pool.storage.details,
+        },
+        "flaggedStorage": {
+            "path": str(flagged.path),
+            "state": flagged.outcome.state,
+            "format": "flagged-v1" if flagged.outcome.state in ("healthy", "recovered", "empty") else None,
+            "recoveredFrom": str(flagged.outcome.recovered_from) if flagged.outcome.recovered_from else None,
+            "details": flagged.outcome.details,
+        },
+        "quotaCache": {
+            "path": str(pool.quota.path),
+            "state": pool.quota.state,
+            "entries": pool.quota.entries,
+            "details": pool.quota.details,
+        },
+        "currentIndex": pool.current_index,
+        "accountCount": len(pool.accounts),
+        "flaggedCount": len(flagged.accounts),
+        "warnings": list(pool.warnings),
+    }
+
+
+def account_record(
+    pool: Pool,
+    index: int,
+    account: dict[str, Any],
+    account_id: str | None,
+    email: str | None,
+    email_source: str | None,
+    cache_entry: dict[str, Any] | None,
+) -> Record:
+    access_claims = jwt.claims(account.get("accessToken"))
+    quota = _cached_quota(cache_entry) if cache_entry is not None else None
+    plan = _text(account.get("planType")) or jwt.plan_type(access_claims)
+    if plan is None and quota is not None:
+        plan = quota["planType"]
+    return {
+        "kind": "account",
+        "index": index,
+        "accountId": account_id,
+        "email": email,
+        "emailSource": email_source,
+        "label": _text(account.get("accountLabel")),
+        "workspace": _workspace(account),
+        "enabled": account.get("enabled") is not False,
+        "isCurrent": index == pool.current_index,
+        "addedAt": _ms(account.get("addedAt")),
+        "lastUsed": _ms(account.get("lastUsed")),
+        "plan": plan,
+        "token": token_facts(account, access_claims),
+        "rateLimit": {
+            "resetTimes": _reset_times(account.get("rateLimitResetTimes")),
+            "coolingDownUntil": _ms(account.get("coolingDownUntil")),
+            "cooldownReason": _text(account.get("cooldownReason")),
+        },
+        "authInvalidatedAt": _ms(account.get("authInvalidatedAt")),
+        "authInvalidationErrorCode": _text(account.get("authInvalidationErrorCode")),
+        "quota": quota,
+    }
+
+
+def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
+    account_id, email, _ = _identity(account)
+    history = pool.history.get(flagged_key(account_id, email), {})
+    count = history.get("verificationCount")
+    return {
+        "kind": "flagged",
+        "index": index,
+        "accountId": account_id,
+        "email": email,
+        "label": _text(account.get("accountLabel")),
+        "flaggedAt": _ms(account.get("flaggedAt")),
+        "flaggedReason": _text(account.get("flaggedReason")),
+        "lastError": _safe_error(account.get("lastError")),
+        "lastVerified": _ms(history.get("lastVerified")),
+        "verificationCount": count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0,
+    }
+
+
+def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -> Record:
+    access = account.get("accessToken")
+    expires = _ms(account.get("expiresAt")) or jwt.instant_ms(access_claims, "exp")
+    refreshed, source = _ms(account.get("lastRefreshAt")), "last_refresh"
+    if refreshed is None:
+        refreshed, source = jwt.instant_ms(access_claims, "iat"), "access-token-iat"
+    return {
+        "hasAccessToken": isinstance(access, str) and bool(access.strip()),
+        "hasRefreshToken": isinstance(account.get("refreshToken"), str) and bool(account["refreshToken"].strip()),
+        "accessExpiresAt": expires,
+        "lastRefreshAt": refreshed,
+        "lastRefreshSource": source if refreshed is not None else None,
+    }
+
+
+def messages(pool: Pool) -> list[str]:
+    """What a person should read on stderr about this pool (empty when all is well)."""
+    lines = []
+    storage = pool.storage
+    where = f"{pool.storage_path}"
+    if storage.state == "missing":
+        if pool.source == "none":
+            lines.append(
+                f"no account storage found: {storage.details} (folder chosen by {pool.resolved.how}: {pool.resolved.dir}); "
+                "log in with codex-multi-auth, or point --dir or CODEX_MULTI_AUTH_DIR at your pool"
+            )
+        else:
+            lines.append(f"no accounts file: {storage.details}")
+    elif storage.state == "corrupt":
+        lines.append(f"account storage is corrupt: {where}: {storage.details}")
+    elif storage.state == "empty":
+        lines.append(f"the pool has no accounts: {where}" + (f" ({storage.details})" if storage.details else ""))
+    elif storage.state == "intentional-reset":
+        lines.append(f"the pool was reset on purpose and has no accounts: {storage.details} in {pool.resolved.dir}")
+    elif storage.state == "recovered":
+        lines.append(f"recovered accounts: {storage.details} (no file was changed; run codex-multi-auth to repair it)")
+    flagged = pool.flagged.outcome
+    if flagged.state == "corrupt":
+        lines.append(f"flagged accounts file is corrupt: {pool.flagged.path}: {flagged.details}")
+    elif flagged.state == "recovered":
+        lines.append(f"recovered flagged accounts: {flagged.details} (no file was changed)")
+    lines.extend(f"warning: {warning}" for warning in pool.warnings)
+    return lines
+
+
+def _identity(account: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    claims = jwt.claims(account.get("accessToken"))
+    account_id = _text(account.get("accountId")) or jwt.account_id(claims)
+    email = _text(account.get("email"))
+    if email:
+        return account_id, email, "stored"
+    email = jwt.email(claims)
+    return account_id, email, "token" if email else None
+
+
+def _cached_quota(entry: dict[str, Any]) -> Record:
+    return {
+        "source": "cache",
+        "sampledAt": _ms(entry.get("updatedAt")),
+        "httpStatus": int(entry["status"]),
+        "model": _text(entry.get("model")),
+        "planType": _text(entry.get("planType")),
+        "limitReached": None,
+        "windows": windows(entry),
+        "credits": None,
+    }
+
+
+def _workspace(account: dict[str, Any]) -> str | None:
+    spaces = account.get("workspaces")
+    if not isinstance(spaces, list) or not spaces:
+        return None
+    position = account.get("currentWorkspaceIndex")
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(spaces):
+        position = 0
+    chosen = spaces[position] if isinstance(spaces[position], dict) else None
+    return _text(chosen.get("name")) if chosen else None
+
+
+def _reset_times(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): ms for key, raw in value.items() if (ms := _ms(raw)) is not None}
+
+
+def _ms(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return int(value)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _safe_error(value: Any) -> str | None:
+    """lastError as a short line; anything token-shaped is cut out."""
+    text = _text(value)
+    if text is None:
+        return None
+    from pipeline.redact import scrub_secrets
+
+    text = scrub_secrets(" ".join(text.split()))
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,239 @@
+"""codex-multi-auth's accounts file (format versions 3 and 1): normalisation, de-duplication
+and the current account, following codex-multi-auth's own rules (anchor-spec §3.3-§3.9)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
+
+MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
+CURRENT_FAMILY = "codex"
+
+
+@dataclass
+class AccountsFile:
+    """The pool as codex-multi-auth would load it. ``accounts`` are the stored objects
+    (credentials included: never serialise them as they are)."""
+
+    outcome: Outcome
+    version: int | None = None
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    current_index: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Normalized:
+    version: int
+    accounts: list[dict[str, Any]]
+    current_index: int | None
+    warnings: list[str]
+
+
+def load_accounts(path: Path, now_ms: int) -> AccountsFile:
+    outcome, value = load_with_recovery(
+        path, lambda data: normalize(data, now_ms), wal=True, is_empty=lambda v: not v.accounts
+    )
+    if value is None:
+        return AccountsFile(outcome)
+    return AccountsFile(outcome, value.version, value.accounts, value.current_index, value.warnings)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _nonblank(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def normalize(data: Any, now_ms: int) -> _Normalized:
+    if not isinstance(data, dict):
+        raise Unreadable("is not a JSON object")
+    version = data.get("version")
+    if isinstance(version, bool) or version not in (1, 3):
+        raise Unreadable(f"has unknown format version {version!r} (known: 1, 3)")
+    raw = data.get("accounts")
+    if not isinstance(raw, list):
+        raise Unreadable("has no accounts list")
+    warnings: list[str] = []
+    raw_active = _clamp_index(data.get("activeIndex"), len(raw))
+    by_family = data.get("activeIndexByFamily")
+    raw_current = raw_active
+    if isinstance(by_family, dict) and by_family.get(CURRENT_FAMILY) is not None:
+        raw_current = _clamp_index(by_family.get(CURRENT_FAMILY), len(raw))
+    current_identity = _identity(raw[raw_current]) if raw and isinstance(raw[raw_current], dict) else None
+
+    kept: list[dict[str, Any]] = []
+    for position, account in enumerate(raw):
+        if not isinstance(account, dict):
+            warnings.append(f"accounts[{position}] is not an object; skipped")
+            continue
+        if not _nonblank(account.get("refreshToken")):
+            warnings.append(f"accounts[{position}] has no refresh token; skipped (codex-multi-auth drops it too)")
+            continue
+        account = dict(account)
+        if not (_finite(account.get("authInvalidatedAt")) and account["authInvalidatedAt"] > 0):
+            account.pop("authInvalidatedAt", None)
+            account.pop("authInvalidationErrorCode", None)
+        if version == 1:
+            _migrate_v1(account, now_ms)
+        kept.append(account)
+
+    before = len(kept)
+    accounts = dedupe(kept)
+    if len(accounts) < before:
+        warnings.append(f"{before - len(accounts)} duplicate account record(s) merged (the most recently used one kept)")
+
+    current: int | None = None
+    if accounts:
+        current = min(raw_current, len(accounts) - 1)
+        if current_identity is not None:
+            match = find_match(accounts, current_identity, allow_id_without_email=True)
+            if match is not None:
+                current = match
+    return _Normalized(version, accounts, current, warnings)
+
+
+def _clamp_index(value: Any, length: int) -> int:
+    index = int(value) if _finite(value) else 0
+    return max(0, min(index, length - 1)) if length else 0
+
+
+def _migrate_v1(account: dict[str, Any], now_ms: int) -> None:
+    reset = account.pop("rateLimitResetTime", None)
+    if _finite(reset) and reset > now_ms:
+        account["rateLimitResetTimes"] = {family: reset for family in MODEL_FAMILIES}
+
+
+@dataclass(frozen=True)
+class _Identity:
+    account_id: str | None
+    email: str | None
+    refresh: str | None
+    last_used: float
+    added_at: float
+
+
+def _identity(account: dict[str, Any]) -> _Identity:
+    email = _nonblank(account.get("email"))
+    return _Identity(
+        _nonblank(account.get("accountId")),
+        email.lower() if email else None,
+        _nonblank(account.get("refreshToken")),
+        account["lastUsed"] if _finite(account.get("lastUsed")) else 0,
+        account["addedAt"] if _finite(account.get("addedAt")) else 0,
+    )
+
+
+def _newest(accounts: list[dict[str, Any]], positions: list[int]) -> int:
+    best = positions[0]
+    for position in positions[1:]:
+        if _is_newer(accounts[position], accounts[best]):
+            best = position
+    return best
+
+
+def _is_newer(candidate: dict[str, Any], kept: dict[str, Any]) -> bool:
+    """codex-multi-auth's rule: greater lastUsed; on a tie greater-or-equal addedAt."""
+    a, b = _identity(candidate), _identity(kept)
+    if a.last_used != b.last_used:
+        return a.last_used > b.last_used
+    return a.added_at >= b.added_at
+
+
+class _Index:
+    """Positions of kept accounts by accountId, e-mail key and refresh token."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, list[int]] = {}
+        self.by_email: dict[str, list[int]] = {}
+        self.by_refresh: dict[str, list[int]] = {}
+
+    def add(self, position: int, ident: _Identity) -> None:
+        for table, key in ((self.by_id, ident.account_id), (self.by_email, ident.email), (self.by_refresh, ident.refresh)):
+            if key is not None:
+                table.setdefault(key, []).append(position)
+
+    def remove(self, position: int, ident: _Identity) -> None:
+        for table, key in ((self.by_id, ident.account_id), (self.by_email, ident.email), (self.by_refresh, ident.refresh)):
+            if key is not None:
+                table[key].remove(position)
+
+
+def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_without_email: bool) -> int | None:
+    idents = {}
+
+    def ident(position: int) -> _Identity:
+        if position not in idents:
+            idents[position] = _identity(kept[position])
+        return idents[position]
+
+    # 1. composite: same accountId and same e-mail key
+    if cand.account_id and cand.email:
+        same = [p for p in index.by_email.get(cand.email, []) if ident(p).account_id == cand.account_id]
+        if same:
+            return _newest(kept, same)
+    # 2. safe e-mail: same e-mail key, unless that would join different accountIds
+    if cand.email:
+        group = index.by_email.get(cand.email, [])
+        if group:
+            ids = {ident(p).account_id for p in group if ident(p).account_id}
+            if cand.account_id:
+                ids.add(cand.account_id)
+            if len(ids) <= 1:
+                return _newest(kept, group)
+    # 3. refresh token, unless identities conflict
+    if cand.refresh:
+        group = index.by_refresh.get(cand.refresh, [])
+        if group:
+            for p in group:
+                other = ident(p)
+                if (cand.account_id and other.account_id and cand.account_id != other.account_id) or (
+                    cand.email and other.email and cand.email != other.email
+                ):
+                    return None
+            if len(group) > 1 and not cand.account_id and not cand.email:
+                return None
+            return _newest(kept, group)
+    # 4. unique accountId
+    if cand.account_id and (cand.email or allow_id_without_email):
+        group = index.by_id.get(cand.account_id, [])
+        if len(group) == 1:
+            other = ident(group[0])
+            if not (cand.email and other.email and cand.email != other.email):
+                return group[0]
+    return None
+
+
+def find_match(accounts: list[dict[str, Any]], identity: _Identity, *, allow_id_without_email: bool = False) -> int | None:
+    index = _Index()
+    for position, account in enumerate(accounts):
+        index.add(position, _identity(account))
+    return _match(accounts, index, identity, allow_id_without_email)
+
+
+def dedupe(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Collapse records of one identity, keeping the newer at the older's position; repeat
+    passes until nothing more collapses (codex-multi-auth's rule)."""
+    current = accounts
+    while True:
+        kept: list[dict[str, Any]] = []
+        index = _Index()
+        for account in current:
+            cand = _identity(account)
+            position = _match(kept, index, cand, False)
+            if position is None:
+                index.add(len(kept), cand)
+                kept.append(account)
+            elif _is_newer(account, kept[position]):
+                index.remove(position, _identity(kept[position]))
+                kept[position] = account
+                index.add(position, cand)
+        if len(kept) == len(current):
+            return kept
+        current = kept

@@ -1,0 +1,151 @@
+"""Reading JSON files that may be missing, unreadable or damaged, and the recovery chain.
+
+Nothing here writes: recovery means *reading* the newest good copy and saying where it
+came from, never rewriting the user's files.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX
+
+T = TypeVar("T")
+
+
+class Unreadable(Exception):
+    """A file exists (or should) but yields no usable data; the message says why."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file or raise :class:`Unreadable` with a short reason."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise Unreadable("file is missing", missing=True) from None
+    except IsADirectoryError:
+        raise Unreadable("is a folder, not a file") from None
+    except OSError as exc:
+        if exc.errno == errno.ENOTDIR:
+            raise Unreadable("file is missing", missing=True) from None
+        raise Unreadable(f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise Unreadable("is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise Unreadable(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+def read_wal(path: Path) -> Any:
+    """The content journalled in codex-multi-auth's ``.wal`` file, after its checksum check."""
+    envelope = read_json(path)
+    if not isinstance(envelope, dict) or envelope.get("version") != 1:
+        raise Unreadable("is not a version 1 write-ahead log")
+    content, checksum = envelope.get("content"), envelope.get("checksum")
+    if not isinstance(content, str) or not isinstance(checksum, str):
+        raise Unreadable("has no content or checksum")
+    if hashlib.sha256(content.encode("utf-8")).hexdigest() != checksum.strip().lower():
+        raise Unreadable("checksum does not match its content")
+    try:
+        return json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise Unreadable(f"holds invalid JSON ({exc.msg})") from None
+
+
+def reset_marker(path: Path) -> Path:
+    return path.with_name(path.name + RESET_MARKER_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    reader: Callable[[Path], Any]
+
+
+def recovery_candidates(path: Path, *, wal: bool) -> Iterator[Candidate]:
+    """The copies codex-multi-auth would restore from, in its order: the WAL, ``.bak``,
+    ``.bak.1``, ``.bak.2``, then other ``<name>.*`` artefacts sorted by name."""
+    if wal:
+        yield Candidate(path.with_name(path.name + WAL_SUFFIX), read_wal)
+    known = {path.name + suffix for suffix in BACKUP_SUFFIXES}
+    for suffix in BACKUP_SUFFIXES:
+        yield Candidate(path.with_name(path.name + suffix), read_json)
+    try:
+        names = sorted(os.listdir(path.parent))
+    except OSError:
+        return
+    prefix = path.name + "."
+    for name in names:
+        if not name.startswith(prefix) or name in known:
+            continue
+        rest = name[len(prefix):]
+        if ".cache" in name or name.endswith((".tmp", RESET_MARKER_SUFFIX, WAL_SUFFIX)) or ".rotate." in name:
+            continue
+        if rest and (path.parent / name).is_file():
+            yield Candidate(path.parent / name, read_json)
+
+
+@dataclass
+class Outcome:
+    """What reading one storage file (with recovery) came to."""
+
+    state: str  # healthy | recovered | empty | missing | corrupt | intentional-reset
+    data: Any = None
+    recovered_from: Path | None = None
+    details: str | None = None
+
+
+def load_with_recovery(
+    path: Path, normalize: Callable[[Any], T], *, wal: bool, is_empty: Callable[[T], bool]
+) -> tuple[Outcome, T | None]:
+    """Read ``path``; when it is missing or unreadable, read the first good recovery copy.
+
+    ``normalize`` turns parsed JSON into the caller's form or raises :class:`Unreadable`
+    (an unknown version, say). As codex-multi-auth does, a file that parses but cannot be
+    normalised is reported as corrupt without falling back to a copy; a reset marker always
+    means an intentionally empty pool.
+    """
+    if reset_marker(path).exists():
+        return Outcome("intentional-reset", details=f"reset marker {reset_marker(path).name} is present"), None
+    try:
+        parsed = read_json(path)
+    except Unreadable as primary_error:
+        tried: list[str] = []
+        for candidate in recovery_candidates(path, wal=wal):
+            try:
+                value = normalize(candidate.reader(candidate.path))
+            except Unreadable as exc:
+                if not exc.missing:
+                    tried.append(f"{candidate.path.name} {exc}")
+                continue
+            if is_empty(value):
+                tried.append(f"{candidate.path.name} holds no accounts")
+                continue
+            why = "missing" if primary_error.missing else f"unreadable: it {primary_error}"
+            return (
+                Outcome("recovered", recovered_from=candidate.path, details=f"{path.name} {why}; read {candidate.path.name} instead"),
+                value,
+            )
+        if primary_error.missing:
+            extra = f" ({'; '.join(tried)})" if tried else ""
+            folder_state = "" if path.parent.is_dir() else f" (folder {path.parent} does not exist)"
+            return Outcome("missing", details=f"{path.name} not found{folder_state}{extra}"), None
+        extra = f"; no usable backup ({'; '.join(tried)})" if tried else "; no backup or WAL to recover from"
+        return Outcome("corrupt", details=f"{path.name} {primary_error}{extra}"), None
+    try:
+        value = normalize(parsed)
+    except Unreadable as exc:
+        return Outcome("corrupt", details=f"{path.name} {exc}"), None
+    return Outcome("empty" if is_empty(value) else "healthy"), value

@@ -1,0 +1,49 @@
+"""codex-multi-auth's flagged-accounts file: accounts moved aside after a hard auth failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
+from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE
+
+
+@dataclass
+class FlaggedFile:
+    outcome: Outcome
+    path: Path
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_flagged(folder: Path) -> FlaggedFile:
+    path = folder / FLAGGED_FILE
+    legacy = folder / LEGACY_FLAGGED_FILE
+    warnings: list[str] = []
+    outcome, value = load_with_recovery(path, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v)
+    if outcome.state == "missing" and legacy.exists():
+        # codex-multi-auth migrates the old name on its next load; until then we read it.
+        outcome, value = load_with_recovery(legacy, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v)
+        path = legacy
+    return FlaggedFile(outcome, path, value or [], warnings)
+
+
+def _normalize(data: Any, warnings: list[str]) -> list[dict[str, Any]]:
+    if not isinstance(data, dict):
+        raise Unreadable("is not a JSON object")
+    if data.get("version") != 1:
+        raise Unreadable(f"has unknown format version {data.get('version')!r} (known: 1)")
+    raw = data.get("accounts")
+    if not isinstance(raw, list):
+        raise Unreadable("has no accounts list")
+    # One record per refresh token, the last one winning (codex-multi-auth's rule).
+    by_token: dict[str, dict[str, Any]] = {}
+    for position, account in enumerate(raw):
+        token = account.get("refreshToken") if isinstance(account, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            warnings.append(f"flagged accounts[{position}] has no refresh token; skipped")
+            continue
+        by_token[token.strip()] = account
+    return list(by_token.values())

@@ -1,0 +1,72 @@
+"""Read (never verify) the claims of the JWTs the OAuth service issues."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+AUTH_CLAIM = "https://api.openai.com/auth"
+PROFILE_CLAIM = "https://api.openai.com/profile"
+
+
+def claims(token: object) -> dict[str, Any] | None:
+    """The payload of a three-part JWT, or None when the token is not one."""
+    if not isinstance(token, str):
+        return None
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1]:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _auth(payload: dict[str, Any]) -> dict[str, Any]:
+    value = payload.get(AUTH_CLAIM)
+    return value if isinstance(value, dict) else {}
+
+
+def account_id(payload: dict[str, Any] | None) -> str | None:
+    if not payload:
+        return None
+    value = _auth(payload).get("chatgpt_account_id")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def plan_type(payload: dict[str, Any] | None) -> str | None:
+    if not payload:
+        return None
+    value = _auth(payload).get("chatgpt_plan_type")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def email(payload: dict[str, Any] | None) -> str | None:
+    """The e-mail claim, lower-cased, from wherever the service put it."""
+    if not payload:
+        return None
+    profile = payload.get(PROFILE_CLAIM)
+    auth = _auth(payload)
+    for value in (
+        payload.get("email"),
+        profile.get("email") if isinstance(profile, dict) else None,
+        auth.get("email"),
+        auth.get("chatgpt_user_email"),
+        payload.get("preferred_username"),
+    ):
+        if isinstance(value, str) and "@" in value:
+            return value.strip().lower()
+    return None
+
+
+def instant_ms(payload: dict[str, Any] | None, claim: str) -> int | None:
+    """A NumericDate claim (exp, iat: seconds) as milliseconds."""
+    if not payload:
+        return None
+    value = payload.get(claim)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None
+    return int(value * 1000)

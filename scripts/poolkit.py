@@ -1,0 +1,253 @@
+"""Write account pools in codex-multi-auth's real on-disk formats, for tests, the demo and
+the benchmarks. Every token written here is fake: a JWT-shaped string with a made-up
+signature, or an ``rt_fixture_...`` refresh token, recognisable by :data:`FAKE_MARKERS`.
+
+Nothing here is imported by the tool itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+MINUTE = 60_000
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+ACCOUNTS_FILE = "openai-codex-accounts.json"
+FLAGGED_FILE = "openai-codex-flagged-accounts.json"
+FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
+FAKE_MARKERS = ("rt_fixture_", "fixture-signature")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_jwt(claims: Mapping[str, Any], salt: str = "") -> str:
+    header = _b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
+    signature = _b64(("fixture-signature-" + hashlib.sha256((payload + salt).encode()).hexdigest()[:24]).encode())
+    return f"{header}.{payload}.{signature}"
+
+
+def access_token(*, account_id: str | None, email: str | None, issued_ms: int, expires_ms: int, plan: str = "plus") -> str:
+    auth: dict[str, Any] = {"chatgpt_plan_type": plan}
+    if account_id:
+        auth["chatgpt_account_id"] = account_id
+    claims: dict[str, Any] = {
+        "iat": issued_ms // 1000,
+        "exp": expires_ms // 1000,
+        "https://api.openai.com/auth": auth,
+    }
+    if email:
+        claims["https://api.openai.com/profile"] = {"email": email}
+    return make_jwt(claims, salt=f"{account_id}{email}{issued_ms}")
+
+
+def refresh_token(name: str) -> str:
+    return f"rt_fixture_{name}_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def account(
+    name: str,
+    now: int,
+    *,
+    email: str | None = "",
+    account_id: str | None = "",
+    last_used: int | None = None,
+    added_at: int | None = None,
+    refreshed: int | None = None,
+    lifetime: int = 10 * DAY,
+    plan: str = "plus",
+    **extra: Any,
+) -> dict[str, Any]:
+    """One V3 account object. ``email``/``account_id`` default from ``name``; pass None to leave
+    them out. ``refreshed`` is when the access token was issued (default: one day ago)."""
+    email = f"{name}@example.com" if email == "" else email
+    account_id = f"acct-{name}" if account_id == "" else account_id
+    issued = now - DAY if refreshed is None else refreshed
+    record: dict[str, Any] = {}
+    if account_id is not None:
+        record["accountId"] = account_id
+        record["accountIdSource"] = "token"
+    if email is not None:
+        record["email"] = email
+    record["refreshToken"] = refresh_token(f"{name}-{account_id}")
+    record["accessToken"] = access_token(account_id=account_id, email=email, issued_ms=issued, expires_ms=issued + lifetime, plan=plan)
+    record["expiresAt"] = issued + lifetime
+    record["enabled"] = True
+    if added_at is not None or "addedAt" not in extra:
+        record["addedAt"] = now - 30 * DAY if added_at is None else added_at
+    record["lastUsed"] = now - HOUR if last_used is None else last_used
+    record.update(extra)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def write_json(path: Path, data: Any, *, pretty: bool = True, mode: int = 0o600) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2) if pretty else json.dumps(data, separators=(",", ":"))
+    path.write_text(text, encoding="utf-8")  # codex-multi-auth writes no trailing newline
+    os.chmod(path, mode)
+    return path
+
+
+def accounts_v3(accounts: Iterable[Mapping[str, Any]], active: int = 0, **extra: Any) -> dict[str, Any]:
+    return {
+        "version": 3,
+        "accounts": [dict(a) for a in accounts],
+        "activeIndex": active,
+        "activeIndexByFamily": {family: active for family in FAMILIES},
+        **extra,
+    }
+
+
+def accounts_v1(accounts: Iterable[Mapping[str, Any]], active: int = 0) -> dict[str, Any]:
+    return {"version": 1, "accounts": [dict(a) for a in accounts], "activeIndex": active}
+
+
+def write_pool(folder: Path, data: Mapping[str, Any]) -> Path:
+    return write_json(folder / ACCOUNTS_FILE, data)
+
+
+def write_wal(folder: Path, data: Mapping[str, Any], created: int, *, corrupt_checksum: bool = False) -> Path:
+    path = folder / ACCOUNTS_FILE
+    content = json.dumps(data, indent=2)
+    checksum = hashlib.sha256(content.encode()).hexdigest()
+    if corrupt_checksum:
+        checksum = "0" * 64
+    envelope = {"version": 1, "createdAt": created, "path": str(path), "checksum": checksum, "content": content}
+    return write_json(folder / (ACCOUNTS_FILE + ".wal"), envelope, pretty=False)
+
+
+def flagged(name: str, now: int, *, flagged_at: int, reason: str = "token-invalid", last_error: str | None = None, **kw: Any) -> dict[str, Any]:
+    record = account(name, now, **kw)
+    record["flaggedAt"] = flagged_at
+    record["flaggedReason"] = reason
+    if last_error:
+        record["lastError"] = last_error
+    return record
+
+
+def write_flagged(folder: Path, accounts: Iterable[Mapping[str, Any]]) -> Path:
+    return write_json(folder / FLAGGED_FILE, {"version": 1, "accounts": [dict(a) for a in accounts]})
+
+
+def window(minutes: int, used: float, reset_at: int | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"usedPercent": used, "windowMinutes": minutes}
+    if reset_at is not None:
+        result["resetAtMs"] = reset_at
+    return result
+
+
+def quota_entry(updated: int, primary: dict[str, Any] | None, secondary: dict[str, Any] | None, *, status: int = 200, model: str = "gpt-5-codex", plan: str | None = "plus") -> dict[str, Any]:
+    entry: dict[str, Any] = {"updatedAt": updated, "status": status, "model": model}
+    if plan:
+        entry["planType"] = plan
+    if primary is not None:
+        entry["primary"] = primary
+    if secondary is not None:
+        entry["secondary"] = secondary
+    return entry
+
+
+def write_quota_cache(folder: Path, by_account_id: Mapping[str, Any] | None = None, by_email: Mapping[str, Any] | None = None) -> Path:
+    data = {"version": 1, "byAccountId": dict(by_account_id or {}), "byEmail": dict(by_email or {})}
+    path = write_json(folder / "quota-cache.json", data)
+    path.write_text(path.read_text() + "\n")
+    return path
+
+
+def write_state(folder: Path, flagged_history: Mapping[str, Mapping[str, Any]]) -> Path:
+    return write_json(folder / "codex-auth-report-state.json", {"version": 1, "flagged": dict(flagged_history)})
+
+
+def write_auth_json(codex_home: Path, *, email: str, account_id: str, now: int, refreshed: int, lifetime: int = 10 * DAY, plan: str = "plus") -> Path:
+    id_token = make_jwt({"email": email, "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": account_id}}, salt="id" + email)
+    data = {
+        "OPENAI_API_KEY": None,
+        "tokens": {
+            "id_token": id_token,
+            "access_token": access_token(account_id=account_id, email=email, issued_ms=refreshed, expires_ms=refreshed + lifetime, plan=plan),
+            "refresh_token": refresh_token("cli-" + email),
+            "account_id": account_id,
+        },
+        "last_refresh": _iso(refreshed),
+    }
+    return write_json(codex_home / "auth.json", data)
+
+
+def _iso(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- the seed page's example ---------------------------------------------------------
+
+SEED_NOW = 1772548200000  # 2026-03-03T14:30:00Z, the seed's "Generated:" line
+
+
+def seed_example_pool(folder: Path, now: int = SEED_NOW) -> Path:
+    """The facts of the seed page's example report: four accounts and one flagged one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    alice = account("alice", now, account_id="user-abc123", last_used=now - 15 * MINUTE, added_at=now - 24 * DAY - 14 * HOUR - 30 * MINUTE, refreshed=now - DAY, plan="pro")
+    bob = account("bob", now, account_id="user-def456", last_used=now - 2 * HOUR, added_at=None, refreshed=now - 2 * DAY, addedAt=None)
+    carol = account("carol", now, account_id="user-ghi789", last_used=now - 3 * DAY, added_at=now - 60 * DAY, refreshed=now - 12 * DAY, lifetime=14 * DAY)
+    dave = account(
+        "dave", now, account_id="user-jkl012", last_used=now - 45 * MINUTE, added_at=now - 40 * DAY,
+        rateLimitResetTimes={"codex": now + 90 * MINUTE}, lastSwitchReason="rate-limit",
+    )
+    write_pool(folder, accounts_v3([alice, bob, carol, dave], active=0))
+    sampled = now - 10 * MINUTE
+    write_quota_cache(
+        folder,
+        by_account_id={
+            "user-abc123": quota_entry(sampled, window(300, 5, now + 4 * HOUR), window(10080, 13, now + 5 * DAY), plan="pro"),
+            "user-def456": quota_entry(sampled, window(300, 55, now + 2 * HOUR), window(10080, 33, now + 3 * DAY)),
+            "user-ghi789": quota_entry(sampled, window(300, 88, now + 3 * HOUR), window(10080, 66, now + 2 * DAY)),
+            "user-jkl012": quota_entry(sampled, window(300, 100, now + 90 * MINUTE), window(10080, 45, now + 4 * DAY), status=429),
+        },
+    )
+    erin = flagged("erin", now, account_id="user-xyz789", flagged_at=now - 2 * DAY, reason="invalid_grant", last_error="refresh failed: invalid_grant", last_used=now - 3 * DAY)
+    write_flagged(folder, [erin])
+    write_state(folder, {"user-xyz789|erin@example.com": {"lastVerified": now - DAY, "verificationCount": 3}})
+    return folder
+
+
+def large_pool(folder: Path, count: int, now: int) -> Path:
+    """``count`` distinct accounts with varied facts, and a quota cache for most of them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts, cache = [], {}
+    for i in range(count):
+        name = f"user{i:05d}"
+        extra: dict[str, Any] = {}
+        if i % 17 == 3:
+            extra["enabled"] = False
+        if i % 11 == 5:
+            extra["rateLimitResetTimes"] = {"codex": now + (i % 7 + 1) * 10 * MINUTE}
+        if i % 23 == 7:
+            extra["coolingDownUntil"] = now + 5 * MINUTE
+            extra["cooldownReason"] = "network-error"
+        accounts.append(account(name, now, last_used=now - (i % 97) * HOUR, refreshed=now - (i % 13) * DAY, lifetime=14 * DAY, **extra))
+        if i % 5:
+            cache[f"acct-{name}"] = quota_entry(now - (i % 9) * HOUR, window(300, (i * 7) % 101, now + HOUR), window(10080, (i * 3) % 101, now + 3 * DAY))
+    data = accounts_v3(accounts, active=0)
+    if enabled := [a for a in accounts if a.get("enabled") is False]:
+        enabled[0]["enabled"] = False
+    write_pool(folder, data)
+    write_quota_cache(folder, by_account_id=cache)
+    return folder
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "examples/sample-pool")
+    seed_example_pool(target)
+    print(f"wrote the seed example pool to {target}")

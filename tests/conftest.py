@@ -1,0 +1,142 @@
+"""Shared test helpers.
+
+Every test runs with HOME, CODEX_HOME and CODEX_MULTI_AUTH_DIR pointing into its own
+temporary folder, so nothing can read or write the real home directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import poolkit  # noqa: E402
+
+from pipeline.cli import cli  # noqa: E402
+from pipeline.schema import schema_errors  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden expectations from the current code")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
+    monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(home / ".codex" / "multi-auth"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for name in ("CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL", "CODEX_AUTH_FETCH_TIMEOUT_MS"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def pool_dir(isolated_home: Path) -> Path:
+    """The folder CODEX_MULTI_AUTH_DIR points at (not created)."""
+    return isolated_home / ".codex" / "multi-auth"
+
+
+@pytest.fixture
+def seed_pool(pool_dir: Path) -> Path:
+    return poolkit.seed_example_pool(pool_dir)
+
+
+def assert_valid(records: Sequence[dict[str, Any]]) -> None:
+    for number, record in enumerate(records, start=1):
+        kind = record.get("kind")
+        assert kind in ("pool", "account", "flagged", "recommendation"), f"record {number}: bad kind {kind!r}"
+        problems = schema_errors(record, kind)
+        assert not problems, f"record {number} ({kind}) fails its schema: {problems[:3]}"
+
+
+def parse_ndjson(data: bytes) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: bytes
+    stderr: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode()
+
+
+def run_cli(args: Sequence[str], *, input: bytes | str | None = None, expect: int | None = 0, validate: bool = True) -> Result:
+    """Run ``codex-auth ARGS`` in-process. Fails with stderr shown when the exit code is not
+    ``expect``; parses NDJSON stdout into ``records`` and validates each against its schema."""
+    runner = CliRunner()
+    outcome = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    result = Result(outcome.exit_code, outcome.stdout_bytes, outcome.stderr)
+    if expect is not None:
+        assert outcome.exit_code == expect, f"exit {outcome.exit_code} (wanted {expect})\nstderr:\n{outcome.stderr}"
+    if validate:
+        try:
+            result.records = parse_ndjson(outcome.stdout_bytes)
+        except orjson.JSONDecodeError:
+            result.records = []
+        else:
+            assert_valid(result.records)
+    return result
+
+
+def fixture_secrets(*folders: Path) -> set[str]:
+    """Every token-like string stored in the fixture files under the folders."""
+    secrets: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and ("token" in key.lower() or key in ("content",)):
+            if key == "content":
+                try:
+                    walk(orjson.loads(value))
+                except orjson.JSONDecodeError:
+                    pass
+            elif len(value) >= 8:
+                secrets.add(value)
+                secrets.update(part for part in value.split(".") if len(part) >= 16)
+
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                try:
+                    walk(orjson.loads(path.read_bytes()))
+                except (orjson.JSONDecodeError, UnicodeDecodeError):
+                    continue
+    return secrets
+
+
+def assert_no_secrets(text: str, secrets: set[str]) -> None:
+    for marker in poolkit.FAKE_MARKERS:
+        assert marker not in text, f"fixture token marker {marker!r} leaked into output"
+    for secret in secrets:
+        assert secret not in text, f"a fixture token leaked into output: {secret[:12]}..."
+
+
+def iter_files(folder: Path) -> Iterator[Path]:
+    yield from (p for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def snapshot_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Contents and modes of every file, to prove a command changed nothing."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), os.stat(p).st_mode) for p in iter_files(folder)}
