@@ -17,7 +17,7 @@ find_python() {
 }
 
 ensure_venv() {
-    local extra="${1:-}" spec="." stamp want
+    local extra="${1:-}" spec="." stamp want hash
     [ -n "$extra" ] && spec=".[$extra]"
     if [ ! -x "$VENV/bin/python" ]; then
         local py
@@ -26,8 +26,10 @@ ensure_venv() {
         "$py" -m venv "$VENV"
     fi
     stamp="$VENV/.codex-auth-report-installed"
-    want="$extra $(cat pyproject.toml | "$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
-    if [ ! -f "$stamp" ] || ! grep -qxF -- "$want" "$stamp"; then
+    hash=$("$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')
+    want="$hash $extra"
+    # An install with extras also satisfies a plain one for the same pyproject.toml.
+    if [ ! -f "$stamp" ] || ! { grep -qxF -- "$want" "$stamp" || { [ -z "$extra" ] && grep -q "^$hash " "$stamp"; }; }; then
         echo "installing codex-auth-report ($spec) into $VENV" >&2
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" >&2

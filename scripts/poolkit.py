@@ -237,10 +237,7 @@ def large_pool(folder: Path, count: int, now: int) -> Path:
         accounts.append(account(name, now, last_used=now - (i % 97) * HOUR, refreshed=now - (i % 13) * DAY, lifetime=14 * DAY, **extra))
         if i % 5:
             cache[f"acct-{name}"] = quota_entry(now - (i % 9) * HOUR, window(300, (i * 7) % 101, now + HOUR), window(10080, (i * 3) % 101, now + 3 * DAY))
-    data = accounts_v3(accounts, active=0)
-    if enabled := [a for a in accounts if a.get("enabled") is False]:
-        enabled[0]["enabled"] = False
-    write_pool(folder, data)
+    write_pool(folder, accounts_v3(accounts, active=0))
     write_quota_cache(folder, by_account_id=cache)
     return folder
 

@@ -157,8 +157,11 @@ def messages(pool: Pool) -> list[str]:
     where = f"{pool.storage_path}"
     if storage.state == "missing":
         if pool.source == "none":
+            folder = pool.resolved.dir
+            found = "the folder does not exist" if not folder.is_dir() else "no accounts file, WAL or backup in it"
+            fallback = "" if pool.resolved.explicit else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
             lines.append(
-                f"no account storage found: {storage.details} (folder chosen by {pool.resolved.how}: {pool.resolved.dir}); "
+                f"no account storage found in {folder} (chosen by {pool.resolved.how}): {found}{fallback}; "
                 "log in with codex-multi-auth, or point --dir or CODEX_MULTI_AUTH_DIR at your pool"
             )
         else:

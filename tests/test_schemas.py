@@ -1,0 +1,95 @@
+"""The published contract: every schema is valid, loadable the way an installed copy loads
+it, printable by `codex-auth schema`, and actually rejects what it should."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conftest import ROOT, run_cli
+from pipeline.schema import SCHEMA_NAMES, bundled_schema, load_schema, load_schema_text, schema_errors
+
+
+@pytest.mark.parametrize("name", SCHEMA_NAMES)
+def test_schema_passes_its_metaschema(name: str) -> None:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == f"https://codex-auth-report.github.io/schemas/v1/{name}.json"
+
+
+def test_ids_are_unique_and_every_file_is_known() -> None:
+    files = sorted(p.stem for p in (ROOT / "schemas").glob("*.json"))
+    assert files == sorted(SCHEMA_NAMES)
+    assert len({load_schema(n)["$id"] for n in SCHEMA_NAMES}) == len(SCHEMA_NAMES)
+
+
+def test_top_level_schemas_folder_is_the_packaged_one() -> None:
+    for name in SCHEMA_NAMES:
+        assert (ROOT / "schemas" / f"{name}.json").read_text() == load_schema_text(name)
+
+
+def test_wheel_carries_the_schemas(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("codex_auth_report-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        for name in SCHEMA_NAMES:
+            assert archive.read(f"pipeline/schemas/{name}.json").decode() == load_schema_text(name)
+        scripts = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()
+    assert "codex-auth = pipeline.cli:main" in scripts and "codex = pipeline.wrapper:main" in scripts
+
+
+@pytest.mark.parametrize("name", [n for n in SCHEMA_NAMES if n != "common"])
+def test_bundled_schema_is_self_contained(name: str) -> None:
+    bundled = bundled_schema(name)
+    Draft202012Validator.check_schema(bundled)
+    # No registry: every $ref must resolve inside the document.
+    validator = Draft202012Validator(bundled)
+    sample = {
+        "pool": {"kind": "pool", "schemaVersion": 1, "collectedAt": 1, "source": "none", "storage": {"path": None, "state": "missing"}, "currentIndex": None, "accountCount": 0, "flaggedCount": 0},
+        "account": {"kind": "account", "index": 0, "enabled": True, "lastUsed": 5, "quota": {"source": "cache", "sampledAt": 1, "windows": [{"windowMinutes": 300, "usedPercent": 5, "resetAt": None}]}},
+        "flagged": {"kind": "flagged", "index": 0, "flaggedAt": 1, "verificationCount": 0},
+        "recommendation": {"kind": "recommendation", "index": None, "reasoning": "No usable account"},
+        "report": {"generatedAt": 1, "mode": "default", "summary": {"totalAccounts": 0, "activeAccounts": 0, "flaggedAccounts": 0}, "accounts": [], "flagged": []},
+    }[name]
+    assert list(validator.iter_errors(sample)) == []
+    broken = dict(sample, unexpectedField=1)
+    assert list(validator.iter_errors(broken)), "unknown fields are rejected"
+
+
+def test_cli_prints_bundled_schema_and_lists_kinds() -> None:
+    listing = run_cli(["schema"], validate=False).text
+    assert all(name in listing for name in SCHEMA_NAMES)
+    printed = json.loads(run_cli(["schema", "account"], validate=False).text)
+    assert printed["$id"].endswith("/account.json") and "common.json" in printed["$defs"]
+    raw = run_cli(["schema", "account", "--raw"], validate=False).text
+    assert raw == load_schema_text("account")
+    bad = run_cli(["schema", "nope"], expect=2, validate=False)
+    assert "nope" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("record", "path"),
+    [
+        ({"kind": "account", "index": -1, "enabled": True}, "$.index"),
+        ({"kind": "account", "index": 0, "enabled": True, "healthScore": 101}, "$.healthScore"),
+        ({"kind": "account", "index": 0, "enabled": True, "status": "fine"}, "$.status"),
+        ({"kind": "account", "index": 0, "enabled": True, "accessToken": "x"}, "$"),
+        ({"kind": "account", "index": 0, "enabled": True, "quota": {"source": "cache", "sampledAt": 1, "windows": [{"windowMinutes": "300", "usedPercent": 1, "resetAt": None}]}}, "$.quota"),
+        ({"kind": "pool", "schemaVersion": 2}, "$"),
+        ({"kind": "recommendation", "index": 0, "reasoning": ""}, "$.reasoning"),
+    ],
+)
+def test_schemas_reject_bad_records(record: dict, path: str) -> None:
+    problems = schema_errors(record, record["kind"])
+    assert problems, "should be rejected"
+    assert any(p.startswith(path) for p, _ in problems), problems
