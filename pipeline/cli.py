@@ -182,3 +182,146 @@ def schema(kind: str | None, raw: bool) -> None:
         click.echo(load_schema_text(kind), nl=False)
         return
     click.echo(json.dumps(bundled_schema(kind), indent=2))
+
+
+def model_option(func: F) -> F:
+    return click.option(
+        "--model", metavar="MODEL", default=None,
+        help="Model whose limits count (default gpt-5-codex; live mode probes with it and the report echoes it).",
+    )(func)
+
+
+def format_options(func: F) -> F:
+    func = click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default=None,
+        help="Report format (default text).",
+    )(func)
+    func = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (the seed's HealthReport); same as --format json.")(func)
+    func = click.option(
+        "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+        help="Colour the text report (auto: only on a terminal; never when NO_COLOR is set).",
+    )(func)
+    func = click.option("--explain", is_flag=True, help="Text report: list every reason behind each account's status and score.")(func)
+    func = click.option(
+        "--out", "out_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+        help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
+    )(func)
+    return func
+
+
+def pick_format(fmt: str | None, as_json: bool) -> str:
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json conflicts with --format {fmt}")
+    return "json" if as_json else (fmt or "text")
+
+
+def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
+    if fmt != "text" or os.environ.get("NO_COLOR") or choice == "never":
+        return False
+    if choice == "always":
+        return True
+    return out_path is None and sys.stdout.isatty()
+
+
+def emit_report(data: bytes, out_path: str | None) -> None:
+    if out_path is None:
+        stream = sys.stdout.buffer
+        stream.write(data)
+        stream.flush()
+        return
+    from pipeline.output import write_atomic
+
+    write_atomic(out_path, data)
+
+
+@cli.command()
+@input_option
+@output_option
+@now_option
+@model_option
+@stage_command("score")
+def score(input_file: IO[bytes], output_file: IO[bytes], now: str | None, model: str | None) -> None:
+    """Give each account a status, a health score and the reasons for them.
+
+    \b
+    Reads the record stream, writes it back with `status` (healthy, warning,
+    rate-limited, disabled, error), `healthScore` (0-100, higher is better),
+    `reasons`, `factors`, `rateLimited` and `rateLimitResetAt` on every account.
+    The policy is the README's "Scoring policy" table.
+    \b
+      codex-auth collect | codex-auth score | jq -c 'select(.kind=="account") | [.email, .status, .healthScore]'
+    """
+    from pipeline.stages.score import score as run_score
+
+    when = resolve_now(now)
+    write_output(run_score(read_input(input_file, "score"), now=when, model=model), output_file)
+
+
+@cli.command()
+@input_option
+@output_option
+@now_option
+@stage_command("recommend")
+def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) -> None:
+    """Pass every record through and append the account to use next.
+
+    \b
+    Never picks a disabled, errored, rate-limited or exhausted account while a usable
+    one exists; when none is usable, `index` is null and `reasoning` says what to do
+    and when the soonest account frees up.
+    \b
+      codex-auth collect | codex-auth score | codex-auth recommend | jq -c 'select(.kind=="recommendation")'
+    """
+    from pipeline.stages.recommend import recommend as run_recommend
+
+    write_output(run_recommend(read_input(input_file, "recommend"), now=resolve_now(now)), output_file)
+
+
+@cli.command()
+@input_option
+@now_option
+@model_option
+@format_options
+@stage_command("render")
+def render(input_file: IO[bytes], now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None) -> None:
+    """Turn the record stream into the report (text, or the JSON HealthReport).
+
+    \b
+      codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
+      codex-auth render --json -i snapshot.ndjson --now 2026-03-03T14:30:00Z
+    """
+    from pipeline.stages.render import render as run_render
+
+    fmt = pick_format(fmt, as_json)
+    data = run_render(read_input(input_file, "render"), now=resolve_now(now), fmt=fmt, model=model, color=use_color(color, out_path, fmt), explain=explain)
+    emit_report(data, out_path)
+
+
+@cli.command()
+@dir_option
+@now_option
+@model_option
+@format_options
+@stage_command("report")
+def report(storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None) -> None:
+    """Health and status report for every account in the pool.
+
+    \b
+    Collects, scores, recommends and renders in one process (the same as the pipe
+    collect | score | recommend | render). Exit codes: 0 report written; 1 no
+    accounts, storage error or write failure (one line on stderr); 2 usage error.
+    \b
+      codex auth report
+      codex auth report --json | jq '.accounts[] | select(.status == "healthy") | .email'
+      codex auth report --json --out reports/health-$(date +%F).json
+    """
+    from pipeline.porcelain import run_report
+
+    fmt = pick_format(fmt, as_json)
+    result = run_report(
+        env=os.environ, now=resolve_now(now), storage_dir=storage_dir, model=model, fmt=fmt,
+        color=use_color(color, out_path, fmt), explain=explain,
+    )
+    for note in result.notes:
+        click.echo(f"report: {note}", err=True)
+    emit_report(result.output, out_path)

@@ -27,7 +27,8 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
     if validate:
         from pipeline.schema import check_record
     for line_no, raw in enumerate(stream, start=1):
-        if not raw.strip():
+        raw = raw.strip()
+        if not raw:
             continue
         try:
             record = orjson.loads(raw)

@@ -181,6 +181,12 @@ def write_auth_json(codex_home: Path, *, email: str, account_id: str, now: int, 
     return write_json(codex_home / "auth.json", data)
 
 
+def now_ms() -> int:
+    import time
+
+    return time.time_ns() // 1_000_000
+
+
 def _iso(ms: int) -> str:
     from datetime import datetime, timezone
 
@@ -196,7 +202,7 @@ def seed_example_pool(folder: Path, now: int = SEED_NOW) -> Path:
     """The facts of the seed page's example report: four accounts and one flagged one."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    alice = account("alice", now, account_id="user-abc123", last_used=now - 15 * MINUTE, added_at=now - 24 * DAY - 14 * HOUR - 30 * MINUTE, refreshed=now - DAY, plan="pro")
+    alice = account("alice", now, account_id="user-abc123", last_used=now - 15 * MINUTE, added_at=now - 2_214_600_000, refreshed=now - DAY, plan="pro")
     bob = account("bob", now, account_id="user-def456", last_used=now - 2 * HOUR, added_at=None, refreshed=now - 2 * DAY, addedAt=None)
     carol = account("carol", now, account_id="user-ghi789", last_used=now - 3 * DAY, added_at=now - 60 * DAY, refreshed=now - 12 * DAY, lifetime=14 * DAY)
     dave = account(

@@ -68,10 +68,10 @@ def resolve_dir(env: Mapping[str, str], override: str | os.PathLike[str] | None 
     """``--dir``, else ``CODEX_MULTI_AUTH_DIR``, else codex-multi-auth's own search."""
     home_codex = codex_home(env)
     if override is not None:
-        return Resolved(Path(override), "--dir", True, home_codex)
+        return Resolved(Path(override).absolute(), "--dir", True, home_codex)
     explicit = _env(env, "CODEX_MULTI_AUTH_DIR")
     if explicit:
-        return Resolved(Path(explicit), "CODEX_MULTI_AUTH_DIR", True, home_codex)
+        return Resolved(Path(explicit).absolute(), "CODEX_MULTI_AUTH_DIR", True, home_codex)
     home = user_home(env)
     primary = home_codex / "multi-auth"
     default_codex = home / ".codex"

@@ -1,0 +1,53 @@
+"""Times as people read them: ``15 minutes ago``, ``Resets in 1h 30m``, ``2026-03-03 14:30:00 UTC``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+MINUTE = 60_000
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+
+def utc_stamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def span(ms: int) -> str:
+    """A rough span: ``45 minutes``, ``2 hours``, ``3 days``."""
+    ms = abs(ms)
+    if ms < MINUTE:
+        return _plural(ms // 1000, "second")
+    if ms < HOUR:
+        return _plural(ms // MINUTE, "minute")
+    if ms < DAY:
+        return _plural(ms // HOUR, "hour")
+    return _plural(ms // DAY, "day")
+
+
+def ago(instant: int | None, now: int) -> str:
+    """``15 minutes ago``; ``just now`` under a minute; ``in 5 minutes`` for the future."""
+    if instant is None:
+        return "never"
+    delta = now - instant
+    if abs(delta) < MINUTE:
+        return "just now"
+    return f"{span(delta)} ago" if delta > 0 else f"in {span(delta)}"
+
+
+def duration(ms: int) -> str:
+    """A precise countdown: ``1h 30m``, ``2d 4h``, ``12m``, ``40s``."""
+    ms = max(0, ms)
+    if ms >= DAY:
+        days, rest = divmod(ms, DAY)
+        return f"{days}d {rest // HOUR}h"
+    if ms >= HOUR:
+        hours, rest = divmod(ms, HOUR)
+        return f"{hours}h {rest // MINUTE}m"
+    if ms >= MINUTE:
+        return f"{ms // MINUTE}m"
+    return f"{ms // 1000}s"

@@ -1,0 +1,59 @@
+"""``codex auth report``: collect, (probe,) score, recommend and render as plain function
+calls in one process. Its output equals the shell pipe of the stage commands on the same
+input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pipeline.errors import StorageError
+from pipeline.report import build_view
+from pipeline.stages.collect import collect, messages
+from pipeline.stages.recommend import recommend
+from pipeline.stages.render import render_view
+from pipeline.stages.score import score
+from pipeline.storage.pool import Pool, read_pool
+
+
+@dataclass
+class ReportResult:
+    output: bytes
+    notes: list[str] = field(default_factory=list)  # for stderr
+    healthy: int = 0
+
+
+def failure_reason(pool: Pool) -> str | None:
+    """Why there is no report to give (exit 1), or None."""
+    state = pool.storage.state
+    if pool.source == "none" or state == "missing":
+        lines = messages(pool)
+        return lines[0] if lines else f"no account storage found in {pool.resolved.dir}"
+    if state == "corrupt":
+        return f"account storage is corrupt: {pool.storage_path}: {pool.storage.details}"
+    if not pool.accounts and not pool.flagged.accounts:
+        if state == "intentional-reset":
+            return f"no accounts: the pool in {pool.resolved.dir} was reset on purpose ({pool.storage.details})"
+        return f"no accounts in {pool.storage_path}" + (f" ({pool.storage.details})" if pool.storage.details else "") + "; add one with `codex-multi-auth login`"
+    return None
+
+
+def run_report(
+    *,
+    env: Mapping[str, str],
+    now: int,
+    storage_dir: str | None = None,
+    model: str | None = None,
+    fmt: str = "text",
+    color: bool = False,
+    explain: bool = False,
+) -> ReportResult:
+    pool = read_pool(env, now, storage_dir)
+    reason = failure_reason(pool)
+    if reason is not None:
+        raise StorageError(reason)
+    records = recommend(score(collect(pool), now=now, model=model), now=now)
+    view = build_view(records, now=now, model=model)
+    notes = [line for line in messages(pool)]
+    output = render_view(view, fmt=fmt, color=color, explain=explain)
+    return ReportResult(output, notes, view.status_counts()["healthy"])

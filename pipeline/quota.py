@@ -1,0 +1,99 @@
+"""Reading quota windows: which is the 5-hour and which the 7-day one (by length, never by
+position), what is left, and whether a sample is still valid."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+FIVE_HOURS = 300
+SEVEN_DAYS = 10080
+MINUTE_MS = 60_000
+
+
+def round_half_up(value: float) -> int:
+    """33.5 -> 34 (Python's round() would give 34 here but 32 for 32.5)."""
+    return int(math.floor(value + 0.5))
+
+
+@dataclass(frozen=True)
+class Window:
+    minutes: int | None
+    used: float | None
+    reset_at: int | None
+    stale: bool
+
+    @property
+    def remaining(self) -> int | None:
+        """Percent left, 0-100, or None when unknown or no longer valid."""
+        if self.used is None or self.stale:
+            return None
+        return max(0, min(100, round_half_up(100 - self.used)))
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.stale and self.used is not None and self.used >= 100
+
+    @property
+    def label(self) -> str:
+        return window_label(self.minutes)
+
+
+def window_label(minutes: int | None) -> str:
+    if not minutes or minutes <= 0:
+        return "quota"
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def is_stale(window: dict[str, Any], sampled_at: int | None, now: int) -> bool:
+    """A sample is stale once its window has reset: after ``resetAt``, or, without one,
+    a whole window length after it was taken."""
+    reset = window.get("resetAt")
+    if isinstance(reset, int):
+        return now >= reset
+    minutes = window.get("windowMinutes")
+    if sampled_at is not None and isinstance(minutes, int) and minutes > 0:
+        return now >= sampled_at + minutes * MINUTE_MS
+    return False
+
+
+def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
+    if not quota:
+        return []
+    sampled = quota.get("sampledAt")
+    result = [_window(w, sampled, now) for w in quota.get("windows") or []]
+    limit = quota.get("modelLimit")
+    if isinstance(limit, dict):
+        result.extend(_window(w, sampled, now) for w in limit.get("windows") or [])
+    return result
+
+
+def _window(raw: dict[str, Any], sampled: int | None, now: int) -> Window:
+    return Window(raw.get("windowMinutes"), raw.get("usedPercent"), raw.get("resetAt"), is_stale(raw, sampled, now))
+
+
+def main_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
+    """The account-wide windows only (not the per-model limit)."""
+    if not quota:
+        return []
+    sampled = quota.get("sampledAt")
+    return [_window(w, sampled, now) for w in quota.get("windows") or []]
+
+
+def find(windows: Iterable[Window], minutes: int) -> Window | None:
+    for window in windows:
+        if window.minutes == minutes:
+            return window
+    return None
+
+
+def binding(windows: Iterable[Window]) -> Window | None:
+    """The window with the least left: the one that will stop the account first."""
+    known = [w for w in windows if w.remaining is not None]
+    return min(known, key=lambda w: (w.remaining, -(w.minutes or 0))) if known else None

@@ -1,0 +1,200 @@
+"""The report as one value: everything render needs, gathered from the record stream once,
+so that every output format (text, JSON, and the others) reads the same facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline import quota as q
+from pipeline.stages.recommend import recommendation as make_recommendation
+from pipeline.stages.score import DEFAULT_MODEL, score_account
+
+Record = dict[str, Any]
+STATUSES = ("healthy", "warning", "rate-limited", "disabled", "error")
+
+
+@dataclass
+class AccountView:
+    record: Record
+    name: str
+    window_5h: q.Window | None
+    window_7d: q.Window | None
+
+    @property
+    def index(self) -> int:
+        return int(self.record["index"])
+
+    @property
+    def status(self) -> str:
+        return str(self.record["status"])
+
+    @property
+    def score(self) -> int:
+        return int(self.record["healthScore"])
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(self.record.get("reasons") or [])
+
+    @property
+    def quota(self) -> Record | None:
+        return self.record.get("quota")
+
+
+@dataclass
+class View:
+    generated_at: int
+    mode: str  # default | live
+    model: str
+    pool: Record | None
+    accounts: list[AccountView]
+    flagged: list[Record]
+    recommendation: Record
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> AccountView | None:
+        return next((a for a in self.accounts if a.record.get("isCurrent")), None)
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for account in self.accounts:
+            counts[account.status] += 1
+        return counts
+
+
+def build_view(records: Iterable[Record], *, now: int, model: str | None = None) -> View:
+    """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
+    works) and a missing recommendation is made here, with the same code as the stages."""
+    pool: Record | None = None
+    accounts: list[Record] = []
+    flagged: list[Record] = []
+    recommendation: Record | None = None
+    for record in records:
+        kind = record.get("kind")
+        if kind == "pool" and pool is None:
+            pool = record
+        elif kind == "account":
+            accounts.append(record)
+        elif kind == "flagged":
+            flagged.append(record)
+        elif kind == "recommendation":
+            recommendation = record
+    probe = (pool or {}).get("probe") or {}
+    mode = "live" if probe.get("mode") == "live" else "default"
+    model = probe.get("model") or model or DEFAULT_MODEL
+    accounts = [a if "status" in a else score_account(a, now, model) for a in accounts]
+    if recommendation is None:
+        recommendation = make_recommendation(accounts, now, len(flagged))
+    views = [_account_view(a, accounts, now) for a in accounts]
+    return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
+
+
+def _account_view(account: Record, everyone: list[Record], now: int) -> AccountView:
+    windows = q.main_windows(account.get("quota"), now)
+    return AccountView(account, display_name(account, everyone), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS))
+
+
+def display_name(account: Record, everyone: list[Record]) -> str:
+    """The e-mail (else label, else id); with the workspace or label when the e-mail is shared."""
+    email = account.get("email")
+    base = email or account.get("label") or account.get("accountId") or f"account {int(account['index']) + 1}"
+    if email and sum(1 for other in everyone if other.get("email") == email) > 1:
+        extra = account.get("workspace") or account.get("label") or account.get("accountId")
+        if extra:
+            return f"{base} [{extra}]"
+    return str(base)
+
+
+def flagged_name(record: Record) -> str:
+    return str(record.get("email") or record.get("label") or record.get("accountId") or f"flagged account {int(record['index']) + 1}")
+
+
+def _warnings(pool: Record | None) -> list[str]:
+    if pool is None:
+        return []
+    lines = []
+    storage = pool.get("storage") or {}
+    if storage.get("state") == "recovered":
+        lines.append(f"Storage: {storage.get('details')}")
+    flagged = pool.get("flaggedStorage") or {}
+    if flagged.get("state") in ("recovered", "corrupt"):
+        lines.append(f"Flagged accounts file: {flagged.get('details')}")
+    lines.extend(pool.get("warnings") or [])
+    return lines
+
+
+def health_report(view: View) -> Record:
+    """The seed's HealthReport (schemas/report.json): optional fields left out when unknown."""
+    summary: Record = {
+        "totalAccounts": len(view.accounts) + len(view.flagged),
+        "activeAccounts": len(view.accounts),
+        "flaggedAccounts": len(view.flagged),
+    }
+    current = view.current
+    if current and current.record.get("email"):
+        summary["currentAccountEmail"] = current.record["email"]
+    summary["statusCounts"] = view.status_counts()
+    report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
+    report["accounts"] = [_report_account(a) for a in view.accounts]
+    report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
+    rec = view.recommendation
+    if rec.get("index") is not None:
+        report["recommendation"] = _drop_none({"index": rec["index"], "email": rec.get("email"), "reasoning": rec["reasoning"]})
+    else:
+        report["advice"] = _drop_none({"reasoning": rec["reasoning"], "nextAvailableAt": rec.get("nextAvailableAt")})
+    if view.pool is not None:
+        storage = view.pool.get("storage") or {}
+        report["storage"] = _drop_none(
+            {"source": view.pool.get("source"), "path": storage.get("path"), "state": storage.get("state"), "recoveredFrom": storage.get("recoveredFrom")}
+        )
+    return report
+
+
+def _report_account(account: AccountView) -> Record:
+    record = account.record
+    quota = account.quota or {}
+    return _drop_none(
+        {
+            "index": account.index,
+            "accountId": record.get("accountId"),
+            "email": record.get("email"),
+            "status": account.status,
+            "healthScore": account.score,
+            "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
+            "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
+            "rateLimited": bool(record.get("rateLimited")),
+            "disabled": record.get("enabled") is False,
+            "lastUsed": record.get("lastUsed"),
+            "addedAt": record.get("addedAt"),
+            "reasons": account.reasons,
+            "rateLimitResetAt": record.get("rateLimitResetAt"),
+            "quotaSource": quota.get("source"),
+            "quotaSampledAt": quota.get("sampledAt"),
+            "plan": record.get("plan"),
+            "isCurrent": bool(record.get("isCurrent")),
+        }
+    )
+
+
+def _report_flagged(record: Record, now: int) -> Record:
+    verification = record.get("verification") or {}
+    flagged_at = record.get("flaggedAt")
+    return _drop_none(
+        {
+            "accountId": record.get("accountId"),
+            "email": record.get("email"),
+            # The seed requires a number; codex-multi-auth itself stamps a missing one with "now".
+            "flaggedAt": flagged_at if flagged_at is not None else now,
+            "flaggedReason": record.get("flaggedReason") or record.get("lastError") or "unknown",
+            "lastVerified": record.get("lastVerified"),
+            "verificationCount": record.get("verificationCount", 0),
+            "worksAgain": True if verification.get("outcome") == "works-again" else (False if verification else None),
+        }
+    )
+
+
+def _drop_none(data: Record) -> Record:
+    return {k: v for k, v in data.items() if v is not None}
