@@ -72,10 +72,13 @@ weekly-only account is ``"primary": {"windowMinutes": 10080, ...}, "secondary": 
 
 Behaviours (``usage``, ``responses``, ``refresh``) are a mode name, an object
 ``{"mode": ..., options}``, or a list of those: the n-th request for that account and endpoint
-uses the n-th entry, the last entry repeating. Options: ``delayMs`` (beats the account's),
-``status``, ``body`` (any JSON value, sent as JSON) or ``rawBody`` (a string, with
-``contentType``), ``code``, ``message``, ``quotaHeaders`` (responses: send the x-codex
-headers with this error; default only for 429), ``resetsInSeconds`` (429 bodies).
+uses the n-th entry, the last entry repeating (requests refused by authentication use no
+entry). Options: ``delayMs`` (beats the account's), ``status`` (replaces the mode's),
+``body`` (any JSON value, sent as JSON) or ``rawBody`` (a string, sent with ``contentType``)
+replacing the mode's body (a refresh answered this way spends nothing), ``code``,
+``message``, ``quotaHeaders`` (responses: send the x-codex headers with this answer; default
+only for 200 and 429), ``resetsInSeconds`` (429 bodies; default: the latest reset among the
+charged limit's full windows).
 
 Modes for usage and responses:
 
@@ -100,6 +103,16 @@ Modes for refresh (the account is the owner of the presented token; default ``ok
 ``server_error``, ``error``, ``drop``, ``drop_after_rotate`` (rotates, then closes without
 an answer, so the client never learns the new token), ``not_json``, ``wrong_shape`` (200 with
 an invalid token response). Unknown refresh tokens always get 400 ``invalid_grant``.
+
+Stats (``GET /_fake/stats``, or ``FakeBackend.stats()``)
+--------------------------------------------------------
+``{"requests": {"usage", "responses", "refresh", "other"}, "total", "statuses": {"200": n,
+"dropped": n, ...}, "byAccount": {id: {"usage", "responses", "refresh"}}, "refresh":
+{"succeeded", "failed", "reused", "unknown"}, "refreshTokensPresented": {sha256(token): n},
+"dropped", "inFlight", "maxInFlight", "delayMs"}``. Stats calls are not counted. A request is
+booked just before its answer is written, so a client holding an answer finds it counted.
+``succeeded`` counts rotations (``drop_after_rotate`` included); ``reused`` and ``unknown``
+are parts of ``failed``.
 
 Using it
 --------
@@ -628,7 +641,8 @@ class _Handler(BaseHTTPRequestHandler):
         routes = {"/wham/usage": ("GET", USAGE), "/api/codex/usage": ("GET", USAGE), "/codex/responses": ("POST", RESPONSES), "/oauth/token": ("POST", REFRESH)}
         wanted, endpoint = routes.get(path, (None, OTHER))
         backend.request_started(endpoint)
-        status: int | str = "dropped"
+        self._tracked = True
+        status: int | str = "error"
         try:
             if wanted is None:
                 status = self._json(404, {"detail": "Not Found"})
@@ -643,8 +657,17 @@ class _Handler(BaseHTTPRequestHandler):
             status = "dropped"
             backend.count_drop()
         finally:
-            backend.request_finished(status)
+            self._finish(status)
             backend.log_line(f"{method} {path} {status}")
+
+    _tracked = False
+
+    def _finish(self, status: int | str) -> None:
+        """Book the request as answered, once: just before its bytes go out, so a client that
+        has its answer always finds it in the stats."""
+        if self._tracked:
+            self._tracked = False
+            self.server.backend.request_finished(status)
 
     def _read_body(self) -> bytes | None:
         length_text = self.headers.get("Content-Length")
@@ -663,6 +686,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> int:
+        self._finish(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
