@@ -193,6 +193,49 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def token_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT made by :func:`make_jwt` ({} when it is not one)."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def backend_scenario(
+    accounts: Iterable[Mapping[str, Any]],
+    *,
+    delay_ms: int = 0,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A ``scripts/fake_backend.py`` scenario serving these account records: each one's
+    accountId, email, refreshToken and plan (from its access token), with the default quota
+    windows. ``overrides`` maps an accountId to more scenario keys (windows, behaviours...).
+    Records without an accountId are left out: the backend cannot serve them."""
+    extra = dict(overrides or {})
+    result = []
+    for record in accounts:
+        account_id = record.get("accountId")
+        if not account_id:
+            continue
+        plan = token_claims(record.get("accessToken", "")).get("https://api.openai.com/auth", {}).get("chatgpt_plan_type")
+        entry: dict[str, Any] = {"accountId": account_id}
+        if record.get("email"):
+            entry["email"] = record["email"]
+        if plan:
+            entry["plan"] = plan
+        if record.get("refreshToken"):
+            entry["refreshToken"] = record["refreshToken"]
+        entry.update(extra.pop(account_id, {}))
+        result.append(entry)
+    if extra:
+        raise KeyError(f"overrides for accounts not in the pool: {sorted(extra)}")
+    return {"delayMs": delay_ms, "accounts": result}
+
+
 # --- the seed page's example ---------------------------------------------------------
 
 SEED_NOW = 1772548200000  # 2026-03-03T14:30:00Z, the seed's "Generated:" line
