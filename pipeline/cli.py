@@ -234,6 +234,86 @@ def emit_report(data: bytes, out_path: str | None) -> None:
     write_atomic(out_path, data)
 
 
+def live_options(func: F) -> F:
+    func = click.option(
+        "--probe-method", type=click.Choice(["usage", "responses"]), default="usage", show_default=True,
+        help="usage: GET /wham/usage (spends no quota). responses: a tiny Codex request read for its "
+        "x-codex-* headers (spends a few tokens; only when you ask for it).",
+    )(func)
+    func = click.option(
+        "--concurrency", type=click.IntRange(1, 64), default=32, show_default=True,
+        help="Probes in flight at once (one request per account; at most 64).",
+    )(func)
+    func = click.option("--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts.")(func)
+    func = click.option("--max-probes", type=click.IntRange(min=1), default=None, help="Send at most N quota probes.")(func)
+    func = click.option(
+        "--cached-only", is_flag=True,
+        help="Never refresh tokens or write anything: probe only accounts whose access token is still usable.",
+    )(func)
+    return func
+
+
+def make_prober(model: str | None, probe_method: str, concurrency: int, max_accounts: int | None, max_probes: int | None, cached_only: bool, **kwargs: Any) -> Any:
+    from pipeline.stages.probe import ProbeOptions, Prober
+
+    options = ProbeOptions(model or "gpt-5-codex", probe_method, concurrency, max_accounts, max_probes, cached_only)
+    return Prober(options, os.environ, progress=_progress_printer(), **kwargs)
+
+
+def _progress_printer() -> Callable[[int, int, int], None] | None:
+    """Accounts probed of total, failures so far, on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, failed: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\rprobing: {done}/{total} done, {failed} failed{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def report_live_outcome(stage: str, prober: Any) -> None:
+    for note in prober.notes:
+        click.echo(f"{stage}: {note}", err=True)
+    if prober.failures:
+        for failure in prober.failures:
+            click.echo(f"{stage}: ERROR: {failure}", err=True)
+        click.echo(
+            f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written back; the old refresh "
+            "token is spent, so those accounts will need a new login. Check the folder's permissions and free space.",
+            err=True,
+        )
+        raise SystemExit(int(ExitStatus.FAILURE))
+
+
+@cli.command()
+@input_option
+@output_option
+@model_option
+@live_options
+@stage_command("probe")
+def probe(input_file: IO[bytes], output_file: IO[bytes], model: str | None, **live: Any) -> None:
+    """Probe live quota for every enabled account (and re-verify flagged ones).
+
+    \b
+    One GET /wham/usage per account with its token (read from the storage the pool
+    record names, never from the stream), concurrently; records leave in pool order.
+    Expiring access tokens are refreshed first and the rotated tokens written back at
+    once into the file they came from, under codex-multi-auth's refresh lease. Each
+    failure is an outcome in the record, never a crash.
+    \b
+    Environment: CODEX_AUTH_BASE_URL (default https://chatgpt.com/backend-api),
+    CODEX_AUTH_TOKEN_URL (default https://auth.openai.com/oauth/token),
+    CODEX_AUTH_FETCH_TIMEOUT_MS (per request, default 15000).
+    \b
+      codex-auth collect | codex-auth probe | jq -c 'select(.kind=="account") | [.email, .probe.outcome, .quota.windows]'
+    """
+    prober = make_prober(model, **live)
+    write_output(prober.run(read_input(input_file, "probe")), output_file)
+    report_live_outcome("probe", prober)
+
+
 @cli.command()
 @input_option
 @output_option
@@ -298,30 +378,37 @@ def render(input_file: IO[bytes], now: str | None, model: str | None, fmt: str |
 
 
 @cli.command()
+@click.option("--live", is_flag=True, help="Probe live quota for every account before reporting (see `codex-auth probe --help`).")
 @dir_option
 @now_option
 @model_option
 @format_options
+@live_options
 @stage_command("report")
-def report(storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None) -> None:
+def report(live: bool, storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, **live_settings: Any) -> None:
     """Health and status report for every account in the pool.
 
     \b
-    Collects, scores, recommends and renders in one process (the same as the pipe
-    collect | score | recommend | render). Exit codes: 0 report written; 1 no
-    accounts, storage error or write failure (one line on stderr); 2 usage error.
+    Collects, (with --live probes,) scores, recommends and renders in one process:
+    the same as the pipe collect | [probe |] score | recommend | render. Exit codes:
+    0 report written; 1 no accounts, storage error or write failure (one line on
+    stderr); 2 usage error.
     \b
       codex auth report
+      codex auth report --live
       codex auth report --json | jq '.accounts[] | select(.status == "healthy") | .email'
       codex auth report --json --out reports/health-$(date +%F).json
     """
     from pipeline.porcelain import run_report
 
     fmt = pick_format(fmt, as_json)
+    prober = make_prober(model, **live_settings) if live else None
     result = run_report(
-        env=os.environ, now=resolve_now(now), storage_dir=storage_dir, model=model, fmt=fmt,
-        color=use_color(color, out_path, fmt), explain=explain,
+        env=os.environ, now=resolve_now(now) if now or not live else None, storage_dir=storage_dir, model=model, fmt=fmt,
+        color=use_color(color, out_path, fmt), explain=explain, prober=prober,
     )
     for note in result.notes:
         click.echo(f"report: {note}", err=True)
     emit_report(result.output, out_path)
+    if prober is not None:
+        report_live_outcome("report", prober)

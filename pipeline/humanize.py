@@ -40,14 +40,17 @@ def ago(instant: int | None, now: int) -> str:
 
 
 def duration(ms: int) -> str:
-    """A precise countdown: ``1h 30m``, ``2d 4h``, ``12m``, ``40s``."""
+    """A countdown: ``1h 30m``, ``2d 4h``, ``12m``, ``40s``. Rounded to the nearest minute,
+    so a reset 89 minutes 59.9 seconds (or 90 minutes 0.6 seconds) away reads ``1h 30m``;
+    under a minute it counts seconds, so nothing reads ``0m``."""
     ms = max(0, ms)
+    if ms < MINUTE:
+        return f"{-(-ms // 1000)}s"
+    ms = (ms + MINUTE // 2) // MINUTE * MINUTE
     if ms >= DAY:
         days, rest = divmod(ms, DAY)
         return f"{days}d {rest // HOUR}h"
     if ms >= HOUR:
         hours, rest = divmod(ms, HOUR)
         return f"{hours}h {rest // MINUTE}m"
-    if ms >= MINUTE:
-        return f"{ms // MINUTE}m"
-    return f"{ms // 1000}s"
+    return f"{ms // MINUTE}m"

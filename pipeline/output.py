@@ -10,10 +10,33 @@ from pathlib import Path
 from pipeline.errors import OutputError
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:
+def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to a temporary file in the target's folder, fsync it, rename it over
     the target and fsync the folder. A reader never sees half a file; on failure the old
-    file (if any) is untouched and the temporary file is removed."""
+    file (if any) is untouched, the temporary file is removed and the OSError propagates."""
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except OSError:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:
+    """``--out``: the report appears whole or not at all, with a clear error when it cannot."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -21,27 +44,9 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a folder")
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        replace_atomically(target, data, mode)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {_why(exc, folder)}") from None
-    try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, target)
-    except OSError as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise OutputError(f"cannot write {target}: {_why(exc, folder)}") from None
-    _fsync_dir(folder)
     return target
 
 

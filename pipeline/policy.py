@@ -36,7 +36,11 @@ IDLE_DAYS, IDLE_POINTS = 30, 5
 ACCESS_EXPIRY_MARGIN_MS = 5 * 60_000
 
 HARD_REFRESH_ERRORS = frozenset(
-    {"invalid_grant", "refresh_token_reused", "refresh_token_expired", "refresh_token_invalidated", "missing_refresh", "invalid_client", "unauthorized_client"}
+    {
+        "invalid_grant", "refresh_token_reused", "refresh_token_expired", "refresh_token_invalidated",
+        "missing_refresh", "invalid_client", "unauthorized_client",
+        "write_back_failed",  # refreshed, but the rotated token was lost: the stored one is spent
+    }
 )
 
 
@@ -206,7 +210,9 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
     exhausted = [w for w in windows if w.exhausted]
     if probe.get("outcome") == "rate-limited" or quota.get("limitReached") is True:
         blocking.append("the service reports the usage limit reached")
-        if not exhausted:
+        if isinstance(probe.get("resetAt"), int):
+            facts.resets.append(probe["resetAt"])
+        elif not exhausted:
             # No window reads 100%: the soonest reset is the best guess of when it lifts
             # (taking the latest would turn a 5h limit into a multi-day wait).
             upcoming = [w.reset_at for w in windows if w.reset_at and w.reset_at > now]

@@ -4,9 +4,11 @@ input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.report import build_view
 from pipeline.stages.collect import collect, messages
@@ -41,19 +43,28 @@ def failure_reason(pool: Pool) -> str | None:
 def run_report(
     *,
     env: Mapping[str, str],
-    now: int,
+    now: int | None,
     storage_dir: str | None = None,
     model: str | None = None,
     fmt: str = "text",
     color: bool = False,
     explain: bool = False,
+    prober: Any = None,
 ) -> ReportResult:
-    pool = read_pool(env, now, storage_dir)
+    """The report. ``now`` None means the real time, taken after live probing (so the
+    report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
+    makes it a live report."""
+    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
     reason = failure_reason(pool)
     if reason is not None:
         raise StorageError(reason)
-    records = recommend(score(collect(pool), now=now, model=model), now=now)
-    view = build_view(records, now=now, model=model)
-    notes = [line for line in messages(pool)]
+    records: Iterable[dict[str, Any]] = collect(pool)
+    if prober is not None:
+        prober.pool_loader = lambda _record: pool
+        records = list(prober.run(records))
+    when = now if now is not None else now_ms()
+    records = recommend(score(records, now=when, model=model), now=when)
+    view = build_view(records, now=when, model=model)
+    notes = list(messages(pool))
     output = render_view(view, fmt=fmt, color=color, explain=explain)
     return ReportResult(output, notes, view.status_counts()["healthy"])

@@ -3,6 +3,8 @@
     scripts/bench                      # collect, report, report --json on 5 and 1,000 accounts
     scripts/bench --runs 21 --sizes 5,1000,5000
     scripts/bench --command "report --format html"
+    scripts/bench --live               # report --live on 50 accounts, backend answering after 500 ms:
+                                       # default concurrency against --concurrency 1
 
 Pools are written by poolkit into a temporary folder (never the real home); each command
 runs ``--runs`` times after one warm-up run, and the median, min and max are printed.
@@ -31,7 +33,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--sizes", default="5,1000")
     parser.add_argument("--command", action="append", help="codex-auth arguments (repeatable)")
+    parser.add_argument("--live", action="store_true", help="measure report --live against the fake backend")
+    parser.add_argument("--accounts", type=int, default=50, help="--live: pool size")
+    parser.add_argument("--delay-ms", type=int, default=500, help="--live: the fake backend's answer delay")
     args = parser.parse_args()
+    if args.live:
+        live(args.accounts, args.delay_ms, args.runs)
+        return
     commands = args.command or DEFAULT_COMMANDS
     exe = Path(sys.executable).parent / "codex-auth"
     available = subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
@@ -55,6 +63,51 @@ def main() -> None:
                     if run:
                         times.append(elapsed)
                 print(f"{command:<34} {size:>8} {statistics.median(times):>10.1f} {min(times):>8.1f} {max(times):>8.1f}")
+
+
+def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
+    times = []
+    for run in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = (time.perf_counter() - start) * 1000
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
+        if run:
+            times.append(elapsed)
+    return times
+
+
+def live(accounts: int, delay_ms: int, runs: int) -> None:
+    import json
+
+    exe = Path(sys.executable).parent / "codex-auth"
+    with tempfile.TemporaryDirectory() as tmp:
+        now = poolkit.now_ms()
+        pool = [poolkit.account(f"live{i:03d}", now) for i in range(accounts)]
+        folder = Path(tmp) / "pool"
+        poolkit.write_pool(folder, poolkit.accounts_v3(pool))
+        scenario = Path(tmp) / "scenario.json"
+        scenario.write_text(json.dumps(poolkit.backend_scenario(pool)))
+        server = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("fake_backend.py")), "--scenario", str(scenario), "--delay-ms", str(delay_ms), "--max-seconds", "900"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            assert server.stdout is not None
+            urls = json.loads(server.stdout.readline())
+            env = dict(os.environ, HOME=tmp, CODEX_HOME=f"{tmp}/.codex", CODEX_AUTH_BASE_URL=urls["base_url"], CODEX_AUTH_TOKEN_URL=urls["token_url"])
+            base = [str(exe), "report", "--live", "--dir", str(folder)]
+            print(f"report --live, {accounts} accounts, backend answering after {delay_ms} ms, {runs} runs each")
+            results = {}
+            for label, extra in (("default concurrency", []), ("--concurrency 1", ["--concurrency", "1"])):
+                times = timed(base + extra, env, runs if not extra else max(1, runs // 3))
+                results[label] = statistics.median(times)
+                print(f"  {label:<22} median {statistics.median(times) / 1000:7.2f} s   min {min(times) / 1000:6.2f} s   max {max(times) / 1000:6.2f} s")
+            print(f"  ratio (sequential / default): {results['--concurrency 1'] / results['default concurrency']:.1f}x")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -269,6 +269,29 @@ def seed_example_pool(folder: Path, now: int = SEED_NOW) -> Path:
     return folder
 
 
+def seed_example_scenario(folder: Path, *, delay_ms: int = 0) -> dict[str, Any]:
+    """A fake-backend scenario answering for the seed example pool in ``folder`` with the
+    seed's live figures: the four accounts' quotas, dave at his 5h limit, erin's refresh
+    token refused (invalid_grant)."""
+    pool = json.loads((folder / ACCOUNTS_FILE).read_text())["accounts"]
+    flagged_accounts = json.loads((folder / FLAGGED_FILE).read_text())["accounts"]
+
+    def windows(used_5h: float, used_7d: float, reset_5h: int = 4 * 3600, reset_7d: int = 5 * 86400) -> dict[str, Any]:
+        return {
+            "primary": {"usedPercent": used_5h, "windowMinutes": 300, "resetAfterSeconds": reset_5h},
+            "secondary": {"usedPercent": used_7d, "windowMinutes": 10080, "resetAfterSeconds": reset_7d},
+        }
+
+    overrides = {
+        "user-abc123": windows(5, 13),
+        "user-def456": windows(55, 33),
+        "user-ghi789": windows(88, 66),
+        "user-jkl012": {**windows(100, 45, reset_5h=90 * 60), "usage": "ok"},
+        "user-xyz789": {"refresh": "invalid_grant"},
+    }
+    return backend_scenario([*pool, *flagged_accounts], delay_ms=delay_ms, overrides=overrides)
+
+
 def large_pool(folder: Path, count: int, now: int) -> Path:
     """``count`` distinct accounts with varied facts, and a quota cache for most of them."""
     folder.mkdir(parents=True, exist_ok=True)

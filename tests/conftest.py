@@ -140,3 +140,22 @@ def iter_files(folder: Path) -> Iterator[Path]:
 def snapshot_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Contents and modes of every file, to prove a command changed nothing."""
     return {str(p.relative_to(folder)): (p.read_bytes(), os.stat(p).st_mode) for p in iter_files(folder)}
+
+
+@pytest.fixture
+def backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``start(scenario, delay_ms=0)`` starts a fake backend and points the tool at it."""
+    started: list[Any] = []
+
+    def start(scenario: dict[str, Any], delay_ms: int | None = None) -> Any:
+        from fake_backend import FakeBackend
+
+        server = FakeBackend(scenario, delay_ms).start()
+        started.append(server)
+        monkeypatch.setenv("CODEX_AUTH_BASE_URL", server.base_url)
+        monkeypatch.setenv("CODEX_AUTH_TOKEN_URL", server.token_url)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -35,9 +35,18 @@ def test_help_is_light(tmp_path: Path, args: list[str]) -> None:
     assert not [m for m in modules if m.split(".")[0] in HEAVY], args
 
 
-def test_collect_is_light(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("args", "marker"), [(["collect"], "pipeline.stages.collect"), (["report", "--json"], "pipeline.porcelain"), (["report"], "pipeline.stages.render")])
+def test_collect_and_default_report_are_light(tmp_path: Path, args: list[str], marker: str) -> None:
     pool = poolkit.seed_example_pool(tmp_path / "pool")
     env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool))
-    modules = loaded_modules(tmp_path, "collect", env=env)
-    assert "pipeline.stages.collect" in modules
+    modules = loaded_modules(tmp_path, *args, env=env)
+    assert marker in modules
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_live_report_loads_httpx(tmp_path: Path) -> None:
+    """The guard above can fail: the live path does import httpx."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool), CODEX_AUTH_BASE_URL="http://127.0.0.1:9/backend-api", CODEX_AUTH_TOKEN_URL="http://127.0.0.1:9/t", CODEX_AUTH_FETCH_TIMEOUT_MS="200")
+    modules = loaded_modules(tmp_path, "report", "--live", "--cached-only", "--max-probes", "1", env=env)
+    assert "httpx" in modules

@@ -106,3 +106,29 @@ def test_pipe_to_tools(env: dict[str, str], tmp_path: Path) -> None:
     assert run("codex auth report --json | jq '.accounts | length'", env, tmp_path) == "4\n"
     run("codex auth report --json | gzip > report.json.gz", env, tmp_path)
     assert run("gzip -dc report.json.gz | jq .summary.flaggedAccounts", env, tmp_path) == "1\n"
+
+
+def test_live_prometheus_exporter_and_daily_snapshot(pool_dir: Path, tmp_path: Path, backend) -> None:
+    """The seed's --live recipes, against the fake ChatGPT backend."""
+    poolkit.seed_example_pool(pool_dir, now=poolkit.now_ms())
+    backend(poolkit.seed_example_scenario(pool_dir))
+    env = dict(os.environ, PATH=f"{ROOT / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}")
+    exporter = r'''
+REPORT=$(codex auth report --live --json)
+echo "codex_total_accounts $(echo $REPORT | jq '.summary.totalAccounts')"
+echo $REPORT | jq -r '.accounts[] | "codex_health_score{email=\"" + .email + "\"} " + (.healthScore | tostring)'
+'''
+    assert run(exporter, env, tmp_path) == (
+        'codex_total_accounts 5\ncodex_health_score{email="alice@example.com"} 100\ncodex_health_score{email="bob@example.com"} 85\n'
+        'codex_health_score{email="carol@example.com"} 70\ncodex_health_score{email="dave@example.com"} 40\n'
+    )
+    run("mkdir -p reports && codex auth report --live --json --out reports/health-$(date +%Y-%m-%d).json", env, tmp_path)
+    (saved,) = (tmp_path / "reports").iterdir()
+    assert run(f"jq -r .mode {saved}", env, tmp_path) == "live\n"
+
+
+def test_live_demo_runs(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "live_demo.py"), "--json"], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    report = __import__("json").loads(done.stdout)
+    assert report["mode"] == "live" and report["recommendation"]["email"] == "alice@example.com"

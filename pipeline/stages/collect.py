@@ -27,7 +27,7 @@ Record = dict[str, Any]
 def collect(pool: Pool) -> Iterator[Record]:
     """The records of a pool that :func:`pipeline.storage.pool.read_pool` has read."""
     yield pool_record(pool)
-    identities = [_identity(account) for account in pool.accounts]
+    identities = [identity_of(account) for account in pool.accounts]
     id_counts: dict[str, int] = {}
     email_counts: dict[str, int] = {}
     for account_id, email, _ in identities:
@@ -118,7 +118,7 @@ def account_record(
 
 
 def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
-    account_id, email, _ = _identity(account)
+    account_id, email, _ = identity_of(account)
     history = pool.history.get(flagged_key(account_id, email), {})
     count = history.get("verificationCount")
     return {
@@ -183,7 +183,8 @@ def messages(pool: Pool) -> list[str]:
     return lines
 
 
-def _identity(account: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+def identity_of(account: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(accountId, email, where the e-mail came from), as the records show them."""
     claims = jwt.claims(account.get("accessToken"))
     account_id = _text(account.get("accountId")) or jwt.account_id(claims)
     email = _text(account.get("email"))

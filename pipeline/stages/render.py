@@ -163,12 +163,12 @@ def _flagged_lines(number: int, record: Record, now: int) -> list[str]:
     verification = record.get("verification")
     if verification:
         outcome = verification.get("outcome")
-        detail = verification.get("detail")
+        code = verification.get("errorCode")
         text = {
-            "works-again": "works again (token refresh succeeded)",
-            "still-broken": "still broken",
-            "failed": "could not check",
-            "skipped": "skipped",
+            "works-again": "works again (token refresh succeeded; restore it with codex-multi-auth)",
+            "still-broken": f"still broken ({code or 'refresh refused'})",
+            "failed": f"could not check ({verification.get('detail') or code or 'unknown error'})",
+            "skipped": f"skipped ({verification.get('detail') or 'not checked'})",
         }.get(outcome, str(outcome))
-        lines.append(f"{pad}Verification: {text}" + (f": {detail}" if detail and outcome != "works-again" else ""))
+        lines.append(f"{pad}Verification: {text}")
     return lines

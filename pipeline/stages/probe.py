@@ -1,0 +1,443 @@
+"""probe: live quota for every enabled account, read-only towards the service.
+
+Input: the record stream from collect. Output: the same stream, the ``pool`` record with
+``probe`` (mode, model, method), each enabled ``account`` with live ``quota`` and a
+``probe`` outcome (ok, rate-limited, auth-failed, refresh-failed, timeout, network-error,
+http-error, skipped), each ``flagged`` record re-verified (one refresh attempt).
+
+    codex-auth collect | codex-auth probe | codex-auth score | codex-auth render
+
+Probes run concurrently (``concurrency``), records leave in pool order as soon as their turn
+comes. An access token that is missing or expires within 5 minutes is refreshed first; the
+rotated tokens are written back at once into the file they came from (see
+:mod:`pipeline.live.writeback`), under codex-multi-auth's refresh lease. Credentials are read
+from the storage the pool record names; they never enter a record.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pipeline.errors import InvalidInput
+from pipeline.live import service
+from pipeline.live.lease import Lease, LeaseTimeout
+from pipeline.live.writeback import WriteBackError, locked, save_codex_cli_tokens, save_pool_tokens, stored_tokens, update_json, writable
+from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
+from pipeline.stages.collect import identity_of, token_facts
+from pipeline.storage import jwt
+from pipeline.storage.codex_cli import load_auth_json
+from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
+from pipeline.storage.pool import Pool, read_pool
+from pipeline.storage.state import flagged_key
+
+Record = dict[str, Any]
+DEFAULT_CONCURRENCY = 32
+MAX_CONCURRENCY = 64
+
+
+@dataclass
+class ProbeOptions:
+    model: str = "gpt-5-codex"
+    method: str = "usage"  # usage | responses
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_accounts: int | None = None
+    max_probes: int | None = None
+    cached_only: bool = False
+
+
+@dataclass
+class _Source:
+    """Where an account's credentials live and how to write rotated ones back."""
+
+    path: Path
+    kind: str  # accounts | flagged | codex-cli
+    writable_state: bool  # False when the file was recovered or is damaged: never write into it
+    state_detail: str = ""
+
+
+@dataclass
+class _Tokens:
+    access: str | None
+    refreshed: bool = False
+    expires: int | None = None
+
+
+@dataclass
+class Prober:
+    """Runs the probe stage. ``failures`` collects write-back failures: the caller must say
+    them loudly and exit non-zero."""
+
+    options: ProbeOptions
+    env: Mapping[str, str]
+    client: httpx.Client | None = None
+    clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+    pool_loader: Callable[[Record], Pool] | None = None
+    progress: Callable[[int, int, int], None] | None = None
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.endpoints = service.Endpoints.from_env(self.env)
+        self._token_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._rotated: dict[str, dict[str, Any]] = {}
+        self._quota_updates: list[Record] = []
+        self._history_updates: dict[str, Record] = {}
+        self._probes_left = self.options.max_probes
+        self._considered = 0
+        self._done = 0
+        self._failed = 0
+        self._total = 0
+
+    # --- the stream ---------------------------------------------------------------------
+
+    def run(self, records: Iterable[Record]) -> Iterator[Record]:
+        iterator = iter(records)
+        first = next(iterator, None)
+        if first is None:
+            return
+        if first.get("kind") != "pool":
+            raise InvalidInput("stdin", 1, "probe needs the pool record first (pipe collect into probe)", "$.kind")
+        started = self.clock()
+        pool = self._load(first)
+        self.lease = Lease.from_env(pool.resolved.dir, self.env)
+        if pool.source == "codex-cli":
+            # Codex CLI knows no lease; creating codex-multi-auth's folder for one would only
+            # confuse codex-multi-auth's own folder search. The lock and re-read still apply.
+            self.lease.enabled = False
+        yield self._pool_record(first, started)
+        own_client = self.client is None
+        client = self.client or service.make_client(self.endpoints, self.options.concurrency)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="probe") as pool_executor:
+                pending: deque[tuple[Record, Future[Record] | None]] = deque()
+                for record in iterator:
+                    pending.append((record, self._submit(pool_executor, client, pool, record)))
+                    while pending and (pending[0][1] is None or pending[0][1].done()):
+                        yield self._finish(pending.popleft())
+                while pending:
+                    yield self._finish(pending.popleft())
+        finally:
+            if own_client:
+                client.close()
+        self._save_side_files(pool)
+
+    def _finish(self, item: tuple[Record, Future[Record] | None]) -> Record:
+        record, future = item
+        if future is None:
+            return record
+        result = future.result()
+        self._done += 1
+        if (result.get("probe") or {}).get("outcome") not in (None, "ok", "skipped", "rate-limited") or (
+            (result.get("verification") or {}).get("outcome") == "failed"
+        ):
+            self._failed += 1
+        if self.progress:
+            self.progress(self._done, self._total, self._failed)
+        return result
+
+    def _load(self, pool_record: Record) -> Pool:
+        if self.pool_loader is not None:
+            return self.pool_loader(pool_record)
+        storage = pool_record.get("storage") or {}
+        now = self.clock()
+        if pool_record.get("source") == "codex-cli" and storage.get("path"):
+            pool = read_pool(self.env, now, pool_record.get("dir"))
+            outcome, accounts = load_auth_json(Path(storage["path"]))
+            pool.source, pool.storage_path, pool.storage, pool.accounts = "codex-cli", Path(storage["path"]), outcome, accounts
+            return pool
+        return read_pool(self.env, now, pool_record.get("dir"))
+
+    def _pool_record(self, record: Record, started: int) -> Record:
+        probe = {
+            "mode": "live", "model": self.options.model, "method": self.options.method, "startedAt": started,
+            "cachedOnly": self.options.cached_only, "concurrency": self.options.concurrency,
+            "maxAccounts": self.options.max_accounts, "maxProbes": self.options.max_probes,
+        }
+        return {**record, "probe": probe}
+
+    # --- scheduling (in pool order, so budgets are deterministic) ------------------------
+
+    def _submit(self, executor: ThreadPoolExecutor, client: httpx.Client, pool: Pool, record: Record) -> Future[Record] | None:
+        kind = record.get("kind")
+        if kind == "account":
+            skip = self._plan_account(pool, record)
+            if skip is not None:
+                return _done({**record, "probe": self._skipped(skip)})
+            self._total += 1
+            return executor.submit(self._probe_account, client, pool, record)
+        if kind == "flagged" and not self.options.cached_only:
+            creds = self._flagged_credentials(pool, record)
+            if creds is None:
+                return _done({**record, "verification": {"outcome": "skipped", "at": self.clock(), "detail": "not found in the flagged file any more"}})
+            self._total += 1
+            return executor.submit(self._verify_flagged, client, pool, record, creds)
+        return None
+
+    def _plan_account(self, pool: Pool, record: Record) -> str | None:
+        if record.get("enabled") is False:
+            return "disabled"
+        if self.options.max_accounts is not None and self._considered >= self.options.max_accounts:
+            return f"beyond --max-accounts {self.options.max_accounts}"
+        self._considered += 1
+        creds = self._account_credentials(pool, record)
+        if creds is None:
+            return "not found in the storage any more (the snapshot is older than the pool)"
+        if self.options.cached_only and not self._usable(creds.get("accessToken"), _expiry(creds)):
+            return "no usable access token, and --cached-only forbids refreshing"
+        if self._probes_left is not None:
+            if self._probes_left <= 0:
+                return f"probe budget used up (--max-probes {self.options.max_probes})"
+            self._probes_left -= 1
+        return None
+
+    def _skipped(self, why: str) -> Record:
+        return {"outcome": "skipped", "method": None, "model": self.options.model, "httpStatus": None, "latencyMs": None, "at": self.clock(), "errorCode": None, "detail": why, "refreshed": False}
+
+    def _account_credentials(self, pool: Pool, record: Record) -> Record | None:
+        index = record.get("index")
+        if not isinstance(index, int) or index >= len(pool.accounts):
+            return None
+        stored = pool.accounts[index]
+        account_id, email, _ = identity_of(stored)
+        if (account_id, email) != (record.get("accountId"), record.get("email")):
+            return None
+        return stored
+
+    def _flagged_credentials(self, pool: Pool, record: Record) -> Record | None:
+        index = record.get("index")
+        accounts = pool.flagged.accounts
+        if not isinstance(index, int) or index >= len(accounts):
+            return None
+        account_id, email, _ = identity_of(accounts[index])
+        return accounts[index] if (account_id, email) == (record.get("accountId"), record.get("email")) else None
+
+    def _source(self, pool: Pool, flagged: bool) -> _Source:
+        if flagged:
+            state = pool.flagged.outcome
+            return _Source(pool.flagged.path, "flagged", state.state == "healthy", state.details or state.state)
+        kind = "codex-cli" if pool.source == "codex-cli" else "accounts"
+        return _Source(pool.storage_path, kind, pool.storage.state == "healthy", pool.storage.details or pool.storage.state)
+
+    # --- one account ---------------------------------------------------------------------
+
+    def _usable(self, access: Any, expires: int | None) -> bool:
+        if not isinstance(access, str) or not access.strip():
+            return False
+        return expires is None or expires - self.clock() > ACCESS_EXPIRY_MARGIN_MS
+
+    def _probe_account(self, client: httpx.Client, pool: Pool, record: Record) -> Record:
+        creds = self._account_credentials(pool, record)
+        assert creds is not None  # checked when planned
+        source = self._source(pool, flagged=False)
+        account_id = record.get("accountId")
+        tokens, failure = self._access_token(client, creds, source, record)
+        if failure is not None:
+            return self._with_outcome(record, failure, tokens)
+        assert tokens.access is not None
+        probed = self._call(client, tokens.access, account_id)
+        if probed.outcome == "auth-failed" and probed.status == 401 and not tokens.refreshed and not self.options.cached_only:
+            # The token may have been revoked early: refresh once and ask again, as Codex does.
+            retry_tokens, retry_failure = self._access_token(client, creds, source, record, force=True)
+            if retry_failure is not None:
+                return self._with_outcome(record, retry_failure, retry_tokens)
+            assert retry_tokens.access is not None
+            tokens = retry_tokens
+            probed = self._call(client, tokens.access, account_id)
+        outcome = {
+            "outcome": probed.outcome, "method": self.options.method, "model": self.options.model,
+            "httpStatus": probed.status, "latencyMs": probed.latency_ms, "at": self.clock(),
+            "errorCode": probed.code, "detail": probed.detail, "refreshed": tokens.refreshed, "resetAt": probed.reset_at,
+        }
+        result = self._with_outcome(record, outcome, tokens)
+        if probed.quota is not None:
+            result["quota"] = probed.quota
+            result["plan"] = probed.quota.get("planType") or result.get("plan")
+            self._quota_updates.append(result)
+        return result
+
+    def _call(self, client: httpx.Client, token: str, account_id: str | None) -> service.Probed:
+        call = service.probe_responses if self.options.method == "responses" else service.probe_usage
+        return call(client, self.endpoints, token, account_id, self.options.model, self.clock())
+
+    def _with_outcome(self, record: Record, outcome: Record, tokens: _Tokens | None) -> Record:
+        result = {**record, "probe": outcome}
+        if tokens is not None and tokens.refreshed:
+            token = dict(record.get("token") or {})
+            token.update({"hasAccessToken": True, "hasRefreshToken": True, "accessExpiresAt": tokens.expires, "lastRefreshAt": self.clock(), "lastRefreshSource": "probe"})
+            result["token"] = token
+        return result
+
+    def _access_token(self, client: httpx.Client, creds: Record, source: _Source, record: Record, force: bool = False) -> tuple[_Tokens, Record | None]:
+        access = creds.get("accessToken")
+        if not force and self._usable(access, _expiry(creds)):
+            return _Tokens(access), None
+        refreshed, failure = self._refresh(client, creds, source, record.get("accountId"), record.get("email"))
+        if failure is not None:
+            return _Tokens(None), failure
+        assert refreshed is not None
+        return _Tokens(refreshed["access"], True, refreshed.get("expires")), None
+
+    def _failure(self, code: str | None, detail: str, status: int | None = None) -> Record:
+        return {"outcome": "refresh-failed", "method": self.options.method, "model": self.options.model, "httpStatus": status,
+                "latencyMs": None, "at": self.clock(), "errorCode": code, "detail": detail, "refreshed": False}
+
+    # --- refresh, write-back, lease -----------------------------------------------------------
+
+    def _token_lock(self, token: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._token_locks.setdefault(token, threading.Lock())
+
+    def _refresh(self, client: httpx.Client, creds: Record, source: _Source, account_id: str | None, email: str | None) -> tuple[Record | None, Record | None]:
+        """New tokens for this account, written back to ``source`` before they are used;
+        or a refresh-failed outcome. A refresh token is spent at most once."""
+        old = creds.get("refreshToken")
+        if not isinstance(old, str) or not old.strip():
+            return None, self._failure("missing_refresh", "no refresh token stored; log in again")
+        with self._token_lock(old):
+            if old in self._rotated:
+                return self._rotated[old], None
+            if not source.writable_state:
+                return None, self._failure(None, f"not refreshed: {source.path.name} is not in a state to write to ({source.state_detail}); repair it with codex-multi-auth first")
+            why = writable(source.path)
+            if why:
+                return None, self._failure(None, f"not refreshed: rotated tokens could not be saved ({why})")
+            codex_cli = source.kind == "codex-cli"
+            on_disk = stored_tokens(source.path, old, account_id, email, codex_cli=codex_cli)
+            if on_disk is not None:
+                # Another process rotated this token since we read the file: never spend the old one.
+                expires = on_disk.get("expires") or jwt.instant_ms(jwt.claims(on_disk.get("access")), "exp")
+                if self._usable(on_disk.get("access"), expires):
+                    tokens = {"access": on_disk["access"], "refresh": on_disk["refresh"], "expires": expires}
+                    self._rotated[old] = tokens
+                    return tokens, None
+                old = on_disk["refresh"]
+            try:
+                nonce, published = self.lease.acquire(old)
+            except (LeaseTimeout, WriteBackError) as exc:
+                return None, self._failure("lease_busy", f"not refreshed: {exc}")
+            try:
+                if published is not None:
+                    tokens = published
+                else:
+                    answer = service.refresh(client, self.endpoints, old, self.clock())
+                    if not answer.ok:
+                        detail = answer.detail + ("; the token may have been spent: if the account stops working, log in again" if answer.spent else "")
+                        return None, self._failure(answer.code, detail, answer.status)
+                    assert answer.tokens is not None
+                    tokens = answer.tokens
+                    self.lease.publish(old, tokens)
+                try:
+                    if codex_cli:
+                        save_codex_cli_tokens(source.path, tokens, self.clock())
+                    else:
+                        save_pool_tokens(source.path, old, account_id, email, tokens)
+                except WriteBackError as exc:
+                    self.failures.append(str(exc))
+                    return None, self._failure("write_back_failed", f"refreshed, but the rotated tokens could not be saved: {exc}")
+            finally:
+                self.lease.release(old, nonce)
+            self._rotated[creds["refreshToken"]] = tokens
+            return tokens, None
+
+    # --- flagged accounts ------------------------------------------------------------------
+
+    def _verify_flagged(self, client: httpx.Client, pool: Pool, record: Record, creds: Record) -> Record:
+        source = self._source(pool, flagged=True)
+        tokens, failure = self._refresh(client, creds, source, record.get("accountId"), record.get("email"))
+        now = self.clock()
+        if failure is None:
+            verification = {"outcome": "works-again", "at": now, "httpStatus": 200, "errorCode": None,
+                            "detail": "token refresh succeeded; restore the account with codex-multi-auth"}
+        else:
+            code, status = failure.get("errorCode"), failure.get("httpStatus")
+            hard = (code or "").lower() in HARD_REFRESH_ERRORS or status == 401
+            verification = {"outcome": "still-broken" if hard else "failed", "at": now, "httpStatus": status, "errorCode": code, "detail": failure.get("detail")}
+        key = flagged_key(record.get("accountId"), record.get("email"))
+        count = int(record.get("verificationCount") or 0) + 1
+        self._history_updates[key] = {"lastVerified": now, "verificationCount": count}
+        return {**record, "lastVerified": now, "verificationCount": count, "verification": verification}
+
+    # --- after the run ---------------------------------------------------------------------
+
+    def _save_side_files(self, pool: Pool) -> None:
+        folder = pool.resolved.dir
+        if self._history_updates:
+            try:
+                self._merge_json(folder / STATE_FILE, {"version": 1, "flagged": {}}, self._merge_history)
+            except WriteBackError as exc:
+                self.notes.append(f"warning: verification history not saved: {exc}")
+        if self._quota_updates and pool.source == "codex-multi-auth" and not self.options.cached_only and folder.is_dir():
+            try:
+                self._merge_json(folder / QUOTA_CACHE_FILE, {"version": 1, "byAccountId": {}, "byEmail": {}}, self._merge_quota, newline=True)
+            except WriteBackError as exc:
+                self.notes.append(f"warning: quota cache not updated: {exc}")
+
+    def _merge_json(self, path: Path, empty: Record, change: Callable[[Any], None], newline: bool = False) -> None:
+        with locked(path.parent):
+            if not path.exists():
+                from pipeline.live.writeback import write_atomic
+
+                write_atomic(path, _dumps(empty, newline))
+        update_json(path, lambda data: change(data if isinstance(data, dict) else empty), pretty_newline=newline)
+
+    def _merge_history(self, data: Record) -> None:
+        if data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
+            data.clear()
+            data.update({"version": 1, "flagged": {}})
+        data["flagged"].update(self._history_updates)
+
+    def _merge_quota(self, data: Record) -> None:
+        if data.get("version") != 1:
+            data.clear()
+            data["version"] = 1
+        by_id = data.setdefault("byAccountId", {})
+        by_email = data.setdefault("byEmail", {})
+        for record in self._quota_updates:
+            entry = _cache_entry(record["quota"])
+            if record.get("accountId"):
+                by_id[record["accountId"]] = entry
+            if record.get("email"):
+                by_email[record["email"].strip().lower()] = entry
+
+
+def _done(record: Record) -> Future[Record]:
+    future: Future[Record] = Future()
+    future.set_result(record)
+    return future
+
+
+def _expiry(creds: Record) -> int | None:
+    return token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+
+
+def _dumps(data: Record, newline: bool) -> str:
+    import json
+
+    return json.dumps(data, indent=2) + ("\n" if newline else "")
+
+
+def _cache_entry(quota: Record) -> Record:
+    """codex-multi-auth's quota-cache entry (primary/secondary as the service ordered them)."""
+    entry: Record = {"updatedAt": quota["sampledAt"], "status": quota.get("httpStatus") or 200, "model": quota.get("model") or "gpt-5-codex"}
+    if quota.get("planType"):
+        entry["planType"] = quota["planType"]
+    for key, window in zip(("primary", "secondary"), quota.get("windows") or []):
+        shaped: Record = {}
+        if window.get("usedPercent") is not None:
+            shaped["usedPercent"] = window["usedPercent"]
+        if window.get("windowMinutes") is not None:
+            shaped["windowMinutes"] = window["windowMinutes"]
+        if window.get("resetAt") is not None:
+            shaped["resetAtMs"] = window["resetAt"]
+        entry[key] = shaped
+    return entry
