@@ -86,6 +86,7 @@ def test_live_json_report_validates_and_says_live(pool_dir: Path, backend: Any) 
     assert schema_errors(report, "report") == []
     assert (report["mode"], report["model"]) == ("live", "gpt-5-codex")
     assert [a["quotaSource"] for a in report["accounts"]] == ["live", "live", "live", "live"]
+    assert [a["plan"] for a in report["accounts"]] == ["pro", "plus", "plus", "plus"], "the plan the service reports"
     assert report["flagged"][0]["worksAgain"] is False
 
 

@@ -299,6 +299,9 @@ def test_prober_with_a_mock_client_keeps_pool_order(pool_dir: Path) -> None:
     with client(handler) as mock:
         prober = Prober(ProbeOptions(concurrency=4, cached_only=True), {"CODEX_AUTH_BASE_URL": "https://chatgpt.example/backend-api"}, client=mock)
         out = list(prober.run(records))
+    from conftest import assert_valid
+
+    assert_valid(out)
     probed = [r for r in out if r["kind"] == "account"]
     assert [r["index"] for r in probed] == [0, 1, 2, 3, 4]
     assert [r["probe"]["outcome"] for r in probed] == ["ok", "ok", "auth-failed", "ok", "ok"]
