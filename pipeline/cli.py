@@ -193,15 +193,17 @@ def model_option(func: F) -> F:
 
 def format_options(func: F) -> F:
     func = click.option(
-        "--format", "fmt", type=click.Choice(["text", "json"]), default=None,
-        help="Report format (default text).",
+        "--format", "fmt", type=click.Choice(["text", "json", "prometheus", "html", "markdown"]), default=None,
+        help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
+        "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
     )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (the seed's HealthReport); same as --format json.")(func)
     func = click.option(
         "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
         help="Colour the text report (auto: only on a terminal; never when NO_COLOR is set).",
     )(func)
-    func = click.option("--explain", is_flag=True, help="Text report: list every reason behind each account's status and score.")(func)
+    func = click.option("--explain", is_flag=True, help="Text, Markdown and HTML: list every reason behind each account's status and score.")(func)
+    func = click.option("--redact", is_flag=True, help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.")(func)
     func = click.option(
         "--out", "out_path", type=click.Path(dir_okay=False, path_type=str), default=None,
         help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
@@ -223,7 +225,7 @@ def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
     return out_path is None and sys.stdout.isatty()
 
 
-def emit_report(data: bytes, out_path: str | None) -> None:
+def emit_report(data: bytes, out_path: str | None, fmt: str = "text") -> None:
     if out_path is None:
         stream = sys.stdout.buffer
         stream.write(data)
@@ -231,7 +233,8 @@ def emit_report(data: bytes, out_path: str | None) -> None:
         return
     from pipeline.output import write_atomic
 
-    write_atomic(out_path, data)
+    # Metrics files are read by node_exporter, which runs as its own user; reports stay private.
+    write_atomic(out_path, data, mode=0o644 if fmt == "prometheus" else 0o600)
 
 
 @cli.command()
@@ -283,18 +286,23 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
 @model_option
 @format_options
 @stage_command("render")
-def render(input_file: IO[bytes], now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None) -> None:
-    """Turn the record stream into the report (text, or the JSON HealthReport).
+def render(
+    input_file: IO[bytes], now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, redact: bool
+) -> None:
+    """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
     \b
       codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
       codex-auth render --json -i snapshot.ndjson --now 2026-03-03T14:30:00Z
+      codex-auth render --format markdown --redact -i snapshot.ndjson
     """
     from pipeline.stages.render import render as run_render
 
     fmt = pick_format(fmt, as_json)
-    data = run_render(read_input(input_file, "render"), now=resolve_now(now), fmt=fmt, model=model, color=use_color(color, out_path, fmt), explain=explain)
-    emit_report(data, out_path)
+    data = run_render(
+        read_input(input_file, "render"), now=resolve_now(now), fmt=fmt, model=model, color=use_color(color, out_path, fmt), explain=explain, redact=redact
+    )
+    emit_report(data, out_path, fmt)
 
 
 @cli.command()
@@ -303,7 +311,9 @@ def render(input_file: IO[bytes], now: str | None, model: str | None, fmt: str |
 @model_option
 @format_options
 @stage_command("report")
-def report(storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None) -> None:
+def report(
+    storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, redact: bool
+) -> None:
     """Health and status report for every account in the pool.
 
     \b
@@ -320,8 +330,8 @@ def report(storage_dir: str | None, now: str | None, model: str | None, fmt: str
     fmt = pick_format(fmt, as_json)
     result = run_report(
         env=os.environ, now=resolve_now(now), storage_dir=storage_dir, model=model, fmt=fmt,
-        color=use_color(color, out_path, fmt), explain=explain,
+        color=use_color(color, out_path, fmt), explain=explain, redact=redact,
     )
     for note in result.notes:
         click.echo(f"report: {note}", err=True)
-    emit_report(result.output, out_path)
+    emit_report(result.output, out_path, fmt)

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pipeline.errors import StorageError
-from pipeline.report import build_view
+from pipeline.redact import Masker
+from pipeline.report import build_view, view_masker
 from pipeline.stages.collect import collect, messages
 from pipeline.stages.recommend import recommend
 from pipeline.stages.render import render_view
@@ -47,13 +48,17 @@ def run_report(
     fmt: str = "text",
     color: bool = False,
     explain: bool = False,
+    redact: bool = False,
 ) -> ReportResult:
     pool = read_pool(env, now, storage_dir)
     reason = failure_reason(pool)
     if reason is not None:
-        raise StorageError(reason)
+        raise StorageError(Masker(set()).text(reason) if redact else reason)
     records = recommend(score(collect(pool), now=now, model=model), now=now)
     view = build_view(records, now=now, model=model)
     notes = [line for line in messages(pool)]
-    output = render_view(view, fmt=fmt, color=color, explain=explain)
+    if redact:  # stderr is pasted into incident reports too
+        masker = view_masker(view)
+        notes = [masker.text(line) for line in notes]
+    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
     return ReportResult(output, notes, view.status_counts()["healthy"])

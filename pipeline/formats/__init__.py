@@ -1,0 +1,28 @@
+"""The report's other formats, each a function of the :class:`~pipeline.report.View`:
+``prometheus`` (metrics for node_exporter's textfile collector), ``html`` (one
+self-contained page) and ``markdown`` (a table for issues and chat). ``render_view``
+imports each only when it is asked for. What the tabular formats share is here."""
+
+from __future__ import annotations
+
+from pipeline import quota as q
+from pipeline.report import STATUSES, View
+from pipeline.stages.render import STATUS_LABELS
+
+
+def quota_cell(window: q.Window | None) -> str:
+    """``95%``; ``unknown`` for a window whose figure is not valid; ``-`` when not reported."""
+    if window is None:
+        return "-"
+    return "unknown" if window.remaining is None else f"{window.remaining}%"
+
+
+def status_summary(view: View) -> str:
+    """``2 healthy, 1 warning, 1 rate-limited`` (statuses that no account has are left out)."""
+    counts = view.status_counts()
+    parts = [f"{counts[s]} {STATUS_LABELS[s].lower()}" for s in STATUSES if counts[s]]
+    return ", ".join(parts) or "no active accounts"
+
+
+def mode_text(view: View) -> str:
+    return f"live probe (model {view.model})" if view.mode == "live" else "cached data, no live probe"
