@@ -305,25 +305,36 @@ def render(
     emit_report(data, out_path, fmt)
 
 
+def gate_option(func: F) -> F:
+    return click.option(
+        "--min-healthy", type=click.IntRange(min=0), metavar="N", default=None,
+        help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
+    )(func)
+
+
 @cli.command()
 @dir_option
 @now_option
 @model_option
 @format_options
+@gate_option
 @stage_command("report")
 def report(
-    storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, redact: bool
+    storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, redact: bool,
+    min_healthy: int | None,
 ) -> None:
     """Health and status report for every account in the pool.
 
     \b
     Collects, scores, recommends and renders in one process (the same as the pipe
     collect | score | recommend | render). Exit codes: 0 report written; 1 no
-    accounts, storage error or write failure (one line on stderr); 2 usage error.
+    accounts, storage error or write failure (one line on stderr); 2 usage error;
+    3 fewer healthy accounts than --min-healthy (the report is written all the same).
     \b
       codex auth report
       codex auth report --json | jq '.accounts[] | select(.status == "healthy") | .email'
       codex auth report --json --out reports/health-$(date +%F).json
+      codex auth report --min-healthy 2 --format markdown --out status.md || exit
     """
     from pipeline.porcelain import run_report
 
@@ -335,3 +346,6 @@ def report(
     for note in result.notes:
         click.echo(f"report: {note}", err=True)
     emit_report(result.output, out_path, fmt)
+    if min_healthy is not None and result.healthy < min_healthy:
+        click.echo(f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}", err=True)
+        raise SystemExit(int(ExitStatus.GATE))
