@@ -74,11 +74,16 @@ class Masker:
         self._ids = {account_id: mask_account_id(account_id) for account_id in account_ids if account_id}
         # Ids that are not single words are replaced as plain substrings (rare: real ids are words).
         self._odd_ids = [i for i in sorted(self._ids, key=len, reverse=True) if not re.fullmatch(r"[\w-]+", i)]
+        self._seen: dict[str, str] = {}
 
     def text(self, text: str) -> str:
-        for odd in self._odd_ids:
-            text = text.replace(odd, self._ids[odd])
-        return _EMAIL_OR_WORD.sub(self._replace, text)
+        masked = self._seen.get(text)
+        if masked is None:  # most strings (statuses, sources, reasons) repeat from account to account
+            masked = text
+            for odd in self._odd_ids:
+                masked = masked.replace(odd, self._ids[odd])
+            masked = self._seen[text] = _EMAIL_OR_WORD.sub(self._replace, masked)
+        return masked
 
     def _replace(self, match: re.Match[str]) -> str:
         email = match.group("email")
