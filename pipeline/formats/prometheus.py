@@ -19,15 +19,14 @@ from pipeline import __version__
 from pipeline import quota as q
 from pipeline.report import STATUSES, AccountView, Record, View, flagged_reason
 
-Labels = dict[str, str]
-Sample = tuple[Labels, float | int]
+Sample = tuple[str, float | int]  # (the labels, written out and escaped; the value)
 
 
 def render_prometheus(view: View) -> str:
     out: list[str] = []
 
     def gauge(name: str, help_text: str, samples: Iterable[Sample]) -> None:
-        lines = [f"codex_auth_{name}{_labels(labels)} {_number(value)}" for labels, value in samples]
+        lines = [f"codex_auth_{name}{{{labels}}} {_number(value)}" if labels else f"codex_auth_{name} {_number(value)}" for labels, value in samples]
         if lines:  # a metric with no sample is left out whole
             out.extend([f"# HELP codex_auth_{name} {_help(help_text)}", f"# TYPE codex_auth_{name} gauge", *lines])
 
@@ -36,32 +35,32 @@ def render_prometheus(view: View) -> str:
     counts = view.status_counts()
     recommended = view.recommendation.get("index")
 
-    gauge("report_generated_timestamp_seconds", "When the report was generated (its --now), as Unix time in seconds.", [({}, _seconds(view.generated_at))])
+    gauge("report_generated_timestamp_seconds", "When the report was generated (its --now), as Unix time in seconds.", [("", _seconds(view.generated_at))])
     gauge(
         "report_info", "Always 1; the labels say how the report was made: mode (default: cached data, live: probed), the model whose limits count, the tool's version.",
-        [({"mode": view.mode, "model": view.model, "version": __version__}, 1)],
+        [(_labels(mode=view.mode, model=view.model, version=__version__), 1)],
     )
-    gauge("report_warnings", "Warnings in the report about the pool's storage (read from a backup, an unreadable flagged file, skipped records).", [({}, len(view.warnings))])
-    gauge("accounts", "Accounts in the pool: active plus flagged (the seed exporter's codex_total_accounts).", [({}, len(view.accounts) + len(view.flagged))])
-    gauge("active_accounts", "Accounts in the pool's accounts file, whatever their status (the seed exporter's codex_active_accounts).", [({}, len(view.accounts))])
-    gauge("flagged_accounts", "Accounts codex-multi-auth flagged as broken (the seed exporter's codex_flagged_accounts).", [({}, len(view.flagged))])
-    gauge("accounts_by_status", "Active accounts with each status (healthy, warning, rate-limited, disabled, error).", [({"status": s}, counts[s]) for s in STATUSES])
+    gauge("report_warnings", "Warnings in the report about the pool's storage (read from a backup, an unreadable flagged file, skipped records).", [("", len(view.warnings))])
+    gauge("accounts", "Accounts in the pool: active plus flagged (the seed exporter's codex_total_accounts).", [("", len(view.accounts) + len(view.flagged))])
+    gauge("active_accounts", "Accounts in the pool's accounts file, whatever their status (the seed exporter's codex_active_accounts).", [("", len(view.accounts))])
+    gauge("flagged_accounts", "Accounts codex-multi-auth flagged as broken (the seed exporter's codex_flagged_accounts).", [("", len(view.flagged))])
+    gauge("accounts_by_status", "Active accounts with each status (healthy, warning, rate-limited, disabled, error).", [(f'status="{s}"', counts[s]) for s in STATUSES])
     gauge(
         "account_health_score", "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio (the seed exporter's codex_health_score).",
         [(labels, a.score) for a, labels in accounts],
     )
     gauge(
         "account_status", "1 for the account's status, 0 for the four others (healthy, warning, rate-limited, disabled, error).",
-        [({**labels, "status": s}, int(a.status == s)) for a, labels in accounts for s in STATUSES],
+        [(f'{labels},status="{s}"', int(a.status == s)) for a, labels in accounts for s in STATUSES],
     )
     gauge(
         "account_quota_remaining_ratio", "Share of the account's quota left in the 5h or 7d window, from 0 to 1 (a ratio, Prometheus' base unit, "
         "not a percent: 0.45 is the report's 45%); no sample when the figure is unknown or from before the window reset.",
-        [({**labels, "window": w}, window.remaining / 100) for a, labels in accounts for w, window in _windows(a) if window.remaining is not None],
+        [(f'{labels},window="{w}"', window.remaining / 100) for a, labels in accounts for w, window in _windows(a) if window.remaining is not None],
     )
     gauge(
         "account_quota_reset_timestamp_seconds", "When the account's 5h or 7d quota window resets, as Unix time in seconds (when known).",
-        [({**labels, "window": w}, _seconds(window.reset_at)) for a, labels in accounts for w, window in _windows(a) if window.reset_at and not window.stale],
+        [(f'{labels},window="{w}"', _seconds(window.reset_at)) for a, labels in accounts for w, window in _windows(a) if window.reset_at and not window.stale],
     )
     gauge("account_rate_limited", "1 when a rate limit is in force for the account, else 0.", [(labels, int(bool(a.record.get("rateLimited")))) for a, labels in accounts])
     gauge(
@@ -79,7 +78,7 @@ def render_prometheus(view: View) -> str:
     )
     gauge(
         "flagged_account_flagged_timestamp_seconds", "When the account was flagged as broken, as Unix time in seconds; the reason label says why.",
-        [({**labels, "reason": flagged_reason(f)}, _seconds(f["flaggedAt"])) for f, labels in flagged if f.get("flaggedAt") is not None],
+        [(f"{labels},{_labels(reason=flagged_reason(f))}", _seconds(f["flaggedAt"])) for f, labels in flagged if f.get("flaggedAt") is not None],
     )
     gauge(
         "flagged_account_last_verified_timestamp_seconds", "When the flagged account was last re-checked, as Unix time in seconds (when it was).",
@@ -89,8 +88,9 @@ def render_prometheus(view: View) -> str:
     return "\n".join(out) + "\n"
 
 
-def _identity(record: Record) -> Labels:
-    return {"index": str(record["index"]), "email": str(record.get("email") or ""), "account_id": str(record.get("accountId") or "")}
+def _identity(record: Record) -> str:
+    """The labels of an account's series, written out once per account."""
+    return _labels(index=str(record["index"]), email=str(record.get("email") or ""), account_id=str(record.get("accountId") or ""))
 
 
 def _windows(account: AccountView) -> list[tuple[str, q.Window]]:
@@ -107,10 +107,8 @@ def _number(value: float | int) -> str:
     return repr(value) if value != int(value) else str(int(value))
 
 
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items()) + "}"
+def _labels(**labels: str) -> str:
+    return ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
 
 
 def _escape(value: str) -> str:
