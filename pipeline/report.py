@@ -3,7 +3,6 @@ so that every output format (text, JSON, and the others) reads the same facts.""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,26 +89,20 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
     accounts = [a if "status" in a else score_account(a, now, model) for a in accounts]
     if recommendation is None:
         recommendation = make_recommendation(accounts, now, len(flagged))
-    views = [_account_view(a, name, now) for a, name in zip(accounts, display_names(accounts))]
+    views = [_account_view(a, accounts, now) for a in accounts]
     return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
 
 
-def _account_view(account: Record, name: str, now: int) -> AccountView:
+def _account_view(account: Record, everyone: list[Record], now: int) -> AccountView:
     windows = q.main_windows(account.get("quota"), now)
-    return AccountView(account, name, q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS))
+    return AccountView(account, display_name(account, everyone), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS))
 
 
-def display_names(accounts: list[Record]) -> list[str]:
-    """Each account's name: the e-mail (else label, else id); with the workspace or label
-    when the e-mail is shared. E-mails are counted once (not per account: 1,000 accounts)."""
-    shared = Counter(a.get("email") for a in accounts if a.get("email"))
-    return [display_name(a, shared[a.get("email")] > 1) for a in accounts]
-
-
-def display_name(account: Record, shared_email: bool = False) -> str:
+def display_name(account: Record, everyone: list[Record]) -> str:
+    """The e-mail (else label, else id); with the workspace or label when the e-mail is shared."""
     email = account.get("email")
     base = email or account.get("label") or account.get("accountId") or f"account {int(account['index']) + 1}"
-    if email and shared_email:
+    if email and sum(1 for other in everyone if other.get("email") == email) > 1:
         extra = account.get("workspace") or account.get("label") or account.get("accountId")
         if extra:
             return f"{base} [{extra}]"
@@ -144,7 +137,7 @@ def redact_view(view: View) -> View:
     covered. See :func:`pipeline.redact.mask_email` for the scheme."""
     masker = view_masker(view)
     accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
-    views = [AccountView(record, name, a.window_5h, a.window_7d) for record, name, a in zip(accounts, display_names(accounts), view.accounts)]
+    views = [AccountView(record, display_name(record, accounts), a.window_5h, a.window_7d) for record, a in zip(accounts, view.accounts)]
     pool = masker.value(view.pool) if view.pool is not None else None
     return View(
         view.generated_at, view.mode, view.model, pool, views,
