@@ -3,6 +3,7 @@ so that every output format (text, JSON, and the others) reads the same facts.""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,20 +90,21 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
     accounts = [a if "status" in a else score_account(a, now, model) for a in accounts]
     if recommendation is None:
         recommendation = make_recommendation(accounts, now, len(flagged))
-    views = [_account_view(a, accounts, now) for a in accounts]
+    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    views = [_account_view(a, email_counts, now) for a in accounts]
     return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
 
 
-def _account_view(account: Record, everyone: list[Record], now: int) -> AccountView:
+def _account_view(account: Record, email_counts: Counter[str], now: int) -> AccountView:
     windows = q.main_windows(account.get("quota"), now)
-    return AccountView(account, display_name(account, everyone), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS))
+    return AccountView(account, display_name(account, email_counts), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS))
 
 
-def display_name(account: Record, everyone: list[Record]) -> str:
+def display_name(account: Record, email_counts: Counter[str]) -> str:
     """The e-mail (else label, else id); with the workspace or label when the e-mail is shared."""
     email = account.get("email")
     base = email or account.get("label") or account.get("accountId") or f"account {int(account['index']) + 1}"
-    if email and sum(1 for other in everyone if other.get("email") == email) > 1:
+    if email and email_counts[email] > 1:
         extra = account.get("workspace") or account.get("label") or account.get("accountId")
         if extra:
             return f"{base} [{extra}]"
@@ -137,7 +139,8 @@ def redact_view(view: View) -> View:
     covered. See :func:`pipeline.redact.mask_email` for the scheme."""
     masker = view_masker(view)
     accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
-    views = [AccountView(record, display_name(record, accounts), a.window_5h, a.window_7d) for record, a in zip(accounts, view.accounts)]
+    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    views = [AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d) for record, a in zip(accounts, view.accounts)]
     pool = masker.value(view.pool) if view.pool is not None else None
     return View(
         view.generated_at, view.mode, view.model, pool, views,
