@@ -205,11 +205,10 @@ def verification_text(record: Record) -> str | None:
     if not verification:
         return None
     outcome = verification.get("outcome")
-    detail = verification.get("detail")
-    text = {
-        "works-again": "works again (token refresh succeeded)",
-        "still-broken": "still broken",
-        "failed": "could not check",
-        "skipped": "skipped",
+    code = verification.get("errorCode")
+    return {
+        "works-again": "works again (token refresh succeeded; restore it with codex-multi-auth)",
+        "still-broken": f"still broken ({code or 'refresh refused'})",
+        "failed": f"could not check ({verification.get('detail') or code or 'unknown error'})",
+        "skipped": f"skipped ({verification.get('detail') or 'not checked'})",
     }.get(outcome, str(outcome))
-    return text + (f": {detail}" if detail and outcome != "works-again" else "")
