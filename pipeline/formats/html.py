@@ -40,7 +40,7 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.75rem 0 .5rem
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:var(--mute)}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}
 .st{font-weight:600;white-space:nowrap}
 .healthy{color:var(--healthy)}.warning{color:var(--warning)}.rate-limited{color:var(--rate-limited)}.disabled{color:var(--disabled)}.error{color:var(--error)}
 .tag{display:inline-block;font-size:.75rem;border:1px solid var(--line);border-radius:999px;padding:0 .45rem;margin-left:.35rem;color:var(--mute)}
@@ -88,7 +88,7 @@ def render_html(view: View, *, explain: bool = False) -> str:
     if view.accounts:
         out += [
             "<table>",
-            "<thead><tr><th>#</th><th>Account</th><th>Status</th><th>Score</th><th>5h quota left</th><th>7d quota left</th>"
+            "<thead><tr><th class=n>#</th><th>Account</th><th>Status</th><th class=n>Score</th><th>5h quota left</th><th>7d quota left</th>"
             "<th>Rate limit</th><th>Last used</th></tr></thead>",
             "<tbody>",
         ]
@@ -104,7 +104,7 @@ def render_html(view: View, *, explain: bool = False) -> str:
     if view.flagged:
         out += [
             "<table>",
-            "<thead><tr><th>#</th><th>Account</th><th>Flagged</th><th>Reason</th><th>Last verified</th><th>Checks</th></tr></thead>",
+            "<thead><tr><th class=n>#</th><th>Account</th><th>Flagged</th><th>Reason</th><th>Last verified</th><th class=n>Checks</th></tr></thead>",
             "<tbody>",
             *(_flagged_row(number, record, now) for number, record in enumerate(view.flagged, start=1)),
             "</tbody>",
