@@ -5,16 +5,8 @@ imports each only when it is asked for. What the tabular formats share is here."
 
 from __future__ import annotations
 
-from pipeline import quota as q
 from pipeline.report import STATUSES, View
 from pipeline.stages.render import STATUS_LABELS
-
-
-def quota_cell(window: q.Window | None) -> str:
-    """``95%``; ``unknown`` for a window whose figure is not valid; ``-`` when not reported."""
-    if window is None:
-        return "-"
-    return "unknown" if window.remaining is None else f"{window.remaining}%"
 
 
 def status_summary(view: View) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.formats import mode_text, quota_cell, status_summary
+from pipeline import quota as q
+from pipeline.formats import mode_text, status_summary
 from pipeline.humanize import ago, utc_stamp
 from pipeline.report import AccountView, View, flagged_name, flagged_reason
 from pipeline.stages.render import rate_limit_text, recommended_name, status_text, verification_text
@@ -71,6 +72,13 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
         out += ["", "**Warnings:**", ""]
         out += [f"- {text(line)}" for line in view.warnings]
     return "\n".join(out) + "\n"
+
+
+def quota_cell(window: q.Window | None) -> str:
+    """``95%``; ``unknown`` for a window whose figure is not valid; ``-`` when not reported."""
+    if window is None:
+        return "-"
+    return "unknown" if window.remaining is None else f"{window.remaining}%"
 
 
 def _account_row(account: AccountView, now: int) -> str:
