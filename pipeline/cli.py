@@ -193,20 +193,44 @@ def model_option(func: F) -> F:
 
 def format_options(func: F) -> F:
     func = click.option(
-        "--format", "fmt", type=click.Choice(["text", "json"]), default=None,
-        help="Report format (default text).",
+        "--format", "fmt", type=click.Choice(["text", "json", "prometheus", "html", "markdown"]), default=None,
+        help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
+        "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
     )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (the seed's HealthReport); same as --format json.")(func)
     func = click.option(
         "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
         help="Colour the text report (auto: only on a terminal; never when NO_COLOR is set).",
     )(func)
-    func = click.option("--explain", is_flag=True, help="Text report: list every reason behind each account's status and score.")(func)
+    func = click.option("--explain", is_flag=True, help="Text, Markdown and HTML: list every reason behind each account's status and score.")(func)
+    func = click.option("--redact", is_flag=True, help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.")(func)
     func = click.option(
         "--out", "out_path", type=click.Path(dir_okay=False, path_type=str), default=None,
         help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
     )(func)
+    func = click.option(
+        "--out-mode", "out_mode", type=OctalMode(), default="600", show_default=True, metavar="MODE",
+        help="File mode of --out (octal). Files are private by default; e.g. 644 lets node_exporter, "
+        "running as its own user, read a metrics file.",
+    )(func)
     return func
+
+
+class OctalMode(click.ParamType):
+    """A file mode such as 600 or 0644: owner read and write, no execute bits, nothing more."""
+
+    name = "mode"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            self.fail(f"{value!r} is not an octal file mode such as 600 or 644", param, ctx)
+        if mode & ~0o666 or mode & 0o600 != 0o600:
+            self.fail(f"{value!r}: the mode must let the owner read and write, and set no execute or special bits (600 to 666)", param, ctx)
+        return mode
 
 
 def pick_format(fmt: str | None, as_json: bool) -> str:
@@ -223,7 +247,7 @@ def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
     return out_path is None and sys.stdout.isatty()
 
 
-def emit_report(data: bytes, out_path: str | None) -> None:
+def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> None:
     if out_path is None:
         stream = sys.stdout.buffer
         stream.write(data)
@@ -231,7 +255,7 @@ def emit_report(data: bytes, out_path: str | None) -> None:
         return
     from pipeline.output import write_atomic
 
-    write_atomic(out_path, data)
+    write_atomic(out_path, data, mode=out_mode)
 
 
 def live_options(func: F) -> F:
@@ -273,12 +297,13 @@ def _progress_printer() -> Callable[[int, int, int], None] | None:
     return show
 
 
-def report_live_outcome(stage: str, prober: Any) -> None:
+def report_live_outcome(stage: str, prober: Any, masker: Any = None) -> None:
+    mask = masker.text if masker is not None else (lambda text: text)
     for note in prober.notes:
-        click.echo(f"{stage}: {note}", err=True)
+        click.echo(f"{stage}: {mask(note)}", err=True)
     if prober.failures:
         for failure in prober.failures:
-            click.echo(f"{stage}: ERROR: {failure}", err=True)
+            click.echo(f"{stage}: ERROR: {mask(failure)}", err=True)
         click.echo(
             f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written back; the old refresh "
             "token is spent, so those accounts will need a new login. Check the folder's permissions and free space.",
@@ -363,18 +388,31 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
 @model_option
 @format_options
 @stage_command("render")
-def render(input_file: IO[bytes], now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None) -> None:
-    """Turn the record stream into the report (text, or the JSON HealthReport).
+def render(
+    input_file: IO[bytes], now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, redact: bool,
+    out_mode: int,
+) -> None:
+    """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
     \b
       codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
       codex-auth render --json -i snapshot.ndjson --now 2026-03-03T14:30:00Z
+      codex-auth render --format markdown --redact -i snapshot.ndjson
     """
     from pipeline.stages.render import render as run_render
 
     fmt = pick_format(fmt, as_json)
-    data = run_render(read_input(input_file, "render"), now=resolve_now(now), fmt=fmt, model=model, color=use_color(color, out_path, fmt), explain=explain)
-    emit_report(data, out_path)
+    data = run_render(
+        read_input(input_file, "render"), now=resolve_now(now), fmt=fmt, model=model, color=use_color(color, out_path, fmt), explain=explain, redact=redact
+    )
+    emit_report(data, out_path, out_mode)
+
+
+def gate_option(func: F) -> F:
+    return click.option(
+        "--min-healthy", type=click.IntRange(min=0), metavar="N", default=None,
+        help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
+    )(func)
 
 
 @cli.command()
@@ -384,20 +422,26 @@ def render(input_file: IO[bytes], now: str | None, model: str | None, fmt: str |
 @model_option
 @format_options
 @live_options
+@gate_option
 @stage_command("report")
-def report(live: bool, storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, **live_settings: Any) -> None:
+def report(
+    live: bool, storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool,
+    out_path: str | None, out_mode: int, redact: bool, min_healthy: int | None, **live_settings: Any,
+) -> None:
     """Health and status report for every account in the pool.
 
     \b
     Collects, (with --live probes,) scores, recommends and renders in one process:
     the same as the pipe collect | [probe |] score | recommend | render. Exit codes:
     0 report written; 1 no accounts, storage error or write failure (one line on
-    stderr); 2 usage error.
+    stderr); 2 usage error; 3 fewer healthy accounts than --min-healthy (the report
+    is written all the same).
     \b
       codex auth report
       codex auth report --live
       codex auth report --json | jq '.accounts[] | select(.status == "healthy") | .email'
       codex auth report --json --out reports/health-$(date +%F).json
+      codex auth report --min-healthy 2 --format markdown --out status.md || exit
     """
     from pipeline.porcelain import run_report
 
@@ -405,10 +449,13 @@ def report(live: bool, storage_dir: str | None, now: str | None, model: str | No
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
         env=os.environ, now=resolve_now(now) if now or not live else None, storage_dir=storage_dir, model=model, fmt=fmt,
-        color=use_color(color, out_path, fmt), explain=explain, prober=prober,
+        color=use_color(color, out_path, fmt), explain=explain, redact=redact, prober=prober,
     )
     for note in result.notes:
         click.echo(f"report: {note}", err=True)
-    emit_report(result.output, out_path)
+    emit_report(result.output, out_path, out_mode)
     if prober is not None:
-        report_live_outcome("report", prober)
+        report_live_outcome("report", prober, result.masker)
+    if min_healthy is not None and result.healthy < min_healthy:
+        click.echo(f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}", err=True)
+        raise SystemExit(int(ExitStatus.GATE))

@@ -10,7 +10,8 @@ from typing import Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
-from pipeline.report import build_view
+from pipeline.redact import Masker
+from pipeline.report import build_view, view_masker
 from pipeline.stages.collect import collect, messages
 from pipeline.stages.recommend import recommend
 from pipeline.stages.render import render_view
@@ -23,6 +24,7 @@ class ReportResult:
     output: bytes
     notes: list[str] = field(default_factory=list)  # for stderr
     healthy: int = 0
+    masker: Any = None  # with --redact: masks e-mails and ids in any later message
 
 
 def failure_reason(pool: Pool) -> str | None:
@@ -49,6 +51,7 @@ def run_report(
     fmt: str = "text",
     color: bool = False,
     explain: bool = False,
+    redact: bool = False,
     prober: Any = None,
 ) -> ReportResult:
     """The report. ``now`` None means the real time, taken after live probing (so the
@@ -57,7 +60,7 @@ def run_report(
     pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
     reason = failure_reason(pool)
     if reason is not None:
-        raise StorageError(reason)
+        raise StorageError(Masker(set()).text(reason) if redact else reason)
     records: Iterable[dict[str, Any]] = collect(pool)
     if prober is not None:
         prober.pool_loader = lambda _record: pool
@@ -66,5 +69,9 @@ def run_report(
     records = recommend(score(records, now=when, model=model), now=when)
     view = build_view(records, now=when, model=model)
     notes = list(messages(pool))
-    output = render_view(view, fmt=fmt, color=color, explain=explain)
-    return ReportResult(output, notes, view.status_counts()["healthy"])
+    masker = None
+    if redact:  # stderr is pasted into incident reports too
+        masker = view_masker(view)
+        notes = [masker.text(line) for line in notes]
+    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
+    return ReportResult(output, notes, view.status_counts()["healthy"], masker)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import quota as q
+from pipeline.redact import Masker
 from pipeline.stages.recommend import recommendation as make_recommendation
 from pipeline.stages.score import DEFAULT_MODEL, score_account
 
@@ -114,6 +115,10 @@ def flagged_name(record: Record) -> str:
     return str(record.get("email") or record.get("label") or record.get("accountId") or f"flagged account {int(record['index']) + 1}")
 
 
+def flagged_reason(record: Record) -> str:
+    return str(record.get("flaggedReason") or record.get("lastError") or "unknown")
+
+
 def _warnings(pool: Record | None) -> list[str]:
     if pool is None:
         return []
@@ -126,6 +131,28 @@ def _warnings(pool: Record | None) -> list[str]:
         lines.append(f"Flagged accounts file: {flagged.get('details')}")
     lines.extend(pool.get("warnings") or [])
     return lines
+
+
+def redact_view(view: View) -> View:
+    """The same report with every e-mail and account id masked (``--redact``), in records,
+    reasons, details, warnings and paths alike, so that every format built from the view is
+    covered. See :func:`pipeline.redact.mask_email` for the scheme."""
+    masker = view_masker(view)
+    accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
+    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    views = [AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d) for record, a in zip(accounts, view.accounts)]
+    pool = masker.value(view.pool) if view.pool is not None else None
+    return View(
+        view.generated_at, view.mode, view.model, pool, views,
+        [masker.value(f) for f in view.flagged], masker.value(view.recommendation),
+        [masker.text(line) for line in view.warnings],
+    )
+
+
+def view_masker(view: View) -> Masker:
+    """A masker that knows every account id in the view."""
+    ids = {r.get("accountId") for r in [*(a.record for a in view.accounts), *view.flagged, view.recommendation]}
+    return Masker({i for i in ids if isinstance(i, str)})
 
 
 def health_report(view: View) -> Record:
@@ -190,7 +217,7 @@ def _report_flagged(record: Record, now: int) -> Record:
             "email": record.get("email"),
             # The seed requires a number; codex-multi-auth itself stamps a missing one with "now".
             "flaggedAt": flagged_at if flagged_at is not None else now,
-            "flaggedReason": record.get("flaggedReason") or record.get("lastError") or "unknown",
+            "flaggedReason": flagged_reason(record),
             "lastVerified": record.get("lastVerified"),
             "verificationCount": record.get("verificationCount", 0),
             "worksAgain": True if verification.get("outcome") == "works-again" else (False if verification else None),

@@ -7,6 +7,7 @@ temporary folder, so nothing can read or write the real home directory.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -95,26 +96,32 @@ def run_cli(args: Sequence[str], *, input: bytes | str | None = None, expect: in
     return result
 
 
+def json_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a JSON value, with the key it stands under (a list's items: the list's)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from json_strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_strings(v, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
 def fixture_secrets(*folders: Path) -> set[str]:
     """Every token-like string stored in the fixture files under the folders."""
     secrets: set[str] = set()
 
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and ("token" in key.lower() or key in ("content",)):
+    def walk(value: Any) -> None:
+        for key, text in json_strings(value):
             if key == "content":
                 try:
-                    walk(orjson.loads(value))
+                    walk(orjson.loads(text))
                 except orjson.JSONDecodeError:
                     pass
-            elif len(value) >= 8:
-                secrets.add(value)
-                secrets.update(part for part in value.split(".") if len(part) >= 16)
+            elif "token" in key.lower() and len(text) >= 8:
+                secrets.add(text)
+                secrets.update(part for part in text.split(".") if len(part) >= 16)
 
     for folder in folders:
         for path in folder.rglob("*"):
@@ -131,6 +138,17 @@ def assert_no_secrets(text: str, secrets: set[str]) -> None:
         assert marker not in text, f"fixture token marker {marker!r} leaked into output"
     for secret in secrets:
         assert secret not in text, f"a fixture token leaked into output: {secret[:12]}..."
+
+
+def system_tool(name: str, package: str) -> str:
+    """The path of a system tool a test needs. When it is missing the test is skipped and
+    says why, except in CI (CODEX_AUTH_REQUIRE_TOOLS is set), where that is a failure."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CODEX_AUTH_REQUIRE_TOOLS"):
+        pytest.fail(f"{name} is required (CODEX_AUTH_REQUIRE_TOOLS is set) but not installed: apt-get install {package}")
+    pytest.skip(f"{name} is not installed (apt-get install {package}; .ci/run installs it)")
 
 
 def iter_files(folder: Path) -> Iterator[Path]:

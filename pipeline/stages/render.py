@@ -1,8 +1,10 @@
 """render: turn the record stream into the report.
 
 Input: the record stream (scored and recommended; unscored accounts are scored here).
-Output: the report as text in the seed page's layout (default), or the seed's
-HealthReport as JSON (``--json``, schemas/report.json).
+Output: the report as text in the seed page's layout (default), the seed's HealthReport
+as JSON (``--json``, schemas/report.json), Prometheus metrics, one HTML page or a Markdown
+table (``--format``; the last three live in :mod:`pipeline.formats`). ``--redact`` masks
+e-mails and account ids in the view before any format sees it.
 
     codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render --json | jq .summary
 """
@@ -15,10 +17,10 @@ from typing import Any
 import orjson
 
 from pipeline.humanize import ago, duration, utc_stamp
-from pipeline.report import AccountView, View, build_view, flagged_name, health_report
+from pipeline.report import AccountView, View, build_view, flagged_name, flagged_reason, health_report, redact_view
 
 Record = dict[str, Any]
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "prometheus", "html", "markdown")
 
 STATUS_LABELS = {
     "healthy": "Healthy",
@@ -30,16 +32,32 @@ STATUS_LABELS = {
 _COLORS = {"healthy": "32", "warning": "33", "rate-limited": "35", "disabled": "2", "error": "31"}
 
 
-def render(records: Iterable[Record], *, now: int, fmt: str = "text", model: str | None = None, color: bool = False, explain: bool = False) -> bytes:
+def render(
+    records: Iterable[Record], *, now: int, fmt: str = "text", model: str | None = None, color: bool = False, explain: bool = False, redact: bool = False
+) -> bytes:
     view = build_view(records, now=now, model=model)
-    return render_view(view, fmt=fmt, color=color, explain=explain)
+    return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
 
 
-def render_view(view: View, *, fmt: str = "text", color: bool = False, explain: bool = False) -> bytes:
+def render_view(view: View, *, fmt: str = "text", color: bool = False, explain: bool = False, redact: bool = False) -> bytes:
+    if redact:
+        view = redact_view(view)
     if fmt == "json":
         return render_json(view)
     if fmt == "text":
         return render_text(view, color=color, explain=explain).encode("utf-8")
+    if fmt == "prometheus":
+        from pipeline.formats.prometheus import render_prometheus
+
+        return render_prometheus(view).encode("utf-8")
+    if fmt == "html":
+        from pipeline.formats.html import render_html
+
+        return render_html(view, explain=explain).encode("utf-8")
+    if fmt == "markdown":
+        from pipeline.formats.markdown import render_markdown
+
+        return render_markdown(view, explain=explain).encode("utf-8")
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -92,9 +110,7 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     out.append("Recommendation:")
     rec = view.recommendation
     if rec.get("index") is not None:
-        chosen = next((a for a in view.accounts if a.index == rec["index"]), None)
-        name = chosen.name if chosen else rec.get("email") or f"account {rec['index'] + 1}"
-        out.append(f"  Use account: {name} (index {rec['index'] + 1})")
+        out.append(f"  Use account: {recommended_name(view)} (index {rec['index'] + 1})")
     else:
         out.append("  No account to use right now")
     out.append(f"  Reason: {rec['reasoning']}")
@@ -104,15 +120,32 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     return "\n".join(out) + "\n"
 
 
+def recommended_name(view: View) -> str | None:
+    """The name of the recommended account as the report shows it (None when there is none)."""
+    index = view.recommendation.get("index")
+    if index is None:
+        return None
+    chosen = next((a for a in view.accounts if a.index == index), None)
+    return chosen.name if chosen else view.recommendation.get("email") or f"account {index + 1}"
+
+
+def rate_limit_text(account: AccountView, now: int) -> str | None:
+    """``Resets in 1h 30m`` for a rate-limited account, else None."""
+    if account.status != "rate-limited":
+        return None
+    reset = account.record.get("rateLimitResetAt")
+    return f"Resets in {duration(reset - now)}" if reset else "reset time unknown"
+
+
 def _account_lines(account: AccountView, now: int, style: _Style, explain: bool) -> list[str]:
     record = account.record
     pad = "     "
     lines = [f"  {account.index + 1}. {account.name}"]
     lines.append(f"{pad}Status: {style(status_text(account), _COLORS[account.status])}")
     lines.append(f"{pad}Health score: {account.score}")
-    if account.status == "rate-limited":
-        reset = record.get("rateLimitResetAt")
-        lines.append(f"{pad}Rate limit: Resets in {duration(reset - now)}" if reset else f"{pad}Rate limit: reset time unknown")
+    limit = rate_limit_text(account, now)
+    if limit:
+        lines.append(f"{pad}Rate limit: {limit}")
     else:
         lines += _quota_lines(account, now, pad)
     lines.append(f"{pad}Last used: {ago(record.get('lastUsed'), now)}")
@@ -157,18 +190,25 @@ def _flagged_lines(number: int, record: Record, now: int) -> list[str]:
     pad = "     "
     lines = [f"  {number}. {flagged_name(record)}"]
     lines.append(f"{pad}Flagged: {ago(record.get('flaggedAt'), now) if record.get('flaggedAt') else 'unknown'}")
-    lines.append(f"{pad}Reason: {record.get('flaggedReason') or record.get('lastError') or 'unknown'}")
+    lines.append(f"{pad}Reason: {flagged_reason(record)}")
     lines.append(f"{pad}Last verified: {ago(record.get('lastVerified'), now)}")
     lines.append(f"{pad}Verification count: {record.get('verificationCount', 0)}")
-    verification = record.get("verification")
+    verification = verification_text(record)
     if verification:
-        outcome = verification.get("outcome")
-        code = verification.get("errorCode")
-        text = {
-            "works-again": "works again (token refresh succeeded; restore it with codex-multi-auth)",
-            "still-broken": f"still broken ({code or 'refresh refused'})",
-            "failed": f"could not check ({verification.get('detail') or code or 'unknown error'})",
-            "skipped": f"skipped ({verification.get('detail') or 'not checked'})",
-        }.get(outcome, str(outcome))
-        lines.append(f"{pad}Verification: {text}")
+        lines.append(f"{pad}Verification: {verification}")
     return lines
+
+
+def verification_text(record: Record) -> str | None:
+    """What the live re-check of a flagged account found, or None without one."""
+    verification = record.get("verification")
+    if not verification:
+        return None
+    outcome = verification.get("outcome")
+    code = verification.get("errorCode")
+    return {
+        "works-again": "works again (token refresh succeeded; restore it with codex-multi-auth)",
+        "still-broken": f"still broken ({code or 'refresh refused'})",
+        "failed": f"could not check ({verification.get('detail') or code or 'unknown error'})",
+        "skipped": f"skipped ({verification.get('detail') or 'not checked'})",
+    }.get(outcome, str(outcome))

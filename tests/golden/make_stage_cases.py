@@ -127,6 +127,35 @@ def main() -> None:
     write("render", "recovered-shared-email", [recovered, *shared])
     write("render", "wrong-kind", [pool(0), {"kind": "target", "index": 0}])
 
+    # --format: golden Markdown and Prometheus on the seed example, an empty and an all-flagged pool
+    empty = [pool(0, storage=dict(POOL["storage"], state="empty"))]
+    for fmt in ("markdown", "prometheus"):
+        write("render", f"seed-example-{fmt}", seed_scored, ["--format", fmt])
+        write("render", f"empty-pool-{fmt}", empty, ["--format", fmt])
+        write("render", f"all-flagged-{fmt}", all_flagged, ["--format", fmt])
+    write("render", "seed-example-markdown-explain", seed_scored, ["--format", "markdown", "--explain"])
+    write("render", "recovered-shared-email-prometheus", [recovered, *shared], ["--format", "prometheus"])
+    write("render", "recovered-shared-email-markdown", [recovered, *shared], ["--format", "markdown"])
+    # --redact: e-mails and account ids also inside paths, warnings, reasons and details
+    write("render", "seed-example-redact", seed_scored, ["--redact"])
+    write("render", "redact-everywhere", redact_case(), ["--redact", "--explain"])
+    write("render", "redact-everywhere-prometheus", redact_case(), ["--redact", "--format", "prometheus"])
+
+
+def redact_case() -> list[dict[str, Any]]:
+    home = "/home/ops/pools/alice@example.com"
+    storage = {"path": f"{home}/openai-codex-accounts.json", "state": "recovered", "format": "accounts-v3", "recoveredFrom": f"{home}/openai-codex-accounts.json.bak",
+               "details": f"openai-codex-accounts.json unreadable; read {home}/openai-codex-accounts.json.bak instead"}
+    records: list[dict[str, Any]] = [
+        pool(2, 1, dir=home, storage=storage, warnings=["accounts[2] (zed@example.org) has no refresh token; skipped"]),
+        acct(0, "alice@example.com", label="alice@example.com work", quota=live(20, 30)),
+        acct(1, "Bob.Smith+codex@example.co.uk", accountId="org-Q7x9", isCurrent=False,
+             probe={"outcome": "http-error", "httpStatus": 500, "detail": "upstream said: no workspace org-Q7x9 for Bob.Smith+codex@example.co.uk"}),
+        {"kind": "flagged", "index": 0, "accountId": "acct-erin", "email": "erin@example.com", "flaggedAt": NOW - DAY, "flaggedReason": None,
+         "lastError": "refresh failed for erin@example.com (acct-erin): invalid_grant", "lastVerified": None, "verificationCount": 1},
+    ]
+    return list(score(records, now=NOW))
+
 
 if __name__ == "__main__":
     os.environ.pop("CODEX_MULTI_AUTH_DIR", None)

@@ -1,0 +1,120 @@
+"""``--format markdown``: the report as a Markdown table, for pasting into issues and chat.
+
+Account names stand in code spans, so that e-mails and masked ids (``a***@***.com#...``)
+read as they are; other text is escaped where Markdown would take it for markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline import quota as q
+from pipeline.formats import mode_text, status_summary
+from pipeline.humanize import ago, utc_stamp
+from pipeline.report import AccountView, View, flagged_name, flagged_reason
+from pipeline.stages.render import rate_limit_text, recommended_name, status_text, verification_text
+
+# What could break a table row, start emphasis or open an HTML tag; `_` only where it could
+# open or close emphasis ("invalid_grant" stays as it is). Backticks stay: the reasons use
+# them for commands, which then read as code.
+_MARKUP = re.compile(r"([\\*<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def text(value: object) -> str:
+    """Plain text in a table cell or a line: markup characters escaped, one line."""
+    return _MARKUP.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def code(value: object) -> str:
+    """A name as a code span (pipes still escaped: GitHub splits table cells on them)."""
+    raw = " ".join(str(value).split()).replace("|", "\\|")
+    fence = "``" if "`" in raw else "`"
+    pad = " " if "`" in raw else ""
+    return f"{fence}{pad}{raw}{pad}{fence}"
+
+
+def render_markdown(view: View, *, explain: bool = False) -> str:
+    now = view.generated_at
+    total = len(view.accounts) + len(view.flagged)
+    current = view.current
+    out = [
+        f"### Codex auth report, {utc_stamp(now)}",
+        "",
+        f"**{total} accounts:** {len(view.accounts)} active" + (f" ({status_summary(view)})" if view.accounts else "") + f", {len(view.flagged)} flagged. "
+        f"Current account: {code(current.name) if current else 'none'}. Mode: {mode_text(view)}.",
+        "",
+    ]
+    if view.accounts:
+        out += [
+            "| # | Account | Status | Score | 5h left | 7d left | Rate limit | Last used |",
+            "| --: | --- | --- | --: | --: | --: | --- | --- |",
+        ]
+        out += [_account_row(a, now) for a in view.accounts]
+    else:
+        out.append("No active accounts.")
+    out.append("")
+    if view.flagged:
+        out += ["| # | Flagged account | Flagged | Reason | Last verified | Checks |", "| --: | --- | --- | --- | --- | --: |"]
+        out += [_flagged_row(number, record, now) for number, record in enumerate(view.flagged, start=1)]
+    else:
+        out.append("No flagged accounts.")
+    out.append("")
+    rec = view.recommendation
+    if rec.get("index") is not None:
+        out.append(f"**Recommendation:** use {code(recommended_name(view))} (#{rec['index'] + 1}): {text(rec['reasoning'])}")
+    else:
+        out.append(f"**No account to use right now:** {text(rec['reasoning'])}")
+    if explain and view.accounts:
+        out += ["", "**Why each account has its status and score:**", ""]
+        for account in view.accounts:
+            out += _explain_lines(account)
+    if view.warnings:
+        out += ["", "**Warnings:**", ""]
+        out += [f"- {text(line)}" for line in view.warnings]
+    return "\n".join(out) + "\n"
+
+
+def quota_cell(window: q.Window | None) -> str:
+    """``95%``; ``unknown`` for a window whose figure is not valid; ``-`` when not reported."""
+    if window is None:
+        return "-"
+    return "unknown" if window.remaining is None else f"{window.remaining}%"
+
+
+def _account_row(account: AccountView, now: int) -> str:
+    cells = [
+        str(account.index + 1),
+        code(account.name),
+        text(status_text(account)),
+        str(account.score),
+        quota_cell(account.window_5h),
+        quota_cell(account.window_7d),
+        text(rate_limit_text(account, now) or ""),
+        ago(account.record.get("lastUsed"), now),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _flagged_row(number: int, record: dict, now: int) -> str:
+    reason = flagged_reason(record)
+    verification = verification_text(record)
+    if verification:
+        reason += f"; re-check: {verification}"
+    flagged_at = record.get("flaggedAt")
+    cells = [
+        str(number),
+        code(flagged_name(record)),
+        ago(flagged_at, now) if flagged_at else "unknown",
+        text(reason),
+        ago(record.get("lastVerified"), now),
+        str(record.get("verificationCount", 0)),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _explain_lines(account: AccountView) -> list[str]:
+    factors = account.record.get("factors") or []
+    head = f"- #{account.index + 1} {code(account.name)}, score {account.score}:"
+    if not factors:
+        return [f"{head} nothing took points off"]
+    return [head, *(f"  - {'-' + str(f['points']) if f['points'] else '0'} {text(f['reason'])}: {text(f['detail'])}" for f in factors)]
