@@ -1,6 +1,6 @@
 """Write account pools in codex-multi-auth's real on-disk formats, for tests, the demo and
 the benchmarks. Every token written here is fake: a JWT-shaped string with a made-up
-signature, or an ``rt_fixture_...`` refresh token, recognisable by :data:`FAKE_MARKERS`.
+signature (``fake-...``), or an ``rt_fixture_...`` refresh token, recognisable by :data:`FAKE_MARKERS`.
 
 Nothing here is imported by the tool itself.
 """
@@ -21,7 +21,7 @@ DAY = 24 * HOUR
 ACCOUNTS_FILE = "openai-codex-accounts.json"
 FLAGGED_FILE = "openai-codex-flagged-accounts.json"
 FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
-FAKE_MARKERS = ("rt_fixture_", "fixture-signature")
+FAKE_MARKERS = ("rt_fixture_",)
 
 
 def _b64(data: bytes) -> str:
@@ -31,7 +31,8 @@ def _b64(data: bytes) -> str:
 def make_jwt(claims: Mapping[str, Any], salt: str = "") -> str:
     header = _b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
     payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
-    signature = _b64(("fixture-signature-" + hashlib.sha256((payload + salt).encode()).hexdigest()[:24]).encode())
+    # A short, plainly fake signature: nothing here could pass for a real token.
+    signature = _b64(("fake-" + hashlib.sha256((payload + salt).encode()).hexdigest()[:8]).encode())
     return f"{header}.{payload}.{signature}"
 
 

@@ -24,9 +24,12 @@ from poolkit import DAY, HOUR, MINUTE, SEED_NOW as NOW  # noqa: E402
 
 def case(name: str, **spec: object) -> Path:
     folder = HERE / name
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    for old in ("pool", "codex-home", "case.json"):  # inputs only: expectations stay for review
+        if (folder / old).is_dir():
+            shutil.rmtree(folder / old)
+        elif (folder / old).exists():
+            (folder / old).unlink()
+    folder.mkdir(parents=True, exist_ok=True)
     if spec:
         (folder / "case.json").write_text(json.dumps(spec, indent=2) + "\n")
     return folder
