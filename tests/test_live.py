@@ -601,3 +601,18 @@ def test_progress_only_on_a_terminal(pool_dir: Path, backend: Any, tmp_path: Pat
     assert done.returncode == 0
     assert b"probing: 3/3 done, 0 failed" in seen
     assert out.read_text().startswith("=== Codex Multi-Auth Health Report ===")
+
+
+def test_damaged_side_files_are_replaced_not_left_stale(pool_dir: Path, backend: Any) -> None:
+    t = now()
+    good = poolkit.account("good", t)
+    write_accounts(pool_dir, [good])
+    poolkit.write_flagged(pool_dir, [poolkit.flagged("flag", t, flagged_at=t)])
+    (pool_dir / "quota-cache.json").write_text("[]")
+    (pool_dir / "codex-auth-report-state.json").write_text('"not a state file"')
+    backend(poolkit.backend_scenario([good, poolkit.flagged("flag", t, flagged_at=t)]))
+    run_cli(["report", "--live"], validate=False)
+    cache = json.loads((pool_dir / "quota-cache.json").read_text())
+    assert cache["version"] == 1 and "acct-good" in cache["byAccountId"]
+    history = json.loads((pool_dir / "codex-auth-report-state.json").read_text())
+    assert history["flagged"]["acct-flag|flag@example.com"]["verificationCount"] == 1

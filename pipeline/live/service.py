@@ -18,6 +18,7 @@ import httpx
 
 from pipeline import __version__
 from pipeline.errors import ConfigError
+from pipeline.policy import HARD_REFRESH_ERRORS
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 DEFAULT_BASE_URL = "https://chatgpt.com/backend-api"
@@ -25,7 +26,6 @@ DEFAULT_TOKEN_URL = "https://auth.openai.com/oauth/token"
 DEFAULT_TIMEOUT_MS = 15_000
 USER_AGENT = f"codex-auth-report/{__version__}"
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-HARD_REFRESH_CODES = frozenset({"invalid_grant", "refresh_token_reused", "refresh_token_expired", "refresh_token_invalidated"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_
     if response.status_code >= 300:
         code = error_code(body)
         grant = _code(body.get("error")) if isinstance(body, dict) else None
-        if grant == "invalid_grant" and code not in HARD_REFRESH_CODES:
+        if grant == "invalid_grant" and code not in HARD_REFRESH_ERRORS:
             # OAuth's own code says it all; a vendor sub-code we do not know adds nothing.
             code = grant
         return Refreshed(False, status=response.status_code, code=code, detail=f"token endpoint answered {response.status_code}" + (f" {code}" if code else ""))

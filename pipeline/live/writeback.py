@@ -73,12 +73,19 @@ def _read(path: Path) -> Any:
         raise WriteBackError(f"{path} cannot be read back before writing ({exc.__class__.__name__})") from None
 
 
-def update_json(path: Path, change: Callable[[Any], None], *, pretty_newline: bool = False) -> None:
-    """Re-read ``path``, apply ``change`` in place, write it back in the same layout
-    (codex-multi-auth and Codex CLI write 2-space JSON without a final newline)."""
+def update_json(path: Path, change: Callable[[Any], Any], *, pretty_newline: bool = False, missing: Any = None) -> None:
+    """Re-read ``path``, apply ``change`` in place (or take what it returns, when it returns
+    something), write it back in the same layout (codex-multi-auth and Codex CLI write
+    2-space JSON without a final newline). ``missing``: the content to start from when the
+    file does not exist yet (else a missing file is an error)."""
     with locked(path.parent):
-        data = _read(path)
-        change(data)
+        if missing is not None and not path.exists():
+            data = json.loads(json.dumps(missing))
+        else:
+            data = _read(path)
+        replaced = change(data)
+        if replaced is not None:
+            data = replaced
         text = json.dumps(data, indent=2, ensure_ascii=False)
         write_atomic(path, text + ("\n" if pretty_newline else ""))
 

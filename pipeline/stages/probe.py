@@ -30,7 +30,7 @@ import httpx
 from pipeline.errors import InvalidInput
 from pipeline.live import service
 from pipeline.live.lease import Lease, LeaseTimeout
-from pipeline.live.writeback import WriteBackError, locked, save_codex_cli_tokens, save_pool_tokens, stored_tokens, update_json, writable
+from pipeline.live.writeback import WriteBackError, save_codex_cli_tokens, save_pool_tokens, stored_tokens, update_json, writable
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.stages.collect import identity_of, token_facts
 from pipeline.storage import jwt
@@ -204,22 +204,10 @@ class Prober:
         return {"outcome": "skipped", "method": None, "model": self.options.model, "httpStatus": None, "latencyMs": None, "at": self.clock(), "errorCode": None, "detail": why, "refreshed": False}
 
     def _account_credentials(self, pool: Pool, record: Record) -> Record | None:
-        index = record.get("index")
-        if not isinstance(index, int) or index >= len(pool.accounts):
-            return None
-        stored = pool.accounts[index]
-        account_id, email, _ = identity_of(stored)
-        if (account_id, email) != (record.get("accountId"), record.get("email")):
-            return None
-        return stored
+        return _stored(pool.accounts, record)
 
     def _flagged_credentials(self, pool: Pool, record: Record) -> Record | None:
-        index = record.get("index")
-        accounts = pool.flagged.accounts
-        if not isinstance(index, int) or index >= len(accounts):
-            return None
-        account_id, email, _ = identity_of(accounts[index])
-        return accounts[index] if (account_id, email) == (record.get("accountId"), record.get("email")) else None
+        return _stored(pool.flagged.accounts, record)
 
     def _source(self, pool: Pool, flagged: bool) -> _Source:
         if flagged:
@@ -373,33 +361,24 @@ class Prober:
         folder = pool.resolved.dir
         if self._history_updates:
             try:
-                self._merge_json(folder / STATE_FILE, {"version": 1, "flagged": {}}, self._merge_history)
+                update_json(folder / STATE_FILE, self._merge_history, missing={"version": 1, "flagged": {}})
             except WriteBackError as exc:
                 self.notes.append(f"warning: verification history not saved: {exc}")
         if self._quota_updates and pool.source == "codex-multi-auth" and not self.options.cached_only and folder.is_dir():
             try:
-                self._merge_json(folder / QUOTA_CACHE_FILE, {"version": 1, "byAccountId": {}, "byEmail": {}}, self._merge_quota, newline=True)
+                update_json(folder / QUOTA_CACHE_FILE, self._merge_quota, pretty_newline=True, missing={"version": 1, "byAccountId": {}, "byEmail": {}})
             except WriteBackError as exc:
                 self.notes.append(f"warning: quota cache not updated: {exc}")
 
-    def _merge_json(self, path: Path, empty: Record, change: Callable[[Any], None], newline: bool = False) -> None:
-        with locked(path.parent):
-            if not path.exists():
-                from pipeline.live.writeback import write_atomic
-
-                write_atomic(path, _dumps(empty, newline))
-        update_json(path, lambda data: change(data if isinstance(data, dict) else empty), pretty_newline=newline)
-
-    def _merge_history(self, data: Record) -> None:
-        if data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
-            data.clear()
-            data.update({"version": 1, "flagged": {}})
+    def _merge_history(self, data: Any) -> Record:
+        if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
+            data = {"version": 1, "flagged": {}}  # not ours to keep: a damaged state file starts over
         data["flagged"].update(self._history_updates)
+        return data
 
-    def _merge_quota(self, data: Record) -> None:
-        if data.get("version") != 1:
-            data.clear()
-            data["version"] = 1
+    def _merge_quota(self, data: Any) -> Record:
+        if not isinstance(data, dict) or data.get("version") != 1:
+            data = {"version": 1}  # codex-multi-auth ignores such a cache too
         by_id = data.setdefault("byAccountId", {})
         by_email = data.setdefault("byEmail", {})
         for record in self._quota_updates:
@@ -408,6 +387,17 @@ class Prober:
                 by_id[record["accountId"]] = entry
             if record.get("email"):
                 by_email[record["email"].strip().lower()] = entry
+        return data
+
+
+def _stored(accounts: list[Record], record: Record) -> Record | None:
+    """The stored object (credentials included) behind a record: same position, same
+    identity; None when the storage changed since the record was collected."""
+    index = record.get("index")
+    if not isinstance(index, int) or not 0 <= index < len(accounts):
+        return None
+    account_id, email, _ = identity_of(accounts[index])
+    return accounts[index] if (account_id, email) == (record.get("accountId"), record.get("email")) else None
 
 
 def _done(record: Record) -> Future[Record]:
@@ -418,12 +408,6 @@ def _done(record: Record) -> Future[Record]:
 
 def _expiry(creds: Record) -> int | None:
     return token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
-
-
-def _dumps(data: Record, newline: bool) -> str:
-    import json
-
-    return json.dumps(data, indent=2) + ("\n" if newline else "")
 
 
 def _cache_entry(quota: Record) -> Record:
