@@ -104,14 +104,24 @@ def dir_option(func: F) -> F:
 
 def input_option(func: F) -> F:
     return click.option(
-        "-i", "--input", "input_file", type=click.File("rb"), default="-", show_default=True,
+        "-i",
+        "--input",
+        "input_file",
+        type=click.File("rb"),
+        default="-",
+        show_default=True,
         help="Read NDJSON records from this file (- for stdin).",
     )(func)
 
 
 def output_option(func: F) -> F:
     return click.option(
-        "-o", "--output", "output_file", type=click.File("wb"), default="-", show_default=True,
+        "-o",
+        "--output",
+        "output_file",
+        type=click.File("wb"),
+        default="-",
+        show_default=True,
         help="Write NDJSON records to this file (- for stdout).",
     )(func)
 
@@ -148,7 +158,8 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
     \b
       codex-auth collect --dir ~/.codex/multi-auth | jq -c 'select(.kind=="account")'
     """
-    from pipeline.stages.collect import collect as run_collect, messages
+    from pipeline.stages.collect import collect as run_collect
+    from pipeline.stages.collect import messages
     from pipeline.storage.pool import read_pool
 
     pool = read_pool(os.environ, resolve_now(now), storage_dir)
@@ -160,7 +171,9 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
 
 @cli.command()
-@click.argument("kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "common"]))
+@click.argument(
+    "kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "common"])
+)
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
 def schema(kind: str | None, raw: bool) -> None:
     """Print the JSON Schema of a record kind, or of the JSON report.
@@ -186,30 +199,59 @@ def schema(kind: str | None, raw: bool) -> None:
 
 def model_option(func: F) -> F:
     return click.option(
-        "--model", metavar="MODEL", default=None,
+        "--model",
+        metavar="MODEL",
+        default=None,
         help="Model whose limits count (default gpt-5-codex; live mode probes with it and the report echoes it).",
     )(func)
 
 
 def format_options(func: F) -> F:
     func = click.option(
-        "--format", "fmt", type=click.Choice(["text", "json", "prometheus", "html", "markdown"]), default=None,
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "prometheus", "html", "markdown"]),
+        default=None,
         help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
         "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
     )(func)
-    func = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (the seed's HealthReport); same as --format json.")(func)
     func = click.option(
-        "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Machine-readable JSON (the seed's HealthReport); same as --format json.",
+    )(func)
+    func = click.option(
+        "--color",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
         help="Colour the text report (auto: only on a terminal; never when NO_COLOR is set).",
     )(func)
-    func = click.option("--explain", is_flag=True, help="Text, Markdown and HTML: list every reason behind each account's status and score.")(func)
-    func = click.option("--redact", is_flag=True, help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.")(func)
     func = click.option(
-        "--out", "out_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+        "--explain",
+        is_flag=True,
+        help="Text, Markdown and HTML: list every reason behind each account's status and score.",
+    )(func)
+    func = click.option(
+        "--redact",
+        is_flag=True,
+        help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.",
+    )(func)
+    func = click.option(
+        "--out",
+        "out_path",
+        type=click.Path(dir_okay=False, path_type=str),
+        default=None,
         help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
     )(func)
     func = click.option(
-        "--out-mode", "out_mode", type=OctalMode(), default="600", show_default=True, metavar="MODE",
+        "--out-mode",
+        "out_mode",
+        type=OctalMode(),
+        default="600",
+        show_default=True,
+        metavar="MODE",
         help="File mode of --out (octal). Files are private by default; e.g. 644 lets node_exporter, "
         "running as its own user, read a metrics file.",
     )(func)
@@ -229,7 +271,11 @@ class OctalMode(click.ParamType):
         except ValueError:
             self.fail(f"{value!r} is not an octal file mode such as 600 or 644", param, ctx)
         if mode & ~0o666 or mode & 0o600 != 0o600:
-            self.fail(f"{value!r}: the mode must let the owner read and write, and set no execute or special bits (600 to 666)", param, ctx)
+            self.fail(
+                f"{value!r}: the mode must let the owner read and write, and set no execute or special bits (600 to 666)",
+                param,
+                ctx,
+            )
         return mode
 
 
@@ -260,24 +306,43 @@ def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> Non
 
 def live_options(func: F) -> F:
     func = click.option(
-        "--probe-method", type=click.Choice(["usage", "responses"]), default="usage", show_default=True,
+        "--probe-method",
+        type=click.Choice(["usage", "responses"]),
+        default="usage",
+        show_default=True,
         help="usage: GET /wham/usage (spends no quota). responses: a tiny Codex request read for its "
         "x-codex-* headers (spends a few tokens; only when you ask for it).",
     )(func)
     func = click.option(
-        "--concurrency", type=click.IntRange(1, 64), default=32, show_default=True,
+        "--concurrency",
+        type=click.IntRange(1, 64),
+        default=32,
+        show_default=True,
         help="Probes in flight at once (one request per account; at most 64).",
     )(func)
-    func = click.option("--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts.")(func)
-    func = click.option("--max-probes", type=click.IntRange(min=1), default=None, help="Send at most N quota probes.")(func)
     func = click.option(
-        "--cached-only", is_flag=True,
+        "--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts."
+    )(func)
+    func = click.option("--max-probes", type=click.IntRange(min=1), default=None, help="Send at most N quota probes.")(
+        func
+    )
+    func = click.option(
+        "--cached-only",
+        is_flag=True,
         help="Never refresh tokens or write anything: probe only accounts whose access token is still usable.",
     )(func)
     return func
 
 
-def make_prober(model: str | None, probe_method: str, concurrency: int, max_accounts: int | None, max_probes: int | None, cached_only: bool, **kwargs: Any) -> Any:
+def make_prober(
+    model: str | None,
+    probe_method: str,
+    concurrency: int,
+    max_accounts: int | None,
+    max_probes: int | None,
+    cached_only: bool,
+    **kwargs: Any,
+) -> Any:
     from pipeline.stages.probe import ProbeOptions, Prober
 
     options = ProbeOptions(model or "gpt-5-codex", probe_method, concurrency, max_accounts, max_probes, cached_only)
@@ -389,7 +454,15 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
 @format_options
 @stage_command("render")
 def render(
-    input_file: IO[bytes], now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool, out_path: str | None, redact: bool,
+    input_file: IO[bytes],
+    now: str | None,
+    model: str | None,
+    fmt: str | None,
+    as_json: bool,
+    color: str,
+    explain: bool,
+    out_path: str | None,
+    redact: bool,
     out_mode: int,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
@@ -403,20 +476,31 @@ def render(
 
     fmt = pick_format(fmt, as_json)
     data = run_render(
-        read_input(input_file, "render"), now=resolve_now(now), fmt=fmt, model=model, color=use_color(color, out_path, fmt), explain=explain, redact=redact
+        read_input(input_file, "render"),
+        now=resolve_now(now),
+        fmt=fmt,
+        model=model,
+        color=use_color(color, out_path, fmt),
+        explain=explain,
+        redact=redact,
     )
     emit_report(data, out_path, out_mode)
 
 
 def gate_option(func: F) -> F:
     return click.option(
-        "--min-healthy", type=click.IntRange(min=0), metavar="N", default=None,
+        "--min-healthy",
+        type=click.IntRange(min=0),
+        metavar="N",
+        default=None,
         help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
     )(func)
 
 
 @cli.command()
-@click.option("--live", is_flag=True, help="Probe live quota for every account before reporting (see `codex-auth probe --help`).")
+@click.option(
+    "--live", is_flag=True, help="Probe live quota for every account before reporting (see `codex-auth probe --help`)."
+)
 @dir_option
 @now_option
 @model_option
@@ -425,8 +509,19 @@ def gate_option(func: F) -> F:
 @gate_option
 @stage_command("report")
 def report(
-    live: bool, storage_dir: str | None, now: str | None, model: str | None, fmt: str | None, as_json: bool, color: str, explain: bool,
-    out_path: str | None, out_mode: int, redact: bool, min_healthy: int | None, **live_settings: Any,
+    live: bool,
+    storage_dir: str | None,
+    now: str | None,
+    model: str | None,
+    fmt: str | None,
+    as_json: bool,
+    color: str,
+    explain: bool,
+    out_path: str | None,
+    out_mode: int,
+    redact: bool,
+    min_healthy: int | None,
+    **live_settings: Any,
 ) -> None:
     """Health and status report for every account in the pool.
 
@@ -448,8 +543,15 @@ def report(
     fmt = pick_format(fmt, as_json)
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
-        env=os.environ, now=resolve_now(now) if now or not live else None, storage_dir=storage_dir, model=model, fmt=fmt,
-        color=use_color(color, out_path, fmt), explain=explain, redact=redact, prober=prober,
+        env=os.environ,
+        now=resolve_now(now) if now or not live else None,
+        storage_dir=storage_dir,
+        model=model,
+        fmt=fmt,
+        color=use_color(color, out_path, fmt),
+        explain=explain,
+        redact=redact,
+        prober=prober,
     )
     for note in result.notes:
         click.echo(f"report: {note}", err=True)
@@ -457,5 +559,8 @@ def report(
     if prober is not None:
         report_live_outcome("report", prober, result.masker)
     if min_healthy is not None and result.healthy < min_healthy:
-        click.echo(f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}", err=True)
+        click.echo(
+            f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}",
+            err=True,
+        )
         raise SystemExit(int(ExitStatus.GATE))

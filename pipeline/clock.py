@@ -7,7 +7,7 @@ seed's ``generatedAt``.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pipeline.errors import ConfigError
 
@@ -25,17 +25,16 @@ def parse_instant(value: str) -> int:
         parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError(
-            f"--now: {value!r} is neither epoch milliseconds nor an ISO-8601 time "
-            "(e.g. 2026-03-03T14:30:00Z)"
+            f"--now: {value!r} is neither epoch milliseconds nor an ISO-8601 time (e.g. 2026-03-03T14:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
 
 
 def iso_utc(ms: int) -> str:
     """``2026-03-03T14:30:00Z`` (milliseconds only when present)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
     if ms % 1000:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -51,12 +50,12 @@ def parse_iso_ms(value: object) -> int | None:
     if "." in text:
         head, _, tail = text.partition(".")
         digits = "".join(ch for ch in tail if ch.isdigit())
-        rest = tail[len(digits):]
+        rest = tail[len(digits) :]
         text = f"{head}.{digits[:6]}{rest}" if digits else head + rest
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)

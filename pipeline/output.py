@@ -21,7 +21,7 @@ def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
             os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)

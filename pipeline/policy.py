@@ -18,18 +18,18 @@ from pipeline.humanize import DAY, HOUR, ago, duration, span
 STATUS_ORDER = ("healthy", "warning", "rate-limited", "error", "disabled")
 
 # --- the table ----------------------------------------------------------------------
-UNUSABLE_POINTS = 100          # disabled, or a hard auth failure: score 0
-RATE_LIMIT_POINTS = 60         # rate limit, rate-limit cooldown, 429, an exhausted window
-QUOTA_TIERS = (                # (remaining below this %, points) for the binding window
-    (10, 35),                  # below 10%: also a warning ("low quota")
+UNUSABLE_POINTS = 100  # disabled, or a hard auth failure: score 0
+RATE_LIMIT_POINTS = 60  # rate limit, rate-limit cooldown, 429, an exhausted window
+QUOTA_TIERS = (  # (remaining below this %, points) for the binding window
+    (10, 35),  # below 10%: also a warning ("low quota")
     (25, 20),
     (50, 15),
 )
 LOW_QUOTA_PERCENT = 10
 REFRESH_AGING_DAYS, REFRESH_AGING_POINTS = 7, 10
 REFRESH_OLD_DAYS, REFRESH_OLD_POINTS = 30, 25
-COOLDOWN_POINTS = 20           # cooling down for another reason (network, server, auth)
-PROBE_FAILED_POINTS = 15       # the live probe could not read the quota (soft failure)
+COOLDOWN_POINTS = 20  # cooling down for another reason (network, server, auth)
+PROBE_FAILED_POINTS = 15  # the live probe could not read the quota (soft failure)
 NO_REFRESH_TOKEN_POINTS = 10
 OLD_DATA_HOURS, OLD_DATA_POINTS = 24, 5
 IDLE_DAYS, IDLE_POINTS = 30, 5
@@ -37,8 +37,13 @@ ACCESS_EXPIRY_MARGIN_MS = 5 * 60_000
 
 HARD_REFRESH_ERRORS = frozenset(
     {
-        "invalid_grant", "refresh_token_reused", "refresh_token_expired", "refresh_token_invalidated",
-        "missing_refresh", "invalid_client", "unauthorized_client",
+        "invalid_grant",
+        "refresh_token_reused",
+        "refresh_token_expired",
+        "refresh_token_invalidated",
+        "missing_refresh",
+        "invalid_client",
+        "unauthorized_client",
         "write_back_failed",  # refreshed, but the rotated token was lost: the stored one is spent
     }
 )
@@ -145,8 +150,11 @@ def _auth(account: dict[str, Any], now: int, facts: _Facts) -> None:
     if invalidated:
         code = account.get("authInvalidationErrorCode")
         facts.add(
-            "auth-invalidated", UNUSABLE_POINTS, f"auth invalidated ({code})" if code else "auth invalidated",
-            f"the service invalidated the tokens {ago(invalidated, now)}; log in again", "error",
+            "auth-invalidated",
+            UNUSABLE_POINTS,
+            f"auth invalidated ({code})" if code else "auth invalidated",
+            f"the service invalidated the tokens {ago(invalidated, now)}; log in again",
+            "error",
         )
     token = account.get("token") or {}
     if not token:
@@ -156,9 +164,21 @@ def _auth(account: dict[str, Any], now: int, facts: _Facts) -> None:
     if not token.get("hasRefreshToken"):
         if access_ok:
             left = f"; the access token expires in {duration(expires - now)}" if expires else ""
-            facts.add("no-refresh-token", NO_REFRESH_TOKEN_POINTS, "no refresh token", f"no refresh token stored{left}", "warning")
+            facts.add(
+                "no-refresh-token",
+                NO_REFRESH_TOKEN_POINTS,
+                "no refresh token",
+                f"no refresh token stored{left}",
+                "warning",
+            )
         else:
-            facts.add("no-credentials", UNUSABLE_POINTS, "no usable credentials", "no refresh token and no valid access token; log in again", "error")
+            facts.add(
+                "no-credentials",
+                UNUSABLE_POINTS,
+                "no usable credentials",
+                "no refresh token and no valid access token; log in again",
+                "error",
+            )
     elif token.get("hasAccessToken") and expires is not None and not access_ok:
         when = "expired" if expires <= now else "expires within 5 minutes"
         facts.add("access-expired", 0, "access token expired", f"access token {when}; it is refreshed on next use")
@@ -174,15 +194,39 @@ def _probe(account: dict[str, Any], facts: _Facts) -> None:
     what = code or (f"HTTP {status}" if status else None)
     detail = probe.get("detail") or what or outcome
     if outcome == "auth-failed":
-        facts.add("auth-failed", UNUSABLE_POINTS, f"auth failed ({what})" if what else "auth failed", f"the service refused the account's token: {detail}", "error")
+        facts.add(
+            "auth-failed",
+            UNUSABLE_POINTS,
+            f"auth failed ({what})" if what else "auth failed",
+            f"the service refused the account's token: {detail}",
+            "error",
+        )
     elif outcome == "refresh-failed":
         hard = (code or "").lower() in HARD_REFRESH_ERRORS or status == 401
         if hard:
-            facts.add("refresh-failed", UNUSABLE_POINTS, f"refresh failed ({what})" if what else "refresh failed", f"token refresh was refused: {detail}; log in again", "error")
+            facts.add(
+                "refresh-failed",
+                UNUSABLE_POINTS,
+                f"refresh failed ({what})" if what else "refresh failed",
+                f"token refresh was refused: {detail}; log in again",
+                "error",
+            )
         else:
-            facts.add("refresh-error", PROBE_FAILED_POINTS, "token refresh failed", f"token refresh did not complete: {detail}", "warning")
+            facts.add(
+                "refresh-error",
+                PROBE_FAILED_POINTS,
+                "token refresh failed",
+                f"token refresh did not complete: {detail}",
+                "warning",
+            )
     elif outcome in ("timeout", "network-error", "http-error"):
-        facts.add("probe-failed", PROBE_FAILED_POINTS, f"live probe failed ({outcome})", f"the live probe failed: {detail}", "warning")
+        facts.add(
+            "probe-failed",
+            PROBE_FAILED_POINTS,
+            f"live probe failed ({outcome})",
+            f"the live probe failed: {detail}",
+            "warning",
+        )
     elif outcome == "skipped":
         facts.add("probe-skipped", 0, "not probed", f"not probed: {detail}")
 
@@ -203,7 +247,11 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
             blocking.append(f"rate-limit cooldown ends in {duration(until - now)}")
         else:
             facts.add(
-                "cooldown", COOLDOWN_POINTS, "cooling down", f"cooling down after {reason or 'an error'} for another {duration(until - now)}", "warning"
+                "cooldown",
+                COOLDOWN_POINTS,
+                "cooling down",
+                f"cooling down after {reason or 'an error'} for another {duration(until - now)}",
+                "warning",
             )
     probe = account.get("probe") or {}
     quota = account.get("quota") or {}
@@ -229,14 +277,26 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
     return bool(exhausted)
 
 
-def _quota(quota: dict[str, Any] | None, windows: list[q.Window], now: int, exhausted: bool, facts: _Facts) -> int | None:
+def _quota(
+    quota: dict[str, Any] | None, windows: list[q.Window], now: int, exhausted: bool, facts: _Facts
+) -> int | None:
     if not quota:
-        facts.add("no-quota-data", 0, "no quota data", "no quota data (run with --live, or let codex-multi-auth fill its quota cache)")
+        facts.add(
+            "no-quota-data",
+            0,
+            "no quota data",
+            "no quota data (run with --live, or let codex-multi-auth fill its quota cache)",
+        )
         return None
     stale = [w for w in windows if w.stale]
     if stale:
         labels = ", ".join(w.label for w in stale)
-        facts.add("stale-quota", 0, "quota data stale", f"cached {labels} figures are from before the window reset ({ago(quota.get('sampledAt'), now)})")
+        facts.add(
+            "stale-quota",
+            0,
+            "quota data stale",
+            f"cached {labels} figures are from before the window reset ({ago(quota.get('sampledAt'), now)})",
+        )
     sampled = quota.get("sampledAt")
     if quota.get("source") == "cache" and sampled is not None and now - sampled > OLD_DATA_HOURS * HOUR:
         facts.add("old-quota-data", OLD_DATA_POINTS, "quota data old", f"quota figures sampled {ago(sampled, now)}")
@@ -262,9 +322,21 @@ def _refresh_age(account: dict[str, Any], now: int, facts: _Facts) -> None:
         return
     age = now - refreshed
     if age > REFRESH_OLD_DAYS * DAY:
-        facts.add("refresh-token-old", REFRESH_OLD_POINTS, "refresh token old", f"tokens last refreshed {span(age)} ago; the refresh token may have expired", "warning")
+        facts.add(
+            "refresh-token-old",
+            REFRESH_OLD_POINTS,
+            "refresh token old",
+            f"tokens last refreshed {span(age)} ago; the refresh token may have expired",
+            "warning",
+        )
     elif age > REFRESH_AGING_DAYS * DAY:
-        facts.add("refresh-token-aging", REFRESH_AGING_POINTS, "refresh token aging", f"tokens last refreshed {span(age)} ago", "warning")
+        facts.add(
+            "refresh-token-aging",
+            REFRESH_AGING_POINTS,
+            "refresh token aging",
+            f"tokens last refreshed {span(age)} ago",
+            "warning",
+        )
 
 
 def _usage(account: dict[str, Any], now: int, facts: _Facts) -> None:

@@ -38,7 +38,11 @@ def failure_reason(pool: Pool) -> str | None:
     if not pool.accounts and not pool.flagged.accounts:
         if state == "intentional-reset":
             return f"no accounts: the pool in {pool.resolved.dir} was reset on purpose ({pool.storage.details})"
-        return f"no accounts in {pool.storage_path}" + (f" ({pool.storage.details})" if pool.storage.details else "") + "; add one with `codex-multi-auth login`"
+        return (
+            f"no accounts in {pool.storage_path}"
+            + (f" ({pool.storage.details})" if pool.storage.details else "")
+            + "; add one with `codex-multi-auth login`"
+        )
     return None
 
 

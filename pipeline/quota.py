@@ -15,7 +15,7 @@ MINUTE_MS = 60_000
 
 def round_half_up(value: float) -> int:
     """33.5 -> 34 (Python's round() would give 34 here but 32 for 32.5)."""
-    return int(math.floor(value + 0.5))
+    return math.floor(value + 0.5)
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,9 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
 
 def _account_view(account: Record, email_counts: Counter[str], now: int) -> AccountView:
     windows = q.main_windows(account.get("quota"), now)
-    return AccountView(account, display_name(account, email_counts), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS))
+    return AccountView(
+        account, display_name(account, email_counts), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS)
+    )
 
 
 def display_name(account: Record, email_counts: Counter[str]) -> str:
@@ -112,7 +114,12 @@ def display_name(account: Record, email_counts: Counter[str]) -> str:
 
 
 def flagged_name(record: Record) -> str:
-    return str(record.get("email") or record.get("label") or record.get("accountId") or f"flagged account {int(record['index']) + 1}")
+    return str(
+        record.get("email")
+        or record.get("label")
+        or record.get("accountId")
+        or f"flagged account {int(record['index']) + 1}"
+    )
 
 
 def flagged_reason(record: Record) -> str:
@@ -140,11 +147,19 @@ def redact_view(view: View) -> View:
     masker = view_masker(view)
     accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
     email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
-    views = [AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d) for record, a in zip(accounts, view.accounts)]
+    views = [
+        AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d)
+        for record, a in zip(accounts, view.accounts, strict=False)
+    ]
     pool = masker.value(view.pool) if view.pool is not None else None
     return View(
-        view.generated_at, view.mode, view.model, pool, views,
-        [masker.value(f) for f in view.flagged], masker.value(view.recommendation),
+        view.generated_at,
+        view.mode,
+        view.model,
+        pool,
+        views,
+        [masker.value(f) for f in view.flagged],
+        masker.value(view.recommendation),
         [masker.text(line) for line in view.warnings],
     )
 
@@ -171,13 +186,20 @@ def health_report(view: View) -> Record:
     report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
     rec = view.recommendation
     if rec.get("index") is not None:
-        report["recommendation"] = _drop_none({"index": rec["index"], "email": rec.get("email"), "reasoning": rec["reasoning"]})
+        report["recommendation"] = _drop_none(
+            {"index": rec["index"], "email": rec.get("email"), "reasoning": rec["reasoning"]}
+        )
     else:
         report["advice"] = _drop_none({"reasoning": rec["reasoning"], "nextAvailableAt": rec.get("nextAvailableAt")})
     if view.pool is not None:
         storage = view.pool.get("storage") or {}
         report["storage"] = _drop_none(
-            {"source": view.pool.get("source"), "path": storage.get("path"), "state": storage.get("state"), "recoveredFrom": storage.get("recoveredFrom")}
+            {
+                "source": view.pool.get("source"),
+                "path": storage.get("path"),
+                "state": storage.get("state"),
+                "recoveredFrom": storage.get("recoveredFrom"),
+            }
         )
     return report
 

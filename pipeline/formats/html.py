@@ -10,7 +10,7 @@ bar has its percentage beside it in text; rate limits count down in words.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 from pipeline import __version__
@@ -127,7 +127,12 @@ def render_html(view: View, *, explain: bool = False) -> str:
 def _recommendation(view: View) -> list[str]:
     rec = view.recommendation
     if rec.get("index") is None:
-        return ['<section class="rec none" aria-label="Recommendation">', "<p><strong>No account to use right now</strong></p>", f"<p>{escape(rec['reasoning'])}</p>", "</section>"]
+        return [
+            '<section class="rec none" aria-label="Recommendation">',
+            "<p><strong>No account to use right now</strong></p>",
+            f"<p>{escape(rec['reasoning'])}</p>",
+            "</section>",
+        ]
     return [
         '<section class="rec" aria-label="Recommendation">',
         f"<p>Use account <strong>{_name(recommended_name(view) or '')}</strong> (#{rec['index'] + 1})</p>",
@@ -138,12 +143,16 @@ def _recommendation(view: View) -> list[str]:
 
 def _account_row(account: AccountView, now: int, recommended: bool) -> str:
     record = account.record
-    tags = ('<span class="tag">current</span>' if record.get("isCurrent") else "") + ('<span class="tag">recommended</span>' if recommended else "")
+    tags = ('<span class="tag">current</span>' if record.get("isCurrent") else "") + (
+        '<span class="tag">recommended</span>' if recommended else ""
+    )
     reasons = account.reasons
     why = f"<br><small>{escape(reasons[0])}</small>" if account.status in ("warning", "error") and reasons else ""
     limit = rate_limit_text(account, now)
     reset = record.get("rateLimitResetAt")
-    limit_cell = escape(limit or "") + (f"<br><small>at {_time(reset, _clock(reset))}</small>" if limit and reset else "")
+    limit_cell = escape(limit or "") + (
+        f"<br><small>at {_time(reset, _clock(reset))}</small>" if limit and reset else ""
+    )
     return (
         f"<tr><td class=n>{account.index + 1}</td><td>{_name(account.name)}{tags}</td><td>{_status(account.status)}{why}</td>"
         f"<td class=n>{account.score}</td><td>{_quota(account.window_5h)}</td><td>{_quota(account.window_7d)}</td>"
@@ -153,7 +162,10 @@ def _account_row(account: AccountView, now: int, recommended: bool) -> str:
 
 def _why_row(account: AccountView) -> str:
     factors = account.record.get("factors") or []
-    items = [f"<li>{'&minus;' + str(f['points']) if f['points'] else '0'} {escape(f['reason'])}: {escape(f['detail'])}</li>" for f in factors]
+    items = [
+        f"<li>{'&minus;' + str(f['points']) if f['points'] else '0'} {escape(f['reason'])}: {escape(f['detail'])}</li>"
+        for f in factors
+    ]
     body = f"<ul>{''.join(items)}</ul>" if items else '<span class="mute">Nothing took points off.</span>'
     return f'<tr class="why"><td></td><td colspan="7"><small>Why:</small> {body}</td></tr>'
 
@@ -193,9 +205,9 @@ def _ago(instant: int | None, now: int) -> str:
 
 
 def _time(ms: int, text: str) -> str:
-    stamp = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f'<time datetime="{stamp}">{escape(text)}</time>'
 
 
 def _clock(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%H:%M UTC")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%H:%M UTC")

@@ -40,7 +40,9 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
     out = [
         f"### Codex auth report, {utc_stamp(now)}",
         "",
-        f"**{total} accounts:** {len(view.accounts)} active" + (f" ({status_summary(view)})" if view.accounts else "") + f", {len(view.flagged)} flagged. "
+        f"**{total} accounts:** {len(view.accounts)} active"
+        + (f" ({status_summary(view)})" if view.accounts else "")
+        + f", {len(view.flagged)} flagged. "
         f"Current account: {code(current.name) if current else 'none'}. Mode: {mode_text(view)}.",
         "",
     ]
@@ -54,14 +56,19 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
         out.append("No active accounts.")
     out.append("")
     if view.flagged:
-        out += ["| # | Flagged account | Flagged | Reason | Last verified | Checks |", "| --: | --- | --- | --- | --- | --: |"]
+        out += [
+            "| # | Flagged account | Flagged | Reason | Last verified | Checks |",
+            "| --: | --- | --- | --- | --- | --: |",
+        ]
         out += [_flagged_row(number, record, now) for number, record in enumerate(view.flagged, start=1)]
     else:
         out.append("No flagged accounts.")
     out.append("")
     rec = view.recommendation
     if rec.get("index") is not None:
-        out.append(f"**Recommendation:** use {code(recommended_name(view))} (#{rec['index'] + 1}): {text(rec['reasoning'])}")
+        out.append(
+            f"**Recommendation:** use {code(recommended_name(view))} (#{rec['index'] + 1}): {text(rec['reasoning'])}"
+        )
     else:
         out.append(f"**No account to use right now:** {text(rec['reasoning'])}")
     if explain and view.accounts:
@@ -117,4 +124,10 @@ def _explain_lines(account: AccountView) -> list[str]:
     head = f"- #{account.index + 1} {code(account.name)}, score {account.score}:"
     if not factors:
         return [f"{head} nothing took points off"]
-    return [head, *(f"  - {'-' + str(f['points']) if f['points'] else '0'} {text(f['reason'])}: {text(f['detail'])}" for f in factors)]
+    return [
+        head,
+        *(
+            f"  - {'-' + str(f['points']) if f['points'] else '0'} {text(f['reason'])}: {text(f['detail'])}"
+            for f in factors
+        ),
+    ]

@@ -26,7 +26,10 @@ def render_prometheus(view: View) -> str:
     out: list[str] = []
 
     def gauge(name: str, help_text: str, samples: Iterable[Sample]) -> None:
-        lines = [f"codex_auth_{name}{{{labels}}} {_number(value)}" if labels else f"codex_auth_{name} {_number(value)}" for labels, value in samples]
+        lines = [
+            f"codex_auth_{name}{{{labels}}} {_number(value)}" if labels else f"codex_auth_{name} {_number(value)}"
+            for labels, value in samples
+        ]
         if lines:  # a metric with no sample is left out whole
             out.extend([f"# HELP codex_auth_{name} {_help(help_text)}", f"# TYPE codex_auth_{name} gauge", *lines])
 
@@ -35,62 +38,128 @@ def render_prometheus(view: View) -> str:
     counts = view.status_counts()
     recommended = view.recommendation.get("index")
 
-    gauge("report_generated_timestamp_seconds", "When the report was generated (its --now), as Unix time in seconds.", [("", _seconds(view.generated_at))])
     gauge(
-        "report_info", "Always 1; the labels say how the report was made: mode (default: cached data, live: probed), the model whose limits count, the tool's version.",
+        "report_generated_timestamp_seconds",
+        "When the report was generated (its --now), as Unix time in seconds.",
+        [("", _seconds(view.generated_at))],
+    )
+    gauge(
+        "report_info",
+        "Always 1; the labels say how the report was made: mode (default: cached data, live: probed), the model whose limits count, the tool's version.",
         [(_labels(mode=view.mode, model=view.model, version=__version__), 1)],
     )
-    gauge("report_warnings", "Warnings in the report about the pool's storage (read from a backup, an unreadable flagged file, skipped records).", [("", len(view.warnings))])
-    gauge("accounts", "Accounts in the pool: active plus flagged (the seed exporter's codex_total_accounts).", [("", len(view.accounts) + len(view.flagged))])
-    gauge("active_accounts", "Accounts in the pool's accounts file, whatever their status (the seed exporter's codex_active_accounts).", [("", len(view.accounts))])
-    gauge("flagged_accounts", "Accounts codex-multi-auth flagged as broken (the seed exporter's codex_flagged_accounts).", [("", len(view.flagged))])
-    gauge("accounts_by_status", "Active accounts with each status (healthy, warning, rate-limited, disabled, error).", [(f'status="{s}"', counts[s]) for s in STATUSES])
     gauge(
-        "account_health_score", "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio (the seed exporter's codex_health_score).",
+        "report_warnings",
+        "Warnings in the report about the pool's storage (read from a backup, an unreadable flagged file, skipped records).",
+        [("", len(view.warnings))],
+    )
+    gauge(
+        "accounts",
+        "Accounts in the pool: active plus flagged (the seed exporter's codex_total_accounts).",
+        [("", len(view.accounts) + len(view.flagged))],
+    )
+    gauge(
+        "active_accounts",
+        "Accounts in the pool's accounts file, whatever their status (the seed exporter's codex_active_accounts).",
+        [("", len(view.accounts))],
+    )
+    gauge(
+        "flagged_accounts",
+        "Accounts codex-multi-auth flagged as broken (the seed exporter's codex_flagged_accounts).",
+        [("", len(view.flagged))],
+    )
+    gauge(
+        "accounts_by_status",
+        "Active accounts with each status (healthy, warning, rate-limited, disabled, error).",
+        [(f'status="{s}"', counts[s]) for s in STATUSES],
+    )
+    gauge(
+        "account_health_score",
+        "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio (the seed exporter's codex_health_score).",
         [(labels, a.score) for a, labels in accounts],
     )
     gauge(
-        "account_status", "1 for the account's status, 0 for the four others (healthy, warning, rate-limited, disabled, error).",
+        "account_status",
+        "1 for the account's status, 0 for the four others (healthy, warning, rate-limited, disabled, error).",
         [(f'{labels},status="{s}"', int(a.status == s)) for a, labels in accounts for s in STATUSES],
     )
     gauge(
-        "account_quota_remaining_ratio", "Share of the account's quota left in the 5h or 7d window, from 0 to 1 (a ratio, Prometheus' base unit, "
+        "account_quota_remaining_ratio",
+        "Share of the account's quota left in the 5h or 7d window, from 0 to 1 (a ratio, Prometheus' base unit, "
         "not a percent: 0.45 is the report's 45%); no sample when the figure is unknown or from before the window reset.",
-        [(f'{labels},window="{w}"', window.remaining / 100) for a, labels in accounts for w, window in _windows(a) if window.remaining is not None],
+        [
+            (f'{labels},window="{w}"', window.remaining / 100)
+            for a, labels in accounts
+            for w, window in _windows(a)
+            if window.remaining is not None
+        ],
     )
     gauge(
-        "account_quota_reset_timestamp_seconds", "When the account's 5h or 7d quota window resets, as Unix time in seconds (when known).",
-        [(f'{labels},window="{w}"', _seconds(window.reset_at)) for a, labels in accounts for w, window in _windows(a) if window.reset_at and not window.stale],
+        "account_quota_reset_timestamp_seconds",
+        "When the account's 5h or 7d quota window resets, as Unix time in seconds (when known).",
+        [
+            (f'{labels},window="{w}"', _seconds(window.reset_at))
+            for a, labels in accounts
+            for w, window in _windows(a)
+            if window.reset_at and not window.stale
+        ],
     )
-    gauge("account_rate_limited", "1 when a rate limit is in force for the account, else 0.", [(labels, int(bool(a.record.get("rateLimited")))) for a, labels in accounts])
     gauge(
-        "account_rate_limit_reset_timestamp_seconds", "When every rate limit in force on the account has reset, as Unix time in seconds (rate-limited accounts whose reset time is known).",
-        [(labels, _seconds(a.record["rateLimitResetAt"])) for a, labels in accounts if a.record.get("rateLimited") and a.record.get("rateLimitResetAt")],
+        "account_rate_limited",
+        "1 when a rate limit is in force for the account, else 0.",
+        [(labels, int(bool(a.record.get("rateLimited")))) for a, labels in accounts],
     )
     gauge(
-        "account_last_used_timestamp_seconds", "When the account was last used, as Unix time in seconds (when recorded).",
+        "account_rate_limit_reset_timestamp_seconds",
+        "When every rate limit in force on the account has reset, as Unix time in seconds (rate-limited accounts whose reset time is known).",
+        [
+            (labels, _seconds(a.record["rateLimitResetAt"]))
+            for a, labels in accounts
+            if a.record.get("rateLimited") and a.record.get("rateLimitResetAt")
+        ],
+    )
+    gauge(
+        "account_last_used_timestamp_seconds",
+        "When the account was last used, as Unix time in seconds (when recorded).",
         [(labels, _seconds(a.record["lastUsed"])) for a, labels in accounts if a.record.get("lastUsed") is not None],
     )
-    gauge("account_current", "1 for the pool's current account, else 0.", [(labels, int(bool(a.record.get("isCurrent")))) for a, labels in accounts])
     gauge(
-        "account_recommended", "1 for the account the report recommends using next, else 0 (all 0: no usable account).",
+        "account_current",
+        "1 for the pool's current account, else 0.",
+        [(labels, int(bool(a.record.get("isCurrent")))) for a, labels in accounts],
+    )
+    gauge(
+        "account_recommended",
+        "1 for the account the report recommends using next, else 0 (all 0: no usable account).",
         [(labels, int(a.index == recommended)) for a, labels in accounts],
     )
     gauge(
-        "flagged_account_flagged_timestamp_seconds", "When the account was flagged as broken, as Unix time in seconds; the reason label says why.",
-        [(f"{labels},{_labels(reason=flagged_reason(f))}", _seconds(f["flaggedAt"])) for f, labels in flagged if f.get("flaggedAt") is not None],
+        "flagged_account_flagged_timestamp_seconds",
+        "When the account was flagged as broken, as Unix time in seconds; the reason label says why.",
+        [
+            (f"{labels},{_labels(reason=flagged_reason(f))}", _seconds(f["flaggedAt"]))
+            for f, labels in flagged
+            if f.get("flaggedAt") is not None
+        ],
     )
     gauge(
-        "flagged_account_last_verified_timestamp_seconds", "When the flagged account was last re-checked, as Unix time in seconds (when it was).",
+        "flagged_account_last_verified_timestamp_seconds",
+        "When the flagged account was last re-checked, as Unix time in seconds (when it was).",
         [(labels, _seconds(f["lastVerified"])) for f, labels in flagged if f.get("lastVerified") is not None],
     )
-    gauge("flagged_account_verifications", "How many times the flagged account has been re-checked.", [(labels, int(f.get("verificationCount") or 0)) for f, labels in flagged])
+    gauge(
+        "flagged_account_verifications",
+        "How many times the flagged account has been re-checked.",
+        [(labels, int(f.get("verificationCount") or 0)) for f, labels in flagged],
+    )
     return "\n".join(out) + "\n"
 
 
 def _identity(record: Record) -> str:
     """The labels of an account's series, written out once per account."""
-    return _labels(index=str(record["index"]), email=str(record.get("email") or ""), account_id=str(record.get("accountId") or ""))
+    return _labels(
+        index=str(record["index"]), email=str(record.get("email") or ""), account_id=str(record.get("accountId") or "")
+    )
 
 
 def _windows(account: AccountView) -> list[tuple[str, q.Window]]:

@@ -76,7 +76,9 @@ class Lease:
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise WriteBackError(f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}") from None
+            raise WriteBackError(
+                f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}"
+            ) from None
         lock = self.folder / f"{digest}.lock"
         deadline = self._now() + self.wait_ms
         while True:
@@ -101,7 +103,16 @@ class Lease:
             except OSError as exc:
                 raise WriteBackError(f"cannot take the refresh lease in {self.folder}: {exc.strerror or exc}") from None
             with os.fdopen(fd, "w") as handle:
-                json.dump({"tokenHash": digest, "pid": os.getpid(), "acquiredAt": now, "expiresAt": now + self.ttl_ms, "nonce": nonce}, handle)
+                json.dump(
+                    {
+                        "tokenHash": digest,
+                        "pid": os.getpid(),
+                        "acquiredAt": now,
+                        "expiresAt": now + self.ttl_ms,
+                        "nonce": nonce,
+                    },
+                    handle,
+                )
             return nonce, None
 
     def release(self, refresh_token: str, nonce: str | None) -> None:
@@ -123,11 +134,20 @@ class Lease:
         if not self.enabled:
             return
         digest = token_hash(refresh_token)
-        result = {"type": "success", "access": tokens["access"], "refresh": tokens["refresh"], "expires": tokens["expires"], "multiAccount": True}
+        result = {
+            "type": "success",
+            "access": tokens["access"],
+            "refresh": tokens["refresh"],
+            "expires": tokens["expires"],
+            "multiAccount": True,
+        }
         if tokens.get("id_token"):
             result["idToken"] = tokens["id_token"]
         try:
-            write_atomic(self.folder / f"{digest}.result.json", json.dumps({"tokenHash": digest, "createdAt": self._now(), "result": result}))
+            write_atomic(
+                self.folder / f"{digest}.result.json",
+                json.dumps({"tokenHash": digest, "createdAt": self._now(), "result": result}),
+            )
         except WriteBackError:
             pass  # only a courtesy to other processes; our own write-back is what matters
 
@@ -149,7 +169,12 @@ class Lease:
             return None
         if not isinstance(result.get("access"), str) or not isinstance(result.get("refresh"), str):
             return None
-        return {"access": result["access"], "refresh": result["refresh"], "expires": result.get("expires"), "id_token": result.get("idToken")}
+        return {
+            "access": result["access"],
+            "refresh": result["refresh"],
+            "expires": result.get("expires"),
+            "id_token": result.get("idToken"),
+        }
 
     def _expired(self, lock: Path, now: int) -> bool:
         try:

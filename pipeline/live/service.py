@@ -56,7 +56,11 @@ class Endpoints:
 
     @property
     def responses_url(self) -> str:
-        return f"{self.base_url}/codex/responses" if "/backend-api" in self.base_url else f"{self.base_url}/api/codex/responses"
+        return (
+            f"{self.base_url}/codex/responses"
+            if "/backend-api" in self.base_url
+            else f"{self.base_url}/api/codex/responses"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -75,7 +79,9 @@ def check_url(url: str, name: str) -> None:
         return
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
-    raise ConfigError(f"{name}: {url!r} must be an https URL (plain http only to loopback): tokens would travel in the clear")
+    raise ConfigError(
+        f"{name}: {url!r} must be an https URL (plain http only to loopback): tokens would travel in the clear"
+    )
 
 
 def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
@@ -128,10 +134,17 @@ def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_
     try:
         response = client.post(endpoints.token_url, data=form, headers={"Accept": "application/json"})
     except httpx.TimeoutException:
-        return Refreshed(False, code="timeout", detail=f"no answer from the token endpoint within {endpoints.timeout_ms} ms", spent=True)
+        return Refreshed(
+            False,
+            code="timeout",
+            detail=f"no answer from the token endpoint within {endpoints.timeout_ms} ms",
+            spent=True,
+        )
     except httpx.RequestError as exc:
         spent = not isinstance(exc, httpx.ConnectError)
-        return Refreshed(False, code="network_error", detail=f"token endpoint unreachable ({type(exc).__name__})", spent=spent)
+        return Refreshed(
+            False, code="network_error", detail=f"token endpoint unreachable ({type(exc).__name__})", spent=spent
+        )
     body = _body(response)
     if response.status_code >= 300:
         code = error_code(body)
@@ -139,12 +152,33 @@ def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_
         if grant == "invalid_grant" and code not in HARD_REFRESH_ERRORS:
             # OAuth's own code says it all; a vendor sub-code we do not know adds nothing.
             code = grant
-        return Refreshed(False, status=response.status_code, code=code, detail=f"token endpoint answered {response.status_code}" + (f" {code}" if code else ""))
+        return Refreshed(
+            False,
+            status=response.status_code,
+            code=code,
+            detail=f"token endpoint answered {response.status_code}" + (f" {code}" if code else ""),
+        )
     access = body.get("access_token") if isinstance(body, dict) else None
     expires_in = body.get("expires_in") if isinstance(body, dict) else None
-    if not isinstance(access, str) or not access or isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-        return Refreshed(False, status=response.status_code, code="invalid_response", detail="the token endpoint's answer is not a token response", spent=True)
-    new_refresh = body.get("refresh_token") if isinstance(body.get("refresh_token"), str) and body["refresh_token"].strip() else refresh_token
+    if (
+        not isinstance(access, str)
+        or not access
+        or isinstance(expires_in, bool)
+        or not isinstance(expires_in, int)
+        or expires_in <= 0
+    ):
+        return Refreshed(
+            False,
+            status=response.status_code,
+            code="invalid_response",
+            detail="the token endpoint's answer is not a token response",
+            spent=True,
+        )
+    new_refresh = (
+        body.get("refresh_token")
+        if isinstance(body.get("refresh_token"), str) and body["refresh_token"].strip()
+        else refresh_token
+    )
     tokens = {"access": access, "refresh": new_refresh, "expires": now_ms + expires_in * 1000}
     if isinstance(body.get("id_token"), str) and body["id_token"]:
         tokens["id_token"] = body["id_token"]
@@ -179,11 +213,26 @@ def _failure(response: httpx.Response, latency: int, now_ms: int) -> Probed:
         source = error if isinstance(error, dict) else body if isinstance(body, dict) else {}
         if isinstance(source.get("resets_at"), (int, float)) and not isinstance(source.get("resets_at"), bool):
             reset = int(source["resets_at"] * 1000)
-        elif isinstance(source.get("resets_in_seconds"), (int, float)) and not isinstance(source.get("resets_in_seconds"), bool):
+        elif isinstance(source.get("resets_in_seconds"), (int, float)) and not isinstance(
+            source.get("resets_in_seconds"), bool
+        ):
             reset = now_ms + int(source["resets_in_seconds"] * 1000)
-        return Probed("rate-limited", status, latency, code or "usage_limit_reached", "the service answered 429 (usage limit reached)", reset_at=reset)
+        return Probed(
+            "rate-limited",
+            status,
+            latency,
+            code or "usage_limit_reached",
+            "the service answered 429 (usage limit reached)",
+            reset_at=reset,
+        )
     if status in (401, 403):
-        return Probed("auth-failed", status, latency, code, f"the service refused the token ({status}{' ' + code if code else ''})")
+        return Probed(
+            "auth-failed",
+            status,
+            latency,
+            code,
+            f"the service refused the token ({status}{' ' + code if code else ''})",
+        )
     return Probed("http-error", status, latency, code, f"the service answered {status}" + (f" {code}" if code else ""))
 
 
@@ -200,7 +249,9 @@ def _headers(token: str, account_id: str | None) -> dict[str, str]:
     return headers
 
 
-def probe_usage(client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now_ms: int) -> Probed:
+def probe_usage(
+    client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now_ms: int
+) -> Probed:
     """``GET /wham/usage``: plan, windows, credits and per-model limits; spends no quota."""
     started = time.perf_counter()
     try:
@@ -218,7 +269,14 @@ def probe_usage(client: httpx.Client, endpoints: Endpoints, token: str, account_
         return Probed("http-error", 200, latency, None, "the usage answer has an unexpected shape")
     quota = usage_quota(body, model, now_ms)
     reached = quota["limitReached"] is True
-    return Probed("rate-limited" if reached else "ok", 200, latency, None, "the service reports the usage limit reached" if reached else None, quota)
+    return Probed(
+        "rate-limited" if reached else "ok",
+        200,
+        latency,
+        None,
+        "the service reports the usage limit reached" if reached else None,
+        quota,
+    )
 
 
 def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
@@ -231,9 +289,15 @@ def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
     used = raw.get("used_percent")
     used = max(0.0, float(used)) if isinstance(used, (int, float)) and not isinstance(used, bool) else None
     reset = None
-    if isinstance(raw.get("reset_at"), (int, float)) and not isinstance(raw.get("reset_at"), bool) and raw["reset_at"] > 0:
+    if (
+        isinstance(raw.get("reset_at"), (int, float))
+        and not isinstance(raw.get("reset_at"), bool)
+        and raw["reset_at"] > 0
+    ):
         reset = int(raw["reset_at"] * 1000) if raw["reset_at"] < 1e11 else int(raw["reset_at"])
-    elif isinstance(raw.get("reset_after_seconds"), (int, float)) and not isinstance(raw.get("reset_after_seconds"), bool):
+    elif isinstance(raw.get("reset_after_seconds"), (int, float)) and not isinstance(
+        raw.get("reset_after_seconds"), bool
+    ):
         reset = now_ms + int(raw["reset_after_seconds"] * 1000)
     if used is None and minutes is None:
         return None
@@ -249,7 +313,9 @@ def _number(value: float | None) -> float | int | None:
 def _windows(rate: Any, now_ms: int) -> list[dict[str, Any]]:
     if not isinstance(rate, dict):
         return []
-    return [w for w in (_window(rate.get("primary_window"), now_ms), _window(rate.get("secondary_window"), now_ms)) if w]
+    return [
+        w for w in (_window(rate.get("primary_window"), now_ms), _window(rate.get("secondary_window"), now_ms)) if w
+    ]
 
 
 def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]:
@@ -268,7 +334,9 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         limit = {
             "limitId": limit_id,
             "limitName": extra.get("limit_name") if isinstance(extra.get("limit_name"), str) else None,
-            "limitReached": extra_rate.get("limit_reached") if isinstance(extra_rate.get("limit_reached"), bool) else None,
+            "limitReached": extra_rate.get("limit_reached")
+            if isinstance(extra_rate.get("limit_reached"), bool)
+            else None,
             "windows": _windows(extra_rate, now_ms),
         }
         additional.append(limit)
@@ -287,8 +355,12 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         "credits": {
             "hasCredits": credits.get("has_credits") if isinstance(credits.get("has_credits"), bool) else None,
             "unlimited": credits.get("unlimited") if isinstance(credits.get("unlimited"), bool) else None,
-            "balance": str(credits["balance"]) if isinstance(credits.get("balance"), (str, int, float)) and not isinstance(credits.get("balance"), bool) else None,
-        } if isinstance(credits, dict) else None,
+            "balance": str(credits["balance"])
+            if isinstance(credits.get("balance"), (str, int, float)) and not isinstance(credits.get("balance"), bool)
+            else None,
+        }
+        if isinstance(credits, dict)
+        else None,
         "modelLimit": model_limit,
         "additionalLimits": additional,
     }
@@ -297,15 +369,23 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
 INSTRUCTIONS = "You are a quota probe. Reply with the single word: ok."
 
 
-def probe_responses(client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now_ms: int) -> Probed:
+def probe_responses(
+    client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now_ms: int
+) -> Probed:
     """``POST /codex/responses``: reads the x-codex-* quota headers. Spends a few tokens and
     can start an unstarted window, so it runs only on explicit request."""
     headers = _headers(token, account_id)
-    headers.update({"OpenAI-Beta": "responses=experimental", "originator": "codex_cli_rs", "Accept": "text/event-stream"})
+    headers.update(
+        {"OpenAI-Beta": "responses=experimental", "originator": "codex_cli_rs", "Accept": "text/event-stream"}
+    )
     payload = {
-        "model": model, "stream": True, "store": False, "instructions": INSTRUCTIONS,
+        "model": model,
+        "stream": True,
+        "store": False,
+        "instructions": INSTRUCTIONS,
         "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "ping"}]}],
-        "reasoning": {"effort": "low", "summary": "auto"}, "text": {"verbosity": "low"},
+        "reasoning": {"effort": "low", "summary": "auto"},
+        "text": {"verbosity": "low"},
     }
     started = time.perf_counter()
     try:
@@ -321,7 +401,9 @@ def probe_responses(client: httpx.Client, endpoints: Endpoints, token: str, acco
     except httpx.RequestError as exc:
         return _transport_failure(exc, endpoints, _elapsed(started))
     if status == 429 or quota["limitReached"]:
-        return Probed("rate-limited", status, latency, "usage_limit_reached", "the service reports the usage limit reached", quota)
+        return Probed(
+            "rate-limited", status, latency, "usage_limit_reached", "the service reports the usage limit reached", quota
+        )
     if status in (401, 403):
         return Probed("auth-failed", status, latency, None, f"the service refused the token ({status})", quota)
     if status >= 300:
@@ -352,12 +434,26 @@ def _header_window(headers: httpx.Headers, prefix: str, now_ms: int) -> dict[str
 
 
 def header_quota(headers: httpx.Headers, model: str, now_ms: int, status: int) -> dict[str, Any] | None:
-    families = sorted({name[len("x-codex-"): -len("-primary-used-percent")].rstrip("-") for name in headers if name.startswith("x-codex-") and name.endswith("primary-used-percent")})
+    families = sorted(
+        {
+            name[len("x-codex-") : -len("-primary-used-percent")].rstrip("-")
+            for name in headers
+            if name.startswith("x-codex-") and name.endswith("primary-used-percent")
+        }
+    )
     if not families:
         return None
+
     def windows(family: str) -> list[dict[str, Any]]:
         base = f"x-codex-{family}-" if family else "x-codex-"
-        return [w for w in (_header_window(headers, base + "primary", now_ms), _header_window(headers, base + "secondary", now_ms)) if w]
+        return [
+            w
+            for w in (
+                _header_window(headers, base + "primary", now_ms),
+                _header_window(headers, base + "secondary", now_ms),
+            )
+            if w
+        ]
 
     additional = []
     model_limit = None
@@ -366,9 +462,16 @@ def header_quota(headers: httpx.Headers, model: str, now_ms: int, status: int) -
         if not family:
             continue
         limit_id = family.lower().replace("-", "_")
-        limit = {"limitId": limit_id, "limitName": headers.get(f"x-codex-{family}-limit-name"), "limitReached": None, "windows": windows(family)}
+        limit = {
+            "limitId": limit_id,
+            "limitName": headers.get(f"x-codex-{family}-limit-name"),
+            "limitReached": None,
+            "windows": windows(family),
+        }
         additional.append(limit)
-        if model_limit is None and (_norm(model) == _norm(limit["limitName"]) or active in (_norm(limit_id), _norm(family))):
+        if model_limit is None and (
+            _norm(model) == _norm(limit["limitName"]) or active in (_norm(limit_id), _norm(family))
+        ):
             model_limit = limit
     main = windows("") if "" in families else []
     if model_limit is not None and active and active not in ("codex", "premium"):
@@ -383,11 +486,17 @@ def header_quota(headers: httpx.Headers, model: str, now_ms: int, status: int) -
         }
     every = main + [w for limit in additional for w in limit["windows"]]
     return {
-        "source": "live", "sampledAt": now_ms, "httpStatus": status, "model": model,
+        "source": "live",
+        "sampledAt": now_ms,
+        "httpStatus": status,
+        "model": model,
         "planType": (headers.get("x-codex-plan-type") or "").strip() or None,
         "limitReached": True if status == 429 else any((w["usedPercent"] or 0) >= 100 for w in every),
         "limitReachedType": _code(headers.get("x-codex-rate-limit-reached-type")),
-        "windows": main, "credits": credits, "modelLimit": model_limit, "additionalLimits": additional,
+        "windows": main,
+        "credits": credits,
+        "modelLimit": model_limit,
+        "additionalLimits": additional,
     }
 
 

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +79,7 @@ def update_json(path: Path, change: Callable[[Any], Any], *, pretty_newline: boo
     2-space JSON without a final newline). ``missing``: the content to start from when the
     file does not exist yet (else a missing file is an error)."""
     with locked(path.parent):
-        if missing is not None and not path.exists():
-            data = json.loads(json.dumps(missing))
-        else:
-            data = _read(path)
+        data = json.loads(json.dumps(missing)) if missing is not None and not path.exists() else _read(path)
         replaced = change(data)
         if replaced is not None:
             data = replaced
@@ -107,12 +104,18 @@ def _find(accounts: list[Any], old_refresh: str, account_id: str | None, email: 
             continue
         same_id = account_id and _nonblank(account.get("accountId")) == account_id
         same_email = email and (_nonblank(account.get("email")) or "").lower() == email.lower()
-        if (account_id and email and same_id and same_email) or (same_id and not email) or (same_email and not account_id):
+        if (
+            (account_id and email and same_id and same_email)
+            or (same_id and not email)
+            or (same_email and not account_id)
+        ):
             return account
     raise WriteBackError("the account is no longer in the file")
 
 
-def save_pool_tokens(path: Path, old_refresh: str, account_id: str | None, email: str | None, tokens: dict[str, Any]) -> None:
+def save_pool_tokens(
+    path: Path, old_refresh: str, account_id: str | None, email: str | None, tokens: dict[str, Any]
+) -> None:
     """Write rotated tokens into codex-multi-auth's accounts or flagged file."""
 
     def change(data: Any) -> None:
@@ -127,7 +130,9 @@ def save_pool_tokens(path: Path, old_refresh: str, account_id: str | None, email
     try:
         update_json(path, change)
     except WriteBackError as exc:
-        raise WriteBackError(f"rotated tokens for {email or account_id or 'an account'} not saved to {path}: {exc}") from None
+        raise WriteBackError(
+            f"rotated tokens for {email or account_id or 'an account'} not saved to {path}: {exc}"
+        ) from None
 
 
 def save_codex_cli_tokens(path: Path, tokens: dict[str, Any], now_ms: int) -> None:
@@ -140,7 +145,7 @@ def save_codex_cli_tokens(path: Path, tokens: dict[str, Any], now_ms: int) -> No
         data["tokens"]["refresh_token"] = tokens["refresh"]
         if tokens.get("id_token"):
             data["tokens"]["id_token"] = tokens["id_token"]
-        data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     try:
         update_json(path, change)
@@ -148,7 +153,9 @@ def save_codex_cli_tokens(path: Path, tokens: dict[str, Any], now_ms: int) -> No
         raise WriteBackError(f"rotated tokens not saved to {path}: {exc}") from None
 
 
-def stored_tokens(path: Path, old_refresh: str, account_id: str | None, email: str | None, *, codex_cli: bool) -> dict[str, Any] | None:
+def stored_tokens(
+    path: Path, old_refresh: str, account_id: str | None, email: str | None, *, codex_cli: bool
+) -> dict[str, Any] | None:
     """The tokens on disk now for this account, when another process has rotated them since
     we read the file (so we must not spend the old refresh token)."""
     with locked(path.parent):

@@ -159,7 +159,9 @@ def messages(pool: Pool) -> list[str]:
         if pool.source == "none":
             folder = pool.resolved.dir
             found = "the folder does not exist" if not folder.is_dir() else "no accounts file, WAL or backup in it"
-            fallback = "" if pool.resolved.explicit else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
+            fallback = (
+                "" if pool.resolved.explicit else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
+            )
             lines.append(
                 f"no account storage found in {folder} (chosen by {pool.resolved.how}): {found}{fallback}; "
                 "log in with codex-multi-auth, or point --dir or CODEX_MULTI_AUTH_DIR at your pool"

@@ -30,7 +30,14 @@ import httpx
 from pipeline.errors import InvalidInput
 from pipeline.live import service
 from pipeline.live.lease import Lease, LeaseTimeout
-from pipeline.live.writeback import WriteBackError, save_codex_cli_tokens, save_pool_tokens, stored_tokens, update_json, writable
+from pipeline.live.writeback import (
+    WriteBackError,
+    save_codex_cli_tokens,
+    save_pool_tokens,
+    stored_tokens,
+    update_json,
+    writable,
+)
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.stages.collect import identity_of, token_facts
 from pipeline.storage import jwt
@@ -118,7 +125,9 @@ class Prober:
         own_client = self.client is None
         client = self.client or service.make_client(self.endpoints, self.options.concurrency)
         try:
-            with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="probe") as pool_executor:
+            with ThreadPoolExecutor(
+                max_workers=max(1, self.options.concurrency), thread_name_prefix="probe"
+            ) as pool_executor:
                 pending: deque[tuple[Record, Future[Record] | None]] = deque()
                 for record in iterator:
                     pending.append((record, self._submit(pool_executor, client, pool, record)))
@@ -153,21 +162,33 @@ class Prober:
         if pool_record.get("source") == "codex-cli" and storage.get("path"):
             pool = read_pool(self.env, now, pool_record.get("dir"))
             outcome, accounts = load_auth_json(Path(storage["path"]))
-            pool.source, pool.storage_path, pool.storage, pool.accounts = "codex-cli", Path(storage["path"]), outcome, accounts
+            pool.source, pool.storage_path, pool.storage, pool.accounts = (
+                "codex-cli",
+                Path(storage["path"]),
+                outcome,
+                accounts,
+            )
             return pool
         return read_pool(self.env, now, pool_record.get("dir"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
         probe = {
-            "mode": "live", "model": self.options.model, "method": self.options.method, "startedAt": started,
-            "cachedOnly": self.options.cached_only, "concurrency": self.options.concurrency,
-            "maxAccounts": self.options.max_accounts, "maxProbes": self.options.max_probes,
+            "mode": "live",
+            "model": self.options.model,
+            "method": self.options.method,
+            "startedAt": started,
+            "cachedOnly": self.options.cached_only,
+            "concurrency": self.options.concurrency,
+            "maxAccounts": self.options.max_accounts,
+            "maxProbes": self.options.max_probes,
         }
         return {**record, "probe": probe}
 
     # --- scheduling (in pool order, so budgets are deterministic) ------------------------
 
-    def _submit(self, executor: ThreadPoolExecutor, client: httpx.Client, pool: Pool, record: Record) -> Future[Record] | None:
+    def _submit(
+        self, executor: ThreadPoolExecutor, client: httpx.Client, pool: Pool, record: Record
+    ) -> Future[Record] | None:
         kind = record.get("kind")
         if kind == "account":
             skip = self._plan_account(pool, record)
@@ -178,7 +199,16 @@ class Prober:
         if kind == "flagged" and not self.options.cached_only:
             creds = self._flagged_credentials(pool, record)
             if creds is None:
-                return _done({**record, "verification": {"outcome": "skipped", "at": self.clock(), "detail": "not found in the flagged file any more"}})
+                return _done(
+                    {
+                        **record,
+                        "verification": {
+                            "outcome": "skipped",
+                            "at": self.clock(),
+                            "detail": "not found in the flagged file any more",
+                        },
+                    }
+                )
             self._total += 1
             return executor.submit(self._verify_flagged, client, pool, record, creds)
         return None
@@ -201,7 +231,17 @@ class Prober:
         return None
 
     def _skipped(self, why: str) -> Record:
-        return {"outcome": "skipped", "method": None, "model": self.options.model, "httpStatus": None, "latencyMs": None, "at": self.clock(), "errorCode": None, "detail": why, "refreshed": False}
+        return {
+            "outcome": "skipped",
+            "method": None,
+            "model": self.options.model,
+            "httpStatus": None,
+            "latencyMs": None,
+            "at": self.clock(),
+            "errorCode": None,
+            "detail": why,
+            "refreshed": False,
+        }
 
     def _account_credentials(self, pool: Pool, record: Record) -> Record | None:
         return _stored(pool.accounts, record)
@@ -214,7 +254,9 @@ class Prober:
             state = pool.flagged.outcome
             return _Source(pool.flagged.path, "flagged", state.state == "healthy", state.details or state.state)
         kind = "codex-cli" if pool.source == "codex-cli" else "accounts"
-        return _Source(pool.storage_path, kind, pool.storage.state == "healthy", pool.storage.details or pool.storage.state)
+        return _Source(
+            pool.storage_path, kind, pool.storage.state == "healthy", pool.storage.details or pool.storage.state
+        )
 
     # --- one account ---------------------------------------------------------------------
 
@@ -233,7 +275,12 @@ class Prober:
             return self._with_outcome(record, failure, tokens)
         assert tokens.access is not None
         probed = self._call(client, tokens.access, account_id)
-        if probed.outcome == "auth-failed" and probed.status == 401 and not tokens.refreshed and not self.options.cached_only:
+        if (
+            probed.outcome == "auth-failed"
+            and probed.status == 401
+            and not tokens.refreshed
+            and not self.options.cached_only
+        ):
             # The token may have been revoked early: refresh once and ask again, as Codex does.
             retry_tokens, retry_failure = self._access_token(client, creds, source, record, force=True)
             if retry_failure is not None:
@@ -242,9 +289,16 @@ class Prober:
             tokens = retry_tokens
             probed = self._call(client, tokens.access, account_id)
         outcome = {
-            "outcome": probed.outcome, "method": self.options.method, "model": self.options.model,
-            "httpStatus": probed.status, "latencyMs": probed.latency_ms, "at": self.clock(),
-            "errorCode": probed.code, "detail": probed.detail, "refreshed": tokens.refreshed, "resetAt": probed.reset_at,
+            "outcome": probed.outcome,
+            "method": self.options.method,
+            "model": self.options.model,
+            "httpStatus": probed.status,
+            "latencyMs": probed.latency_ms,
+            "at": self.clock(),
+            "errorCode": probed.code,
+            "detail": probed.detail,
+            "refreshed": tokens.refreshed,
+            "resetAt": probed.reset_at,
         }
         result = self._with_outcome(record, outcome, tokens)
         if probed.quota is not None:
@@ -261,11 +315,21 @@ class Prober:
         result = {**record, "probe": outcome}
         if tokens is not None and tokens.refreshed:
             token = dict(record.get("token") or {})
-            token.update({"hasAccessToken": True, "hasRefreshToken": True, "accessExpiresAt": tokens.expires, "lastRefreshAt": self.clock(), "lastRefreshSource": "probe"})
+            token.update(
+                {
+                    "hasAccessToken": True,
+                    "hasRefreshToken": True,
+                    "accessExpiresAt": tokens.expires,
+                    "lastRefreshAt": self.clock(),
+                    "lastRefreshSource": "probe",
+                }
+            )
             result["token"] = token
         return result
 
-    def _access_token(self, client: httpx.Client, creds: Record, source: _Source, record: Record, force: bool = False) -> tuple[_Tokens, Record | None]:
+    def _access_token(
+        self, client: httpx.Client, creds: Record, source: _Source, record: Record, force: bool = False
+    ) -> tuple[_Tokens, Record | None]:
         access = creds.get("accessToken")
         if not force and self._usable(access, _expiry(creds)):
             return _Tokens(access), None
@@ -276,8 +340,17 @@ class Prober:
         return _Tokens(refreshed["access"], True, refreshed.get("expires")), None
 
     def _failure(self, code: str | None, detail: str, status: int | None = None) -> Record:
-        return {"outcome": "refresh-failed", "method": self.options.method, "model": self.options.model, "httpStatus": status,
-                "latencyMs": None, "at": self.clock(), "errorCode": code, "detail": detail, "refreshed": False}
+        return {
+            "outcome": "refresh-failed",
+            "method": self.options.method,
+            "model": self.options.model,
+            "httpStatus": status,
+            "latencyMs": None,
+            "at": self.clock(),
+            "errorCode": code,
+            "detail": detail,
+            "refreshed": False,
+        }
 
     # --- refresh, write-back, lease -----------------------------------------------------------
 
@@ -285,7 +358,9 @@ class Prober:
         with self._locks_guard:
             return self._token_locks.setdefault(token, threading.Lock())
 
-    def _refresh(self, client: httpx.Client, creds: Record, source: _Source, account_id: str | None, email: str | None) -> tuple[Record | None, Record | None]:
+    def _refresh(
+        self, client: httpx.Client, creds: Record, source: _Source, account_id: str | None, email: str | None
+    ) -> tuple[Record | None, Record | None]:
         """New tokens for this account, written back to ``source`` before they are used;
         or a refresh-failed outcome. A refresh token is spent at most once."""
         old = creds.get("refreshToken")
@@ -295,7 +370,10 @@ class Prober:
             if old in self._rotated:
                 return self._rotated[old], None
             if not source.writable_state:
-                return None, self._failure(None, f"not refreshed: {source.path.name} is not in a state to write to ({source.state_detail}); repair it with codex-multi-auth first")
+                return None, self._failure(
+                    None,
+                    f"not refreshed: {source.path.name} is not in a state to write to ({source.state_detail}); repair it with codex-multi-auth first",
+                )
             why = writable(source.path)
             if why:
                 return None, self._failure(None, f"not refreshed: rotated tokens could not be saved ({why})")
@@ -319,7 +397,11 @@ class Prober:
                 else:
                     answer = service.refresh(client, self.endpoints, old, self.clock())
                     if not answer.ok:
-                        detail = answer.detail + ("; the token may have been spent: if the account stops working, log in again" if answer.spent else "")
+                        detail = answer.detail + (
+                            "; the token may have been spent: if the account stops working, log in again"
+                            if answer.spent
+                            else ""
+                        )
                         return None, self._failure(answer.code, detail, answer.status)
                     assert answer.tokens is not None
                     tokens = answer.tokens
@@ -331,7 +413,9 @@ class Prober:
                         save_pool_tokens(source.path, old, account_id, email, tokens)
                 except WriteBackError as exc:
                     self.failures.append(str(exc))
-                    return None, self._failure("write_back_failed", f"refreshed, but the rotated tokens could not be saved: {exc}")
+                    return None, self._failure(
+                        "write_back_failed", f"refreshed, but the rotated tokens could not be saved: {exc}"
+                    )
             finally:
                 self.lease.release(old, nonce)
             self._rotated[creds["refreshToken"]] = tokens
@@ -341,15 +425,26 @@ class Prober:
 
     def _verify_flagged(self, client: httpx.Client, pool: Pool, record: Record, creds: Record) -> Record:
         source = self._source(pool, flagged=True)
-        tokens, failure = self._refresh(client, creds, source, record.get("accountId"), record.get("email"))
+        _tokens, failure = self._refresh(client, creds, source, record.get("accountId"), record.get("email"))
         now = self.clock()
         if failure is None:
-            verification = {"outcome": "works-again", "at": now, "httpStatus": 200, "errorCode": None,
-                            "detail": "token refresh succeeded; restore the account with codex-multi-auth"}
+            verification = {
+                "outcome": "works-again",
+                "at": now,
+                "httpStatus": 200,
+                "errorCode": None,
+                "detail": "token refresh succeeded; restore the account with codex-multi-auth",
+            }
         else:
             code, status = failure.get("errorCode"), failure.get("httpStatus")
             hard = (code or "").lower() in HARD_REFRESH_ERRORS or status == 401
-            verification = {"outcome": "still-broken" if hard else "failed", "at": now, "httpStatus": status, "errorCode": code, "detail": failure.get("detail")}
+            verification = {
+                "outcome": "still-broken" if hard else "failed",
+                "at": now,
+                "httpStatus": status,
+                "errorCode": code,
+                "detail": failure.get("detail"),
+            }
         key = flagged_key(record.get("accountId"), record.get("email"))
         count = int(record.get("verificationCount") or 0) + 1
         self._history_updates[key] = {"lastVerified": now, "verificationCount": count}
@@ -364,9 +459,19 @@ class Prober:
                 update_json(folder / STATE_FILE, self._merge_history, missing={"version": 1, "flagged": {}})
             except WriteBackError as exc:
                 self.notes.append(f"warning: verification history not saved: {exc}")
-        if self._quota_updates and pool.source == "codex-multi-auth" and not self.options.cached_only and folder.is_dir():
+        if (
+            self._quota_updates
+            and pool.source == "codex-multi-auth"
+            and not self.options.cached_only
+            and folder.is_dir()
+        ):
             try:
-                update_json(folder / QUOTA_CACHE_FILE, self._merge_quota, pretty_newline=True, missing={"version": 1, "byAccountId": {}, "byEmail": {}})
+                update_json(
+                    folder / QUOTA_CACHE_FILE,
+                    self._merge_quota,
+                    pretty_newline=True,
+                    missing={"version": 1, "byAccountId": {}, "byEmail": {}},
+                )
             except WriteBackError as exc:
                 self.notes.append(f"warning: quota cache not updated: {exc}")
 
@@ -412,10 +517,14 @@ def _expiry(creds: Record) -> int | None:
 
 def _cache_entry(quota: Record) -> Record:
     """codex-multi-auth's quota-cache entry (primary/secondary as the service ordered them)."""
-    entry: Record = {"updatedAt": quota["sampledAt"], "status": quota.get("httpStatus") or 200, "model": quota.get("model") or "gpt-5-codex"}
+    entry: Record = {
+        "updatedAt": quota["sampledAt"],
+        "status": quota.get("httpStatus") or 200,
+        "model": quota.get("model") or "gpt-5-codex",
+    }
     if quota.get("planType"):
         entry["planType"] = quota["planType"]
-    for key, window in zip(("primary", "secondary"), quota.get("windows") or []):
+    for key, window in zip(("primary", "secondary"), quota.get("windows") or [], strict=False):
         shaped: Record = {}
         if window.get("usedPercent") is not None:
             shaped["usedPercent"] = window["usedPercent"]

@@ -92,10 +92,7 @@ def _why(best: _Candidate, candidates: list[_Candidate]) -> str:
     others = candidates[1:]
     known = [c.left for c in others if c.left is not None]
     quota_tied = best.left is not None and bool(known) and best.left == max(known)
-    if best.left is None:
-        parts = ["No quota data"]
-    else:
-        parts = ["Tied for highest quota" if quota_tied else "Highest quota"]
+    parts = ["No quota data"] if best.left is None else ["Tied for highest quota" if quota_tied else "Highest quota"]
     top_score = max(c.score for c in others)
     if best.score > top_score:
         parts.append("best health score")
@@ -114,7 +111,14 @@ def _name(account: Record) -> str:
 
 
 def _none_usable(accounts: list[Record], now: int, flagged: int) -> Record:
-    advice: Record = {"kind": "recommendation", "index": None, "accountId": None, "email": None, "usableCount": 0, "nextAvailableAt": None}
+    advice: Record = {
+        "kind": "recommendation",
+        "index": None,
+        "accountId": None,
+        "email": None,
+        "usableCount": 0,
+        "nextAvailableAt": None,
+    }
     if not accounts:
         if flagged:
             advice["reasoning"] = (
@@ -137,7 +141,9 @@ def _none_usable(accounts: list[Record], now: int, flagged: int) -> Record:
     if resets:
         reset, _, soonest = min(resets)
         advice["nextAvailableAt"] = reset
-        advice["reasoning"] = f"No usable account ({tally}); the soonest, {_name(soonest)}, frees up in {duration(reset - now)}"
+        advice["reasoning"] = (
+            f"No usable account ({tally}); the soonest, {_name(soonest)}, frees up in {duration(reset - now)}"
+        )
     elif waiting:
         advice["reasoning"] = f"No usable account ({tally}); reset times unknown: try again later or run with --live"
     else:

@@ -33,13 +33,22 @@ _COLORS = {"healthy": "32", "warning": "33", "rate-limited": "35", "disabled": "
 
 
 def render(
-    records: Iterable[Record], *, now: int, fmt: str = "text", model: str | None = None, color: bool = False, explain: bool = False, redact: bool = False
+    records: Iterable[Record],
+    *,
+    now: int,
+    fmt: str = "text",
+    model: str | None = None,
+    color: bool = False,
+    explain: bool = False,
+    redact: bool = False,
 ) -> bytes:
     view = build_view(records, now=now, model=model)
     return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
 
 
-def render_view(view: View, *, fmt: str = "text", color: bool = False, explain: bool = False, redact: bool = False) -> bytes:
+def render_view(
+    view: View, *, fmt: str = "text", color: bool = False, explain: bool = False, redact: bool = False
+) -> bytes:
     if redact:
         view = redact_view(view)
     if fmt == "json":

@@ -42,7 +42,8 @@ def score_account(record: Record, now: int, model: str) -> Record:
     scored["rateLimitResetAt"] = result.rate_limit_reset_at
     scored["reasons"] = result.reasons
     scored["factors"] = [
-        {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides} for f in result.factors
+        {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides}
+        for f in result.factors
     ]
     if "annotations" in record:
         scored["annotations"] = record["annotations"]

@@ -87,7 +87,9 @@ def normalize(data: Any, now_ms: int) -> _Normalized:
     before = len(kept)
     accounts = dedupe(kept)
     if len(accounts) < before:
-        warnings.append(f"{before - len(accounts)} duplicate account record(s) merged (the most recently used one kept)")
+        warnings.append(
+            f"{before - len(accounts)} duplicate account record(s) merged (the most recently used one kept)"
+        )
 
     current: int | None = None
     if accounts:
@@ -107,7 +109,7 @@ def _clamp_index(value: Any, length: int) -> int:
 def _migrate_v1(account: dict[str, Any], now_ms: int) -> None:
     reset = account.pop("rateLimitResetTime", None)
     if _finite(reset) and reset > now_ms:
-        account["rateLimitResetTimes"] = {family: reset for family in MODEL_FAMILIES}
+        account["rateLimitResetTimes"] = dict.fromkeys(MODEL_FAMILIES, reset)
 
 
 @dataclass(frozen=True)
@@ -155,12 +157,20 @@ class _Index:
         self.by_refresh: dict[str, list[int]] = {}
 
     def add(self, position: int, ident: _Identity) -> None:
-        for table, key in ((self.by_id, ident.account_id), (self.by_email, ident.email), (self.by_refresh, ident.refresh)):
+        for table, key in (
+            (self.by_id, ident.account_id),
+            (self.by_email, ident.email),
+            (self.by_refresh, ident.refresh),
+        ):
             if key is not None:
                 table.setdefault(key, []).append(position)
 
     def remove(self, position: int, ident: _Identity) -> None:
-        for table, key in ((self.by_id, ident.account_id), (self.by_email, ident.email), (self.by_refresh, ident.refresh)):
+        for table, key in (
+            (self.by_id, ident.account_id),
+            (self.by_email, ident.email),
+            (self.by_refresh, ident.refresh),
+        ):
             if key is not None:
                 table[key].remove(position)
 
@@ -210,7 +220,9 @@ def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_
     return None
 
 
-def find_match(accounts: list[dict[str, Any]], identity: _Identity, *, allow_id_without_email: bool = False) -> int | None:
+def find_match(
+    accounts: list[dict[str, Any]], identity: _Identity, *, allow_id_without_email: bool = False
+) -> int | None:
     index = _Index()
     for position, account in enumerate(accounts):
         index.add(position, _identity(account))

@@ -21,7 +21,9 @@ def load_auth_json(path: Path) -> tuple[Outcome, list[dict[str, Any]]]:
     if not isinstance(data, dict):
         return Outcome("corrupt", details=f"{path.name} is not a JSON object"), []
     tokens = data.get("tokens")
-    if not isinstance(tokens, dict) or not any(isinstance(tokens.get(k), str) and tokens[k] for k in ("access_token", "refresh_token")):
+    if not isinstance(tokens, dict) or not any(
+        isinstance(tokens.get(k), str) and tokens[k] for k in ("access_token", "refresh_token")
+    ):
         if isinstance(data.get("OPENAI_API_KEY"), str) and data["OPENAI_API_KEY"]:
             return Outcome("empty", details=f"{path.name} holds an API-key login, not a ChatGPT account"), []
         return Outcome("empty", details=f"{path.name} holds no ChatGPT tokens"), []

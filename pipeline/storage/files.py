@@ -90,7 +90,7 @@ def recovery_candidates(path: Path, *, wal: bool) -> Iterator[Candidate]:
     for name in names:
         if not name.startswith(prefix) or name in known:
             continue
-        rest = name[len(prefix):]
+        rest = name[len(prefix) :]
         if ".cache" in name or name.endswith((".tmp", RESET_MARKER_SUFFIX, WAL_SUFFIX)) or ".rotate." in name:
             continue
         if rest and (path.parent / name).is_file():
@@ -135,7 +135,11 @@ def load_with_recovery(
                 continue
             why = "missing" if primary_error.missing else f"unreadable: it {primary_error}"
             return (
-                Outcome("recovered", recovered_from=candidate.path, details=f"{path.name} {why}; read {candidate.path.name} instead"),
+                Outcome(
+                    "recovered",
+                    recovered_from=candidate.path,
+                    details=f"{path.name} {why}; read {candidate.path.name} instead",
+                ),
                 value,
             )
         if primary_error.missing:

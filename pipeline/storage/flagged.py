@@ -25,7 +25,9 @@ def load_flagged(folder: Path) -> FlaggedFile:
     outcome, value = load_with_recovery(path, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v)
     if outcome.state == "missing" and legacy.exists():
         # codex-multi-auth migrates the old name on its next load; until then we read it.
-        outcome, value = load_with_recovery(legacy, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v)
+        outcome, value = load_with_recovery(
+            legacy, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v
+        )
         path = legacy
     return FlaggedFile(outcome, path, value or [], warnings)
 

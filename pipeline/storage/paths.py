@@ -54,9 +54,13 @@ def has_account_storage(folder: Path) -> bool:
         for base in (ACCOUNTS_FILE, LEGACY_ACCOUNTS_FILE):
             if name in (base, base + WAL_SUFFIX):
                 return True
-            if name.startswith(base + ".") and not name.endswith(".tmp") and ".rotate." not in name:
-                if (folder / name).is_file():
-                    return True
+            if (
+                name.startswith(base + ".")
+                and not name.endswith(".tmp")
+                and ".rotate." not in name
+                and (folder / name).is_file()
+            ):
+                return True
     return False
 
 

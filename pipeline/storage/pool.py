@@ -66,4 +66,6 @@ def read_pool(env: Mapping[str, str], now_ms: int, dir_override: str | Path | No
             accounts, current = auth_accounts, (0 if auth_accounts else None)
     if storage.state == "missing" and flagged.outcome.state == "missing":
         source = "none"
-    return Pool(now_ms, resolved, source, storage_path, storage, fmt, accounts, current, flagged, quota, history, warnings)
+    return Pool(
+        now_ms, resolved, source, storage_path, storage, fmt, accounts, current, flagged, quota, history, warnings
+    )

@@ -44,7 +44,9 @@ def load_quota_cache(path: Path) -> QuotaCache:
     try:
         data = read_json(path)
     except Unreadable as exc:
-        return QuotaCache(path, "missing" if exc.missing else "invalid", details=None if exc.missing else f"{path.name} {exc}")
+        return QuotaCache(
+            path, "missing" if exc.missing else "invalid", details=None if exc.missing else f"{path.name} {exc}"
+        )
     if not isinstance(data, dict) or data.get("version") != 1:
         return QuotaCache(path, "invalid", details=f"{path.name} is not a version 1 quota cache")
     cache = QuotaCache(path, "ok")
@@ -59,7 +61,13 @@ def load_quota_cache(path: Path) -> QuotaCache:
     return cache
 
 
-def lookup(cache: QuotaCache, account_id: str | None, email: str | None, id_counts: dict[str, int], email_counts: dict[str, int]) -> dict[str, Any] | None:
+def lookup(
+    cache: QuotaCache,
+    account_id: str | None,
+    email: str | None,
+    id_counts: dict[str, int],
+    email_counts: dict[str, int],
+) -> dict[str, Any] | None:
     """By accountId when it is unique in the pool, else by e-mail when that is unique."""
     if account_id and id_counts.get(account_id) == 1 and account_id in cache.by_account_id:
         return cache.by_account_id[account_id]
@@ -80,7 +88,7 @@ def windows(entry: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         result.append(
             {
-                "windowMinutes": int(round(minutes)) if minutes is not None and minutes >= 0 else None,
+                "windowMinutes": round(minutes) if minutes is not None and minutes >= 0 else None,
                 "usedPercent": max(0, used) if used is not None else None,
                 "resetAt": int(reset) if reset is not None and reset > 0 else None,
             }

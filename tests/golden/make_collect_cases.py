@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent / "collect"
-sys.path.insert(0, str(HERE.parents[2] / "scripts"))
+from testkit import poolkit
+from testkit.poolkit import DAY, HOUR, MINUTE
+from testkit.poolkit import SEED_NOW as NOW
 
-import poolkit  # noqa: E402
-from poolkit import DAY, HOUR, MINUTE, SEED_NOW as NOW  # noqa: E402
+HERE = Path(__file__).resolve().parent / "collect"
 
 
 def case(name: str, **spec: object) -> Path:
@@ -44,7 +43,11 @@ def main() -> None:
     poolkit.write_pool(v1, poolkit.accounts_v1([a, poolkit.account("bob", NOW, enabled=False)], active=1))
 
     wal = case("wal-recovery") / "pool"
-    poolkit.write_wal(wal, poolkit.accounts_v3([poolkit.account("walter", NOW), poolkit.account("wendy", NOW)], active=1), NOW - MINUTE)
+    poolkit.write_wal(
+        wal,
+        poolkit.accounts_v3([poolkit.account("walter", NOW), poolkit.account("wendy", NOW)], active=1),
+        NOW - MINUTE,
+    )
 
     bak = case("bak-recovery") / "pool"
     bak.mkdir(parents=True)
@@ -54,7 +57,7 @@ def main() -> None:
 
     corrupt = case("corrupt-json", exit=1) / "pool"
     corrupt.mkdir(parents=True)
-    (corrupt / "openai-codex-accounts.json").write_text("{\n  \"version\": 3,\n  \"accounts\": [\n")
+    (corrupt / "openai-codex-accounts.json").write_text('{\n  "version": 3,\n  "accounts": [\n')
 
     unknown = case("unknown-version", exit=1) / "pool"
     poolkit.write_pool(unknown, {"version": 2, "accounts": [poolkit.account("ver2", NOW)], "activeIndex": 0})
@@ -81,20 +84,37 @@ def main() -> None:
         spaces,
         poolkit.accounts_v3(
             [
-                poolkit.account("lead", NOW, email="lead@example.com", account_id="ws-research", accountLabel="Research",
-                                workspaces=[{"id": "ws-research", "name": "Research", "enabled": True}]),
+                poolkit.account(
+                    "lead",
+                    NOW,
+                    email="lead@example.com",
+                    account_id="ws-research",
+                    accountLabel="Research",
+                    workspaces=[{"id": "ws-research", "name": "Research", "enabled": True}],
+                ),
                 poolkit.account("lead2", NOW, email="lead@example.com", account_id="ws-design", accountLabel="Design"),
             ]
         ),
     )
     poolkit.write_quota_cache(
         spaces,
-        by_account_id={"ws-design": poolkit.quota_entry(NOW - 2 * HOUR, poolkit.window(10080, 20, NOW + 3 * DAY), None, plan="team")},
+        by_account_id={
+            "ws-design": poolkit.quota_entry(
+                NOW - 2 * HOUR, poolkit.window(10080, 20, NOW + 3 * DAY), None, plan="team"
+            )
+        },
         by_email={"lead@example.com": poolkit.quota_entry(NOW, poolkit.window(300, 99, NOW + HOUR), None)},
     )
 
     cli = case("codex-cli", env={"CODEX_HOME": "{case}/codex-home"}, unset=["CODEX_MULTI_AUTH_DIR"], args=[])
-    poolkit.write_auth_json(cli / "codex-home", email="solo@example.com", account_id="acct-solo", now=NOW, refreshed=NOW - 8 * DAY, plan="pro")
+    poolkit.write_auth_json(
+        cli / "codex-home",
+        email="solo@example.com",
+        account_id="acct-solo",
+        now=NOW,
+        refreshed=NOW - 8 * DAY,
+        plan="pro",
+    )
 
     case("missing-folder", args=["--dir", "{case}/nowhere"], exit=1)
 

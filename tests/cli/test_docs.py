@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from conftest import ROOT, run_cli
 from pipeline import policy
 from pipeline.cli import cli
+from testkit.helpers import ROOT, run_cli
 
 README = (ROOT / "README.md").read_text()
 
@@ -62,5 +62,7 @@ def test_quick_start_commands_exist() -> None:
 
 def test_readme_demo_output_is_what_the_demo_prints() -> None:
     shown = README.split("so it prints:\n\n```\n", 1)[1].split("```", 1)[0]
-    actual = run_cli(["report", "--dir", str(ROOT / "examples" / "sample-pool"), "--now", "2026-03-03T14:30:00Z"], validate=False).text
+    actual = run_cli(
+        ["report", "--dir", str(ROOT / "examples" / "sample-pool"), "--now", "2026-03-03T14:30:00Z"], validate=False
+    ).text
     assert shown == actual

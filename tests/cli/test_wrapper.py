@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import ROOT
 from pipeline import wrapper
+from testkit import poolkit
+from testkit.helpers import ROOT
 
 
 def make_executable(path: Path, body: str) -> Path:
@@ -51,7 +50,9 @@ def test_signal_death_becomes_128_plus_signal(fp, real_codex: Path) -> None:
     assert exited.value.code == 143
 
 
-def test_auth_commands_run_here_and_never_reach_the_real_codex(fp, real_codex: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_auth_commands_run_here_and_never_reach_the_real_codex(
+    fp, real_codex: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
         wrapper.main(["auth", "--help"])
     assert exited.value.code == 0
@@ -60,7 +61,9 @@ def test_auth_commands_run_here_and_never_reach_the_real_codex(fp, real_codex: P
 
 
 def test_wrappers_on_path_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    other_copy = make_executable(tmp_path / "venv-bin" / "codex", "#!/usr/bin/env python3\nfrom pipeline.wrapper import main\nmain()\n")
+    other_copy = make_executable(
+        tmp_path / "venv-bin" / "codex", "#!/usr/bin/env python3\nfrom pipeline.wrapper import main\nmain()\n"
+    )
     real = make_executable(tmp_path / "later" / "codex", "#!/bin/sh\nexit 0\n")
     path = os.pathsep.join([str(ROOT / "bin"), str(other_copy.parent), str(real.parent)])
     assert wrapper.find_real_codex({"PATH": path}, own={str(ROOT / "bin" / "codex")}) == str(real)
@@ -76,7 +79,9 @@ def test_only_entries_after_our_own_count(tmp_path: Path) -> None:
     assert wrapper.find_real_codex({"PATH": path}, own={"/elsewhere/codex"}) == str(earlier)
 
 
-def run_bin_codex(args: list[str], path: str, stdin: bytes = b"", env_extra: dict | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_bin_codex(
+    args: list[str], path: str, stdin: bytes = b"", env_extra: dict | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, PATH=path, **(env_extra or {}))
     return subprocess.run([str(ROOT / "bin" / "codex"), *args], input=stdin, capture_output=True, env=env, timeout=60)
 
@@ -104,6 +109,8 @@ def test_clear_message_when_there_is_no_real_codex(tmp_path: Path) -> None:
 
 def test_codex_auth_collect_through_the_wrapper(tmp_path: Path) -> None:
     pool = poolkit.seed_example_pool(tmp_path / "pool")
-    done = run_bin_codex(["auth", "collect", "--dir", str(pool)], os.pathsep.join([str(ROOT / "bin"), "/usr/bin", "/bin"]))
+    done = run_bin_codex(
+        ["auth", "collect", "--dir", str(pool)], os.pathsep.join([str(ROOT / "bin"), "/usr/bin", "/bin"])
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count(b'"kind":"account"') == 4

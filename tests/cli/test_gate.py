@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import run_cli
+from testkit import poolkit
+from testkit.helpers import run_cli
 
 NOW = str(poolkit.SEED_NOW)
 
@@ -42,7 +42,15 @@ def test_gate_with_out_writes_the_file_then_exits_3(seed_pool: Path, tmp_path: P
 def test_only_healthy_counts(pool_dir: Path) -> None:
     """A warning account works but does not count towards the gate."""
     old = poolkit.SEED_NOW - 12 * poolkit.DAY
-    poolkit.write_pool(pool_dir, poolkit.accounts_v3([poolkit.account("a", poolkit.SEED_NOW), poolkit.account("b", poolkit.SEED_NOW, refreshed=old, lifetime=14 * poolkit.DAY)]))
+    poolkit.write_pool(
+        pool_dir,
+        poolkit.accounts_v3(
+            [
+                poolkit.account("a", poolkit.SEED_NOW),
+                poolkit.account("b", poolkit.SEED_NOW, refreshed=old, lifetime=14 * poolkit.DAY),
+            ]
+        ),
+    )
     counts = json.loads(report("--json", expect=0).stdout)["summary"]["statusCounts"]
     assert (counts["healthy"], counts["warning"]) == (1, 1)
     report("--min-healthy", "1", expect=0)

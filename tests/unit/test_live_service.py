@@ -11,11 +11,11 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-import poolkit
-from conftest import run_cli
 from pipeline.errors import ConfigError
 from pipeline.live import service
 from pipeline.live.service import Endpoints
+from testkit import poolkit
+from testkit.helpers import run_cli
 
 NOW = 1_800_000_000_000
 ENDPOINTS = Endpoints("https://chatgpt.example/backend-api", "https://auth.example/oauth/token", 15_000)
@@ -29,9 +29,20 @@ def usage_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "plan_type": "pro",
         "rate_limit": {
-            "allowed": True, "limit_reached": False,
-            "primary_window": {"used_percent": 12, "limit_window_seconds": 18000, "reset_after_seconds": 3600, "reset_at": NOW // 1000 + 3600},
-            "secondary_window": {"used_percent": 40, "limit_window_seconds": 604800, "reset_after_seconds": 86400, "reset_at": NOW // 1000 + 86400},
+            "allowed": True,
+            "limit_reached": False,
+            "primary_window": {
+                "used_percent": 12,
+                "limit_window_seconds": 18000,
+                "reset_after_seconds": 3600,
+                "reset_at": NOW // 1000 + 3600,
+            },
+            "secondary_window": {
+                "used_percent": 40,
+                "limit_window_seconds": 604800,
+                "reset_after_seconds": 86400,
+                "reset_at": NOW // 1000 + 86400,
+            },
         },
         "credits": {"has_credits": True, "unlimited": False, "balance": "7.10"},
         "additional_rate_limits": [],
@@ -62,7 +73,11 @@ def test_usage_request_carries_token_account_and_user_agent() -> None:
         {"windowMinutes": 300, "usedPercent": 12, "resetAt": NOW + 3_600_000},
         {"windowMinutes": 10080, "usedPercent": 40, "resetAt": NOW + 86_400_000},
     ]
-    assert quota["planType"] == "pro" and quota["credits"] == {"hasCredits": True, "unlimited": False, "balance": "7.10"}
+    assert quota["planType"] == "pro" and quota["credits"] == {
+        "hasCredits": True,
+        "unlimited": False,
+        "balance": "7.10",
+    }
 
 
 def test_codex_api_style_path_without_backend_api() -> None:
@@ -70,40 +85,58 @@ def test_codex_api_style_path_without_backend_api() -> None:
 
 
 def test_windows_are_classified_by_length_not_position() -> None:
-    body = usage_body(rate_limit={
-        "allowed": True, "limit_reached": False,
-        "primary_window": {"used_percent": 30, "limit_window_seconds": 604800, "reset_after_seconds": 100},
-        "secondary_window": None,
-    })
+    body = usage_body(
+        rate_limit={
+            "allowed": True,
+            "limit_reached": False,
+            "primary_window": {"used_percent": 30, "limit_window_seconds": 604800, "reset_after_seconds": 100},
+            "secondary_window": None,
+        }
+    )
     quota = service.usage_quota(body, "gpt-5-codex", NOW)
     assert quota["windows"] == [{"windowMinutes": 10080, "usedPercent": 30, "resetAt": NOW + 100_000}]
 
 
 def test_window_with_no_length_is_no_window_and_seconds_round_up_to_minutes() -> None:
-    body = usage_body(rate_limit={
-        "primary_window": {"used_percent": 0, "limit_window_seconds": 0},
-        "secondary_window": {"used_percent": 5.5, "limit_window_seconds": 61},
-    })
+    body = usage_body(
+        rate_limit={
+            "primary_window": {"used_percent": 0, "limit_window_seconds": 0},
+            "secondary_window": {"used_percent": 5.5, "limit_window_seconds": 61},
+        }
+    )
     assert service.usage_quota(body, "m", NOW)["windows"] == [{"windowMinutes": 2, "usedPercent": 5.5, "resetAt": None}]
 
 
 def test_limit_reached_and_not_allowed_mean_rate_limited() -> None:
     for rate in ({"limit_reached": True}, {"allowed": False}):
+
         def handler(request: httpx.Request, rate: dict[str, Any] = rate) -> httpx.Response:
-            return httpx.Response(200, json=usage_body(rate_limit=rate, rate_limit_reached_type={"kind": "rate_limit_reached"}))
+            return httpx.Response(
+                200, json=usage_body(rate_limit=rate, rate_limit_reached_type={"kind": "rate_limit_reached"})
+            )
 
         with client(handler) as c:
             result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
         assert result.outcome == "rate-limited"
-        assert result.quota and result.quota["limitReached"] is True and result.quota["limitReachedType"] == "rate_limit_reached"
+        assert (
+            result.quota
+            and result.quota["limitReached"] is True
+            and result.quota["limitReachedType"] == "rate_limit_reached"
+        )
 
 
 def test_per_model_limit_matches_the_model_name() -> None:
-    spark = {"limit_name": "GPT-5.3-Codex-Spark", "metered_feature": "codex_bengalfox",
-             "rate_limit": {"limit_reached": False, "primary_window": {"used_percent": 70, "limit_window_seconds": 18000}}}
+    spark = {
+        "limit_name": "GPT-5.3-Codex-Spark",
+        "metered_feature": "codex_bengalfox",
+        "rate_limit": {"limit_reached": False, "primary_window": {"used_percent": 70, "limit_window_seconds": 18000}},
+    }
     body = usage_body(additional_rate_limits=[spark])
     matched = service.usage_quota(body, "gpt-5.3-codex-spark", NOW)
-    assert matched["modelLimit"]["limitId"] == "codex_bengalfox" and matched["modelLimit"]["windows"][0]["usedPercent"] == 70
+    assert (
+        matched["modelLimit"]["limitId"] == "codex_bengalfox"
+        and matched["modelLimit"]["windows"][0]["usedPercent"] == 70
+    )
     assert service.usage_quota(body, "gpt-5-codex", NOW)["modelLimit"] is None
     assert len(service.usage_quota(body, "gpt-5-codex", NOW)["additionalLimits"]) == 1
 
@@ -111,7 +144,12 @@ def test_per_model_limit_matches_the_model_name() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "outcome", "code"),
     [
-        (401, {"error": {"code": "token_invalidated", "message": "Your authentication token has been invalidated."}}, "auth-failed", "token_invalidated"),
+        (
+            401,
+            {"error": {"code": "token_invalidated", "message": "Your authentication token has been invalidated."}},
+            "auth-failed",
+            "token_invalidated",
+        ),
         (403, {"error": {"code": "deactivated_workspace"}}, "auth-failed", "deactivated_workspace"),
         (500, {"detail": "boom"}, "http-error", "boom"),
         (502, "<html>bad gateway</html>", "http-error", None),
@@ -129,7 +167,10 @@ def test_failed_answers(status: int, body: Any, outcome: str, code: str | None) 
 
 def test_429_reads_the_reset_from_the_body() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(429, json={"error": {"type": "usage_limit_reached", "code": "usage_limit_reached", "resets_in_seconds": 600}})
+        return httpx.Response(
+            429,
+            json={"error": {"type": "usage_limit_reached", "code": "usage_limit_reached", "resets_in_seconds": 600}},
+        )
 
     with client(handler) as c:
         result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
@@ -149,7 +190,14 @@ def test_malformed_bodies_are_http_errors(payload: bytes) -> None:
     assert result.outcome == "http-error" and result.status == 200 and result.quota is None
 
 
-@pytest.mark.parametrize(("error", "outcome"), [(httpx.ReadTimeout("slow"), "timeout"), (httpx.ConnectError("refused"), "network-error"), (httpx.RemoteProtocolError("dropped"), "network-error")])
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (httpx.ReadTimeout("slow"), "timeout"),
+        (httpx.ConnectError("refused"), "network-error"),
+        (httpx.RemoteProtocolError("dropped"), "network-error"),
+    ],
+)
 def test_transport_failures(error: Exception, outcome: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise error
@@ -167,14 +215,28 @@ def test_refresh_request_and_rotation() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"access_token": "new-access", "refresh_token": "new-refresh", "id_token": "idt", "expires_in": 3600, "token_type": "Bearer"})
+        return httpx.Response(
+            200,
+            json={
+                "access_token": "new-access",
+                "refresh_token": "new-refresh",
+                "id_token": "idt",
+                "expires_in": 3600,
+                "token_type": "Bearer",
+            },
+        )
 
     with client(handler) as c:
         result = service.refresh(c, ENDPOINTS, "old-refresh", NOW)
     form = parse_qs(seen[0].content.decode())
     assert form == {"grant_type": ["refresh_token"], "refresh_token": ["old-refresh"], "client_id": [service.CLIENT_ID]}
     assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
-    assert result.ok and result.tokens == {"access": "new-access", "refresh": "new-refresh", "expires": NOW + 3_600_000, "id_token": "idt"}
+    assert result.ok and result.tokens == {
+        "access": "new-access",
+        "refresh": "new-refresh",
+        "expires": NOW + 3_600_000,
+        "id_token": "idt",
+    }
 
 
 def test_refresh_without_a_new_refresh_token_keeps_the_old_one() -> None:
@@ -183,7 +245,15 @@ def test_refresh_without_a_new_refresh_token_keeps_the_old_one() -> None:
     assert result.ok and result.tokens and result.tokens["refresh"] == "keep-me"
 
 
-@pytest.mark.parametrize("body", [{"access_token": "a"}, {"access_token": "a", "expires_in": True}, {"access_token": "", "expires_in": 5}, {"access_token": "a", "expires_in": -1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"access_token": "a"},
+        {"access_token": "a", "expires_in": True},
+        {"access_token": "", "expires_in": 5},
+        {"access_token": "a", "expires_in": -1},
+    ],
+)
 def test_refresh_answer_that_is_not_a_token_response(body: dict[str, Any]) -> None:
     with client(lambda r: httpx.Response(200, json=body)) as c:
         result = service.refresh(c, ENDPOINTS, "r", NOW)
@@ -193,8 +263,16 @@ def test_refresh_answer_that_is_not_a_token_response(body: dict[str, Any]) -> No
 @pytest.mark.parametrize(
     ("status", "body", "code"),
     [
-        (400, {"error": "invalid_grant", "error_description": "Invalid refresh token.", "code": "refresh_token_invalid"}, "invalid_grant"),
-        (400, {"error": "invalid_grant", "error_description": "already used", "code": "refresh_token_reused"}, "refresh_token_reused"),
+        (
+            400,
+            {"error": "invalid_grant", "error_description": "Invalid refresh token.", "code": "refresh_token_invalid"},
+            "invalid_grant",
+        ),
+        (
+            400,
+            {"error": "invalid_grant", "error_description": "already used", "code": "refresh_token_reused"},
+            "refresh_token_reused",
+        ),
         (401, {"error": {"code": "refresh_token_invalidated", "message": "revoked"}}, "refresh_token_invalidated"),
         (503, {"error": "temporarily_unavailable"}, "temporarily_unavailable"),
     ],
@@ -212,7 +290,9 @@ def test_refresh_network_errors() -> None:
 
     with client(refused) as c:
         result = service.refresh(c, ENDPOINTS, "r", NOW)
-    assert (result.ok, result.code, result.spent) == (False, "network_error", False), "a refused connection spent nothing"
+    assert (result.ok, result.code, result.spent) == (False, "network_error", False), (
+        "a refused connection spent nothing"
+    )
 
     def timeout(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow")
@@ -225,15 +305,28 @@ def test_refresh_network_errors() -> None:
 
 
 def test_quota_headers() -> None:
-    headers = httpx.Headers({
-        "x-codex-primary-used-percent": "12.5", "x-codex-primary-window-minutes": "300", "x-codex-primary-reset-after-seconds": "60",
-        "x-codex-secondary-used-percent": "0", "x-codex-secondary-window-minutes": "0", "x-codex-secondary-reset-at": "",
-        "x-codex-plan-type": "plus", "x-codex-credits-has-credits": "TRUE", "x-codex-credits-unlimited": "0", "x-codex-credits-balance": "3",
-        "x-codex-bengalfox-primary-used-percent": "80", "x-codex-bengalfox-primary-window-minutes": "300", "x-codex-bengalfox-limit-name": "GPT-5.3-Codex-Spark",
-    })
+    headers = httpx.Headers(
+        {
+            "x-codex-primary-used-percent": "12.5",
+            "x-codex-primary-window-minutes": "300",
+            "x-codex-primary-reset-after-seconds": "60",
+            "x-codex-secondary-used-percent": "0",
+            "x-codex-secondary-window-minutes": "0",
+            "x-codex-secondary-reset-at": "",
+            "x-codex-plan-type": "plus",
+            "x-codex-credits-has-credits": "TRUE",
+            "x-codex-credits-unlimited": "0",
+            "x-codex-credits-balance": "3",
+            "x-codex-bengalfox-primary-used-percent": "80",
+            "x-codex-bengalfox-primary-window-minutes": "300",
+            "x-codex-bengalfox-limit-name": "GPT-5.3-Codex-Spark",
+        }
+    )
     quota = service.header_quota(headers, "gpt-5-codex", NOW, 200)
     assert quota is not None
-    assert quota["windows"] == [{"windowMinutes": 300, "usedPercent": 12.5, "resetAt": NOW + 60_000}], "an all-zero secondary is no window"
+    assert quota["windows"] == [{"windowMinutes": 300, "usedPercent": 12.5, "resetAt": NOW + 60_000}], (
+        "an all-zero secondary is no window"
+    )
     assert quota["credits"] == {"hasCredits": True, "unlimited": False, "balance": "3"}
     assert quota["additionalLimits"][0]["limitId"] == "bengalfox" and quota["modelLimit"] is None
     spark = service.header_quota(headers, "gpt-5.3-codex-spark", NOW, 200)
@@ -251,7 +344,9 @@ def test_responses_probe_request_shape_and_missing_headers() -> None:
         result = service.probe_responses(c, ENDPOINTS, "tok", "acct", "gpt-5-codex", NOW)
     request = seen[0]
     assert str(request.url) == "https://chatgpt.example/backend-api/codex/responses"
-    assert request.headers["originator"] == "codex_cli_rs" and request.headers["OpenAI-Beta"] == "responses=experimental"
+    assert (
+        request.headers["originator"] == "codex_cli_rs" and request.headers["OpenAI-Beta"] == "responses=experimental"
+    )
     assert json.loads(request.content)["model"] == "gpt-5-codex"
     assert result.outcome == "http-error" and result.detail == "the answer carried no quota headers"
 
@@ -259,12 +354,24 @@ def test_responses_probe_request_shape_and_missing_headers() -> None:
 # --- URL safety ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["https://chatgpt.com/backend-api", "http://127.0.0.1:8080/backend-api", "http://127.9.9.9/x", "http://localhost:1/x", "http://[::1]:5/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://chatgpt.com/backend-api",
+        "http://127.0.0.1:8080/backend-api",
+        "http://127.9.9.9/x",
+        "http://localhost:1/x",
+        "http://[::1]:5/x",
+    ],
+)
 def test_allowed_urls(url: str) -> None:
     service.check_url(url, "X")
 
 
-@pytest.mark.parametrize("url", ["http://chatgpt.com/backend-api", "http://10.0.0.1/x", "http://192.168.1.2/x", "ftp://127.0.0.1/x", "chatgpt.com"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://chatgpt.com/backend-api", "http://10.0.0.1/x", "http://192.168.1.2/x", "ftp://127.0.0.1/x", "chatgpt.com"],
+)
 def test_refused_urls(url: str) -> None:
     with pytest.raises(ConfigError, match="plain http only to loopback"):
         service.check_url(url, "X")
@@ -293,13 +400,19 @@ def test_prober_with_a_mock_client_keeps_pool_order(pool_dir: Path) -> None:
         if account == "acct-m2":
             return httpx.Response(401, json={"error": {"code": "token_invalidated"}})
         used = int(account[-1]) * 10
-        return httpx.Response(200, json=usage_body(rate_limit={"primary_window": {"used_percent": used, "limit_window_seconds": 18000}}))
+        return httpx.Response(
+            200, json=usage_body(rate_limit={"primary_window": {"used_percent": used, "limit_window_seconds": 18000}})
+        )
 
     records = [json.loads(line) for line in run_cli(["collect"]).stdout.splitlines()]
     with client(handler) as mock:
-        prober = Prober(ProbeOptions(concurrency=4, cached_only=True), {"CODEX_AUTH_BASE_URL": "https://chatgpt.example/backend-api"}, client=mock)
+        prober = Prober(
+            ProbeOptions(concurrency=4, cached_only=True),
+            {"CODEX_AUTH_BASE_URL": "https://chatgpt.example/backend-api"},
+            client=mock,
+        )
         out = list(prober.run(records))
-    from conftest import assert_valid
+    from testkit.helpers import assert_valid
 
     assert_valid(out)
     probed = [r for r in out if r["kind"] == "account"]

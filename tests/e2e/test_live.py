@@ -1,5 +1,5 @@
 """Live mode end to end: `codex-auth probe` and `codex auth report --live` against the fake
-ChatGPT backend (scripts/fake_backend.py) on 127.0.0.1, over real sockets, with real pool
+ChatGPT backend (testkit/fake_backend.py) on 127.0.0.1, over real sockets, with real pool
 files in temporary folders."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-import poolkit
-from conftest import ROOT, assert_no_secrets, fixture_secrets, parse_ndjson, run_cli, snapshot_tree
-from fake_backend import token_hash
-from poolkit import DAY, HOUR, MINUTE
+from testkit import poolkit
+from testkit.fake_backend import token_hash
+from testkit.helpers import ROOT, assert_no_secrets, fixture_secrets, run_cli, snapshot_tree
+from testkit.poolkit import DAY, HOUR, MINUTE
 
 
 def now() -> int:
@@ -70,7 +70,11 @@ def test_live_report_of_the_seed_pool(pool_dir: Path, backend: Any) -> None:
     assert history["flagged"]["user-xyz789|erin@example.com"]["verificationCount"] == 4
     # the quota cache now holds the live figures, so the next default report shows them
     cache = json.loads((pool_dir / "quota-cache.json").read_text())
-    assert cache["byAccountId"]["user-def456"]["primary"] == {"usedPercent": 55, "windowMinutes": 300, "resetAtMs": cache["byAccountId"]["user-def456"]["primary"]["resetAtMs"]}
+    assert cache["byAccountId"]["user-def456"]["primary"] == {
+        "usedPercent": 55,
+        "windowMinutes": 300,
+        "resetAtMs": cache["byAccountId"]["user-def456"]["primary"]["resetAtMs"],
+    }
     assert cache["byEmail"]["bob@example.com"]["updatedAt"] >= t
     default = run_cli(["report", "--json"], validate=False)
     bob = json.loads(default.stdout)["accounts"][1]
@@ -122,7 +126,9 @@ def test_records_stream_before_the_slow_ones_finish(pool_dir: Path, backend: Any
     server = backend(poolkit.backend_scenario(accounts, overrides={"acct-slow": {"delayMs": 3000}}))
     env = dict(os.environ)
     collected = run_cli(["collect"]).stdout
-    stage = subprocess.Popen([sys.executable, "-m", "pipeline", "probe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env)
+    stage = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "probe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env
+    )
     try:
         assert stage.stdin and stage.stdout
         stage.stdin.write(collected)
@@ -153,7 +159,9 @@ def test_records_stream_before_the_slow_ones_finish(pool_dir: Path, backend: Any
         ("wrong_shape", "http-error", 200, None),
     ],
 )
-def test_failures_become_outcomes_and_the_others_carry_on(pool_dir: Path, backend: Any, behaviour: str, outcome: str, status: int | None, code: str | None) -> None:
+def test_failures_become_outcomes_and_the_others_carry_on(
+    pool_dir: Path, backend: Any, behaviour: str, outcome: str, status: int | None, code: str | None
+) -> None:
     t = now()
     accounts = [poolkit.account("good", t), poolkit.account("bad", t), poolkit.account("also", t)]
     write_accounts(pool_dir, accounts)
@@ -172,7 +180,11 @@ def test_rate_limited_account_reports_the_services_reset(pool_dir: Path, backend
     t = now()
     accounts = [poolkit.account("limited", t), poolkit.account("fine", t)]
     write_accounts(pool_dir, accounts)
-    backend(poolkit.backend_scenario(accounts, overrides={"acct-limited": {"usage": {"mode": "rate_limited", "resetsInSeconds": 2700}}}))
+    backend(
+        poolkit.backend_scenario(
+            accounts, overrides={"acct-limited": {"usage": {"mode": "rate_limited", "resetsInSeconds": 2700}}}
+        )
+    )
     report = json.loads(run_cli(["report", "--live", "--json"], validate=False).stdout)
     limited = report["accounts"][0]
     assert (limited["status"], limited["rateLimited"]) == ("rate-limited", True)
@@ -200,7 +212,9 @@ def test_token_invalidated_refreshes_once_then_reports_auth_failure(pool_dir: Pa
     assert revoked["probe"]["refreshed"] is True
     stats = server.stats()
     assert stats["requests"]["usage"] == 2 and stats["refresh"]["succeeded"] == 1
-    assert pool_file(pool_dir)["accounts"][0]["refreshToken"] == server.refresh_token("acct-revoked"), "the rotated token was saved"
+    assert pool_file(pool_dir)["accounts"][0]["refreshToken"] == server.refresh_token("acct-revoked"), (
+        "the rotated token was saved"
+    )
     scored = run_cli(["score"], input=run_cli(["collect"]).stdout).records
     assert scored  # the pool still reads
 
@@ -221,7 +235,12 @@ def test_weekly_only_account_has_no_5h_figure(pool_dir: Path, backend: Any) -> N
     t = now()
     accounts = [poolkit.account("weekly", t, plan="pro")]
     write_accounts(pool_dir, accounts)
-    backend(poolkit.backend_scenario(accounts, overrides={"acct-weekly": {"primary": {"usedPercent": 30, "windowMinutes": 10080}, "secondary": None}}))
+    backend(
+        poolkit.backend_scenario(
+            accounts,
+            overrides={"acct-weekly": {"primary": {"usedPercent": 30, "windowMinutes": 10080}, "secondary": None}},
+        )
+    )
     report = json.loads(run_cli(["report", "--live", "--json"], validate=False).stdout)
     weekly = report["accounts"][0]
     assert weekly["quota7dPercent"] == 70 and "quota5hPercent" not in weekly
@@ -233,14 +252,35 @@ def test_per_model_limit_matching_the_model_binds(pool_dir: Path, backend: Any) 
     t = now()
     accounts = [poolkit.account("spark", t)]
     write_accounts(pool_dir, accounts)
-    limit = {"id": "codex_bengalfox", "name": "GPT-5.3-Codex-Spark", "primary": {"usedPercent": 96, "windowMinutes": 300}, "secondary": None, "models": ["gpt-5.3-codex-spark"]}
-    backend(poolkit.backend_scenario(accounts, overrides={"acct-spark": {"additionalLimits": [limit], "credits": {"hasCredits": True, "unlimited": False, "balance": "12.50"}}}))
+    limit = {
+        "id": "codex_bengalfox",
+        "name": "GPT-5.3-Codex-Spark",
+        "primary": {"usedPercent": 96, "windowMinutes": 300},
+        "secondary": None,
+        "models": ["gpt-5.3-codex-spark"],
+    }
+    backend(
+        poolkit.backend_scenario(
+            accounts,
+            overrides={
+                "acct-spark": {
+                    "additionalLimits": [limit],
+                    "credits": {"hasCredits": True, "unlimited": False, "balance": "12.50"},
+                }
+            },
+        )
+    )
     (spark,) = accounts_of(probe("--model", "gpt-5.3-codex-spark").records)
     assert spark["quota"]["modelLimit"]["limitId"] == "codex_bengalfox"
     assert spark["quota"]["credits"] == {"hasCredits": True, "unlimited": False, "balance": "12.50"}
-    scored = run_cli(["score"], input=b"".join(json.dumps(r).encode() + b"\n" for r in probe("--model", "gpt-5.3-codex-spark").records)).records
+    scored = run_cli(
+        ["score"],
+        input=b"".join(json.dumps(r).encode() + b"\n" for r in probe("--model", "gpt-5.3-codex-spark").records),
+    ).records
     account = accounts_of(scored)[0]
-    assert account["status"] == "warning" and account["reasons"][0] == "low quota", "the Spark limit binds for the Spark model"
+    assert account["status"] == "warning" and account["reasons"][0] == "low quota", (
+        "the Spark limit binds for the Spark model"
+    )
     (plain,) = accounts_of(probe().records)
     assert plain["quota"]["modelLimit"] is None
 
@@ -249,13 +289,20 @@ def test_responses_probe_reads_quota_headers(pool_dir: Path, backend: Any) -> No
     t = now()
     accounts = [poolkit.account("hdr", t)]
     write_accounts(pool_dir, accounts)
-    server = backend(poolkit.backend_scenario(accounts, overrides={"acct-hdr": {"primary": {"usedPercent": 40, "windowMinutes": 300, "resetAfterSeconds": 600}}}))
+    server = backend(
+        poolkit.backend_scenario(
+            accounts,
+            overrides={"acct-hdr": {"primary": {"usedPercent": 40, "windowMinutes": 300, "resetAfterSeconds": 600}}},
+        )
+    )
     (hdr,) = accounts_of(probe("--probe-method", "responses").records)
     assert hdr["probe"]["outcome"] == "ok" and hdr["probe"]["method"] == "responses"
     five = next(w for w in hdr["quota"]["windows"] if w["windowMinutes"] == 300)
     assert five["usedPercent"] == 40 and abs(five["resetAt"] - (t + 600_000)) < 60_000
     stats = server.stats()["requests"]
-    assert stats["responses"] == 1 and stats["usage"] == 0, "the usage endpoint is the default; responses only on request"
+    assert stats["responses"] == 1 and stats["usage"] == 0, (
+        "the usage endpoint is the default; responses only on request"
+    )
 
 
 # --- token refresh and write-back ---------------------------------------------------------------------
@@ -268,7 +315,9 @@ def expired(name: str, t: int, **extra: Any) -> dict[str, Any]:
 def test_expiring_token_is_refreshed_and_written_back_in_the_files_format(pool_dir: Path, backend: Any) -> None:
     t = now()
     old = expired("old", t, accountLabel="Work", lastSwitchReason="rotation")
-    soon = poolkit.account("soon", t, refreshed=t - 10 * DAY + 2 * MINUTE, lifetime=10 * DAY)  # expires within 5 minutes
+    soon = poolkit.account(
+        "soon", t, refreshed=t - 10 * DAY + 2 * MINUTE, lifetime=10 * DAY
+    )  # expires within 5 minutes
     fine = poolkit.account("fine", t)
     write_accounts(pool_dir, [old, soon, fine], pinnedAccountIndex=2)
     before = pool_file(pool_dir)
@@ -282,7 +331,11 @@ def test_expiring_token_is_refreshed_and_written_back_in_the_files_format(pool_d
     assert not raw.endswith("\n") and raw.startswith('{\n  "version": 3')  # codex-multi-auth's layout
     assert oct(os.stat(pool_dir / "openai-codex-accounts.json").st_mode & 0o777) == "0o600"
     for position, name in ((0, "acct-old"), (1, "acct-soon")):
-        assert after["accounts"][position]["refreshToken"] == server.refresh_token(name) != before["accounts"][position]["refreshToken"]
+        assert (
+            after["accounts"][position]["refreshToken"]
+            == server.refresh_token(name)
+            != before["accounts"][position]["refreshToken"]
+        )
         assert after["accounts"][position]["accessToken"] != before["accounts"][position]["accessToken"]
     assert after["accounts"][2] == before["accounts"][2]
     for key in ("accountLabel", "lastSwitchReason", "addedAt", "lastUsed", "email", "accountId"):
@@ -301,16 +354,25 @@ def test_a_refresh_token_is_never_spent_twice_across_runs(pool_dir: Path, backen
     stats = server.stats()
     assert stats["refresh"]["succeeded"] == 1 and stats["refresh"]["failed"] == 0
     assert all(count == 1 for count in stats["refreshTokensPresented"].values())
-    assert json.loads(first.stdout)["accounts"][0]["status"] == json.loads(second.stdout)["accounts"][0]["status"] == "healthy"
+    assert (
+        json.loads(first.stdout)["accounts"][0]["status"]
+        == json.loads(second.stdout)["accounts"][0]["status"]
+        == "healthy"
+    )
 
 
 def test_two_processes_at_once_spend_the_token_once(pool_dir: Path, backend: Any) -> None:
     t = now()
     accounts = [expired("race", t)]
     write_accounts(pool_dir, accounts)
-    server = backend(poolkit.backend_scenario(accounts, overrides={"acct-race": {"refresh": {"mode": "ok", "delayMs": 800}}}))
+    server = backend(
+        poolkit.backend_scenario(accounts, overrides={"acct-race": {"refresh": {"mode": "ok", "delayMs": 800}}})
+    )
     command = [sys.executable, "-m", "pipeline", "report", "--live", "--json"]
-    runs = [subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=60) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [o[1] for o in outputs]
     stats = server.stats()
@@ -327,7 +389,12 @@ def test_token_rotated_by_another_process_is_used_not_refreshed(pool_dir: Path, 
     write_accounts(pool_dir, [stale])
     server = backend(poolkit.backend_scenario([stale]))
     collected = run_cli(["collect"]).stdout  # the snapshot holds the old facts...
-    fresh = dict(stale, refreshToken=server.refresh_token("acct-moved"), accessToken=server.access_token("acct-moved"), expiresAt=t + 5 * DAY)
+    fresh = dict(
+        stale,
+        refreshToken=server.refresh_token("acct-moved"),
+        accessToken=server.access_token("acct-moved"),
+        expiresAt=t + 5 * DAY,
+    )
     write_accounts(pool_dir, [fresh])  # ...while another tool refreshed meanwhile
     records = run_cli(["probe"], input=collected).records
     (moved,) = accounts_of(records)
@@ -345,7 +412,21 @@ def test_codex_multi_auth_lease_result_is_reused(pool_dir: Path, backend: Any) -
     leases = pool_dir / "refresh-leases"
     leases.mkdir(mode=0o700)
     digest = token_hash(stale["refreshToken"])
-    (leases / f"{digest}.result.json").write_text(json.dumps({"tokenHash": digest, "createdAt": t, "result": {"type": "success", "access": minted, "refresh": "rt_fixture_published_1234567890", "expires": t + 5 * DAY, "multiAccount": True}}))
+    (leases / f"{digest}.result.json").write_text(
+        json.dumps(
+            {
+                "tokenHash": digest,
+                "createdAt": t,
+                "result": {
+                    "type": "success",
+                    "access": minted,
+                    "refresh": "rt_fixture_published_1234567890",
+                    "expires": t + 5 * DAY,
+                    "multiAccount": True,
+                },
+            }
+        )
+    )
     (leased,) = accounts_of(probe().records)
     assert leased["probe"]["outcome"] == "ok" and leased["probe"]["refreshed"] is True
     assert server.stats()["requests"]["refresh"] == 0
@@ -357,7 +438,11 @@ def test_write_back_merges_with_a_concurrent_writer(pool_dir: Path, backend: Any
     slow = expired("slowrefresh", t)
     other = poolkit.account("other", t)
     write_accounts(pool_dir, [slow, other])
-    server = backend(poolkit.backend_scenario([slow, other], overrides={"acct-slowrefresh": {"refresh": {"mode": "ok", "delayMs": 700}}}))
+    server = backend(
+        poolkit.backend_scenario(
+            [slow, other], overrides={"acct-slowrefresh": {"refresh": {"mode": "ok", "delayMs": 700}}}
+        )
+    )
     collected = run_cli(["collect"]).stdout
 
     def concurrent_writer() -> None:
@@ -384,7 +469,11 @@ def test_write_back_failure_is_loud_and_exits_non_zero(pool_dir: Path, backend: 
     slow = expired("vanishing", t)
     keep = poolkit.account("keep", t)
     write_accounts(pool_dir, [slow, keep])
-    backend(poolkit.backend_scenario([slow, keep], overrides={"acct-vanishing": {"refresh": {"mode": "ok", "delayMs": 600}}}))
+    backend(
+        poolkit.backend_scenario(
+            [slow, keep], overrides={"acct-vanishing": {"refresh": {"mode": "ok", "delayMs": 600}}}
+        )
+    )
     collected = run_cli(["collect"]).stdout
 
     def remover() -> None:
@@ -412,7 +501,10 @@ def test_no_refresh_when_the_file_cannot_be_written(pool_dir: Path, backend: Any
     write_accounts(pool_dir, [stale])
     server = backend(poolkit.backend_scenario([stale]))
     if os.geteuid() == 0:
-        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(pool_dir)], capture_output=True).returncode:
+        if (
+            shutil.which("chattr") is None
+            or subprocess.run(["chattr", "+i", str(pool_dir)], capture_output=True).returncode
+        ):
             pytest.skip("running as root without chattr +i: cannot make the folder read-only")
     else:
         pool_dir.chmod(0o500)
@@ -428,8 +520,17 @@ def test_no_refresh_when_the_file_cannot_be_written(pool_dir: Path, backend: Any
     assert server.stats()["requests"]["refresh"] == 0, "the token was not spent"
 
 
-@pytest.mark.parametrize(("mode", "code", "status"), [("invalid_grant", "invalid_grant", 400), ("expired", "refresh_token_expired", 400), ("invalidated", "refresh_token_invalidated", 401)])
-def test_hard_refresh_failures_make_the_account_an_error(pool_dir: Path, backend: Any, mode: str, code: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("mode", "code", "status"),
+    [
+        ("invalid_grant", "invalid_grant", 400),
+        ("expired", "refresh_token_expired", 400),
+        ("invalidated", "refresh_token_invalidated", 401),
+    ],
+)
+def test_hard_refresh_failures_make_the_account_an_error(
+    pool_dir: Path, backend: Any, mode: str, code: str, status: int
+) -> None:
     t = now()
     dead = expired("dead", t)
     write_accounts(pool_dir, [dead, poolkit.account("alive", t)])
@@ -460,16 +561,26 @@ def test_soft_refresh_failure_is_a_warning(pool_dir: Path, backend: Any) -> None
     write_accounts(pool_dir, [stale])
     backend(poolkit.backend_scenario([stale], overrides={"acct-flaky": {"refresh": "server_error"}}))
     report = json.loads(run_cli(["report", "--live", "--json"], validate=False).stdout)
-    assert report["accounts"][0]["status"] == "warning" and report["accounts"][0]["reasons"][0] == "token refresh failed"
+    assert (
+        report["accounts"][0]["status"] == "warning" and report["accounts"][0]["reasons"][0] == "token refresh failed"
+    )
 
 
-def test_codex_cli_login_is_refreshed_into_auth_json(isolated_home: Path, monkeypatch: pytest.MonkeyPatch, backend: Any) -> None:
+def test_codex_cli_login_is_refreshed_into_auth_json(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, backend: Any
+) -> None:
     monkeypatch.delenv("CODEX_MULTI_AUTH_DIR")
     t = now()
     codex_home = isolated_home / ".codex"
-    path = poolkit.write_auth_json(codex_home, email="solo@example.com", account_id="acct-solo", now=t, refreshed=t - 11 * DAY)
+    path = poolkit.write_auth_json(
+        codex_home, email="solo@example.com", account_id="acct-solo", now=t, refreshed=t - 11 * DAY
+    )
     original = json.loads(path.read_text())
-    scenario = {"accounts": [{"accountId": "acct-solo", "email": "solo@example.com", "refreshToken": original["tokens"]["refresh_token"]}]}
+    scenario = {
+        "accounts": [
+            {"accountId": "acct-solo", "email": "solo@example.com", "refreshToken": original["tokens"]["refresh_token"]}
+        ]
+    }
     server = backend(scenario)
     report = json.loads(run_cli(["report", "--live", "--json"], validate=False).stdout)
     assert report["accounts"][0]["status"] == "healthy"
@@ -494,7 +605,9 @@ def test_flagged_account_that_works_again(pool_dir: Path, backend: Any) -> None:
     assert "Verification: works again (token refresh succeeded; restore it with codex-multi-auth)" in result.text
     assert "Last verified: just now\n     Verification count: 1\n" in result.text
     flagged_file = json.loads((pool_dir / "openai-codex-flagged-accounts.json").read_text())
-    assert flagged_file["accounts"][0]["refreshToken"] == server.refresh_token("acct-back"), "rotated token written to the flagged file"
+    assert flagged_file["accounts"][0]["refreshToken"] == server.refresh_token("acct-back"), (
+        "rotated token written to the flagged file"
+    )
     assert flagged_file["accounts"][0]["flaggedAt"] == t - DAY
     history = json.loads((pool_dir / "codex-auth-report-state.json").read_text())
     assert history["flagged"]["acct-back|back@example.com"]["verificationCount"] == 1
@@ -511,10 +624,16 @@ def test_max_accounts_and_max_probes(pool_dir: Path, backend: Any) -> None:
     accounts[1]["enabled"] = False
     write_accounts(pool_dir, accounts)
     server = backend(poolkit.backend_scenario(accounts))
-    outcomes = [(a["probe"]["outcome"], a["probe"]["detail"]) for a in accounts_of(probe("--max-accounts", "3", "--max-probes", "2").records)]
+    outcomes = [
+        (a["probe"]["outcome"], a["probe"]["detail"])
+        for a in accounts_of(probe("--max-accounts", "3", "--max-probes", "2").records)
+    ]
     assert outcomes == [
-        ("ok", None), ("skipped", "disabled"), ("ok", None),
-        ("skipped", "probe budget used up (--max-probes 2)"), ("skipped", "beyond --max-accounts 3"),
+        ("ok", None),
+        ("skipped", "disabled"),
+        ("ok", None),
+        ("skipped", "probe budget used up (--max-probes 2)"),
+        ("skipped", "beyond --max-accounts 3"),
     ]
     assert server.stats()["requests"]["usage"] == 2
 
@@ -532,7 +651,11 @@ def test_cached_only_never_refreshes_or_writes(pool_dir: Path, backend: Any) -> 
     assert snapshot_tree(pool_dir) == before, "nothing written: no tokens, no cache, no history"
     assert server.stats()["requests"]["refresh"] == 0 and server.stats()["requests"]["usage"] == 1
     records = accounts_of(probe("--cached-only").records)
-    assert records[0]["probe"] == {**records[0]["probe"], "outcome": "skipped", "detail": "no usable access token, and --cached-only forbids refreshing"}
+    assert records[0]["probe"] == {
+        **records[0]["probe"],
+        "outcome": "skipped",
+        "detail": "no usable access token, and --cached-only forbids refreshing",
+    }
     assert report["accounts"][1]["quotaSource"] == "live"
 
 
@@ -540,7 +663,9 @@ def test_cached_only_never_refreshes_or_writes(pool_dir: Path, backend: Any) -> 
 
 
 @pytest.mark.parametrize("variable", ["CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL"])
-def test_tokens_never_go_over_plain_http_to_another_host(seed_pool: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+def test_tokens_never_go_over_plain_http_to_another_host(
+    seed_pool: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
     monkeypatch.setenv(variable, "http://example.invalid/backend-api")
     result = run_cli(["report", "--live"], expect=2, validate=False)
     assert "must be an https URL (plain http only to loopback)" in result.stderr
@@ -580,12 +705,27 @@ def test_progress_only_on_a_terminal(pool_dir: Path, backend: Any, tmp_path: Pat
     accounts = [poolkit.account(f"p{i}", t) for i in range(3)]
     write_accounts(pool_dir, accounts)
     backend(poolkit.backend_scenario(accounts))
-    plain = subprocess.run([sys.executable, "-m", "pipeline", "report", "--live"], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    plain = subprocess.run(
+        [sys.executable, "-m", "pipeline", "report", "--live"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert plain.returncode == 0 and "probing:" not in plain.stderr
     out = tmp_path / "report.txt"
     primary, secondary = pty.openpty()
     try:
-        done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--live", "--out", str(out)], cwd=ROOT, env=dict(os.environ), stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "report", "--live", "--out", str(out)],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            stdout=secondary,
+            stderr=secondary,
+            timeout=60,
+        )
         os.close(secondary)
         seen = b""
         while True:

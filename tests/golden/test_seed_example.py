@@ -1,4 +1,4 @@
-"""The seed page's example, reproduced from a pool holding its facts (scripts/poolkit.py
+"""The seed page's example, reproduced from a pool holding its facts (testkit/poolkit.py
 ``seed_example_pool``: four accounts, one flagged, at 2026-03-03 14:30 UTC).
 
 Where the seed itself is inconsistent, the test follows the text report and says so:
@@ -19,10 +19,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-import poolkit
-from conftest import parse_ndjson, run_cli
+from testkit import poolkit
+from testkit.helpers import ROOT, parse_ndjson, run_cli
 
-GOLDEN = Path(__file__).parent / "golden" / "seed"
+GOLDEN = Path(__file__).parent / "seed"
 NOW = poolkit.SEED_NOW
 SEED_EMAILS = {"accounts": ["alice@example.com", "bob@example.com"], "flagged": ["erin@example.com"]}
 
@@ -36,7 +36,15 @@ def as_live(ndjson: bytes, now: int) -> bytes:
             record["probe"] = {"mode": "live", "model": "gpt-5-codex", "method": "usage", "startedAt": now}
         elif record["kind"] == "account" and record["quota"]:
             record["quota"] = dict(record["quota"], source="live", sampledAt=now)
-            record["probe"] = {"outcome": "ok", "method": "usage", "model": "gpt-5-codex", "httpStatus": 200, "latencyMs": 120, "at": now, "refreshed": False}
+            record["probe"] = {
+                "outcome": "ok",
+                "method": "usage",
+                "model": "gpt-5-codex",
+                "httpStatus": 200,
+                "latencyMs": 120,
+                "at": now,
+                "refreshed": False,
+            }
         out.append(orjson.dumps(record) + b"\n")
     return b"".join(out)
 
@@ -58,8 +66,10 @@ def test_text_report_is_the_seed_example_line_for_line(live_stream: bytes) -> No
 
 
 def test_default_mode_differs_only_in_mode_line_and_cache_age(seed_pool: Path) -> None:
-    expected = (GOLDEN / "report.txt").read_text().replace(
-        "Mode: Live probe enabled (model: gpt-5-codex)", "Mode: Default (cached data, no live probe)"
+    expected = (
+        (GOLDEN / "report.txt")
+        .read_text()
+        .replace("Mode: Live probe enabled (model: gpt-5-codex)", "Mode: Default (cached data, no live probe)")
     )
     expected = "\n".join(
         line + " (cached 10 minutes ago)" if "% remaining" in line else line for line in expected.split("\n")
@@ -89,7 +99,11 @@ def test_json_report_has_the_seed_examples_values(live_stream: bytes) -> None:
                 assert got.get(key) == value, f"{section}[{position}].{key}"
             assert set(want) <= set(got)
     rec = ours["recommendation"]
-    assert (rec["index"], rec["email"], rec["reasoning"]) == (0, "alice@example.com", seed["recommendation"]["reasoning"])
+    assert (rec["index"], rec["email"], rec["reasoning"]) == (
+        0,
+        "alice@example.com",
+        seed["recommendation"]["reasoning"],
+    )
     # the two accounts the seed leaves out of its JSON, as its text report shows them
     assert [(a["status"], a["healthScore"]) for a in ours["accounts"][2:]] == [("warning", 70), ("rate-limited", 40)]
     assert ours["accounts"][2]["reasons"][0] == "refresh token aging"
@@ -105,6 +119,9 @@ def test_json_report_validates_against_the_published_schema(live_stream: bytes) 
 
 def test_demo_pool_is_the_seed_pool() -> None:
     """The README's demo runs on examples/sample-pool: it must stay the seed's example."""
-    report = run_cli(["report", "--dir", str(Path(__file__).parents[1] / "examples" / "sample-pool"), "--now", str(NOW)], validate=False)
+    report = run_cli(
+        ["report", "--dir", str(ROOT / "examples" / "sample-pool"), "--now", str(NOW)],
+        validate=False,
+    )
     assert "Use account: alice@example.com (index 1)" in report.text
     assert "Status: Warning (refresh token aging)" in report.text

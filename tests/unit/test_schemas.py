@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import ROOT, run_cli
 from pipeline.schema import SCHEMA_NAMES, bundled_schema, load_schema, load_schema_text, schema_errors
+from testkit.helpers import ROOT, run_cli
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
@@ -37,8 +37,20 @@ def test_top_level_schemas_folder_is_the_packaged_one() -> None:
 
 def test_wheel_carries_the_schemas(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("codex_auth_report-*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -55,11 +67,36 @@ def test_bundled_schema_is_self_contained(name: str) -> None:
     # No registry: every $ref must resolve inside the document.
     validator = Draft202012Validator(bundled)
     sample = {
-        "pool": {"kind": "pool", "schemaVersion": 1, "collectedAt": 1, "source": "none", "storage": {"path": None, "state": "missing"}, "currentIndex": None, "accountCount": 0, "flaggedCount": 0},
-        "account": {"kind": "account", "index": 0, "enabled": True, "lastUsed": 5, "quota": {"source": "cache", "sampledAt": 1, "windows": [{"windowMinutes": 300, "usedPercent": 5, "resetAt": None}]}},
+        "pool": {
+            "kind": "pool",
+            "schemaVersion": 1,
+            "collectedAt": 1,
+            "source": "none",
+            "storage": {"path": None, "state": "missing"},
+            "currentIndex": None,
+            "accountCount": 0,
+            "flaggedCount": 0,
+        },
+        "account": {
+            "kind": "account",
+            "index": 0,
+            "enabled": True,
+            "lastUsed": 5,
+            "quota": {
+                "source": "cache",
+                "sampledAt": 1,
+                "windows": [{"windowMinutes": 300, "usedPercent": 5, "resetAt": None}],
+            },
+        },
         "flagged": {"kind": "flagged", "index": 0, "flaggedAt": 1, "verificationCount": 0},
         "recommendation": {"kind": "recommendation", "index": None, "reasoning": "No usable account"},
-        "report": {"generatedAt": 1, "mode": "default", "summary": {"totalAccounts": 0, "activeAccounts": 0, "flaggedAccounts": 0}, "accounts": [], "flagged": []},
+        "report": {
+            "generatedAt": 1,
+            "mode": "default",
+            "summary": {"totalAccounts": 0, "activeAccounts": 0, "flaggedAccounts": 0},
+            "accounts": [],
+            "flagged": [],
+        },
     }[name]
     assert list(validator.iter_errors(sample)) == []
     broken = dict(sample, unexpectedField=1)
@@ -84,7 +121,19 @@ def test_cli_prints_bundled_schema_and_lists_kinds() -> None:
         ({"kind": "account", "index": 0, "enabled": True, "healthScore": 101}, "$.healthScore"),
         ({"kind": "account", "index": 0, "enabled": True, "status": "fine"}, "$.status"),
         ({"kind": "account", "index": 0, "enabled": True, "accessToken": "x"}, "$"),
-        ({"kind": "account", "index": 0, "enabled": True, "quota": {"source": "cache", "sampledAt": 1, "windows": [{"windowMinutes": "300", "usedPercent": 1, "resetAt": None}]}}, "$.quota"),
+        (
+            {
+                "kind": "account",
+                "index": 0,
+                "enabled": True,
+                "quota": {
+                    "source": "cache",
+                    "sampledAt": 1,
+                    "windows": [{"windowMinutes": "300", "usedPercent": 1, "resetAt": None}],
+                },
+            },
+            "$.quota",
+        ),
         ({"kind": "pool", "schemaVersion": 2}, "$"),
         ({"kind": "recommendation", "index": 0, "reasoning": ""}, "$.reasoning"),
     ],

@@ -1,7 +1,7 @@
 """The HTML report in headless Chromium: every page loads with no console error, fetches
 nothing, shows one table row per account, and a screenshot is taken.
 
-Console errors are read over the DevTools protocol (scripts/headless.py): console.error
+Console errors are read over the DevTools protocol (testkit/headless.py): console.error
 calls, uncaught exceptions, and the browser's own log entries at level error, which is where
 blocked loads and Content-Security-Policy violations land. The last test proves that a
 page with such an error is caught. Without Chromium the module is skipped and says why
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import run_cli, system_tool
-from headless import Chromium, find_chromium
+from testkit import poolkit
+from testkit.headless import Chromium, find_chromium
+from testkit.helpers import ROOT, run_cli, system_tool
 
 NOW = str(poolkit.SEED_NOW)
-RENDER_CASES = Path(__file__).parent / "golden" / "stages" / "render"
+RENDER_CASES = ROOT / "tests" / "golden" / "stages" / "render"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -83,7 +83,12 @@ def test_a_console_error_would_be_caught(browser: Chromium, tmp_path: Path) -> N
     page_file = tmp_path / "broken.html"
     good = html_of("seed-example").decode()
     # an image the page's own Content-Security-Policy forbids, and a failing inline script
-    page_file.write_text(good.replace("</body>", '<img src="data:image/png;base64,iVBORw0KGgo=" alt=""><script>console.error("boom")</script></body>'))
+    page_file.write_text(
+        good.replace(
+            "</body>",
+            '<img src="data:image/png;base64,iVBORw0KGgo=" alt=""><script>console.error("boom")</script></body>',
+        )
+    )
     page = browser.load(page_file, full_page=False)
     assert len(page.errors) == 2, page.errors
     assert all("Content Security Policy" in error for error in page.errors)

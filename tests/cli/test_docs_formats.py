@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT, run_cli
+from testkit.helpers import ROOT, run_cli
 
 README = (ROOT / "README.md").read_text()
 SAMPLE = ["report", "--dir", str(ROOT / "examples" / "sample-pool"), "--now", "2026-03-03T14:30:00Z"]
-EXCERPT = re.compile(r"^(# (HELP|TYPE) )?codex_auth_(accounts|account_health_score|account_status|account_quota_remaining_ratio)[ {]")
+EXCERPT = re.compile(
+    r"^(# (HELP|TYPE) )?codex_auth_(accounts|account_health_score|account_status|account_quota_remaining_ratio)[ {]"
+)
 
 
 def block_after(marker: str, fence: str = "```") -> str:
@@ -45,7 +47,14 @@ def test_screenshot_is_in_the_repository() -> None:
 
 
 def test_options_and_exit_3_are_documented() -> None:
-    for needle in ("--format", "--redact", "--min-healthy N", "| 3 | fewer healthy accounts than `--min-healthy N`", "## Formats", "### Redaction"):
+    for needle in (
+        "--format",
+        "--redact",
+        "--min-healthy N",
+        "| 3 | fewer healthy accounts than `--min-healthy N`",
+        "## Formats",
+        "### Redaction",
+    ):
         assert needle in README, needle
     for fmt in ("text", "json", "prometheus", "html", "markdown"):
         assert f"| `{fmt}` |" in README, fmt

@@ -124,7 +124,7 @@ In-process::
 
 As a process::
 
-    python scripts/fake_backend.py --scenario FILE [--port 0] [--delay-ms N]
+    python -m testkit.fake_backend --scenario FILE [--port 0] [--delay-ms N]
                                    [--max-seconds 600] [--log]
 
 prints one JSON line ``{"url", "base_url", "token_url"}`` and serves until SIGTERM/SIGINT or
@@ -148,11 +148,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 from urllib.parse import parse_qs, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import poolkit  # noqa: E402
+from testkit import poolkit
 
 HOST = "127.0.0.1"
 AUTH_CLAIM = "https://api.openai.com/auth"
@@ -162,16 +161,45 @@ MAX_BODY = 1 << 20
 IDLE_TIMEOUT = 10.0  # seconds a keep-alive connection may sit idle
 
 USAGE, RESPONSES, REFRESH, OTHER = "usage", "responses", "refresh", "other"
-API_MODES = {"ok", "rate_limited", "token_invalidated", "forbidden", "server_error", "error", "drop", "not_json", "wrong_shape"}
+API_MODES = {
+    "ok",
+    "rate_limited",
+    "token_invalidated",
+    "forbidden",
+    "server_error",
+    "error",
+    "drop",
+    "not_json",
+    "wrong_shape",
+}
 MODES = {
     USAGE: API_MODES,
     RESPONSES: API_MODES | {"auto", "no_headers", "unsupported_model"},
-    REFRESH: {"ok", "invalid_grant", "expired", "invalidated", "server_error", "error", "drop", "drop_after_rotate", "not_json", "wrong_shape"},
+    REFRESH: {
+        "ok",
+        "invalid_grant",
+        "expired",
+        "invalidated",
+        "server_error",
+        "error",
+        "drop",
+        "drop_after_rotate",
+        "not_json",
+        "wrong_shape",
+    },
 }
 DEFAULT_MODE = {USAGE: "ok", RESPONSES: "auto", REFRESH: "ok"}
 DEFAULT_STATUS = {
-    "ok": 200, "rate_limited": 429, "token_invalidated": 401, "forbidden": 403, "server_error": 500, "error": 400,
-    "not_json": 200, "wrong_shape": 200, "no_headers": 200, "unsupported_model": 400,
+    "ok": 200,
+    "rate_limited": 429,
+    "token_invalidated": 401,
+    "forbidden": 403,
+    "server_error": 500,
+    "error": 400,
+    "not_json": 200,
+    "wrong_shape": 200,
+    "no_headers": 200,
+    "unsupported_model": 400,
 }
 REFRESH_STATUS = {"ok": 200, "invalidated": 401, "server_error": 500, "not_json": 200, "wrong_shape": 200}
 SSE = "text/event-stream; charset=utf-8"
@@ -320,10 +348,20 @@ class Limit:
             if window is None:
                 return None
             used, after, at = window.view(now)
-            return {"used_percent": round(used), "limit_window_seconds": window.minutes * 60, "reset_after_seconds": after, "reset_at": at}
+            return {
+                "used_percent": round(used),
+                "limit_window_seconds": window.minutes * 60,
+                "reset_after_seconds": after,
+                "reset_at": at,
+            }
 
         reached = self.is_reached(now)
-        return {"allowed": not reached, "limit_reached": reached, "primary_window": one(self.primary), "secondary_window": one(self.secondary)}
+        return {
+            "allowed": not reached,
+            "limit_reached": reached,
+            "primary_window": one(self.primary),
+            "secondary_window": one(self.secondary),
+        }
 
     def headers(self, prefix: str, now: float) -> dict[str, str]:
         result: dict[str, str] = {}
@@ -350,7 +388,18 @@ class Behaviour:
     quota_headers: bool | None = None
     resets_in: int | None = None
 
-    KEYS = {"mode", "delayMs", "status", "body", "rawBody", "contentType", "code", "message", "quotaHeaders", "resetsInSeconds"}
+    KEYS: ClassVar[set[str]] = {
+        "mode",
+        "delayMs",
+        "status",
+        "body",
+        "rawBody",
+        "contentType",
+        "code",
+        "message",
+        "quotaHeaders",
+        "resetsInSeconds",
+    }
 
     @classmethod
     def parse_all(cls, spec: Any, endpoint: str, where: str) -> list[Behaviour]:
@@ -359,7 +408,10 @@ class Behaviour:
         items = spec if isinstance(spec, list) else [spec]
         if not items:
             raise ScenarioError(f"{where}: an empty list of behaviours")
-        return [cls.parse(item, endpoint, f"{where}[{i}]" if isinstance(spec, list) else where) for i, item in enumerate(items)]
+        return [
+            cls.parse(item, endpoint, f"{where}[{i}]" if isinstance(spec, list) else where)
+            for i, item in enumerate(items)
+        ]
 
     @classmethod
     def parse(cls, spec: Any, endpoint: str, where: str) -> Behaviour:
@@ -411,10 +463,25 @@ class Account:
     token_lifetime: int
     behaviours: dict[str, list[Behaviour]]
 
-    KEYS = {
-        "accountId", "email", "plan", "refreshToken", "usedRefreshTokens", "primary", "secondary", "additionalLimits",
-        "credits", "limitReached", "rateLimitReachedType", "activeLimit", "supportedModels", "delayMs",
-        "tokenLifetimeSeconds", USAGE, RESPONSES, REFRESH,
+    KEYS: ClassVar[set[str]] = {
+        "accountId",
+        "email",
+        "plan",
+        "refreshToken",
+        "usedRefreshTokens",
+        "primary",
+        "secondary",
+        "additionalLimits",
+        "credits",
+        "limitReached",
+        "rateLimitReachedType",
+        "activeLimit",
+        "supportedModels",
+        "delayMs",
+        "tokenLifetimeSeconds",
+        USAGE,
+        RESPONSES,
+        REFRESH,
     }
 
     @classmethod
@@ -482,7 +549,9 @@ class Account:
             supported_models=_str_list(obj, "supportedModels", where),
             delay_ms=_int(obj, "delayMs", where, None),
             token_lifetime=lifetime,
-            behaviours={ep: Behaviour.parse_all(obj.get(ep), ep, f"{where}.{ep}") for ep in (USAGE, RESPONSES, REFRESH)},
+            behaviours={
+                ep: Behaviour.parse_all(obj.get(ep), ep, f"{where}.{ep}") for ep in (USAGE, RESPONSES, REFRESH)
+            },
         )
 
     def reached_kind(self, now: float) -> str | None:
@@ -581,7 +650,9 @@ class _Server(ThreadingHTTPServer):
         super().__init__((HOST, port), _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), name="fake-backend-conn", daemon=True)
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), name="fake-backend-conn", daemon=True
+        )
         with self.connections_lock:
             self.connections[request] = thread
         thread.start()
@@ -609,26 +680,26 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the backend logs its own lines, without headers or query strings
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
         backend = self.server.backend
         path = urlsplit(self.path).path.rstrip("/") or "/"
         if path.startswith("/backend-api/") or path == "/backend-api":
-            path = path[len("/backend-api"):] or "/"
+            path = path[len("/backend-api") :] or "/"
         body = self._read_body()
         if body is None:
             return
@@ -638,7 +709,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._json(200, backend.stats())
             return
-        routes = {"/wham/usage": ("GET", USAGE), "/api/codex/usage": ("GET", USAGE), "/codex/responses": ("POST", RESPONSES), "/oauth/token": ("POST", REFRESH)}
+        routes = {
+            "/wham/usage": ("GET", USAGE),
+            "/api/codex/usage": ("GET", USAGE),
+            "/codex/responses": ("POST", RESPONSES),
+            "/oauth/token": ("POST", REFRESH),
+        }
         wanted, endpoint = routes.get(path, (None, OTHER))
         backend.request_started(endpoint)
         self._tracked = True
@@ -748,7 +824,9 @@ class FakeBackend:
         if self._server is not None:
             raise RuntimeError("already started")
         self._server = _Server(self, self._port)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-backend", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-backend", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -899,7 +977,9 @@ class FakeBackend:
             auth = claims.get(AUTH_CLAIM) if claims else None
             exp_value = claims.get("exp") if claims else None
             if not isinstance(exp_value, (int, float)) or isinstance(exp_value, bool):
-                return 401, _api_error("invalid_token", "Could not parse your authentication token. Please try signing in again.")
+                return 401, _api_error(
+                    "invalid_token", "Could not parse your authentication token. Please try signing in again."
+                )
             token_account = auth.get("chatgpt_account_id") if isinstance(auth, dict) else None
             exp = int(exp_value)
         account_id = handler.headers.get("ChatGPT-Account-Id") or token_account
@@ -965,30 +1045,67 @@ class FakeBackend:
             }
             return handler._json(status, {"error": error}, extra)
         if mode == "token_invalidated":
-            return handler._json(status, {"error": {"code": behaviour.code or "token_invalidated", "message": behaviour.message or TOKEN_INVALIDATED}}, extra)
+            return handler._json(
+                status,
+                {
+                    "error": {
+                        "code": behaviour.code or "token_invalidated",
+                        "message": behaviour.message or TOKEN_INVALIDATED,
+                    }
+                },
+                extra,
+            )
         if mode == "forbidden":
-            error = {"code": behaviour.code or "deactivated_workspace", "message": behaviour.message or "This workspace has been deactivated.", "type": "permission_error"}
+            error = {
+                "code": behaviour.code or "deactivated_workspace",
+                "message": behaviour.message or "This workspace has been deactivated.",
+                "type": "permission_error",
+            }
             return handler._json(status, {"error": error}, extra)
         if mode == "server_error":
-            error = {"code": behaviour.code, "message": behaviour.message or "An error occurred while processing your request.", "type": "server_error"}
+            error = {
+                "code": behaviour.code,
+                "message": behaviour.message or "An error occurred while processing your request.",
+                "type": "server_error",
+            }
             return handler._json(status, {"error": error}, extra)
         if mode == "unsupported_model":
-            return handler._json(status, {"detail": f"The '{model}' model is not supported when using Codex with a ChatGPT account."}, extra)
+            return handler._json(
+                status,
+                {"detail": f"The '{model}' model is not supported when using Codex with a ChatGPT account."},
+                extra,
+            )
         if mode == "not_json":
             return handler.send(status, HTML_PAGE.encode(), "text/html; charset=utf-8", extra)
         if mode == "no_headers":
             return handler.send(status, _event_stream(model or ""), SSE)
         if mode == "wrong_shape":
             if endpoint == USAGE:
-                return handler._json(status, {"plan_type": 42, "rate_limit": "unavailable", "credits": [], "additional_rate_limits": {"limit_name": None}})
-            garbage = {name: "n/a" for name in headers if name.endswith(("-used-percent", "-window-minutes", "-reset-at", "-reset-after-seconds"))}
+                return handler._json(
+                    status,
+                    {
+                        "plan_type": 42,
+                        "rate_limit": "unavailable",
+                        "credits": [],
+                        "additional_rate_limits": {"limit_name": None},
+                    },
+                )
+            garbage = {
+                name: "n/a"
+                for name in headers
+                if name.endswith(("-used-percent", "-window-minutes", "-reset-at", "-reset-after-seconds"))
+            }
             return handler.send(status, _event_stream(model or ""), SSE, garbage)
         raise AssertionError(f"unhandled mode {mode}")  # pragma: no cover - modes are validated
 
     def _custom(self, handler: _Handler, behaviour: Behaviour, status: int, headers: Mapping[str, str]) -> int:
         if behaviour.raw_body is not None:
             return handler.send(status, behaviour.raw_body.encode(), behaviour.content_type, headers)
-        data = behaviour.body if behaviour.has_body else {"error": {"code": behaviour.code, "message": behaviour.message or f"HTTP {status}"}}
+        data = (
+            behaviour.body
+            if behaviour.has_body
+            else {"error": {"code": behaviour.code, "message": behaviour.message or f"HTTP {status}"}}
+        )
         return handler._json(status, data, headers)
 
     def _usage_body(self, account: Account, now: float) -> dict[str, Any]:
@@ -1000,7 +1117,8 @@ class FakeBackend:
             "rate_limit": account.main.body(now),
             "credits": dict(account.credits) if account.credits is not None else None,
             "additional_rate_limits": [
-                {"limit_name": limit.name, "metered_feature": limit.id, "rate_limit": limit.body(now)} for limit in account.extra
+                {"limit_name": limit.name, "metered_feature": limit.id, "rate_limit": limit.body(now)}
+                for limit in account.extra
             ],
             "rate_limit_reached_type": {"kind": kind} if kind else None,
         }
@@ -1040,10 +1158,14 @@ class FakeBackend:
         self._delay(account, behaviour)
         if params.get("grant_type") != "refresh_token":
             self._refresh_failed()
-            return handler._json(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type."})
+            return handler._json(
+                400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type."}
+            )
         if not params.get("client_id"):
             self._refresh_failed()
-            return handler._json(400, {"error": "invalid_request", "error_description": "Missing required parameter: client_id."})
+            return handler._json(
+                400, {"error": "invalid_request", "error_description": "Missing required parameter: client_id."}
+            )
         if account is None or behaviour is None:
             self._refresh_failed(unknown=True)
             return handler._json(400, {"error": "invalid_grant", "error_description": "Invalid refresh token."})
@@ -1056,22 +1178,52 @@ class FakeBackend:
             return self._custom(handler, behaviour, behaviour.status or REFRESH_STATUS.get(mode, 400), {})
         if mode == "invalid_grant":
             self._refresh_failed()
-            return handler._json(behaviour.status or 400, {"error": "invalid_grant", "error_description": behaviour.message or "Invalid refresh token.", "code": behaviour.code or "refresh_token_invalid"})
+            return handler._json(
+                behaviour.status or 400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": behaviour.message or "Invalid refresh token.",
+                    "code": behaviour.code or "refresh_token_invalid",
+                },
+            )
         if mode == "expired":
             self._refresh_failed()
-            return handler._json(behaviour.status or 400, {"error": "invalid_grant", "error_description": "Your refresh token has expired. Please try signing in again.", "code": "refresh_token_expired"})
+            return handler._json(
+                behaviour.status or 400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Your refresh token has expired. Please try signing in again.",
+                    "code": "refresh_token_expired",
+                },
+            )
         if mode == "invalidated":
             self._refresh_failed()
-            return handler._json(behaviour.status or 401, {"error": {"code": "refresh_token_invalidated", "message": "Your refresh token has been invalidated. Please try signing in again."}})
+            return handler._json(
+                behaviour.status or 401,
+                {
+                    "error": {
+                        "code": "refresh_token_invalidated",
+                        "message": "Your refresh token has been invalidated. Please try signing in again.",
+                    }
+                },
+            )
         if mode == "server_error":
             self._refresh_failed()
-            return handler._json(behaviour.status or 500, {"error": "server_error", "error_description": behaviour.message or "An error occurred while processing your request."})
+            return handler._json(
+                behaviour.status or 500,
+                {
+                    "error": "server_error",
+                    "error_description": behaviour.message or "An error occurred while processing your request.",
+                },
+            )
         if mode == "not_json":
             self._refresh_failed()
             return handler.send(behaviour.status or 200, HTML_PAGE.encode(), "text/html; charset=utf-8")
         if mode == "wrong_shape":
             self._refresh_failed()
-            return handler._json(behaviour.status or 200, {"access_token": "", "expires_in": "soon", "token_type": "Bearer"})
+            return handler._json(
+                behaviour.status or 200, {"access_token": "", "expires_in": "soon", "token_type": "Bearer"}
+            )
         # ok / drop_after_rotate: spend the token and issue new ones, atomically
         with self._lock:
             state = self._refresh[token][1]
@@ -1087,12 +1239,19 @@ class FakeBackend:
                 self._stats.refresh["succeeded"] += 1
                 rotated = (access, new_refresh)
         if rotated is None:
-            return handler._json(400, {"error": "invalid_grant", "error_description": REUSED, "code": "refresh_token_reused"})
+            return handler._json(
+                400, {"error": "invalid_grant", "error_description": REUSED, "code": "refresh_token_reused"}
+            )
         if mode == "drop_after_rotate":
             raise _Drop
         access, new_refresh = rotated
         now = int(self.clock())
-        id_claims: dict[str, Any] = {"iat": now, "exp": now + 3600, "aud": params["client_id"], AUTH_CLAIM: {"chatgpt_plan_type": account.plan, "chatgpt_account_id": account.id}}
+        id_claims: dict[str, Any] = {
+            "iat": now,
+            "exp": now + 3600,
+            "aud": params["client_id"],
+            AUTH_CLAIM: {"chatgpt_plan_type": account.plan, "chatgpt_account_id": account.id},
+        }
         if account.email:
             id_claims["email"] = account.email
         return handler._json(
@@ -1132,11 +1291,27 @@ def _form_or_json(content_type: str, body: bytes) -> dict[str, str]:
 def _event_stream(model: str) -> bytes:
     response_id = "resp_fake_" + secrets.token_hex(6)
     events = [
-        ("response.created", {"type": "response.created", "response": {"id": response_id, "model": model, "status": "in_progress"}}),
+        (
+            "response.created",
+            {"type": "response.created", "response": {"id": response_id, "model": model, "status": "in_progress"}},
+        ),
         ("response.output_text.delta", {"type": "response.output_text.delta", "delta": "pong"}),
-        ("response.completed", {"type": "response.completed", "response": {"id": response_id, "model": model, "status": "completed", "usage": {"input_tokens": 12, "output_tokens": 1, "total_tokens": 13}}}),
+        (
+            "response.completed",
+            {
+                "type": "response.completed",
+                "response": {
+                    "id": response_id,
+                    "model": model,
+                    "status": "completed",
+                    "usage": {"input_tokens": 12, "output_tokens": 1, "total_tokens": 13},
+                },
+            },
+        ),
     ]
-    return "".join(f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" for name, data in events).encode()
+    return "".join(
+        f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" for name, data in events
+    ).encode()
 
 
 # --- the command line -----------------------------------------------------------------
@@ -1146,7 +1321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve a fake ChatGPT backend on 127.0.0.1 for tests and demos.")
     parser.add_argument("--scenario", required=True, help="scenario JSON file (format: see the module docstring)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
-    parser.add_argument("--delay-ms", type=int, default=None, help="global answer delay, replacing the scenario's delayMs")
+    parser.add_argument(
+        "--delay-ms", type=int, default=None, help="global answer delay, replacing the scenario's delayMs"
+    )
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop by itself after this long (default 600)")
     parser.add_argument("--log", action="store_true", help="one line per request on stderr (never tokens)")
     args = parser.parse_args(argv)
@@ -1171,7 +1348,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fake_backend: {exc}", file=sys.stderr)
         return 2
     try:
-        print(json.dumps({"url": backend.url, "base_url": backend.base_url, "token_url": backend.token_url}), flush=True)
+        print(
+            json.dumps({"url": backend.url, "base_url": backend.base_url, "token_url": backend.token_url}), flush=True
+        )
         stop.wait(args.max_seconds)
     finally:
         backend.stop()

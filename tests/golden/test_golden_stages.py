@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import parse_ndjson, run_cli
+from testkit import poolkit
+from testkit.helpers import parse_ndjson, run_cli
 
-CASES = Path(__file__).parent / "golden" / "stages"
+CASES = Path(__file__).parent / "stages"
 
 
 def cases() -> list[tuple[str, str]]:
@@ -30,18 +30,22 @@ def test_stage_golden(stage: str, name: str, request: pytest.FixtureRequest) -> 
     if request.config.getoption("--update-golden"):
         result = run_cli([stage, "--now", str(poolkit.SEED_NOW), *args], input=data, expect=None, validate=False)
         (folder / f"{name}.out").write_bytes(result.stdout)
-        (folder / f"{name}.err").write_text(result.stderr) if result.stderr else (folder / f"{name}.err").unlink(missing_ok=True)
+        (folder / f"{name}.err").write_text(result.stderr) if result.stderr else (folder / f"{name}.err").unlink(
+            missing_ok=True
+        )
         exit_file.write_text(f"{result.exit_code}\n") if result.exit_code else exit_file.unlink(missing_ok=True)
     expected_exit = int(exit_file.read_text()) if exit_file.exists() else 0
     err_file = folder / f"{name}.err"
     ndjson_out = stage != "render"
-    result = run_cli([stage, "--now", str(poolkit.SEED_NOW), *args], input=data, expect=expected_exit, validate=ndjson_out)
+    result = run_cli(
+        [stage, "--now", str(poolkit.SEED_NOW), *args], input=data, expect=expected_exit, validate=ndjson_out
+    )
     assert result.stdout == (folder / f"{name}.out").read_bytes()
     assert result.stderr == (err_file.read_text() if err_file.exists() else "")
     if expected_exit == 0:
         # the input is a valid stream too (fixtures cannot rot), and a stage never drops a record
         inputs = parse_ndjson(data)
-        from conftest import assert_valid
+        from testkit.helpers import assert_valid
 
         assert_valid(inputs)
         if ndjson_out:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import ROOT
+from testkit import poolkit
+from testkit.helpers import ROOT
 
 NOW = str(poolkit.SEED_NOW)
 BIN = Path(sys.executable).parent
@@ -40,7 +40,9 @@ def test_shell_pipe_equals_codex_auth_report(env: dict[str, str], fmt: str) -> N
     assert len(piped) > 500
 
 
-def test_saved_snapshot_rerenders_the_report_of_its_moment(env: dict[str, str], seed_pool: Path, tmp_path: Path) -> None:
+def test_saved_snapshot_rerenders_the_report_of_its_moment(
+    env: dict[str, str], seed_pool: Path, tmp_path: Path
+) -> None:
     then = sh(f"codex auth report --json --now {NOW}", env).stdout
     sh(f"codex-auth collect --now {NOW} > {tmp_path}/snapshot.ndjson", env)
     (seed_pool / "openai-codex-accounts.json").unlink()  # the pool changes after the snapshot
@@ -50,7 +52,12 @@ def test_saved_snapshot_rerenders_the_report_of_its_moment(env: dict[str, str], 
     ).stdout
     assert again == then
     later = str(poolkit.SEED_NOW + 2 * poolkit.HOUR)
-    rescored = json.loads(sh(f"codex-auth score --now {later} -i {tmp_path}/snapshot.ndjson | codex-auth render --json --now {later}", env).stdout)
+    rescored = json.loads(
+        sh(
+            f"codex-auth score --now {later} -i {tmp_path}/snapshot.ndjson | codex-auth render --json --now {later}",
+            env,
+        ).stdout
+    )
     dave = rescored["accounts"][3]
     assert dave["status"] != "rate-limited" and dave["rateLimited"] is False, "two hours later the 1h 30m limit is over"
     assert "quota5hPercent" not in dave, "the 5h sample is from before the reset: unknown, not 0%"
@@ -58,7 +65,9 @@ def test_saved_snapshot_rerenders_the_report_of_its_moment(env: dict[str, str], 
 
 def test_a_stage_streams_while_its_input_is_open(env: dict[str, str]) -> None:
     collected = sh(f"codex-auth collect --now {NOW}", env).stdout.splitlines(keepends=True)
-    stage = subprocess.Popen([str(BIN / "codex-auth"), "score", "--now", NOW], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    stage = subprocess.Popen(
+        [str(BIN / "codex-auth"), "score", "--now", NOW], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
     try:
         assert stage.stdin and stage.stdout
         stage.stdin.write(collected[0] + collected[1])
@@ -77,8 +86,15 @@ def test_a_stage_streams_while_its_input_is_open(env: dict[str, str]) -> None:
 
 def test_bad_record_mid_pipe_names_stage_and_line(env: dict[str, str]) -> None:
     done = subprocess.run(
-        ["bash", "-c", f"codex-auth collect --now {NOW} | sed '3s/\"enabled\":true/\"enabled\":\"yes\"/' | codex-auth score --now {NOW} | codex-auth render"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            "bash",
+            "-c",
+            f'codex-auth collect --now {NOW} | sed \'3s/"enabled":true/"enabled":"yes"/\' | codex-auth score --now {NOW} | codex-auth render',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "score: stdin:3: $.enabled: account record: 'yes' is not of type 'boolean'" in done.stderr
     assert "Traceback" not in done.stderr

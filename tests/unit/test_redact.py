@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import json_strings, parse_ndjson, run_cli
 from pipeline.redact import Masker, mask_account_id, mask_email
+from testkit import poolkit
+from testkit.helpers import ROOT, json_strings, parse_ndjson, run_cli
 
 NOW = str(poolkit.SEED_NOW)
 FORMATS = ("text", "json", "prometheus", "html", "markdown")
-RENDER_CASES = Path(__file__).parent / "golden" / "stages" / "render"
+RENDER_CASES = ROOT / "tests" / "golden" / "stages" / "render"
 EMAIL_MASK = re.compile(r"^[A-Za-z0-9]?\*\*\*@\*\*\*(\.[A-Za-z0-9]+)?#[0-9a-f]{10}$")
 
 
@@ -24,7 +24,11 @@ def identities(folder: Path) -> set[str]:
     """Every e-mail and account id stored in the pool's files."""
     found: set[str] = set()
     for path in folder.iterdir():
-        found |= {text for key, text in json_strings(json.loads(path.read_text())) if key in ("email", "accountId") or "@" in text}
+        found |= {
+            text
+            for key, text in json_strings(json.loads(path.read_text()))
+            if key in ("email", "accountId") or "@" in text
+        }
     found |= {key.split("|")[1] for key in json.loads((folder / "codex-auth-report-state.json").read_text())["flagged"]}
     return found
 
@@ -49,7 +53,13 @@ def test_no_email_or_account_id_in_any_redacted_report(seed_pool: Path, fmt: str
 
 
 EVERYWHERE = {
-    "alice@example.com", "acct-alice", "Bob.Smith+codex@example.co.uk", "org-Q7x9", "erin@example.com", "acct-erin", "zed@example.org",
+    "alice@example.com",
+    "acct-alice",
+    "Bob.Smith+codex@example.co.uk",
+    "org-Q7x9",
+    "erin@example.com",
+    "acct-erin",
+    "zed@example.org",
 }
 
 
@@ -71,7 +81,9 @@ def test_stderr_notes_are_redacted(tmp_path: Path) -> None:
     poolkit.write_pool(folder, poolkit.accounts_v3([poolkit.account("walter", poolkit.SEED_NOW)]))
     (folder / poolkit.FLAGGED_FILE).write_text("{not json")
     plain = run_cli(["report", "--dir", str(folder), "--now", NOW], validate=False)
-    assert "flagged accounts file is corrupt: " in plain.stderr and "carol@example.com" in plain.stderr, "the note names the file"
+    assert "flagged accounts file is corrupt: " in plain.stderr and "carol@example.com" in plain.stderr, (
+        "the note names the file"
+    )
     redacted = run_cli(["report", "--dir", str(folder), "--now", NOW, "--redact"], validate=False)
     assert_none_of({"carol@example.com", "walter@example.com", "acct-walter"}, redacted.stderr + redacted.text)
 
@@ -97,7 +109,9 @@ def test_redaction_is_deterministic(seed_pool: Path) -> None:
 
 def test_masks_stay_unique_on_1000_accounts(tmp_path: Path) -> None:
     pool = poolkit.large_pool(tmp_path / "pool", 1000, poolkit.SEED_NOW)
-    report = json.loads(run_cli(["report", "--dir", str(pool), "--now", NOW, "--json", "--redact"], validate=False).stdout)
+    report = json.loads(
+        run_cli(["report", "--dir", str(pool), "--now", NOW, "--json", "--redact"], validate=False).stdout
+    )
     emails = [a["email"] for a in report["accounts"]]
     ids = [a["accountId"] for a in report["accounts"]]
     assert len(set(emails)) == len(set(ids)) == 1000
@@ -105,16 +119,23 @@ def test_masks_stay_unique_on_1000_accounts(tmp_path: Path) -> None:
 
 
 def test_mask_scheme() -> None:
-    assert EMAIL_MASK.match(mask_email("alice@example.com")) and mask_email("alice@example.com").startswith("a***@***.com#")
+    assert EMAIL_MASK.match(mask_email("alice@example.com")) and mask_email("alice@example.com").startswith(
+        "a***@***.com#"
+    )
     assert mask_email("Alice@Example.COM") == mask_email("alice@example.com"), "one mailbox, one mask"
     assert mask_email("alice@example.com") != mask_email("alicia@example.com")
     assert mask_email("root@localhost").startswith("r***@***#")
     assert mask_account_id("user-abc123") != mask_account_id("user-abc124")
     masker = Masker({"user-abc123", "a b"})
-    assert masker.text("user-abc123 and user-abc1234 and a b") == f"{mask_account_id('user-abc123')} and user-abc1234 and {mask_account_id('a b')}"
+    assert (
+        masker.text("user-abc123 and user-abc1234 and a b")
+        == f"{mask_account_id('user-abc123')} and user-abc1234 and {mask_account_id('a b')}"
+    )
     assert masker.text("write to alice@example.com.") == f"write to {mask_email('alice@example.com')}."
     assert masker.value({"email": "alice@example.com", "accountId": "user-abc123", "n": 3}) == {
-        "email": mask_email("alice@example.com"), "accountId": mask_account_id("user-abc123"), "n": 3,
+        "email": mask_email("alice@example.com"),
+        "accountId": mask_account_id("user-abc123"),
+        "n": 3,
     }
 
 
@@ -124,5 +145,7 @@ def test_redacted_stream_renders_like_a_redacted_report(seed_pool: Path) -> None
     scored = run_cli(["score", "--now", NOW], input=collected).stdout
     recommended = run_cli(["recommend", "--now", NOW], input=scored).stdout
     assert parse_ndjson(recommended)[-1]["kind"] == "recommendation"
-    piped = run_cli(["render", "--now", NOW, "--format", "markdown", "--redact"], input=recommended, validate=False).stdout
+    piped = run_cli(
+        ["render", "--now", NOW, "--format", "markdown", "--redact"], input=recommended, validate=False
+    ).stdout
     assert piped == run_cli(["report", "--now", NOW, "--format", "markdown", "--redact"], validate=False).stdout

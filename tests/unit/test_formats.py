@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import run_cli, system_tool
 from pipeline.schema import schema_errors
+from testkit import poolkit
+from testkit.helpers import ROOT, run_cli, system_tool
 
 NOW = str(poolkit.SEED_NOW)
 FORMATS = ("text", "json", "prometheus", "html", "markdown")
-RENDER_CASES = Path(__file__).parent / "golden" / "stages" / "render"
+RENDER_CASES = ROOT / "tests" / "golden" / "stages" / "render"
 # (case, active accounts, flagged accounts)
 SMALL = [("seed-example", 4, 1), ("empty-pool", 0, 0), ("all-flagged", 0, 2)]
 BIG = 1000
@@ -118,8 +118,12 @@ def check_html(data: bytes, active: int, flagged: int, explain: bool = False) ->
 
 def self_contained(text: str, page: _Page) -> None:
     """Nothing that loads from elsewhere: no scripts, links, images, frames, fonts or URLs."""
-    assert not {"script", "link", "img", "iframe", "object", "embed", "source", "video", "audio", "base"} & set(page.tags)
-    assert not [name for name, _ in page.attrs if name in ("src", "href", "srcset", "action", "poster") or name.startswith("on")]
+    assert not {"script", "link", "img", "iframe", "object", "embed", "source", "video", "audio", "base"} & set(
+        page.tags
+    )
+    assert not [
+        name for name, _ in page.attrs if name in ("src", "href", "srcset", "action", "poster") or name.startswith("on")
+    ]
     assert "url(" not in text and "@import" not in text and "@font-face" not in text
     assert not re.search(r"(?i)\b(https?|ftp):|//[a-z0-9]", text)
     assert "default-src 'none'" in text, "the page forbids loading anything itself"
@@ -138,7 +142,13 @@ def check_markdown(data: bytes, active: int, flagged: int) -> None:
     assert ("No flagged accounts." in lines) == (flagged == 0)
 
 
-CHECKS = {"text": check_text, "json": check_json, "prometheus": check_prometheus, "html": check_html, "markdown": check_markdown}
+CHECKS = {
+    "text": check_text,
+    "json": check_json,
+    "prometheus": check_prometheus,
+    "html": check_html,
+    "markdown": check_markdown,
+}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -153,12 +163,18 @@ def test_every_format_on_1000_accounts(big_pool: Path, fmt: str) -> None:
 
 
 def test_format_and_short_json_agree(seed_pool: Path) -> None:
-    assert run_cli(["report", "--now", NOW, "--json"], validate=False).stdout == run_cli(["report", "--now", NOW, "--format", "json"], validate=False).stdout
+    assert (
+        run_cli(["report", "--now", NOW, "--json"], validate=False).stdout
+        == run_cli(["report", "--now", NOW, "--format", "json"], validate=False).stdout
+    )
 
 
 def test_explain_in_markdown_and_html() -> None:
     markdown = render_case("seed-example", "--format", "markdown", "--explain").decode()
-    assert "- #3 `carol@example.com`, score 70:\n  - -10 refresh token aging: tokens last refreshed 12 days ago\n" in markdown
+    assert (
+        "- #3 `carol@example.com`, score 70:\n  - -10 refresh token aging: tokens last refreshed 12 days ago\n"
+        in markdown
+    )
     html = render_case("seed-example", "--format", "html", "--explain")
     check_html(html, 4, 1, explain=True)
     assert "<li>&minus;20 quota below 25%: 12% left in the 5h window</li>" in html.decode()
@@ -180,9 +196,14 @@ def test_prometheus_covers_the_seed_exporter_and_more() -> None:
     assert scores == {"alice@example.com": 100, "bob@example.com": 85, "carol@example.com": 70, "dave@example.com": 40}
     assert samples(data, "codex_auth_active_accounts")[0].value == 4
     assert samples(data, "codex_auth_flagged_accounts")[0].value == 1
-    left = {(s.labels["index"], s.labels["window"]): s.value for s in samples(data, "codex_auth_account_quota_remaining_ratio")}
+    left = {
+        (s.labels["index"], s.labels["window"]): s.value
+        for s in samples(data, "codex_auth_account_quota_remaining_ratio")
+    }
     assert left[("0", "5h")] == 0.95 and left[("1", "7d")] == 0.67 and left[("3", "5h")] == 0
-    current = {s.labels["status"]: s.value for s in samples(data, "codex_auth_account_status") if s.labels["index"] == "2"}
+    current = {
+        s.labels["status"]: s.value for s in samples(data, "codex_auth_account_status") if s.labels["index"] == "2"
+    }
     assert current == {"healthy": 0, "warning": 1, "rate-limited": 0, "disabled": 0, "error": 0}
     limited = {s.labels["index"]: s.value for s in samples(data, "codex_auth_account_rate_limited")}
     assert limited == {"0": 0, "1": 0, "2": 0, "3": 1}
@@ -199,14 +220,18 @@ def test_prometheus_leaves_unknown_quota_out(big_pool: Path) -> None:
     # large_pool caches quota for every account whose index is not a multiple of 5
     assert with_quota == {str(i) for i in range(BIG) if i % 5}
     unknown = render_case("recovered-shared-email", "--format", "prometheus")
-    assert samples(unknown, "codex_auth_account_health_score") and not samples(unknown, "codex_auth_account_quota_remaining_ratio")
+    assert samples(unknown, "codex_auth_account_health_score") and not samples(
+        unknown, "codex_auth_account_quota_remaining_ratio"
+    )
     assert b"_quota_" not in unknown, "no quota series at all, rather than zeros"
 
 
 def test_prometheus_label_values_are_escaped() -> None:
     nasty = 'we"ird\\name\nline@example.com'
     record = {"kind": "account", "index": 0, "email": nasty, "accountId": None, "enabled": True}
-    data = run_cli(["render", "--now", NOW, "--format", "prometheus"], input=json.dumps(record) + "\n", validate=False).stdout
+    data = run_cli(
+        ["render", "--now", NOW, "--format", "prometheus"], input=json.dumps(record) + "\n", validate=False
+    ).stdout
     assert 'email="we\\"ird\\\\name\\nline@example.com"' in data.decode()
     assert [s.labels["email"] for s in samples(data, "codex_auth_account_health_score")] == [nasty]
     assert [s.labels["account_id"] for s in samples(data, "codex_auth_account_health_score")] == [""]
@@ -218,7 +243,9 @@ def promtool() -> str:
 
 
 def promtool_check(promtool: str, data: bytes) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([promtool, "check", "metrics"], input=data.decode(), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [promtool, "check", "metrics"], input=data.decode(), capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("case", [c for c, _, _ in SMALL] + ["recovered-shared-email", "redact-everywhere"])
@@ -238,7 +265,9 @@ def test_promtool_would_catch_a_bad_exposition(promtool: str) -> None:
     assert promtool_check(promtool, bad).returncode != 0
 
 
-def test_prometheus_out_file_is_whole_or_absent(seed_pool: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prometheus_out_file_is_whole_or_absent(
+    seed_pool: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "codex_auth.prom"
     target.write_text("# previous scrape file\n")
     run_cli(["report", "--now", NOW, "--format", "prometheus", "--out", str(target)], validate=False)
@@ -246,7 +275,9 @@ def test_prometheus_out_file_is_whole_or_absent(seed_pool: Path, tmp_path: Path,
     assert target.read_bytes() == expected
     assert stat.S_IMODE(target.stat().st_mode) == 0o600, "private unless asked"
     # readable by node_exporter, which runs as its own user, when asked for
-    run_cli(["report", "--now", NOW, "--format", "prometheus", "--out-mode", "644", "--out", str(target)], validate=False)
+    run_cli(
+        ["report", "--now", NOW, "--format", "prometheus", "--out-mode", "644", "--out", str(target)], validate=False
+    )
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["codex_auth.prom"]
 
@@ -269,7 +300,9 @@ def test_other_out_files_stay_private(seed_pool: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["755", "400", "1644", "rw", "9"])
 def test_out_mode_refuses_unsafe_or_odd_modes(seed_pool: Path, tmp_path: Path, mode: str) -> None:
-    result = run_cli(["report", "--now", NOW, "--out-mode", mode, "--out", str(tmp_path / "r.txt")], expect=2, validate=False)
+    result = run_cli(
+        ["report", "--now", NOW, "--out-mode", mode, "--out", str(tmp_path / "r.txt")], expect=2, validate=False
+    )
     assert "--out-mode" in result.stderr and not (tmp_path / "r.txt").exists()
 
 
@@ -280,9 +313,21 @@ def test_html_escapes_everything() -> None:
     hostile = '"><script>alert(1)</script><img src=x onerror=alert(2)>@example.com'
     records = [
         {"kind": "account", "index": 0, "email": hostile, "enabled": True, "label": "<b>label</b>"},
-        {"kind": "flagged", "index": 0, "email": None, "label": "<i>x</i>", "flaggedAt": None, "flaggedReason": "<script>bad()</script>", "verificationCount": 0},
+        {
+            "kind": "flagged",
+            "index": 0,
+            "email": None,
+            "label": "<i>x</i>",
+            "flaggedAt": None,
+            "flaggedReason": "<script>bad()</script>",
+            "verificationCount": 0,
+        },
     ]
-    data = run_cli(["render", "--now", NOW, "--format", "html"], input="".join(json.dumps(r) + "\n" for r in records), validate=False).stdout
+    data = run_cli(
+        ["render", "--now", NOW, "--format", "html"],
+        input="".join(json.dumps(r) + "\n" for r in records),
+        validate=False,
+    ).stdout
     check_html(data, 1, 1)
     text = data.decode()
     assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;script&gt;bad()&lt;/script&gt;" in text
@@ -296,7 +341,7 @@ def test_html_reads_without_colour() -> None:
         assert re.search(rf'<span class="st [a-z-]+"><span aria-hidden="true">.</span> {label}</span>', text)
     assert "<small>refresh token aging</small>" in text
     assert 'style="width:95%"></i></span>95%</span>' in text
-    assert "Resets in 1h 30m<br><small>at <time datetime=\"2026-03-03T16:00:00Z\">16:00 UTC</time></small>" in text
+    assert 'Resets in 1h 30m<br><small>at <time datetime="2026-03-03T16:00:00Z">16:00 UTC</time></small>' in text
 
 
 def test_html_size_stays_small(big_pool: Path) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ def make_jwt(claims: Mapping[str, Any], salt: str = "") -> str:
     return f"{header}.{payload}.{signature}"
 
 
-def access_token(*, account_id: str | None, email: str | None, issued_ms: int, expires_ms: int, plan: str = "plus") -> str:
+def access_token(
+    *, account_id: str | None, email: str | None, issued_ms: int, expires_ms: int, plan: str = "plus"
+) -> str:
     auth: dict[str, Any] = {"chatgpt_plan_type": plan}
     if account_id:
         auth["chatgpt_account_id"] = account_id
@@ -79,7 +82,9 @@ def account(
     if email is not None:
         record["email"] = email
     record["refreshToken"] = refresh_token(f"{name}-{account_id}")
-    record["accessToken"] = access_token(account_id=account_id, email=email, issued_ms=issued, expires_ms=issued + lifetime, plan=plan)
+    record["accessToken"] = access_token(
+        account_id=account_id, email=email, issued_ms=issued, expires_ms=issued + lifetime, plan=plan
+    )
     record["expiresAt"] = issued + lifetime
     record["enabled"] = True
     if added_at is not None or "addedAt" not in extra:
@@ -102,7 +107,7 @@ def accounts_v3(accounts: Iterable[Mapping[str, Any]], active: int = 0, **extra:
         "version": 3,
         "accounts": [dict(a) for a in accounts],
         "activeIndex": active,
-        "activeIndexByFamily": {family: active for family in FAMILIES},
+        "activeIndexByFamily": dict.fromkeys(FAMILIES, active),
         **extra,
     }
 
@@ -125,7 +130,9 @@ def write_wal(folder: Path, data: Mapping[str, Any], created: int, *, corrupt_ch
     return write_json(folder / (ACCOUNTS_FILE + ".wal"), envelope, pretty=False)
 
 
-def flagged(name: str, now: int, *, flagged_at: int, reason: str = "token-invalid", last_error: str | None = None, **kw: Any) -> dict[str, Any]:
+def flagged(
+    name: str, now: int, *, flagged_at: int, reason: str = "token-invalid", last_error: str | None = None, **kw: Any
+) -> dict[str, Any]:
     record = account(name, now, **kw)
     record["flaggedAt"] = flagged_at
     record["flaggedReason"] = reason
@@ -145,7 +152,15 @@ def window(minutes: int, used: float, reset_at: int | None) -> dict[str, Any]:
     return result
 
 
-def quota_entry(updated: int, primary: dict[str, Any] | None, secondary: dict[str, Any] | None, *, status: int = 200, model: str = "gpt-5-codex", plan: str | None = "plus") -> dict[str, Any]:
+def quota_entry(
+    updated: int,
+    primary: dict[str, Any] | None,
+    secondary: dict[str, Any] | None,
+    *,
+    status: int = 200,
+    model: str = "gpt-5-codex",
+    plan: str | None = "plus",
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"updatedAt": updated, "status": status, "model": model}
     if plan:
         entry["planType"] = plan
@@ -156,7 +171,9 @@ def quota_entry(updated: int, primary: dict[str, Any] | None, secondary: dict[st
     return entry
 
 
-def write_quota_cache(folder: Path, by_account_id: Mapping[str, Any] | None = None, by_email: Mapping[str, Any] | None = None) -> Path:
+def write_quota_cache(
+    folder: Path, by_account_id: Mapping[str, Any] | None = None, by_email: Mapping[str, Any] | None = None
+) -> Path:
     data = {"version": 1, "byAccountId": dict(by_account_id or {}), "byEmail": dict(by_email or {})}
     path = write_json(folder / "quota-cache.json", data)
     path.write_text(path.read_text() + "\n")
@@ -167,13 +184,27 @@ def write_state(folder: Path, flagged_history: Mapping[str, Mapping[str, Any]]) 
     return write_json(folder / "codex-auth-report-state.json", {"version": 1, "flagged": dict(flagged_history)})
 
 
-def write_auth_json(codex_home: Path, *, email: str, account_id: str, now: int, refreshed: int, lifetime: int = 10 * DAY, plan: str = "plus") -> Path:
-    id_token = make_jwt({"email": email, "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": account_id}}, salt="id" + email)
+def write_auth_json(
+    codex_home: Path,
+    *,
+    email: str,
+    account_id: str,
+    now: int,
+    refreshed: int,
+    lifetime: int = 10 * DAY,
+    plan: str = "plus",
+) -> Path:
+    id_token = make_jwt(
+        {"email": email, "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": account_id}},
+        salt="id" + email,
+    )
     data = {
         "OPENAI_API_KEY": None,
         "tokens": {
             "id_token": id_token,
-            "access_token": access_token(account_id=account_id, email=email, issued_ms=refreshed, expires_ms=refreshed + lifetime, plan=plan),
+            "access_token": access_token(
+                account_id=account_id, email=email, issued_ms=refreshed, expires_ms=refreshed + lifetime, plan=plan
+            ),
             "refresh_token": refresh_token("cli-" + email),
             "account_id": account_id,
         },
@@ -189,9 +220,9 @@ def now_ms() -> int:
 
 
 def _iso(ms: int) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def token_claims(token: str) -> dict[str, Any]:
@@ -212,7 +243,7 @@ def backend_scenario(
     delay_ms: int = 0,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A ``scripts/fake_backend.py`` scenario serving these account records: each one's
+    """A ``testkit/fake_backend.py`` scenario serving these account records: each one's
     accountId, email, refreshToken and plan (from its access token), with the default quota
     windows. ``overrides`` maps an accountId to more scenario keys (windows, behaviours...).
     Records without an accountId are left out: the backend cannot serve them."""
@@ -222,7 +253,9 @@ def backend_scenario(
         account_id = record.get("accountId")
         if not account_id:
             continue
-        plan = token_claims(record.get("accessToken", "")).get("https://api.openai.com/auth", {}).get("chatgpt_plan_type")
+        plan = (
+            token_claims(record.get("accessToken", "")).get("https://api.openai.com/auth", {}).get("chatgpt_plan_type")
+        )
         entry: dict[str, Any] = {"accountId": account_id}
         if record.get("email"):
             entry["email"] = record["email"]
@@ -246,25 +279,66 @@ def seed_example_pool(folder: Path, now: int = SEED_NOW) -> Path:
     """The facts of the seed page's example report: four accounts and one flagged one."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    alice = account("alice", now, account_id="user-abc123", last_used=now - 15 * MINUTE, added_at=now - 2_214_600_000, refreshed=now - DAY, plan="pro")
-    bob = account("bob", now, account_id="user-def456", last_used=now - 2 * HOUR, added_at=None, refreshed=now - 2 * DAY, addedAt=None)
-    carol = account("carol", now, account_id="user-ghi789", last_used=now - 3 * DAY, added_at=now - 60 * DAY, refreshed=now - 12 * DAY, lifetime=14 * DAY)
+    alice = account(
+        "alice",
+        now,
+        account_id="user-abc123",
+        last_used=now - 15 * MINUTE,
+        added_at=now - 2_214_600_000,
+        refreshed=now - DAY,
+        plan="pro",
+    )
+    bob = account(
+        "bob",
+        now,
+        account_id="user-def456",
+        last_used=now - 2 * HOUR,
+        added_at=None,
+        refreshed=now - 2 * DAY,
+        addedAt=None,
+    )
+    carol = account(
+        "carol",
+        now,
+        account_id="user-ghi789",
+        last_used=now - 3 * DAY,
+        added_at=now - 60 * DAY,
+        refreshed=now - 12 * DAY,
+        lifetime=14 * DAY,
+    )
     dave = account(
-        "dave", now, account_id="user-jkl012", last_used=now - 45 * MINUTE, added_at=now - 40 * DAY,
-        rateLimitResetTimes={"codex": now + 90 * MINUTE}, lastSwitchReason="rate-limit",
+        "dave",
+        now,
+        account_id="user-jkl012",
+        last_used=now - 45 * MINUTE,
+        added_at=now - 40 * DAY,
+        rateLimitResetTimes={"codex": now + 90 * MINUTE},
+        lastSwitchReason="rate-limit",
     )
     write_pool(folder, accounts_v3([alice, bob, carol, dave], active=0))
     sampled = now - 10 * MINUTE
     write_quota_cache(
         folder,
         by_account_id={
-            "user-abc123": quota_entry(sampled, window(300, 5, now + 4 * HOUR), window(10080, 13, now + 5 * DAY), plan="pro"),
+            "user-abc123": quota_entry(
+                sampled, window(300, 5, now + 4 * HOUR), window(10080, 13, now + 5 * DAY), plan="pro"
+            ),
             "user-def456": quota_entry(sampled, window(300, 55, now + 2 * HOUR), window(10080, 33, now + 3 * DAY)),
             "user-ghi789": quota_entry(sampled, window(300, 88, now + 3 * HOUR), window(10080, 66, now + 2 * DAY)),
-            "user-jkl012": quota_entry(sampled, window(300, 100, now + 90 * MINUTE), window(10080, 45, now + 4 * DAY), status=429),
+            "user-jkl012": quota_entry(
+                sampled, window(300, 100, now + 90 * MINUTE), window(10080, 45, now + 4 * DAY), status=429
+            ),
         },
     )
-    erin = flagged("erin", now, account_id="user-xyz789", flagged_at=now - 2 * DAY, reason="invalid_grant", last_error="refresh failed: invalid_grant", last_used=now - 3 * DAY)
+    erin = flagged(
+        "erin",
+        now,
+        account_id="user-xyz789",
+        flagged_at=now - 2 * DAY,
+        reason="invalid_grant",
+        last_error="refresh failed: invalid_grant",
+        last_used=now - 3 * DAY,
+    )
     write_flagged(folder, [erin])
     write_state(folder, {"user-xyz789|erin@example.com": {"lastVerified": now - DAY, "verificationCount": 3}})
     return folder
@@ -307,9 +381,17 @@ def large_pool(folder: Path, count: int, now: int) -> Path:
         if i % 23 == 7:
             extra["coolingDownUntil"] = now + 5 * MINUTE
             extra["cooldownReason"] = "network-error"
-        accounts.append(account(name, now, last_used=now - (i % 97) * HOUR, refreshed=now - (i % 13) * DAY, lifetime=14 * DAY, **extra))
+        accounts.append(
+            account(
+                name, now, last_used=now - (i % 97) * HOUR, refreshed=now - (i % 13) * DAY, lifetime=14 * DAY, **extra
+            )
+        )
         if i % 5:
-            cache[f"acct-{name}"] = quota_entry(now - (i % 9) * HOUR, window(300, (i * 7) % 101, now + HOUR), window(10080, (i * 3) % 101, now + 3 * DAY))
+            cache[f"acct-{name}"] = quota_entry(
+                now - (i % 9) * HOUR,
+                window(300, (i * 7) % 101, now + HOUR),
+                window(10080, (i * 3) % 101, now + 3 * DAY),
+            )
     write_pool(folder, accounts_v3(accounts, active=0))
     write_quota_cache(folder, by_account_id=cache)
     return folder

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import assert_no_secrets, fixture_secrets, run_cli, snapshot_tree
+from testkit import poolkit
+from testkit.helpers import assert_no_secrets, fixture_secrets, run_cli, snapshot_tree
 
-CASES = Path(__file__).parent / "golden" / "collect"
+CASES = Path(__file__).parent / "collect"
 
 
 def case_names() -> list[str]:
@@ -20,7 +20,9 @@ def case_names() -> list[str]:
 
 
 @pytest.mark.parametrize("name", case_names())
-def test_collect_golden(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+def test_collect_golden(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     source = CASES / name
     work = tmp_path / name
     shutil.copytree(source, work, ignore=shutil.ignore_patterns("expected.*", "case.json"))

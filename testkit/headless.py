@@ -1,6 +1,6 @@
 """Load a local HTML file in headless Chromium, collect every console error, take a screenshot.
 
-    python scripts/headless.py report.html report.png     # prints the errors; exit 1 if any
+    python -m testkit.headless report.html report.png     # prints the errors; exit 1 if any
 
 The browser is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``:
 JSON messages separated by NUL bytes on file descriptors 3 and 4), so nothing listens on a
@@ -83,7 +83,9 @@ class Chromium:
         self._process = subprocess.Popen(
             ["bash", "-c", shell, "chromium", *argv],
             pass_fds=(to_browser_r, from_browser_w),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -116,7 +118,9 @@ class Chromium:
 
     # --- the protocol -----------------------------------------------------------------
 
-    def _send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None, wait: bool = True) -> dict[str, Any]:
+    def _send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, wait: bool = True
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -155,7 +159,9 @@ class Chromium:
 
     # --- what the tests use -----------------------------------------------------------
 
-    def load(self, page: Path, *, width: int = 1280, height: int = 900, full_page: bool = True, max_height: int = 4000) -> PageLoad:
+    def load(
+        self, page: Path, *, width: int = 1280, height: int = 900, full_page: bool = True, max_height: int = 4000
+    ) -> PageLoad:
         """Open ``page`` (a local file) in a new tab; the console errors, a few facts about
         the page, and a PNG screenshot (the whole page up to ``max_height`` pixels)."""
         url = Path(page).resolve().as_uri()
@@ -164,7 +170,11 @@ class Chromium:
         self._events = []
         for domain in ("Page", "Runtime", "Log"):
             self._send(f"{domain}.enable", session=session)
-        self._send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session,
+        )
         self._send("Page.navigate", {"url": url}, session)
         self._wait_for("Page.loadEventFired", session)
         facts = self._evaluate(
@@ -175,10 +185,16 @@ class Chromium:
         result = PageLoad(title=facts["title"], rows=facts["rows"], resources=facts["resources"])
         if full_page:
             tall = min(max(height, int(facts["height"])), max_height)
-            self._send("Emulation.setDeviceMetricsOverride", {"width": width, "height": tall, "deviceScaleFactor": 1, "mobile": False}, session)
+            self._send(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": tall, "deviceScaleFactor": 1, "mobile": False},
+                session,
+            )
         shot = self._send("Page.captureScreenshot", {"format": "png"}, session)
         result.png = base64.b64decode(shot["data"])
-        result.errors = [text for event in self._events if event.get("sessionId") == session and (text := _error_text(event))]
+        result.errors = [
+            text for event in self._events if event.get("sessionId") == session and (text := _error_text(event))
+        ]
         self._send("Target.closeTarget", {"targetId": target})
         return result
 
@@ -201,7 +217,9 @@ def _error_text(event: dict[str, Any]) -> str | None:
     method = event.get("method")
     params = event.get("params", {})
     if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-        return "console: " + " ".join(str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", []))
+        return "console: " + " ".join(
+            str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", [])
+        )
     if method == "Runtime.exceptionThrown":
         details = params.get("exceptionDetails", {})
         return "exception: " + str(details.get("exception", {}).get("description") or details.get("text"))
@@ -215,7 +233,7 @@ def main() -> None:
     import sys
 
     if len(sys.argv) != 3:
-        sys.exit("usage: python scripts/headless.py PAGE.html SHOT.png")
+        sys.exit("usage: python -m testkit.headless PAGE.html SHOT.png")
     executable = find_chromium()
     if executable is None:
         sys.exit("no Chromium found (apt-get install chromium, or set CHROMIUM)")
@@ -224,7 +242,10 @@ def main() -> None:
     Path(sys.argv[2]).write_bytes(page.png)
     for error in page.errors:
         print(error)
-    print(f"{sys.argv[2]}: {len(page.png)} bytes; {page.rows} table rows; {len(page.errors)} console errors", file=sys.stderr)
+    print(
+        f"{sys.argv[2]}: {len(page.png)} bytes; {page.rows} table rows; {len(page.errors)} console errors",
+        file=sys.stderr,
+    )
     sys.exit(1 if page.errors else 0)
 
 

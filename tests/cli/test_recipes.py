@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import ROOT
+from testkit import poolkit
+from testkit.helpers import ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -35,21 +35,30 @@ def run(script: str, env: dict[str, str], cwd: Path, expect: int = 0) -> str:
 
 
 def test_health_score_of_one_account(env: dict[str, str], tmp_path: Path) -> None:
-    out = run("""codex auth report --json | jq '.accounts[] | select(.email == "bob@example.com") | .healthScore'""", env, tmp_path)
+    out = run(
+        """codex auth report --json | jq '.accounts[] | select(.email == "bob@example.com") | .healthScore'""",
+        env,
+        tmp_path,
+    )
     assert out == "85\n"
 
 
 def test_count_rate_limited_accounts(env: dict[str, str], tmp_path: Path) -> None:
-    assert run("codex auth report --json | jq '[.accounts[] | select(.rateLimited == true)] | length'", env, tmp_path) == "1\n"
+    assert (
+        run("codex auth report --json | jq '[.accounts[] | select(.rateLimited == true)] | length'", env, tmp_path)
+        == "1\n"
+    )
 
 
 def test_list_healthy_accounts(env: dict[str, str], tmp_path: Path) -> None:
-    out = run("""codex auth report --json | jq -r '.accounts[] | select(.status == "healthy") | .email'""", env, tmp_path)
+    out = run(
+        """codex auth report --json | jq -r '.accounts[] | select(.status == "healthy") | .email'""", env, tmp_path
+    )
     assert out == "alice@example.com\nbob@example.com\n"
 
 
 def test_prometheus_exporter_script(env: dict[str, str], tmp_path: Path) -> None:
-    script = r'''
+    script = r"""
 REPORT=$(codex auth report --json)
 
 echo "codex_total_accounts $(echo $REPORT | jq '.summary.totalAccounts')"
@@ -57,7 +66,7 @@ echo "codex_active_accounts $(echo $REPORT | jq '.summary.activeAccounts')"
 echo "codex_flagged_accounts $(echo $REPORT | jq '.summary.flaggedAccounts')"
 
 echo $REPORT | jq -r '.accounts[] | "codex_health_score{email=\"" + .email + "\"} " + (.healthScore | tostring)'
-'''
+"""
     assert run(script, env, tmp_path) == (
         "codex_total_accounts 5\ncodex_active_accounts 4\ncodex_flagged_accounts 1\n"
         'codex_health_score{email="alice@example.com"} 100\ncodex_health_score{email="bob@example.com"} 85\n'
@@ -65,7 +74,7 @@ echo $REPORT | jq -r '.accounts[] | "codex_health_score{email=\"" + .email + "\"
     )
 
 
-PRE_DEPLOY = r'''
+PRE_DEPLOY = r"""
 REPORT=$(codex auth report --json)
 HEALTHY=$(echo $REPORT | jq '[.accounts[] | select(.status == "healthy")] | length')
 
@@ -74,7 +83,7 @@ if [ $HEALTHY -lt NEEDED ]; then
   exit 1
 fi
 echo "ok: $HEALTHY healthy"
-'''
+"""
 
 
 def test_pre_deployment_check_passes_with_two_healthy(env: dict[str, str], tmp_path: Path) -> None:
@@ -82,11 +91,14 @@ def test_pre_deployment_check_passes_with_two_healthy(env: dict[str, str], tmp_p
 
 
 def test_pre_deployment_check_fails_when_short(env: dict[str, str], tmp_path: Path) -> None:
-    assert run(PRE_DEPLOY.replace("NEEDED", "3"), env, tmp_path, expect=1) == "Not enough healthy accounts for deployment\n"
+    assert (
+        run(PRE_DEPLOY.replace("NEEDED", "3"), env, tmp_path, expect=1)
+        == "Not enough healthy accounts for deployment\n"
+    )
 
 
 def test_daily_snapshot_and_capacity_planning(env: dict[str, str], tmp_path: Path) -> None:
-    script = r'''
+    script = r"""
 mkdir -p reports/
 DATE=$(date +%Y-%m-%d)
 codex auth report --json --out reports/health-$DATE.json
@@ -96,7 +108,7 @@ for i in {0..6}; do
     echo "$DATE: $(jq '.summary.activeAccounts' reports/health-$DATE.json)"
   fi
 done
-'''
+"""
     today = datetime.date.today().isoformat()
     assert run(script, env, tmp_path) == f"{today}: 4\n"
     assert (tmp_path / "reports" / f"health-{today}.json").stat().st_mode & 0o777 == 0o600
@@ -113,22 +125,31 @@ def test_live_prometheus_exporter_and_daily_snapshot(pool_dir: Path, tmp_path: P
     poolkit.seed_example_pool(pool_dir, now=poolkit.now_ms())
     backend(poolkit.seed_example_scenario(pool_dir))
     env = dict(os.environ, PATH=f"{ROOT / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}")
-    exporter = r'''
+    exporter = r"""
 REPORT=$(codex auth report --live --json)
 echo "codex_total_accounts $(echo $REPORT | jq '.summary.totalAccounts')"
 echo $REPORT | jq -r '.accounts[] | "codex_health_score{email=\"" + .email + "\"} " + (.healthScore | tostring)'
-'''
+"""
     assert run(exporter, env, tmp_path) == (
         'codex_total_accounts 5\ncodex_health_score{email="alice@example.com"} 100\ncodex_health_score{email="bob@example.com"} 85\n'
         'codex_health_score{email="carol@example.com"} 70\ncodex_health_score{email="dave@example.com"} 40\n'
     )
-    run("mkdir -p reports && codex auth report --live --json --out reports/health-$(date +%Y-%m-%d).json", env, tmp_path)
+    run(
+        "mkdir -p reports && codex auth report --live --json --out reports/health-$(date +%Y-%m-%d).json", env, tmp_path
+    )
     (saved,) = (tmp_path / "reports").iterdir()
     assert run(f"jq -r .mode {saved}", env, tmp_path) == "live\n"
 
 
 def test_live_demo_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "live_demo.py"), "--json"], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-m", "testkit.live_demo", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert done.returncode == 0, done.stderr
     report = __import__("json").loads(done.stdout)
     assert report["mode"] == "live" and report["recommendation"]["email"] == "alice@example.com"

@@ -1,4 +1,4 @@
-"""The fake ChatGPT backend (scripts/fake_backend.py), over real sockets with httpx."""
+"""The fake ChatGPT backend (testkit/fake_backend.py), over real sockets with httpx."""
 
 from __future__ import annotations
 
@@ -19,13 +19,19 @@ from typing import Any
 import httpx
 import pytest
 
-import poolkit
-from fake_backend import FakeBackend, ScenarioError, jwt_claims, token_hash
+from testkit import poolkit
+from testkit.fake_backend import FakeBackend, ScenarioError, jwt_claims, token_hash
+from testkit.helpers import ROOT
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fake_backend.py"
 T0 = 1_790_000_000.0  # a fixed server time for deterministic windows
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
-SPARK = {"id": "codex_bengalfox", "name": "GPT-5.3-Codex-Spark", "primary": {"usedPercent": 7, "windowMinutes": 300, "resetAfterSeconds": 1200}, "secondary": None, "models": ["gpt-5.3-codex-spark"]}
+SPARK = {
+    "id": "codex_bengalfox",
+    "name": "GPT-5.3-Codex-Spark",
+    "primary": {"usedPercent": 7, "windowMinutes": 300, "resetAfterSeconds": 1200},
+    "secondary": None,
+    "models": ["gpt-5.3-codex-spark"],
+}
 
 
 class Clock:
@@ -41,7 +47,13 @@ class Clock:
 
 def jwt_for(account_id: str, now: float, *, lifetime: float = 3600, plan: str = "plus") -> str:
     issued = int(now * 1000)
-    return poolkit.access_token(account_id=account_id, email=f"{account_id}@example.com", issued_ms=issued, expires_ms=issued + int(lifetime * 1000), plan=plan)
+    return poolkit.access_token(
+        account_id=account_id,
+        email=f"{account_id}@example.com",
+        issued_ms=issued,
+        expires_ms=issued + int(lifetime * 1000),
+        plan=plan,
+    )
 
 
 def headers(account_id: str, token: str) -> dict[str, str]:
@@ -49,7 +61,12 @@ def headers(account_id: str, token: str) -> dict[str, str]:
 
 
 def account(account_id: str, **extra: Any) -> dict[str, Any]:
-    return {"accountId": account_id, "email": f"{account_id}@example.com", "refreshToken": poolkit.refresh_token(account_id), **extra}
+    return {
+        "accountId": account_id,
+        "email": f"{account_id}@example.com",
+        "refreshToken": poolkit.refresh_token(account_id),
+        **extra,
+    }
 
 
 def refresh_form(token: str) -> dict[str, str]:
@@ -89,12 +106,24 @@ class Api:
         self.backend, self.client, self.account_id, self.token = backend, client, account_id, token
 
     def usage(self, **kw: Any) -> httpx.Response:
-        return self.client.get(self.backend.base_url + "/wham/usage", headers=headers(self.account_id, self.token), **kw)
+        return self.client.get(
+            self.backend.base_url + "/wham/usage", headers=headers(self.account_id, self.token), **kw
+        )
 
     def responses(self, model: str = "gpt-5.5", **kw: Any) -> httpx.Response:
-        body = {"model": model, "stream": True, "store": False, "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "quota ping"}]}]}
+        body = {
+            "model": model,
+            "stream": True,
+            "store": False,
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "quota ping"}]}],
+        }
         extra = {"OpenAI-Beta": "responses=experimental", "originator": "codex_cli_rs", "accept": "text/event-stream"}
-        return self.client.post(self.backend.base_url + "/codex/responses", headers={**headers(self.account_id, self.token), **extra}, json=body, **kw)
+        return self.client.post(
+            self.backend.base_url + "/codex/responses",
+            headers={**headers(self.account_id, self.token), **extra},
+            json=body,
+            **kw,
+        )
 
 
 def api(start: Callable[..., FakeBackend], client: httpx.Client, clock: Clock, **acct: Any) -> Api:
@@ -107,7 +136,9 @@ def api(start: Callable[..., FakeBackend], client: httpx.Client, clock: Clock, *
 
 def test_usage_body_has_the_real_shape(start, client, clock):
     a = api(
-        start, client, clock,
+        start,
+        client,
+        clock,
         plan="pro",
         primary={"usedPercent": 12.4, "windowMinutes": 300, "resetAfterSeconds": 3600},
         secondary={"usedPercent": 40, "windowMinutes": 10080, "resetAfterSeconds": 86400},
@@ -122,8 +153,18 @@ def test_usage_body_has_the_real_shape(start, client, clock):
     assert body["rate_limit"] == {
         "allowed": True,
         "limit_reached": False,
-        "primary_window": {"used_percent": 12, "limit_window_seconds": 18000, "reset_after_seconds": 3600, "reset_at": int(T0) + 3600},
-        "secondary_window": {"used_percent": 40, "limit_window_seconds": 604800, "reset_after_seconds": 86400, "reset_at": int(T0) + 86400},
+        "primary_window": {
+            "used_percent": 12,
+            "limit_window_seconds": 18000,
+            "reset_after_seconds": 3600,
+            "reset_at": int(T0) + 3600,
+        },
+        "secondary_window": {
+            "used_percent": 40,
+            "limit_window_seconds": 604800,
+            "reset_after_seconds": 86400,
+            "reset_at": int(T0) + 86400,
+        },
     }
     assert body["credits"] == {"has_credits": True, "unlimited": False, "balance": "12.50"}
     assert body["additional_rate_limits"] == [
@@ -133,7 +174,12 @@ def test_usage_body_has_the_real_shape(start, client, clock):
             "rate_limit": {
                 "allowed": True,
                 "limit_reached": False,
-                "primary_window": {"used_percent": 7, "limit_window_seconds": 18000, "reset_after_seconds": 1200, "reset_at": int(T0) + 1200},
+                "primary_window": {
+                    "used_percent": 7,
+                    "limit_window_seconds": 18000,
+                    "reset_after_seconds": 1200,
+                    "reset_at": int(T0) + 1200,
+                },
                 "secondary_window": None,
             },
         }
@@ -141,7 +187,9 @@ def test_usage_body_has_the_real_shape(start, client, clock):
     assert body["rate_limit_reached_type"] is None
 
 
-@pytest.mark.parametrize("path", ["/backend-api/wham/usage", "/wham/usage", "/api/codex/usage", "/backend-api/api/codex/usage"])
+@pytest.mark.parametrize(
+    "path", ["/backend-api/wham/usage", "/wham/usage", "/api/codex/usage", "/backend-api/api/codex/usage"]
+)
 def test_usage_answers_with_and_without_the_prefix(start, client, clock, path):
     a = api(start, client, clock)
     response = client.get(a.backend.url + path, headers=headers(a.account_id, a.token))
@@ -159,7 +207,14 @@ def test_default_windows_are_5h_and_7d_unused(start, client, clock):
 
 
 def test_weekly_only_account_has_one_7_day_primary_window(start, client, clock):
-    a = api(start, client, clock, primary={"usedPercent": 30, "windowMinutes": 10080, "resetAfterSeconds": 200_000}, secondary=None, additionalLimits=[{"id": "codex_5h", "name": "5h", "primary": {"windowMinutes": 300}}])
+    a = api(
+        start,
+        client,
+        clock,
+        primary={"usedPercent": 30, "windowMinutes": 10080, "resetAfterSeconds": 200_000},
+        secondary=None,
+        additionalLimits=[{"id": "codex_5h", "name": "5h", "primary": {"windowMinutes": 300}}],
+    )
     body = a.usage().json()
     assert body["rate_limit"]["primary_window"]["limit_window_seconds"] == 604800
     assert body["rate_limit"]["primary_window"]["used_percent"] == 30
@@ -171,14 +226,29 @@ def test_weekly_only_account_has_one_7_day_primary_window(start, client, clock):
 
 
 def test_limit_reached_derived_from_a_full_window(start, client, clock):
-    body = api(start, client, clock, primary={"usedPercent": 100, "windowMinutes": 300, "resetAfterSeconds": 900}).usage().json()
+    body = (
+        api(start, client, clock, primary={"usedPercent": 100, "windowMinutes": 300, "resetAfterSeconds": 900})
+        .usage()
+        .json()
+    )
     assert body["rate_limit"]["allowed"] is False
     assert body["rate_limit"]["limit_reached"] is True
     assert body["rate_limit_reached_type"] == {"kind": "rate_limit_reached"}
 
 
 def test_limit_reached_and_kind_can_be_set(start, client, clock):
-    body = api(start, client, clock, limitReached=True, rateLimitReachedType="workspace_member_credits_depleted", credits=None).usage().json()
+    body = (
+        api(
+            start,
+            client,
+            clock,
+            limitReached=True,
+            rateLimitReachedType="workspace_member_credits_depleted",
+            credits=None,
+        )
+        .usage()
+        .json()
+    )
     assert body["rate_limit"]["limit_reached"] is True
     assert body["rate_limit"]["primary_window"]["used_percent"] == 0
     assert body["rate_limit_reached_type"] == {"kind": "workspace_member_credits_depleted"}
@@ -192,7 +262,11 @@ def test_started_window_keeps_its_reset_and_rolls_over(start, client, clock):
     assert (window["used_percent"], window["reset_after_seconds"], window["reset_at"]) == (50, 60, int(T0) + 100)
     clock.advance(110)  # 50 s past the reset: a fresh window started at T0 + 100
     window = a.usage().json()["rate_limit"]["primary_window"]
-    assert (window["used_percent"], window["reset_after_seconds"], window["reset_at"]) == (0, 18000 - 50, int(T0) + 100 + 18000)
+    assert (window["used_percent"], window["reset_after_seconds"], window["reset_at"]) == (
+        0,
+        18000 - 50,
+        int(T0) + 100 + 18000,
+    )
 
 
 def test_unstarted_window_slides_with_the_clock(start, client, clock):
@@ -209,7 +283,9 @@ def test_unstarted_window_slides_with_the_clock(start, client, clock):
 
 def test_responses_carries_the_quota_headers(start, client, clock):
     a = api(
-        start, client, clock,
+        start,
+        client,
+        clock,
         plan="pro",
         primary={"usedPercent": 12.5, "windowMinutes": 300, "resetAfterSeconds": 3600},
         secondary={"usedPercent": 40, "windowMinutes": 10080, "resetAfterSeconds": 86400},
@@ -231,7 +307,11 @@ def test_responses_carries_the_quota_headers(start, client, clock):
     assert h["x-codex-secondary-reset-after-seconds"] == "86400"
     assert h["x-codex-plan-type"] == "pro"
     assert h["x-codex-active-limit"] == "codex"
-    assert (h["x-codex-credits-has-credits"], h["x-codex-credits-unlimited"], h["x-codex-credits-balance"]) == ("true", "false", "3.75")
+    assert (h["x-codex-credits-has-credits"], h["x-codex-credits-unlimited"], h["x-codex-credits-balance"]) == (
+        "true",
+        "false",
+        "3.75",
+    )
     assert h["x-codex-bengalfox-primary-used-percent"] == "7"
     assert h["x-codex-bengalfox-primary-window-minutes"] == "300"
     assert h["x-codex-bengalfox-primary-reset-after-seconds"] == "1200"
@@ -259,11 +339,24 @@ def test_credits_null_sends_no_credit_headers(start, client, clock):
 
 
 def test_responses_answers_429_with_headers_when_the_limit_is_reached(start, client, clock):
-    a = api(start, client, clock, primary={"usedPercent": 100, "windowMinutes": 300, "resetAfterSeconds": 900}, secondary={"usedPercent": 80, "windowMinutes": 10080, "resetAfterSeconds": 5000})
+    a = api(
+        start,
+        client,
+        clock,
+        primary={"usedPercent": 100, "windowMinutes": 300, "resetAfterSeconds": 900},
+        secondary={"usedPercent": 80, "windowMinutes": 10080, "resetAfterSeconds": 5000},
+    )
     response = a.responses()
     assert response.status_code == 429
     assert response.json() == {
-        "error": {"type": "usage_limit_reached", "code": "usage_limit_reached", "message": "The usage limit has been reached", "plan_type": "plus", "resets_at": int(T0) + 900, "resets_in_seconds": 900}
+        "error": {
+            "type": "usage_limit_reached",
+            "code": "usage_limit_reached",
+            "message": "The usage limit has been reached",
+            "plan_type": "plus",
+            "resets_at": int(T0) + 900,
+            "resets_in_seconds": 900,
+        }
     }
     assert response.headers["x-codex-primary-used-percent"] == "100"
     assert response.headers["x-codex-rate-limit-reached-type"] == "rate_limit_reached"
@@ -288,9 +381,13 @@ def test_ok_mode_answers_200_even_when_the_limit_is_reached(start, client, clock
 
 def test_responses_needs_a_model(start, client, clock):
     a = api(start, client, clock)
-    response = client.post(a.backend.base_url + "/codex/responses", headers=headers(a.account_id, a.token), content=b"not json")
+    response = client.post(
+        a.backend.base_url + "/codex/responses", headers=headers(a.account_id, a.token), content=b"not json"
+    )
     assert response.status_code == 400
-    response = client.post(a.backend.url + "/codex/responses", headers=headers(a.account_id, a.token), json={"input": []})
+    response = client.post(
+        a.backend.url + "/codex/responses", headers=headers(a.account_id, a.token), json={"input": []}
+    )
     assert response.status_code == 400
     assert "model" in response.json()["detail"]
 
@@ -328,7 +425,12 @@ def test_rate_limited_mode(start, client, clock, endpoint):
 def test_token_invalidated_mode(start, client, clock, endpoint):
     response = getattr(api(start, client, clock, **{endpoint: "token_invalidated"}), endpoint)()
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "token_invalidated", "message": "Your authentication token has been invalidated. Please try signing in again."}}
+    assert response.json() == {
+        "error": {
+            "code": "token_invalidated",
+            "message": "Your authentication token has been invalidated. Please try signing in again.",
+        }
+    }
     assert "x-codex-primary-used-percent" not in response.headers
 
 
@@ -354,13 +456,21 @@ def test_server_error_mode(start, client, clock, endpoint):
 
 
 def test_server_error_can_carry_quota_headers(start, client, clock):
-    response = api(start, client, clock, responses={"mode": "server_error", "status": 502, "quotaHeaders": True}).responses()
+    response = api(
+        start, client, clock, responses={"mode": "server_error", "status": 502, "quotaHeaders": True}
+    ).responses()
     assert response.status_code == 502
     assert response.headers["x-codex-primary-window-minutes"] == "300"
 
 
 def test_error_mode_sends_any_status_and_raw_body(start, client, clock):
-    a = api(start, client, clock, usage={"mode": "error", "status": 418, "rawBody": "short and stout", "contentType": "text/plain"}, responses={"mode": "error", "status": 409, "body": {"detail": "conflict"}})
+    a = api(
+        start,
+        client,
+        clock,
+        usage={"mode": "error", "status": 418, "rawBody": "short and stout", "contentType": "text/plain"},
+        responses={"mode": "error", "status": 409, "body": {"detail": "conflict"}},
+    )
     first = a.usage()
     assert (first.status_code, first.text, first.headers["content-type"]) == (418, "short and stout", "text/plain")
     second = a.responses()
@@ -514,7 +624,9 @@ def test_auth_is_checked_before_the_behaviour(start, client, clock):
 def test_unknown_paths_and_methods(start, client, clock):
     a = api(start, client, clock)
     assert client.get(a.backend.url + "/backend-api/nope").status_code == 404
-    assert client.get(a.backend.base_url + "/codex/responses", headers=headers(a.account_id, a.token)).status_code == 405
+    assert (
+        client.get(a.backend.base_url + "/codex/responses", headers=headers(a.account_id, a.token)).status_code == 405
+    )
     assert client.post(a.backend.base_url + "/wham/usage", headers=headers(a.account_id, a.token)).status_code == 405
     assert a.backend.stats()["requests"]["other"] == 1
 
@@ -594,7 +706,9 @@ def test_unknown_refresh_token_is_invalid_grant(start, client, clock):
 
 def test_refresh_accepts_a_json_body(start, client, clock):
     backend = start({"accounts": [account("acct-a")]}, clock=clock)
-    response = client.post(backend.token_url, json={**refresh_form(poolkit.refresh_token("acct-a")), "scope": "openid profile email"})
+    response = client.post(
+        backend.token_url, json={**refresh_form(poolkit.refresh_token("acct-a")), "scope": "openid profile email"}
+    )
     assert response.status_code == 200
     assert response.json()["refresh_token"] != poolkit.refresh_token("acct-a")
 
@@ -722,7 +836,12 @@ def test_fifty_delayed_requests_overlap_with_an_async_client(start, clock):
 
     async def run() -> list[int]:
         async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=50)) as c:
-            calls = [c.post(backend.base_url + "/codex/responses", headers=headers("acct-a", token), json={"model": "gpt-5.5"}) for _ in range(50)]
+            calls = [
+                c.post(
+                    backend.base_url + "/codex/responses", headers=headers("acct-a", token), json={"model": "gpt-5.5"}
+                )
+                for _ in range(50)
+            ]
             return [r.status_code for r in await asyncio.gather(*calls)]
 
     assert asyncio.run(run()) == [200] * 50
@@ -741,7 +860,10 @@ def test_stats_over_http_count_per_endpoint_and_account_without_tokens(start, cl
     assert stats == backend.stats()
     assert stats["requests"] == {"usage": 2, "responses": 2, "refresh": 1, "other": 0}
     assert stats["total"] == 5
-    assert stats["byAccount"] == {"acct-a": {"usage": 2, "responses": 1, "refresh": 0}, "acct-b": {"usage": 0, "responses": 1, "refresh": 1}}
+    assert stats["byAccount"] == {
+        "acct-a": {"usage": 2, "responses": 1, "refresh": 0},
+        "acct-b": {"usage": 0, "responses": 1, "refresh": 1},
+    }
     assert stats["statuses"] == {"200": 5}
     text = response.text
     assert "rt_fixture_" not in text and a.token not in text and poolkit.refresh_token("acct-b") not in text
@@ -820,7 +942,10 @@ def test_keep_alive_connections_are_reused(start, clock):
         ({"accounts": [{"accountId": "a", "responses": {"mode": "error"}}]}, "needs a status"),
         ({"accounts": [{"accountId": "a", "usage": {"mode": "server_error", "status": 404}}]}, "5xx"),
         ({"accounts": [{"accountId": "a", "additionalLimits": [{"id": "codex-bad"}]}]}, "limit id"),
-        ({"accounts": [{"accountId": "a", "refreshToken": "rt_1"}, {"accountId": "b", "refreshToken": "rt_1"}]}, "listed twice"),
+        (
+            {"accounts": [{"accountId": "a", "refreshToken": "rt_1"}, {"accountId": "b", "refreshToken": "rt_1"}]},
+            "listed twice",
+        ),
         ({"account": []}, "unknown key(s) account"),
     ],
 )
@@ -861,7 +986,13 @@ def test_poolkit_builds_a_scenario_from_pool_accounts(start, client):
 def _spawn(tmp_path: Path, *args: str, scenario: dict[str, Any] | None = None) -> subprocess.Popen[str]:
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(scenario if scenario is not None else {"accounts": [account("acct-a")]}))
-    return subprocess.Popen([sys.executable, str(SCRIPT), "--scenario", str(path), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "testkit.fake_backend", "--scenario", str(path), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _first_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -896,7 +1027,9 @@ def test_process_prints_its_urls_serves_and_exits_quietly(tmp_path, sig):
         assert info["base_url"] == info["url"] + "/backend-api"
         assert info["token_url"] == info["url"] + "/oauth/token"
         with httpx.Client(timeout=10) as c:
-            response = c.get(info["base_url"] + "/wham/usage", headers=headers("acct-a", jwt_for("acct-a", time.time())))
+            response = c.get(
+                info["base_url"] + "/wham/usage", headers=headers("acct-a", jwt_for("acct-a", time.time()))
+            )
             refreshed = c.post(info["token_url"], data=refresh_form(poolkit.refresh_token("acct-a")))
         assert response.status_code == 200
         assert refreshed.status_code == 200
@@ -912,7 +1045,11 @@ def test_process_delay_flag_sets_the_global_delay(tmp_path):
         with httpx.Client(timeout=10) as c:
             assert c.get(info["url"] + "/_fake/stats").json()["delayMs"] == 1500
             with pytest.raises(httpx.ReadTimeout):
-                c.get(info["base_url"] + "/wham/usage", headers=headers("acct-a", jwt_for("acct-a", time.time())), timeout=0.2)
+                c.get(
+                    info["base_url"] + "/wham/usage",
+                    headers=headers("acct-a", jwt_for("acct-a", time.time())),
+                    timeout=0.2,
+                )
     finally:
         code, _, err = _finish(proc)
     assert (code, err) == (0, "")

@@ -22,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import poolkit  # noqa: E402
+from testkit import poolkit
 
 DEFAULT_COMMANDS = ["collect", "report", "report --json"]
 
@@ -62,7 +61,9 @@ def main() -> None:
                         sys.exit(f"{command} exited {done.returncode}")
                     if run:
                         times.append(elapsed)
-                print(f"{command:<34} {size:>8} {statistics.median(times):>10.1f} {min(times):>8.1f} {max(times):>8.1f}")
+                print(
+                    f"{command:<34} {size:>8} {statistics.median(times):>10.1f} {min(times):>8.1f} {max(times):>8.1f}"
+                )
 
 
 def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
@@ -90,20 +91,39 @@ def live(accounts: int, delay_ms: int, runs: int) -> None:
         scenario = Path(tmp) / "scenario.json"
         scenario.write_text(json.dumps(poolkit.backend_scenario(pool)))
         server = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("fake_backend.py")), "--scenario", str(scenario), "--delay-ms", str(delay_ms), "--max-seconds", "900"],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "testkit.fake_backend",
+                "--scenario",
+                str(scenario),
+                "--delay-ms",
+                str(delay_ms),
+                "--max-seconds",
+                "900",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert server.stdout is not None
             urls = json.loads(server.stdout.readline())
-            env = dict(os.environ, HOME=tmp, CODEX_HOME=f"{tmp}/.codex", CODEX_AUTH_BASE_URL=urls["base_url"], CODEX_AUTH_TOKEN_URL=urls["token_url"])
+            env = dict(
+                os.environ,
+                HOME=tmp,
+                CODEX_HOME=f"{tmp}/.codex",
+                CODEX_AUTH_BASE_URL=urls["base_url"],
+                CODEX_AUTH_TOKEN_URL=urls["token_url"],
+            )
             base = [str(exe), "report", "--live", "--dir", str(folder)]
             print(f"report --live, {accounts} accounts, backend answering after {delay_ms} ms, {runs} runs each")
             results = {}
             for label, extra in (("default concurrency", []), ("--concurrency 1", ["--concurrency", "1"])):
                 times = timed(base + extra, env, runs if not extra else max(1, runs // 3))
                 results[label] = statistics.median(times)
-                print(f"  {label:<22} median {statistics.median(times) / 1000:7.2f} s   min {min(times) / 1000:6.2f} s   max {max(times) / 1000:6.2f} s")
+                print(
+                    f"  {label:<22} median {statistics.median(times) / 1000:7.2f} s   min {min(times) / 1000:6.2f} s   max {max(times) / 1000:6.2f} s"
+                )
             print(f"  ratio (sequential / default): {results['--concurrency 1'] / results['default concurrency']:.1f}x")
         finally:
             server.terminate()

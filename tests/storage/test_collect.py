@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import assert_no_secrets, fixture_secrets, run_cli, snapshot_tree
-from poolkit import DAY, HOUR, MINUTE
+from testkit import poolkit
+from testkit.helpers import assert_no_secrets, fixture_secrets, run_cli, snapshot_tree
+from testkit.poolkit import DAY, HOUR, MINUTE
 
 NOW = poolkit.SEED_NOW
 NOW_ARG = ["--now", str(NOW)]
@@ -33,7 +33,9 @@ def pool_of(result):
 def test_v3_pool_in_order_with_token_facts(pool_dir: Path) -> None:
     a = poolkit.account("alice", NOW, refreshed=NOW - 2 * DAY, lifetime=10 * DAY, plan="pro")
     b = poolkit.account("bob", NOW, enabled=False, coolingDownUntil=NOW + 5 * MINUTE, cooldownReason="network-error")
-    c = poolkit.account("carol", NOW, rateLimitResetTimes={"codex": NOW + HOUR, "gpt-5.2:gpt-5.6-terra": NOW + 2 * HOUR})
+    c = poolkit.account(
+        "carol", NOW, rateLimitResetTimes={"codex": NOW + HOUR, "gpt-5.2:gpt-5.6-terra": NOW + 2 * HOUR}
+    )
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([a, b, c], active=2))
     result = collect()
     kinds = [r["kind"] for r in result.records]
@@ -54,7 +56,11 @@ def test_v3_pool_in_order_with_token_facts(pool_dir: Path) -> None:
     }
     assert alice["plan"] == "pro" and alice["isCurrent"] is False and carol["isCurrent"] is True
     assert bob["enabled"] is False
-    assert bob["rateLimit"] == {"resetTimes": {}, "coolingDownUntil": NOW + 5 * MINUTE, "cooldownReason": "network-error"}
+    assert bob["rateLimit"] == {
+        "resetTimes": {},
+        "coolingDownUntil": NOW + 5 * MINUTE,
+        "cooldownReason": "network-error",
+    }
     assert carol["rateLimit"]["resetTimes"] == {"codex": NOW + HOUR, "gpt-5.2:gpt-5.6-terra": NOW + 2 * HOUR}
     assert alice["quota"] is None
 
@@ -69,7 +75,7 @@ def test_v1_pool_migrates_rate_limit_to_every_family(pool_dir: Path) -> None:
     result = collect()
     assert pool_of(result)["storage"]["format"] == "accounts-v1"
     alice, bob = accounts_of(result)
-    assert alice["rateLimit"]["resetTimes"] == {f: NOW + 30 * MINUTE for f in poolkit.FAMILIES}
+    assert alice["rateLimit"]["resetTimes"] == dict.fromkeys(poolkit.FAMILIES, NOW + 30 * MINUTE)
     assert bob["rateLimit"]["resetTimes"] == {}
     assert bob["isCurrent"] is True
     assert snapshot_tree(pool_dir) == before, "collect must not migrate (rewrite) the user's V1 file"
@@ -92,7 +98,9 @@ def test_wal_recovery_when_primary_missing(pool_dir: Path) -> None:
 
 def test_wal_with_bad_checksum_is_not_used(pool_dir: Path) -> None:
     poolkit.write_wal(pool_dir, poolkit.accounts_v3([poolkit.account("mallory", NOW)]), NOW, corrupt_checksum=True)
-    poolkit.write_json(pool_dir / "openai-codex-accounts.json.bak", poolkit.accounts_v3([poolkit.account("alice", NOW)]))
+    poolkit.write_json(
+        pool_dir / "openai-codex-accounts.json.bak", poolkit.accounts_v3([poolkit.account("alice", NOW)])
+    )
     (pool_dir / "openai-codex-accounts.json").write_text("{not json")
     result = collect()
     storage = pool_of(result)["storage"]
@@ -108,7 +116,10 @@ def test_each_backup_generation_recovers(pool_dir: Path, generation: str) -> Non
     for earlier in order[: order.index(generation)]:
         (pool_dir / f"openai-codex-accounts.json{earlier}").parent.mkdir(parents=True, exist_ok=True)
         (pool_dir / f"openai-codex-accounts.json{earlier}").write_text('{"version": 3, "accounts": [')
-    poolkit.write_json(pool_dir / f"openai-codex-accounts.json{generation}", poolkit.accounts_v3([poolkit.account(f"gen{len(generation)}", NOW)]))
+    poolkit.write_json(
+        pool_dir / f"openai-codex-accounts.json{generation}",
+        poolkit.accounts_v3([poolkit.account(f"gen{len(generation)}", NOW)]),
+    )
     result = collect()
     storage = pool_of(result)["storage"]
     assert storage["state"] == "recovered"
@@ -117,8 +128,13 @@ def test_each_backup_generation_recovers(pool_dir: Path, generation: str) -> Non
 
 
 def test_discovered_artefact_recovers_after_backups(pool_dir: Path) -> None:
-    poolkit.write_json(pool_dir / "openai-codex-accounts.json.manual-before-dedupe-1", poolkit.accounts_v3([poolkit.account("zed", NOW)]))
-    poolkit.write_json(pool_dir / "openai-codex-accounts.json.bak.rotate.x1.tmp", poolkit.accounts_v3([poolkit.account("tmp", NOW)]))
+    poolkit.write_json(
+        pool_dir / "openai-codex-accounts.json.manual-before-dedupe-1",
+        poolkit.accounts_v3([poolkit.account("zed", NOW)]),
+    )
+    poolkit.write_json(
+        pool_dir / "openai-codex-accounts.json.bak.rotate.x1.tmp", poolkit.accounts_v3([poolkit.account("tmp", NOW)])
+    )
     result = collect()
     assert pool_of(result)["storage"]["recoveredFrom"].endswith(".manual-before-dedupe-1")
     assert [a["email"] for a in accounts_of(result)] == ["zed@example.com"]
@@ -178,7 +194,14 @@ def test_reset_marker_suppresses_wal_revival(pool_dir: Path) -> None:
 
 
 def test_duplicate_emails_differing_in_case_collapse_to_most_recent(pool_dir: Path) -> None:
-    old = poolkit.account("dup", NOW, email="A@Example.com", account_id=None, last_used=NOW - 5 * DAY, rateLimitResetTimes={"codex": NOW + HOUR})
+    old = poolkit.account(
+        "dup",
+        NOW,
+        email="A@Example.com",
+        account_id=None,
+        last_used=NOW - 5 * DAY,
+        rateLimitResetTimes={"codex": NOW + HOUR},
+    )
     new = poolkit.account("dup2", NOW, email="a@example.com", account_id=None, last_used=NOW - DAY)
     other = poolkit.account("bob", NOW)
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([old, other, new], active=2))
@@ -192,12 +215,21 @@ def test_duplicate_emails_differing_in_case_collapse_to_most_recent(pool_dir: Pa
 
 
 def test_same_email_on_two_workspaces_stays_apart(pool_dir: Path) -> None:
-    one = poolkit.account("team", NOW, email="lead@example.com", account_id="ws-one", workspaces=[{"id": "ws-one", "name": "Research", "enabled": True}])
+    one = poolkit.account(
+        "team",
+        NOW,
+        email="lead@example.com",
+        account_id="ws-one",
+        workspaces=[{"id": "ws-one", "name": "Research", "enabled": True}],
+    )
     two = poolkit.account("team2", NOW, email="lead@example.com", account_id="ws-two")
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([one, two]))
     result = collect()
     accounts = accounts_of(result)
-    assert [(a["email"], a["accountId"]) for a in accounts] == [("lead@example.com", "ws-one"), ("lead@example.com", "ws-two")]
+    assert [(a["email"], a["accountId"]) for a in accounts] == [
+        ("lead@example.com", "ws-one"),
+        ("lead@example.com", "ws-two"),
+    ]
     assert accounts[0]["workspace"] == "Research" and accounts[1]["workspace"] is None
 
 
@@ -213,7 +245,13 @@ def test_records_without_refresh_token_are_skipped_with_a_warning(pool_dir: Path
 
 def test_flagged_file_and_verification_history(pool_dir: Path) -> None:
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([poolkit.account("alice", NOW)]))
-    erin = poolkit.flagged("erin", NOW, flagged_at=NOW - 2 * DAY, reason="invalid_grant", last_error="Refresh failed refresh_token=rt_fixture_leak_12345678")
+    erin = poolkit.flagged(
+        "erin",
+        NOW,
+        flagged_at=NOW - 2 * DAY,
+        reason="invalid_grant",
+        last_error="Refresh failed refresh_token=rt_fixture_leak_12345678",
+    )
     fred = poolkit.flagged("fred", NOW, flagged_at=NOW - 5 * DAY)
     poolkit.write_flagged(pool_dir, [erin, fred])
     poolkit.write_state(pool_dir, {"acct-erin|erin@example.com": {"lastVerified": NOW - DAY, "verificationCount": 3}})
@@ -221,9 +259,16 @@ def test_flagged_file_and_verification_history(pool_dir: Path) -> None:
     flagged = [r for r in result.records if r["kind"] == "flagged"]
     assert [r["kind"] for r in result.records] == ["pool", "account", "flagged", "flagged"]
     assert flagged[0] == {
-        "kind": "flagged", "index": 0, "accountId": "acct-erin", "email": "erin@example.com", "label": None,
-        "flaggedAt": NOW - 2 * DAY, "flaggedReason": "invalid_grant", "lastError": "Refresh failed refresh_token=***",
-        "lastVerified": NOW - DAY, "verificationCount": 3,
+        "kind": "flagged",
+        "index": 0,
+        "accountId": "acct-erin",
+        "email": "erin@example.com",
+        "label": None,
+        "flaggedAt": NOW - 2 * DAY,
+        "flaggedReason": "invalid_grant",
+        "lastError": "Refresh failed refresh_token=***",
+        "lastVerified": NOW - DAY,
+        "verificationCount": 3,
     }
     assert flagged[1]["verificationCount"] == 0 and flagged[1]["lastVerified"] is None
     assert pool_of(result)["flaggedCount"] == 2
@@ -231,7 +276,10 @@ def test_flagged_file_and_verification_history(pool_dir: Path) -> None:
 
 def test_legacy_flagged_file_name_is_read(pool_dir: Path) -> None:
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([poolkit.account("alice", NOW)]))
-    poolkit.write_json(pool_dir / "openai-codex-blocked-accounts.json", {"version": 1, "accounts": [poolkit.flagged("old", NOW, flagged_at=NOW)]})
+    poolkit.write_json(
+        pool_dir / "openai-codex-blocked-accounts.json",
+        {"version": 1, "accounts": [poolkit.flagged("old", NOW, flagged_at=NOW)]},
+    )
     result = collect()
     assert pool_of(result)["flaggedStorage"]["path"].endswith("openai-codex-blocked-accounts.json")
     assert [r["email"] for r in result.records if r["kind"] == "flagged"] == ["old@example.com"]
@@ -242,14 +290,21 @@ def test_quota_cache_lookup_by_unique_id_then_unique_email(pool_dir: Path) -> No
     b = poolkit.account("bob", NOW, account_id="shared")  # same id, different email: kept apart
     c = poolkit.account("carol", NOW, account_id="acct-carol")
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([a, b, c]))
-    entry = lambda used: poolkit.quota_entry(NOW - HOUR, poolkit.window(300, used, NOW + HOUR), poolkit.window(10080, used / 2, NOW + DAY))  # noqa: E731
+
+    def entry(used):
+        return poolkit.quota_entry(
+            NOW - HOUR, poolkit.window(300, used, NOW + HOUR), poolkit.window(10080, used / 2, NOW + DAY)
+        )
+
     poolkit.write_quota_cache(
         pool_dir,
         by_account_id={"shared": entry(99), "acct-carol": entry(40)},
         by_email={"alice@example.com": entry(10), "carol@example.com": entry(77)},
     )
     alice, bob, carol = accounts_of(collect())
-    assert alice["quota"]["windows"][0] == {"windowMinutes": 300, "usedPercent": 10, "resetAt": NOW + HOUR}, "ambiguous id: falls back to e-mail"
+    assert alice["quota"]["windows"][0] == {"windowMinutes": 300, "usedPercent": 10, "resetAt": NOW + HOUR}, (
+        "ambiguous id: falls back to e-mail"
+    )
     assert bob["quota"] is None
     assert carol["quota"]["windows"][0]["usedPercent"] == 40, "a unique accountId wins over the e-mail entry"
     assert carol["quota"]["source"] == "cache" and carol["quota"]["sampledAt"] == NOW - HOUR
@@ -268,7 +323,9 @@ def test_invalid_quota_cache_is_ignored_with_a_warning(pool_dir: Path) -> None:
 def test_codex_cli_auth_json_is_a_one_account_pool(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CODEX_MULTI_AUTH_DIR")
     codex_home = isolated_home / ".codex"
-    poolkit.write_auth_json(codex_home, email="Solo@Example.com", account_id="acct-solo", now=NOW, refreshed=NOW - 9 * DAY, plan="team")
+    poolkit.write_auth_json(
+        codex_home, email="Solo@Example.com", account_id="acct-solo", now=NOW, refreshed=NOW - 9 * DAY, plan="team"
+    )
     result = collect()
     pool = pool_of(result)
     assert pool["source"] == "codex-cli"
@@ -321,7 +378,9 @@ def test_resolution_falls_back_to_legacy_codex_folder(isolated_home: Path, monke
     assert pool_of(result)["dir"] == str(legacy)
 
 
-def test_custom_codex_home_stays_on_its_own_root(isolated_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_custom_codex_home_stays_on_its_own_root(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("CODEX_MULTI_AUTH_DIR")
     custom = tmp_path / "custom-codex"
     monkeypatch.setenv("CODEX_HOME", str(custom))
@@ -333,7 +392,9 @@ def test_custom_codex_home_stays_on_its_own_root(isolated_home: Path, monkeypatc
 
 def test_email_and_account_id_from_token_claims_when_not_stored(pool_dir: Path) -> None:
     a = poolkit.account("anon", NOW, email=None, account_id=None)
-    a["accessToken"] = poolkit.access_token(account_id="acct-from-jwt", email="Claims@Example.com", issued_ms=NOW - HOUR, expires_ms=NOW + DAY)
+    a["accessToken"] = poolkit.access_token(
+        account_id="acct-from-jwt", email="Claims@Example.com", issued_ms=NOW - HOUR, expires_ms=NOW + DAY
+    )
     a.pop("expiresAt")
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([a]))
     (rec,) = accounts_of(collect())

@@ -16,16 +16,35 @@ DAY = 24 * HOUR
 
 def account(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "kind": "account", "index": 0, "enabled": True, "isCurrent": False, "lastUsed": NOW - HOUR,
-        "token": {"hasAccessToken": True, "hasRefreshToken": True, "accessExpiresAt": NOW + 5 * DAY, "lastRefreshAt": NOW - DAY},
+        "kind": "account",
+        "index": 0,
+        "enabled": True,
+        "isCurrent": False,
+        "lastUsed": NOW - HOUR,
+        "token": {
+            "hasAccessToken": True,
+            "hasRefreshToken": True,
+            "accessExpiresAt": NOW + 5 * DAY,
+            "lastRefreshAt": NOW - DAY,
+        },
         "rateLimit": {"resetTimes": {}, "coolingDownUntil": None, "cooldownReason": None},
-        "authInvalidatedAt": None, "quota": None,
+        "authInvalidatedAt": None,
+        "quota": None,
     }
     base.update(overrides)
     return base
 
 
-def quota(used_5h: float | None = 10, used_7d: float | None = 10, *, source: str = "live", sampled: int = NOW, reset_5h: int | None = NOW + HOUR, reset_7d: int | None = NOW + 3 * DAY, **extra: Any) -> dict[str, Any]:
+def quota(
+    used_5h: float | None = 10,
+    used_7d: float | None = 10,
+    *,
+    source: str = "live",
+    sampled: int = NOW,
+    reset_5h: int | None = NOW + HOUR,
+    reset_7d: int | None = NOW + 3 * DAY,
+    **extra: Any,
+) -> dict[str, Any]:
     windows = []
     if used_5h is not None:
         windows.append({"windowMinutes": 300, "usedPercent": used_5h, "resetAt": reset_5h})
@@ -52,7 +71,12 @@ def test_disabled() -> None:
 
 
 def test_auth_invalidated_is_error() -> None:
-    check(account(authInvalidatedAt=NOW - HOUR, authInvalidationErrorCode="token_invalidated"), "error", 0, "auth invalidated (token_invalidated)")
+    check(
+        account(authInvalidatedAt=NOW - HOUR, authInvalidationErrorCode="token_invalidated"),
+        "error",
+        0,
+        "auth invalidated (token_invalidated)",
+    )
 
 
 def test_disabled_outranks_error() -> None:
@@ -61,20 +85,40 @@ def test_disabled_outranks_error() -> None:
 
 
 def test_probe_auth_failed_is_error() -> None:
-    check(account(probe={"outcome": "auth-failed", "httpStatus": 401, "errorCode": "token_invalidated"}), "error", 0, "auth failed (token_invalidated)")
+    check(
+        account(probe={"outcome": "auth-failed", "httpStatus": 401, "errorCode": "token_invalidated"}),
+        "error",
+        0,
+        "auth failed (token_invalidated)",
+    )
 
 
 @pytest.mark.parametrize("code", ["invalid_grant", "refresh_token_reused", "refresh_token_expired"])
 def test_hard_refresh_failure_is_error(code: str) -> None:
-    check(account(probe={"outcome": "refresh-failed", "httpStatus": 400, "errorCode": code}), "error", 0, f"refresh failed ({code})")
+    check(
+        account(probe={"outcome": "refresh-failed", "httpStatus": 400, "errorCode": code}),
+        "error",
+        0,
+        f"refresh failed ({code})",
+    )
 
 
 def test_refresh_401_is_hard() -> None:
-    check(account(probe={"outcome": "refresh-failed", "httpStatus": 401, "errorCode": None}), "error", 0, "refresh failed (HTTP 401)")
+    check(
+        account(probe={"outcome": "refresh-failed", "httpStatus": 401, "errorCode": None}),
+        "error",
+        0,
+        "refresh failed (HTTP 401)",
+    )
 
 
 def test_soft_refresh_failure_is_warning() -> None:
-    check(account(probe={"outcome": "refresh-failed", "httpStatus": 503, "errorCode": None}), "warning", 85, "token refresh failed")
+    check(
+        account(probe={"outcome": "refresh-failed", "httpStatus": 503, "errorCode": None}),
+        "warning",
+        85,
+        "token refresh failed",
+    )
 
 
 def test_no_credentials_is_error() -> None:
@@ -88,7 +132,12 @@ def test_no_refresh_token_with_valid_access_is_warning() -> None:
 
 
 def test_stored_rate_limit() -> None:
-    result = check(account(rateLimit={"resetTimes": {"codex": NOW + 90 * MIN}, "coolingDownUntil": None}), "rate-limited", 40, "rate limited")
+    result = check(
+        account(rateLimit={"resetTimes": {"codex": NOW + 90 * MIN}, "coolingDownUntil": None}),
+        "rate-limited",
+        40,
+        "rate limited",
+    )
     assert result.rate_limited and result.rate_limit_reset_at == NOW + 90 * MIN
 
 
@@ -100,21 +149,34 @@ def test_rate_limit_keys_follow_the_model_family() -> None:
     limited = account(rateLimit={"resetTimes": {"gpt-5.2": NOW + HOUR}, "coolingDownUntil": None})
     check(limited, "healthy", 100, model="gpt-5-codex")
     check(limited, "rate-limited", 40, model="gpt-5.5")
-    assert relevant_reset_keys(["codex", "codex:5h", "gpt-5-codex", "gpt-5-codex:gpt-5-codex", "gpt-5-codex:other", "gpt-5.2"], "gpt-5-codex") == [
-        "codex", "codex:5h", "gpt-5-codex", "gpt-5-codex:gpt-5-codex"]
+    assert relevant_reset_keys(
+        ["codex", "codex:5h", "gpt-5-codex", "gpt-5-codex:gpt-5-codex", "gpt-5-codex:other", "gpt-5.2"], "gpt-5-codex"
+    ) == ["codex", "codex:5h", "gpt-5-codex", "gpt-5-codex:gpt-5-codex"]
 
 
 def test_rate_limit_cooldown() -> None:
-    check(account(rateLimit={"resetTimes": {}, "coolingDownUntil": NOW + 5 * MIN, "cooldownReason": "rate-limit"}), "rate-limited", 40)
+    check(
+        account(rateLimit={"resetTimes": {}, "coolingDownUntil": NOW + 5 * MIN, "cooldownReason": "rate-limit"}),
+        "rate-limited",
+        40,
+    )
 
 
 def test_live_429() -> None:
-    result = check(account(probe={"outcome": "rate-limited", "httpStatus": 429}, quota=quota(100, 30, reset_5h=NOW + 2 * HOUR)), "rate-limited", 40)
+    result = check(
+        account(probe={"outcome": "rate-limited", "httpStatus": 429}, quota=quota(100, 30, reset_5h=NOW + 2 * HOUR)),
+        "rate-limited",
+        40,
+    )
     assert result.rate_limit_reset_at == NOW + 2 * HOUR, "the used-up window decides, not the 7-day one"
 
 
 def test_live_429_without_a_full_window_waits_for_the_soonest_reset() -> None:
-    result = check(account(probe={"outcome": "rate-limited", "httpStatus": 429}, quota=quota(97, 30, reset_5h=NOW + HOUR)), "rate-limited", 5)
+    result = check(
+        account(probe={"outcome": "rate-limited", "httpStatus": 429}, quota=quota(97, 30, reset_5h=NOW + HOUR)),
+        "rate-limited",
+        5,
+    )
     assert result.rate_limit_reset_at == NOW + HOUR
 
 
@@ -124,12 +186,22 @@ def test_exhausted_window_is_rate_limited() -> None:
 
 
 def test_rate_limited_with_quota_left_also_pays_the_quota_tier() -> None:
-    check(account(quota=quota(55, 10), rateLimit={"resetTimes": {"codex": NOW + HOUR}, "coolingDownUntil": None}), "rate-limited", 25)
+    check(
+        account(quota=quota(55, 10), rateLimit={"resetTimes": {"codex": NOW + HOUR}, "coolingDownUntil": None}),
+        "rate-limited",
+        25,
+    )
 
 
 @pytest.mark.parametrize(
     ("used", "status", "score", "reason"),
-    [(91, "warning", 65, "low quota"), (88, "healthy", 80, "quota below 25%"), (55, "healthy", 85, "quota below 50%"), (50, "healthy", 100, None), (0, "healthy", 100, None)],
+    [
+        (91, "warning", 65, "low quota"),
+        (88, "healthy", 80, "quota below 25%"),
+        (55, "healthy", 85, "quota below 50%"),
+        (50, "healthy", 100, None),
+        (0, "healthy", 100, None),
+    ],
 )
 def test_quota_tiers_on_the_binding_window(used: float, status: str, score: int, reason: str | None) -> None:
     result = check(account(quota=quota(used, 0)), status, score, reason)
@@ -161,21 +233,39 @@ def test_stale_window_without_reset_time_uses_window_length() -> None:
 
 
 def test_other_cooldown_is_warning() -> None:
-    check(account(rateLimit={"resetTimes": {}, "coolingDownUntil": NOW + 5 * MIN, "cooldownReason": "network-error"}), "warning", 80, "cooling down")
+    check(
+        account(rateLimit={"resetTimes": {}, "coolingDownUntil": NOW + 5 * MIN, "cooldownReason": "network-error"}),
+        "warning",
+        80,
+        "cooling down",
+    )
 
 
 @pytest.mark.parametrize("outcome", ["timeout", "network-error", "http-error"])
 def test_soft_probe_failure_is_warning(outcome: str) -> None:
-    check(account(probe={"outcome": outcome, "httpStatus": 502 if outcome == "http-error" else None}), "warning", 85, f"live probe failed ({outcome})")
+    check(
+        account(probe={"outcome": outcome, "httpStatus": 502 if outcome == "http-error" else None}),
+        "warning",
+        85,
+        f"live probe failed ({outcome})",
+    )
 
 
 def test_skipped_probe_costs_nothing() -> None:
     check(account(probe={"outcome": "skipped", "detail": "--max-probes reached"}), "healthy", 100)
 
 
-@pytest.mark.parametrize(("days", "status", "score", "reason"), [(6, "healthy", 100, None), (8, "warning", 90, "refresh token aging"), (31, "warning", 75, "refresh token old")])
+@pytest.mark.parametrize(
+    ("days", "status", "score", "reason"),
+    [(6, "healthy", 100, None), (8, "warning", 90, "refresh token aging"), (31, "warning", 75, "refresh token old")],
+)
 def test_refresh_token_age(days: int, status: str, score: int, reason: str | None) -> None:
-    token = {"hasAccessToken": True, "hasRefreshToken": True, "accessExpiresAt": NOW + DAY, "lastRefreshAt": NOW - days * DAY}
+    token = {
+        "hasAccessToken": True,
+        "hasRefreshToken": True,
+        "accessExpiresAt": NOW + DAY,
+        "lastRefreshAt": NOW - days * DAY,
+    }
     check(account(token=token), status, score, reason)
 
 
@@ -196,14 +286,39 @@ def test_expired_access_token_with_refresh_token_costs_nothing() -> None:
 def test_seed_example_scores() -> None:
     check(account(quota=quota(5, 13), lastUsed=NOW - 15 * MIN), "healthy", 100)
     check(account(quota=quota(55, 33)), "healthy", 85)
-    aging = {"hasAccessToken": True, "hasRefreshToken": True, "accessExpiresAt": NOW + DAY, "lastRefreshAt": NOW - 12 * DAY}
+    aging = {
+        "hasAccessToken": True,
+        "hasRefreshToken": True,
+        "accessExpiresAt": NOW + DAY,
+        "lastRefreshAt": NOW - 12 * DAY,
+    }
     check(account(quota=quota(88, 66), token=aging), "warning", 70, "refresh token aging")
-    check(account(quota=quota(100, 45, reset_5h=NOW + 90 * MIN), rateLimit={"resetTimes": {"codex": NOW + 90 * MIN}, "coolingDownUntil": None}), "rate-limited", 40)
+    check(
+        account(
+            quota=quota(100, 45, reset_5h=NOW + 90 * MIN),
+            rateLimit={"resetTimes": {"codex": NOW + 90 * MIN}, "coolingDownUntil": None},
+        ),
+        "rate-limited",
+        40,
+    )
 
 
 def test_score_never_below_zero() -> None:
-    token = {"hasAccessToken": True, "hasRefreshToken": True, "accessExpiresAt": NOW + DAY, "lastRefreshAt": NOW - 40 * DAY}
-    record = account(token=token, quota=quota(95, 95, source="cache", sampled=NOW - 2 * DAY), lastUsed=NOW - 40 * DAY,
-                     rateLimit={"resetTimes": {"codex": NOW + HOUR}, "coolingDownUntil": NOW + HOUR, "cooldownReason": "server-error"})
+    token = {
+        "hasAccessToken": True,
+        "hasRefreshToken": True,
+        "accessExpiresAt": NOW + DAY,
+        "lastRefreshAt": NOW - 40 * DAY,
+    }
+    record = account(
+        token=token,
+        quota=quota(95, 95, source="cache", sampled=NOW - 2 * DAY),
+        lastUsed=NOW - 40 * DAY,
+        rateLimit={
+            "resetTimes": {"codex": NOW + HOUR},
+            "coolingDownUntil": NOW + HOUR,
+            "cooldownReason": "server-error",
+        },
+    )
     result = assess(record, NOW)
     assert result.score == 0 and result.status == "rate-limited"

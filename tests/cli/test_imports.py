@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import ROOT
+from testkit import poolkit
+from testkit.helpers import ROOT
 
 HEAVY = ("httpx", "jsonschema", "referencing", "httpcore")
 PROBE = """
@@ -28,14 +28,23 @@ def loaded_modules(tmp_path: Path, *args: str, env: dict | None = None) -> set[s
     return set(json.loads(out.read_text()))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"], ["schema", "report"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"], ["schema", "report"]]
+)
 def test_help_is_light(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_modules(tmp_path, *args)
     assert "pipeline.cli" in modules
     assert not [m for m in modules if m.split(".")[0] in HEAVY], args
 
 
-@pytest.mark.parametrize(("args", "marker"), [(["collect"], "pipeline.stages.collect"), (["report", "--json"], "pipeline.porcelain"), (["report"], "pipeline.stages.render")])
+@pytest.mark.parametrize(
+    ("args", "marker"),
+    [
+        (["collect"], "pipeline.stages.collect"),
+        (["report", "--json"], "pipeline.porcelain"),
+        (["report"], "pipeline.stages.render"),
+    ],
+)
 def test_collect_and_default_report_are_light(tmp_path: Path, args: list[str], marker: str) -> None:
     pool = poolkit.seed_example_pool(tmp_path / "pool")
     env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool))
@@ -47,6 +56,12 @@ def test_collect_and_default_report_are_light(tmp_path: Path, args: list[str], m
 def test_live_report_loads_httpx(tmp_path: Path) -> None:
     """The guard above can fail: the live path does import httpx."""
     pool = poolkit.seed_example_pool(tmp_path / "pool")
-    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool), CODEX_AUTH_BASE_URL="http://127.0.0.1:9/backend-api", CODEX_AUTH_TOKEN_URL="http://127.0.0.1:9/t", CODEX_AUTH_FETCH_TIMEOUT_MS="200")
+    env = dict(
+        os.environ,
+        CODEX_MULTI_AUTH_DIR=str(pool),
+        CODEX_AUTH_BASE_URL="http://127.0.0.1:9/backend-api",
+        CODEX_AUTH_TOKEN_URL="http://127.0.0.1:9/t",
+        CODEX_AUTH_FETCH_TIMEOUT_MS="200",
+    )
     modules = loaded_modules(tmp_path, "report", "--live", "--cached-only", "--max-probes", "1", env=env)
     assert "httpx" in modules

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from pipeline.errors import InvalidInput
 from pipeline.ndjson import read_records, write_records
+from testkit.helpers import ROOT
 
 
 def read(data: bytes, source: str = "stdin"):
@@ -28,11 +28,17 @@ def test_reads_records_and_skips_blank_lines() -> None:
     ("data", "message"),
     [
         (b'{"kind":"account","index":0,"enabled":true}\n{oops\n', "stdin:2: invalid JSON"),
-        (b'[1,2]\n', "stdin:1: $: expected a JSON object, got list"),
+        (b"[1,2]\n", "stdin:1: $: expected a JSON object, got list"),
         (b'{"index":0}\n', "stdin:1: $.kind: record has no kind"),
         (b'{"kind":"target"}\n', "stdin:1: $.kind: unknown kind 'target'"),
-        (b'\n\n{"kind":"account","index":0,"enabled":"yes"}\n', "stdin:3: $.enabled: account record: 'yes' is not of type 'boolean'"),
-        (b'{"kind":"account","index":0,"enabled":true,"quota":{"source":"cache","sampledAt":1,"windows":[{"windowMinutes":300,"usedPercent":-4,"resetAt":null}]}}\n', "stdin:1: $.quota.windows[0].usedPercent:"),
+        (
+            b'\n\n{"kind":"account","index":0,"enabled":"yes"}\n',
+            "stdin:3: $.enabled: account record: 'yes' is not of type 'boolean'",
+        ),
+        (
+            b'{"kind":"account","index":0,"enabled":true,"quota":{"source":"cache","sampledAt":1,"windows":[{"windowMinutes":300,"usedPercent":-4,"resetAt":null}]}}\n',
+            "stdin:1: $.quota.windows[0].usedPercent:",
+        ),
     ],
 )
 def test_errors_name_line_and_json_path(data: bytes, message: str) -> None:
@@ -68,13 +74,17 @@ def test_write_flushes_each_record() -> None:
 
 
 def test_head_one_ends_quietly(tmp_path: Path) -> None:
-    import poolkit
+    from testkit import poolkit
 
     poolkit.large_pool(tmp_path / "pool", 300, poolkit.SEED_NOW)
     env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(tmp_path / "pool"))
     pipe = subprocess.run(
         f"{sys.executable} -m pipeline collect | head -1",
-        shell=True, capture_output=True, env=env, cwd=ROOT, check=True,
+        shell=True,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
     )
     assert pipe.stdout.count(b"\n") == 1 and b'"kind":"pool"' in pipe.stdout
     assert pipe.stderr == b"", pipe.stderr.decode()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import poolkit
-from conftest import ROOT, assert_no_secrets, fixture_secrets, run_cli
+from testkit import poolkit
+from testkit.helpers import assert_no_secrets, fixture_secrets, run_cli
 
 NOW = str(poolkit.SEED_NOW)
 
@@ -65,10 +65,15 @@ def test_recovered_pool_still_reports_and_warns(pool_dir: Path) -> None:
     poolkit.write_wal(pool_dir, poolkit.accounts_v3([poolkit.account("walter", poolkit.SEED_NOW)]), poolkit.SEED_NOW)
     result = report()
     assert "recovered accounts" in result.stderr
-    assert "Warnings:\n  Storage: openai-codex-accounts.json missing; read openai-codex-accounts.json.wal instead" in result.text
+    assert (
+        "Warnings:\n  Storage: openai-codex-accounts.json missing; read openai-codex-accounts.json.wal instead"
+        in result.text
+    )
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["--format", "yaml"], ["--json", "--format", "text"], ["--now", "yesterday"], ["extra-arg"]])
+@pytest.mark.parametrize(
+    "args", [["--bogus"], ["--format", "yaml"], ["--json", "--format", "text"], ["--now", "yesterday"], ["extra-arg"]]
+)
 def test_usage_errors_exit_2(seed_pool: Path, args: list[str]) -> None:
     result = report(*args, expect=2)
     assert result.stdout == b"" and "Traceback" not in result.stderr
@@ -96,7 +101,10 @@ def test_out_replaces_an_existing_file(seed_pool: Path, tmp_path: Path) -> None:
 def test_out_into_a_missing_folder(seed_pool: Path, tmp_path: Path) -> None:
     result = report("--json", "--out", str(tmp_path / "nope" / "r.json"), expect=1)
     assert result.stdout == b""
-    assert result.stderr == f"report: cannot write {tmp_path / 'nope' / 'r.json'}: folder {tmp_path / 'nope'} does not exist (create it first: mkdir -p {tmp_path / 'nope'})\n"
+    assert (
+        result.stderr
+        == f"report: cannot write {tmp_path / 'nope' / 'r.json'}: folder {tmp_path / 'nope'} does not exist (create it first: mkdir -p {tmp_path / 'nope'})\n"
+    )
 
 
 def test_out_onto_a_folder(seed_pool: Path, tmp_path: Path) -> None:
@@ -116,7 +124,10 @@ def read_only_folder(tmp_path: Path):
         yield folder
         folder.chmod(0o755)
         return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0
+    ):
         pytest.skip("running as root and chattr +i is not available here: no way to make a folder read-only for root")
     try:
         yield folder
@@ -128,7 +139,10 @@ def test_out_into_a_read_only_folder(seed_pool: Path, read_only_folder: Path) ->
     target = read_only_folder / "r.json"
     result = report("--json", "--out", str(target), expect=1)
     assert result.stdout == b""
-    assert result.stderr == f"report: cannot write {target}: permission denied in {read_only_folder} (check with: ls -ld {read_only_folder})\n"
+    assert (
+        result.stderr
+        == f"report: cannot write {target}: permission denied in {read_only_folder} (check with: ls -ld {read_only_folder})\n"
+    )
     assert target.read_text() == "previous\n", "the old file is untouched"
     assert [p.name for p in read_only_folder.iterdir()] == ["r.json"]
 

@@ -1,0 +1,131 @@
+"""Helpers the tests share: run the CLI in-process, check records against their schemas,
+scan outputs for fixture tokens, find system tools, snapshot folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.schema import schema_errors
+from testkit import poolkit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def assert_valid(records: Sequence[dict[str, Any]]) -> None:
+    for number, record in enumerate(records, start=1):
+        kind = record.get("kind")
+        assert kind in ("pool", "account", "flagged", "recommendation"), f"record {number}: bad kind {kind!r}"
+        problems = schema_errors(record, kind)
+        assert not problems, f"record {number} ({kind}) fails its schema: {problems[:3]}"
+
+
+def parse_ndjson(data: bytes) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: bytes
+    stderr: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode()
+
+
+def run_cli(
+    args: Sequence[str], *, input: bytes | str | None = None, expect: int | None = 0, validate: bool = True
+) -> Result:
+    """Run ``codex-auth ARGS`` in-process. Fails with stderr shown when the exit code is not
+    ``expect``; parses NDJSON stdout into ``records`` and validates each against its schema."""
+    runner = CliRunner()
+    outcome = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    result = Result(outcome.exit_code, outcome.stdout_bytes, outcome.stderr)
+    if expect is not None:
+        assert outcome.exit_code == expect, f"exit {outcome.exit_code} (wanted {expect})\nstderr:\n{outcome.stderr}"
+    if validate:
+        try:
+            result.records = parse_ndjson(outcome.stdout_bytes)
+        except orjson.JSONDecodeError:
+            result.records = []
+        else:
+            assert_valid(result.records)
+    return result
+
+
+def json_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a JSON value, with the key it stands under (a list's items: the list's)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from json_strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_strings(v, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+def fixture_secrets(*folders: Path) -> set[str]:
+    """Every token-like string stored in the fixture files under the folders."""
+    secrets: set[str] = set()
+
+    def walk(value: Any) -> None:
+        for key, text in json_strings(value):
+            if key == "content":
+                try:
+                    walk(orjson.loads(text))
+                except orjson.JSONDecodeError:
+                    pass
+            elif "token" in key.lower() and len(text) >= 8:
+                secrets.add(text)
+                secrets.update(part for part in text.split(".") if len(part) >= 16)
+
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                try:
+                    walk(orjson.loads(path.read_bytes()))
+                except (orjson.JSONDecodeError, UnicodeDecodeError):
+                    continue
+    return secrets
+
+
+def assert_no_secrets(text: str, secrets: set[str]) -> None:
+    for marker in poolkit.FAKE_MARKERS:
+        assert marker not in text, f"fixture token marker {marker!r} leaked into output"
+    for secret in secrets:
+        assert secret not in text, f"a fixture token leaked into output: {secret[:12]}..."
+
+
+def system_tool(name: str, package: str) -> str:
+    """The path of a system tool a test needs. When it is missing the test is skipped and
+    says why, except in CI (CODEX_AUTH_REQUIRE_TOOLS is set), where that is a failure."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CODEX_AUTH_REQUIRE_TOOLS"):
+        pytest.fail(
+            f"{name} is required (CODEX_AUTH_REQUIRE_TOOLS is set) but not installed: apt-get install {package}"
+        )
+    pytest.skip(f"{name} is not installed (apt-get install {package}; .ci/run installs it)")
+
+
+def iter_files(folder: Path) -> Iterator[Path]:
+    yield from (p for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def snapshot_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Contents and modes of every file, to prove a command changed nothing."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), os.stat(p).st_mode) for p in iter_files(folder)}
