@@ -12,10 +12,10 @@ every field below is picked by name from the stored objects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
+from pipeline.numbers import real, whole
 from pipeline.storage import jwt
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
@@ -120,7 +120,7 @@ def account_record(
 def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
     account_id, email, _ = identity_of(account)
     history = pool.history.get(flagged_key(account_id, email), {})
-    count = history.get("verificationCount")
+    count = whole(history.get("verificationCount"))
     return {
         "kind": "flagged",
         "index": index,
@@ -131,7 +131,7 @@ def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
         "flaggedReason": _text(account.get("flaggedReason")),
         "lastError": _safe_error(account.get("lastError")),
         "lastVerified": _ms(history.get("lastVerified")),
-        "verificationCount": count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0,
+        "verificationCount": count if count is not None and count >= 0 else 0,
     }
 
 
@@ -213,8 +213,8 @@ def _workspace(account: dict[str, Any]) -> str | None:
     spaces = account.get("workspaces")
     if not isinstance(spaces, list) or not spaces:
         return None
-    position = account.get("currentWorkspaceIndex")
-    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(spaces):
+    position = whole(account.get("currentWorkspaceIndex"))
+    if position is None or not 0 <= position < len(spaces):
         position = 0
     chosen = spaces[position] if isinstance(spaces[position], dict) else None
     return _text(chosen.get("name")) if chosen else None
@@ -227,9 +227,10 @@ def _reset_times(value: Any) -> dict[str, int]:
 
 
 def _ms(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    number = real(value)
+    if number is None or number <= 0:
         return None
-    return int(value)
+    return int(number)
 
 
 def _text(value: Any) -> str | None:

@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 
 from pipeline.errors import InvalidInput
-from pipeline.live import service
+from pipeline.live import backend, oauth
+from pipeline.live.endpoints import Endpoints, make_client
 from pipeline.live.lease import Lease, LeaseTimeout
 from pipeline.live.writeback import (
     WriteBackError,
@@ -93,7 +94,7 @@ class Prober:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.endpoints = service.Endpoints.from_env(self.env)
+        self.endpoints = Endpoints.from_env(self.env)
         self._token_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._rotated: dict[str, dict[str, Any]] = {}
@@ -123,7 +124,7 @@ class Prober:
             self.lease.enabled = False
         yield self._pool_record(first, started)
         own_client = self.client is None
-        client = self.client or service.make_client(self.endpoints, self.options.concurrency)
+        client = self.client or make_client(self.endpoints, self.options.concurrency)
         try:
             with ThreadPoolExecutor(
                 max_workers=max(1, self.options.concurrency), thread_name_prefix="probe"
@@ -307,8 +308,8 @@ class Prober:
             self._quota_updates.append(result)
         return result
 
-    def _call(self, client: httpx.Client, token: str, account_id: str | None) -> service.Probed:
-        call = service.probe_responses if self.options.method == "responses" else service.probe_usage
+    def _call(self, client: httpx.Client, token: str, account_id: str | None) -> backend.Probed:
+        call = backend.probe_responses if self.options.method == "responses" else backend.probe_usage
         return call(client, self.endpoints, token, account_id, self.options.model, self.clock())
 
     def _with_outcome(self, record: Record, outcome: Record, tokens: _Tokens | None) -> Record:
@@ -395,7 +396,7 @@ class Prober:
                 if published is not None:
                     tokens = published
                 else:
-                    answer = service.refresh(client, self.endpoints, old, self.clock())
+                    answer = oauth.refresh(client, self.endpoints, old, self.clock())
                     if not answer.ok:
                         detail = answer.detail + (
                             "; the token may have been spent: if the account stops working, log in again"

@@ -3,11 +3,11 @@ and the current account, following codex-multi-auth's own rules (anchor-spec §3
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.numbers import real, whole
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 
 MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
@@ -44,7 +44,7 @@ def load_accounts(path: Path, now_ms: int) -> AccountsFile:
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return real(value) is not None
 
 
 def _nonblank(value: Any) -> str | None:
@@ -54,9 +54,10 @@ def _nonblank(value: Any) -> str | None:
 def normalize(data: Any, now_ms: int) -> _Normalized:
     if not isinstance(data, dict):
         raise Unreadable("is not a JSON object")
-    version = data.get("version")
-    if isinstance(version, bool) or version not in (1, 3):
-        raise Unreadable(f"has unknown format version {version!r} (known: 1, 3)")
+    version = whole(data.get("version"))
+    if version not in (1, 3):
+        shown = version if version is not None else "(not a whole number)"
+        raise Unreadable(f"has unknown format version {shown} (known: 1, 3)")
     raw = data.get("accounts")
     if not isinstance(raw, list):
         raise Unreadable("has no accounts list")

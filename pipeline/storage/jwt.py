@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+from pipeline.numbers import real
+
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
 
@@ -66,7 +68,7 @@ def instant_ms(payload: dict[str, Any] | None, claim: str) -> int | None:
     """A NumericDate claim (exp, iat: seconds) as milliseconds."""
     if not payload:
         return None
-    value = payload.get(claim)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    value = real(payload.get(claim))
+    if value is None or value <= 0:
         return None
     return int(value * 1000)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.numbers import real
 from pipeline.storage.files import Unreadable, read_json
 
 
@@ -24,9 +24,7 @@ class QuotaCache:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return value
+    return real(value)
 
 
 def _entry(value: Any) -> dict[str, Any] | None:

@@ -1,5 +1,5 @@
 """Unit tests of the service layer with httpx.MockTransport: what is sent, and how every
-answer is read (pipeline/live/service.py), plus the probe stage driven by a mock client."""
+answer is read (pipeline/live/endpoints.py, backend.py, oauth.py, wire.py), plus the probe stage driven by a mock client."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.live import service
-from pipeline.live.service import Endpoints
+from pipeline.live import backend, endpoints, oauth, wire
+from pipeline.live.endpoints import Endpoints
 from testkit import poolkit
 from testkit.helpers import run_cli
 
@@ -60,7 +60,7 @@ def test_usage_request_carries_token_account_and_user_agent() -> None:
         return httpx.Response(200, json=usage_body())
 
     with client(handler) as c:
-        result = service.probe_usage(c, ENDPOINTS, "tok-123", "acct-9", "gpt-5-codex", NOW)
+        result = backend.probe_usage(c, ENDPOINTS, "tok-123", "acct-9", "gpt-5-codex", NOW)
     (request,) = seen
     assert str(request.url) == "https://chatgpt.example/backend-api/wham/usage"
     assert request.method == "GET"
@@ -93,7 +93,7 @@ def test_windows_are_classified_by_length_not_position() -> None:
             "secondary_window": None,
         }
     )
-    quota = service.usage_quota(body, "gpt-5-codex", NOW)
+    quota = wire.usage_quota(body, "gpt-5-codex", NOW)
     assert quota["windows"] == [{"windowMinutes": 10080, "usedPercent": 30, "resetAt": NOW + 100_000}]
 
 
@@ -104,7 +104,7 @@ def test_window_with_no_length_is_no_window_and_seconds_round_up_to_minutes() ->
             "secondary_window": {"used_percent": 5.5, "limit_window_seconds": 61},
         }
     )
-    assert service.usage_quota(body, "m", NOW)["windows"] == [{"windowMinutes": 2, "usedPercent": 5.5, "resetAt": None}]
+    assert wire.usage_quota(body, "m", NOW)["windows"] == [{"windowMinutes": 2, "usedPercent": 5.5, "resetAt": None}]
 
 
 def test_limit_reached_and_not_allowed_mean_rate_limited() -> None:
@@ -116,7 +116,7 @@ def test_limit_reached_and_not_allowed_mean_rate_limited() -> None:
             )
 
         with client(handler) as c:
-            result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
+            result = backend.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
         assert result.outcome == "rate-limited"
         assert (
             result.quota
@@ -132,13 +132,13 @@ def test_per_model_limit_matches_the_model_name() -> None:
         "rate_limit": {"limit_reached": False, "primary_window": {"used_percent": 70, "limit_window_seconds": 18000}},
     }
     body = usage_body(additional_rate_limits=[spark])
-    matched = service.usage_quota(body, "gpt-5.3-codex-spark", NOW)
+    matched = wire.usage_quota(body, "gpt-5.3-codex-spark", NOW)
     assert (
         matched["modelLimit"]["limitId"] == "codex_bengalfox"
         and matched["modelLimit"]["windows"][0]["usedPercent"] == 70
     )
-    assert service.usage_quota(body, "gpt-5-codex", NOW)["modelLimit"] is None
-    assert len(service.usage_quota(body, "gpt-5-codex", NOW)["additionalLimits"]) == 1
+    assert wire.usage_quota(body, "gpt-5-codex", NOW)["modelLimit"] is None
+    assert len(wire.usage_quota(body, "gpt-5-codex", NOW)["additionalLimits"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_failed_answers(status: int, body: Any, outcome: str, code: str | None) 
         return httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
 
     with client(handler) as c:
-        result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
+        result = backend.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
     assert (result.outcome, result.status, result.code) == (outcome, status, code)
     assert "html" not in (result.detail or "")
 
@@ -173,20 +173,20 @@ def test_429_reads_the_reset_from_the_body() -> None:
         )
 
     with client(handler) as c:
-        result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
+        result = backend.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
     assert result.outcome == "rate-limited" and result.reset_at == NOW + 600_000
 
     def at(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, json={"error": {"code": "usage_limit_reached", "resets_at": NOW // 1000 + 60}})
 
     with client(at) as c:
-        assert service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW).reset_at == NOW + 60_000
+        assert backend.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW).reset_at == NOW + 60_000
 
 
 @pytest.mark.parametrize("payload", [b"not json", b'"a string"', b'{"rate_limit": 5}'])
 def test_malformed_bodies_are_http_errors(payload: bytes) -> None:
     with client(lambda request: httpx.Response(200, content=payload)) as c:
-        result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
+        result = backend.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
     assert result.outcome == "http-error" and result.status == 200 and result.quota is None
 
 
@@ -203,7 +203,7 @@ def test_transport_failures(error: Exception, outcome: str) -> None:
         raise error
 
     with client(handler) as c:
-        result = service.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
+        result = backend.probe_usage(c, ENDPOINTS, "t", "a", "m", NOW)
     assert result.outcome == outcome and result.status is None
 
 
@@ -227,9 +227,9 @@ def test_refresh_request_and_rotation() -> None:
         )
 
     with client(handler) as c:
-        result = service.refresh(c, ENDPOINTS, "old-refresh", NOW)
+        result = oauth.refresh(c, ENDPOINTS, "old-refresh", NOW)
     form = parse_qs(seen[0].content.decode())
-    assert form == {"grant_type": ["refresh_token"], "refresh_token": ["old-refresh"], "client_id": [service.CLIENT_ID]}
+    assert form == {"grant_type": ["refresh_token"], "refresh_token": ["old-refresh"], "client_id": [oauth.CLIENT_ID]}
     assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
     assert result.ok and result.tokens == {
         "access": "new-access",
@@ -241,7 +241,7 @@ def test_refresh_request_and_rotation() -> None:
 
 def test_refresh_without_a_new_refresh_token_keeps_the_old_one() -> None:
     with client(lambda r: httpx.Response(200, json={"access_token": "a", "expires_in": 60})) as c:
-        result = service.refresh(c, ENDPOINTS, "keep-me", NOW)
+        result = oauth.refresh(c, ENDPOINTS, "keep-me", NOW)
     assert result.ok and result.tokens and result.tokens["refresh"] == "keep-me"
 
 
@@ -256,7 +256,7 @@ def test_refresh_without_a_new_refresh_token_keeps_the_old_one() -> None:
 )
 def test_refresh_answer_that_is_not_a_token_response(body: dict[str, Any]) -> None:
     with client(lambda r: httpx.Response(200, json=body)) as c:
-        result = service.refresh(c, ENDPOINTS, "r", NOW)
+        result = oauth.refresh(c, ENDPOINTS, "r", NOW)
     assert not result.ok and result.code == "invalid_response" and result.spent
 
 
@@ -279,7 +279,7 @@ def test_refresh_answer_that_is_not_a_token_response(body: dict[str, Any]) -> No
 )
 def test_refresh_failures_keep_the_code_not_the_body(status: int, body: dict[str, Any], code: str) -> None:
     with client(lambda r: httpx.Response(status, json=body)) as c:
-        result = service.refresh(c, ENDPOINTS, "r", NOW)
+        result = oauth.refresh(c, ENDPOINTS, "r", NOW)
     assert (result.ok, result.status, result.code) == (False, status, code)
     assert "description" not in result.detail and "already used" not in result.detail
 
@@ -289,7 +289,7 @@ def test_refresh_network_errors() -> None:
         raise httpx.ConnectError("refused")
 
     with client(refused) as c:
-        result = service.refresh(c, ENDPOINTS, "r", NOW)
+        result = oauth.refresh(c, ENDPOINTS, "r", NOW)
     assert (result.ok, result.code, result.spent) == (False, "network_error", False), (
         "a refused connection spent nothing"
     )
@@ -298,7 +298,7 @@ def test_refresh_network_errors() -> None:
         raise httpx.ReadTimeout("slow")
 
     with client(timeout) as c:
-        assert service.refresh(c, ENDPOINTS, "r", NOW).spent, "a request that may have arrived may have spent the token"
+        assert oauth.refresh(c, ENDPOINTS, "r", NOW).spent, "a request that may have arrived may have spent the token"
 
 
 # --- the responses probe's headers -------------------------------------------------------------------
@@ -322,14 +322,14 @@ def test_quota_headers() -> None:
             "x-codex-bengalfox-limit-name": "GPT-5.3-Codex-Spark",
         }
     )
-    quota = service.header_quota(headers, "gpt-5-codex", NOW, 200)
+    quota = wire.header_quota(headers, "gpt-5-codex", NOW, 200)
     assert quota is not None
     assert quota["windows"] == [{"windowMinutes": 300, "usedPercent": 12.5, "resetAt": NOW + 60_000}], (
         "an all-zero secondary is no window"
     )
     assert quota["credits"] == {"hasCredits": True, "unlimited": False, "balance": "3"}
     assert quota["additionalLimits"][0]["limitId"] == "bengalfox" and quota["modelLimit"] is None
-    spark = service.header_quota(headers, "gpt-5.3-codex-spark", NOW, 200)
+    spark = wire.header_quota(headers, "gpt-5.3-codex-spark", NOW, 200)
     assert spark and spark["modelLimit"]["limitName"] == "GPT-5.3-Codex-Spark"
 
 
@@ -341,7 +341,7 @@ def test_responses_probe_request_shape_and_missing_headers() -> None:
         return httpx.Response(200, text="data: {}\n\n", headers={"content-type": "text/event-stream"})
 
     with client(handler) as c:
-        result = service.probe_responses(c, ENDPOINTS, "tok", "acct", "gpt-5-codex", NOW)
+        result = backend.probe_responses(c, ENDPOINTS, "tok", "acct", "gpt-5-codex", NOW)
     request = seen[0]
     assert str(request.url) == "https://chatgpt.example/backend-api/codex/responses"
     assert (
@@ -365,7 +365,7 @@ def test_responses_probe_request_shape_and_missing_headers() -> None:
     ],
 )
 def test_allowed_urls(url: str) -> None:
-    service.check_url(url, "X")
+    endpoints.check_url(url, "X")
 
 
 @pytest.mark.parametrize(
@@ -374,7 +374,7 @@ def test_allowed_urls(url: str) -> None:
 )
 def test_refused_urls(url: str) -> None:
     with pytest.raises(ConfigError, match="plain http only to loopback"):
-        service.check_url(url, "X")
+        endpoints.check_url(url, "X")
 
 
 def test_bad_timeout_setting_is_a_usage_error(seed_pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,239 @@
+"""Translators from the wire: the backend's usage JSON and the ``x-codex-*`` response
+headers become our ``quota`` object; an error body becomes at most a short error code.
+Nothing else of an upstream answer is passed on (bodies can hold tokens)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pipeline.numbers import real
+
+_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def code(value: Any) -> str | None:
+    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
+
+
+def json_body(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+
+
+def error_code(body: Any) -> str | None:
+    """The service's error code from a JSON body (``error.code``, ``code``, ``error``)."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        return code(error.get("code")) or code(error.get("type"))
+    return code(body.get("code")) or code(error) or code(body.get("detail"))
+
+
+def norm(name: str | None) -> str:
+    return re.sub(r"[\s_]+", "-", (name or "").strip().lower())
+
+
+def _plain(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+# --- the usage JSON (GET /wham/usage) ---------------------------------------------------
+
+
+def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        return None
+    seconds = real(raw.get("limit_window_seconds"))
+    minutes = math.ceil(seconds / 60) if seconds is not None else None
+    if minutes is not None and minutes <= 0:
+        return None
+    used_raw = real(raw.get("used_percent"))
+    used = max(0.0, float(used_raw)) if used_raw is not None else None
+    reset = None
+    reset_at = real(raw.get("reset_at"))
+    reset_after = real(raw.get("reset_after_seconds"))
+    if reset_at is not None and reset_at > 0:
+        reset = int(reset_at * 1000) if reset_at < 1e11 else int(reset_at)
+    elif reset_after is not None:
+        reset = now_ms + int(reset_after * 1000)
+    if used is None and minutes is None:
+        return None
+    return {"windowMinutes": minutes, "usedPercent": _plain(used), "resetAt": reset}
+
+
+def _windows(rate: Any, now_ms: int) -> list[dict[str, Any]]:
+    if not isinstance(rate, dict):
+        return []
+    return [
+        w for w in (_window(rate.get("primary_window"), now_ms), _window(rate.get("secondary_window"), now_ms)) if w
+    ]
+
+
+def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]:
+    raw_rate = body.get("rate_limit")
+    rate: dict[str, Any] = raw_rate if isinstance(raw_rate, dict) else {}
+    reached = rate.get("limit_reached")
+    if rate.get("allowed") is False:
+        reached = True
+    kind = body.get("rate_limit_reached_type")
+    additional: list[dict[str, Any]] = []
+    model_limit = None
+    for extra in body.get("additional_rate_limits") or []:
+        if not isinstance(extra, dict):
+            continue
+        limit_id = code(extra.get("metered_feature")) or norm(extra.get("limit_name")) or "unknown"
+        extra_rate = extra["rate_limit"] if isinstance(extra.get("rate_limit"), dict) else {}
+        limit: dict[str, Any] = {
+            "limitId": limit_id,
+            "limitName": extra.get("limit_name") if isinstance(extra.get("limit_name"), str) else None,
+            "limitReached": extra_rate.get("limit_reached")
+            if isinstance(extra_rate.get("limit_reached"), bool)
+            else None,
+            "windows": _windows(extra_rate, now_ms),
+        }
+        additional.append(limit)
+        if model_limit is None and norm(model) in (norm(limit["limitName"]), norm(limit_id)):
+            model_limit = limit
+    credits = body.get("credits")
+    return {
+        "source": "live",
+        "sampledAt": now_ms,
+        "httpStatus": 200,
+        "model": model,
+        "planType": body.get("plan_type") if isinstance(body.get("plan_type"), str) else None,
+        "limitReached": reached if isinstance(reached, bool) else None,
+        "limitReachedType": code(kind.get("kind")) if isinstance(kind, dict) else None,
+        "windows": _windows(rate, now_ms),
+        "credits": _credits(credits) if isinstance(credits, dict) else None,
+        "modelLimit": model_limit,
+        "additionalLimits": additional,
+    }
+
+
+def _credits(credits: dict[str, Any]) -> dict[str, Any]:
+    balance = credits.get("balance")
+    return {
+        "hasCredits": credits.get("has_credits") if isinstance(credits.get("has_credits"), bool) else None,
+        "unlimited": credits.get("unlimited") if isinstance(credits.get("unlimited"), bool) else None,
+        "balance": balance if isinstance(balance, str) else str(balance) if real(balance) is not None else None,
+    }
+
+
+def reset_of_429(body: Any, now_ms: int) -> int | None:
+    """When a 429 answer says the limit resets (``resets_at`` seconds, ``resets_in_seconds``)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    source = error if isinstance(error, dict) else body if isinstance(body, dict) else {}
+    at = real(source.get("resets_at"))
+    if at is not None:
+        return int(at * 1000)
+    after = real(source.get("resets_in_seconds"))
+    if after is not None:
+        return now_ms + int(after * 1000)
+    return None
+
+
+# --- the x-codex-* headers (POST /codex/responses) ---------------------------------------
+
+
+def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> dict[str, Any] | None:
+    try:
+        used = float(headers[f"{prefix}-used-percent"])
+    except (KeyError, ValueError):
+        return None
+    if not math.isfinite(used):
+        return None
+    minutes_text = headers.get(f"{prefix}-window-minutes", "")
+    minutes = int(minutes_text) if minutes_text.strip().isdigit() else 0
+    reset = None
+    after = headers.get(f"{prefix}-reset-after-seconds", "").strip()
+    at = headers.get(f"{prefix}-reset-at", "").strip()
+    if after.isdigit() and int(after) > 0:
+        reset = now_ms + int(after) * 1000
+    elif at.isdigit() and int(at) > 0:
+        reset = int(at) * 1000 if int(at) < 1e11 else int(at)
+    # The official rule: a window exists when its numbers say anything at all.
+    if used == 0 and minutes == 0 and reset is None:
+        return None
+    return {"windowMinutes": minutes or None, "usedPercent": _plain(max(0.0, used)), "resetAt": reset}
+
+
+def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: int) -> dict[str, Any] | None:
+    families = sorted(
+        {
+            name[len("x-codex-") : -len("-primary-used-percent")].rstrip("-")
+            for name in headers
+            if name.startswith("x-codex-") and name.endswith("primary-used-percent")
+        }
+    )
+    if not families:
+        return None
+
+    def windows(family: str) -> list[dict[str, Any]]:
+        base = f"x-codex-{family}-" if family else "x-codex-"
+        return [
+            w
+            for w in (
+                _header_window(headers, base + "primary", now_ms),
+                _header_window(headers, base + "secondary", now_ms),
+            )
+            if w
+        ]
+
+    additional: list[dict[str, Any]] = []
+    model_limit = None
+    active = norm(headers.get("x-codex-active-limit"))
+    for family in families:
+        if not family:
+            continue
+        limit_id = family.lower().replace("-", "_")
+        limit: dict[str, Any] = {
+            "limitId": limit_id,
+            "limitName": headers.get(f"x-codex-{family}-limit-name"),
+            "limitReached": None,
+            "windows": windows(family),
+        }
+        additional.append(limit)
+        if model_limit is None and (
+            norm(model) == norm(limit["limitName"]) or active in (norm(limit_id), norm(family))
+        ):
+            model_limit = limit
+    main = windows("") if "" in families else []
+    if model_limit is not None and active and active not in ("codex", "premium"):
+        # On a turn charged to a per-model limit the plain headers repeat that limit.
+        main = []
+    credits = None
+    if "x-codex-credits-has-credits" in headers or "x-codex-credits-balance" in headers:
+        credits = {
+            "hasCredits": _flag(headers.get("x-codex-credits-has-credits")),
+            "unlimited": _flag(headers.get("x-codex-credits-unlimited")),
+            "balance": headers.get("x-codex-credits-balance") or None,
+        }
+    every = main + [w for limit in additional for w in limit["windows"]]
+    return {
+        "source": "live",
+        "sampledAt": now_ms,
+        "httpStatus": status,
+        "model": model,
+        "planType": (headers.get("x-codex-plan-type") or "").strip() or None,
+        "limitReached": True if status == 429 else any((w["usedPercent"] or 0) >= 100 for w in every),
+        "limitReachedType": code(headers.get("x-codex-rate-limit-reached-type")),
+        "windows": main,
+        "credits": credits,
+        "modelLimit": model_limit,
+        "additionalLimits": additional,
+    }
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() in ("true", "1")
