@@ -37,25 +37,70 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
-    cli.main(args=argv, prog_name=prog_name)
+    """The entry point. Whatever happens, the user gets at most one line on stderr per
+    failure and a documented exit code, never a traceback: an exception nothing below
+    expected becomes ``codex-auth: internal error: <type>`` (the message is left out: it
+    could quote a secret) and exit 1."""
+    try:
+        cli.main(args=argv, prog_name=prog_name)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _drop_stdout()
+        raise SystemExit(130) from None
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except OSError as exc:
+        # Click writes help, --version and `schema` itself; a stdout that refuses them ends here.
+        say(f"{prog_name}: cannot write output: {os.strerror(exc.errno) if exc.errno else type(exc).__name__}")
+        _drop_stdout()
+        raise SystemExit(int(ExitStatus.FAILURE)) from None
+    except Exception as exc:
+        say(f"{prog_name}: internal error: {type(exc).__name__}")
+        _drop_stdout()
+        raise SystemExit(int(ExitStatus.FAILURE)) from None
 
 
 # --- shared pieces -------------------------------------------------------------------
 
 
+def say(line: str) -> None:
+    """One line on stderr, scrubbed of the run's secrets. A stderr that cannot take it is
+    ignored: there is nowhere else to say anything."""
+    from pipeline.secrets import scrub
+
+    try:
+        click.echo(scrub(line), err=True)
+    except (OSError, ValueError):
+        pass
+
+
 def fail(stage: str, error: PipelineError) -> None:
-    click.echo(f"{stage}: {error}", err=True)
+    say(f"{stage}: {error}")
+    if getattr(error, "stream_failed", False):
+        _drop_stdout()
     raise SystemExit(int(error.exit_status))
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of what a failed
+    stdout still holds neither fails nor prints a second message."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _quiet_broken_pipe() -> None:
     """The reader went away (``| head -1``): stop quietly. Point stdout at /dev/null so the
     interpreter's final flush does not complain, then exit like a process killed by SIGPIPE."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+    _drop_stdout()
     raise SystemExit(int(ExitStatus.BROKEN_PIPE))
 
 
@@ -164,7 +209,7 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
     pool = read_pool(os.environ, resolve_now(now), storage_dir)
     for line in messages(pool):
-        click.echo(f"collect: {line}", err=True)
+        say(f"collect: {line}")
     write_output(run_collect(pool), output_file)
     if pool.nothing_read:
         raise SystemExit(int(ExitStatus.FAILURE))
@@ -294,14 +339,11 @@ def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
 
 
 def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> None:
-    if out_path is None:
-        stream = sys.stdout.buffer
-        stream.write(data)
-        stream.flush()
-        return
-    from pipeline.output import write_atomic
+    """The report, scrubbed of the run's secrets, on stdout or into ``--out``."""
+    from pipeline.output import write_out
+    from pipeline.secrets import scrub_bytes
 
-    write_atomic(out_path, data, mode=out_mode)
+    write_out(out_path, scrub_bytes(data), mode=out_mode)
 
 
 def live_options(func: F) -> F:
@@ -365,14 +407,13 @@ def _progress_printer() -> Callable[[int, int, int], None] | None:
 def report_live_outcome(stage: str, prober: Any, masker: Any = None) -> None:
     mask = masker.text if masker is not None else (lambda text: text)
     for note in prober.notes:
-        click.echo(f"{stage}: {mask(note)}", err=True)
+        say(f"{stage}: {mask(note)}")
     if prober.failures:
         for failure in prober.failures:
-            click.echo(f"{stage}: ERROR: {mask(failure)}", err=True)
-        click.echo(
+            say(f"{stage}: ERROR: {mask(failure)}")
+        say(
             f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written back; the old refresh "
-            "token is spent, so those accounts will need a new login. Check the folder's permissions and free space.",
-            err=True,
+            "token is spent, so those accounts will need a new login. Check the folder's permissions and free space."
         )
         raise SystemExit(int(ExitStatus.FAILURE))
 
@@ -554,13 +595,12 @@ def report(
         prober=prober,
     )
     for note in result.notes:
-        click.echo(f"report: {note}", err=True)
+        say(f"report: {note}")
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
         report_live_outcome("report", prober, result.masker)
     if min_healthy is not None and result.healthy < min_healthy:
-        click.echo(
-            f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}",
-            err=True,
+        say(
+            f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}"
         )
         raise SystemExit(int(ExitStatus.GATE))

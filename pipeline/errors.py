@@ -54,6 +54,20 @@ class StorageError(PipelineError):
 class OutputError(PipelineError):
     """The report could not be written where the user asked."""
 
+    @classmethod
+    def on_stream(cls, stream: object, exc: OSError) -> OutputError:
+        """A write to an open stream failed (``> /dev/full``): say where and why, nothing more."""
+        import os
+
+        name = getattr(stream, "name", None)
+        where = "stdout" if name in (None, "<stdout>", "-", 1) or not isinstance(name, str) else name
+        why = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        error = cls(f"cannot write to {where}: {why}")
+        error.stream_failed = where == "stdout"
+        return error
+
+    stream_failed: bool = False
+
 
 class ConfigError(PipelineError):
     """An option value that click accepted but that makes no sense."""

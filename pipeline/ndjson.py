@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 
-from pipeline.errors import InvalidInput
+from pipeline.errors import InvalidInput, OutputError
 
 Record = dict[str, Any]
 
@@ -42,15 +42,37 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
 
 
 def dumps(record: Record) -> bytes:
-    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    """One compact JSON line. orjson refuses what it cannot write (nesting deeper than 254
+    levels, integers beyond 64 bits); those records are written by the standard library,
+    in the same compact form."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        import json
+
+        try:
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (ValueError, RecursionError):
+            raise OutputError("a record cannot be written as JSON (nested too deeply)") from None
+        return text.encode("utf-8") + b"\n"
 
 
 def write_records(records: Iterable[Record], stream: IO[bytes]) -> int:
-    """Write each record as one line and flush it; return how many were written."""
+    """Write each record as one line (scrubbed of the run's secrets, see
+    :mod:`pipeline.secrets`) and flush it; return how many were written. A stream that
+    refuses the bytes (a full disk, ``> /dev/full``) raises :class:`OutputError`."""
+    from pipeline.secrets import scrub_bytes
+
     count = 0
     for record in records:
-        stream.write(dumps(record))
-        stream.flush()
+        line = scrub_bytes(dumps(record))
+        try:
+            stream.write(line)
+            stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError.on_stream(stream, exc) from None
         count += 1
     return count
 

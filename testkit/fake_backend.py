@@ -94,7 +94,10 @@ Modes for usage and responses:
 * ``wrong_shape``: usage: 200 JSON of the wrong shape; responses: 200 with unparsable
   x-codex values;
 * ``no_headers`` (responses): 200 without any x-codex header;
-* ``unsupported_model`` (responses): 400 "model is not supported" for any model.
+* ``unsupported_model`` (responses): 400 "model is not supported" for any model;
+* ``echo_secrets``: a hostile answer (default 401) carrying the presented bearer token in
+  every error field and x-codex header; with ``status`` 200 (usage) a snapshot whose plan,
+  limit names, ids, credit balance and reached-type are that token.
 
 Modes for refresh (the account is the owner of the presented token; default ``ok``):
 ``ok`` (rotate: 200 with new tokens, the old refresh token is spent; a spent token gets 400
@@ -102,7 +105,9 @@ Modes for refresh (the account is the owner of the presented token; default ``ok
 ``refresh_token_expired``), ``invalidated`` (401 ``refresh_token_invalidated``),
 ``server_error``, ``error``, ``drop``, ``drop_after_rotate`` (rotates, then closes without
 an answer, so the client never learns the new token), ``not_json``, ``wrong_shape`` (200 with
-an invalid token response). Unknown refresh tokens always get 400 ``invalid_grant``.
+an invalid token response), ``echo_secrets`` (400 with the presented refresh token as
+``error``, ``error_description``, ``code`` and ``detail``; with ``status`` 401 nested in
+``error.code``/``type``/``message``; nothing spent). Unknown refresh tokens always get 400 ``invalid_grant``.
 
 Stats (``GET /_fake/stats``, or ``FakeBackend.stats()``)
 --------------------------------------------------------
@@ -171,6 +176,7 @@ API_MODES = {
     "drop",
     "not_json",
     "wrong_shape",
+    "echo_secrets",
 }
 MODES = {
     USAGE: API_MODES,
@@ -186,6 +192,7 @@ MODES = {
         "drop_after_rotate",
         "not_json",
         "wrong_shape",
+        "echo_secrets",
     },
 }
 DEFAULT_MODE = {USAGE: "ok", RESPONSES: "auto", REFRESH: "ok"}
@@ -200,14 +207,60 @@ DEFAULT_STATUS = {
     "wrong_shape": 200,
     "no_headers": 200,
     "unsupported_model": 400,
+    "echo_secrets": 401,
 }
-REFRESH_STATUS = {"ok": 200, "invalidated": 401, "server_error": 500, "not_json": 200, "wrong_shape": 200}
+REFRESH_STATUS = {
+    "echo_secrets": 400,
+    "ok": 200,
+    "invalidated": 401,
+    "server_error": 500,
+    "not_json": 200,
+    "wrong_shape": 200,
+}
 SSE = "text/event-stream; charset=utf-8"
 
 TOKEN_INVALIDATED = "Your authentication token has been invalidated. Please try signing in again."
 TOKEN_EXPIRED = "Your authentication token has expired. Please try signing in again."
 REUSED = "Your refresh token has already been used to generate a new access token. Please try signing in again."
 HTML_PAGE = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
+
+
+def _bearer(handler: Any) -> str:
+    return str(handler.headers.get("Authorization", "")).partition(" ")[2].strip()
+
+
+def _echo_secrets(handler: Any, endpoint: str, status: int, token: str) -> int:
+    """A hostile answer: the presented token in every field a client might show (error codes,
+    descriptions, details, plan and limit names, the credit balance, in the body and in the
+    x-codex headers). A usage answer with status 200 is a usage snapshot made of it."""
+    headers = {
+        "x-codex-primary-used-percent": "5",
+        "x-codex-primary-window-minutes": "300",
+        "x-codex-plan-type": token,
+        "x-codex-active-limit": token,
+        "x-codex-rate-limit-reached-type": token,
+        "x-codex-credits-has-credits": "true",
+        "x-codex-credits-balance": token,
+        "x-codex-bengalfox-primary-used-percent": "1",
+        "x-codex-bengalfox-limit-name": token,
+        "www-authenticate": f'Bearer error="{token}"',
+    }
+    if endpoint == USAGE and status == 200:
+        window = {"used_percent": 5, "limit_window_seconds": 18000, "reset_after_seconds": 60}
+        body: dict[str, Any] = {
+            "plan_type": token,
+            "rate_limit": {"allowed": True, "limit_reached": False, "primary_window": window},
+            "credits": {"has_credits": True, "unlimited": False, "balance": token},
+            "additional_rate_limits": [
+                {"limit_name": token, "metered_feature": token, "rate_limit": {"primary_window": window}}
+            ],
+            "rate_limit_reached_type": {"kind": token},
+        }
+    elif status == 401:
+        body = {"error": {"code": token, "type": token, "message": token}, "detail": token}
+    else:
+        body = {"error": token, "error_description": token, "code": token, "detail": token}
+    return int(handler._json(status, body, headers if endpoint != REFRESH else {}))
 
 
 def token_hash(token: str) -> str:
@@ -1020,6 +1073,8 @@ class FakeBackend:
         mode = behaviour.mode
         if mode == "drop":
             raise _Drop
+        if mode == "echo_secrets":
+            return _echo_secrets(handler, endpoint, behaviour.status or 401, _bearer(handler))
         if endpoint == RESPONSES and account.supported_models is not None and model not in account.supported_models:
             mode = "unsupported_model"
         if mode == "auto":
@@ -1176,6 +1231,9 @@ class FakeBackend:
         if behaviour.has_body or behaviour.raw_body is not None or mode == "error":
             self._refresh_failed()
             return self._custom(handler, behaviour, behaviour.status or REFRESH_STATUS.get(mode, 400), {})
+        if mode == "echo_secrets":
+            self._refresh_failed()
+            return _echo_secrets(handler, REFRESH, behaviour.status or 400, token)
         if mode == "invalid_grant":
             self._refresh_failed()
             return handler._json(

@@ -12,6 +12,7 @@ import httpx
 
 from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import error_code, header_quota, json_body, reset_of_429, usage_quota
+from pipeline.secrets import remember
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,14 @@ class Probed:
 
 def _failure(response: httpx.Response, latency: int, now_ms: int) -> Probed:
     body = json_body(response.content)
-    code = error_code(body)
     status = response.status_code
+    code = error_code(body, status)
     if status == 429:
         return Probed(
             "rate-limited",
             status,
             latency,
-            code or "usage_limit_reached",
+            code if code and not code.startswith("http_") else "usage_limit_reached",
             "the service answered 429 (usage limit reached)",
             reset_at=reset_of_429(body, now_ms),
         )
@@ -56,6 +57,7 @@ def _transport_failure(exc: httpx.RequestError, endpoints: Endpoints, latency: i
 
 
 def _headers(token: str, account_id: str | None) -> dict[str, str]:
+    remember(token)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if account_id:
         headers["ChatGPT-Account-Id"] = account_id

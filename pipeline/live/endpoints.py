@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://chatgpt.com/backend-api"
 DEFAULT_TOKEN_URL = "https://auth.openai.com/oauth/token"
 DEFAULT_TIMEOUT_MS = 15_000
+MAX_TIMEOUT_MS = 3_600_000  # an hour: beyond that a "timeout" no longer bounds anything
 USER_AGENT = f"codex-auth-report/{__version__}"
 
 
@@ -36,9 +37,12 @@ class Endpoints:
         try:
             timeout = int(raw_timeout) if raw_timeout else DEFAULT_TIMEOUT_MS
         except ValueError:
-            raise ConfigError(f"CODEX_AUTH_FETCH_TIMEOUT_MS: {raw_timeout!r} is not a number of milliseconds") from None
-        if timeout <= 0:
-            raise ConfigError("CODEX_AUTH_FETCH_TIMEOUT_MS must be positive")
+            shown = repr(raw_timeout) if len(raw_timeout) <= 40 else "the value"
+            raise ConfigError(f"CODEX_AUTH_FETCH_TIMEOUT_MS: {shown} is not a number of milliseconds") from None
+        if not 0 < timeout <= MAX_TIMEOUT_MS:
+            raise ConfigError(
+                f"CODEX_AUTH_FETCH_TIMEOUT_MS must be between 1 and {MAX_TIMEOUT_MS} milliseconds (one hour)"
+            )
         check_url(base, "CODEX_AUTH_BASE_URL")
         check_url(token, "CODEX_AUTH_TOKEN_URL")
         return cls(base, token, timeout)
@@ -79,12 +83,18 @@ def check_url(url: str, name: str) -> None:
 
 
 def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
+    """The client every live call shares: each request (connect, headers, whole body) must
+    be over within ``CODEX_AUTH_FETCH_TIMEOUT_MS`` (see :mod:`pipeline.live.deadline`); no
+    redirects, no proxy or certificate settings taken from the environment."""
     import httpx
 
+    from pipeline.live.deadline import DeadlineTransport
+
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency)
+    seconds = endpoints.timeout_ms / 1000
     return httpx.Client(
-        timeout=httpx.Timeout(endpoints.timeout_ms / 1000),
-        limits=limits,
+        transport=DeadlineTransport(seconds, limits),
+        timeout=httpx.Timeout(seconds),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         trust_env=False,

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.live.writeback import WriteBackError, write_atomic
+from pipeline.secrets import remember
+from pipeline.storage.files import parse_json, read_regular
 
 
 class LeaseTimeout(Exception):
@@ -120,7 +122,7 @@ class Lease:
             return
         lock = self.folder / f"{token_hash(refresh_token)}.lock"
         try:
-            held = json.loads(lock.read_text())
+            held = parse_json(read_regular(lock).decode())
         except (OSError, ValueError):
             return
         if isinstance(held, dict) and held.get("nonce") == nonce:
@@ -154,7 +156,7 @@ class Lease:
     def _published(self, digest: str) -> dict[str, Any] | None:
         path = self.folder / f"{digest}.result.json"
         try:
-            data = json.loads(path.read_text())
+            data = parse_json(read_regular(path).decode())
         except (OSError, ValueError):
             return None
         result = data.get("result") if isinstance(data, dict) else None
@@ -169,6 +171,7 @@ class Lease:
             return None
         if not isinstance(result.get("access"), str) or not isinstance(result.get("refresh"), str):
             return None
+        remember(result.get("access"), result.get("refresh"), result.get("idToken"))
         return {
             "access": result["access"],
             "refresh": result["refresh"],
@@ -178,9 +181,9 @@ class Lease:
 
     def _expired(self, lock: Path, now: int) -> bool:
         try:
-            held = json.loads(lock.read_text())
+            held = parse_json(read_regular(lock).decode())
             return int(held["expiresAt"]) <= now
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, OverflowError):
             try:
                 return (now / 1000) - lock.stat().st_mtime > self.ttl_ms / 1000
             except OSError:

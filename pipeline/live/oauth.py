@@ -11,6 +11,7 @@ from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import code, error_code, json_body
 from pipeline.numbers import whole
 from pipeline.policy import HARD_REFRESH_ERRORS
+from pipeline.secrets import remember
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 
@@ -26,6 +27,7 @@ class Refreshed:
 
 
 def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_ms: int) -> Refreshed:
+    remember(refresh_token)
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID}
     try:
         response = client.post(endpoints.token_url, data=form, headers={"Accept": "application/json"})
@@ -42,8 +44,11 @@ def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_
             False, code="network_error", detail=f"token endpoint unreachable ({type(exc).__name__})", spent=spent
         )
     body = json_body(response.content)
+    if isinstance(body, dict):
+        # Whatever looks like a token in the answer is one the output must never show.
+        remember(body.get("access_token"), body.get("refresh_token"), body.get("id_token"))
     if response.status_code >= 300:
-        found = error_code(body)
+        found = error_code(body, response.status_code)
         grant = code(body.get("error")) if isinstance(body, dict) else None
         if grant == "invalid_grant" and found not in HARD_REFRESH_ERRORS:
             # OAuth's own code says it all; a vendor sub-code we do not know adds nothing.

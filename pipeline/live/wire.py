@@ -1,6 +1,8 @@
 """Translators from the wire: the backend's usage JSON and the ``x-codex-*`` response
 headers become our ``quota`` object; an error body becomes at most a short error code.
-Nothing else of an upstream answer is passed on (bodies can hold tokens)."""
+Nothing else of an upstream answer is passed on (bodies can hold tokens): every string that
+reaches a record goes through :mod:`pipeline.vocabulary` (known codes, short display names,
+money amounts)."""
 
 from __future__ import annotations
 
@@ -11,29 +13,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.numbers import real
+from pipeline.vocabulary import amount, display_name, known_code, upstream_code
 
-_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-
-
-def code(value: Any) -> str | None:
-    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
+code = known_code
+# A limit family named by a header (x-codex-<family>-primary-used-percent): short words.
+_FAMILY = re.compile(r"[a-z0-9]{1,16}(?:[_-][a-z0-9]{1,16}){0,5}")
 
 
 def json_body(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, UnicodeDecodeError):
         return None
 
 
-def error_code(body: Any) -> str | None:
-    """The service's error code from a JSON body (``error.code``, ``code``, ``error``)."""
+def error_code(body: Any, status: int | None) -> str | None:
+    """The service's error code from a JSON body (``error.code``, ``error.type``, ``code``,
+    ``error``, ``detail``): a known word, ``http_<status>`` when the body names its error in
+    words we do not take, ``None`` when it names none."""
     if not isinstance(body, dict):
         return None
     error = body.get("error")
     if isinstance(error, dict):
-        return code(error.get("code")) or code(error.get("type"))
-    return code(body.get("code")) or code(error) or code(body.get("detail"))
+        return upstream_code([error.get("code"), error.get("type")], status)
+    return upstream_code([body.get("code"), error, body.get("detail")], status)
 
 
 def norm(name: str | None) -> str:
@@ -90,11 +93,12 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
     for extra in body.get("additional_rate_limits") or []:
         if not isinstance(extra, dict):
             continue
-        limit_id = code(extra.get("metered_feature")) or norm(extra.get("limit_name")) or "unknown"
+        name = display_name(extra.get("limit_name"))
+        limit_id = code(extra.get("metered_feature")) or norm(name) or "unknown"
         extra_rate = extra["rate_limit"] if isinstance(extra.get("rate_limit"), dict) else {}
         limit: dict[str, Any] = {
             "limitId": limit_id,
-            "limitName": extra.get("limit_name") if isinstance(extra.get("limit_name"), str) else None,
+            "limitName": name,
             "limitReached": extra_rate.get("limit_reached")
             if isinstance(extra_rate.get("limit_reached"), bool)
             else None,
@@ -109,7 +113,7 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         "sampledAt": now_ms,
         "httpStatus": 200,
         "model": model,
-        "planType": body.get("plan_type") if isinstance(body.get("plan_type"), str) else None,
+        "planType": code(body.get("plan_type")),
         "limitReached": reached if isinstance(reached, bool) else None,
         "limitReachedType": code(kind.get("kind")) if isinstance(kind, dict) else None,
         "windows": _windows(rate, now_ms),
@@ -120,11 +124,10 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
 
 
 def _credits(credits: dict[str, Any]) -> dict[str, Any]:
-    balance = credits.get("balance")
     return {
         "hasCredits": credits.get("has_credits") if isinstance(credits.get("has_credits"), bool) else None,
         "unlimited": credits.get("unlimited") if isinstance(credits.get("unlimited"), bool) else None,
-        "balance": balance if isinstance(balance, str) else str(balance) if real(balance) is not None else None,
+        "balance": amount(credits.get("balance")),
     }
 
 
@@ -174,6 +177,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
             if name.startswith("x-codex-") and name.endswith("primary-used-percent")
         }
     )
+    families = [family for family in families if not family or _FAMILY.fullmatch(family)]
     if not families:
         return None
 
@@ -197,7 +201,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
         limit_id = family.lower().replace("-", "_")
         limit: dict[str, Any] = {
             "limitId": limit_id,
-            "limitName": headers.get(f"x-codex-{family}-limit-name"),
+            "limitName": display_name(headers.get(f"x-codex-{family}-limit-name")),
             "limitReached": None,
             "windows": windows(family),
         }
@@ -215,7 +219,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
         credits = {
             "hasCredits": _flag(headers.get("x-codex-credits-has-credits")),
             "unlimited": _flag(headers.get("x-codex-credits-unlimited")),
-            "balance": headers.get("x-codex-credits-balance") or None,
+            "balance": amount(headers.get("x-codex-credits-balance")),
         }
     every = main + [w for limit in additional for w in limit["windows"]]
     return {
@@ -223,7 +227,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
         "sampledAt": now_ms,
         "httpStatus": status,
         "model": model,
-        "planType": (headers.get("x-codex-plan-type") or "").strip() or None,
+        "planType": code((headers.get("x-codex-plan-type") or "").strip()),
         "limitReached": True if status == 429 else any((w["usedPercent"] or 0) >= 100 for w in every),
         "limitReachedType": code(headers.get("x-codex-rate-limit-reached-type")),
         "windows": main,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.output import replace_atomically
+from pipeline.storage.files import parse_json, read_regular
 
 LOCK_NAME = ".codex-auth-report.lock"
 _thread_lock = threading.RLock()
@@ -66,7 +67,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        return parse_json(read_regular(path).decode("utf-8-sig"))
     except FileNotFoundError:
         raise WriteBackError(f"{path} has disappeared") from None
     except (OSError, ValueError) as exc:

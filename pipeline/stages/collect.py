@@ -20,6 +20,7 @@ from pipeline.storage import jwt
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import flagged_key
+from pipeline.vocabulary import stored_code
 
 Record = dict[str, Any]
 
@@ -128,8 +129,8 @@ def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
         "email": email,
         "label": _text(account.get("accountLabel")),
         "flaggedAt": _ms(account.get("flaggedAt")),
-        "flaggedReason": _text(account.get("flaggedReason")),
-        "lastError": _safe_error(account.get("lastError")),
+        "flaggedReason": stored_code(account.get("flaggedReason")),
+        "lastError": stored_code(account.get("lastError")),
         "lastVerified": _ms(history.get("lastVerified")),
         "verificationCount": count if count is not None and count >= 0 else 0,
     }
@@ -235,14 +236,3 @@ def _ms(value: Any) -> int | None:
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _safe_error(value: Any) -> str | None:
-    """lastError as a short line; anything token-shaped is cut out."""
-    text = _text(value)
-    if text is None:
-        return None
-    from pipeline.redact import scrub_secrets
-
-    text = scrub_secrets(" ".join(text.split()))
-    return text if len(text) <= 200 else text[:197] + "..."

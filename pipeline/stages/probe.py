@@ -40,6 +40,7 @@ from pipeline.live.writeback import (
     writable,
 )
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
+from pipeline.secrets import scrub_value
 from pipeline.stages.collect import identity_of, token_facts
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
@@ -457,7 +458,11 @@ class Prober:
         folder = pool.resolved.dir
         if self._history_updates:
             try:
-                update_json(folder / STATE_FILE, self._merge_history, missing={"version": 1, "flagged": {}})
+                update_json(
+                    folder / STATE_FILE,
+                    lambda data: scrub_value(self._merge_history(data)),
+                    missing={"version": 1, "flagged": {}},
+                )
             except WriteBackError as exc:
                 self.notes.append(f"warning: verification history not saved: {exc}")
         if (
@@ -469,7 +474,7 @@ class Prober:
             try:
                 update_json(
                     folder / QUOTA_CACHE_FILE,
-                    self._merge_quota,
+                    lambda data: scrub_value(self._merge_quota(data)),
                     pretty_newline=True,
                     missing={"version": 1, "byAccountId": {}, "byEmail": {}},
                 )

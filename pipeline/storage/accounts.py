@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.numbers import real, whole
+from pipeline.secrets import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 
 MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
@@ -71,6 +72,7 @@ def normalize(data: Any, now_ms: int) -> _Normalized:
 
     kept: list[dict[str, Any]] = []
     for position, account in enumerate(raw):
+        remember_tokens(account)
         if not isinstance(account, dict):
             warnings.append(f"accounts[{position}] is not an object; skipped")
             continue

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.clock import parse_iso_ms
+from pipeline.secrets import remember_tokens
 from pipeline.storage import jwt
 from pipeline.storage.files import Outcome, Unreadable, read_json
 
@@ -21,6 +22,8 @@ def load_auth_json(path: Path) -> tuple[Outcome, list[dict[str, Any]]]:
     if not isinstance(data, dict):
         return Outcome("corrupt", details=f"{path.name} is not a JSON object"), []
     tokens = data.get("tokens")
+    remember_tokens(data)
+    remember_tokens(tokens)
     if not isinstance(tokens, dict) or not any(
         isinstance(tokens.get(k), str) and tokens[k] for k in ("access_token", "refresh_token")
     ):

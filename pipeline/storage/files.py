@@ -10,12 +10,13 @@ import errno
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX
+from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX, is_folder, is_regular, present
 
 T = TypeVar("T")
 
@@ -28,24 +29,77 @@ class Unreadable(Exception):
         self.missing = missing
 
 
+class NotRegular(OSError):
+    """A path that is there but is not a regular file (a FIFO, a device, a socket)."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of ``path``, read only when it is a regular file (symbolic links followed):
+    a FIFO or a device in its place would block the run or have side effects, so it is
+    refused with :class:`NotRegular` (before opening, and checked again on the open file,
+    which is opened non-blocking). Other failures raise the usual :class:`OSError`."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegular(errno.EINVAL, f"is {_kind(mode)}, not a regular file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(errno.EINVAL, f"is {_kind(mode)}, not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` whose every failure is :class:`ValueError` (too deep, too long a number
+    included)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file or raise :class:`Unreadable` with a short reason."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         raise Unreadable("file is missing", missing=True) from None
-    except IsADirectoryError:
-        raise Unreadable("is a folder, not a file") from None
+    except NotRegular as exc:
+        raise Unreadable(exc.strerror or "is not a regular file") from None
     except OSError as exc:
         if exc.errno == errno.ENOTDIR:
             raise Unreadable("file is missing", missing=True) from None
-        raise Unreadable(f"cannot be read ({exc.strerror or exc})") from None
+        raise Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return parse_json(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise Unreadable("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise Unreadable(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except ValueError as exc:
+        raise Unreadable(f"is not usable JSON ({_short(exc)})") from None
+
+
+def _short(exc: ValueError) -> str:
+    text = str(exc)
+    return "nested too deeply" if "nested" in text else "a number too long" if "digits" in text else "bad value"
 
 
 def read_wal(path: Path) -> Any:
@@ -59,9 +113,11 @@ def read_wal(path: Path) -> Any:
     if hashlib.sha256(content.encode("utf-8")).hexdigest() != checksum.strip().lower():
         raise Unreadable("checksum does not match its content")
     try:
-        return json.loads(content)
+        return parse_json(content)
     except json.JSONDecodeError as exc:
         raise Unreadable(f"holds invalid JSON ({exc.msg})") from None
+    except ValueError as exc:
+        raise Unreadable(f"holds unusable JSON ({_short(exc)})") from None
 
 
 def reset_marker(path: Path) -> Path:
@@ -93,7 +149,7 @@ def recovery_candidates(path: Path, *, wal: bool) -> Iterator[Candidate]:
         rest = name[len(prefix) :]
         if ".cache" in name or name.endswith((".tmp", RESET_MARKER_SUFFIX, WAL_SUFFIX)) or ".rotate." in name:
             continue
-        if rest and (path.parent / name).is_file():
+        if rest and is_regular(path.parent / name):
             yield Candidate(path.parent / name, read_json)
 
 
@@ -117,7 +173,7 @@ def load_with_recovery(
     normalised is reported as corrupt without falling back to a copy; a reset marker always
     means an intentionally empty pool.
     """
-    if reset_marker(path).exists():
+    if present(reset_marker(path)):
         return Outcome("intentional-reset", details=f"reset marker {reset_marker(path).name} is present"), None
     try:
         parsed = read_json(path)
@@ -144,7 +200,7 @@ def load_with_recovery(
             )
         if primary_error.missing:
             extra = f" ({'; '.join(tried)})" if tried else ""
-            folder_state = "" if path.parent.is_dir() else f" (folder {path.parent} does not exist)"
+            folder_state = "" if is_folder(path.parent) else f" (folder {path.parent} does not exist)"
             return Outcome("missing", details=f"{path.name} not found{folder_state}{extra}"), None
         extra = f"; no usable backup ({'; '.join(tried)})" if tried else "; no backup or WAL to recover from"
         return Outcome("corrupt", details=f"{path.name} {primary_error}{extra}"), None

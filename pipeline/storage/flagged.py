@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.numbers import whole
+from pipeline.secrets import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
-from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE
+from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE, present
 
 
 @dataclass
@@ -23,7 +25,7 @@ def load_flagged(folder: Path) -> FlaggedFile:
     legacy = folder / LEGACY_FLAGGED_FILE
     warnings: list[str] = []
     outcome, value = load_with_recovery(path, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v)
-    if outcome.state == "missing" and legacy.exists():
+    if outcome.state == "missing" and present(legacy):
         # codex-multi-auth migrates the old name on its next load; until then we read it.
         outcome, value = load_with_recovery(
             legacy, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v
@@ -35,14 +37,17 @@ def load_flagged(folder: Path) -> FlaggedFile:
 def _normalize(data: Any, warnings: list[str]) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         raise Unreadable("is not a JSON object")
-    if data.get("version") != 1:
-        raise Unreadable(f"has unknown format version {data.get('version')!r} (known: 1)")
+    version = whole(data.get("version"))
+    if version != 1:
+        shown = version if version is not None else "(not a whole number)"
+        raise Unreadable(f"has unknown format version {shown} (known: 1)")
     raw = data.get("accounts")
     if not isinstance(raw, list):
         raise Unreadable("has no accounts list")
     # One record per refresh token, the last one winning (codex-multi-auth's rule).
     by_token: dict[str, dict[str, Any]] = {}
     for position, account in enumerate(raw):
+        remember_tokens(account)
         token = account.get("refreshToken") if isinstance(account, dict) else None
         if not isinstance(token, str) or not token.strip():
             warnings.append(f"flagged accounts[{position}] has no refresh token; skipped")

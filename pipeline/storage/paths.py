@@ -19,6 +19,28 @@ BACKUP_SUFFIXES = (".bak", ".bak.1", ".bak.2")
 _SIGNAL_FILES = (ACCOUNTS_FILE, LEGACY_ACCOUNTS_FILE, "settings.json", "config.json", "dashboard-settings.json")
 
 
+def present(path: Path) -> bool:
+    """``path.exists()`` that says False, not raises, when a folder on the way is closed to us."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def is_regular(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class Resolved:
     """The storage folder, and how it was found (for messages)."""
@@ -58,14 +80,14 @@ def has_account_storage(folder: Path) -> bool:
                 name.startswith(base + ".")
                 and not name.endswith(".tmp")
                 and ".rotate." not in name
-                and (folder / name).is_file()
+                and is_regular(folder / name)
             ):
                 return True
     return False
 
 
 def _has_signals(folder: Path) -> bool:
-    return any((folder / name).exists() for name in _SIGNAL_FILES) or (folder / "projects").is_dir()
+    return any(present(folder / name) for name in _SIGNAL_FILES) or is_folder(folder / "projects")
 
 
 def resolve_dir(env: Mapping[str, str], override: str | os.PathLike[str] | None = None) -> Resolved:

@@ -266,7 +266,7 @@ def test_flagged_file_and_verification_history(pool_dir: Path) -> None:
         "label": None,
         "flaggedAt": NOW - 2 * DAY,
         "flaggedReason": "invalid_grant",
-        "lastError": "Refresh failed refresh_token=***",
+        "lastError": "unrecognised",
         "lastVerified": NOW - DAY,
         "verificationCount": 3,
     }
