@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 
 from pipeline.errors import ConfigError
+from pipeline.numbers import MAX_INSTANT_MS, instant
 
 
 def now_ms() -> int:
@@ -20,21 +21,27 @@ def parse_instant(value: str) -> int:
     """Parse ``--now``: epoch milliseconds (digits) or ISO-8601 (``Z``/offset; naive = UTC)."""
     text = value.strip()
     if text.isdigit():
+        if len(text) > 15 or int(text) > MAX_INSTANT_MS:
+            raise ConfigError("--now: epoch milliseconds beyond the year 9999")
         return int(text)
     try:
         parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
+        shown = repr(value) if len(value) <= 60 else "the value"
         raise ConfigError(
-            f"--now: {value!r} is neither epoch milliseconds nor an ISO-8601 time (e.g. 2026-03-03T14:30:00Z)"
+            f"--now: {shown} is neither epoch milliseconds nor an ISO-8601 time (e.g. 2026-03-03T14:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    ms = int(parsed.timestamp() * 1000)
+    if not 0 <= ms <= MAX_INSTANT_MS:
+        raise ConfigError("--now: a time between 1970 and the year 9999")
+    return ms
 
 
 def iso_utc(ms: int) -> str:
     """``2026-03-03T14:30:00Z`` (milliseconds only when present)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    dt = datetime.fromtimestamp(min(max(ms, 0), MAX_INSTANT_MS) / 1000, tz=UTC)
     if ms % 1000:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -58,4 +65,7 @@ def parse_iso_ms(value: object) -> int | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    try:
+        return instant(int(parsed.timestamp() * 1000))
+    except (OverflowError, ValueError):
+        return None

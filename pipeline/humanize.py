@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pipeline.numbers import MAX_INSTANT_MS
+
 MINUTE = 60_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 
+def utc(ms: int) -> datetime:
+    """The instant as a UTC datetime; instants are bounded to 1970..9999 where they enter
+    (storage, the stream, --now), and clamped here as a last guard."""
+    return datetime.fromtimestamp(min(max(ms, 0), MAX_INSTANT_MS) / 1000, tz=UTC)
+
+
 def utc_stamp(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc(ms).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _plural(count: int, unit: str) -> str:

@@ -14,6 +14,7 @@ from typing import IO, Any
 import orjson
 
 from pipeline.errors import InvalidInput, OutputError
+from pipeline.numbers import first_huge
 
 Record = dict[str, Any]
 
@@ -36,6 +37,9 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
             raise InvalidInput(source, line_no, f"invalid JSON: {exc}") from None
         if validate:
             check_record(record, source, line_no)
+            huge = first_huge(record)
+            if huge is not None:
+                raise InvalidInput(source, line_no, "a number beyond ±2^53 (9007199254740992)", huge)
         elif not isinstance(record, dict):
             raise InvalidInput(source, line_no, "expected a JSON object", "$")
         yield record

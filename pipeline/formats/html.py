@@ -10,13 +10,12 @@ bar has its percentage beside it in text; rate limits count down in words.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 
 from pipeline import __version__
 from pipeline import quota as q
 from pipeline.formats import mode_text, status_summary
-from pipeline.humanize import ago, utc_stamp
+from pipeline.humanize import ago, utc, utc_stamp
 from pipeline.report import STATUSES, AccountView, Record, View, flagged_name, flagged_reason
 from pipeline.stages.render import STATUS_LABELS, rate_limit_text, recommended_name, verification_text
 
@@ -205,9 +204,9 @@ def _ago(instant: int | None, now: int) -> str:
 
 
 def _time(ms: int, text: str) -> str:
-    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc(ms).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f'<time datetime="{stamp}">{escape(text)}</time>'
 
 
 def _clock(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%H:%M UTC")
+    return utc(ms).strftime("%H:%M UTC")

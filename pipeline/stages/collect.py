@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.numbers import real, whole
+from pipeline.numbers import instant, whole
 from pipeline.storage import jwt
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
@@ -228,10 +228,7 @@ def _reset_times(value: Any) -> dict[str, int]:
 
 
 def _ms(value: Any) -> int | None:
-    number = real(value)
-    if number is None or number <= 0:
-        return None
-    return int(number)
+    return instant(value)
 
 
 def _text(value: Any) -> str | None:

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from pipeline.numbers import real
+from pipeline.numbers import instant, real
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
@@ -71,4 +71,4 @@ def instant_ms(payload: dict[str, Any] | None, claim: str) -> int | None:
     value = real(payload.get(claim))
     if value is None or value <= 0:
         return None
-    return int(value * 1000)
+    return instant(value * 1000)

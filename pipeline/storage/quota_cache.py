@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.numbers import real
+from pipeline.numbers import instant, real
 from pipeline.storage.files import Unreadable, read_json
 
 
@@ -31,7 +31,7 @@ def _entry(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     model = value.get("model")
-    if _number(value.get("updatedAt")) is None or _number(value.get("status")) is None:
+    if instant(value.get("updatedAt")) is None or _number(value.get("status")) is None:
         return None
     if not isinstance(model, str) or not model.strip():
         return None
@@ -88,7 +88,7 @@ def windows(entry: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "windowMinutes": round(minutes) if minutes is not None and minutes >= 0 else None,
                 "usedPercent": max(0, used) if used is not None else None,
-                "resetAt": int(reset) if reset is not None and reset > 0 else None,
+                "resetAt": instant(reset),
             }
         )
     return result
