@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from pipeline.storage.files import parse_json, read_regular
 
 LOCK_NAME = ".codex-auth-report.lock"
 _thread_lock = threading.RLock()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class WriteBackError(Exception):
@@ -85,6 +87,8 @@ def update_json(path: Path, change: Callable[[Any], Any], *, pretty_newline: boo
         if replaced is not None:
             data = replaced
         text = json.dumps(data, indent=2, ensure_ascii=False)
+        if _LONE_SURROGATE.search(text):  # stored half of a surrogate pair: keep it escaped, as it was
+            text = json.dumps(data, indent=2)
         write_atomic(path, text + ("\n" if pretty_newline else ""))
 
 

@@ -10,6 +10,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -88,13 +89,31 @@ def read_json(path: Path) -> Any:
             raise Unreadable("file is missing", missing=True) from None
         raise Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
-        return parse_json(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
+        value = parse_json(text)
+        return _without_lone_surrogates(value) if _LONE_SURROGATE_ESCAPE.search(text) else value
     except UnicodeDecodeError:
         raise Unreadable("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise Unreadable(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except ValueError as exc:
         raise Unreadable(f"is not usable JSON ({_short(exc)})") from None
+
+
+# JSON may escape half of a surrogate pair (codex-multi-auth, in JavaScript, can write one);
+# Python keeps it as a lone surrogate, which no UTF-8 output can hold.
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """The value with every lone surrogate in its strings (keys included) made U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
 
 
 def _short(exc: ValueError) -> str:
@@ -113,11 +132,12 @@ def read_wal(path: Path) -> Any:
     if hashlib.sha256(content.encode("utf-8")).hexdigest() != checksum.strip().lower():
         raise Unreadable("checksum does not match its content")
     try:
-        return parse_json(content)
+        value = parse_json(content)
     except json.JSONDecodeError as exc:
         raise Unreadable(f"holds invalid JSON ({exc.msg})") from None
     except ValueError as exc:
         raise Unreadable(f"holds unusable JSON ({_short(exc)})") from None
+    return _without_lone_surrogates(value) if _LONE_SURROGATE_ESCAPE.search(content) else value
 
 
 def reset_marker(path: Path) -> Path:
