@@ -96,6 +96,11 @@ def upstream_code(candidates: list[Any], status: int | None) -> str | None:
     return f"http_{status}" if status is not None else UNRECOGNISED
 
 
+def is_generic(code: str | None) -> bool:
+    """True for the codes we put in place of words we did not take (``http_401``)."""
+    return code is None or code.startswith("http_") or code == UNRECOGNISED
+
+
 def stored_code(value: Any) -> str | None:
     """A stored reason or error string (``flaggedReason``, ``lastError``) as a code: the
     string itself when it is one, else the first known code written in it (``refresh

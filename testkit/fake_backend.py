@@ -865,6 +865,7 @@ class FakeBackend:
         # refresh token -> [account id, "valid" | "used"]; minted access token -> (account id, exp)
         self._refresh: dict[str, list[str]] = {}
         self._minted: dict[str, tuple[str, int]] = {}
+        self._id_tokens: set[str] = set()
         for account in self.scenario.accounts.values():
             for token in account.used_refresh_tokens:
                 self._refresh[token] = [account.id, "used"]
@@ -933,6 +934,18 @@ class FakeBackend:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return self._stats.snapshot(self._in_flight, self.scenario.delay_ms)
+
+    def issued_tokens(self) -> set[str]:
+        """Every token this server minted (access, refresh, id) or was given by its scenario:
+        the canaries a leak test looks for in the client's output."""
+        with self._lock:
+            return set(self._minted) | set(self._refresh) | self._id_tokens
+
+    def _id_token(self, claims: dict[str, Any]) -> str:
+        token = poolkit.make_jwt(claims, salt="id" + secrets.token_hex(8))
+        with self._lock:
+            self._id_tokens.add(token)
+        return token
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -1317,7 +1330,7 @@ class FakeBackend:
             {
                 "access_token": access,
                 "refresh_token": new_refresh,
-                "id_token": poolkit.make_jwt(id_claims, salt="id" + secrets.token_hex(8)),
+                "id_token": self._id_token(id_claims),
                 "expires_in": account.token_lifetime,
                 "token_type": "Bearer",
                 "scope": "openid profile email offline_access",

@@ -131,7 +131,7 @@ class Mutation:
 
 
 def mutations(document: Any) -> st.SearchStrategy[Mutation]:
-    every = [()] + list(paths(document))
+    every = [(), *paths(document)]
     return st.builds(
         Mutation,
         path=st.sampled_from(every),

@@ -13,6 +13,7 @@ import httpx
 from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import error_code, header_quota, json_body, reset_of_429, usage_quota
 from pipeline.secrets import remember
+from pipeline.vocabulary import is_generic
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,11 @@ def _failure(response: httpx.Response, latency: int, now_ms: int) -> Probed:
             status,
             latency,
             code,
-            f"the service refused the token ({status}{' ' + code if code else ''})",
+            f"the service refused the token ({status}{'' if is_generic(code) else ' ' + str(code)})",
         )
-    return Probed("http-error", status, latency, code, f"the service answered {status}" + (f" {code}" if code else ""))
+    return Probed(
+        "http-error", status, latency, code, f"the service answered {status}" + ("" if is_generic(code) else f" {code}")
+    )
 
 
 def _transport_failure(exc: httpx.RequestError, endpoints: Endpoints, latency: int) -> Probed:

@@ -12,6 +12,7 @@ from pipeline.live.wire import code, error_code, json_body
 from pipeline.numbers import whole
 from pipeline.policy import HARD_REFRESH_ERRORS
 from pipeline.secrets import remember
+from pipeline.vocabulary import is_generic
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 
@@ -57,7 +58,7 @@ def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_
             False,
             status=response.status_code,
             code=found,
-            detail=f"token endpoint answered {response.status_code}" + (f" {found}" if found else ""),
+            detail=f"token endpoint answered {response.status_code}" + ("" if is_generic(found) else f" {found}"),
         )
     access = body.get("access_token") if isinstance(body, dict) else None
     expires_in = whole(body.get("expires_in")) if isinstance(body, dict) else None
