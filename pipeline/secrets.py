@@ -23,37 +23,62 @@ from typing import Any
 MIN_SECRET = 16  # shorter strings are not registered: real tokens are far longer
 MASK = "***"
 _TOKEN_CHARS = r"A-Za-z0-9._~+/=\-"
-# Runs may hold backslashes: Markdown escapes some underscores (``-\\_``) inside a word.
-_RUN = re.compile(f"[{_TOKEN_CHARS}\\\\]{{{MIN_SECRET},}}")
 _PLAIN = re.compile(f"[{_TOKEN_CHARS}]+")
+# A run is looked up every _STEP characters by the _GRAM characters found there; a token is
+# indexed by its grams at offsets 0 to _STEP - 1, so that one of those lookups lands inside any
+# occurrence of it. Tokens too short for that (under _STEP + _GRAM - 1 characters) are looked
+# up by their last _GRAM characters at every position instead.
+_GRAM = 16
+_STEP = 16
+_LONG = _STEP + _GRAM - 1
+_CHUNK = re.compile(f"(?s).{{{_GRAM}}}")
 
 _lock = threading.Lock()
-_by_tail: dict[str, list[str]] = {}
+_grams: dict[str, tuple[tuple[str, int], ...]] = {}
+_by_tail: dict[str, tuple[str, ...]] = {}
 _odd: set[str] = set()  # tokens with characters outside the run class: replaced as substrings
+_known: set[str] = set()
 _count = 0
+_shortest = 0  # the shortest registered token: shorter runs need no look at all
+_runs: dict[int, re.Pattern[str]] = {}
+
+
+def _run_pattern(length: int) -> re.Pattern[str]:
+    """Runs of token characters at least ``length`` long. Runs may hold backslashes:
+    Markdown escapes some underscores (``-\\_``) inside a word."""
+    pattern = _runs.get(length)
+    if pattern is None:
+        # The look-behind starts a match only where a run starts: one pass over the text.
+        chars = f"[{_TOKEN_CHARS}\\\\]"
+        pattern = _runs[length] = re.compile(f"(?<!{chars}){chars}{{{length},}}")
+    return pattern
 
 
 def remember(*values: object) -> None:
     """Register strings that must never be written (tokens, API keys). Others are ignored."""
-    global _count
+    global _count, _shortest
     for value in values:
         if not isinstance(value, str):
             continue
         token = value.strip()
-        if len(token) < MIN_SECRET:
+        if len(token) < MIN_SECRET or token in _known:
             continue
         with _lock:
-            if _PLAIN.fullmatch(token):
-                tail = token[-MIN_SECRET:]
-                bucket = _by_tail.get(tail, [])
-                if token in bucket:
-                    continue
-                # A new list, never a changed one: scrub() reads without the lock.
-                _by_tail[tail] = sorted([*bucket, token], key=len, reverse=True)
-            elif token in _odd:
+            if token in _known:
                 continue
-            else:
+            _known.add(token)
+            # New tuples, never changed ones: scrub() reads without the lock.
+            if not _PLAIN.fullmatch(token):
                 _odd.add(token)
+            elif len(token) >= _LONG:
+                for offset in range(_STEP):
+                    gram = token[offset : offset + _GRAM]
+                    _grams[gram] = (*_grams.get(gram, ()), (token, offset))
+            else:
+                tail = token[-_GRAM:]
+                _by_tail[tail] = tuple(sorted((*_by_tail.get(tail, ()), token), key=len, reverse=True))
+            if _PLAIN.fullmatch(token):
+                _shortest = len(token) if not _shortest else min(_shortest, len(token))
             _count += 1
 
 
@@ -85,10 +110,13 @@ def count() -> int:
 
 def forget_all() -> None:
     """For tests: start with an empty registry."""
-    global _count
+    global _count, _shortest
     with _lock:
+        _shortest = 0
+        _grams.clear()
         _by_tail.clear()
         _odd.clear()
+        _known.clear()
         _count = 0
 
 
@@ -107,39 +135,74 @@ def scrub(text: str) -> str:
         for token in odd:
             if token in text:
                 text = text.replace(token, MASK)
-    if _by_tail:
-        text = _RUN.sub(_scrub_match, text)
+    if _by_tail:  # short tokens registered: look at every run of token characters
+        return _run_pattern(_shortest).sub(_scrub_match, text) if _shortest else text
+    if _grams:
+        # One dictionary lookup every _STEP characters of the whole text finds every long token.
+        spans = _gram_spans(text)
+        if spans:
+            text = _masked(text, spans)
+        if "\\" in text and _gram_spans(text.replace("\\", "")):
+            text = _run_pattern(_shortest).sub(_scrub_match, text)  # a token Markdown escaped
     return text
+
+
+def _gram_spans(text: str) -> list[tuple[int, int]]:
+    """Where registered long tokens occur in ``text``: the text cut into aligned _GRAM-long
+    pieces (by the regex engine), the pieces that are some token's grams picked by a set
+    intersection, and only those tokens searched for."""
+    hits = _grams.keys() & set(_CHUNK.findall(text))
+    spans = []
+    for gram in hits:
+        for token, _offset in _grams[gram]:
+            start = text.find(token)
+            while start != -1:
+                spans.append((start, start + len(token)))
+                start = text.find(token, start + 1)
+    return spans
 
 
 def _scrub_match(match: re.Match[str]) -> str:
     run = match.group(0)
     if "\\" in run:
         plain = run.replace("\\", "")
-        cleaned = _scrub_run(plain, _by_tail)
+        cleaned = _scrub_run(plain)
         return run if cleaned == plain else cleaned
-    return _scrub_run(run, _by_tail)
+    return _scrub_run(run)
 
 
-def _scrub_run(run: str, by_tail: dict[str, list[str]]) -> str:
+def _scrub_run(run: str) -> str:
     spans: list[tuple[int, int]] = []
-    end = len(run)
-    while end >= MIN_SECRET:
-        bucket = by_tail.get(run[end - MIN_SECRET : end])
-        found = None
-        if bucket is not None:
-            found = next((token for token in bucket if run.startswith(token, end - len(token))), None)
-        if found is not None:
-            spans.append((end - len(found), end))
-            end -= len(found)
+    if _grams:
+        for position in range(0, len(run) - _GRAM + 1, _STEP):
+            for token, offset in _grams.get(run[position : position + _GRAM], ()):
+                start = position - offset
+                if start >= 0 and run.startswith(token, start):
+                    spans.append((start, start + len(token)))
+    if _by_tail:
+        for end in range(_GRAM, len(run) + 1):
+            for token in _by_tail.get(run[end - _GRAM : end], ()):
+                if run.startswith(token, end - len(token)):
+                    spans.append((end - len(token), end))
+                    break
+    return _masked(run, spans) if spans else run
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    merged: list[list[int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
         else:
-            end -= 1
-    if not spans:
-        return run
-    out = run
-    for start, stop in spans:  # right to left, so earlier offsets stay valid
-        out = out[:start] + MASK + out[stop:]
-    return out
+            merged.append([start, stop])
+    out = []
+    last = 0
+    for start, stop in merged:
+        out.append(text[last:start])
+        out.append(MASK)
+        last = stop
+    out.append(text[last:])
+    return "".join(out)
 
 
 def scrub_value(value: Any) -> Any:
