@@ -281,7 +281,7 @@ def test_a_flagged_account_quoting_its_own_token_is_shown_without_it(pool_dir: P
     secrets = fixture_secrets(pool_dir)
     outputs = [run_cli(["collect", "--now", str(NOW)])]
     outputs += [run_cli(["report", "--format", fmt, "--now", str(NOW)], validate=False) for fmt in FORMATS]
-    flagged = [r for r in outputs[0].records if r["kind"] == "flagged"][0]
+    flagged = next(r for r in outputs[0].records if r["kind"] == "flagged")
     assert (flagged["lastError"], flagged["flaggedReason"]) == ("invalid_grant", "unrecognised")
     for result in outputs:
         for secret in secrets:
