@@ -41,8 +41,13 @@ def render(
     color: bool = False,
     explain: bool = False,
     redact: bool = False,
+    view_name: str = "report",
 ) -> bytes:
     view = build_view(records, now=now, model=model)
+    if view_name == "forecast":  # the forecast stage's additions (--view forecast)
+        from pipeline.formats.forecast import render_forecast
+
+        return render_forecast(redact_view(view) if redact else view, fmt)
     return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
 
 
