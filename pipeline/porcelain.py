@@ -190,10 +190,12 @@ def build_forecast(
     when = now if now is not None else now_ms()
     notes = list(messages(pool))
     history = history or HistoryOptions(None)
+    failed: list[str] = []
     if history.wants_record(prober is not None):
         records = list(score(records, now=when, model=model))
-        notes.extend(record_history(history, records, when, model))
-    loader, history_notes = history_loader(history.path, when)
+        failed = record_history(history, records, when, model)
+        notes.extend(failed)
+    loader, history_notes = history_loader(None if failed else history.path, when)  # one line per damage
     records = forecast(records, now=when, model=model, history=loader, horizon_ms=horizon_ms, min_healthy=min_healthy)
     view = build_view(records, now=when, model=model)
     notes.extend(history_notes)

@@ -61,7 +61,7 @@ def observations(records: Iterable[Record], sampled_at: int) -> list[Observation
         probe = record.get("probe") or {}
         credits = quota.get("credits") or {}
         reset_credits = quota.get("resetCredits") or {}
-        at = quota.get("sampledAt") if quota.get("source") == "live" else None
+        at = quota.get("sampledAt")  # a cached sample keeps the time it was taken
         rows = tuple(
             WindowRow(w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in account_windows(quota or None)
         )
