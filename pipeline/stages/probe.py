@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from pipeline.errors import InvalidInput
-from pipeline.live import service
+from pipeline.live import DEFAULT_CONCURRENCY, service
 from pipeline.live.lease import Lease, LeaseTimeout
 from pipeline.live.writeback import (
     WriteBackError,
@@ -39,22 +39,21 @@ from pipeline.live.writeback import (
     writable,
 )
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
-from pipeline.stages.collect import identity_of, token_facts
+from pipeline.records import DEFAULT_MODEL, ProbeMethod
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
+from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 
 Record = dict[str, Any]
-DEFAULT_CONCURRENCY = 32
-MAX_CONCURRENCY = 64
 
 
 @dataclass
 class ProbeOptions:
-    model: str = "gpt-5-codex"
-    method: str = "usage"  # usage | responses
+    model: str = DEFAULT_MODEL
+    method: ProbeMethod = "usage"
     concurrency: int = DEFAULT_CONCURRENCY
     max_accounts: int | None = None
     max_probes: int | None = None
@@ -520,7 +519,7 @@ def _cache_entry(quota: Record) -> Record:
     entry: Record = {
         "updatedAt": quota["sampledAt"],
         "status": quota.get("httpStatus") or 200,
-        "model": quota.get("model") or "gpt-5-codex",
+        "model": quota.get("model") or DEFAULT_MODEL,
     }
     if quota.get("planType"):
         entry["planType"] = quota["planType"]
