@@ -11,14 +11,14 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import click
 
 from pipeline import __version__
 from pipeline.errors import ExitStatus, PipelineError
 from pipeline.live import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS
+from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,7 +260,7 @@ def format_options(func: F) -> F:
     return func
 
 
-class OctalMode(click.ParamType):
+class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support
     """A file mode such as 600 or 0644: owner read and write, no execute bits, nothing more."""
 
     name = "mode"
@@ -347,7 +347,9 @@ def make_prober(
 ) -> Any:
     from pipeline.stages.probe import ProbeOptions, Prober
 
-    options = ProbeOptions(model or DEFAULT_MODEL, probe_method, concurrency, max_accounts, max_probes, cached_only)
+    options = ProbeOptions(
+        model or DEFAULT_MODEL, cast(ProbeMethod, probe_method), concurrency, max_accounts, max_probes, cached_only
+    )
     return Prober(options, os.environ, progress=_progress_printer(), **kwargs)
 
 

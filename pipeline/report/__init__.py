@@ -11,7 +11,7 @@ one table of formats (its keys are :data:`pipeline.records.FORMAT_NAMES`, the CL
 from __future__ import annotations
 
 from importlib import import_module
-from typing import cast
+from typing import TypeGuard
 
 from pipeline.records import Format
 from pipeline.report.view import View, redact_view
@@ -25,14 +25,18 @@ FORMATS: dict[Format, str] = {
 }
 
 
+def _known(fmt: str) -> TypeGuard[Format]:
+    return fmt in FORMATS
+
+
 def render_view(
     view: View, *, fmt: str = "text", color: bool = False, explain: bool = False, redact: bool = False
 ) -> bytes:
     """The report in format ``fmt``; with ``redact``, e-mails and ids masked first."""
-    if fmt not in FORMATS:
+    if not _known(fmt):
         raise ValueError(f"unknown format {fmt!r}")
     if redact:
         view = redact_view(view)
-    module = import_module(FORMATS[cast(Format, fmt)])
+    module = import_module(FORMATS[fmt])
     output: bytes = module.render(view, color=color, explain=explain)
     return output

@@ -201,7 +201,7 @@ def _flagged_row(number: int, record: Record, now: int) -> str:
     )
 
 
-def _status(status: str) -> str:
+def _status(status: Status) -> str:
     return f'<span class="st {status}"><span aria-hidden="true">{SYMBOLS[status]}</span> {STATUS_LABELS[status]}</span>'
 
 

@@ -10,6 +10,7 @@ import re
 
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
+from pipeline.records import Record
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -114,7 +115,7 @@ def _account_row(account: AccountView, now: int) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _flagged_row(number: int, record: dict, now: int) -> str:
+def _flagged_row(number: int, record: Record, now: int) -> str:
     reason = flagged_reason(record)
     verification = verification_text(record)
     if verification:

@@ -88,7 +88,7 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
     accounts = [a if "status" in a else score_account(a, now, model) for a in accounts]
     if recommendation is None:
         recommendation = make_recommendation(accounts, now, len(flagged))
-    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [_account_view(a, email_counts, now) for a in accounts]
     return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
 
@@ -131,7 +131,7 @@ def redact_view(view: View) -> View:
     covered. See :func:`pipeline.redact.mask_email` for the scheme."""
     masker = view_masker(view)
     accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
-    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [
         AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d)
         for record, a in zip(accounts, view.accounts, strict=False)

@@ -285,8 +285,8 @@ class Prober:
             if retry_failure is not None:
                 return self._with_outcome(record, retry_failure, retry_tokens)
             assert retry_tokens.access is not None
+            probed = self._call(client, retry_tokens.access, account_id)
             tokens = retry_tokens
-            probed = self._call(client, tokens.access, account_id)
         outcome = {
             "outcome": probed.outcome,
             "method": self.options.method,
@@ -478,7 +478,8 @@ class Prober:
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
             data = {"version": 1, "flagged": {}}  # not ours to keep: a damaged state file starts over
         data["flagged"].update(self._history_updates)
-        return data
+        merged: Record = data
+        return merged
 
     def _merge_quota(self, data: Any) -> Record:
         if not isinstance(data, dict) or data.get("version") != 1:
@@ -491,7 +492,8 @@ class Prober:
                 by_id[record["accountId"]] = entry
             if record.get("email"):
                 by_email[record["email"].strip().lower()] = entry
-        return data
+        merged: Record = data
+        return merged
 
 
 def _stored(accounts: list[Record], record: Record) -> Record | None:
@@ -511,7 +513,8 @@ def _done(record: Record) -> Future[Record]:
 
 
 def _expiry(creds: Record) -> int | None:
-    return token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    expiry: int | None = token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    return expiry
 
 
 def _cache_entry(quota: Record) -> Record:

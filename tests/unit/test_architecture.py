@@ -48,9 +48,9 @@ def floor_of(module: str) -> int:
     best: tuple[int, int] | None = None  # (prefix length, floor): the longest prefix decides
     for floor, prefixes in enumerate(FLOORS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[0]:
-                    best = (len(prefix), floor)
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), floor)
     assert best is not None, f"{module} is on no floor: add it to FLOORS and docs/ARCHITECTURE.md"
     return best[1]
 
