@@ -12,10 +12,10 @@ from typing import Any
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.redact import Masker
-from pipeline.report import build_view, redact_view, view_masker
+from pipeline.report import render_view
+from pipeline.report.view import build_view, redact_view, view_masker
 from pipeline.stages.collect import collect, messages
 from pipeline.stages.recommend import recommend
-from pipeline.stages.render import render_view
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 
@@ -176,7 +176,7 @@ def build_forecast(
     same as ``collect | [probe |] forecast -i - | render --view forecast --json``. With
     ``fmt`` the result also holds the rendered output. Raises :class:`StorageError` when
     there is no pool to forecast."""
-    from pipeline.formats.forecast import forecast_document, render_forecast
+    from pipeline.report.forecast import forecast_document, render_forecast
     from pipeline.stages.forecast import forecast
 
     pool = read_pool(env, now if now is not None else now_ms(), storage_dir)

@@ -17,7 +17,8 @@ from typing import Any
 
 from pipeline.forecast import History, forecast_account, horizon_end
 from pipeline.history.samples import account_key
-from pipeline.stages.score import DEFAULT_MODEL, score_account
+from pipeline.records import DEFAULT_MODEL
+from pipeline.scoring import score_account
 
 Record = dict[str, Any]
 HistoryLoader = Callable[[str], History]

@@ -23,7 +23,9 @@ BIN = Path(sys.executable).parent
 
 
 def sh(command: str, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess[bytes]:
-    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, cwd=ROOT, capture_output=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=env, cwd=ROOT, capture_output=True, timeout=120
+    )
     assert done.returncode == expect, done.stderr.decode()
     return done
 
@@ -79,7 +81,11 @@ def test_the_stage_adds_valid_records(seed_pool: Path) -> None:
     collected = run_cli(["collect", "--now", NOW]).stdout
     records = run_cli(["forecast", "-i", "-", "--now", NOW, "--horizon", "1d"], input=collected).records
     pool = records[0]
-    assert pool["forecast"] == {"generatedAt": poolkit.SEED_NOW, "horizonEnd": poolkit.SEED_NOW + poolkit.DAY, "minHealthy": None}
+    assert pool["forecast"] == {
+        "generatedAt": poolkit.SEED_NOW,
+        "horizonEnd": poolkit.SEED_NOW + poolkit.DAY,
+        "minHealthy": None,
+    }
     accounts = [r for r in records if r["kind"] == "account"]
     assert [a["forecast"]["verdict"] for a in accounts] == ["lasts", "lasts", "runs-out", "exhausted"]
     assert "status" not in accounts[0], "the stage adds the forecast only"
@@ -126,13 +132,26 @@ def test_gate_exits_3_only_when_the_pool_falls_below(seed_pool: Path) -> None:
 def test_prometheus_forecast_passes_promtool(seed_pool: Path, tmp_path: Path) -> None:
     promtool = system_tool("promtool", "prometheus")
     out = tmp_path / "forecast.prom"
-    run_cli(["forecast", "--format", "prometheus", "--min-healthy", "3", "--now", NOW, "--out", str(out)], validate=False, expect=3)
+    run_cli(
+        ["forecast", "--format", "prometheus", "--min-healthy", "3", "--now", NOW, "--out", str(out)],
+        validate=False,
+        expect=3,
+    )
     text = out.read_text()
     checked = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert 'codex_auth_run_out_timestamp_seconds{index="2",email="carol@example.com",account_id="user-ghi789",window="5h"} 1772548500' in text
-    assert 'codex_auth_available_timestamp_seconds{index="3",email="dave@example.com",account_id="user-jkl012",window="5h"} 1772553600' in text
-    assert 'codex_auth_account_forecast_verdict{index="3",email="dave@example.com",account_id="user-jkl012",verdict="exhausted"} 1' in text
+    assert (
+        'codex_auth_run_out_timestamp_seconds{index="2",email="carol@example.com",account_id="user-ghi789",window="5h"} 1772548500'
+        in text
+    )
+    assert (
+        'codex_auth_available_timestamp_seconds{index="3",email="dave@example.com",account_id="user-jkl012",window="5h"} 1772553600'
+        in text
+    )
+    assert (
+        'codex_auth_account_forecast_verdict{index="3",email="dave@example.com",account_id="user-jkl012",verdict="exhausted"} 1'
+        in text
+    )
     assert "codex_auth_forecast_below_min_healthy_timestamp_seconds 1772548500" in text
 
 
@@ -148,18 +167,27 @@ def test_schema_command_prints_the_forecast_schema() -> None:
 def test_history_command_formats_and_filters(seed_pool: Path, tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite3"
     for minutes in (60, 0):
-        run_cli(["report", "--record", "--history", str(db), "--now", str(poolkit.SEED_NOW - minutes * poolkit.MINUTE)], validate=False)
+        run_cli(
+            ["report", "--record", "--history", str(db), "--now", str(poolkit.SEED_NOW - minutes * poolkit.MINUTE)],
+            validate=False,
+        )
     rows = [json.loads(line) for line in run_cli(["history", "--history", str(db)], validate=False).stdout.splitlines()]
     assert len(rows) == 2 * 4 * 2, "two runs, four accounts, two windows each"
     assert {r["sampledAt"] for r in rows} == {poolkit.SEED_NOW - 10 * poolkit.MINUTE}, "a cached sample keeps its time"
-    alice = run_cli(["history", "--history", str(db), "--account", "ALICE@example.com", "--format", "csv"], validate=False).text
+    alice = run_cli(
+        ["history", "--history", str(db), "--account", "ALICE@example.com", "--format", "csv"], validate=False
+    ).text
     header, *lines = alice.splitlines()
     assert header.startswith("sampledAt,accountId,email,index,enabled,status,healthScore,plan")
     assert len(lines) == 4 and all("alice@example.com" in line for line in lines)
-    since = run_cli(["history", "--history", str(db), "--since", "30m", "--now", NOW, "--format", "json"], validate=False)
+    since = run_cli(
+        ["history", "--history", str(db), "--since", "30m", "--now", NOW, "--format", "json"], validate=False
+    )
     assert {r["sampledAt"] for r in json.loads(since.stdout)} == {poolkit.SEED_NOW - 10 * poolkit.MINUTE}
     daily = json.loads(run_cli(["history", "--history", str(db), "--daily", "--format", "json"], validate=False).stdout)
-    assert daily == [{"day": "2026-03-03", "runs": 2, "accounts": 4, "active": 4, "healthy": 2, "rateLimited": 1, "errors": 0}]
+    assert daily == [
+        {"day": "2026-03-03", "runs": 2, "accounts": 4, "active": 4, "healthy": 2, "rateLimited": 1, "errors": 0}
+    ]
     bad = run_cli(["history", "--history", str(db), "--since", "last tuesday"], validate=False, expect=2)
     assert "--since: 'last tuesday' is not a time" in bad.stderr
     missing = run_cli(["history", "--history", str(tmp_path / "none.sqlite3")], validate=False, expect=1)

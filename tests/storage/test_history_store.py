@@ -54,7 +54,9 @@ def test_a_recorded_run_lands_private_in_wal_mode_without_tokens(seed_pool: Path
             assert marker.encode() not in data
 
 
-def test_history_option_and_environment_choose_the_file(seed_pool: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_option_and_environment_choose_the_file(
+    seed_pool: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     chosen = tmp_path / "deep" / "h.sqlite3"
     run_cli(["report", "--record", "--history", str(chosen), "--now", NOW], validate=False)
     assert count(chosen, "runs") == 1
@@ -154,7 +156,33 @@ def test_a_read_only_history_is_one_line(tmp_path: Path) -> None:
                 os.setgid(65534)
                 os.setuid(65534)
             try:
-                record_run(db, 2, "live", None, [Observation(2, "k", 0, None, None, True, None, None, None, None, None, None, None, None, None, None, (WindowRow("codex/300", "5h", "codex", 300, 1.0, 9),))])
+                record_run(
+                    db,
+                    2,
+                    "live",
+                    None,
+                    [
+                        Observation(
+                            2,
+                            "k",
+                            0,
+                            None,
+                            None,
+                            True,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            (WindowRow("codex/300", "5h", "codex", 300, 1.0, 9),),
+                        )
+                    ],
+                )
                 message = "written"
             except HistoryError as error:
                 message = f"error:{error}"
@@ -180,6 +208,9 @@ def test_prune_keeps_the_recent_runs(tmp_path: Path) -> None:
     assert "pruned 1 run older than 90d" in result.stderr
     assert count(db, "runs") == 2
     with HistoryStore(db, create=False) as store:
-        assert [r["sampled_at"] for r in store.runs(None, None)] == [poolkit.SEED_NOW - 50 * day, poolkit.SEED_NOW - day]
+        assert [r["sampled_at"] for r in store.runs(None, None)] == [
+            poolkit.SEED_NOW - 50 * day,
+            poolkit.SEED_NOW - day,
+        ]
     assert run_cli(["history", "--prune"], validate=False, expect=2).exit_code == 2
     assert json.loads(run_cli(["history", "--history", str(db), "--format", "json"], validate=False).stdout) == []

@@ -10,7 +10,7 @@ import pytest
 from pipeline.clock import parse_duration, parse_time
 from pipeline.errors import ConfigError
 from pipeline.forecast import Sample, forecast_account, pool_forecast, window_key
-from pipeline.stages.score import score_account
+from pipeline.scoring import score_account
 
 NOW = 1772548200000  # 2026-03-03T14:30:00Z
 MIN = 60_000
@@ -71,7 +71,11 @@ def test_exhausted_until_the_reset() -> None:
     pool = pool_forecast([record], NOW, NOW + 2 * HOUR)
     assert pool["usableNow"] == 0 and pool["next"] is None
     assert pool["changes"] == [
-        {"at": NOW + 90 * MIN, "usable": 1, "accounts": [{"index": 0, "accountId": "acct-0", "email": "user0@example.com", "change": "available"}]}
+        {
+            "at": NOW + 90 * MIN,
+            "usable": 1,
+            "accounts": [{"index": 0, "accountId": "acct-0", "email": "user0@example.com", "change": "available"}],
+        }
     ]
 
 
@@ -99,7 +103,19 @@ def test_weekly_only_account() -> None:
 def test_monthly_spend_limit_binds_a_seat_without_rate_limit_windows() -> None:
     # a spend limit resetting on April 1st; March began 2 days 14.5 hours ago; 50% used
     reset = 1775001600000  # 2026-04-01T00:00:00Z
-    spend = {"reached": False, "reachedLimitType": None, "limits": [{"limitType": "individual", "usedPercent": 50, "remainingPercent": 50, "resetAt": reset, "windowMinutes": None}]}
+    spend = {
+        "reached": False,
+        "reachedLimitType": None,
+        "limits": [
+            {
+                "limitType": "individual",
+                "usedPercent": 50,
+                "remainingPercent": 50,
+                "resetAt": reset,
+                "windowMinutes": None,
+            }
+        ],
+    }
     record = account(0, [], spendControl=spend)
     result = forecast(record)
     monthly = by_name(result, "monthly spend")
@@ -136,9 +152,7 @@ def test_a_reset_between_samples_leaves_the_old_window_out() -> None:
     # must not count: 90% an hour before a reset is not the pace of the fresh window
     old_reset = NOW - HOUR
     reset = NOW + 4 * HOUR
-    history = {
-        window_key("codex", 300): [Sample(NOW - 2 * HOUR, 90, old_reset), Sample(NOW - 90 * MIN, 95, old_reset)]
-    }
+    history = {window_key("codex", 300): [Sample(NOW - 2 * HOUR, 90, old_reset), Sample(NOW - 90 * MIN, 95, old_reset)]}
     five = forecast(account(0, [window(300, 5, reset)]), history)["windows"][0]
     assert five["basis"] == "window-average" and five["samples"] == 1
     assert five["pacePerHour"] == pytest.approx(5.0)
@@ -149,7 +163,12 @@ def test_a_reset_between_samples_leaves_the_old_window_out() -> None:
 
 
 def test_the_models_own_limit_and_a_rate_limit_without_a_window() -> None:
-    limit = {"limitId": "codex_bengalfox", "limitName": "GPT-5.3-Codex-Spark", "limitReached": False, "windows": [window(300, 100, NOW + HOUR)]}
+    limit = {
+        "limitId": "codex_bengalfox",
+        "limitName": "GPT-5.3-Codex-Spark",
+        "limitReached": False,
+        "windows": [window(300, 100, NOW + HOUR)],
+    }
     record = account(0, [window(300, 10, NOW + HOUR)], modelLimit=limit)
     result = forecast(record)
     assert result["verdict"] == "exhausted" and result["bindingWindow"] == "codex_bengalfox 5h"

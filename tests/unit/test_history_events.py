@@ -11,7 +11,9 @@ MIN = 60_000
 HOUR = 60 * MIN
 
 
-def obs(run: int, at: int, key: str = "a", *, used: float | None = 10, reset: int | None = T0 + 3 * HOUR, **extra: Any) -> dict[str, Any]:
+def obs(
+    run: int, at: int, key: str = "a", *, used: float | None = 10, reset: int | None = T0 + 3 * HOUR, **extra: Any
+) -> dict[str, Any]:
     row = {
         "run_id": run,
         "sampled_at": at,
@@ -24,7 +26,16 @@ def obs(run: int, at: int, key: str = "a", *, used: float | None = 10, reset: in
         "plan": "plus",
         "probe_outcome": "ok",
         "probe_error": None,
-        "windows": [{"key": "codex/300", "name": "5h", "limit": "codex", "windowMinutes": 300, "usedPercent": used, "resetAt": reset}],
+        "windows": [
+            {
+                "key": "codex/300",
+                "name": "5h",
+                "limit": "codex",
+                "windowMinutes": 300,
+                "usedPercent": used,
+                "resetAt": reset,
+            }
+        ],
     }
     row.update(extra)
     return row
@@ -49,7 +60,12 @@ def test_reset_on_time_early_and_moved_later() -> None:
     events = derive_events(runs(*(r["sampled_at"] for r in rows)), rows)
     assert kinds(events) == [("reset", "5h"), ("reset-early", "5h"), ("reset-moved-later", "5h")]
     assert events[0]["at"] == T0 + HOUR and events[0]["details"]["usedBefore"] == 80
-    assert events[1]["details"] == {"expectedResetAt": T0 + 6 * HOUR, "nextResetAt": T0 + 8 * HOUR, "usedBefore": 5, "usedAfter": 1}
+    assert events[1]["details"] == {
+        "expectedResetAt": T0 + 6 * HOUR,
+        "nextResetAt": T0 + 8 * HOUR,
+        "usedBefore": 5,
+        "usedAfter": 1,
+    }
     assert set(events[0]) == {"at", "kind", "accountId", "email", "window", "details"}
 
 
@@ -105,4 +121,7 @@ def test_daily_counts_each_accounts_last_observation_of_the_day() -> None:
 
 def test_sample_rows_are_flat_one_per_window() -> None:
     rows = sample_rows([obs(1, T0), {**obs(1, T0, "b"), "windows": []}])
-    assert [(r["email"], r["window"], r["usedPercent"]) for r in rows] == [("a@example.com", "5h", 10), ("b@example.com", None, None)]
+    assert [(r["email"], r["window"], r["usedPercent"]) for r in rows] == [
+        ("a@example.com", "5h", 10),
+        ("b@example.com", None, None),
+    ]

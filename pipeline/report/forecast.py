@@ -11,9 +11,9 @@ import orjson
 
 from pipeline import __version__
 from pipeline.forecast import VERDICTS, forecast_account, horizon_end, pool_forecast
-from pipeline.formats.prometheus import _help, _identity, _labels, _number, _seconds
 from pipeline.humanize import duration, utc_stamp
-from pipeline.report import View
+from pipeline.report.prometheus import _help, _identity, _labels, _number, _seconds
+from pipeline.report.view import View
 
 Record = dict[str, Any]
 SCHEMA_ID = "https://codex-auth-report.github.io/schemas/v1/forecast.json"
