@@ -61,10 +61,13 @@ def observations(records: Iterable[Record], sampled_at: int) -> list[Observation
         probe = record.get("probe") or {}
         credits = quota.get("credits") or {}
         reset_credits = quota.get("resetCredits") or {}
-        at = quota.get("sampledAt")  # a cached sample keeps the time it was taken
-        rows = tuple(
-            WindowRow(w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in account_windows(quota or None)
-        )
+        if probe:  # a live run: when it probed; windows only from a live answer, never the cache again
+            at = quota.get("sampledAt") if quota.get("source") == "live" else probe.get("at")
+            windows = account_windows(quota) if quota.get("source") == "live" else []
+        else:  # --record without --live: a cached sample keeps the time it was taken
+            at = quota.get("sampledAt")
+            windows = account_windows(quota or None)
+        rows = tuple(WindowRow(w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in windows)
         result.append(
             Observation(
                 sampled_at=at or probe.get("at") or sampled_at,
