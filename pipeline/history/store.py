@@ -182,12 +182,14 @@ class HistoryStore:
                 "INSERT INTO runs(sampled_at, mode, model, accounts, tool_version) VALUES (?, ?, ?, ?, ?)",
                 (sampled_at, mode, model, len(observed), __version__),
             ).lastrowid
-            for obs in observed:
-                oid = db.execute(
-                    "INSERT INTO observations(run_id, sampled_at, account_key, idx, account_id, email, enabled, status,"
-                    " health_score, plan, probe_outcome, probe_error, quota_source, credits_balance, has_credits,"
-                    " reset_credits, limit_reached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            first = int(db.execute("SELECT coalesce(max(id), 0) FROM observations").fetchone()[0]) + 1
+            db.executemany(
+                "INSERT INTO observations(id, run_id, sampled_at, account_key, idx, account_id, email, enabled, status,"
+                " health_score, plan, probe_outcome, probe_error, quota_source, credits_balance, has_credits,"
+                " reset_credits, limit_reached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
                     (
+                        first + n,
                         run,
                         obs.sampled_at,
                         obs.account_key,
@@ -205,13 +207,19 @@ class HistoryStore:
                         _bool(obs.has_credits),
                         obs.reset_credits,
                         _bool(obs.limit_reached),
-                    ),
-                ).lastrowid
-                db.executemany(
-                    "INSERT OR REPLACE INTO windows(observation_id, window_key, name, limit_id, window_minutes,"
-                    " used_percent, reset_at) VALUES (?,?,?,?,?,?,?)",
-                    [(oid, w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in obs.windows],
-                )
+                    )
+                    for n, obs in enumerate(observed)
+                ],
+            )
+            db.executemany(  # ids are ours to give: the write lock is held since BEGIN IMMEDIATE
+                "INSERT OR REPLACE INTO windows(observation_id, window_key, name, limit_id, window_minutes,"
+                " used_percent, reset_at) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (first + n, w.key, w.name, w.limit, w.minutes, w.used, w.reset_at)
+                    for n, obs in enumerate(observed)
+                    for w in obs.windows
+                ],
+            )
             return int(run or 0)
 
     def prune(self, before: int) -> int:
