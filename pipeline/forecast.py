@@ -77,28 +77,18 @@ def account_windows(quota: Record | None) -> list[WindowFacts]:
         return []
     sampled = quota.get("sampledAt")
     found: list[WindowFacts] = []
-    for raw in quota.get("windows") or []:
-        minutes = raw.get("windowMinutes")
-        found.append(
-            WindowFacts(
-                window_key("codex", minutes),
-                q.window_label(minutes),
-                "codex",
-                minutes,
-                raw.get("usedPercent"),
-                raw.get("resetAt"),
-                sampled,
-            )
-        )
     limit = quota.get("modelLimit")
+    groups = [("codex", "", quota.get("windows") or [])]
     if isinstance(limit, dict):
         limit_id = str(limit.get("limitId"))
-        for raw in limit.get("windows") or []:
+        groups.append((limit_id, f"{limit_id} ", limit.get("windows") or []))
+    for limit_id, prefix, windows in groups:
+        for raw in windows:
             minutes = raw.get("windowMinutes")
             found.append(
                 WindowFacts(
                     window_key(limit_id, minutes),
-                    f"{limit_id} {q.window_label(minutes)}",
+                    prefix + q.window_label(minutes),
                     limit_id,
                     minutes,
                     raw.get("usedPercent"),

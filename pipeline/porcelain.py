@@ -47,6 +47,23 @@ def failure_reason(pool: Pool) -> str | None:
     return None
 
 
+def collected(
+    env: Mapping[str, str], now: int | None, storage_dir: str | None, prober: Any, redact: bool
+) -> tuple[Iterable[dict[str, Any]], int, list[str]]:
+    """The pool's records (probed when ``prober`` is given), the time of the report (``now``,
+    else the real time after probing) and the notes for stderr. Raises :class:`StorageError`
+    when there is nothing to report on."""
+    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
+    reason = failure_reason(pool)
+    if reason is not None:
+        raise StorageError(Masker(set()).text(reason) if redact else reason)
+    records: Iterable[dict[str, Any]] = collect(pool)
+    if prober is not None:
+        prober.pool_loader = lambda _record: pool
+        records = list(prober.run(records))
+    return records, now if now is not None else now_ms(), list(messages(pool))
+
+
 def run_report(
     *,
     env: Mapping[str, str],
@@ -63,16 +80,7 @@ def run_report(
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
-    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
-    reason = failure_reason(pool)
-    if reason is not None:
-        raise StorageError(Masker(set()).text(reason) if redact else reason)
-    records: Iterable[dict[str, Any]] = collect(pool)
-    if prober is not None:
-        prober.pool_loader = lambda _record: pool
-        records = list(prober.run(records))
-    when = now if now is not None else now_ms()
-    notes = list(messages(pool))
+    records, when, notes = collected(env, now, storage_dir, prober, redact)
     records = score(records, now=when, model=model)
     if history is not None and history.wants_record(prober is not None):
         records = list(records)
@@ -179,16 +187,7 @@ def build_forecast(
     from pipeline.report.forecast import forecast_document, render_forecast
     from pipeline.stages.forecast import forecast
 
-    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
-    reason = failure_reason(pool)
-    if reason is not None:
-        raise StorageError(Masker(set()).text(reason) if redact else reason)
-    records: Iterable[dict[str, Any]] = collect(pool)
-    if prober is not None:
-        prober.pool_loader = lambda _record: pool
-        records = list(prober.run(records))
-    when = now if now is not None else now_ms()
-    notes = list(messages(pool))
+    records, when, notes = collected(env, now, storage_dir, prober, redact)
     history = history or HistoryOptions(None)
     failed: list[str] = []
     if history.wants_record(prober is not None):

@@ -258,35 +258,29 @@ def forecast_prometheus(doc: Record) -> str:
         "1 for the account's forecast verdict (lasts, runs-out, exhausted, unknown), 0 for the others.",
         [(f'{labels},verdict="{v}"', int(a["verdict"] == v)) for a, labels in accounts for v in VERDICTS],
     )
+
+    def per_window(key: str, value: Any, **extra: str) -> list[tuple[str, float | int]]:
+        return [
+            (f"{labels},{_labels(window=w['name'], **{k: str(w[v]) for k, v in extra.items()})}", value(w[key]))
+            for a, labels in accounts
+            for w in a["windows"]
+            if w[key] is not None
+        ]
+
     gauge(
         "run_out_timestamp_seconds",
         "When the window is expected to reach 100 % used before its reset, as Unix time in seconds (only windows that run out).",
-        [
-            (f"{labels},{_labels(window=w['name'])}", _seconds(w["runOutAt"]))
-            for a, labels in accounts
-            for w in a["windows"]
-            if w["runOutAt"] is not None
-        ],
+        per_window("runOutAt", _seconds),
     )
     gauge(
         "available_timestamp_seconds",
         "When an exhausted or running-out window is usable again (its reset), as Unix time in seconds.",
-        [
-            (f"{labels},{_labels(window=w['name'])}", _seconds(w["availableAt"]))
-            for a, labels in accounts
-            for w in a["windows"]
-            if w["availableAt"] is not None
-        ],
+        per_window("availableAt", _seconds),
     )
     gauge(
         "window_pace_ratio_per_hour",
         "How fast the window is being used, as a share of the whole quota per hour (0.05 is 5 percentage points an hour).",
-        [
-            (f"{labels},{_labels(window=w['name'], basis=w['basis'])}", round(w["pacePerHour"] / 100, 6))
-            for a, labels in accounts
-            for w in a["windows"]
-            if w["pacePerHour"] is not None
-        ],
+        per_window("pacePerHour", lambda pace: round(pace / 100, 6), basis="basis"),
     )
     gauge(
         "window_forecast_verdict",
