@@ -792,20 +792,20 @@ def run_forecast_stage(
     horizon_ms: int | None,
     min_healthy: int | None,
 ) -> None:
-    from pipeline.porcelain import history_loader
+    from pipeline.porcelain import history_reader
     from pipeline.stages.forecast import forecast as run_forecast
 
     when = resolve_now(now)
-    loader, notes = history_loader(history, when)
-    records = run_forecast(
-        read_input(input_file, "forecast"),
-        now=when,
-        model=model,
-        history=loader,
-        horizon_ms=horizon_ms,
-        min_healthy=min_healthy,
-    )
-    write_output(records, output_file)
+    with history_reader(history, when) as (loader, notes):
+        records = run_forecast(
+            read_input(input_file, "forecast"),
+            now=when,
+            model=model,
+            history=loader,
+            horizon_ms=horizon_ms,
+            min_healthy=min_healthy,
+        )
+        write_output(records, output_file)
     for note in notes:
         click.echo(f"forecast: {note}", err=True)
 

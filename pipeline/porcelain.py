@@ -4,7 +4,8 @@ input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,17 +131,21 @@ def record_history(history: HistoryOptions, records: list[dict[str, Any]], when:
 HISTORY_LOOKBACK_MS = 32 * 24 * 3_600_000  # the longest window (a month) and a day
 
 
-def history_loader(path: Path | None, now: int) -> tuple[Any, list[str]]:
+@contextmanager
+def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]]]:
     """A function account key -> window samples, reading the history at ``path`` when it
-    exists (None without one), and the notes to show (a damaged file is one line)."""
+    exists (None without one), and the notes to show (a damaged file is one line). The
+    database is closed when the block ends."""
     if path is None or (not path.exists() and not path.is_symlink()):
-        return None, []
+        yield None, []
+        return
     from pipeline.history.store import HistoryError, HistoryStore
 
     try:
         store = HistoryStore(path, create=False)
     except HistoryError as error:
-        return None, [f"history not used: {error}"]
+        yield None, [f"history not used: {error}"]
+        return
     failed: list[str] = []
 
     def load(key: str) -> Any:
@@ -152,7 +157,10 @@ def history_loader(path: Path | None, now: int) -> tuple[Any, list[str]]:
             failed.append(f"history not used: {error}")
             return None
 
-    return load, failed
+    try:
+        yield load, failed
+    finally:
+        store.close()
 
 
 @dataclass
@@ -194,9 +202,11 @@ def build_forecast(
         records = list(score(records, now=when, model=model))
         failed = record_history(history, records, when, model)
         notes.extend(failed)
-    loader, history_notes = history_loader(None if failed else history.path, when)  # one line per damage
-    records = forecast(records, now=when, model=model, history=loader, horizon_ms=horizon_ms, min_healthy=min_healthy)
-    view = build_view(records, now=when, model=model)
+    with history_reader(None if failed else history.path, when) as (loader, history_notes):  # one line per damage
+        records = forecast(
+            records, now=when, model=model, history=loader, horizon_ms=horizon_ms, min_healthy=min_healthy
+        )
+        view = build_view(records, now=when, model=model)
     notes.extend(history_notes)
     masker = None
     if redact:
