@@ -192,3 +192,34 @@ def test_history_command_formats_and_filters(seed_pool: Path, tmp_path: Path) ->
     assert "--since: 'last tuesday' is not a time" in bad.stderr
     missing = run_cli(["history", "--history", str(tmp_path / "none.sqlite3")], validate=False, expect=1)
     assert "no history yet" in missing.stderr
+
+
+def test_verdicts_on_a_pool_written_to_disk(pool_dir: Path) -> None:
+    """A real pool (accounts file and quota cache): no data, weekly-only, a fast burner, a slow one."""
+    now = poolkit.SEED_NOW
+    hour = poolkit.HOUR
+    names = ["nodata", "weekly", "fast", "slow"]
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([poolkit.account(n, now) for n in names]))
+    sampled = now - 5 * poolkit.MINUTE
+    poolkit.write_quota_cache(
+        pool_dir,
+        by_account_id={
+            "acct-weekly": poolkit.quota_entry(sampled, poolkit.window(10080, 70, now + 84 * hour), None, plan="pro"),
+            "acct-fast": poolkit.quota_entry(
+                sampled, poolkit.window(300, 60, now + 3 * hour), poolkit.window(10080, 10, now + 6 * 24 * hour)
+            ),
+            "acct-slow": poolkit.quota_entry(
+                sampled, poolkit.window(300, 10, now + 1 * hour), poolkit.window(10080, 5, now + 6 * 24 * hour)
+            ),
+        },
+    )
+    document = json.loads(run_cli(["forecast", "--json", "--now", NOW, "--no-history"], validate=False).stdout)
+    assert_forecast_valid(document)
+    verdicts = {a["email"].split("@")[0]: (a["verdict"], a["bindingWindow"]) for a in document["accounts"]}
+    assert verdicts == {
+        "nodata": ("unknown", None),
+        "weekly": ("runs-out", "7d"),
+        "fast": ("runs-out", "5h"),
+        "slow": ("lasts", "5h"),
+    }
+    assert document["pool"]["next"]["email"] == "slow@example.com"
