@@ -6,6 +6,7 @@ temporary folder, so nothing can read or write the real home directory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,34 @@ def seed_pool(pool_dir: Path) -> Path:
 
 
 @pytest.fixture
+def fake_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``start(scenario, delay_ms=None)``: the fake backend in-process, no socket. The tool's live
+    client is built on the backend's httpx transport, and CODEX_AUTH_BASE_URL/TOKEN_URL name the
+    transport's own URLs, which nothing serves (a client without the transport fails to connect).
+    Only for the tool run in this process (``run_cli``); subprocesses need ``backend``."""
+    from pipeline.live import service
+    from testkit.fake_backend import FakeBackend
+
+    started: list[FakeBackend] = []
+    make_client = service.make_client
+
+    def start(scenario: dict[str, Any], delay_ms: int | None = None) -> FakeBackend:
+        fake = FakeBackend(scenario, delay_ms)
+        started.append(fake)
+        monkeypatch.setattr(service, "make_client", functools.partial(make_client, transport=fake.transport()))
+        monkeypatch.setenv("CODEX_AUTH_BASE_URL", fake.base_url)
+        monkeypatch.setenv("CODEX_AUTH_TOKEN_URL", fake.token_url)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
 def backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """``start(scenario, delay_ms=0)`` starts a fake backend and points the tool at it."""
+    """``start(scenario, delay_ms=None)`` starts the fake backend as a server on 127.0.0.1 and
+    points the tool at it: for the tool run as another process, or real sockets."""
     started: list[Any] = []
 
     def start(scenario: dict[str, Any], delay_ms: int | None = None) -> Any:
