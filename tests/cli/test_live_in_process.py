@@ -632,3 +632,14 @@ def test_damaged_side_files_are_replaced_not_left_stale(pool_dir: Path, fake_bac
     assert cache["version"] == 1 and "acct-good" in cache["byAccountId"]
     history = json.loads((pool_dir / "codex-auth-report-state.json").read_text())
     assert history["flagged"]["acct-flag|flag@example.com"]["verificationCount"] == 1
+
+
+def test_the_live_client_runs_on_the_in_process_transport(pool_dir: Path, fake_backend: Any) -> None:
+    t = now()
+    accounts = [poolkit.account("here", t)]
+    write_accounts(pool_dir, accounts)
+    server = fake_backend(poolkit.backend_scenario(accounts))
+    assert os.environ["CODEX_AUTH_BASE_URL"] == "http://127.0.0.1:9/backend-api", "a URL nothing serves"
+    (here,) = accounts_of(probe().records)
+    assert here["probe"]["outcome"] == "ok"
+    assert server.stats()["requests"]["usage"] == 1 and server.stats()["statuses"] == {"200": 1}
