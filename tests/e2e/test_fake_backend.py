@@ -5,6 +5,7 @@ adapter over real sockets (lifecycle, concurrency, keep-alive, request framing, 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import select
@@ -81,24 +82,30 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def backends() -> list[FakeBackend]:
-    return []
+def _new_backend(
+    started: list[FakeBackend], serve: bool, scenario: dict[str, Any] | Path, delay_ms: int | None = None, **kw: Any
+) -> FakeBackend:
+    backend = FakeBackend(scenario, delay_ms, **kw)
+    started.append(backend)
+    if serve:
+        return backend.start()
+    backend.transport()  # its URLs are its transport's
+    return backend
 
 
 @pytest.fixture
-def start(backends: list[FakeBackend]) -> Iterator[Callable[..., FakeBackend]]:
-    """A FakeBackend in-process (no socket): its URLs are its transport's (stopped at teardown)."""
-
-    def _start(scenario: dict[str, Any] | Path, delay_ms: int | None = None, **kw: Any) -> FakeBackend:
-        backend = FakeBackend(scenario, delay_ms, **kw)
-        backend.transport()
-        backends.append(backend)
-        return backend
-
-    yield _start
-    for backend in backends:
+def backends() -> Iterator[list[FakeBackend]]:
+    """The in-process backends a test made (stopped at teardown)."""
+    started: list[FakeBackend] = []
+    yield started
+    for backend in started:
         backend.stop()
+
+
+@pytest.fixture
+def start(backends: list[FakeBackend]) -> Callable[..., FakeBackend]:
+    """A FakeBackend in-process (no socket)."""
+    return functools.partial(_new_backend, backends, False)
 
 
 @pytest.fixture
@@ -116,13 +123,7 @@ def client(backends: list[FakeBackend]) -> Iterator[httpx.Client]:
 def serve() -> Iterator[Callable[..., FakeBackend]]:
     """A FakeBackend served on 127.0.0.1 (stopped at teardown)."""
     started: list[FakeBackend] = []
-
-    def _serve(scenario: dict[str, Any], delay_ms: int | None = None, **kw: Any) -> FakeBackend:
-        backend = FakeBackend(scenario, delay_ms, **kw).start()
-        started.append(backend)
-        return backend
-
-    yield _serve
+    yield functools.partial(_new_backend, started, True)
     for backend in started:
         backend.stop()
 
