@@ -897,13 +897,14 @@ class FakeBackend:
         if response.endpoint is None:
             return response  # stats calls are not counted
         self.request_started()
-        status: int | str = "error"
         try:
             if response.delay > 0 and not (wait or self.wait)(response.delay):
                 response.status = None  # stopping: do not answer
-            status = "dropped" if response.status is None else response.status
         finally:
-            if status == "dropped":
+            # also when ``wait`` raised (the in-process client's read timeout): the answer
+            # counts as sent, as the server's does when it writes to a connection the client left
+            status: int | str = "dropped" if response.status is None else response.status
+            if response.dropped:
                 self.count_drop()
             self.request_finished(status)
             self.log_line(f"{request.method} {response.path} {status}")

@@ -576,6 +576,8 @@ def test_account_delay_makes_answers_slow(start, client, clock):
     a = api(start, client, clock, delayMs=1500)
     with pytest.raises(httpx.ReadTimeout):
         a.usage(timeout=0.2)
+    stats = a.backend.stats()
+    assert (stats["statuses"], stats["inFlight"]) == ({"200": 1}, 0), "the answer left, to a client gone"
 
 
 def test_behaviour_delay_beats_the_account_delay(start, client, clock):
