@@ -688,7 +688,7 @@ class _Drop(Exception):
     """Close the connection without an answer."""
 
 
-class _Exchange:
+class _Handler:
     """One request as the behaviour code sees it: the request's ``headers`` in, the answer
     (``send``/``_json``) and the delay out."""
 
@@ -864,7 +864,7 @@ class FakeBackend:
         the request in the stats by endpoint and account, and changes the scenario state
         (behaviour lists advance, refresh tokens rotate) as the service would."""
         path = route_path(request.path)
-        exchange = _Exchange(request)
+        handler = _Handler(request)
         if path == "/_fake/stats":
             if request.method != "GET":
                 return json_body(405, {"detail": "Method Not Allowed"})
@@ -874,18 +874,18 @@ class FakeBackend:
             self._stats.requests[endpoint] += 1
         try:
             if wanted is None:
-                exchange._json(404, {"detail": "Not Found"})
+                handler._json(404, {"detail": "Not Found"})
             elif request.method != wanted:
-                exchange._json(405, {"detail": "Method Not Allowed"})
+                handler._json(405, {"detail": "Method Not Allowed"})
             elif endpoint == REFRESH:
-                self.handle_refresh(exchange, request.body)
+                self.handle_refresh(handler, request.body)
             else:
-                self.handle_api(exchange, endpoint, request.body)
-            response = exchange.response
+                self.handle_api(handler, endpoint, request.body)
+            response = handler.response
             assert response is not None
         except _Drop:
             response = FakeResponse(None)
-        response.delay, response.endpoint, response.path = exchange.delay_ms / 1000, endpoint, path
+        response.delay, response.endpoint, response.path = handler.delay_ms / 1000, endpoint, path
         return response
 
     def respond(self, request: FakeRequest, wait: Callable[[float], bool] | None = None) -> FakeResponse:
@@ -979,7 +979,7 @@ class FakeBackend:
         options = account.behaviours[endpoint]
         return options[min(index, len(options) - 1)]
 
-    def _delay(self, handler: _Exchange, account: Account | None, behaviour: Behaviour | None) -> None:
+    def _delay(self, handler: _Handler, account: Account | None, behaviour: Behaviour | None) -> None:
         """The answer's delay: the behaviour's, else the account's, else the global one."""
         delay = self.scenario.delay_ms
         if account is not None and account.delay_ms is not None:
@@ -1000,7 +1000,7 @@ class FakeBackend:
 
     # -- usage and responses ---------------------------------------------------------------
 
-    def _authenticate(self, handler: _Exchange) -> Account | tuple[int, dict[str, Any]]:
+    def _authenticate(self, handler: _Handler) -> Account | tuple[int, dict[str, Any]]:
         header = handler.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip()
@@ -1031,7 +1031,7 @@ class FakeBackend:
             return 401, _api_error("token_expired", TOKEN_EXPIRED)
         return account
 
-    def handle_api(self, handler: _Exchange, endpoint: str, body: bytes) -> int:
+    def handle_api(self, handler: _Handler, endpoint: str, body: bytes) -> int:
         outcome = self._authenticate(handler)
         if not isinstance(outcome, Account):
             account_id = handler.headers.get("ChatGPT-Account-Id")
@@ -1137,7 +1137,7 @@ class FakeBackend:
             return handler.send(status, _event_stream(model or ""), SSE, garbage)
         raise AssertionError(f"unhandled mode {mode}")  # pragma: no cover - modes are validated
 
-    def _custom(self, handler: _Exchange, behaviour: Behaviour, status: int, headers: Mapping[str, str]) -> int:
+    def _custom(self, handler: _Handler, behaviour: Behaviour, status: int, headers: Mapping[str, str]) -> int:
         if behaviour.raw_body is not None:
             return handler.send(status, behaviour.raw_body.encode(), behaviour.content_type, headers)
         data = (
@@ -1182,7 +1182,7 @@ class FakeBackend:
 
     # -- refresh -----------------------------------------------------------------------------
 
-    def handle_refresh(self, handler: _Exchange, body: bytes) -> int:
+    def handle_refresh(self, handler: _Handler, body: bytes) -> int:
         params = _form_or_json(handler.headers.get("Content-Type", ""), body)
         token = params.get("refresh_token", "")
         if token:
