@@ -84,7 +84,8 @@ def check_url(url: str, name: str) -> None:
     )
 
 
-def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
+def make_client(endpoints: Endpoints, concurrency: int, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The live client; ``transport`` (tests: the in-process fake backend) replaces the network."""
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency)
     return httpx.Client(
         timeout=httpx.Timeout(endpoints.timeout_ms / 1000),
@@ -92,6 +93,7 @@ def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         trust_env=False,
+        transport=transport,
     )
 
 
