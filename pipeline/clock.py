@@ -69,3 +69,41 @@ def parse_iso_ms(value: object) -> int | None:
         return instant(int(parsed.timestamp() * 1000))
     except (OverflowError, ValueError):
         return None
+
+
+_UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_duration(value: str, option: str = "--keep") -> int:
+    """``90d``, ``12h``, ``30m``, ``2w``, ``45s`` (or a sum such as ``1d12h``) in milliseconds."""
+    import re
+
+    text = value.strip().lower()
+    parts = re.findall(r"(\d+)\s*([smhdw])", text)
+    if not parts or re.sub(r"\s+", "", text) != "".join(n + u for n, u in parts):
+        raise ConfigError(f"{option}: {value!r} is not a duration such as 90d, 12h or 30m")
+    return sum(int(number) * _UNITS_MS[unit] for number, unit in parts)
+
+
+def parse_time(value: str, now: int, option: str = "--since") -> int:
+    """A TIME option: ISO-8601, epoch seconds or milliseconds (digits; under 1e11 are seconds),
+    or a duration before ``now`` such as ``7d`` or ``12h``."""
+    text = value.strip()
+    if text.isdigit():
+        number = int(text) if len(text) <= 16 else MAX_INSTANT_MS + 1
+        ms = number * 1000 if number < 100_000_000_000 else number
+        if ms > MAX_INSTANT_MS:
+            raise ConfigError(f"{option}: a time beyond the year 9999")
+        return ms
+    if text and text[0].isdigit() and text[-1].lower() in _UNITS_MS and "-" not in text and ":" not in text:
+        ms = now - parse_duration(text, option)
+        if ms < 0:
+            raise ConfigError(f"{option}: a duration reaching back before 1970")
+        return ms
+    try:
+        return parse_instant(text)
+    except ConfigError:
+        raise ConfigError(
+            f"{option}: {value!r} is not a time: give ISO-8601 (2026-03-03T14:30:00Z), epoch seconds or "
+            "milliseconds, or a duration back from now (7d, 12h)"
+        ) from None

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from pipeline import secrets
+from pipeline.numbers import real
 
 KNOWN_CODES = frozenset(
     {
@@ -130,9 +131,7 @@ def display_name(value: Any) -> str | None:
 
 def amount(value: Any) -> str | None:
     """A money amount as the service sent it (``"7.10"``), or ``None``."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
+    if real(value) is not None:
         value = str(value)
     if not isinstance(value, str):
         return None

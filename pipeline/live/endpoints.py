@@ -82,10 +82,11 @@ def check_url(url: str, name: str) -> None:
     )
 
 
-def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
+def make_client(endpoints: Endpoints, concurrency: int, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """The client every live call shares: each request (connect, headers, whole body) must
     be over within ``CODEX_AUTH_FETCH_TIMEOUT_MS`` (see :mod:`pipeline.live.deadline`); no
-    redirects, no proxy or certificate settings taken from the environment."""
+    redirects, no proxy or certificate settings taken from the environment. ``transport``
+    (tests: the in-process fake backend) replaces the network."""
     import httpx
 
     from pipeline.live.deadline import DeadlineTransport
@@ -93,7 +94,7 @@ def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency)
     seconds = endpoints.timeout_ms / 1000
     return httpx.Client(
-        transport=DeadlineTransport(seconds, limits),
+        transport=transport or DeadlineTransport(seconds, limits),
         timeout=httpx.Timeout(seconds),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,

@@ -28,8 +28,7 @@ from typing import Any
 import httpx
 
 from pipeline.errors import InvalidInput
-from pipeline.live import backend, oauth
-from pipeline.live.endpoints import Endpoints, make_client
+from pipeline.live import DEFAULT_CONCURRENCY, backend, endpoints, oauth
 from pipeline.live.lease import Lease, LeaseTimeout
 from pipeline.live.writeback import (
     WriteBackError,
@@ -40,23 +39,22 @@ from pipeline.live.writeback import (
     writable,
 )
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
+from pipeline.records import DEFAULT_MODEL, ProbeMethod
 from pipeline.secrets import scrub_value
-from pipeline.stages.collect import identity_of, token_facts
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
+from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 
 Record = dict[str, Any]
-DEFAULT_CONCURRENCY = 32
-MAX_CONCURRENCY = 64
 
 
 @dataclass
 class ProbeOptions:
-    model: str = "gpt-5-codex"
-    method: str = "usage"  # usage | responses
+    model: str = DEFAULT_MODEL
+    method: ProbeMethod = "usage"
     concurrency: int = DEFAULT_CONCURRENCY
     max_accounts: int | None = None
     max_probes: int | None = None
@@ -95,7 +93,7 @@ class Prober:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.endpoints = Endpoints.from_env(self.env)
+        self.endpoints = endpoints.Endpoints.from_env(self.env)
         self._token_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._rotated: dict[str, dict[str, Any]] = {}
@@ -125,7 +123,7 @@ class Prober:
             self.lease.enabled = False
         yield self._pool_record(first, started)
         own_client = self.client is None
-        client = self.client or make_client(self.endpoints, self.options.concurrency)
+        client = self.client or endpoints.make_client(self.endpoints, self.options.concurrency)
         try:
             with ThreadPoolExecutor(
                 max_workers=max(1, self.options.concurrency), thread_name_prefix="probe"
@@ -288,8 +286,8 @@ class Prober:
             if retry_failure is not None:
                 return self._with_outcome(record, retry_failure, retry_tokens)
             assert retry_tokens.access is not None
+            probed = self._call(client, retry_tokens.access, account_id)
             tokens = retry_tokens
-            probed = self._call(client, tokens.access, account_id)
         outcome = {
             "outcome": probed.outcome,
             "method": self.options.method,
@@ -485,7 +483,8 @@ class Prober:
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
             data = {"version": 1, "flagged": {}}  # not ours to keep: a damaged state file starts over
         data["flagged"].update(self._history_updates)
-        return data
+        merged: Record = data
+        return merged
 
     def _merge_quota(self, data: Any) -> Record:
         if not isinstance(data, dict) or data.get("version") != 1:
@@ -498,7 +497,8 @@ class Prober:
                 by_id[record["accountId"]] = entry
             if record.get("email"):
                 by_email[record["email"].strip().lower()] = entry
-        return data
+        merged: Record = data
+        return merged
 
 
 def _stored(accounts: list[Record], record: Record) -> Record | None:
@@ -518,7 +518,8 @@ def _done(record: Record) -> Future[Record]:
 
 
 def _expiry(creds: Record) -> int | None:
-    return token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    expiry: int | None = token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    return expiry
 
 
 def _cache_entry(quota: Record) -> Record:
@@ -526,7 +527,7 @@ def _cache_entry(quota: Record) -> Record:
     entry: Record = {
         "updatedAt": quota["sampledAt"],
         "status": quota.get("httpStatus") or 200,
-        "model": quota.get("model") or "gpt-5-codex",
+        "model": quota.get("model") or DEFAULT_MODEL,
     }
     if quota.get("planType"):
         entry["planType"] = quota["planType"]
