@@ -808,7 +808,7 @@ def forecast(
         redact=redact,
     )
     for note in result.notes:
-        click.echo(f"forecast: {note}", err=True)
+        say(f"forecast: {note}")
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
         report_live_outcome("forecast", prober, result.masker)
@@ -816,10 +816,7 @@ def forecast(
         pool = result.document["pool"]
         from pipeline.clock import iso_utc
 
-        click.echo(
-            f"forecast: usable accounts fall below --min-healthy {min_healthy} at {iso_utc(pool['belowMinHealthyAt'])}",
-            err=True,
-        )
+        say(f"forecast: usable accounts fall below --min-healthy {min_healthy} at {iso_utc(pool['belowMinHealthyAt'])}")
         raise SystemExit(int(ExitStatus.GATE))
 
 
@@ -847,7 +844,7 @@ def run_forecast_stage(
         )
         write_output(records, output_file)
     for note in notes:
-        click.echo(f"forecast: {note}", err=True)
+        say(f"forecast: {note}")
 
 
 @cli.command()
@@ -929,7 +926,7 @@ def history(
                 count = store.prune(before)
         except HistoryError as error:
             raise HistoryUnavailable(str(error)) from None
-        click.echo(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}", err=True)
+        say(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}")
         return
     if keep:
         raise click.UsageError("--keep goes with --prune")
@@ -953,8 +950,7 @@ def history(
         rows = ev.daily(observed, account)
     else:
         rows = ev.sample_rows(observed, account)
-    sys.stdout.buffer.write(format_rows(rows, fmt))
-    sys.stdout.buffer.flush()
+    emit_report(format_rows(rows, fmt), None)
 
 
 class HistoryUnavailable(PipelineError):

@@ -26,6 +26,7 @@ def _stream(path: Path) -> list[dict[str, Any]]:
 
 COLLECTED = _stream(GOLDEN / "score" / "seed-example.in.ndjson")
 SCORED = _stream(GOLDEN / "render" / "seed-example.in.ndjson")
+FORECAST_INPUT = _stream(GOLDEN / "forecast" / "seed-example.in.ndjson")
 
 
 @st.composite
@@ -44,11 +45,12 @@ def hostile_stream(draw: st.DrawFn, base: list[dict[str, Any]]) -> bytes:
 def check(stage: str, stdin: bytes, args: list[str]) -> None:
     result = run_cli([stage, *args], input=stdin, expect=None, validate=False)
     fuzz.CASES[stage] += 1
-    fuzz.assert_one_line_errors(result.stderr, stage, result.exit_code, lambda code: code in (0, 1))
-    if result.exit_code:
+    documented = (0, 1, 3) if stage == "forecast" else (0, 1)  # forecast: 3 below --min-healthy
+    fuzz.assert_one_line_errors(result.stderr, stage, result.exit_code, lambda code: code in documented)
+    if result.exit_code == 1:
         assert len(result.stderr.splitlines()) == 1, result.stderr
         assert "stdin:" in result.stderr, f"the refusal does not say where: {result.stderr!r}"
-    elif stage != "render":
+    elif stage not in ("render", "forecast"):
         assert_valid(parse_ndjson(result.stdout))
 
 
@@ -66,6 +68,12 @@ def test_recommend_stdin(stdin: bytes) -> None:
 def test_render_stdin(stdin: bytes, fmt: str, redact: bool, explain: bool) -> None:
     args = ["--now", NOW, "--format", fmt] + (["--redact"] if redact else []) + (["--explain"] if explain else [])
     check("render", stdin, args)
+
+
+@given(hostile_stream(FORECAST_INPUT), st.sampled_from([None, "0", "3"]))
+def test_forecast_stdin(stdin: bytes, min_healthy: str | None) -> None:
+    gate = ["--min-healthy", min_healthy] if min_healthy else []
+    check("forecast", stdin, ["-i", "-", "--now", NOW, "--no-history", *gate])
 
 
 @pytest.fixture(scope="module")
