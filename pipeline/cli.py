@@ -292,7 +292,8 @@ def format_options(func: F) -> F:
         "out_path",
         type=click.Path(dir_okay=False, path_type=str),
         default=None,
-        help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
+        help="Write the report to this file (atomically: whole or not at all) instead of stdout; - is stdout. "
+        "A symbolic link is written through to its target; a FIFO, a device or /dev/stdout is written into.",
     )(func)
     func = click.option(
         "--out-mode",
@@ -442,7 +443,8 @@ def probe(input_file: IO[bytes], output_file: IO[bytes], model: str | None, **li
     \b
     Environment: CODEX_AUTH_BASE_URL (default https://chatgpt.com/backend-api),
     CODEX_AUTH_TOKEN_URL (default https://auth.openai.com/oauth/token),
-    CODEX_AUTH_FETCH_TIMEOUT_MS (per request, default 15000).
+    CODEX_AUTH_FETCH_TIMEOUT_MS (a deadline for each whole request, body included;
+    default 15000, at most 3600000).
     \b
       codex-auth collect | codex-auth probe | jq -c 'select(.kind=="account") | [.email, .probe.outcome, .quota.windows]'
     """
