@@ -65,18 +65,12 @@ def write_records(records: Iterable[Record], stream: IO[bytes]) -> int:
     """Write each record as one line (scrubbed of the run's secrets, see
     :mod:`pipeline.secrets`) and flush it; return how many were written. A stream that
     refuses the bytes (a full disk, ``> /dev/full``) raises :class:`OutputError`."""
+    from pipeline.output import write_stream
     from pipeline.secrets import scrub_bytes
 
     count = 0
     for record in records:
-        line = scrub_bytes(dumps(record))
-        try:
-            stream.write(line)
-            stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError.on_stream(stream, exc) from None
+        write_stream(stream, scrub_bytes(dumps(record)))
         count += 1
     return count
 

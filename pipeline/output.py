@@ -19,6 +19,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from pipeline.errors import OutputError
 
@@ -49,16 +50,21 @@ def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
 def write_out(out_path: str | None, data: bytes, mode: int = 0o600) -> None:
     """The report on stdout (``None`` or ``-``) or into ``--out`` (see the module's rules)."""
     if out_path is None or out_path == "-":
-        stream = sys.stdout.buffer
-        try:
-            stream.write(data)
-            stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError.on_stream(stream, exc) from None
+        write_stream(sys.stdout.buffer, data)
         return
     write_atomic(out_path, data, mode)
+
+
+def write_stream(stream: IO[bytes], data: bytes) -> None:
+    """Write and flush. A reader that went away is :class:`BrokenPipeError` (the CLI exits
+    quietly); any other refusal (``> /dev/full``) is :class:`OutputError` naming the stream."""
+    try:
+        stream.write(data)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError.on_stream(stream, exc) from None
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -119,20 +120,13 @@ def run_damaged(name: str, content: bytes, prepare: Callable[[Path], Path]) -> N
 
 
 def _run(args: list[str], env: dict[str, str | None]) -> Any:
-    saved = {key: os.environ.get(key) for key in env}
-    try:
+    with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             if value is None:
-                os.environ.pop(key, None)
+                patch.delenv(key, raising=False)
             else:
-                os.environ[key] = value
+                patch.setenv(key, value)
         return run_cli(args, expect=None, validate=False)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _in_pool(file_name: str, remove: tuple[str, ...] = ()) -> Callable[[Path], Path]:

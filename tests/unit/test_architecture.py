@@ -39,6 +39,9 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.ndjson",
         "pipeline.schema",
         "pipeline.output",
+        "pipeline.numbers",
+        "pipeline.secrets",
+        "pipeline.vocabulary",
         "pipeline",
     ),
 ]
