@@ -199,11 +199,14 @@ def load_with_recovery(
         parsed = read_json(path)
     except Unreadable as primary_error:
         tried: list[str] = []
+        same = 0  # copies failing for the primary's own reason (a folder closed to us, say)
         for candidate in recovery_candidates(path, wal=wal):
             try:
                 value = normalize(candidate.reader(candidate.path))
             except Unreadable as exc:
-                if not exc.missing:
+                if str(exc) == str(primary_error) and not exc.missing:
+                    same += 1
+                elif not exc.missing:
                     tried.append(f"{candidate.path.name} {exc}")
                 continue
             if is_empty(value):
@@ -218,6 +221,8 @@ def load_with_recovery(
                 ),
                 value,
             )
+        if same:
+            tried.append(f"{same} recovery cop{'y' if same == 1 else 'ies'} the same")
         if primary_error.missing:
             extra = f" ({'; '.join(tried)})" if tried else ""
             folder_state = "" if is_folder(path.parent) else f" (folder {path.parent} does not exist)"
