@@ -287,3 +287,29 @@ def test_a_flagged_account_quoting_its_own_token_is_shown_without_it(pool_dir: P
         for secret in secrets:
             assert secret not in result.text + result.stderr
     assert snapshot_tree(pool_dir) == before
+
+
+def test_fifos_as_lease_files_block_no_refresh(pool_dir: Path, fake_backend: Any) -> None:
+    """codex-multi-auth's lease lock and result for the token about to be refreshed are FIFOs:
+    the refresh neither waits on them nor reads them; the run ends."""
+    import hashlib
+
+    now = poolkit.now_ms()
+    account = poolkit.account("alice", now, refreshed=now - 20 * poolkit.DAY, lifetime=poolkit.DAY)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    fake_backend(poolkit.backend_scenario([account]))
+    leases = pool_dir / "refresh-leases"
+    leases.mkdir()
+    digest = hashlib.sha256(account["refreshToken"].encode()).hexdigest()
+    os.mkfifo(leases / f"{digest}.result.json")
+    os.mkfifo(leases / f"{digest}.lock")
+    os.environ["CODEX_AUTH_REFRESH_LEASE_WAIT_MS"] = "1000"
+    try:
+        result = run_cli(["report", "--live", "--json"], expect=None, validate=False)
+    finally:
+        del os.environ["CODEX_AUTH_REFRESH_LEASE_WAIT_MS"]
+    assert result.exit_code in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    # A lock that is not a regular file is taken as held: the token is not spent, the run ends.
+    assert "token refresh failed" in report["accounts"][0]["reasons"]
