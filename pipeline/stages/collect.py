@@ -24,7 +24,7 @@ from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import flagged_key
-from pipeline.vocabulary import stored_code
+from pipeline.vocabulary import display_name, known_code, stored_code
 
 
 def collect(pool: Pool) -> Iterator[Record]:
@@ -92,7 +92,7 @@ def account_record(
 ) -> Record:
     access_claims = jwt.claims(account.get("accessToken"))
     quota = _cached_quota(cache_entry) if cache_entry is not None else None
-    plan = _text(account.get("planType")) or jwt.plan_type(access_claims)
+    plan = known_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
     if plan is None and quota is not None:
         plan = quota["planType"]
     return {
@@ -112,10 +112,10 @@ def account_record(
         "rateLimit": {
             "resetTimes": _reset_times(account.get("rateLimitResetTimes")),
             "coolingDownUntil": _ms(account.get("coolingDownUntil")),
-            "cooldownReason": _text(account.get("cooldownReason")),
+            "cooldownReason": stored_code(account.get("cooldownReason")),
         },
         "authInvalidatedAt": _ms(account.get("authInvalidatedAt")),
-        "authInvalidationErrorCode": _text(account.get("authInvalidationErrorCode")),
+        "authInvalidationErrorCode": stored_code(account.get("authInvalidationErrorCode")),
         "quota": quota,
     }
 
@@ -178,8 +178,8 @@ def _cached_quota(entry: dict[str, Any]) -> Record:
         "source": "cache",
         "sampledAt": _ms(entry.get("updatedAt")),
         "httpStatus": int(entry["status"]),
-        "model": _text(entry.get("model")),
-        "planType": _text(entry.get("planType")),
+        "model": display_name(entry.get("model")),
+        "planType": known_code(_text(entry.get("planType"))),
         "limitReached": None,
         "windows": windows(entry),
         "credits": None,

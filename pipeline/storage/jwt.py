@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from pipeline.numbers import instant, real
+from pipeline.vocabulary import known_code
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
@@ -43,7 +44,7 @@ def plan_type(payload: dict[str, Any] | None) -> str | None:
     if not payload:
         return None
     value = _auth(payload).get("chatgpt_plan_type")
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return known_code(value.strip()) if isinstance(value, str) else None
 
 
 def email(payload: dict[str, Any] | None) -> str | None:
