@@ -564,3 +564,104 @@ def report(
             err=True,
         )
         raise SystemExit(int(ExitStatus.GATE))
+
+
+# --- always on: serve and watch ------------------------------------------------------------
+
+
+def interval_option(func: F) -> F:
+    return click.option(
+        "--interval",
+        metavar="DURATION",
+        default=None,
+        help="Time between refreshes: 30s, 5m, 1h or seconds (default 5m with --live, 30s without). "
+        "Honoured as given down to 1s; a live interval under 60s is warned about.",
+    )(func)
+
+
+def loop_interval(value: str | None, live: bool, stage: str) -> float:
+    from pipeline.clock import parse_duration
+    from pipeline.snapshots import ABUSIVE_LIVE_INTERVAL, DEFAULT_INTERVAL, LIVE_DEFAULT_INTERVAL
+
+    if value is None:
+        return LIVE_DEFAULT_INTERVAL if live else DEFAULT_INTERVAL
+    seconds = parse_duration(value)
+    if live and seconds < ABUSIVE_LIVE_INTERVAL:
+        click.echo(
+            f"{stage}: warning: --interval {value} probes every account every {seconds:g}s; the service may take "
+            "that for abuse and throttle or flag the accounts (5m is the default)",
+            err=True,
+        )
+    return seconds
+
+
+def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> Any:
+    from pipeline.snapshots import Refresher
+
+    def prober(client: Any) -> Any:
+        from pipeline.stages.probe import ProbeOptions, Prober
+
+        return Prober(ProbeOptions(model or "gpt-5-codex"), os.environ, client=client)
+
+    return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
+
+
+def snapshot_hook() -> Any:
+    """The forecast and history plug in here (see pipeline.snapshots.SnapshotHook)."""
+    return None
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default="127.0.0.1:9467",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address is said on stderr: the report names your accounts.",
+)
+@interval_option
+@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option("--redact", is_flag=True, help="Mask e-mails and account ids in every endpoint, labels included.")
+@stage_command("serve")
+def serve(
+    listen: str, interval: str | None, live: bool, storage_dir: str | None, model: str | None, redact: bool
+) -> None:
+    """Serve the report to Prometheus and browsers, refreshed in the background.
+
+    \b
+    Endpoints: /metrics (Prometheus), /report.json (the HealthReport), / (the HTML
+    report), /healthz (the refresh loop's state). A request never probes: every
+    endpoint serves the last good snapshot, and a background loop makes the next one
+    every --interval (one at a time, with jitter; after a failure it waits 2x, 4x...
+    the interval, and as long as a Retry-After asks). SIGTERM or Ctrl-C stops it (exit 0).
+    \b
+      codex auth serve                                  # http://127.0.0.1:9467/metrics
+      codex auth serve --live --interval 5m --redact
+    """
+    from pipeline.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.exporter import serve as run_server
+    from pipeline.snapshots import RefreshLoop
+
+    address = parse_listen(listen)
+    seconds = loop_interval(interval, live, "serve")
+    if not is_loopback_host(address[0]):
+        click.echo(
+            f"serve: listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
+            "(e-mails included unless --redact)",
+            err=True,
+        )
+
+    def say(line: str) -> None:
+        click.echo(f"serve: {line}", err=True)
+
+    refresher = make_refresher(live, storage_dir, model)
+    loop = RefreshLoop(refresher, seconds, hook=snapshot_hook(), say=say)
+    try:
+        code = run_server(Exporter(loop, redact=redact), address, say=say)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+    finally:
+        refresher.close()
+    raise SystemExit(code)

@@ -59,3 +59,23 @@ def parse_iso_ms(value: object) -> int | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str, option: str = "--interval") -> float:
+    """Seconds from ``30s``, ``5m``, ``1h``, ``1d``, ``500ms`` or plain seconds (``90``, ``2.5``)."""
+    text = value.strip().lower()
+    number, unit = text, "s"
+    for suffix in ("ms", "s", "m", "h", "d"):
+        if text.endswith(suffix):
+            number, unit = text[: -len(suffix)], suffix
+            break
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{option}: {value!r} is not a positive duration such as 30s, 5m, 1h or 90 (seconds)")
+    return seconds

@@ -11,7 +11,7 @@ from typing import Any
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.redact import Masker
-from pipeline.report import build_view, view_masker
+from pipeline.report import View, build_view, view_masker
 from pipeline.stages.collect import collect, messages
 from pipeline.stages.recommend import recommend
 from pipeline.stages.render import render_view
@@ -46,6 +46,38 @@ def failure_reason(pool: Pool) -> str | None:
     return None
 
 
+@dataclass
+class ViewResult:
+    view: View
+    notes: list[str] = field(default_factory=list)  # for stderr
+
+
+def report_view(
+    *,
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None = None,
+    model: str | None = None,
+    redact: bool = False,
+    prober: Any = None,
+) -> ViewResult:
+    """The report's facts before any format: collect, (probe,) score and recommend, gathered
+    in a :class:`View`. ``now`` None means the real time, taken after live probing (so the
+    report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
+    makes it a live report. Raises :class:`StorageError` when there is nothing to report."""
+    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
+    reason = failure_reason(pool)
+    if reason is not None:
+        raise StorageError(Masker(set()).text(reason) if redact else reason)
+    records: Iterable[dict[str, Any]] = collect(pool)
+    if prober is not None:
+        prober.pool_loader = lambda _record: pool
+        records = list(prober.run(records))
+    when = now if now is not None else now_ms()
+    records = recommend(score(records, now=when, model=model), now=when)
+    return ViewResult(build_view(records, now=when, model=model), list(messages(pool)))
+
+
 def run_report(
     *,
     env: Mapping[str, str],
@@ -58,21 +90,9 @@ def run_report(
     redact: bool = False,
     prober: Any = None,
 ) -> ReportResult:
-    """The report. ``now`` None means the real time, taken after live probing (so the
-    report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
-    makes it a live report."""
-    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
-    reason = failure_reason(pool)
-    if reason is not None:
-        raise StorageError(Masker(set()).text(reason) if redact else reason)
-    records: Iterable[dict[str, Any]] = collect(pool)
-    if prober is not None:
-        prober.pool_loader = lambda _record: pool
-        records = list(prober.run(records))
-    when = now if now is not None else now_ms()
-    records = recommend(score(records, now=when, model=model), now=when)
-    view = build_view(records, now=when, model=model)
-    notes = list(messages(pool))
+    """The report in one format (see :func:`report_view`)."""
+    result = report_view(env=env, now=now, storage_dir=storage_dir, model=model, redact=redact, prober=prober)
+    view, notes = result.view, result.notes
     masker = None
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)
