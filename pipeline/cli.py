@@ -172,7 +172,7 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
 @cli.command()
 @click.argument(
-    "kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "common"])
+    "kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "event", "common"])
 )
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
 def schema(kind: str | None, raw: bool) -> None:
@@ -662,6 +662,113 @@ def serve(
         code = run_server(Exporter(loop, redact=redact), address, say=say)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+    finally:
+        refresher.close()
+    raise SystemExit(code)
+
+
+@cli.command()
+@interval_option
+@click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option(
+    "--on-event",
+    "on_event",
+    metavar="CMD",
+    default=None,
+    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
+)
+@click.option(
+    "--on-event-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop an --on-event command (and its children) that runs longer than this.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    metavar="PERCENT,...",
+    default="25,10,5",
+    show_default=True,
+    help="Quota-left thresholds (percent) whose crossing is an event.",
+)
+@gate_option
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the redrawn report (never when NO_COLOR is set).",
+)
+@stage_command("watch")
+def watch(
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    on_event: str | None,
+    on_event_timeout: float,
+    thresholds: str,
+    min_healthy: int | None,
+    color: str,
+) -> None:
+    """Keep the report up to date: redrawn on a terminal, events in a pipe.
+
+    \b
+    On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
+    screen). Elsewhere, one JSON event per line when something changes: a quota threshold
+    crossed, a window reset, an account broken or recovered, rate-limited or free again,
+    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on Ctrl-C or SIGTERM.
+    \b
+      codex auth watch
+      codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
+      codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
+    """
+    import shlex
+
+    from pipeline.events import parse_thresholds
+    from pipeline.snapshots import RefreshLoop
+    from pipeline.stages.render import render_text
+    from pipeline.watch import EventRunner, Watch, run_watch
+
+    try:
+        levels = parse_thresholds(thresholds)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--threshold") from None
+    argv: list[str] = []
+    if on_event is not None:
+        try:
+            argv = shlex.split(on_event)
+        except ValueError as error:
+            raise click.BadParameter(f"{on_event!r}: {error}", param_hint="--on-event") from None
+        if not argv:
+            raise click.BadParameter("the command is empty", param_hint="--on-event")
+    seconds = loop_interval(interval, live, "watch")
+
+    def say(line: str) -> None:
+        click.echo(f"watch: {line}", err=True)
+
+    terminal = sys.stdout.isatty()
+    colored = terminal and color != "never" and not os.environ.get("NO_COLOR")
+    runner = EventRunner(argv, on_event_timeout, say) if argv else None
+    refresher = make_refresher(live, storage_dir, model)
+    # on a terminal, failures show in the redrawn status line instead of scrolling stderr
+    loop = RefreshLoop(refresher, seconds, say=(lambda line: None) if terminal else say)
+    view = Watch(
+        terminal=terminal,
+        out=sys.stdout,
+        thresholds=levels,
+        min_healthy=min_healthy,
+        runner=runner,
+        render=lambda v: render_text(v, color=colored),
+        interval=seconds,
+        title="codex auth report" + (" --live" if live else ""),
+    )
+    try:
+        code = run_watch(loop, view, runner)
     finally:
         refresher.close()
     raise SystemExit(code)
