@@ -1,0 +1,128 @@
+"""Run ``codex auth serve`` as a real process on 127.0.0.1, for the tests and the measurements.
+
+    with ServeProcess(["--live", "--interval", "1"]) as serve:
+        serve.wait_for(lambda h: h["runs"] >= 2)
+        serve.get("/metrics")
+
+It listens on a free port (``--listen 127.0.0.1:0``; the address comes from its first stderr
+line), keeps its stderr, and is stopped with SIGTERM (then killed, if it must be). Every wait
+is bounded. Nothing here is imported by the tool itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from testkit.helpers import ROOT
+
+_LISTENING = re.compile(r"listening on (http://\S+/)")
+
+
+class ServeProcess:
+    def __init__(
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, startup_timeout: float = 30.0
+    ) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "serve", "--listen", "127.0.0.1:0", *args],
+            cwd=ROOT,
+            env=dict(env if env is not None else os.environ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        self.url = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(startup_timeout):
+            self.stop()
+            raise RuntimeError(f"serve did not start listening; stderr: {self.stderr}")
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+            match = _LISTENING.search(line)
+            if match and not self.url:
+                self.url = match.group(1)
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+
+    def request(self, path: str, *, method: str = "GET", headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(self.url.rstrip("/") + path, method=method, headers=dict(headers or {}))
+        try:
+            with urllib.request.urlopen(req, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def get(self, path: str) -> bytes:
+        status, _, body = self.request(path)
+        if status != 200:
+            raise AssertionError(f"GET {path}: {status} {body[:200]!r}")
+        return body
+
+    def health(self) -> dict[str, Any]:
+        _, _, body = self.request("/healthz")
+        return dict(json.loads(body))
+
+    def wait_for(self, check: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> dict[str, Any]:
+        """Poll /healthz until ``check`` holds; the last state either way (fails past ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.health()
+            if check(state):
+                return state
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"gave up waiting; last /healthz: {state}\nstderr:\n{self.stderr}")
+            time.sleep(0.05)
+
+    def quiet_state(self, timeout: float = 30.0) -> dict[str, Any]:
+        """/healthz while no run is in flight."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            first = self.health()
+            if not first["running"]:
+                return first
+            time.sleep(0.02)
+        raise AssertionError("the exporter never stopped running")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(5)
+        if self.process.stderr and not self._reader.is_alive():
+            self.process.stderr.close()
+        return self.process.returncode
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
