@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from testkit.helpers import ROOT
@@ -126,3 +127,62 @@ class ServeProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def measure(cycles: int = 200, every: int = 20, scrapes: int = 500, accounts: int = 50, live: bool = False) -> dict[str, Any]:
+    """The exporter's memory over ``cycles`` refreshes at a 1 s interval on a pool of
+    ``accounts``, and the latency of ``scrapes`` GET /metrics (python -m testkit.serving)."""
+    import statistics
+    import tempfile
+
+    from testkit import poolkit
+    from testkit.fake_backend import FakeBackend
+
+    with tempfile.TemporaryDirectory() as folder:
+        pool = poolkit.large_pool(Path(folder) / "pool", accounts, poolkit.now_ms())
+        env = {**os.environ, "CODEX_MULTI_AUTH_DIR": str(pool), "HOME": folder}
+        backend = None
+        if live:
+            records = json.loads((pool / poolkit.ACCOUNTS_FILE).read_text())["accounts"]
+            backend = FakeBackend(poolkit.backend_scenario(records)).start()
+            env.update(CODEX_AUTH_BASE_URL=backend.base_url, CODEX_AUTH_TOKEN_URL=backend.token_url)
+        try:
+            with ServeProcess(["--interval", "1", *(["--live"] if live else [])], env=env) as serve:
+                rss: list[tuple[int, int]] = []
+                for target in range(every, cycles + 1, every):
+                    serve.wait_for(lambda h, t=target: h["runs"] >= t, timeout=every * 10)
+                    rss.append((target, rss_kib(serve.process.pid)))
+                timings = []
+                for _ in range(scrapes):
+                    started = time.perf_counter()
+                    serve.get("/metrics")
+                    timings.append((time.perf_counter() - started) * 1000)
+                timings.sort()
+                size = len(serve.get("/metrics"))
+        finally:
+            if backend is not None:
+                backend.stop()
+    growth = (rss[-1][1] - rss[0][1]) / (rss[-1][0] - rss[0][0])
+    return {
+        "live": live,
+        "accounts": accounts,
+        "rssKiB": rss,
+        "growthKiBPerCycle": round(growth, 2),
+        "metricsBytes": size,
+        "scrapeMs": {
+            "median": round(statistics.median(timings), 2),
+            "p99": round(timings[int(len(timings) * 0.99) - 1], 2),
+        },
+    }
+
+
+if __name__ == "__main__":
+    live = "--live" in sys.argv
+    print(json.dumps(measure(live=live)))

@@ -13,7 +13,7 @@ import pytest
 from testkit import poolkit
 from testkit.helpers import ROOT
 
-HEAVY = ("httpx", "jsonschema", "referencing", "httpcore")
+HEAVY = ("httpx", "jsonschema", "referencing", "httpcore", "prometheus_client")
 PROBE = """
 import atexit, json, sys
 atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(sys.modules))))
@@ -29,7 +29,16 @@ def loaded_modules(tmp_path: Path, *args: str, env: dict | None = None) -> set[s
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"], ["schema", "report"]]
+    "args",
+    [
+        ["--help"],
+        ["collect", "--help"],
+        ["schema", "--help"],
+        ["--version"],
+        ["schema", "report"],
+        ["serve", "--help"],
+        ["watch", "--help"],
+    ],
 )
 def test_help_is_light(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_modules(tmp_path, *args)

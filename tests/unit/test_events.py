@@ -180,3 +180,12 @@ def test_parse_thresholds(text: str, values: tuple[int, ...]) -> None:
 def test_parse_thresholds_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_thresholds(text)
+
+
+def test_the_event_schema_refuses_incomplete_events() -> None:
+    event = detect_events(pool(T0, acct(five=(30, T0 + 60 * MIN))), pool(T0 + MIN, acct(five=(8, T0 + 60 * MIN))))[0]
+    assert schema_errors(event, "event") == []
+    assert schema_errors({k: v for k, v in event.items() if k != "window"}, "event")
+    assert schema_errors({**event, "details": {"threshold": 10}}, "event")
+    assert schema_errors({**event, "kind": "something-else"}, "event")
+    assert schema_errors({**event, "token": "x"}, "event"), "nothing but the documented fields"
