@@ -172,7 +172,9 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
 @cli.command()
 @click.argument(
-    "kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "event", "common"])
+    "kind",
+    required=False,
+    type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "event", "common"]),
 )
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
 def schema(kind: str | None, raw: bool) -> None:

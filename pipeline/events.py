@@ -157,9 +157,7 @@ def _account_events(
             continue
         reset = _reset(old, new, previous_at, at)
         if reset is not None:
-            yield _account(
-                at, "window-reset", now, {"resetAt": reset, "remainingPercent": new.remaining}, window=label
-            )
+            yield _account(at, "window-reset", now, {"resetAt": reset, "remainingPercent": new.remaining}, window=label)
         elif old.remaining is not None and new.remaining is not None:
             crossed = [t for t in thresholds if new.remaining <= t < old.remaining]
             if crossed:

@@ -93,7 +93,7 @@ class OwnMetrics:
         try:
             from prometheus_client import disable_created_metrics
 
-            disable_created_metrics()  # no *_created series beside the counters
+            disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series beside the counters
         except ImportError:  # pragma: no cover - older prometheus_client
             pass
         self.registry = CollectorRegistry(auto_describe=True)
@@ -301,7 +301,7 @@ def serve(
     """Listen, run the loop, and return 0 once SIGTERM or SIGINT arrives (within 2 s: the run
     in flight gets 1.5 s to finish, then the process ends without it)."""
     server = _Server(listen, exporter)
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

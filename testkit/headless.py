@@ -169,10 +169,8 @@ class Chromium:
         """Open ``page`` (a local file, or an ``http://127.0.0.1...`` URL) in a new tab; the
         console errors, a few facts about the page, and a PNG screenshot (the whole page up
         to ``max_height`` pixels)."""
-        if isinstance(page, str) and page.startswith(LOOPBACK_URLS):
-            url = page
-        else:
-            url = Path(page).resolve().as_uri()
+        local = not (isinstance(page, str) and page.startswith(LOOPBACK_URLS))
+        url = Path(page).resolve().as_uri() if local else str(page)
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self._events = []

@@ -70,7 +70,9 @@ class ServeProcess:
     def port(self) -> int:
         return int(self.url.rstrip("/").rsplit(":", 1)[1])
 
-    def request(self, path: str, *, method: str = "GET", headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, path: str, *, method: str = "GET", headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         req = urllib.request.Request(self.url.rstrip("/") + path, method=method, headers=dict(headers or {}))
         try:
             with urllib.request.urlopen(req, timeout=10) as response:
@@ -136,7 +138,9 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def measure(cycles: int = 200, every: int = 20, scrapes: int = 500, accounts: int = 50, live: bool = False) -> dict[str, Any]:
+def measure(
+    cycles: int = 200, every: int = 20, scrapes: int = 500, accounts: int = 50, live: bool = False
+) -> dict[str, Any]:
     """The exporter's memory over ``cycles`` refreshes at a 1 s interval on a pool of
     ``accounts``, and the latency of ``scrapes`` GET /metrics (python -m testkit.serving)."""
     import statistics

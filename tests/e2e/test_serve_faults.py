@@ -82,7 +82,9 @@ def test_backend_throttling_with_retry_after(pool_dir: Path, backend: Any) -> No
         assert state["up"] is False and "(2 throttled (429))" in state["lastError"]
         assert state["retryAfterSeconds"] == 4 and state["nextDelaySeconds"] >= 4, "Retry-After beats the backoff"
         assert serve.get("/report.json") == good
-        assert metric(serve, "codex_auth_refresh_next_delay_seconds") == pytest.approx(state["nextDelaySeconds"], abs=0.001)
+        assert metric(serve, "codex_auth_refresh_next_delay_seconds") == pytest.approx(
+            state["nextDelaySeconds"], abs=0.001
+        )
         # while the exporter waits, the service hears nothing more from it
         assert server.stats()["requests"]["usage"] == 4
         assert serve.health()["runs"] == 2

@@ -110,7 +110,19 @@ def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, t
     received = tmp_path / "received.ndjson"
     hook = f"{sys.executable} -c 'import sys; open(sys.argv[1], \"ab\").write(sys.stdin.buffer.read())' {received}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "watch", "--live", "--interval", "1", "--min-healthy", "3", "--on-event", hook],
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "watch",
+            "--live",
+            "--interval",
+            "1",
+            "--min-healthy",
+            "3",
+            "--on-event",
+            hook,
+        ],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -159,7 +171,11 @@ def test_on_event_failures_and_time_limit_do_not_stop_the_watch(seed_pool: Path,
 
     said: list[str] = []
     marker = tmp_path / "slept"
-    slow = EventRunner([sys.executable, "-c", f"import time,pathlib; time.sleep(30); pathlib.Path({str(marker)!r}).touch()"], 0.5, said.append)
+    slow = EventRunner(
+        [sys.executable, "-c", f"import time,pathlib; time.sleep(30); pathlib.Path({str(marker)!r}).touch()"],
+        0.5,
+        said.append,
+    )
     slow.run(b"{}\n")
     assert said == [f"--on-event: {sys.executable} took longer than 0.5s and was stopped"]
     assert not marker.exists()

@@ -99,7 +99,8 @@ def test_the_wire_observer_keeps_the_longest_retry_after() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("90", 90), ("2.5", 2.5), ("1d", 86400), ("500ms", 0.5)]
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h", 3600), ("90", 90), ("2.5", 2.5), ("1d", 86400), ("500ms", 0.5)],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -141,7 +142,11 @@ def test_the_loop_keeps_the_last_good_snapshot_and_counts_failures() -> None:
         return Extras(metrics="# extra\n", documents={"/forecast.json": b"{}"})
 
     loop = RefreshLoop(
-        Scripted(good, down, StorageError("no accounts"), throttled, good), 1.0, hook=hook, say=said.append, rng=lambda: 0.0
+        Scripted(good, down, StorageError("no accounts"), throttled, good),
+        1.0,
+        hook=hook,
+        say=said.append,
+        rng=lambda: 0.0,
     )
     first, _ = loop.run_once()
     assert first is not None and first.view is good and first.extras.documents == {"/forecast.json": b"{}"}
