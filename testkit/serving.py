@@ -111,6 +111,16 @@ class ServeProcess:
             time.sleep(0.02)
         raise AssertionError("the exporter never stopped running")
 
+    def runs_and_stats(self, backend: Any) -> tuple[int, dict[str, Any]]:
+        """The exporter's run count and the fake backend's stats, read while no run was in
+        flight (and none started in between), so the two can be compared exactly."""
+        for _ in range(100):
+            before = self.quiet_state()
+            stats = dict(backend.stats())
+            if self.quiet_state()["runs"] == before["runs"]:
+                return int(before["runs"]), stats
+        raise AssertionError("the exporter never paused between runs")
+
     def stop(self, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -149,7 +149,7 @@ def test_a_real_prometheus_scrapes_the_exporter(tmp_path: Path, broken_pool: Any
             names = {a["labels"]["alertname"] for a in prometheus.api("alerts")["alerts"]}
             assert "CodexAuthExporterDown" not in names and "CodexAuthRefreshFailing" not in names
             scrapes = _scrapes(prometheus)
-            runs, stats = _probes_between_runs(serve, broken_pool)
+            runs, stats = serve.runs_and_stats(broken_pool)
         finally:
             prometheus.stop()
         # scrapes never probe: every usage request belongs to a run of the loop (alice, bob,
@@ -162,15 +162,6 @@ def test_a_real_prometheus_scrapes_the_exporter(tmp_path: Path, broken_pool: Any
 def _scrapes(prometheus: Prometheus) -> int:
     result = prometheus.query('count_over_time(up{job="codex-auth"}[10m])')
     return int(float(result[0]["value"][1])) if result else 0
-
-
-def _probes_between_runs(serve: ServeProcess, server: Any) -> tuple[int, dict[str, Any]]:
-    for _ in range(100):
-        before = serve.quiet_state()
-        stats = server.stats()
-        if serve.quiet_state()["runs"] == before["runs"]:
-            return int(before["runs"]), stats
-    raise AssertionError("the exporter never paused between runs")
 
 
 def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:

@@ -25,18 +25,6 @@ def samples(text: bytes) -> dict[str, list[Any]]:
     return found
 
 
-def probes_between_runs(serve: ServeProcess, server: Any) -> tuple[int, dict[str, Any]]:
-    """The exporter's run count and the backend's stats, read while no run is in flight
-    (and none started in between)."""
-    for _ in range(100):
-        before = serve.quiet_state()
-        stats = server.stats()
-        after = serve.quiet_state()
-        if before["runs"] == after["runs"]:
-            return int(after["runs"]), stats
-    raise AssertionError("the exporter never paused between runs")
-
-
 def test_default_mode_endpoints(seed_pool: Path) -> None:
     with ServeProcess(["--interval", "1"]) as serve:
         state = serve.wait_for(lambda h: h["runs"] >= 2)
@@ -103,7 +91,7 @@ def test_live_scrapes_never_probe(pool_dir: Path, backend: Any) -> None:
         for _ in range(30):
             serve.get("/metrics")
             serve.get("/report.json")
-        runs, stats = probes_between_runs(serve, server)
+        runs, stats = serve.runs_and_stats(server)
         assert stats["requests"]["usage"] == 4 * runs, "one probe per account per run, none per scrape"
         assert stats["requests"]["refresh"] == runs, "erin, the flagged account, re-checked once per run"
     assert "warning: --interval 2 probes every account every 2s" in serve.stderr

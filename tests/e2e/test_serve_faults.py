@@ -49,8 +49,7 @@ def test_backend_down(pool_dir: Path, backend: Any) -> None:
         assert metric(serve, "codex_auth_up") == 0
         assert metric(serve, "codex_auth_accounts") == 2
         assert metric(serve, "codex_auth_refresh_failures_total") == state["failures"]
-        runs = serve.quiet_state()["runs"]
-        stats = server.stats()
+        runs, stats = serve.runs_and_stats(server)
         assert stats["requests"]["usage"] == 2 * runs and stats["dropped"] == 2 * (runs - 1)
         # now truly down: nothing listens any more
         server.stop()
@@ -91,9 +90,5 @@ def test_backend_throttling_with_retry_after(pool_dir: Path, backend: Any) -> No
         recovered = serve.wait_for(lambda h: h["up"] and h["runs"] >= 3, timeout=30)
         assert recovered["consecutiveFailures"] == 0 and recovered["nextDelaySeconds"] < 2
         assert json.loads(serve.get("/report.json"))["generatedAt"] > json.loads(good)["generatedAt"]
-        for _ in range(100):  # one probe per account per run, read while no run is in flight
-            runs = serve.quiet_state()["runs"]
-            usage = server.stats()["requests"]["usage"]
-            if serve.quiet_state()["runs"] == runs:
-                break
-        assert usage == 2 * runs
+        runs, stats = serve.runs_and_stats(server)
+        assert stats["requests"]["usage"] == 2 * runs, "one probe per account per run"
