@@ -655,8 +655,12 @@ def serve(
             err=True,
         )
 
+    from pipeline.redact import Masker
+
+    mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
+
     def say(line: str) -> None:
-        click.echo(f"serve: {line}", err=True)
+        click.echo(f"serve: {mask(line)}", err=True)
 
     refresher = make_refresher(live, storage_dir, model)
     loop = RefreshLoop(refresher, seconds, hook=snapshot_hook(), say=say)

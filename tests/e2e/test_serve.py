@@ -107,3 +107,12 @@ def test_listen_elsewhere_is_said_and_bad_listen_refused(seed_pool: Path, monkey
     bad = run_cli(["serve", "--listen", "9467"], expect=2, validate=False)
     assert bad.stderr == "serve: --listen: '9467' is not HOST:PORT (e.g. 127.0.0.1:9467)\n"
     assert "--interval: 'soon'" in run_cli(["serve", "--interval", "soon"], expect=2, validate=False).stderr
+
+
+def test_redact_masks_every_endpoint(seed_pool: Path) -> None:
+    with ServeProcess(["--interval", "30", "--redact"]) as serve:
+        serve.wait_for(lambda h: h["up"])
+        everything = b"".join(serve.get(p) for p in ("/metrics", "/report.json", "/", "/healthz")).decode()
+    for clear in ("alice@example.com", "erin@example.com", "user-abc123", "user-xyz789"):
+        assert clear not in everything
+    assert 'email="a***@***.com#dd69f66d0a"' in everything
