@@ -11,12 +11,14 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import click
 
 from pipeline import __version__
 from pipeline.errors import ExitStatus, PipelineError
+from pipeline.live import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -204,7 +206,7 @@ def model_option(func: F) -> F:
         "--model",
         metavar="MODEL",
         default=None,
-        help="Model whose limits count (default gpt-5-codex; live mode probes with it and the report echoes it).",
+        help=f"Model whose limits count (default {DEFAULT_MODEL}; live mode probes with it and the report echoes it).",
     )(func)
 
 
@@ -212,7 +214,7 @@ def format_options(func: F) -> F:
     func = click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json", "prometheus", "html", "markdown"]),
+        type=click.Choice(FORMAT_NAMES),
         default=None,
         help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
         "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
@@ -260,7 +262,7 @@ def format_options(func: F) -> F:
     return func
 
 
-class OctalMode(click.ParamType):
+class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support
     """A file mode such as 600 or 0644: owner read and write, no execute bits, nothing more."""
 
     name = "mode"
@@ -309,7 +311,7 @@ def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> Non
 def live_options(func: F) -> F:
     func = click.option(
         "--probe-method",
-        type=click.Choice(["usage", "responses"]),
+        type=click.Choice(PROBE_METHODS),
         default="usage",
         show_default=True,
         help="usage: GET /wham/usage (spends no quota). responses: a tiny Codex request read for its "
@@ -317,10 +319,10 @@ def live_options(func: F) -> F:
     )(func)
     func = click.option(
         "--concurrency",
-        type=click.IntRange(1, 64),
-        default=32,
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
-        help="Probes in flight at once (one request per account; at most 64).",
+        help=f"Probes in flight at once (one request per account; at most {MAX_CONCURRENCY}).",
     )(func)
     func = click.option(
         "--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts."
@@ -347,7 +349,9 @@ def make_prober(
 ) -> Any:
     from pipeline.stages.probe import ProbeOptions, Prober
 
-    options = ProbeOptions(model or "gpt-5-codex", probe_method, concurrency, max_accounts, max_probes, cached_only)
+    options = ProbeOptions(
+        model or DEFAULT_MODEL, cast(ProbeMethod, probe_method), concurrency, max_accounts, max_probes, cached_only
+    )
     return Prober(options, os.environ, progress=_progress_printer(), **kwargs)
 
 
@@ -582,8 +586,8 @@ def interval_option(func: F) -> F:
 
 
 def loop_interval(value: str | None, live: bool, stage: str) -> float:
+    from pipeline.always.snapshots import ABUSIVE_LIVE_INTERVAL, DEFAULT_INTERVAL, LIVE_DEFAULT_INTERVAL
     from pipeline.clock import parse_duration
-    from pipeline.snapshots import ABUSIVE_LIVE_INTERVAL, DEFAULT_INTERVAL, LIVE_DEFAULT_INTERVAL
 
     if value is None:
         return LIVE_DEFAULT_INTERVAL if live else DEFAULT_INTERVAL
@@ -598,7 +602,7 @@ def loop_interval(value: str | None, live: bool, stage: str) -> float:
 
 
 def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> Any:
-    from pipeline.snapshots import Refresher
+    from pipeline.always.snapshots import Refresher
 
     def prober(client: Any) -> Any:
         from pipeline.stages.probe import ProbeOptions, Prober
@@ -609,7 +613,7 @@ def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> An
 
 
 def snapshot_hook() -> Any:
-    """The forecast and history plug in here (see pipeline.snapshots.SnapshotHook)."""
+    """The forecast and history plug in here (see pipeline.always.snapshots.SnapshotHook)."""
     return None
 
 
@@ -642,9 +646,9 @@ def serve(
       codex auth serve                                  # http://127.0.0.1:9467/metrics
       codex auth serve --live --interval 5m --redact
     """
-    from pipeline.exporter import Exporter, is_loopback_host, parse_listen
-    from pipeline.exporter import serve as run_server
-    from pipeline.snapshots import RefreshLoop
+    from pipeline.always.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.always.exporter import serve as run_server
+    from pipeline.always.snapshots import RefreshLoop
 
     address = parse_listen(listen)
     seconds = loop_interval(interval, live, "serve")
@@ -735,10 +739,10 @@ def watch(
     """
     import shlex
 
-    from pipeline.events import parse_thresholds
-    from pipeline.snapshots import RefreshLoop
-    from pipeline.stages.render import render_text
-    from pipeline.watch import EventRunner, Watch, run_watch
+    from pipeline.always.events import parse_thresholds
+    from pipeline.always.snapshots import RefreshLoop
+    from pipeline.always.watch import EventRunner, Watch, run_watch
+    from pipeline.report.text import render_text
 
     try:
         levels = parse_thresholds(thresholds)

@@ -180,9 +180,9 @@ def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
 
 def exposed_names(seed_pool: Path) -> set[str]:
     """Every sample name the exporter serves for the seed pool (report and own metrics)."""
-    from pipeline.exporter import OwnMetrics, render_snapshot
+    from pipeline.always.exporter import OwnMetrics, render_snapshot
+    from pipeline.always.snapshots import LoopState, Snapshot
     from pipeline.porcelain import report_view
-    from pipeline.snapshots import LoopState, Snapshot
 
     view = report_view(env={"CODEX_MULTI_AUTH_DIR": str(seed_pool)}, now=poolkit.SEED_NOW).view
     own = OwnMetrics()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.events import (
+from pipeline.always.events import (
     AccountState,
     PoolState,
     WindowState,
@@ -15,7 +15,7 @@ from pipeline.events import (
     parse_thresholds,
     pool_state,
 )
-from pipeline.report import build_view
+from pipeline.report.view import build_view
 from pipeline.schema import schema_errors
 from testkit import poolkit
 

@@ -8,10 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.clock import parse_duration
-from pipeline.errors import ConfigError, StorageError
-from pipeline.report import build_view
-from pipeline.snapshots import (
+from pipeline.always.snapshots import (
     BACKOFF_CAP,
     RETRY_AFTER_CAP,
     Extras,
@@ -22,6 +19,9 @@ from pipeline.snapshots import (
     parse_retry_after,
     with_jitter,
 )
+from pipeline.clock import parse_duration
+from pipeline.errors import ConfigError, StorageError
+from pipeline.report.view import build_view
 from testkit import poolkit
 
 T0 = poolkit.SEED_NOW

@@ -6,7 +6,7 @@ state), and whatever the snapshot hook adds (``/forecast.json``). Anything else 
 methods other than GET and HEAD are a 405.
 
 **A request never probes.** Every endpoint serves the last good snapshot, rendered once
-when it was taken; the :class:`pipeline.snapshots.RefreshLoop` makes the next one in the
+when it was taken; the :class:`pipeline.always.snapshots.RefreshLoop` makes the next one in the
 background. The metrics come from two places on purpose: the report's own metrics are the
 ``--format prometheus`` text (one code path for their names, labels and HELP, already
 checked by promtool), and the exporter's own (``codex_auth_up``, refresh times, failures,
@@ -30,9 +30,10 @@ from typing import Any
 
 import orjson
 
+from pipeline.always.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
 from pipeline.errors import ConfigError
-from pipeline.report import View, health_report, redact_view
-from pipeline.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
+from pipeline.report import render_view
+from pipeline.report.view import View, redact_view
 
 DEFAULT_LISTEN = "127.0.0.1:9467"
 HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # the HTML format's own meta tag says the same
@@ -69,16 +70,11 @@ class Rendered:
 
 
 def render_snapshot(snapshot: Snapshot, redact: bool) -> Rendered:
-    from pipeline.formats.html import render_html
-    from pipeline.formats.prometheus import render_prometheus
-
-    view: View = redact_view(snapshot.view) if redact else snapshot.view
-    metrics = render_prometheus(view) + snapshot.extras.metrics
-    report = orjson.dumps(health_report(view), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    view: View = redact_view(snapshot.view) if redact else snapshot.view  # masked once, for every form
     return Rendered(
-        metrics.encode("utf-8"),
-        report,
-        render_html(view).encode("utf-8"),
+        render_view(view, fmt="prometheus") + snapshot.extras.metrics.encode("utf-8"),
+        render_view(view, fmt="json"),
+        render_view(view, fmt="html"),
         dict(snapshot.extras.documents),
         view.generated_at,
     )

@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 from pipeline.redact import scrub_secrets
-from pipeline.report import View
+from pipeline.report.view import View
 
 BACKOFF_CAP = 900.0  # seconds: the longest wait after failures (unless the interval is longer)
 RETRY_AFTER_CAP = 3600.0  # seconds: a Retry-After longer than this is taken as this

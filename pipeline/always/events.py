@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.report import View, flagged_name
+from pipeline.report.view import View
+from pipeline.report.wording import flagged_name
 
 Event = dict[str, Any]
 DEFAULT_THRESHOLDS = (25, 10, 5)
