@@ -612,6 +612,17 @@ def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> An
     return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
 
 
+def leave_now(loop: Any, code: int) -> None:
+    """Exit with ``code``; if a run is still in flight past the stop's grace time (a slow
+    service), end the process without waiting for it, so that SIGTERM ends it within 2 s
+    (the probe threads would otherwise be joined at exit, up to the fetch timeout)."""
+    if loop.in_flight:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 def snapshot_hook() -> Any:
     """The forecast and history plug in here (see pipeline.always.snapshots.SnapshotHook)."""
     return None
@@ -671,9 +682,10 @@ def serve(
     try:
         code = run_server(Exporter(loop, redact=redact), address, say=say)
     except OSError as error:
-        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
-    finally:
         refresher.close()
+        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+    leave_now(loop, code)
+    refresher.close()
     raise SystemExit(code)
 
 
@@ -777,8 +789,7 @@ def watch(
         interval=seconds,
         title="codex auth report" + (" --live" if live else ""),
     )
-    try:
-        code = run_watch(loop, view, runner)
-    finally:
-        refresher.close()
+    code = run_watch(loop, view, runner)
+    leave_now(loop, code)
+    refresher.close()
     raise SystemExit(code)

@@ -249,6 +249,11 @@ class RefreshLoop:
         self._stop.set()
         self._thread.join(wait)
 
+    @property
+    def in_flight(self) -> bool:
+        """A run is still going (after :meth:`stop` gave up waiting for it)."""
+        return self._thread.is_alive()
+
     def run_once(self) -> tuple[Snapshot | None, Assessment | None]:
         started = time.monotonic()
         self.state.running = True

@@ -6,6 +6,7 @@ fake backend's request counts show the exporter sent one probe per account per r
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,13 @@ def test_backend_throttling_with_retry_after(pool_dir: Path, backend: Any) -> No
         assert json.loads(serve.get("/report.json"))["generatedAt"] > json.loads(good)["generatedAt"]
         runs, stats = serve.runs_and_stats(server)
         assert stats["requests"]["usage"] == 2 * runs, "one probe per account per run"
+
+
+def test_sigterm_does_not_wait_for_a_slow_run(pool_dir: Path, backend: Any) -> None:
+    """The probe in flight would take a minute; SIGTERM ends the exporter anyway (exit 0)."""
+    two_accounts(pool_dir, backend, ["ok", {"mode": "ok", "delayMs": 60_000}])
+    with ServeProcess(["--live", "--interval", "1"]) as serve:
+        serve.wait_for(lambda h: h["runs"] >= 1 and h["running"])
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.wait(timeout=10) == 0
+    assert "serve: stopped" in serve.stderr
