@@ -222,22 +222,21 @@ def _pool(at: int, kind: str, current: PoolState, minimum: int, previous: PoolSt
     return {"at": at, "kind": kind, "details": details, "message": _message(kind, "", None, details)}
 
 
-def _message(kind: str, name: str, window: str | None, d: dict[str, Any]) -> str:
-    if kind == "quota-threshold":
-        return f"{name}: {d['remainingPercent']}% of the {window} quota left (below {d['threshold']}%)"
-    if kind == "window-reset":
-        return f"{name}: the {window} window reset"
-    if kind == "account-broken":
-        return f"{name}: broken ({d.get('status')}, was {d.get('previousStatus') or 'unknown'})"
-    if kind == "account-recovered":
-        return f"{name}: works again ({d.get('status') or 'active'}, was {d.get('previousStatus')})"
-    if kind == "rate-limited":
-        return f"{name}: rate-limited"
-    if kind == "rate-limit-lifted":
-        return f"{name}: rate limit lifted"
-    if kind == "pool-below-min-healthy":
-        return f"{d['healthy']} healthy account(s), fewer than --min-healthy {d['minHealthy']}"
-    return f"{d['healthy']} healthy account(s) again, at least --min-healthy {d['minHealthy']}"
+MESSAGES = {
+    "quota-threshold": "{name}: {remainingPercent}% of the {window} quota left (below {threshold}%)",
+    "window-reset": "{name}: the {window} window reset",
+    "account-broken": "{name}: broken ({status}, was {previousStatus})",
+    "account-recovered": "{name}: works again ({status}, was {previousStatus})",
+    "rate-limited": "{name}: rate-limited",
+    "rate-limit-lifted": "{name}: rate limit lifted",
+    "pool-below-min-healthy": "{healthy} healthy account(s), fewer than --min-healthy {minHealthy}",
+    "pool-min-healthy-again": "{healthy} healthy account(s) again, at least --min-healthy {minHealthy}",
+}
+
+
+def _message(kind: str, name: str, window: str | None, details: dict[str, Any]) -> str:
+    facts = {"status": "active", "previousStatus": "unknown", **details}
+    return MESSAGES[kind].format(name=name, window=window, **facts)
 
 
 def parse_thresholds(text: str) -> tuple[int, ...]:

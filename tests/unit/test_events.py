@@ -189,3 +189,14 @@ def test_the_event_schema_refuses_incomplete_events() -> None:
     assert schema_errors({**event, "details": {"threshold": 10}}, "event")
     assert schema_errors({**event, "kind": "something-else"}, "event")
     assert schema_errors({**event, "token": "x"}, "event"), "nothing but the documented fields"
+
+
+def test_messages_say_the_event_in_words() -> None:
+    ok = pool(T0, acct(five=(30, T0 + 60 * MIN)), acct("bob", index=1))
+    bad = pool(T0 + MIN, acct(five=(8, T0 + 60 * MIN)), acct("bob", index=1, status="error"))
+    messages = [e["message"] for e in detect_events(ok, bad, min_healthy=2)]
+    assert messages == [
+        "1 healthy account(s), fewer than --min-healthy 2",
+        "alice@example.com: 8% of the 5h quota left (below 10%)",
+        "bob@example.com: broken (error, was healthy)",
+    ]
