@@ -115,7 +115,9 @@ def broken_pool(pool_dir: Path, backend: Any) -> Iterator[Any]:
 
 
 def test_a_real_prometheus_scrapes_the_exporter(tmp_path: Path, broken_pool: Any, immediate_rules: Path) -> None:
-    with ServeProcess(["--live", "--interval", "3"]) as serve:
+    # --no-history: each forecast rests on the snapshot alone (a history of a few seconds of
+    # unchanging figures would say "no pace" and nothing would run out)
+    with ServeProcess(["--live", "--interval", "3", "--no-history"]) as serve:
         serve.wait_for(lambda h: h["runs"] >= 1)
         prometheus = Prometheus(tmp_path, f"127.0.0.1:{serve.port}", immediate_rules)
         try:
@@ -146,6 +148,20 @@ def test_a_real_prometheus_scrapes_the_exporter(tmp_path: Path, broken_pool: Any
                 ],
             )
             assert [a["labels"]["email"] for a in firing] == ["carol@example.com"]
+            # bob used 55% of his 5h window in its first hour (carol, by her cached figures, 88%):
+            # at that pace it is empty within the hour, hours before it resets
+            running_out = prometheus.wait(
+                "CodexAuthQuotaRunsOutWithinHour",
+                lambda: [
+                    a
+                    for a in prometheus.api("alerts")["alerts"]
+                    if a["labels"]["alertname"] == "CodexAuthQuotaRunsOutWithinHour" and a["state"] == "firing"
+                ],
+            )
+            assert {(a["labels"]["email"], a["labels"]["window"]) for a in running_out} == {
+                ("bob@example.com", "5h"),
+                ("carol@example.com", "5h"),
+            }
             names = {a["labels"]["alertname"] for a in prometheus.api("alerts")["alerts"]}
             assert "CodexAuthExporterDown" not in names and "CodexAuthRefreshFailing" not in names
             scrapes = _scrapes(prometheus)
@@ -179,15 +195,17 @@ def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
 
 
 def exposed_names(seed_pool: Path) -> set[str]:
-    """Every sample name the exporter serves for the seed pool (report and own metrics)."""
+    """Every sample name the exporter serves for the seed pool (report, forecast, own metrics)."""
     from pipeline.always.exporter import OwnMetrics, render_snapshot
+    from pipeline.always.forecasting import ForecastHook
     from pipeline.always.snapshots import LoopState, Snapshot
-    from pipeline.porcelain import report_view
+    from pipeline.porcelain import HistoryOptions, report_view
 
     view = report_view(env={"CODEX_MULTI_AUTH_DIR": str(seed_pool)}, now=poolkit.SEED_NOW).view
+    extras = ForecastHook(HistoryOptions(None))(view, False)
     own = OwnMetrics()
     own.update(LoopState(runs=1, last_success=1.0, last_duration=0.1))
-    text = render_snapshot(Snapshot(view, 1.0, 0.1, False), False).metrics + own.text()
+    text = render_snapshot(Snapshot(view, 1.0, 0.1, False, extras), False).metrics + own.text()
     return {s.name for f in text_string_to_metric_families(text.decode()) for s in f.samples}
 
 

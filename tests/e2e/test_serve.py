@@ -48,7 +48,10 @@ def test_default_mode_endpoints(seed_pool: Path) -> None:
         status, headers, page = serve.request("/")
         assert status == 200 and headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
         assert b"<title>Codex auth report" in page
-        assert serve.request("/forecast.json")[0] == 404  # until a hook adds it
+        forecast = json.loads(serve.get("/forecast.json"))
+        assert schema_errors(forecast, "forecast") == []
+        assert [a["email"] for a in forecast["accounts"]] == [a["email"] for a in report["accounts"]]
+        assert "codex_auth_account_forecast_verdict" in metrics and "codex_auth_forecast_usable_accounts" in metrics
         for path in ("/nope", "/metrics/", "/../etc/passwd", "/report.json.bak"):
             assert serve.request(path)[0] == 404, path
         assert serve.request("/metrics", method="POST")[0] == 405
@@ -56,7 +59,7 @@ def test_default_mode_endpoints(seed_pool: Path) -> None:
         assert status == 200 and head == b""
         assert serve.request("/report.json", headers={"Host": "attacker.example"})[0] == 403, "DNS rebinding"
         assert serve.request("/report.json", headers={"Host": "localhost:1"})[0] == 200
-        everything = b"".join(serve.get(p) for p in ("/metrics", "/report.json", "/", "/healthz"))
+        everything = b"".join(serve.get(p) for p in ("/metrics", "/report.json", "/", "/healthz", "/forecast.json"))
         assert_no_secrets(everything.decode(), fixture_secrets(seed_pool))
         assert serve.stop() == 0
     assert "serve: stopped" in serve.stderr
@@ -112,7 +115,36 @@ def test_listen_elsewhere_is_said_and_bad_listen_refused(seed_pool: Path, monkey
 def test_redact_masks_every_endpoint(seed_pool: Path) -> None:
     with ServeProcess(["--interval", "30", "--redact"]) as serve:
         serve.wait_for(lambda h: h["up"])
-        everything = b"".join(serve.get(p) for p in ("/metrics", "/report.json", "/", "/healthz")).decode()
+        everything = b"".join(
+            serve.get(p) for p in ("/metrics", "/report.json", "/", "/healthz", "/forecast.json")
+        ).decode()
     for clear in ("alice@example.com", "erin@example.com", "user-abc123", "user-xyz789"):
         assert clear not in everything
     assert 'email="a***@***.com#dd69f66d0a"' in everything
+
+
+def test_live_snapshots_go_into_the_history_which_the_forecast_reads(
+    pool_dir: Path, backend: Any, isolated_home: Path
+) -> None:
+    from pipeline.history.store import HistoryStore
+
+    poolkit.seed_example_pool(pool_dir, now=poolkit.now_ms())
+    server = backend(poolkit.seed_example_scenario(pool_dir))
+    history = isolated_home / "history.sqlite3"
+    with ServeProcess(["--live", "--interval", "1", "--history", str(history)]) as serve:
+        serve.wait_for(lambda h: h["runs"] >= 3)
+        runs, _ = serve.runs_and_stats(server)
+        forecast = json.loads(serve.get("/forecast.json"))
+    with HistoryStore(history, create=False) as store:
+        recorded = store.runs(None, None)
+    assert len(recorded) == runs, "one history snapshot per live run"
+    assert all(run["mode"] == "live" for run in recorded)
+    bases = {w["basis"] for a in forecast["accounts"] for w in a["windows"]}
+    assert "history" in bases, "after two runs the forecast's pace comes from the history"
+    assert oct(history.stat().st_mode & 0o777) == "0o600"
+
+
+def test_default_snapshots_and_no_history_record_nothing(seed_pool: Path, isolated_home: Path) -> None:
+    with ServeProcess(["--interval", "1"]) as serve:
+        serve.wait_for(lambda h: h["runs"] >= 2)
+    assert not (isolated_home / ".local" / "state" / "codex-auth-report").exists()

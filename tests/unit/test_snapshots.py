@@ -19,7 +19,7 @@ from pipeline.always.snapshots import (
     parse_retry_after,
     with_jitter,
 )
-from pipeline.clock import parse_duration
+from pipeline.clock import parse_interval
 from pipeline.errors import ConfigError, StorageError
 from pipeline.report.view import build_view
 from testkit import poolkit
@@ -100,16 +100,16 @@ def test_the_wire_observer_keeps_the_longest_retry_after() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("1h", 3600), ("90", 90), ("2.5", 2.5), ("1d", 86400), ("500ms", 0.5)],
+    [("30s", 30), ("5m", 300), ("1h", 3600), ("90", 90), ("2.5", 2.5), ("1d", 86400), ("1m30s", 90)],
 )
 def test_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
+    assert parse_interval(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "0", "-5s", "soon", "5x", "inf", "nan"])
+@pytest.mark.parametrize("text", ["", "0", "-5s", "soon", "5x", "inf", "nan", "0s"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ConfigError, match="--interval"):
-        parse_duration(text)
+        parse_interval(text)
 
 
 class Scripted:
