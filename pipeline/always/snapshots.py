@@ -219,7 +219,7 @@ class LoopState:
 
 class RefreshLoop:
     """Runs ``refresher.take`` now and then every interval in a daemon thread. ``snapshot``
-    is the last good one (None before the first). ``on_change`` is called after every run."""
+    is the last good one (None before the first). ``on_run`` is called after every run."""
 
     def __init__(
         self,
