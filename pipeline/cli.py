@@ -1086,6 +1086,30 @@ def serve(
     raise SystemExit(code)
 
 
+def _command_line(value: str | None) -> list[str] | None:
+    """--on-event CMD split as a shell would split it (no shell ever runs it)."""
+    import shlex
+
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r}: {error}", param_hint="--on-event") from None
+    if not argv:
+        raise click.BadParameter("the command is empty", param_hint="--on-event")
+    return argv
+
+
+def _thresholds(value: str) -> tuple[int, ...]:
+    from pipeline.always.events import parse_thresholds
+
+    try:
+        return parse_thresholds(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--threshold") from None
+
+
 @cli.command()
 @interval_option
 @click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
@@ -1096,6 +1120,7 @@ def serve(
     "on_event",
     metavar="CMD",
     default=None,
+    callback=lambda ctx, param, value: _command_line(value),
     help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
 )
 @click.option(
@@ -1111,6 +1136,7 @@ def serve(
     "thresholds",
     metavar="PERCENT,...",
     default="25,10,5",
+    callback=lambda ctx, param, value: _thresholds(value),
     show_default=True,
     help="Quota-left thresholds (percent) whose crossing is an event.",
 )
@@ -1128,9 +1154,9 @@ def watch(
     live: bool,
     storage_dir: str | None,
     model: str | None,
-    on_event: str | None,
+    on_event: list[str] | None,
     on_event_timeout: float,
-    thresholds: str,
+    thresholds: tuple[int, ...],
     min_healthy: int | None,
     color: str,
 ) -> None:
@@ -1146,25 +1172,9 @@ def watch(
       codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
       codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
     """
-    import shlex
-
-    from pipeline.always.events import parse_thresholds
-    from pipeline.always.snapshots import RefreshLoop
-    from pipeline.always.watch import EventRunner, Watch, run_watch
+    from pipeline.always.watch import watch_pool
     from pipeline.report.text import render_text
 
-    try:
-        levels = parse_thresholds(thresholds)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--threshold") from None
-    argv: list[str] = []
-    if on_event is not None:
-        try:
-            argv = shlex.split(on_event)
-        except ValueError as error:
-            raise click.BadParameter(f"{on_event!r}: {error}", param_hint="--on-event") from None
-        if not argv:
-            raise click.BadParameter("the command is empty", param_hint="--on-event")
     seconds = loop_interval(interval, live, "watch")
 
     def say(line: str) -> None:
@@ -1172,21 +1182,19 @@ def watch(
 
     terminal = sys.stdout.isatty()
     colored = terminal and color != "never" and not os.environ.get("NO_COLOR")
-    runner = EventRunner(argv, on_event_timeout, say) if argv else None
     refresher = make_refresher(live, storage_dir, model)
-    # on a terminal, failures show in the redrawn status line instead of scrolling stderr
-    loop = RefreshLoop(refresher, seconds, say=(lambda line: None) if terminal else say)
-    view = Watch(
-        terminal=terminal,
-        out=sys.stdout,
-        thresholds=levels,
-        min_healthy=min_healthy,
-        runner=runner,
-        render=lambda v: render_text(v, color=colored),
+    loop, code = watch_pool(
+        refresher,
         interval=seconds,
         title="codex auth report" + (" --live" if live else ""),
+        render=lambda view: render_text(view, color=colored),
+        terminal=terminal,
+        thresholds=thresholds,
+        min_healthy=min_healthy,
+        on_event=on_event,
+        on_event_timeout=on_event_timeout,
+        say=say,
     )
-    code = run_watch(loop, view, runner)
     leave_now(loop, code)
     refresher.close()
     raise SystemExit(code)

@@ -144,6 +144,36 @@ class Watch:
         self.out.flush()
 
 
+def watch_pool(
+    refresher: Any,
+    *,
+    interval: float,
+    title: str,
+    render: Callable[[Any], str],
+    terminal: bool,
+    thresholds: Sequence[int],
+    min_healthy: int | None,
+    on_event: Sequence[str] | None,
+    on_event_timeout: float,
+    say: Callable[[str], None],
+) -> tuple[RefreshLoop, int]:
+    """``codex auth watch``: the loop and the exit code, once SIGINT or SIGTERM came."""
+    runner = EventRunner(on_event, on_event_timeout, say) if on_event else None
+    # on a terminal, failures show in the redrawn status line instead of scrolling stderr
+    loop = RefreshLoop(refresher, interval, say=(lambda line: None) if terminal else say)
+    watch = Watch(
+        terminal=terminal,
+        out=sys.stdout,
+        thresholds=thresholds,
+        min_healthy=min_healthy,
+        runner=runner,
+        render=render,
+        interval=interval,
+        title=title,
+    )
+    return loop, run_watch(loop, watch, runner)
+
+
 def run_watch(loop: RefreshLoop, watch: Watch, runner: EventRunner | None) -> int:
     """Run until SIGINT or SIGTERM; leave the screen as it was; exit 0 (141 when the reader
     of the events went away)."""
