@@ -77,6 +77,9 @@ def say(line: str) -> None:
         pass
 
 
+tell = say  # for commands whose own ``say`` adds a prefix or a mask
+
+
 def fail(stage: str, error: PipelineError) -> None:
     say(f"{stage}: {error}")
     if getattr(error, "stream_failed", False):
@@ -1110,7 +1113,7 @@ def serve(
     mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
 
     def say(line: str) -> None:
-        click.echo(f"serve: {mask(line)}", err=True)
+        tell(f"serve: {mask(line)}")
 
     refresher = make_refresher(live, storage_dir, model)
     loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
@@ -1216,7 +1219,7 @@ def watch(
     seconds = loop_interval(interval, live, "watch")
 
     def say(line: str) -> None:
-        click.echo(f"watch: {line}", err=True)
+        tell(f"watch: {line}")
 
     terminal = sys.stdout.isatty()
     colored = terminal and color != "never" and not os.environ.get("NO_COLOR")
