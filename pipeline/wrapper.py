@@ -80,9 +80,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     own = _self_paths()
     os.environ.pop("CODEX_WRAPPER_SELF", None)  # not for the real Codex CLI's environment
     if args and args[0] == "auth":
-        from pipeline.cli import cli
+        from pipeline.cli import main as cli_main
 
-        cli.main(args=args[1:], prog_name="codex auth")  # exits: click's main ends in SystemExit
+        cli_main(args[1:], prog_name="codex auth")  # exits: one line, never a traceback, on any failure
     raise SystemExit(run_real_codex(args, own))
 
 
