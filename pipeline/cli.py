@@ -77,12 +77,22 @@ def stage_command(stage: str) -> Callable[[F], F]:
     return decorate
 
 
+NOW_HELP = (
+    "Take this as the current time: ISO-8601 (2026-03-03T14:30:00Z; no offset means UTC) or a Unix "
+    "time, read as seconds below 100000000000 (what `date +%s` prints) and as milliseconds from there on."
+)
+
+
 def now_option(func: F) -> F:
+    return click.option("--now", metavar="TIME", help=NOW_HELP)(func)
+
+
+def stream_now_option(func: F) -> F:
     return click.option(
         "--now",
         metavar="TIME",
-        help="Take this as the current time (ISO-8601 such as 2026-03-03T14:30:00Z, or epoch ms); "
-        "makes a saved snapshot reproducible.",
+        help=NOW_HELP + " Default: the time the input was collected (its pool record's collectedAt), "
+        "so a saved snapshot reads as it did then.",
     )(func)
 
 
@@ -90,6 +100,28 @@ def resolve_now(value: str | None) -> int:
     from pipeline.clock import now_ms, parse_instant
 
     return parse_instant(value) if value else now_ms()
+
+
+def stream_now(value: str | None) -> int | None:
+    """``--now`` of a stage reading records: None lets the stage take the stream's own time."""
+    from pipeline.clock import parse_instant
+
+    return parse_instant(value) if value else None
+
+
+class AliasOption(click.Option):
+    """An option with old names that still work but are not shown in ``--help``."""
+
+    def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_names = hidden_names
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [name for name in self.opts if name not in self.hidden_names]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
 
 
 def dir_option(func: F) -> F:
@@ -117,8 +149,11 @@ def input_option(func: F) -> F:
 def output_option(func: F) -> F:
     return click.option(
         "-o",
+        "--out",
         "--output",
         "output_file",
+        cls=AliasOption,
+        hidden_names=("--output",),
         type=click.File("wb"),
         default="-",
         show_default=True,
@@ -132,13 +167,25 @@ def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
     name = getattr(stream, "name", "-")
     source = "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
     stdin_hint(stream, stage)
-    return read_records(stream, source)
+    return read_records(stream, source, require_pool=True)
 
 
 def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes]) -> int:
     from pipeline.ndjson import write_records
 
-    return write_records(records, stream)
+    try:
+        return write_records(records, stream)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        name = getattr(stream, "name", "-")
+        if name in ("-", "<stdout>") or stream is sys.stdout.buffer:
+            from pipeline.terminal import stdout_failed
+
+            raise stdout_failed(error) from None
+        from pipeline.errors import OutputError
+
+        raise OutputError(f"cannot write to {name}: {error.strerror or error}") from None
 
 
 # --- stages --------------------------------------------------------------------------
@@ -212,26 +259,29 @@ def format_options(func: F) -> F:
         "fmt",
         type=click.Choice(["text", "json", "prometheus", "html", "markdown"]),
         default=None,
-        help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
-        "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
+        help="Report format (default text): json is the HealthReport document (`codex-auth schema report`), "
+        "prometheus the text exposition format for node_exporter's textfile collector, html one "
+        "self-contained page, markdown a table.",
     )(func)
     func = click.option(
         "--json",
         "as_json",
         is_flag=True,
-        help="Machine-readable JSON (the seed's HealthReport); same as --format json.",
+        help="Machine-readable JSON (the HealthReport document); same as --format json.",
     )(func)
     func = click.option(
         "--color",
         type=click.Choice(["auto", "always", "never"]),
         default="auto",
         show_default=True,
-        help="Colour the text report (auto: only on a terminal; never when NO_COLOR is set).",
+        help="Colour the text report. always/never win over the environment; auto: off when NO_COLOR "
+        "is set, on when FORCE_COLOR or CLICOLOR_FORCE is, off when TERM=dumb, else only on a terminal.",
     )(func)
     func = click.option(
         "--explain",
         is_flag=True,
-        help="Text, Markdown and HTML: list every reason behind each account's status and score.",
+        help="List every reason behind each account's status and score, with its points: text, Markdown "
+        "and HTML show them, JSON adds a `factors` list per account; Prometheus has no place for them (exit 2).",
     )(func)
     func = click.option(
         "--redact",
@@ -239,8 +289,12 @@ def format_options(func: F) -> F:
         help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.",
     )(func)
     func = click.option(
+        "-o",
         "--out",
+        "--output",
         "out_path",
+        cls=AliasOption,
+        hidden_names=("--output",),
         type=click.Path(dir_okay=False, path_type=str),
         default=None,
         help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
@@ -286,18 +340,33 @@ def pick_format(fmt: str | None, as_json: bool) -> str:
 
 
 def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
-    if fmt != "text" or os.environ.get("NO_COLOR") or choice == "never":
+    from pipeline.terminal import want_color
+
+    if fmt != "text":
         return False
-    if choice == "always":
-        return True
-    return out_path is None and sys.stdout.isatty()
+    return want_color(choice, env=os.environ, to_terminal=sys.stdout.isatty(), to_file=out_path is not None)
+
+
+def check_explain(explain: bool, fmt: str) -> None:
+    if explain and fmt == "prometheus":
+        raise click.UsageError(
+            "--explain has no place in Prometheus metrics; use it with text, markdown, html or json "
+            "(where each account gets a `factors` list)"
+        )
 
 
 def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> None:
     if out_path is None:
         stream = sys.stdout.buffer
-        stream.write(data)
-        stream.flush()
+        try:
+            stream.write(data)
+            stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            from pipeline.terminal import stdout_failed
+
+            raise stdout_failed(error) from None
         return
     from pipeline.output import write_atomic
 
@@ -407,7 +476,7 @@ def probe(input_file: IO[bytes], output_file: IO[bytes], model: str | None, **li
 @cli.command()
 @input_option
 @output_option
-@now_option
+@stream_now_option
 @model_option
 @stage_command("score")
 def score(input_file: IO[bytes], output_file: IO[bytes], now: str | None, model: str | None) -> None:
@@ -423,14 +492,14 @@ def score(input_file: IO[bytes], output_file: IO[bytes], now: str | None, model:
     """
     from pipeline.stages.score import score as run_score
 
-    when = resolve_now(now)
+    when = stream_now(now)
     write_output(run_score(read_input(input_file, "score"), now=when, model=model), output_file)
 
 
 @cli.command()
 @input_option
 @output_option
-@now_option
+@stream_now_option
 @stage_command("recommend")
 def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) -> None:
     """Pass every record through and append the account to use next.
@@ -444,14 +513,34 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
     """
     from pipeline.stages.recommend import recommend as run_recommend
 
-    write_output(run_recommend(read_input(input_file, "recommend"), now=resolve_now(now)), output_file)
+    write_output(run_recommend(read_input(input_file, "recommend"), now=stream_now(now)), output_file)
+
+
+def gate_option(func: F) -> F:
+    return click.option(
+        "--min-healthy",
+        type=click.IntRange(min=0),
+        metavar="N",
+        default=None,
+        help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
+    )(func)
+
+
+def check_gate(stage: str, healthy: int, min_healthy: int | None) -> None:
+    if min_healthy is not None and healthy < min_healthy:
+        click.echo(
+            f"{stage}: {healthy} healthy account{'' if healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}",
+            err=True,
+        )
+        raise SystemExit(int(ExitStatus.GATE))
 
 
 @cli.command()
 @input_option
-@now_option
+@stream_now_option
 @model_option
 @format_options
+@gate_option
 @stage_command("render")
 def render(
     input_file: IO[bytes],
@@ -464,37 +553,29 @@ def render(
     out_path: str | None,
     redact: bool,
     out_mode: int,
+    min_healthy: int | None,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
     \b
+    Reads what collect, score and recommend write (unscored accounts are scored
+    here). Without --now the report is dated by its input (the pool record's
+    collectedAt), so a saved snapshot reads as it did then. Exits 1 when the input
+    has no pool record or the pool has nothing to report, as `report` does.
+    \b
       codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
-      codex-auth render --json -i snapshot.ndjson --now 2026-03-03T14:30:00Z
+      codex-auth render --json -i snapshot.ndjson
       codex-auth render --format markdown --redact -i snapshot.ndjson
+      codex-auth render --min-healthy 2 -i snapshot.ndjson --out status.txt || exit
     """
-    from pipeline.stages.render import render as run_render
+    from pipeline.stages.render import checked_view, render_view
 
     fmt = pick_format(fmt, as_json)
-    data = run_render(
-        read_input(input_file, "render"),
-        now=resolve_now(now),
-        fmt=fmt,
-        model=model,
-        color=use_color(color, out_path, fmt),
-        explain=explain,
-        redact=redact,
-    )
+    check_explain(explain, fmt)
+    view = checked_view(read_input(input_file, "render"), now=stream_now(now), model=model, redact=redact)
+    data = render_view(view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact)
     emit_report(data, out_path, out_mode)
-
-
-def gate_option(func: F) -> F:
-    return click.option(
-        "--min-healthy",
-        type=click.IntRange(min=0),
-        metavar="N",
-        default=None,
-        help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
-    )(func)
+    check_gate("render", view.status_counts()["healthy"], min_healthy)
 
 
 @cli.command()
@@ -541,6 +622,7 @@ def report(
     from pipeline.porcelain import run_report
 
     fmt = pick_format(fmt, as_json)
+    check_explain(explain, fmt)
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
         env=os.environ,
@@ -558,9 +640,28 @@ def report(
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
         report_live_outcome("report", prober, result.masker)
-    if min_healthy is not None and result.healthy < min_healthy:
-        click.echo(
-            f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}",
-            err=True,
-        )
-        raise SystemExit(int(ExitStatus.GATE))
+    check_gate("report", result.healthy, min_healthy)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.option(
+    "--no-wrapper",
+    is_flag=True,
+    help="Only `codex-auth`; leave the completion of `codex` (the Codex CLI's own) alone.",
+)
+def completion(shell: str, no_wrapper: bool) -> None:
+    """Print the shell completion script for codex-auth and for `codex auth`.
+
+    \b
+    Load it in your shell's start-up file:
+      bash:  eval "$(codex-auth completion bash)"          (in ~/.bashrc)
+      zsh:   eval "$(codex-auth completion zsh)"           (in ~/.zshrc, after compinit)
+      fish:  codex-auth completion fish | source               (in ~/.config/fish/config.fish)
+    The script also completes `codex auth ...` through the codex wrapper; that takes
+    over completion of `codex` itself (its other commands get none), so with the
+    Codex CLI's own completion loaded add --no-wrapper.
+    """
+    from pipeline.completion import script
+
+    click.echo(script(cli, shell, wrapper=not no_wrapper), nl=False)

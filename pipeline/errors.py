@@ -38,12 +38,12 @@ class InvalidInput(PipelineError):
     the offending field (``$`` for the whole record).
     """
 
-    def __init__(self, source: str, line: int, reason: str, path: str | None = None) -> None:
+    def __init__(self, source: str, line: int, reason: str, path: str | None = None, column: int | None = None) -> None:
         self.source = source
         self.line = line
         self.reason = reason
         self.path = path
-        where = f"{source}:{line}"
+        where = f"{source}:{line}" if column is None else f"{source}:{line}:{column}"
         super().__init__(f"{where}: {path}: {reason}" if path else f"{where}: {reason}")
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import quota as q
+from pipeline.clock import now_ms
+from pipeline.pool_rules import stream_time
 from pipeline.redact import Masker
 from pipeline.stages.recommend import recommendation as make_recommendation
 from pipeline.stages.score import DEFAULT_MODEL, score_account
@@ -67,9 +69,10 @@ class View:
         return counts
 
 
-def build_view(records: Iterable[Record], *, now: int, model: str | None = None) -> View:
+def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
-    works) and a missing recommendation is made here, with the same code as the stages."""
+    works) and a missing recommendation is made here, with the same code as the stages.
+    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_rules.stream_time`)."""
     pool: Record | None = None
     accounts: list[Record] = []
     flagged: list[Record] = []
@@ -84,6 +87,10 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
             flagged.append(record)
         elif kind == "recommendation":
             recommendation = record
+    if now is None:
+        now = stream_time(pool)
+        if now is None:
+            now = now_ms()
     probe = (pool or {}).get("probe") or {}
     mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL
@@ -170,8 +177,8 @@ def view_masker(view: View) -> Masker:
     return Masker({i for i in ids if isinstance(i, str)})
 
 
-def health_report(view: View) -> Record:
-    """The seed's HealthReport (schemas/report.json): optional fields left out when unknown."""
+def health_report(view: View, *, explain: bool = False) -> Record:
+    """The HealthReport document (schemas/report.json): optional fields left out when unknown."""
     summary: Record = {
         "totalAccounts": len(view.accounts) + len(view.flagged),
         "activeAccounts": len(view.accounts),
@@ -182,7 +189,7 @@ def health_report(view: View) -> Record:
         summary["currentAccountEmail"] = current.record["email"]
     summary["statusCounts"] = view.status_counts()
     report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
-    report["accounts"] = [_report_account(a) for a in view.accounts]
+    report["accounts"] = [_report_account(a, explain) for a in view.accounts]
     report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
     rec = view.recommendation
     if rec.get("index") is not None:
@@ -204,10 +211,10 @@ def health_report(view: View) -> Record:
     return report
 
 
-def _report_account(account: AccountView) -> Record:
+def _report_account(account: AccountView, explain: bool = False) -> Record:
     record = account.record
     quota = account.quota or {}
-    return _drop_none(
+    fields = _drop_none(
         {
             "index": account.index,
             "accountId": record.get("accountId"),
@@ -228,6 +235,9 @@ def _report_account(account: AccountView) -> Record:
             "isCurrent": bool(record.get("isCurrent")),
         }
     )
+    if explain:  # --explain: the account record's factors, as the text report lists them
+        fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
+    return fields
 
 
 def _report_flagged(record: Record, now: int) -> Record:
@@ -237,7 +247,7 @@ def _report_flagged(record: Record, now: int) -> Record:
         {
             "accountId": record.get("accountId"),
             "email": record.get("email"),
-            # The seed requires a number; codex-multi-auth itself stamps a missing one with "now".
+            # HealthReport requires a number; codex-multi-auth itself stamps a missing one with "now".
             "flaggedAt": flagged_at if flagged_at is not None else now,
             "flaggedReason": flagged_reason(record),
             "lastVerified": record.get("lastVerified"),

@@ -229,21 +229,28 @@ def _error_text(event: dict[str, Any]) -> str | None:
     return None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
     import sys
 
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m testkit.headless PAGE.html SHOT.png")
+    parser = argparse.ArgumentParser(
+        prog="python -m testkit.headless",
+        description="Load a local HTML file in headless Chromium, print its console errors (exit 1 if any) "
+        "and save a screenshot.",
+    )
+    parser.add_argument("page", metavar="PAGE.html", type=Path)
+    parser.add_argument("shot", metavar="SHOT.png", type=Path)
+    args = parser.parse_args(argv)
     executable = find_chromium()
     if executable is None:
         sys.exit("no Chromium found (apt-get install chromium, or set CHROMIUM)")
     with Chromium(executable) as browser:
-        page = browser.load(Path(sys.argv[1]))
-    Path(sys.argv[2]).write_bytes(page.png)
+        page = browser.load(args.page)
+    args.shot.write_bytes(page.png)
     for error in page.errors:
         print(error)
     print(
-        f"{sys.argv[2]}: {len(page.png)} bytes; {page.rows} table rows; {len(page.errors)} console errors",
+        f"{args.shot}: {len(page.png)} bytes; {page.rows} table rows; {len(page.errors)} console errors",
         file=sys.stderr,
     )
     sys.exit(1 if page.errors else 0)

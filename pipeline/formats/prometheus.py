@@ -55,17 +55,17 @@ def render_prometheus(view: View) -> str:
     )
     gauge(
         "accounts",
-        "Accounts in the pool: active plus flagged (the seed exporter's codex_total_accounts).",
+        "Accounts in the pool: active plus flagged.",
         [("", len(view.accounts) + len(view.flagged))],
     )
     gauge(
         "active_accounts",
-        "Accounts in the pool's accounts file, whatever their status (the seed exporter's codex_active_accounts).",
+        "Accounts in the pool's accounts file, whatever their status.",
         [("", len(view.accounts))],
     )
     gauge(
         "flagged_accounts",
-        "Accounts codex-multi-auth flagged as broken (the seed exporter's codex_flagged_accounts).",
+        "Accounts codex-multi-auth flagged as broken (kept apart in its flagged accounts file).",
         [("", len(view.flagged))],
     )
     gauge(
@@ -75,7 +75,7 @@ def render_prometheus(view: View) -> str:
     )
     gauge(
         "account_health_score",
-        "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio (the seed exporter's codex_health_score).",
+        "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio.",
         [(labels, a.score) for a, labels in accounts],
     )
     gauge(

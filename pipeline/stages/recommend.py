@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import quota as q
+from pipeline.clock import now_ms
 from pipeline.humanize import duration
+from pipeline.pool_rules import stream_time
 
 Record = dict[str, Any]
 USABLE = ("healthy", "warning")
@@ -38,18 +40,21 @@ class _Candidate:
         return (-quota_rank, -self.score, 0 if self.record.get("isCurrent") else 1, int(self.record["index"]))
 
 
-def recommend(records: Iterable[Record], *, now: int) -> Iterator[Record]:
+def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
+    """``now`` None: the moment the stream describes (:func:`pipeline.pool_rules.stream_time`)."""
     accounts: list[Record] = []
     flagged = 0
     for record in records:
         kind = record.get("kind")
+        if kind == "pool" and now is None:
+            now = stream_time(record)
         if kind == "account":
             accounts.append(record)
         elif kind == "flagged":
             flagged += 1
         if kind != "recommendation":  # a stream recommended before gets a fresh one
             yield record
-    yield recommendation(accounts, now, flagged)
+    yield recommendation(accounts, now if now is not None else now_ms(), flagged)
 
 
 def usable_left(account: Record, now: int) -> tuple[bool, int | None]:

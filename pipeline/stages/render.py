@@ -1,7 +1,7 @@
 """render: turn the record stream into the report.
 
 Input: the record stream (scored and recommended; unscored accounts are scored here).
-Output: the report as text in the seed page's layout (default), the seed's HealthReport
+Output: the report as text (default), the HealthReport document
 as JSON (``--json``, schemas/report.json), Prometheus metrics, one HTML page or a Markdown
 table (``--format``; the last three live in :mod:`pipeline.formats`). ``--redact`` masks
 e-mails and account ids in the view before any format sees it.
@@ -16,8 +16,19 @@ from typing import Any
 
 import orjson
 
+from pipeline.errors import StorageError
 from pipeline.humanize import ago, duration, utc_stamp
-from pipeline.report import AccountView, View, build_view, flagged_name, flagged_reason, health_report, redact_view
+from pipeline.pool_rules import pool_failure
+from pipeline.report import (
+    AccountView,
+    View,
+    build_view,
+    flagged_name,
+    flagged_reason,
+    health_report,
+    redact_view,
+    view_masker,
+)
 
 Record = dict[str, Any]
 FORMATS = ("text", "json", "prometheus", "html", "markdown")
@@ -35,15 +46,25 @@ _COLORS = {"healthy": "32", "warning": "33", "rate-limited": "35", "disabled": "
 def render(
     records: Iterable[Record],
     *,
-    now: int,
+    now: int | None,
     fmt: str = "text",
     model: str | None = None,
     color: bool = False,
     explain: bool = False,
     redact: bool = False,
 ) -> bytes:
-    view = build_view(records, now=now, model=model)
+    view = checked_view(records, now=now, model=model, redact=redact)
     return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
+
+
+def checked_view(records: Iterable[Record], *, now: int | None, model: str | None, redact: bool = False) -> View:
+    """The view of a stream that has something to report on; else :class:`StorageError` with
+    the reason ``codex auth report`` gives for the same pool (:func:`pipeline.pool_rules.pool_failure`)."""
+    view = build_view(records, now=now, model=model)
+    reason = pool_failure(view.pool, len(view.accounts), len(view.flagged))
+    if reason is not None:
+        raise StorageError(view_masker(view).text(reason) if redact else reason)
+    return view
 
 
 def render_view(
@@ -52,7 +73,7 @@ def render_view(
     if redact:
         view = redact_view(view)
     if fmt == "json":
-        return render_json(view)
+        return render_json(view, explain=explain)
     if fmt == "text":
         return render_text(view, color=color, explain=explain).encode("utf-8")
     if fmt == "prometheus":
@@ -70,8 +91,8 @@ def render_view(
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def render_json(view: View) -> bytes:
-    return orjson.dumps(health_report(view), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+def render_json(view: View, *, explain: bool = False) -> bytes:
+    return orjson.dumps(health_report(view, explain=explain), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 class _Style:
