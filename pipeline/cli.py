@@ -222,6 +222,7 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
     "kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "common"])
 )
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
+@stage_command("schema")
 def schema(kind: str | None, raw: bool) -> None:
     """Print the JSON Schema of a record kind, or of the JSON report.
 
@@ -235,13 +236,12 @@ def schema(kind: str | None, raw: bool) -> None:
     from pipeline.schema import SCHEMA_NAMES, bundled_schema, load_schema, load_schema_text
 
     if kind is None:
-        for name in SCHEMA_NAMES:
-            click.echo(f"{name:<15} {load_schema(name)['$id']}")
-        return
-    if raw:
-        click.echo(load_schema_text(kind), nl=False)
-        return
-    click.echo(json.dumps(bundled_schema(kind), indent=2))
+        text = "".join(f"{name:<15} {load_schema(name)['$id']}\n" for name in SCHEMA_NAMES)
+    elif raw:
+        text = load_schema_text(kind)
+    else:
+        text = json.dumps(bundled_schema(kind), indent=2) + "\n"
+    emit_report(text.encode("utf-8"), None)
 
 
 def model_option(func: F) -> F:
@@ -650,6 +650,7 @@ def report(
     is_flag=True,
     help="Only `codex-auth`; leave the completion of `codex` (the Codex CLI's own) alone.",
 )
+@stage_command("completion")
 def completion(shell: str, no_wrapper: bool) -> None:
     """Print the shell completion script for codex-auth and for `codex auth`.
 
@@ -664,4 +665,4 @@ def completion(shell: str, no_wrapper: bool) -> None:
     """
     from pipeline.completion import script
 
-    click.echo(script(cli, shell, wrapper=not no_wrapper), nl=False)
+    emit_report(script(cli, shell, wrapper=not no_wrapper).encode("utf-8"), None)

@@ -6,6 +6,7 @@ temporary folder, so nothing can read or write the real home directory.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,11 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
     monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(home / ".codex" / "multi-auth"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    # bin/codex and the scripts use the interpreter running the tests, not a checkout's .venv
+    # (an unpacked sdist has none)
+    monkeypatch.setenv("CODEX_AUTH_VENV", sys.prefix)
+    for name in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE"):
+        monkeypatch.delenv(name, raising=False)
     for name in ("CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL", "CODEX_AUTH_FETCH_TIMEOUT_MS"):
         monkeypatch.delenv(name, raising=False)
     return home
