@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 
-from pipeline.errors import InvalidInput, PipelineError
+from pipeline.errors import InvalidInput, PipelineError, json_error_message
 from pipeline.pool_rules import EXPECTED_POOL
 
 Record = dict[str, Any]
@@ -39,8 +39,6 @@ def read_records(
         try:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            from pipeline.storage.files import json_error_message
-
             raise InvalidInput(source, line_no, f"invalid JSON: {json_error_message(exc)}", column=exc.colno) from None
         if validate:
             check_record(record, source, line_no)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipeline.storage.files import PERMISSION_DENIED
+from pipeline.errors import PERMISSION_DENIED
 
 Record = dict[str, Any]
 EXPECTED_POOL = "expected the pool record first (the first line codex-auth collect writes)"

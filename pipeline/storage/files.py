@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.errors import PERMISSION_DENIED, json_error_message
 from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX
 
 T = TypeVar("T")
-
-
-PERMISSION_DENIED = "permission denied"
 
 
 class Unreadable(Exception):
@@ -61,17 +59,6 @@ def read_json(path: Path) -> Any:
         raise Unreadable("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise Unreadable(f"invalid JSON: {json_error_message(exc)}", where=(exc.lineno, exc.colno)) from None
-
-
-def json_error_message(exc: json.JSONDecodeError) -> str:
-    """The parser's message without its position or dangling words: ``Unterminated string
-    starting at`` becomes ``unterminated string``."""
-    text = exc.msg.strip()
-    for tail in (" starting at", " at"):
-        if text.endswith(tail):
-            text = text[: -len(tail)]
-            break
-    return text[:1].lower() + text[1:] if text else "syntax error"
 
 
 def _owner_hint(path: Path) -> str:
