@@ -18,7 +18,7 @@ import click
 from pipeline import __version__
 from pipeline.errors import ExitStatus, PipelineError
 from pipeline.live import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod
+from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -311,7 +311,34 @@ def format_options(func: F) -> F:
         help="File mode of --out (octal). Files are private by default; e.g. 644 lets node_exporter, "
         "running as its own user, read a metrics file.",
     )(func)
+    func = click.option(
+        "--status",
+        "statuses",
+        type=StatusList(),
+        default=None,
+        metavar="LIST",
+        help="List only the active accounts with these statuses (comma-separated: healthy, warning, "
+        "rate-limited, disabled, error), in every format; the summary still counts the whole pool and "
+        "flagged accounts are always listed. E.g. --status warning,rate-limited,error",
+    )(func)
     return func
+
+
+class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2
+    """``warning,rate-limited,error``: a comma-separated list of account statuses."""
+
+    name = "statuses"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        from pipeline.records import STATUSES
+
+        chosen = [part.strip() for part in str(value).split(",") if part.strip()]
+        unknown = [part for part in chosen if part not in STATUSES]
+        if unknown or not chosen:
+            self.fail(f"{value!r}: give one or more of {', '.join(STATUSES)}, separated by commas", param, ctx)
+        return tuple(dict.fromkeys(chosen))
 
 
 class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support
@@ -558,6 +585,7 @@ def render(
     redact: bool,
     out_mode: int,
     min_healthy: int | None,
+    statuses: tuple[Status, ...] | None,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
@@ -578,7 +606,9 @@ def render(
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
     view = checked_view(read_input(input_file, "render"), now=stream_now(now), model=model, redact=redact)
-    data = render_view(view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact)
+    data = render_view(
+        view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact, statuses=statuses
+    )
     emit_report(data, out_path, out_mode)
     check_gate("render", view.status_counts()["healthy"], min_healthy)
 
@@ -607,6 +637,7 @@ def report(
     out_mode: int,
     redact: bool,
     min_healthy: int | None,
+    statuses: tuple[Status, ...] | None,
     **live_settings: Any,
 ) -> None:
     """Health and status report for every account in the pool.
@@ -639,6 +670,7 @@ def report(
         explain=explain,
         redact=redact,
         prober=prober,
+        statuses=statuses,
     )
     for note in result.notes:
         click.echo(f"report: {note}", err=True)

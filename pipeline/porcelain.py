@@ -4,13 +4,14 @@ input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.pool_rules import pool_failure
+from pipeline.records import Status
 from pipeline.redact import Masker
 from pipeline.report import render_view
 from pipeline.report.view import build_view, view_masker
@@ -49,6 +50,7 @@ def run_report(
     explain: bool = False,
     redact: bool = False,
     prober: Any = None,
+    statuses: Sequence[Status] | None = None,
 ) -> ReportResult:
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
@@ -69,5 +71,5 @@ def run_report(
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)
         notes = [masker.text(line) for line in notes]
-    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
+    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses)
     return ReportResult(output, notes, view.status_counts()["healthy"], masker)

@@ -60,6 +60,7 @@ class PageLoad:
     rows: int = 0  # <tr> elements in <tbody>
     resources: int = 0  # sub-resources the page fetched (should be none)
     png: bytes = b""
+    measured: Any = None  # what the ``measure`` expression returned (JSON), measured before the screenshot
 
 
 class BrowserError(RuntimeError):
@@ -160,10 +161,19 @@ class Chromium:
     # --- what the tests use -----------------------------------------------------------
 
     def load(
-        self, page: Path, *, width: int = 1280, height: int = 900, full_page: bool = True, max_height: int = 4000
+        self,
+        page: Path,
+        *,
+        width: int = 1280,
+        height: int = 900,
+        full_page: bool = True,
+        max_height: int = 4000,
+        measure: str | None = None,
     ) -> PageLoad:
         """Open ``page`` (a local file) in a new tab; the console errors, a few facts about
-        the page, and a PNG screenshot (the whole page up to ``max_height`` pixels)."""
+        the page, and a PNG screenshot (the whole page up to ``max_height`` pixels).
+        ``measure`` is a JavaScript expression evaluated in the page at the window size asked
+        for (layout facts: what scrolls, what overflows); it must return a JSON string."""
         url = Path(page).resolve().as_uri()
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -183,6 +193,8 @@ class Chromium:
             " resources: performance.getEntriesByType('resource').length, height: document.documentElement.scrollHeight})",
         )
         result = PageLoad(title=facts["title"], rows=facts["rows"], resources=facts["resources"])
+        if measure is not None:
+            result.measured = self._evaluate(session, measure)
         if full_page:
             tall = min(max(height, int(facts["height"])), max_height)
             self._send(
@@ -240,12 +252,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("page", metavar="PAGE.html", type=Path)
     parser.add_argument("shot", metavar="SHOT.png", type=Path)
+    parser.add_argument("--width", type=int, default=1280, help="window width in CSS pixels (default 1280)")
+    parser.add_argument("--max-height", type=int, default=4000, help="cut the full-page screenshot here")
     args = parser.parse_args(argv)
     executable = find_chromium()
     if executable is None:
         sys.exit("no Chromium found (apt-get install chromium, or set CHROMIUM)")
     with Chromium(executable) as browser:
-        page = browser.load(args.page)
+        page = browser.load(args.page, width=args.width, max_height=args.max_height)
     args.shot.write_bytes(page.png)
     for error in page.errors:
         print(error)

@@ -26,7 +26,7 @@ def health_report(view: View, *, explain: bool = False) -> Record:
         summary["currentAccountEmail"] = current.record["email"]
     summary["statusCounts"] = view.status_counts()
     report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
-    report["accounts"] = [_report_account(a, explain) for a in view.accounts]
+    report["accounts"] = [_report_account(a, explain) for a in view.listed]
     report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
     rec = view.recommendation
     if rec.get("index") is not None:
@@ -45,6 +45,10 @@ def health_report(view: View, *, explain: bool = False) -> Record:
                 "recoveredFrom": storage.get("recoveredFrom"),
             }
         )
+    if view.warnings:
+        report["warnings"] = list(view.warnings)
+    if view.shown_statuses is not None:
+        report["shownStatuses"] = list(view.shown_statuses)
     return report
 
 

@@ -39,7 +39,7 @@ def render_prometheus(view: View) -> str:
         if lines:  # a metric with no sample is left out whole
             out.extend([f"# HELP codex_auth_{name} {_help(help_text)}", f"# TYPE codex_auth_{name} gauge", *lines])
 
-    accounts = [(a, _identity(a.record)) for a in view.accounts]
+    accounts = [(a, _identity(a.record)) for a in view.listed]  # per-account series: --status applies
     flagged = [(f, _identity(f)) for f in view.flagged]
     counts = view.status_counts()
     recommended = view.recommendation.get("index")
@@ -58,6 +58,11 @@ def render_prometheus(view: View) -> str:
         "report_warnings",
         "Warnings in the report about the pool's storage (read from a backup, an unreadable flagged file, skipped records).",
         [("", len(view.warnings))],
+    )
+    gauge(
+        "report_warning_info",
+        "Always 1, one series per warning about the pool's storage; the warning label holds its text, as the text report lists it.",
+        [(_labels(warning=line), 1) for line in view.warnings],
     )
     gauge(
         "accounts",

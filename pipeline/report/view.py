@@ -55,6 +55,15 @@ class View:
     flagged: list[Record]
     recommendation: Record
     warnings: list[str] = field(default_factory=list)
+    # --status: the statuses whose accounts are listed (None: all); counts still cover the pool
+    shown_statuses: tuple[Status, ...] | None = None
+
+    @property
+    def listed(self) -> list[AccountView]:
+        """The active accounts the report lists one by one: all, or those ``--status`` asks for."""
+        if self.shown_statuses is None:
+            return self.accounts
+        return [a for a in self.accounts if a.status in self.shown_statuses]
 
     @property
     def current(self) -> AccountView | None:

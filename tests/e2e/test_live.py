@@ -695,7 +695,10 @@ def test_no_token_in_any_live_output(pool_dir: Path, backend: Any) -> None:
 
 def test_probe_needs_the_pool_record_first(pool_dir: Path) -> None:
     result = run_cli(["probe"], input=b'{"kind":"account","index":0,"enabled":true}\n', expect=1)
-    assert result.stderr == "probe: stdin:1: $.kind: probe needs the pool record first (pipe collect into probe)\n"
+    assert result.stderr == (
+        "probe: stdin:1: $.kind: expected the pool record first (the first line codex-auth collect writes), "
+        "found a record of kind 'account'\n"
+    )
 
 
 def test_progress_only_on_a_terminal(pool_dir: Path, backend: Any, tmp_path: Path) -> None:

@@ -122,7 +122,13 @@ def self_contained(text: str, page: _Page) -> None:
         page.tags
     )
     assert not [
-        name for name, _ in page.attrs if name in ("src", "href", "srcset", "action", "poster") or name.startswith("on")
+        (name, value)
+        for name, value in page.attrs
+        if (
+            name in ("src", "href", "srcset", "action", "poster")
+            and not (name == "href" and (value or "").startswith("#"))
+        )
+        or name.startswith("on")
     ]
     assert "url(" not in text and "@import" not in text and "@font-face" not in text
     assert not re.search(r"(?i)\b(https?|ftp):|//[a-z0-9]", text)
