@@ -163,13 +163,16 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def source_of(stream: IO[bytes]) -> str:
+    name = getattr(stream, "name", "-")
+    return "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
+
+
 def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
     from pipeline.ndjson import read_records, stdin_hint
 
-    name = getattr(stream, "name", "-")
-    source = "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
     stdin_hint(stream, stage)
-    return read_records(stream, source, require_pool=True)
+    return read_records(stream, source_of(stream), require_pool=True)
 
 
 def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes]) -> int:
@@ -557,6 +560,28 @@ def gate_option(func: F) -> F:
     )(func)
 
 
+def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, redact: bool) -> Any:
+    """The View of render's input: an NDJSON record stream, or a saved HealthReport document
+    (``--json`` output), told apart by their shape."""
+    import io
+
+    from pipeline.ndjson import read_records, stdin_hint
+    from pipeline.report.from_json import health_report_document, records_of
+    from pipeline.stages.render import checked_view
+
+    stdin_hint(stream, "render")
+    source = source_of(stream)
+    data = stream.read()
+    document = health_report_document(data, source)
+    if document is None:
+        records = read_records(io.BytesIO(data), source, require_pool=True)
+        return checked_view(records, now=now, model=model, redact=redact)
+    stream_records, warnings = records_of(document)
+    view = checked_view(stream_records, now=now, model=model or document.get("model"), redact=redact)
+    view.warnings = warnings
+    return view
+
+
 def check_gate(stage: str, healthy: int, min_healthy: int | None) -> None:
     if min_healthy is not None and healthy < min_healthy:
         click.echo(
@@ -601,11 +626,10 @@ def render(
       codex-auth render --min-healthy 2 -i snapshot.ndjson --out status.txt || exit
     """
     from pipeline.report import render_view
-    from pipeline.stages.render import checked_view
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
-    view = checked_view(read_input(input_file, "render"), now=stream_now(now), model=model, redact=redact)
+    view = read_render_input(input_file, now=stream_now(now), model=model, redact=redact)
     data = render_view(
         view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact, statuses=statuses
     )

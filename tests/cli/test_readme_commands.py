@@ -48,8 +48,11 @@ def test_the_readme_shows_many_commands() -> None:
 @pytest.mark.parametrize("line", command_lines())
 def test_every_readme_command_parses(line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "snapshot.ndjson").write_bytes(b"")  # -i files are opened while parsing
     words = shlex.split(line.split(">", 1)[0])
+    for flag, value in zip(words, words[1:], strict=False):  # -i files are opened while parsing
+        if flag in ("-i", "--input") and value != "-":
+            (tmp_path / value).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / value).write_bytes(b"")
     args = words[2:] if words[0] == "codex" else words[1:]
     name = args[0]
     assert name in cli.commands, f"unknown command in README: {line}"
