@@ -5,6 +5,7 @@ a live run writes, and a default report writes nothing."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_the_readme_shows_many_commands() -> None:
 def test_every_readme_command_parses(line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     words = shlex.split(line.split(">", 1)[0])
-    for flag, value in zip(words, words[1:], strict=False):  # -i files are opened while parsing
+    for flag, value in itertools.pairwise(words):  # -i files are opened while parsing
         if flag in ("-i", "--input") and value != "-":
             (tmp_path / value).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / value).write_bytes(b"")
