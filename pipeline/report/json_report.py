@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from pipeline.records import Record
+from pipeline.report.usage_extras import report_fields
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 
@@ -75,7 +76,7 @@ def _report_account(account: AccountView, explain: bool = False) -> Record:
             "plan": record.get("plan"),
             "isCurrent": bool(record.get("isCurrent")),
         }
-    )
+    ) | report_fields(account.quota)
     if explain:  # --explain: the account record's factors, as the text report lists them
         fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
     return fields

@@ -16,7 +16,7 @@ from pipeline.errors import StorageError
 from pipeline.pool_rules import pool_failure
 from pipeline.records import Record
 from pipeline.report import render_view
-from pipeline.report.view import View, build_view, view_masker
+from pipeline.report.view import View, build_view, redact_view, view_masker
 
 
 def render(
@@ -28,7 +28,13 @@ def render(
     color: bool = False,
     explain: bool = False,
     redact: bool = False,
+    view_name: str = "report",
 ) -> bytes:
+    if view_name == "forecast":  # the forecast stage's additions (--view forecast)
+        from pipeline.report.forecast import render_forecast
+
+        view = build_view(records, now=now, model=model)
+        return render_forecast(redact_view(view) if redact else view, fmt)
     view = checked_view(records, now=now, model=model, redact=redact)
     return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
 
