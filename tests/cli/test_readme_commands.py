@@ -97,6 +97,7 @@ def test_what_it_writes_names_every_file() -> None:
         STATE_FILE,
         "refresh-leases/",
         LOCK_NAME,
+        "history.sqlite3",
     ):
         assert name in section, name
     assert "nothing" in section and "--out-mode" in section
