@@ -13,20 +13,26 @@ from typing import IO, Any
 
 import orjson
 
-from pipeline.errors import InvalidInput, OutputError
+from pipeline.errors import InvalidInput, OutputError, PipelineError, json_error_message
 from pipeline.numbers import first_huge
+from pipeline.pool_rules import EXPECTED_POOL
 
 Record = dict[str, Any]
 
 
-def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = True) -> Iterator[Record]:
+def read_records(
+    stream: IO[bytes], source: str = "stdin", *, validate: bool = True, require_pool: bool = False
+) -> Iterator[Record]:
     """Yield the records of an NDJSON byte stream; blank lines are skipped.
 
     Raises :class:`InvalidInput` naming ``source:LINE`` (and the JSON path of the bad field)
     for a line that is not JSON, not an object, of an unknown kind or against its schema.
+    With ``require_pool``, a stream that does not start with a ``pool`` record (an empty one
+    from a failed ``collect``, say) is refused the same way.
     """
     if validate:
         from pipeline.schema import check_record
+    seen = False
     for line_no, raw in enumerate(stream, start=1):
         raw = raw.strip()
         if not raw:
@@ -34,7 +40,7 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
         try:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise InvalidInput(source, line_no, f"invalid JSON: {exc}") from None
+            raise InvalidInput(source, line_no, f"invalid JSON: {json_error_message(exc)}", column=exc.colno) from None
         if validate:
             check_record(record, source, line_no)
             huge = first_huge(record)
@@ -42,7 +48,14 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
                 raise InvalidInput(source, line_no, "a number beyond ±2^53 (9007199254740992)", huge)
         elif not isinstance(record, dict):
             raise InvalidInput(source, line_no, "expected a JSON object", "$")
+        if require_pool and not seen and record.get("kind") != "pool":
+            raise InvalidInput(
+                source, line_no, f"{EXPECTED_POOL}, found a record of kind {record.get('kind')!r}", "$.kind"
+            )
+        seen = True
         yield record
+    if require_pool and not seen:
+        raise PipelineError(f"{source}: no records: {EXPECTED_POOL}; did the command before this one fail?")
 
 
 def dumps(record: Record) -> bytes:

@@ -64,7 +64,12 @@ def write_stream(stream: IO[bytes], data: bytes) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise OutputError.on_stream(stream, exc) from None
+        name = getattr(stream, "name", "-")
+        if name in ("-", "<stdout>") or stream is sys.stdout.buffer:
+            from pipeline.terminal import stdout_failed
+
+            raise stdout_failed(exc) from None
+        raise OutputError(f"cannot write to {name}: {os.strerror(exc.errno) if exc.errno else exc}") from None
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:

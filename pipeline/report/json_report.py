@@ -11,11 +11,12 @@ from pipeline.report.wording import flagged_reason
 
 
 def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
-    return orjson.dumps(health_report(view), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    return orjson.dumps(health_report(view, explain=explain), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
-def health_report(view: View) -> Record:
-    """The HealthReport document (schemas/report.json): optional fields left out when unknown."""
+def health_report(view: View, *, explain: bool = False) -> Record:
+    """The HealthReport document (schemas/report.json): optional fields left out when unknown;
+    with ``explain``, each account's ``factors`` too (an extension the schema documents)."""
     summary: Record = {
         "totalAccounts": len(view.accounts) + len(view.flagged),
         "activeAccounts": len(view.accounts),
@@ -26,7 +27,7 @@ def health_report(view: View) -> Record:
         summary["currentAccountEmail"] = current.record["email"]
     summary["statusCounts"] = view.status_counts()
     report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
-    report["accounts"] = [_report_account(a) for a in view.accounts]
+    report["accounts"] = [_report_account(a, explain) for a in view.listed]
     report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
     rec = view.recommendation
     if rec.get("index") is not None:
@@ -45,13 +46,17 @@ def health_report(view: View) -> Record:
                 "recoveredFrom": storage.get("recoveredFrom"),
             }
         )
+    if view.warnings:
+        report["warnings"] = list(view.warnings)
+    if view.shown_statuses is not None:
+        report["shownStatuses"] = list(view.shown_statuses)
     return report
 
 
-def _report_account(account: AccountView) -> Record:
+def _report_account(account: AccountView, explain: bool = False) -> Record:
     record = account.record
     quota = account.quota or {}
-    return _drop_none(
+    fields = _drop_none(
         {
             "index": account.index,
             "accountId": record.get("accountId"),
@@ -72,6 +77,9 @@ def _report_account(account: AccountView) -> Record:
             "isCurrent": bool(record.get("isCurrent")),
         }
     ) | report_fields(account.quota)
+    if explain:  # --explain: the account record's factors, as the text report lists them
+        fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
+    return fields
 
 
 def _report_flagged(record: Record, now: int) -> Record:

@@ -10,6 +10,8 @@ from typing import cast
 
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
+from pipeline.clock import now_ms
+from pipeline.pool_rules import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
 from pipeline.scoring import score_account
@@ -53,6 +55,15 @@ class View:
     flagged: list[Record]
     recommendation: Record
     warnings: list[str] = field(default_factory=list)
+    # --status: the statuses whose accounts are listed (None: all); counts still cover the pool
+    shown_statuses: tuple[Status, ...] | None = None
+
+    @property
+    def listed(self) -> list[AccountView]:
+        """The active accounts the report lists one by one: all, or those ``--status`` asks for."""
+        if self.shown_statuses is None:
+            return self.accounts
+        return [a for a in self.accounts if a.status in self.shown_statuses]
 
     @property
     def current(self) -> AccountView | None:
@@ -65,9 +76,10 @@ class View:
         return counts
 
 
-def build_view(records: Iterable[Record], *, now: int, model: str | None = None) -> View:
+def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
-    works) and a missing recommendation is made here, with the same code as the stages."""
+    works) and a missing recommendation is made here, with the same code as the stages.
+    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_rules.stream_time`)."""
     pool: Record | None = None
     accounts: list[Record] = []
     flagged: list[Record] = []
@@ -82,6 +94,10 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
             flagged.append(record)
         elif kind == "recommendation":
             recommendation = record
+    if now is None:
+        now = stream_time(pool)
+        if now is None:
+            now = now_ms()
     probe = (pool or {}).get("probe") or {}
     mode: Mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL
