@@ -181,7 +181,7 @@ def test_a_pool_folder_that_cannot_be_entered(tmp_path: Path) -> None:
     finally:
         os.chmod(tmp_path / "closed", 0o700)
     assert done.returncode == 1
-    one_line(done.stderr, "report:", "Permission denied")
+    one_line(done.stderr, "report:", "permission denied")
 
 
 def test_a_timeout_that_does_not_fit_is_a_usage_error(seed_pool: Path) -> None:

@@ -5,7 +5,6 @@ CODEX_MULTI_AUTH_DIR that is a file is not a missing folder, and JSON errors rea
 from __future__ import annotations
 
 import os
-import pathlib
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,16 @@ def unreadable_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = poolkit.write_pool(folder, poolkit.accounts_v3([poolkit.account("alice", poolkit.SEED_NOW)]))
     path.chmod(0)
     if os.geteuid() == 0:
-        real = pathlib.Path.read_bytes
+        from pipeline.storage import files
 
-        def refuse(self: Path) -> bytes:
-            if self == path:
-                raise PermissionError(13, "Permission denied", str(self))
-            return real(self)
+        real = files.read_regular
 
-        monkeypatch.setattr(pathlib.Path, "read_bytes", refuse)
+        def refuse(candidate: Path) -> bytes:
+            if candidate == path:
+                raise PermissionError(13, "Permission denied", str(candidate))
+            return real(candidate)
+
+        monkeypatch.setattr(files, "read_regular", refuse)
     return folder
 
 
