@@ -12,7 +12,7 @@ from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.redact import Masker
 from pipeline.report import build_view, view_masker
-from pipeline.stages.collect import collect, messages
+from pipeline.stages.collect import collect, messages, note_pending_tokens
 from pipeline.stages.recommend import recommend
 from pipeline.stages.render import render_view
 from pipeline.stages.score import score
@@ -65,6 +65,7 @@ def run_report(
     reason = failure_reason(pool)
     if reason is not None:
         raise StorageError(Masker(set()).text(reason) if redact else reason)
+    note_pending_tokens(pool, env)
     records: Iterable[dict[str, Any]] = collect(pool)
     if prober is not None:
         prober.pool_loader = lambda _record: pool

@@ -199,6 +199,7 @@ def health_report(view: View) -> Record:
                 "path": storage.get("path"),
                 "state": storage.get("state"),
                 "recoveredFrom": storage.get("recoveredFrom"),
+                "warnings": list(view.warnings) or None,
             }
         )
     return report

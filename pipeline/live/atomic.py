@@ -1,0 +1,382 @@
+"""Replacing a file that other processes write too, without losing their changes or ours.
+
+codex-multi-auth saves its files by writing a temporary file and renaming it over the old
+one, with no lock that crosses processes. So every write of ours is optimistic:
+
+1. read the file (its identity: device, inode, size, mtime, and a hash of its bytes);
+2. apply our change to what was read, write the result to a temporary file, fsync it;
+3. just before the rename, check that the file on disk is still the one we read; if not,
+   start again from what is there now (bounded: :data:`ATTEMPTS`);
+4. swap the temporary file and the target in one step (Linux ``renameat2`` with
+   ``RENAME_EXCHANGE``), then look at what we displaced: when another writer slipped its file
+   in between the check and the swap, that file is now under our temporary name, and we merge
+   our change into it and swap again. Where the exchange is not available (another system,
+   a file system without it), a plain rename follows the check;
+5. fsync the folder.
+
+Our writers also serialise among themselves (threads and processes) with an advisory lock,
+which the kernel drops when its owner dies, so it never outlives a crash. Temporary files
+carry the writer's pid and start time in their name
+(``.<target>.codex-auth-report.<pid>.<start>.<random>.tmp``): the next write in that folder
+removes those whose process is gone, since they may hold tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import re
+import secrets
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOCK_NAME = ".codex-auth-report.lock"
+TEMP_MARK = "codex-auth-report"
+ATTEMPTS = 12
+_TEMP = re.compile(r"^\..+\." + re.escape(TEMP_MARK) + r"\.(\d+)\.(\d+|x)\.[0-9a-f]{8}\.tmp$")
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+_thread_lock = threading.RLock()
+_held = threading.local()
+
+
+class WriteError(Exception):
+    """A file could not be updated; the message names it and says why (never a token)."""
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+def boot_id() -> str | None:
+    """This boot of the machine (Linux), so a pid from before a reboot is known dead."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 :][:1] in ("Z", "X")
+
+
+def alive(pid: object, started: object = None, boot: object = None) -> bool:
+    """Whether the process ``pid`` (started at ``started``, in boot ``boot``, when known)
+    still runs. Unknown or unreadable facts count as alive: only a sure death frees a lock."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return True
+    if isinstance(boot, str) and boot and (current := boot_id()) is not None and boot != current:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # it exists, but belongs to someone else
+    if _zombie(pid):
+        return False
+    if isinstance(started, str) and started and started != "x":
+        now = start_time(pid)
+        if now is not None and now != started:
+            return False
+    return True
+
+
+_ME: tuple[int, str] | None = None
+
+
+def me() -> tuple[int, str]:
+    """(pid, start time) of this process; recomputed after a fork."""
+    global _ME
+    if _ME is None or _ME[0] != os.getpid():
+        _ME = (os.getpid(), start_time(os.getpid()) or "x")
+    return _ME
+
+
+# --- leftovers ----------------------------------------------------------------------
+
+
+def temp_name(target: Path) -> Path:
+    pid, started = me()
+    return target.with_name(f".{target.name}.{TEMP_MARK}.{pid}.{started}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_dead_temps(folder: Path) -> int:
+    """Delete our temporary files whose writer is gone (they may hold tokens); returns how many."""
+    removed = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        match = _TEMP.match(name)
+        if match is None or alive(int(match.group(1)), match.group(2)):
+            continue
+        try:
+            os.unlink(folder / name)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+# --- our own writers take turns -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Serialise our writers: the threads of this process, and other codex-auth-report
+    processes (an advisory lock on a small file in ``folder``, released by the kernel when
+    its holder exits or dies). Re-entrant within a thread."""
+    with _thread_lock:
+        depth: dict[str, int] = getattr(_held, "depth", None) or {}
+        _held.depth = depth
+        key = str(folder)
+        if depth.get(key):
+            depth[key] += 1
+            try:
+                yield
+            finally:
+                depth[key] -= 1
+            return
+        try:
+            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise WriteError(f"cannot lock {folder}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            depth[key] = 1
+            try:
+                yield
+            finally:
+                depth.pop(key, None)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+# --- reading with identity ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A file as we read it: enough to tell whether it is still the same file."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    digest: str
+    data: bytes
+
+
+def read_seen(path: Path) -> Seen | None:
+    """The file and its identity, or None when it does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WriteError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not _is_regular(st.st_mode):
+            raise WriteError(f"{path} is not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+    except OSError as exc:
+        raise WriteError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return Seen(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), data)
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def same(seen: Seen | None, now: Seen | None) -> bool:
+    if seen is None or now is None:
+        return seen is None and now is None
+    return (seen.dev, seen.ino, seen.size, seen.mtime_ns, seen.digest) == (
+        now.dev,
+        now.ino,
+        now.size,
+        now.mtime_ns,
+        now.digest,
+    )
+
+
+# --- writing --------------------------------------------------------------------------
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_temp(target: Path, data: bytes, mode: int = 0o600) -> Path:
+    """A new temporary file beside ``target`` holding ``data``, fsynced; its path."""
+    temp = temp_name(target)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        _unlink(temp)
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return temp
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+_libc: Any = None
+_no_exchange = False
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically; False when this system or file system cannot."""
+    global _libc, _no_exchange
+    if _no_exchange or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.renameat2  # noqa: B018 - glibc >= 2.28
+        except (OSError, AttributeError):
+            _no_exchange = True
+            return False
+    result = _libc.renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # this file system cannot; the caller renames
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def write_new(target: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``target`` with ``data`` atomically, for files only we write (lease results,
+    the journal when it is compacted): temporary file, fsync, rename, fsync the folder."""
+    temp = write_temp(target, data, mode)
+    try:
+        os.replace(temp, target)
+    except OSError as exc:
+        _unlink(temp)
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    fsync_dir(target.parent)
+
+
+def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: int = 0o600) -> bool:
+    """Apply ``change`` to the bytes of ``path`` (None when it does not exist) and write what it
+    returns, keeping every change another process makes meanwhile (see the module docstring).
+    ``change`` may run more than once, each time on the file as it is then, and returns None
+    when there is nothing to write. True when the file was written."""
+    folder = path.parent
+    with locked(folder):
+        remove_dead_temps(folder)
+        expected = read_seen(path)
+        base = expected.data if expected is not None else None
+        pending: Path | None = None  # another writer's file we displaced and must merge
+        try:
+            for _ in range(ATTEMPTS):
+                new = change(base)
+                if new is None:
+                    if pending is None:
+                        return False
+                    new = base if base is not None else b""  # put the other writer's file back
+                temp = write_temp(path, new, mode)
+                try:
+                    if not same(expected, read_seen(path)):
+                        _unlink(temp)
+                        expected = read_seen(path)  # changed since we read it: merge again
+                        base = expected.data if expected is not None else None
+                        continue
+                    if expected is None:
+                        try:
+                            os.link(temp, path)  # fails when someone created it meanwhile
+                        except FileExistsError:
+                            _unlink(temp)
+                            expected = read_seen(path)
+                            base = expected.data if expected is not None else None
+                            continue
+                        _unlink(temp)
+                        fsync_dir(folder)
+                        return True
+                    if not exchange(temp, path):
+                        os.replace(temp, path)
+                        fsync_dir(folder)
+                        return True
+                except OSError as exc:
+                    _unlink(temp)
+                    raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+                # ``temp`` now names what we displaced: the file we merged with, or another
+                # writer's, which slipped in after the check.
+                displaced = read_seen(temp)
+                fsync_dir(folder)
+                if pending is not None:
+                    _unlink(pending)
+                    pending = None
+                if displaced is None or same(expected, displaced):
+                    _unlink(temp)
+                    return True
+                pending = temp
+                base = displaced.data
+                expected = read_seen(path)  # ours, unless yet another writer came
+            raise WriteError(f"{path} kept changing while we wrote it ({ATTEMPTS} attempts)")
+        finally:
+            if pending is not None:
+                # We stop with another writer's file displaced: theirs goes back (our change
+                # is in the token journal, theirs is nowhere else).
+                try:
+                    os.replace(pending, path)
+                except OSError:
+                    _unlink(pending)
