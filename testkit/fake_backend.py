@@ -619,6 +619,7 @@ class _Stats:
         self.by_account: dict[str, dict[str, int]] = {}
         self.refresh = {"succeeded": 0, "failed": 0, "reused": 0, "unknown": 0}
         self.presented: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
         self.dropped = 0
         self.max_in_flight = 0
 
@@ -630,6 +631,7 @@ class _Stats:
             "byAccount": {k: dict(v) for k, v in self.by_account.items()},
             "refresh": dict(self.refresh),
             "refreshTokensPresented": dict(self.presented),
+            "refreshTokensSent": dict(self.sent),
             "dropped": self.dropped,
             "inFlight": in_flight,
             "maxInFlight": self.max_in_flight,
@@ -1254,7 +1256,7 @@ class FakeBackend:
         }
         if account.email:
             id_claims["email"] = account.email
-        return handler._json(
+        status = handler._json(
             behaviour.status or 200,
             {
                 "access_token": access,
@@ -1265,6 +1267,9 @@ class FakeBackend:
                 "scope": "openid profile email offline_access",
             },
         )
+        with self._lock:  # the whole answer is out: from now on the client may hold it
+            self._stats.sent[token_hash(new_refresh)] = int(time.time() * 1000)
+        return status
 
     def _refresh_failed(self, *, unknown: bool = False) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ one, with no lock that crosses processes. So every write of ours is optimistic:
 1. read the file (its identity: device, inode, size, mtime, and a hash of its bytes);
 2. apply our change to what was read, write the result to a temporary file, fsync it;
 3. just before the rename, check that the file on disk is still the one we read; if not,
-   start again from what is there now (bounded: :data:`ATTEMPTS`);
+   start again from what is there now (bounded: :data:`BUDGET_S`);
 4. swap the temporary file and the target in one step (Linux ``renameat2`` with
    ``RENAME_EXCHANGE``), then look at what we displaced: when another writer slipped its file
    in between the check and the swap, that file is now under our temporary name, and we merge
@@ -28,10 +28,12 @@ import errno
 import fcntl
 import hashlib
 import os
+import random
 import re
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +41,8 @@ from typing import Any
 
 LOCK_NAME = ".codex-auth-report.lock"
 TEMP_MARK = "codex-auth-report"
-ATTEMPTS = 12
+SAFE_ATTEMPTS = 3
+BUDGET_S = 5.0
 _TEMP = re.compile(r"^\..+\." + re.escape(TEMP_MARK) + r"\.(\d+)\.(\d+|x)\.[0-9a-f]{8}\.tmp$")
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -247,8 +250,9 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_temp(target: Path, data: bytes, mode: int = 0o600) -> Path:
-    """A new temporary file beside ``target`` holding ``data``, fsynced; its path."""
+def write_temp(target: Path, data: bytes, mode: int = 0o600, *, sync: bool = True) -> Path:
+    """A new temporary file beside ``target`` holding ``data`` (fsynced unless ``sync`` is
+    False: for files whose loss in a power cut costs nothing); its path."""
     temp = temp_name(target)
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
@@ -260,7 +264,8 @@ def write_temp(target: Path, data: bytes, mode: int = 0o600) -> Path:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -303,40 +308,74 @@ def exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def write_new(target: Path, data: bytes, mode: int = 0o600) -> None:
+def write_new(target: Path, data: bytes, mode: int = 0o600, *, sync: bool = True) -> None:
     """Replace ``target`` with ``data`` atomically, for files only we write (lease results,
-    the journal when it is compacted): temporary file, fsync, rename, fsync the folder."""
-    temp = write_temp(target, data, mode)
+    the journal when it is compacted): temporary file, fsync, rename, fsync the folder
+    (``sync`` False: no fsync, for a courtesy file whose content the journal also has)."""
+    temp = write_temp(target, data, mode, sync=sync)
     try:
         os.replace(temp, target)
     except OSError as exc:
         _unlink(temp)
         raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
-    fsync_dir(target.parent)
+    if sync:
+        fsync_dir(target.parent)
+
+
+def unchanged(path: Path, expected: Seen | None) -> bool:
+    """Whether ``path`` is still the file we read: identity first (cheap), then the bytes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return expected is None
+    except OSError:
+        return False
+    if expected is None or (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (
+        expected.dev,
+        expected.ino,
+        expected.size,
+        expected.mtime_ns,
+    ):
+        return False
+    return same(expected, read_seen(path))
 
 
 def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: int = 0o600) -> bool:
     """Apply ``change`` to the bytes of ``path`` (None when it does not exist) and write what it
     returns, keeping every change another process makes meanwhile (see the module docstring).
     ``change`` may run more than once, each time on the file as it is then, and returns None
-    when there is nothing to write. True when the file was written."""
+    when there is nothing to write. True when the file was written.
+
+    The first :data:`SAFE_ATTEMPTS` attempts fsync the temporary file before the check. A
+    file that keeps changing faster than that (another program saving in a tight loop) gets
+    attempts with a shorter window: the fsync follows the swap instead, and the displaced
+    old file is kept until it is done. Attempts go on, with a small random pause, for
+    :data:`BUDGET_S` seconds, then the write fails loudly (the token journal keeps tokens)."""
     folder = path.parent
     with locked(folder):
         remove_dead_temps(folder)
         expected = read_seen(path)
         base = expected.data if expected is not None else None
         pending: Path | None = None  # another writer's file we displaced and must merge
+        deadline = time.monotonic() + BUDGET_S
+        attempt = 0
         try:
-            for _ in range(ATTEMPTS):
+            while True:
+                attempt += 1
                 new = change(base)
                 if new is None:
                     if pending is None:
                         return False
                     new = base if base is not None else b""  # put the other writer's file back
-                temp = write_temp(path, new, mode)
+                safe = attempt <= SAFE_ATTEMPTS
+                temp, fd = _temp_file(path, new, mode, sync=safe)
                 try:
-                    if not same(expected, read_seen(path)):
+                    if not unchanged(path, expected):
+                        os.close(fd)
                         _unlink(temp)
+                        if time.monotonic() > deadline:
+                            raise WriteError(f"{path} kept changing while we wrote it ({attempt} attempts)")
+                        time.sleep(random.uniform(0, 0.002))
                         expected = read_seen(path)  # changed since we read it: merge again
                         base = expected.data if expected is not None else None
                         continue
@@ -344,18 +383,26 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                         try:
                             os.link(temp, path)  # fails when someone created it meanwhile
                         except FileExistsError:
+                            os.close(fd)
                             _unlink(temp)
                             expected = read_seen(path)
                             base = expected.data if expected is not None else None
                             continue
+                        _finish(fd, safe)
                         _unlink(temp)
                         fsync_dir(folder)
                         return True
                     if not exchange(temp, path):
                         os.replace(temp, path)
+                        _finish(fd, safe)
                         fsync_dir(folder)
                         return True
+                    _finish(fd, safe)
                 except OSError as exc:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
                     _unlink(temp)
                     raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
                 # ``temp`` now names what we displaced: the file we merged with, or another
@@ -371,7 +418,6 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                 pending = temp
                 base = displaced.data
                 expected = read_seen(path)  # ours, unless yet another writer came
-            raise WriteError(f"{path} kept changing while we wrote it ({ATTEMPTS} attempts)")
         finally:
             if pending is not None:
                 # We stop with another writer's file displaced: theirs goes back (our change
@@ -380,3 +426,33 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                     os.replace(pending, path)
                 except OSError:
                     _unlink(pending)
+
+
+def _temp_file(target: Path, data: bytes, mode: int, *, sync: bool) -> tuple[Path, int]:
+    """A temporary file beside ``target`` with ``data``, still open (fsynced when ``sync``)."""
+    temp = temp_name(target)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if sync:
+            os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        _unlink(temp)
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return temp, fd
+
+
+def _finish(fd: int, synced: bool) -> None:
+    """Close the new file; fsync it first when that was not done before the swap."""
+    try:
+        if not synced:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -106,7 +106,7 @@ class Lease:
             }
             try:
                 # written whole, then linked into place: a crash never leaves a half-written lock
-                temp = atomic.write_temp(lock, json.dumps(owner).encode("utf-8"))
+                temp = atomic.write_temp(lock, json.dumps(owner).encode("utf-8"), sync=False)
             except WriteError as exc:
                 raise WriteError(f"cannot take the refresh lease in {self.folder}: {exc}") from None
             try:
@@ -159,6 +159,7 @@ class Lease:
             atomic.write_new(
                 self.folder / f"{digest}.result.json",
                 json.dumps({"tokenHash": digest, "createdAt": self._now(), "result": result}).encode("utf-8"),
+                sync=False,  # the token journal has made these tokens durable already
             )
         except WriteError:
             pass  # only a courtesy to other processes: the journal holds our tokens

@@ -271,8 +271,11 @@ class TokenKeeper:
             except JournalError as exc:
                 self.notes.append(f"warning: {exc}")
         with self._guard:
+            # Every write below reads this (live) map under the folder's lock: a write that
+            # runs while other threads' tokens have arrived carries theirs too, and their own
+            # writes find nothing left to do.
             self.rotations[rotation.spent] = rotation
-            rotations = dict(self.rotations)
+        rotations = self.rotations
         if publish is not None:
             self.lease.publish(publish, {**_answer(rotation)})
         now = self.clock()
