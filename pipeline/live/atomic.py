@@ -9,9 +9,10 @@ one, with no lock that crosses processes. So every write of ours is optimistic:
    start again from what is there now (bounded: :data:`BUDGET_S`);
 4. swap the temporary file and the target in one step (Linux ``renameat2`` with
    ``RENAME_EXCHANGE``), then look at what we displaced: when another writer slipped its file
-   in between the check and the swap, that file is now under our temporary name, and we merge
-   our change into it and swap again. Where the exchange is not available (another system,
-   a file system without it), a plain rename follows the check;
+   in between the check and the swap, that file is now under our temporary name; we swap
+   back at once (microseconds later, so nobody reads a file without its change) and merge
+   again from it. Where the exchange is not available (another system, a file system
+   without it), a plain rename follows the check;
 5. fsync the folder.
 
 Our writers also serialise among themselves (threads and processes) with an advisory lock,
@@ -397,6 +398,17 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                         _finish(fd, safe)
                         fsync_dir(folder)
                         return True
+                    moved_in = _identity(temp)
+                    slipped_in = expected is not None and moved_in not in (None, (expected.dev, expected.ino))
+                    # Another writer's file slipped in between the check and the swap: swap
+                    # back at once (so nobody reads a file without its change), then merge.
+                    if slipped_in and exchange(temp, path):
+                        os.close(fd)
+                        _unlink(temp)
+                        fsync_dir(folder)
+                        expected = read_seen(path)
+                        base = expected.data if expected is not None else None
+                        continue
                     _finish(fd, safe)
                 except OSError as exc:
                     try:
@@ -447,6 +459,14 @@ def _temp_file(target: Path, data: bytes, mode: int, *, sync: bool) -> tuple[Pat
         _unlink(temp)
         raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
     return temp, fd
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _finish(fd: int, synced: bool) -> None:

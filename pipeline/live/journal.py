@@ -148,6 +148,9 @@ class Journal:
         self.path = folder / JOURNAL_NAME
         self._guard = threading.Lock()
         self._folder_synced = False
+        self._sync_lock = threading.Lock()
+        self._written = 0  # lines this process has written
+        self._synced = 0  # lines this process knows to be on disk
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
@@ -162,7 +165,10 @@ class Journal:
             os.close(fd)
 
     def append(self, rotation: Rotation) -> None:
-        """Make ``rotation`` durable: on disk (file and name fsynced) when this returns."""
+        """Make ``rotation`` durable: on disk (file and name fsynced) when this returns.
+
+        Threads that append at the same moment share fsyncs (group commit): a thread whose
+        line an fsync begun after its write already covers does not fsync again."""
         line = encode(rotation)
         try:
             with self._locked(exclusive=False):
@@ -174,13 +180,20 @@ class Journal:
                     view = memoryview(line)
                     while view:
                         view = view[os.write(fd, view) :]
-                    os.fsync(fd)
+                    with self._guard:
+                        self._written += 1
+                        mine = self._written
+                    with self._sync_lock:
+                        if self._synced < mine:
+                            with self._guard:
+                                covered = self._written
+                            os.fsync(fd)  # the file's data, whoever's descriptor wrote it
+                            if not self._folder_synced:
+                                atomic.fsync_dir(self.folder)
+                                self._folder_synced = True
+                            self._synced = max(self._synced, covered)
                 finally:
                     os.close(fd)
-                with self._guard:
-                    if not self._folder_synced:
-                        atomic.fsync_dir(self.folder)
-                        self._folder_synced = True
         except OSError as exc:
             raise JournalError(f"cannot write the token journal {self.path}: {exc.strerror or exc}") from None
 
