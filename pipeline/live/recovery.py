@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.live import atomic
-from pipeline.live.journal import Journal, JournalError, Rotation, latest
+from pipeline.live.journal import Journal, JournalError, Rotation, latest, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
 from pipeline.storage.pool import Pool
@@ -102,9 +102,28 @@ def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -
             )
             if rotation.next != rotation.spent:
                 rotations[digest] = rotation
-    stored = {digest for target in targets(pool) for digest, _ in held(target)}
+    stored = {digest for target in targets(pool) for digest in holding(pool, target)}
     waiting = {digest for digest in stored if newest(rotations, digest) is not None}
     return Survey(rotations, journaled, waiting, stored, results, contents.damaged)
+
+
+def holding(pool: Pool, target: Target) -> set[str]:
+    """The refresh-token hashes ``target`` holds: on disk now, and, for a file we may not
+    write (damaged, recovered from a backup), as the pool was loaded: those records still
+    wait for their tokens even though the damaged file does not show them."""
+    found = {digest for digest, _ in held(target)}
+    loaded: list[dict[str, object]] = []
+    if writable_target(pool, target) is None:
+        pass
+    elif target.path == pool.storage_path:
+        loaded = pool.accounts
+    elif target.kind == FLAGGED and target.path == pool.flagged.path:
+        loaded = pool.flagged.accounts
+    for record in loaded:
+        token = record.get("refreshToken")
+        if isinstance(token, str) and token.strip():
+            found.add(token_hash(token))
+    return found
 
 
 def pending_note(pool: Pool, env: Mapping[str, str]) -> str | None:
@@ -157,7 +176,7 @@ def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | 
                 chain_key = rotation.next if rotation.next != chain_key else None
         done: set[str] = set()
         for target in targets(pool):
-            mine = {d for d, _ in held(target)} & found.waiting
+            mine = holding(pool, target) & found.waiting
             if not mine:
                 continue
             why = writable_target(pool, target)
@@ -185,7 +204,7 @@ def tidy(
     result: Restored,
 ) -> None:
     """Compact the journal and delete the result files storage no longer needs."""
-    stored = {digest for target in targets(pool) for digest, _ in held(target)}
+    stored = {digest for target in targets(pool) for digest in holding(pool, target)}
     waiting = {digest for digest in stored if newest(rotations, digest) is not None}
     result.waiting = len(waiting)
     settled = set(rotations) - stored
