@@ -190,7 +190,9 @@ def journal_cost(folder: Path, count: int = 200) -> str:
         start = time.perf_counter()
         book.append(entry)
         times.append((time.perf_counter() - start) * 1000)
-    return f"one append (line + fsync) median {statistics.median(times):.2f} ms, max {max(times):.2f} ms ({count} appends)"
+    return (
+        f"one append (line + fsync) median {statistics.median(times):.2f} ms, max {max(times):.2f} ms ({count} appends)"
+    )
 
 
 if __name__ == "__main__":

@@ -254,24 +254,8 @@ def fsync_dir(folder: Path) -> None:
 def write_temp(target: Path, data: bytes, mode: int = 0o600, *, sync: bool = True) -> Path:
     """A new temporary file beside ``target`` holding ``data`` (fsynced unless ``sync`` is
     False: for files whose loss in a power cut costs nothing); its path."""
-    temp = temp_name(target)
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    except OSError as exc:
-        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        _unlink(temp)
-        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    temp, fd = _temp_file(target, data, mode, sync=sync)
+    os.close(fd)
     return temp
 
 

@@ -33,7 +33,7 @@ from pipeline.live import recovery, service
 from pipeline.live.atomic import WriteError
 from pipeline.live.journal import Journal, JournalError, Rotation, token_hash
 from pipeline.live.lease import Lease, LeaseTimeout
-from pipeline.live.writeback import Target, apply, find_account, held, stored_tokens, writable
+from pipeline.live.writeback import Target, apply, find_account, held, newest, stored_tokens, writable
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS
 from pipeline.storage import jwt
 from pipeline.storage.pool import Pool
@@ -281,8 +281,8 @@ class TokenKeeper:
         now = self.clock()
         for target in self.targets:
             mine = target.path == source.path
-            if not mine and rotation.spent not in {digest for digest, _ in held(target)}:
-                continue
+            if not mine and not any(newest(rotations, digest) for digest, _ in held(target)):
+                continue  # another file, holding none of the tokens spent
             try:
                 applied = apply(target, rotations, now)
             except WriteError as exc:

@@ -370,7 +370,8 @@ class Prober:
     ) -> tuple[Record | None, Record | None]:
         """New tokens (saved before use, see :mod:`pipeline.live.tokens`), or a refresh-failed
         outcome."""
-        assert self.keeper is not None
+        if self.keeper is None:  # --cached-only: the token expired since the account was planned
+            return None, self._failure(None, "no usable access token, and --cached-only forbids refreshing")
         fresh, failure = self.keeper.refresh(client, creds, source, account_id, email)
         if failure is not None:
             return None, self._from_failure(failure)
