@@ -32,7 +32,8 @@ def load_schema_text(name: str) -> str:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    return json.loads(load_schema_text(name))
+    schema: dict[str, Any] = json.loads(load_schema_text(name))
+    return schema
 
 
 def bundled_schema(name: str) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def validator(name: str) -> Validator:
     return Draft202012Validator(load_schema(name), registry=_registry())
 
 
-def schema_errors(instance: object, name: str) -> list[tuple[str, str]]:
+def schema_errors(instance: Any, name: str) -> list[tuple[str, str]]:
     """All problems as ``(json_path, message)``, best match first; empty when valid."""
     from jsonschema.exceptions import best_match
 
@@ -90,7 +91,7 @@ def check_record(record: object, source: str, line: int) -> str:
         path, message = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise InvalidInput(source, line, f"{kind} record: {message}{more}", path)
-    return kind
+    return str(kind)
 
 
 def _short(message: str, limit: int = 200) -> str:

@@ -28,27 +28,26 @@ from typing import Any
 import httpx
 
 from pipeline.errors import InvalidInput
-from pipeline.live import service
+from pipeline.live import DEFAULT_CONCURRENCY, service
 from pipeline.live.recovery import PENDING_SUFFIX, pending_text
 from pipeline.live.tokens import Failure, Source, TokenKeeper
 from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target, WriteBackError, update_json
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
-from pipeline.stages.collect import identity_of, token_facts
+from pipeline.records import DEFAULT_MODEL, ProbeMethod
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
+from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 
 Record = dict[str, Any]
-DEFAULT_CONCURRENCY = 32
-MAX_CONCURRENCY = 64
 
 
 @dataclass
 class ProbeOptions:
-    model: str = "gpt-5-codex"
-    method: str = "usage"  # usage | responses
+    model: str = DEFAULT_MODEL
+    method: ProbeMethod = "usage"
     concurrency: int = DEFAULT_CONCURRENCY
     max_accounts: int | None = None
     max_probes: int | None = None
@@ -297,10 +296,9 @@ class Prober:
             retry_tokens, retry_failure = self._access_token(client, creds, source, record, force=True)
             if retry_failure is not None:
                 return self._with_outcome(record, retry_failure, retry_tokens)
-            retry_access = retry_tokens.access
-            assert retry_access is not None
+            assert retry_tokens.access is not None
+            probed = self._call(client, retry_tokens.access, account_id)
             tokens = retry_tokens
-            probed = self._call(client, retry_access, account_id)
         outcome = {
             "outcome": probed.outcome,
             "method": self.options.method,
@@ -479,8 +477,8 @@ def _done(record: Record) -> Future[Record]:
 
 
 def _expiry(creds: Record) -> int | None:
-    expires = token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
-    return expires if isinstance(expires, int) else None
+    expiry: int | None = token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    return expiry
 
 
 def _cache_entry(quota: Record) -> Record:
@@ -488,7 +486,7 @@ def _cache_entry(quota: Record) -> Record:
     entry: Record = {
         "updatedAt": quota["sampledAt"],
         "status": quota.get("httpStatus") or 200,
-        "model": quota.get("model") or "gpt-5-codex",
+        "model": quota.get("model") or DEFAULT_MODEL,
     }
     if quota.get("planType"):
         entry["planType"] = quota["planType"]
