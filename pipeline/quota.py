@@ -24,6 +24,7 @@ class Window:
     used: float | None
     reset_at: int | None
     stale: bool
+    name: str | None = None  # a limit that is no time window: "monthly spend"
 
     @property
     def remaining(self) -> int | None:
@@ -38,7 +39,7 @@ class Window:
 
     @property
     def label(self) -> str:
-        return window_label(self.minutes)
+        return self.name or window_label(self.minutes)
 
 
 def window_label(minutes: int | None) -> str:
@@ -71,6 +72,25 @@ def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
     limit = quota.get("modelLimit")
     if isinstance(limit, dict):
         result.extend(_window(w, sampled, now) for w in limit.get("windows") or [])
+    result.extend(spend_windows(quota, now))
+    return result
+
+
+def spend_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
+    """A seat's monthly spend limits (``spendControl``), read like windows: used percent and
+    reset; a limit at 100 % (or ``reached``) stops the account until its reset."""
+    spend = (quota or {}).get("spendControl")
+    if not isinstance(spend, dict):
+        return []
+    result = []
+    for raw in spend.get("limits") or []:
+        kind = raw.get("limitType") or "individual"
+        used = raw.get("usedPercent")
+        if spend.get("reached") is True and spend.get("reachedLimitType") in (None, kind, f"{kind}_limit"):
+            used = max(100.0, float(used or 0))
+        name = "monthly spend" if kind == "individual" else f"monthly spend ({kind})"
+        reset = raw.get("resetAt")
+        result.append(Window(None, used, reset, isinstance(reset, int) and now >= reset, name))
     return result
 
 

@@ -7,6 +7,8 @@
                                        # default concurrency against --concurrency 1
     scripts/bench --reliability        # 200 SIGKILLs of report --live over 20 refreshing accounts,
                                        # a concurrent codex-multi-auth-style writer, the journal's cost
+    scripts/bench --history            # the cost of recording one live run in the history
+                                       # (ms and bytes per account) on 50 and 1,000 accounts
 
 Pools are written by poolkit into a temporary folder (never the real home); each command
 runs ``--runs`` times after one warm-up run, and the median, min and max are printed.
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="5,1000")
     parser.add_argument("--command", action="append", help="codex-auth arguments (repeatable)")
     parser.add_argument("--live", action="store_true", help="measure report --live against the fake backend")
+    parser.add_argument("--history", action="store_true", help="measure recording a live run in the history")
     parser.add_argument("--accounts", type=int, default=50, help="--live: pool size")
     parser.add_argument("--delay-ms", type=int, default=500, help="--live: the fake backend's answer delay")
     parser.add_argument("--reliability", action="store_true", help="the kill and concurrent-writer drills")
@@ -43,6 +46,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.reliability:
         reliability(args.kills, args.seed)
+        return
+    if args.history:
+        for size in (50, 1000):
+            history_cost(size, args.runs)
         return
     if args.live:
         live(args.accounts, args.delay_ms, args.runs)
@@ -193,6 +200,62 @@ def journal_cost(folder: Path, count: int = 200) -> str:
     return (
         f"one append (line + fsync) median {statistics.median(times):.2f} ms, max {max(times):.2f} ms ({count} appends)"
     )
+
+
+def history_cost(accounts: int, runs: int) -> None:
+    """Record ``runs`` live-like snapshots of a pool (two windows per account) into a fresh
+    history, in-process, after ``runs`` earlier snapshots: the median time of one recording
+    (observations built from the records, one transaction) and the file growth per run."""
+    from pipeline.history.samples import observations
+    from pipeline.history.store import record_run
+    from pipeline.scoring import score_account
+
+    with tempfile.TemporaryDirectory() as tmp:
+        now = poolkit.now_ms()
+        records = []
+        for i in range(accounts):
+            record = {
+                "kind": "account",
+                "index": i,
+                "accountId": f"acct-{i:05d}",
+                "email": f"user{i:05d}@example.com",
+                "enabled": True,
+                "plan": "plus",
+                "quota": {
+                    "source": "live",
+                    "sampledAt": now,
+                    "windows": [
+                        {"windowMinutes": 300, "usedPercent": i % 100, "resetAt": now + 3_600_000},
+                        {"windowMinutes": 10080, "usedPercent": (3 * i) % 100, "resetAt": now + 86_400_000},
+                    ],
+                    "credits": {"hasCredits": True, "unlimited": False, "balance": "12.50"},
+                },
+                "probe": {"outcome": "ok", "at": now},
+            }
+            records.append(score_account(record, now, "gpt-5-codex"))
+        db = Path(tmp) / "state" / "history.sqlite3"
+
+        def files_size() -> int:
+            return sum(p.stat().st_size for p in db.parent.iterdir())
+
+        for run in range(runs):  # earlier history
+            record_run(db, now - (runs - run) * 300_000, "live", None, observations(records, now))
+        before = files_size()
+        times = []
+        for run in range(runs):
+            started = time.perf_counter()
+            record_run(db, now + run * 300_000, "live", None, observations(records, now + run * 300_000))
+            times.append((time.perf_counter() - started) * 1000)
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        grown = (files_size() - before) / runs
+        median = statistics.median(times)
+        print(
+            f"history, {accounts} accounts: {median:.1f} ms per run ({median / accounts * 1000:.0f} us per account), "
+            f"{grown / 1024:.1f} KB per run ({grown / accounts:.0f} bytes per account)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Start-up stays light: --help and collect import neither httpx nor jsonschema."""
+"""Start-up stays light: --help, collect and the default report import neither httpx nor
+jsonschema nor sqlite3 (the history is loaded only where it is used)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from testkit import poolkit
 from testkit.helpers import ROOT
 
-HEAVY = ("httpx", "jsonschema", "referencing", "httpcore")
+HEAVY = ("httpx", "jsonschema", "referencing", "httpcore", "sqlite3", "_sqlite3")
 PROBE = """
 import atexit, json, sys
 atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(sys.modules))))
@@ -65,3 +66,14 @@ def test_live_report_loads_httpx(tmp_path: Path) -> None:
     )
     modules = loaded_modules(tmp_path, "report", "--live", "--cached-only", "--max-probes", "1", env=env)
     assert "httpx" in modules
+
+
+def test_history_is_loaded_only_where_it_is_used(tmp_path: Path) -> None:
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool), CODEX_AUTH_HISTORY=str(tmp_path / "h.sqlite3"))
+    forecast = loaded_modules(tmp_path, "forecast", env=env)
+    assert "pipeline.report.forecast" in forecast
+    assert "sqlite3" not in forecast, "no history file yet: nothing to read"
+    recorded = loaded_modules(tmp_path, "report", "--record", env=env)
+    assert "sqlite3" in recorded and "pipeline.history.store" in recorded
+    assert (tmp_path / "h.sqlite3").exists()

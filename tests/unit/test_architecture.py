@@ -21,7 +21,14 @@ FLOORS: list[tuple[str, ...]] = [
     ("pipeline.porcelain",),
     ("pipeline.stages",),
     ("pipeline.report", "pipeline.live"),
-    ("pipeline.storage", "pipeline.policy", "pipeline.scoring", "pipeline.choosing"),
+    (
+        "pipeline.storage",
+        "pipeline.policy",
+        "pipeline.scoring",
+        "pipeline.choosing",
+        "pipeline.forecast",
+        "pipeline.history",
+    ),
     (
         "pipeline.records",
         "pipeline.clock",

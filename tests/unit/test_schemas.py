@@ -97,6 +97,22 @@ def test_bundled_schema_is_self_contained(name: str) -> None:
             "accounts": [],
             "flagged": [],
         },
+        "forecast": {
+            "generatedAt": 1,
+            "mode": "default",
+            "model": "gpt-5-codex",
+            "horizon": {"start": 1, "end": 2},
+            "pool": {
+                "accounts": 0,
+                "usableNow": 0,
+                "lowestUsable": 0,
+                "changes": [],
+                "minHealthy": None,
+                "belowMinHealthyAt": None,
+                "next": None,
+            },
+            "accounts": [],
+        },
     }[name]
     assert list(validator.iter_errors(sample)) == []
     broken = dict(sample, unexpectedField=1)
