@@ -268,29 +268,70 @@ def _unlink(path: Path) -> None:
 
 _libc: Any = None
 _no_exchange = False
+_STAT_IDS = sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "aarch64")
+
+
+def _lib() -> Any:
+    """libc, called with the GIL held (``PyDLL``): the swap and the look at what it displaced
+    run back to back, with no other thread of ours in between (see :func:`swap`)."""
+    global _libc, _no_exchange
+    if _libc is None:
+        import ctypes
+
+        try:
+            _libc = ctypes.PyDLL(None, use_errno=True)
+            _libc.renameat2  # noqa: B018 - glibc >= 2.28
+        except (OSError, AttributeError):
+            _no_exchange = True
+            _libc = False
+    return _libc
 
 
 def exchange(first: Path, second: Path) -> bool:
     """Swap two paths atomically; False when this system or file system cannot."""
-    global _libc, _no_exchange
-    if _no_exchange or not sys.platform.startswith("linux"):
+    if _no_exchange or not sys.platform.startswith("linux") or not _lib():
         return False
     import ctypes
 
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.renameat2  # noqa: B018 - glibc >= 2.28
-        except (OSError, AttributeError):
-            _no_exchange = True
-            return False
-    result = _libc.renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    result = _lib().renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
     if result == 0:
         return True
     code = ctypes.get_errno()
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False  # this file system cannot; the caller renames
     raise OSError(code, os.strerror(code), str(second))
+
+
+def _ids(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``; on 64-bit Linux without letting go of the GIL."""
+    if _STAT_IDS and _lib() and hasattr(_lib(), "stat"):
+        import ctypes
+        import struct
+
+        buffer = ctypes.create_string_buffer(256)  # struct stat: st_dev at 0, st_ino at 8
+        if _lib().stat(os.fsencode(path), buffer) != 0:
+            return None
+        dev, ino = struct.unpack_from("QQ", buffer, 0)
+        return int(dev), int(ino)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def swap(temp: Path, target: Path, expected: tuple[int, int]) -> str:
+    """Swap ``temp`` in for ``target``: ``done`` (what we displaced is the file we merged with,
+    now under ``temp``), ``slipped`` (another writer's file had come in after our check: it was
+    swapped straight back, and ``temp`` is ours again), or ``unsupported``. The three steps
+    run back to back, so another writer has microseconds, not a thread switch, to read a file
+    without its change."""
+    if not exchange(temp, target):
+        return "unsupported"
+    displaced = _ids(temp)
+    if displaced is None or displaced == expected:
+        return "done"
+    return "slipped" if exchange(temp, target) else "done"
 
 
 def write_new(target: Path, data: bytes, mode: int = 0o600, *, sync: bool = True) -> None:
@@ -377,16 +418,15 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                         _unlink(temp)
                         fsync_dir(folder)
                         return True
-                    if not exchange(temp, path):
+                    outcome = swap(temp, path, (expected.dev, expected.ino))
+                    if outcome == "unsupported":
                         os.replace(temp, path)
                         _finish(fd, safe)
                         fsync_dir(folder)
                         return True
-                    moved_in = _identity(temp)
-                    slipped_in = expected is not None and moved_in not in (None, (expected.dev, expected.ino))
-                    # Another writer's file slipped in between the check and the swap: swap
-                    # back at once (so nobody reads a file without its change), then merge.
-                    if slipped_in and exchange(temp, path):
+                    if outcome == "slipped":
+                        # Another writer's file came in between the check and the swap: it is
+                        # back in place; merge with it.
                         os.close(fd)
                         _unlink(temp)
                         fsync_dir(folder)
@@ -443,14 +483,6 @@ def _temp_file(target: Path, data: bytes, mode: int, *, sync: bool) -> tuple[Pat
         _unlink(temp)
         raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
     return temp, fd
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _finish(fd: int, synced: bool) -> None:
