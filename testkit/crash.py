@@ -4,7 +4,7 @@ and ``scripts/bench --reliability``.
 
 * :func:`kill_drill`: ``codex-auth report --live`` over a pool whose accounts all need a
   refresh, killed with SIGKILL at seeded random moments spread over the run; after each kill
-  the next run (``repair``, or every fourth time a whole ``report --live``) must leave every
+  the next run (``repair``, or every sixth time a whole ``report --live``) must leave every
   rotated token the backend finished sending in storage, the files valid, and no lock or
   temporary file behind.
 * :func:`writer_drill`: while ``report --live`` refreshes the pool, another process saves the
@@ -200,8 +200,9 @@ def kill_drill(
     *,
     seed: int = 20261130,
     accounts: int = 20,
-    spread_ms: int = 250,
+    spread_ms: int = 150,
     margin_ms: int = 100,
+    live_every: int = 6,
     progress: Callable[[int, KillFigures], None] | None = None,
 ) -> KillFigures:
     rng = random.Random(seed)
@@ -223,7 +224,7 @@ def kill_drill(
         figures.run_ms = statistics.median(lengths)
         figures.first_answer_ms = max(0.0, min(firsts) - 100)
         for number in range(kills):
-            _one_kill(drill, figures, rng, number, margin_ms)
+            _one_kill(drill, figures, rng, number, margin_ms, live_every)
             if progress is not None:
                 progress(number + 1, figures)
     finally:
@@ -231,7 +232,9 @@ def kill_drill(
     return figures
 
 
-def _one_kill(drill: Drill, figures: KillFigures, rng: random.Random, number: int, margin_ms: int) -> None:
+def _one_kill(
+    drill: Drill, figures: KillFigures, rng: random.Random, number: int, margin_ms: int, live_every: int
+) -> None:
     label = f"kill {number + 1}"
     before = set(drill.backend.stats()["refreshTokensSent"])
     delay = rng.uniform(figures.first_answer_ms, figures.run_ms) / 1000
@@ -280,7 +283,7 @@ def _one_kill(drill: Drill, figures: KillFigures, rng: random.Random, number: in
             figures.lost_details.append(f"{label}: {account_id}: sent {killed_at - sent_at:.0f} ms before the kill")
         drill.relogin(account_id)  # so the drill can go on
         must_have[account_id] = valid
-    live = number % 4 == 3
+    live = number % live_every == live_every - 1
     figures.recoveries["live" if live else "repair"] += 1
     done = drill.run(*(("report", "--live", "--json") if live else ("repair",)))
     if done.returncode != 0:
