@@ -177,7 +177,7 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 @click.argument(
     "kind",
     required=False,
-    type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "forecast", "common"]),
+    type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "forecast", "event", "common"]),
 )
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
 def schema(kind: str | None, raw: bool) -> None:
@@ -693,6 +693,65 @@ def parse_horizon(value: str | None) -> int | None:
     return parse_duration(value, "--horizon") if value else None
 
 
+# --- always on: serve and watch ------------------------------------------------------------
+
+
+def interval_option(func: F) -> F:
+    return click.option(
+        "--interval",
+        metavar="DURATION",
+        default=None,
+        help="Time between refreshes: 30s, 5m, 1h or seconds (default 5m with --live, 30s without). "
+        "Honoured as given down to 1s; a live interval under 60s is warned about.",
+    )(func)
+
+
+def loop_interval(value: str | None, live: bool, stage: str) -> float:
+    from pipeline.always.snapshots import ABUSIVE_LIVE_INTERVAL, DEFAULT_INTERVAL, LIVE_DEFAULT_INTERVAL
+    from pipeline.clock import parse_interval
+
+    if value is None:
+        return LIVE_DEFAULT_INTERVAL if live else DEFAULT_INTERVAL
+    seconds = parse_interval(value)
+    if live and seconds < ABUSIVE_LIVE_INTERVAL:
+        click.echo(
+            f"{stage}: warning: --interval {value} probes every account every {seconds:g}s; the service may take "
+            "that for abuse and throttle or flag the accounts (5m is the default)",
+            err=True,
+        )
+    return seconds
+
+
+def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> Any:
+    from pipeline.always.snapshots import Refresher
+
+    def prober(client: Any) -> Any:
+        from pipeline.stages.probe import ProbeOptions, Prober
+
+        return Prober(ProbeOptions(model or "gpt-5-codex"), os.environ, client=client)
+
+    return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
+
+
+def leave_now(loop: Any, code: int) -> None:
+    """Exit with ``code``; if a run is still in flight past the stop's grace time (a slow
+    service), end the process without waiting for it, so that SIGTERM ends it within 2 s
+    (the probe threads would otherwise be joined at exit, up to the fetch timeout)."""
+    if loop.in_flight:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
+def forecast_hook(history: Any, model: str | None, redact: bool, say: Callable[[str], None]) -> Any:
+    """The forecast's gauges, /forecast.json and the history of live snapshots, plugged into
+    the refresh loop (see pipeline.always.snapshots.SnapshotHook)."""
+    from pipeline.always.forecasting import ForecastHook
+
+    return ForecastHook(history, model, redact, say)
+
+
 @cli.command()
 @click.option(
     "--live", is_flag=True, help="Probe live quota first (see `codex-auth probe --help`); the run is recorded."
@@ -994,3 +1053,189 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
     return str(value)
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default="127.0.0.1:9467",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address is said on stderr: the report names your accounts.",
+)
+@interval_option
+@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option("--redact", is_flag=True, help="Mask e-mails and account ids in every endpoint, labels included.")
+@history_options(record=False)
+@stage_command("serve")
+def serve(
+    listen: str,
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    redact: bool,
+    history_file: str | None,
+    no_history: bool,
+) -> None:
+    """Serve the report to Prometheus and browsers, refreshed in the background.
+
+    \b
+    Endpoints: /metrics (Prometheus, the forecast's gauges included), /report.json (the
+    HealthReport), /forecast.json (codex-auth schema forecast), / (the HTML report),
+    /healthz (the refresh loop's state). Each live snapshot is added to the history
+    (--history, --no-history), which the forecast reads. A request never probes: every
+    endpoint serves the last good snapshot, and a background loop makes the next one
+    every --interval (one at a time, with jitter; after a failure it waits 2x, 4x...
+    the interval, and as long as a Retry-After asks). SIGTERM or Ctrl-C stops it (exit 0).
+    \b
+      codex auth serve                                  # http://127.0.0.1:9467/metrics
+      codex auth serve --live --interval 5m --redact
+    """
+    from pipeline.always.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.always.exporter import serve as run_server
+    from pipeline.always.snapshots import RefreshLoop
+
+    address = parse_listen(listen)
+    history = resolve_history(history_file, no_history)
+    seconds = loop_interval(interval, live, "serve")
+    if not is_loopback_host(address[0]):
+        click.echo(
+            f"serve: listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
+            "(e-mails included unless --redact)",
+            err=True,
+        )
+
+    from pipeline.redact import Masker
+
+    mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
+
+    def say(line: str) -> None:
+        click.echo(f"serve: {mask(line)}", err=True)
+
+    refresher = make_refresher(live, storage_dir, model)
+    loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
+    try:
+        code = run_server(Exporter(loop, redact=redact), address, say=say)
+    except OSError as error:
+        refresher.close()
+        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+    leave_now(loop, code)
+    refresher.close()
+    raise SystemExit(code)
+
+
+def _command_line(value: str | None) -> list[str] | None:
+    """--on-event CMD split as a shell would split it (no shell ever runs it)."""
+    import shlex
+
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r}: {error}", param_hint="--on-event") from None
+    if not argv:
+        raise click.BadParameter("the command is empty", param_hint="--on-event")
+    return argv
+
+
+def _thresholds(value: str) -> tuple[int, ...]:
+    from pipeline.always.events import parse_thresholds
+
+    try:
+        return parse_thresholds(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--threshold") from None
+
+
+@cli.command()
+@interval_option
+@click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option(
+    "--on-event",
+    "on_event",
+    metavar="CMD",
+    default=None,
+    callback=lambda ctx, param, value: _command_line(value),
+    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
+)
+@click.option(
+    "--on-event-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop an --on-event command (and its children) that runs longer than this.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    metavar="PERCENT,...",
+    default="25,10,5",
+    callback=lambda ctx, param, value: _thresholds(value),
+    show_default=True,
+    help="Quota-left thresholds (percent) whose crossing is an event.",
+)
+@gate_option
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the redrawn report (never when NO_COLOR is set).",
+)
+@stage_command("watch")
+def watch(
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    on_event: list[str] | None,
+    on_event_timeout: float,
+    thresholds: tuple[int, ...],
+    min_healthy: int | None,
+    color: str,
+) -> None:
+    """Keep the report up to date: redrawn on a terminal, events in a pipe.
+
+    \b
+    On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
+    screen). Elsewhere, one JSON event per line when something changes: a quota threshold
+    crossed, a window reset, an account broken or recovered, rate-limited or free again,
+    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on Ctrl-C or SIGTERM.
+    \b
+      codex auth watch
+      codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
+      codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
+    """
+    from pipeline.always.watch import watch_pool
+    from pipeline.report.text import render_text
+
+    seconds = loop_interval(interval, live, "watch")
+
+    def say(line: str) -> None:
+        click.echo(f"watch: {line}", err=True)
+
+    terminal = sys.stdout.isatty()
+    colored = terminal and color != "never" and not os.environ.get("NO_COLOR")
+    refresher = make_refresher(live, storage_dir, model)
+    loop, code = watch_pool(
+        refresher,
+        interval=seconds,
+        title="codex auth report" + (" --live" if live else ""),
+        render=lambda view: render_text(view, color=colored),
+        terminal=terminal,
+        thresholds=thresholds,
+        min_healthy=min_healthy,
+        on_event=on_event,
+        on_event_timeout=on_event_timeout,
+        say=say,
+    )
+    leave_now(loop, code)
+    refresher.close()
+    raise SystemExit(code)

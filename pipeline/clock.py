@@ -91,3 +91,15 @@ def parse_time(value: str, now: int, option: str = "--since") -> int:
             f"{option}: {value!r} is not a time: give ISO-8601 (2026-03-03T14:30:00Z), epoch seconds or "
             "milliseconds, or a duration back from now (7d, 12h)"
         ) from None
+
+
+def parse_interval(value: str, option: str = "--interval") -> float:
+    """Seconds between runs: plain seconds (``90``, ``2.5``) or a duration (``30s``, ``5m``, ``1h``)."""
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = parse_duration(text, option) / 1000 if text[:1].isdigit() else float("nan")
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{option}: {value!r} is not a positive duration such as 30s, 5m, 1h or 90 (seconds)")
+    return seconds

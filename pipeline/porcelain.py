@@ -14,7 +14,7 @@ from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.redact import Masker
 from pipeline.report import render_view
-from pipeline.report.view import build_view, redact_view, view_masker
+from pipeline.report.view import View, build_view, redact_view, view_masker
 from pipeline.stages.collect import collect, messages, note_pending_tokens
 from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
@@ -64,6 +64,29 @@ def collected(
         prober.pool_loader = lambda _record: pool
         records = list(prober.run(records))
     return records, now if now is not None else now_ms(), list(messages(pool))
+
+
+@dataclass
+class ViewResult:
+    view: View
+    notes: list[str] = field(default_factory=list)  # for stderr
+
+
+def report_view(
+    *,
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None = None,
+    model: str | None = None,
+    redact: bool = False,
+    prober: Any = None,
+) -> ViewResult:
+    """The report's facts before any format (for ``serve`` and ``watch``, which render one
+    view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
+    Raises :class:`StorageError` when there is nothing to report on."""
+    records, when, notes = collected(env, now, storage_dir, prober, redact)
+    records = recommend(score(records, now=when, model=model), now=when)
+    return ViewResult(build_view(records, now=when, model=model), notes)
 
 
 def run_report(
@@ -176,6 +199,34 @@ class ForecastResult:
         return self.document["pool"]["belowMinHealthyAt"] is not None
 
 
+def forecast_view(
+    records: Iterable[dict[str, Any]],
+    *,
+    now: int,
+    model: str | None,
+    history: HistoryOptions,
+    live: bool,
+    horizon_ms: int | None = None,
+    min_healthy: int | None = None,
+) -> tuple[View, list[str]]:
+    """Add a run's records to the history when they should be (live, or ``--record``; the
+    records must be scored then), and forecast them with the history's samples: the view with
+    every account's forecast, and the notes for stderr (one line per history damage). Used by
+    ``codex auth forecast`` and by ``serve`` on each snapshot."""
+    from pipeline.stages.forecast import forecast
+
+    failed: list[str] = []
+    if history.wants_record(live):
+        records = list(records)
+        failed = record_history(history, records, now, model)
+    with history_reader(None if failed else history.path, now) as (loader, history_notes):
+        forecasted = forecast(
+            records, now=now, model=model, history=loader, horizon_ms=horizon_ms, min_healthy=min_healthy
+        )
+        view = build_view(forecasted, now=now, model=model)
+    return view, [*failed, *history_notes]
+
+
 def build_forecast(
     *,
     env: Mapping[str, str],
@@ -194,20 +245,20 @@ def build_forecast(
     ``fmt`` the result also holds the rendered output. Raises :class:`StorageError` when
     there is no pool to forecast."""
     from pipeline.report.forecast import forecast_document, render_forecast
-    from pipeline.stages.forecast import forecast
 
     records, when, notes = collected(env, now, storage_dir, prober, redact)
     history = history or HistoryOptions(None)
-    failed: list[str] = []
     if history.wants_record(prober is not None):
         records = list(score(records, now=when, model=model))
-        failed = record_history(history, records, when, model)
-        notes.extend(failed)
-    with history_reader(None if failed else history.path, when) as (loader, history_notes):  # one line per damage
-        records = forecast(
-            records, now=when, model=model, history=loader, horizon_ms=horizon_ms, min_healthy=min_healthy
-        )
-        view = build_view(records, now=when, model=model)
+    view, history_notes = forecast_view(
+        records,
+        now=when,
+        model=model,
+        history=history,
+        live=prober is not None,
+        horizon_ms=horizon_ms,
+        min_healthy=min_healthy,
+    )
     notes.extend(history_notes)
     masker = None
     if redact:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 RECORD_KINDS = ("pool", "account", "flagged", "recommendation")
-SCHEMA_NAMES = (*RECORD_KINDS, "report", "forecast", "common")
+SCHEMA_NAMES = (*RECORD_KINDS, "report", "forecast", "event", "common")
 
 
 def load_schema_text(name: str) -> str:

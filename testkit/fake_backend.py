@@ -93,7 +93,8 @@ entry). Options: ``delayMs`` (beats the account's), ``status`` (replaces the mod
 replacing the mode's body (a refresh answered this way spends nothing), ``code``,
 ``message``, ``quotaHeaders`` (responses: send the x-codex headers with this answer; default
 only for 200 and 429), ``resetsInSeconds`` (429 bodies; default: the latest reset among the
-charged limit's full windows).
+charged limit's full windows), ``retryAfter`` (seconds, sent as a ``Retry-After`` header
+with error answers such as ``rate_limited`` and ``server_error``).
 
 Modes for usage and responses:
 
@@ -418,6 +419,7 @@ class Behaviour:
     message: str | None = None
     quota_headers: bool | None = None
     resets_in: int | None = None
+    retry_after: int | None = None
 
     KEYS: ClassVar[set[str]] = {
         "mode",
@@ -430,6 +432,7 @@ class Behaviour:
         "message",
         "quotaHeaders",
         "resetsInSeconds",
+        "retryAfter",
     }
 
     @classmethod
@@ -473,6 +476,7 @@ class Behaviour:
             message=_str(obj, "message", where, None),
             quota_headers=_bool(obj, "quotaHeaders", where, None),
             resets_in=_int(obj, "resetsInSeconds", where, None),
+            retry_after=_int(obj, "retryAfter", where, None),
         )
 
 
@@ -1088,6 +1092,8 @@ class FakeBackend:
         status = behaviour.status or DEFAULT_STATUS[mode]
         send_quota = behaviour.quota_headers if behaviour.quota_headers is not None else mode in ("ok", "rate_limited")
         extra = headers if send_quota else {}
+        if behaviour.retry_after is not None:
+            extra = {**extra, "Retry-After": str(behaviour.retry_after)}
         if behaviour.has_body or behaviour.raw_body is not None or mode == "error":
             return self._custom(handler, behaviour, status, extra)
         if mode == "ok":

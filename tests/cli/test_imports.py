@@ -14,7 +14,7 @@ import pytest
 from testkit import poolkit
 from testkit.helpers import ROOT
 
-HEAVY = ("httpx", "jsonschema", "referencing", "httpcore", "sqlite3", "_sqlite3")
+HEAVY = ("httpx", "jsonschema", "referencing", "httpcore", "sqlite3", "_sqlite3", "prometheus_client")
 PROBE = """
 import atexit, json, sys
 atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(sys.modules))))
@@ -30,7 +30,16 @@ def loaded_modules(tmp_path: Path, *args: str, env: dict | None = None) -> set[s
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"], ["schema", "report"]]
+    "args",
+    [
+        ["--help"],
+        ["collect", "--help"],
+        ["schema", "--help"],
+        ["--version"],
+        ["schema", "report"],
+        ["serve", "--help"],
+        ["watch", "--help"],
+    ],
 )
 def test_help_is_light(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_modules(tmp_path, *args)

@@ -18,7 +18,7 @@ PACKAGE = ROOT / "pipeline"
 # From the top floor (0) down. A module may import modules on its own floor or below.
 FLOORS: list[tuple[str, ...]] = [
     ("pipeline.cli", "pipeline.wrapper", "pipeline.__main__"),
-    ("pipeline.porcelain",),
+    ("pipeline.porcelain", "pipeline.always"),
     ("pipeline.stages",),
     ("pipeline.report", "pipeline.live"),
     (

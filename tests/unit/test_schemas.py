@@ -97,6 +97,14 @@ def test_bundled_schema_is_self_contained(name: str) -> None:
             "accounts": [],
             "flagged": [],
         },
+        "event": {
+            "at": 1,
+            "kind": "quota-threshold",
+            "account": "a@example.com",
+            "window": "5h",
+            "details": {"threshold": 10, "remainingPercent": 8, "previousPercent": 30},
+            "message": "a@example.com: 8% of the 5h quota left (below 10%)",
+        },
         "forecast": {
             "generatedAt": 1,
             "mode": "default",
