@@ -880,11 +880,21 @@ def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> An
     return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
 
 
+TOKEN_SAVE_GRACE_SECONDS = 30.0
+"""How long an early exit waits for a refresh in flight (its request has its own deadline)."""
+
+
 def leave_now(loop: Any, code: int) -> None:
     """Exit with ``code``; if a run is still in flight past the stop's grace time (a slow
     service), end the process without waiting for it, so that SIGTERM ends it within 2 s
-    (the probe threads would otherwise be joined at exit, up to the fetch timeout)."""
+    (the probe threads would otherwise be joined at exit, up to the fetch timeout). The one
+    thing it waits for is a token refresh between spending a token and saving its successor."""
     if loop.in_flight:
+        from pipeline.live import inflight
+
+        if inflight.in_flight():  # a token is spent and its successor not yet saved: never cut that short
+            click.echo("stopping: waiting for a token refresh to be saved", err=True)
+            inflight.wait_until_saved(TOKEN_SAVE_GRACE_SECONDS)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

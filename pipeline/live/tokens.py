@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.live import recovery, service
+from pipeline.live import inflight, recovery, service
 from pipeline.live.atomic import WriteError
 from pipeline.live.journal import Journal, JournalError, Rotation, token_hash
 from pipeline.live.lease import Lease, LeaseTimeout
@@ -222,27 +222,28 @@ class TokenKeeper:
                         return None, Failure("lease_stale", "not refreshed: the published tokens have expired")
                     old, spent = rotation.refresh, rotation.next
                     continue
-                answer = service.refresh(client, self.endpoints, leased, self.clock())
-                if not answer.ok:
-                    detail = answer.detail + (
-                        "; the token may have been spent: if the account stops working, log in again"
-                        if answer.spent
-                        else ""
+                with inflight.spending():  # from spending the token to saving its successor
+                    answer = service.refresh(client, self.endpoints, leased, self.clock())
+                    if not answer.ok:
+                        detail = answer.detail + (
+                            "; the token may have been spent: if the account stops working, log in again"
+                            if answer.spent
+                            else ""
+                        )
+                        return None, Failure(answer.code, detail, answer.status)
+                    assert answer.tokens is not None
+                    tokens = answer.tokens
+                    rotation = Rotation(
+                        spent,
+                        tokens["access"],
+                        str(tokens["refresh"]).strip(),
+                        tokens.get("expires"),
+                        tokens.get("id_token"),
+                        account_id,
+                        self.clock(),
+                        "refresh",
                     )
-                    return None, Failure(answer.code, detail, answer.status)
-                assert answer.tokens is not None
-                tokens = answer.tokens
-                rotation = Rotation(
-                    spent,
-                    tokens["access"],
-                    str(tokens["refresh"]).strip(),
-                    tokens.get("expires"),
-                    tokens.get("id_token"),
-                    account_id,
-                    self.clock(),
-                    "refresh",
-                )
-                failure = self._keep(rotation, source, who, email, publish=leased)
+                    failure = self._keep(rotation, source, who, email, publish=leased)
                 if failure is not None:
                     return None, failure
                 return Fresh(rotation.access, rotation.expires), None
