@@ -1212,6 +1212,8 @@ def _csv_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value  # a spreadsheet would run it as a formula (an e-mail or label is text)
     return str(value)
 
 
