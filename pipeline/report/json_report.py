@@ -44,6 +44,7 @@ def health_report(view: View, *, explain: bool = False) -> Record:
                 "path": storage.get("path"),
                 "state": storage.get("state"),
                 "recoveredFrom": storage.get("recoveredFrom"),
+                "warnings": list(view.warnings) or None,
             }
         )
     if view.warnings:
