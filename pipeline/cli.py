@@ -224,21 +224,10 @@ def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
 
 
 def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes]) -> int:
+    """The records as NDJSON; a stream that refuses them is one line (see output.write_stream)."""
     from pipeline.ndjson import write_records
 
-    try:
-        return write_records(records, stream)
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        name = getattr(stream, "name", "-")
-        if name in ("-", "<stdout>") or stream is sys.stdout.buffer:
-            from pipeline.terminal import stdout_failed
-
-            raise stdout_failed(error) from None
-        from pipeline.errors import OutputError
-
-        raise OutputError(f"cannot write to {name}: {error.strerror or error}") from None
+    return write_records(records, stream)
 
 
 # --- stages --------------------------------------------------------------------------
