@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,6 +97,9 @@ class HistoryStore:
                 raise HistoryError(f"{path}: no history yet (a live run records one)")
             if path.is_dir():
                 raise HistoryError(f"{path}: is a folder, not a history database")
+            if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+                # a FIFO or a device would block SQLite's first read for ever
+                raise HistoryError(f"{path}: is not a regular file, not a history database")
             uri = path.resolve().as_uri() + ("" if create else "?mode=ro")
             self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except HistoryError:

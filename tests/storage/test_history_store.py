@@ -111,12 +111,14 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-@pytest.mark.parametrize("damage", ["garbage", "folder"])
+@pytest.mark.parametrize("damage", ["garbage", "folder", "fifo"])
 def test_a_damaged_history_never_blocks_the_report(seed_pool: Path, isolated_home: Path, damage: str) -> None:
     db = default_db(isolated_home)
     db.parent.mkdir(parents=True)
     if damage == "garbage":
         db.write_bytes(b"this is not a database\x00" * 300)
+    elif damage == "fifo":
+        os.mkfifo(db)  # SQLite would wait for ever on its first read
     else:
         db.mkdir()
     clean = run_cli(["report", "--now", NOW], validate=False).stdout
