@@ -99,5 +99,5 @@ def test_the_docs_screenshots_exist() -> None:
     for name in ("report-420.png", "report-1000.png"):
         data = (ROOT / "docs" / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
-    readme = (ROOT / "README.md").read_text()
-    assert "docs/report-420.png" in readme and "docs/report-1000.png" in readme
+    page = (ROOT / "docs" / "formats.md").read_text()
+    assert "](report-420.png)" in page and "](report-1000.png)" in page
