@@ -11,12 +11,14 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import click
 
 from pipeline import __version__
 from pipeline.errors import ExitStatus, PipelineError
+from pipeline.live import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -202,7 +204,7 @@ def model_option(func: F) -> F:
         "--model",
         metavar="MODEL",
         default=None,
-        help="Model whose limits count (default gpt-5-codex; live mode probes with it and the report echoes it).",
+        help=f"Model whose limits count (default {DEFAULT_MODEL}; live mode probes with it and the report echoes it).",
     )(func)
 
 
@@ -210,7 +212,7 @@ def format_options(func: F) -> F:
     func = click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json", "prometheus", "html", "markdown"]),
+        type=click.Choice(FORMAT_NAMES),
         default=None,
         help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
         "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
@@ -258,7 +260,7 @@ def format_options(func: F) -> F:
     return func
 
 
-class OctalMode(click.ParamType):
+class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support
     """A file mode such as 600 or 0644: owner read and write, no execute bits, nothing more."""
 
     name = "mode"
@@ -307,7 +309,7 @@ def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> Non
 def live_options(func: F) -> F:
     func = click.option(
         "--probe-method",
-        type=click.Choice(["usage", "responses"]),
+        type=click.Choice(PROBE_METHODS),
         default="usage",
         show_default=True,
         help="usage: GET /wham/usage (spends no quota). responses: a tiny Codex request read for its "
@@ -315,10 +317,10 @@ def live_options(func: F) -> F:
     )(func)
     func = click.option(
         "--concurrency",
-        type=click.IntRange(1, 64),
-        default=32,
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
-        help="Probes in flight at once (one request per account; at most 64).",
+        help=f"Probes in flight at once (one request per account; at most {MAX_CONCURRENCY}).",
     )(func)
     func = click.option(
         "--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts."
@@ -345,7 +347,9 @@ def make_prober(
 ) -> Any:
     from pipeline.stages.probe import ProbeOptions, Prober
 
-    options = ProbeOptions(model or "gpt-5-codex", probe_method, concurrency, max_accounts, max_probes, cached_only)
+    options = ProbeOptions(
+        model or DEFAULT_MODEL, cast(ProbeMethod, probe_method), concurrency, max_accounts, max_probes, cached_only
+    )
     return Prober(options, os.environ, progress=_progress_printer(), **kwargs)
 
 

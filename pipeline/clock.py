@@ -32,14 +32,6 @@ def parse_instant(value: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def iso_utc(ms: int) -> str:
-    """``2026-03-03T14:30:00Z`` (milliseconds only when present)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    if ms % 1000:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_iso_ms(value: object) -> int | None:
     """Lenient parse of a stored ISO-8601 timestamp (e.g. auth.json ``last_refresh``)."""
     if not isinstance(value, str) or not value.strip():

@@ -65,8 +65,6 @@ class Assessment:
     factors: list[Factor]
     rate_limited: bool
     rate_limit_reset_at: int | None
-    quota_left: int | None  # percent left in the binding window, None when unknown
-    exhausted: bool
 
     @property
     def reasons(self) -> list[str]:
@@ -117,7 +115,7 @@ def assess(account: dict[str, Any], now: int, model: str | None = None) -> Asses
     quota = account.get("quota")
     windows = q.windows_of(quota, now)
     exhausted = _rate_limits(account, now, model, windows, facts)
-    left = _quota(quota, windows, now, exhausted, facts)
+    _quota(quota, windows, now, exhausted, facts)
     _refresh_age(account, now, facts)
     _usage(account, now, facts)
 
@@ -134,7 +132,7 @@ def assess(account: dict[str, Any], now: int, model: str | None = None) -> Asses
         facts.factors,
         key=lambda f: (f.decides != status, f.decides is None, -f.points),
     )
-    return Assessment(status, score, ordered, facts.rate_limited, reset_at, left, exhausted)
+    return Assessment(status, score, ordered, facts.rate_limited, reset_at)
 
 
 # --- the rules, in table order -------------------------------------------------------
@@ -277,9 +275,7 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
     return bool(exhausted)
 
 
-def _quota(
-    quota: dict[str, Any] | None, windows: list[q.Window], now: int, exhausted: bool, facts: _Facts
-) -> int | None:
+def _quota(quota: dict[str, Any] | None, windows: list[q.Window], now: int, exhausted: bool, facts: _Facts) -> None:
     if not quota:
         facts.add(
             "no-quota-data",
@@ -287,7 +283,7 @@ def _quota(
             "no quota data",
             "no quota data (run with --live, or let codex-multi-auth fill its quota cache)",
         )
-        return None
+        return
     stale = [w for w in windows if w.stale]
     if stale:
         labels = ", ".join(w.label for w in stale)
@@ -302,7 +298,7 @@ def _quota(
         facts.add("old-quota-data", OLD_DATA_POINTS, "quota data old", f"quota figures sampled {ago(sampled, now)}")
     bound = q.binding(windows)
     if bound is None or exhausted:
-        return 0 if exhausted else None
+        return
     left = bound.remaining
     assert left is not None
     for limit, points in QUOTA_TIERS:
@@ -312,7 +308,6 @@ def _quota(
             else:
                 facts.add("quota-below", points, f"quota below {limit}%", f"{left}% left in the {bound.label} window")
             break
-    return left
 
 
 def _refresh_age(account: dict[str, Any], now: int, facts: _Facts) -> None:

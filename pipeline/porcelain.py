@@ -11,10 +11,10 @@ from typing import Any
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.redact import Masker
-from pipeline.report import build_view, view_masker
+from pipeline.report import render_view
+from pipeline.report.view import build_view, view_masker
 from pipeline.stages.collect import collect, messages
 from pipeline.stages.recommend import recommend
-from pipeline.stages.render import render_view
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 

@@ -92,7 +92,7 @@ def fast_says_valid(instance: object, name: str) -> bool:
         return False
 
 
-def schema_errors(instance: object, name: str) -> list[tuple[str, str]]:
+def schema_errors(instance: Any, name: str) -> list[tuple[str, str]]:
     """All problems as ``(json_path, message)``, best match first; empty when valid."""
     from jsonschema.exceptions import best_match
 

@@ -82,8 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args and args[0] == "auth":
         from pipeline.cli import cli
 
-        cli.main(args=args[1:], prog_name="codex auth")
-        return
+        cli.main(args=args[1:], prog_name="codex auth")  # exits: click's main ends in SystemExit
     raise SystemExit(run_real_codex(args, own))
 
 

@@ -1,7 +1,18 @@
 """A fake ChatGPT/Codex backend for tests, the demo and the benchmarks.
 
-A real HTTP server on 127.0.0.1 (never any other address), standard library only, one thread
-per connection, so slow answers overlap. It speaks the three endpoints the report uses:
+The behaviour is one function from request to answer, :meth:`FakeBackend.handle`
+(``FakeRequest`` in: method, target, headers, body; ``FakeResponse`` out: status or dropped,
+headers, body, the delay before it), over the scenario state and stats that a
+:class:`FakeBackend` keeps. Two thin adapters serve it:
+
+* in-process, ``backend.transport()``: an ``httpx.MockTransport`` for clients in the same
+  process (most tests; no socket; see :mod:`testkit.fake_transport`);
+* over real sockets, ``backend.start()`` or ``python -m testkit.fake_backend``: a
+  standard-library HTTP server on 127.0.0.1, never any other address, one thread per
+  connection, so slow answers overlap (the demo, the benchmark, tests that run other
+  processes; see :mod:`testkit.fake_server`).
+
+It speaks the three endpoints the report uses:
 
 * ``GET  [/backend-api]/wham/usage`` (also ``/api/codex/usage``): the quota snapshot body;
 * ``POST [/backend-api]/codex/responses``: a tiny ``text/event-stream`` answer whose
@@ -114,13 +125,25 @@ booked just before its answer is written, so a client holding an answer finds it
 ``succeeded`` counts rotations (``drop_after_rotate`` included); ``reused`` and ``unknown``
 are parts of ``failed``.
 
+Delays are decided with the answer and waited by the adapter before it is sent: a delayed
+refresh has already rotated when its answer leaves, and a backend stopped during a delay
+drops the answer (the connection closes without one).
+
 Using it
 --------
-In-process::
+In-process, no socket::
+
+    backend = FakeBackend(scenario, delay_ms=0)
+    with httpx.Client(transport=backend.transport()) as client:
+        client.get(backend.base_url + "/wham/usage", headers=...)
+    backend.stats()
+
+A server on 127.0.0.1 in a background thread::
 
     with FakeBackend(scenario, delay_ms=0) as backend:
         httpx.get(backend.base_url + "/wham/usage", headers=...)
-        backend.stats()
+
+The core alone: ``backend.handle(FakeRequest("GET", "/backend-api/wham/usage", headers))``.
 
 As a process::
 
@@ -140,25 +163,26 @@ import json
 import math
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from testkit import poolkit
+
+if TYPE_CHECKING:
+    from testkit.fake_server import FakeServer
+    from testkit.fake_transport import FakeTransport
 
 HOST = "127.0.0.1"
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
 DEFAULT_TOKEN_LIFETIME = 864_000
 MAX_BODY = 1 << 20
-IDLE_TIMEOUT = 10.0  # seconds a keep-alive connection may sit idle
 
 USAGE, RESPONSES, REFRESH, OTHER = "usage", "responses", "refresh", "other"
 API_MODES = {
@@ -600,12 +624,103 @@ def load_scenario(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
     try:
-        return json.loads(Path(source).read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(Path(source).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ScenarioError(f"{source}: not JSON ({exc})") from None
+    return data
 
 
-# --- the server -----------------------------------------------------------------------
+# --- requests and answers -------------------------------------------------------------
+
+
+class RequestHeaders(dict[str, str]):
+    """Request headers, looked up without regard to case (names are stored lower-case)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.lower(), value) for name, value in items)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
+@dataclass
+class FakeRequest:
+    """What the core needs of a request: ``path`` is the request target (query included),
+    ``headers`` any mapping or list of pairs."""
+
+    method: str
+    path: str
+    headers: RequestHeaders | Mapping[str, str] | Iterable[tuple[str, str]] = ()
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        items = self.headers.items() if isinstance(self.headers, Mapping) else self.headers
+        self.headers = RequestHeaders(items)
+
+
+@dataclass
+class FakeResponse:
+    """The core's answer: ``status`` None means the connection closes without an answer;
+    ``delay`` is how long (seconds) the adapter waits before answering; ``endpoint`` is what
+    the request was booked as (None: a stats call, not counted)."""
+
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    delay: float = 0.0
+    endpoint: str | None = None
+    path: str = "/"
+
+    @property
+    def dropped(self) -> bool:
+        return self.status is None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def json_body(status: int, data: Any, headers: Mapping[str, str] | None = None) -> FakeResponse:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return FakeResponse(status, {"Content-Type": "application/json", **(headers or {})}, body)
+
+
+class _Drop(Exception):
+    """Close the connection without an answer."""
+
+
+class _Handler:
+    """One request as the behaviour code sees it: the request's ``headers`` in, the answer
+    (``send``/``_json``) and the delay out."""
+
+    def __init__(self, request: FakeRequest) -> None:
+        assert isinstance(request.headers, RequestHeaders)
+        self.headers: RequestHeaders = request.headers
+        self.delay_ms = 0
+        self.response: FakeResponse | None = None
+
+    def send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> int:
+        self.response = FakeResponse(status, {"Content-Type": content_type, **(headers or {})}, body)
+        return status
+
+    def _json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> int:
+        self.response = json_body(status, data, headers)
+        return status
+
+
+ROUTES = {
+    "/wham/usage": ("GET", USAGE),
+    "/api/codex/usage": ("GET", USAGE),
+    "/codex/responses": ("POST", RESPONSES),
+    "/oauth/token": ("POST", REFRESH),
+}
+
+
+def route_path(target: str) -> str:
+    """The path a request target names, without query, trailing slash or ``/backend-api``."""
+    path = urlsplit(target).path.rstrip("/") or "/"
+    if path.startswith("/backend-api/") or path == "/backend-api":
+        path = path[len("/backend-api") :] or "/"
+    return path
 
 
 class _Stats:
@@ -637,147 +752,11 @@ class _Stats:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = False
-    backend: FakeBackend
-
-    def __init__(self, backend: FakeBackend, port: int) -> None:
-        self.backend = backend
-        self.connections: dict[socket.socket, threading.Thread] = {}
-        self.connections_lock = threading.Lock()
-        super().__init__((HOST, port), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), name="fake-backend-conn", daemon=True
-        )
-        with self.connections_lock:
-            self.connections[request] = thread
-        thread.start()
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.pop(request, None)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that went away mid-answer is normal here; say so only when logging
-        if self.backend.log is not None:
-            exc = sys.exc_info()[1]
-            self.backend.log_line(f"connection error: {type(exc).__name__}")
-
-
-class _Drop(Exception):
-    """Close the connection without an answer."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "fake-chatgpt-backend"
-    sys_version = ""
-    timeout = IDLE_TIMEOUT
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the backend logs its own lines, without headers or query strings
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def _dispatch(self, method: str) -> None:
-        backend = self.server.backend
-        path = urlsplit(self.path).path.rstrip("/") or "/"
-        if path.startswith("/backend-api/") or path == "/backend-api":
-            path = path[len("/backend-api") :] or "/"
-        body = self._read_body()
-        if body is None:
-            return
-        if path == "/_fake/stats":
-            if method != "GET":
-                self._json(405, {"detail": "Method Not Allowed"})
-                return
-            self._json(200, backend.stats())
-            return
-        routes = {
-            "/wham/usage": ("GET", USAGE),
-            "/api/codex/usage": ("GET", USAGE),
-            "/codex/responses": ("POST", RESPONSES),
-            "/oauth/token": ("POST", REFRESH),
-        }
-        wanted, endpoint = routes.get(path, (None, OTHER))
-        backend.request_started(endpoint)
-        self._tracked = True
-        status: int | str = "error"
-        try:
-            if wanted is None:
-                status = self._json(404, {"detail": "Not Found"})
-            elif method != wanted:
-                status = self._json(405, {"detail": "Method Not Allowed"})
-            elif endpoint == REFRESH:
-                status = backend.handle_refresh(self, body)
-            else:
-                status = backend.handle_api(self, endpoint, body)
-        except _Drop:
-            self.close_connection = True
-            status = "dropped"
-            backend.count_drop()
-        finally:
-            self._finish(status)
-            backend.log_line(f"{method} {path} {status}")
-
-    _tracked = False
-
-    def _finish(self, status: int | str) -> None:
-        """Book the request as answered, once: just before its bytes go out, so a client that
-        has its answer always finds it in the stats."""
-        if self._tracked:
-            self._tracked = False
-            self.server.backend.request_finished(status)
-
-    def _read_body(self) -> bytes | None:
-        length_text = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self._json(411, {"detail": "Length Required"})
-            self.close_connection = True
-            return None
-        try:
-            length = int(length_text) if length_text else 0
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self._json(413 if length > MAX_BODY else 400, {"detail": "Bad Content-Length"})
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> int:
-        self._finish(status)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-        return status
-
-    def _json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> int:
-        return self.send(status, json.dumps(data, separators=(",", ":")).encode(), "application/json", headers)
-
-
 class FakeBackend:
-    """The fake backend, run in a background thread: ``with FakeBackend(scenario) as b: ...``.
+    """The fake backend: the scenario's state, the stats, and :meth:`handle`, the behaviour as
+    one function from request to answer. Two adapters share it: :meth:`transport` (in-process,
+    an ``httpx.MockTransport``) and :meth:`start` (a real server on 127.0.0.1 in a background
+    thread: ``with FakeBackend(scenario) as b: ...``). Thread-safe.
 
     ``scenario`` is a dict or the path of a JSON file (see the module docstring);
     ``delay_ms`` replaces the scenario's global ``delayMs`` when given; ``clock`` returns the
@@ -807,8 +786,8 @@ class FakeBackend:
         self._in_flight = 0
         self._calls: dict[tuple[str, str], int] = {}
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: FakeServer | None = None
+        self._transport: FakeTransport | None = None
         # refresh token -> [account id, "valid" | "used"]; minted access token -> (account id, exp)
         self._refresh: dict[str, list[str]] = {}
         self._minted: dict[str, tuple[str, int]] = {}
@@ -818,38 +797,35 @@ class FakeBackend:
             if account.refresh_token:
                 self._refresh[account.refresh_token] = [account.id, "valid"]
 
-    # -- lifecycle ---------------------------------------------------------------------
+    # -- the adapters ------------------------------------------------------------------
+
+    def transport(self) -> FakeTransport:
+        """The in-process adapter (one per backend): an ``httpx.MockTransport`` answering at
+        its own ``base_url``/``token_url`` (see :mod:`testkit.fake_transport`)."""
+        if self._transport is None:
+            from testkit.fake_transport import FakeTransport
+
+            self._transport = FakeTransport(self)
+        return self._transport
 
     def start(self) -> FakeBackend:
+        """Serve on 127.0.0.1 (the port given, or a free one) in a background thread."""
         if self._server is not None:
             raise RuntimeError("already started")
-        self._server = _Server(self, self._port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-backend", daemon=True
-        )
-        self._thread.start()
+        from testkit.fake_server import FakeServer
+
+        self._stopping.clear()
+        self._server = FakeServer(self, self._port)
+        self._server.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, end delays early, close every open connection, join the threads."""
-        server, self._server = self._server, None
-        if server is None:
-            return
+        """End delays early (their answers are dropped); stop serving, close every open
+        connection, join the threads."""
         self._stopping.set()
-        server.shutdown()
-        assert self._thread is not None
-        self._thread.join(timeout)
-        with server.connections_lock:
-            open_connections = dict(server.connections)
-        for conn in open_connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        deadline = time.monotonic() + timeout
-        for thread in open_connections.values():
-            thread.join(max(0.0, deadline - time.monotonic()))
-        server.server_close()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop(timeout)
 
     def __enter__(self) -> FakeBackend:
         return self.start()
@@ -865,7 +841,13 @@ class FakeBackend:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        """Where the backend answers: its server while started, else its in-process transport
+        once made; neither: RuntimeError."""
+        if self._server is not None:
+            return self._server.url
+        if self._transport is not None:
+            return self._transport.url
+        raise RuntimeError("not running")
 
     @property
     def base_url(self) -> str:
@@ -874,6 +856,63 @@ class FakeBackend:
     @property
     def token_url(self) -> str:
         return self.url + "/oauth/token"
+
+    # -- the core ----------------------------------------------------------------------
+
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        """The answer to ``request``, with the delay before it (the adapters wait it). Books
+        the request in the stats by endpoint and account, and changes the scenario state
+        (behaviour lists advance, refresh tokens rotate) as the service would."""
+        path = route_path(request.path)
+        handler = _Handler(request)
+        if path == "/_fake/stats":
+            if request.method != "GET":
+                return json_body(405, {"detail": "Method Not Allowed"})
+            return json_body(200, self.stats())
+        wanted, endpoint = ROUTES.get(path, (None, OTHER))
+        with self._lock:
+            self._stats.requests[endpoint] += 1
+        try:
+            if wanted is None:
+                handler._json(404, {"detail": "Not Found"})
+            elif request.method != wanted:
+                handler._json(405, {"detail": "Method Not Allowed"})
+            elif endpoint == REFRESH:
+                self.handle_refresh(handler, request.body)
+            else:
+                self.handle_api(handler, endpoint, request.body)
+            response = handler.response
+            assert response is not None
+        except _Drop:
+            response = FakeResponse(None)
+        response.delay, response.endpoint, response.path = handler.delay_ms / 1000, endpoint, path
+        return response
+
+    def respond(self, request: FakeRequest, wait: Callable[[float], bool] | None = None) -> FakeResponse:
+        """What both adapters do with a request: :meth:`handle` it, wait its delay (``wait``,
+        default :meth:`wait`, returns False when the backend is stopping: then the answer is
+        dropped), and book the answer in the stats just before the adapter sends it, so a client
+        holding an answer finds it counted. The request is in flight from handling to booking."""
+        response = self.handle(request)
+        if response.endpoint is None:
+            return response  # stats calls are not counted
+        self.request_started()
+        try:
+            if response.delay > 0 and not (wait or self.wait)(response.delay):
+                response.status = None  # stopping: do not answer
+        finally:
+            # also when ``wait`` raised (the in-process client's read timeout): the answer
+            # counts as sent, as the server's does when it writes to a connection the client left
+            status: int | str = "dropped" if response.status is None else response.status
+            if response.dropped:
+                self.count_drop()
+            self.request_finished(status)
+            self.log_line(f"{request.method} {response.path} {status}")
+        return response
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False when the backend stopped meanwhile (or had stopped)."""
+        return not self._stopping.wait(seconds)
 
     # -- observation -------------------------------------------------------------------
 
@@ -908,11 +947,10 @@ class FakeBackend:
             except (OSError, ValueError):
                 pass
 
-    # -- bookkeeping used by the handler ---------------------------------------------------
+    # -- bookkeeping used by the adapters and the core -------------------------------------
 
-    def request_started(self, endpoint: str) -> None:
+    def request_started(self) -> None:
         with self._lock:
-            self._stats.requests[endpoint] += 1
             self._in_flight += 1
             self._stats.max_in_flight = max(self._stats.max_in_flight, self._in_flight)
 
@@ -941,14 +979,14 @@ class FakeBackend:
         options = account.behaviours[endpoint]
         return options[min(index, len(options) - 1)]
 
-    def _delay(self, account: Account | None, behaviour: Behaviour | None) -> None:
+    def _delay(self, handler: _Handler, account: Account | None, behaviour: Behaviour | None) -> None:
+        """The answer's delay: the behaviour's, else the account's, else the global one."""
         delay = self.scenario.delay_ms
         if account is not None and account.delay_ms is not None:
             delay = account.delay_ms
         if behaviour is not None and behaviour.delay_ms is not None:
             delay = behaviour.delay_ms
-        if delay > 0 and self._stopping.wait(delay / 1000):
-            raise _Drop  # stopping: do not answer
+        handler.delay_ms = delay
 
     def _mint(self, account: Account, lifetime: int) -> tuple[str, int]:
         now = int(self.clock())
@@ -970,6 +1008,7 @@ class FakeBackend:
             return 401, _api_error("missing_authorization", "Missing bearer authentication in header")
         with self._lock:
             minted = self._minted.get(token)
+        token_account: str | None
         if minted is not None:
             token_account, exp = minted
         else:
@@ -999,12 +1038,12 @@ class FakeBackend:
             known = self.scenario.accounts.get(account_id) if account_id else None
             if known is not None:
                 self._count_account(known.id, endpoint)
-            self._delay(known, None)
+            self._delay(handler, known, None)
             status, error = outcome
             return handler._json(status, error)
         account = outcome
         behaviour = self._behaviour(account, endpoint)
-        self._delay(account, behaviour)
+        self._delay(handler, account, behaviour)
         now = self.clock()
         model: str | None = None
         if endpoint == RESPONSES:
@@ -1155,7 +1194,7 @@ class FakeBackend:
             owner = record[0] if record else None
         account = self.scenario.accounts.get(owner) if owner else None
         behaviour = self._behaviour(account, REFRESH) if account is not None else None
-        self._delay(account, behaviour)
+        self._delay(handler, account, behaviour)
         if params.get("grant_type") != "refresh_token":
             self._refresh_failed()
             return handler._json(
@@ -1358,4 +1397,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the importable module's main, so the adapters and this code share one set of classes
+    from testkit.fake_backend import main as _main
+
+    sys.exit(_main())

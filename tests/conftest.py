@@ -6,6 +6,7 @@ temporary folder, so nothing can read or write the real home directory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,20 +43,41 @@ def seed_pool(pool_dir: Path) -> Path:
     return poolkit.seed_example_pool(pool_dir)
 
 
-@pytest.fixture
-def backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """``start(scenario, delay_ms=0)`` starts a fake backend and points the tool at it."""
-    started: list[Any] = []
+def _fake_backends(monkeypatch: pytest.MonkeyPatch, *, in_process: bool) -> Iterator[Any]:
+    """``start(scenario, delay_ms=None)``: a fake backend the tool is pointed at (stopped at teardown)."""
+    from pipeline.live import service
+    from testkit.fake_backend import FakeBackend
 
-    def start(scenario: dict[str, Any], delay_ms: int | None = None) -> Any:
-        from testkit.fake_backend import FakeBackend
+    started: list[FakeBackend] = []
+    make_client = service.make_client
 
-        server = FakeBackend(scenario, delay_ms).start()
-        started.append(server)
-        monkeypatch.setenv("CODEX_AUTH_BASE_URL", server.base_url)
-        monkeypatch.setenv("CODEX_AUTH_TOKEN_URL", server.token_url)
-        return server
+    def start(scenario: dict[str, Any], delay_ms: int | None = None) -> FakeBackend:
+        fake = FakeBackend(scenario, delay_ms)
+        started.append(fake)
+        if in_process:
+            monkeypatch.setattr(service, "make_client", functools.partial(make_client, transport=fake.transport()))
+        else:
+            fake.start()
+        monkeypatch.setenv("CODEX_AUTH_BASE_URL", fake.base_url)
+        monkeypatch.setenv("CODEX_AUTH_TOKEN_URL", fake.token_url)
+        return fake
 
     yield start
-    for server in started:
-        server.stop()
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``start(scenario, delay_ms=None)``: the fake backend in-process, no socket. The tool's live
+    client is built on the backend's httpx transport, and CODEX_AUTH_BASE_URL/TOKEN_URL name the
+    transport's own URLs, which nothing serves (a client without the transport fails to connect).
+    Only for the tool run in this process (``run_cli``); subprocesses need ``backend``."""
+    yield from _fake_backends(monkeypatch, in_process=True)
+
+
+@pytest.fixture
+def backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``start(scenario, delay_ms=None)`` starts the fake backend as a server on 127.0.0.1 and
+    points the tool at it: for the tool run as another process, or real sockets."""
+    yield from _fake_backends(monkeypatch, in_process=False)

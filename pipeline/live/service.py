@@ -84,7 +84,8 @@ def check_url(url: str, name: str) -> None:
     )
 
 
-def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
+def make_client(endpoints: Endpoints, concurrency: int, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The live client; ``transport`` (tests: the in-process fake backend) replaces the network."""
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency)
     return httpx.Client(
         timeout=httpx.Timeout(endpoints.timeout_ms / 1000),
@@ -92,6 +93,7 @@ def make_client(endpoints: Endpoints, concurrency: int) -> httpx.Client:
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         trust_env=False,
+        transport=transport,
     )
 
 
@@ -319,7 +321,8 @@ def _windows(rate: Any, now_ms: int) -> list[dict[str, Any]]:
 
 
 def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]:
-    rate = body.get("rate_limit") if isinstance(body.get("rate_limit"), dict) else {}
+    raw_rate = body.get("rate_limit")
+    rate: dict[str, Any] = raw_rate if isinstance(raw_rate, dict) else {}
     reached = rate.get("limit_reached")
     if rate.get("allowed") is False:
         reached = True
@@ -330,8 +333,9 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         if not isinstance(extra, dict):
             continue
         limit_id = _code(extra.get("metered_feature")) or _norm(extra.get("limit_name")) or "unknown"
-        extra_rate = extra.get("rate_limit") if isinstance(extra.get("rate_limit"), dict) else {}
-        limit = {
+        raw_extra = extra.get("rate_limit")
+        extra_rate: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
+        limit: dict[str, Any] = {
             "limitId": limit_id,
             "limitName": extra.get("limit_name") if isinstance(extra.get("limit_name"), str) else None,
             "limitReached": extra_rate.get("limit_reached")

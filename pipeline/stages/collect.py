@@ -12,16 +12,17 @@ every field below is picked by name from the stored objects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
+from pipeline.records import Record
 from pipeline.storage import jwt
+from pipeline.storage.identity import identity_of, token_facts
+from pipeline.storage.identity import ms_or_none as _ms
+from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import flagged_key
-
-Record = dict[str, Any]
 
 
 def collect(pool: Pool) -> Iterator[Record]:
@@ -135,21 +136,6 @@ def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
     }
 
 
-def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -> Record:
-    access = account.get("accessToken")
-    expires = _ms(account.get("expiresAt")) or jwt.instant_ms(access_claims, "exp")
-    refreshed, source = _ms(account.get("lastRefreshAt")), "last_refresh"
-    if refreshed is None:
-        refreshed, source = jwt.instant_ms(access_claims, "iat"), "access-token-iat"
-    return {
-        "hasAccessToken": isinstance(access, str) and bool(access.strip()),
-        "hasRefreshToken": isinstance(account.get("refreshToken"), str) and bool(account["refreshToken"].strip()),
-        "accessExpiresAt": expires,
-        "lastRefreshAt": refreshed,
-        "lastRefreshSource": source if refreshed is not None else None,
-    }
-
-
 def messages(pool: Pool) -> list[str]:
     """What a person should read on stderr about this pool (empty when all is well)."""
     lines = []
@@ -185,17 +171,6 @@ def messages(pool: Pool) -> list[str]:
     return lines
 
 
-def identity_of(account: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(accountId, email, where the e-mail came from), as the records show them."""
-    claims = jwt.claims(account.get("accessToken"))
-    account_id = _text(account.get("accountId")) or jwt.account_id(claims)
-    email = _text(account.get("email"))
-    if email:
-        return account_id, email, "stored"
-    email = jwt.email(claims)
-    return account_id, email, "token" if email else None
-
-
 def _cached_quota(entry: dict[str, Any]) -> Record:
     return {
         "source": "cache",
@@ -224,16 +199,6 @@ def _reset_times(value: Any) -> dict[str, int]:
     if not isinstance(value, dict):
         return {}
     return {str(key): ms for key, raw in value.items() if (ms := _ms(raw)) is not None}
-
-
-def _ms(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        return None
-    return int(value)
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _safe_error(value: Any) -> str | None:

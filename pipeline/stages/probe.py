@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from pipeline.errors import InvalidInput
-from pipeline.live import service
+from pipeline.live import DEFAULT_CONCURRENCY, service
 from pipeline.live.lease import Lease, LeaseTimeout
 from pipeline.live.writeback import (
     WriteBackError,
@@ -39,22 +39,21 @@ from pipeline.live.writeback import (
     writable,
 )
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
-from pipeline.stages.collect import identity_of, token_facts
+from pipeline.records import DEFAULT_MODEL, ProbeMethod
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
+from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 
 Record = dict[str, Any]
-DEFAULT_CONCURRENCY = 32
-MAX_CONCURRENCY = 64
 
 
 @dataclass
 class ProbeOptions:
-    model: str = "gpt-5-codex"
-    method: str = "usage"  # usage | responses
+    model: str = DEFAULT_MODEL
+    method: ProbeMethod = "usage"
     concurrency: int = DEFAULT_CONCURRENCY
     max_accounts: int | None = None
     max_probes: int | None = None
@@ -286,8 +285,8 @@ class Prober:
             if retry_failure is not None:
                 return self._with_outcome(record, retry_failure, retry_tokens)
             assert retry_tokens.access is not None
+            probed = self._call(client, retry_tokens.access, account_id)
             tokens = retry_tokens
-            probed = self._call(client, tokens.access, account_id)
         outcome = {
             "outcome": probed.outcome,
             "method": self.options.method,
@@ -479,7 +478,8 @@ class Prober:
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
             data = {"version": 1, "flagged": {}}  # not ours to keep: a damaged state file starts over
         data["flagged"].update(self._history_updates)
-        return data
+        merged: Record = data
+        return merged
 
     def _merge_quota(self, data: Any) -> Record:
         if not isinstance(data, dict) or data.get("version") != 1:
@@ -492,7 +492,8 @@ class Prober:
                 by_id[record["accountId"]] = entry
             if record.get("email"):
                 by_email[record["email"].strip().lower()] = entry
-        return data
+        merged: Record = data
+        return merged
 
 
 def _stored(accounts: list[Record], record: Record) -> Record | None:
@@ -512,7 +513,8 @@ def _done(record: Record) -> Future[Record]:
 
 
 def _expiry(creds: Record) -> int | None:
-    return token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    expiry: int | None = token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
+    return expiry
 
 
 def _cache_entry(quota: Record) -> Record:
@@ -520,7 +522,7 @@ def _cache_entry(quota: Record) -> Record:
     entry: Record = {
         "updatedAt": quota["sampledAt"],
         "status": quota.get("httpStatus") or 200,
-        "model": quota.get("model") or "gpt-5-codex",
+        "model": quota.get("model") or DEFAULT_MODEL,
     }
     if quota.get("planType"):
         entry["planType"] = quota["planType"]

@@ -10,18 +10,14 @@ added; other records pass through unchanged. The policy is :mod:`pipeline.policy
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
-from pipeline.policy import assess
-
-DEFAULT_MODEL = "gpt-5-codex"
-SCORE_FIELDS = ("status", "healthScore", "rateLimited", "rateLimitResetAt", "reasons", "factors", "annotations")
-Record = dict[str, Any]
+from pipeline.records import DEFAULT_MODEL, Record
+from pipeline.scoring import score_account
 
 
 def score(records: Iterable[Record], *, now: int, model: str | None = None) -> Iterator[Record]:
     """Score each account at ``now``. The model (whose rate limits count) is the live probe's
-    when the pool record names one, else ``model``, else gpt-5-codex."""
+    when the pool record names one, else ``model``, else the default model."""
     current_model = model or DEFAULT_MODEL
     for record in records:
         kind = record.get("kind")
@@ -31,20 +27,3 @@ def score(records: Iterable[Record], *, now: int, model: str | None = None) -> I
         elif kind == "account":
             record = score_account(record, now, current_model)
         yield record
-
-
-def score_account(record: Record, now: int, model: str) -> Record:
-    result = assess(record, now, model)
-    scored = {k: v for k, v in record.items() if k not in SCORE_FIELDS}
-    scored["status"] = result.status
-    scored["healthScore"] = result.score
-    scored["rateLimited"] = result.rate_limited
-    scored["rateLimitResetAt"] = result.rate_limit_reset_at
-    scored["reasons"] = result.reasons
-    scored["factors"] = [
-        {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides}
-        for f in result.factors
-    ]
-    if "annotations" in record:
-        scored["annotations"] = record["annotations"]
-    return scored

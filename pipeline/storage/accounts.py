@@ -36,7 +36,7 @@ class _Normalized:
 
 def load_accounts(path: Path, now_ms: int) -> AccountsFile:
     outcome, value = load_with_recovery(
-        path, lambda data: normalize(data, now_ms), wal=True, is_empty=lambda v: not v.accounts
+        path, lambda data: normalize(data, now_ms), wal=True, is_empty=lambda v: v is None or not v.accounts
     )
     if value is None:
         return AccountsFile(outcome)

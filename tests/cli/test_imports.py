@@ -42,7 +42,7 @@ def test_help_is_light(tmp_path: Path, args: list[str]) -> None:
     [
         (["collect"], "pipeline.stages.collect"),
         (["report", "--json"], "pipeline.porcelain"),
-        (["report"], "pipeline.stages.render"),
+        (["report"], "pipeline.report.text"),
     ],
 )
 def test_collect_and_default_report_are_light(tmp_path: Path, args: list[str], marker: str) -> None:

@@ -1,12 +1,16 @@
-"""The fake ChatGPT backend (testkit/fake_backend.py), over real sockets with httpx."""
+"""The fake ChatGPT backend (testkit/fake_backend.py): its behaviours through the core, in-process
+(``FakeBackend.handle`` directly, and httpx clients on the backend's transport), and its server
+adapter over real sockets (lifecycle, concurrency, keep-alive, request framing, the process)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +24,7 @@ import httpx
 import pytest
 
 from testkit import poolkit
-from testkit.fake_backend import FakeBackend, ScenarioError, jwt_claims, token_hash
+from testkit.fake_backend import FakeBackend, FakeRequest, ScenarioError, jwt_claims, token_hash
 from testkit.helpers import ROOT
 
 T0 = 1_790_000_000.0  # a fixed server time for deterministic windows
@@ -78,23 +82,54 @@ def clock() -> Clock:
     return Clock()
 
 
+def _new_backend(
+    started: list[FakeBackend], serve: bool, scenario: dict[str, Any] | Path, delay_ms: int | None = None, **kw: Any
+) -> FakeBackend:
+    backend = FakeBackend(scenario, delay_ms, **kw)
+    started.append(backend)
+    if serve:
+        return backend.start()
+    backend.transport()  # its URLs are its transport's
+    return backend
+
+
 @pytest.fixture
-def start() -> Iterator[Callable[..., FakeBackend]]:
-    """Start a FakeBackend (stopped at teardown)."""
+def backends() -> Iterator[list[FakeBackend]]:
+    """The in-process backends a test made (stopped at teardown)."""
     started: list[FakeBackend] = []
-
-    def _start(scenario: dict[str, Any], delay_ms: int | None = None, **kw: Any) -> FakeBackend:
-        backend = FakeBackend(scenario, delay_ms, **kw).start()
-        started.append(backend)
-        return backend
-
-    yield _start
+    yield started
     for backend in started:
         backend.stop()
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
+def start(backends: list[FakeBackend]) -> Callable[..., FakeBackend]:
+    """A FakeBackend in-process (no socket)."""
+    return functools.partial(_new_backend, backends, False)
+
+
+@pytest.fixture
+def client(backends: list[FakeBackend]) -> Iterator[httpx.Client]:
+    """An httpx client whose requests go, in-process, to the backend ``start`` made last."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        return backends[-1].transport().handle_request(request)
+
+    with httpx.Client(transport=httpx.MockTransport(route), timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., FakeBackend]]:
+    """A FakeBackend served on 127.0.0.1 (stopped at teardown)."""
+    started: list[FakeBackend] = []
+    yield functools.partial(_new_backend, started, True)
+    for backend in started:
+        backend.stop()
+
+
+@pytest.fixture
+def socket_client() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=10) as c:
         yield c
 
@@ -541,6 +576,8 @@ def test_account_delay_makes_answers_slow(start, client, clock):
     a = api(start, client, clock, delayMs=1500)
     with pytest.raises(httpx.ReadTimeout):
         a.usage(timeout=0.2)
+    stats = a.backend.stats()
+    assert (stats["statuses"], stats["inFlight"]) == ({"200": 1}, 0), "the answer left, to a client gone"
 
 
 def test_behaviour_delay_beats_the_account_delay(start, client, clock):
@@ -564,6 +601,100 @@ def test_scenario_global_delay(start, client, clock):
     assert backend.stats()["delayMs"] == 1500
     with pytest.raises(httpx.ReadTimeout):
         Api(backend, client, "acct-a", jwt_for("acct-a", T0)).usage(timeout=0.2)
+
+
+# --- the core alone: FakeBackend.handle and respond -----------------------------------------
+
+
+def get_usage(account_id: str, token: str, target: str = "/backend-api/wham/usage") -> FakeRequest:
+    return FakeRequest("GET", target, headers(account_id, token))
+
+
+def test_core_answers_a_request_with_its_delay_as_data(clock):
+    backend = FakeBackend(
+        {
+            "delayMs": 50,
+            "accounts": [
+                account("acct-a", delayMs=1500),
+                account("acct-b", usage={"mode": "ok", "delayMs": 20}),
+                account("acct-c"),
+            ],
+        },
+        clock=clock,
+    )
+    a = backend.handle(get_usage("acct-a", jwt_for("acct-a", T0), "/backend-api/wham/usage/?debug=1"))
+    assert (a.status, a.delay, a.endpoint, a.path) == (200, 1.5, "usage", "/wham/usage")
+    assert a.headers["Content-Type"] == "application/json" and a.json()["account_id"] == "acct-a"
+    assert backend.handle(get_usage("acct-b", jwt_for("acct-b", T0))).delay == 0.02, "the behaviour's delay wins"
+    assert backend.handle(get_usage("acct-c", jwt_for("acct-c", T0))).delay == 0.05, "else the global one"
+    assert (
+        FakeBackend({"accounts": [account("acct-c")]}, 0, clock=clock)
+        .handle(get_usage("acct-c", jwt_for("acct-c", T0)))
+        .delay
+        == 0
+    )
+    stats = backend.stats()
+    assert stats["requests"]["usage"] == 3 and stats["statuses"] == {} and stats["inFlight"] == 0, (
+        "handle books the request; the answer is booked when it is sent"
+    )
+
+
+def test_core_drop_is_an_answer_without_a_status(clock):
+    backend = FakeBackend({"accounts": [account("acct-a", usage={"mode": "drop", "delayMs": 300})]}, clock=clock)
+    waited: list[float] = []
+    response = backend.respond(get_usage("acct-a", jwt_for("acct-a", T0)), lambda s: waited.append(s) or True)
+    assert response.dropped and response.status is None and response.body == b""
+    assert waited == [0.3], "a drop comes after the delay, as a connection closing late"
+    stats = backend.stats()
+    assert (stats["dropped"], stats["statuses"], stats["inFlight"]) == (1, {"dropped": 1}, 0)
+
+
+def test_respond_keeps_the_request_in_flight_while_it_waits_and_drops_when_stopping(clock):
+    backend = FakeBackend({"accounts": [account("acct-a", delayMs=1000)]}, clock=clock)
+    seen: list[int] = []
+
+    def stopping(seconds: float) -> bool:
+        seen.append(backend.stats()["inFlight"])
+        return False  # as when the backend stops during the delay
+
+    response = backend.respond(get_usage("acct-a", jwt_for("acct-a", T0)), stopping)
+    assert seen == [1] and response.dropped
+    assert backend.stats()["statuses"] == {"dropped": 1} and backend.stats()["inFlight"] == 0
+    backend.stop()
+    assert backend.wait(5) is False, "a stopped backend waits no more"
+
+
+def test_core_stats_calls_are_not_booked(clock):
+    backend = FakeBackend({"accounts": [account("acct-a")]}, clock=clock)
+    response = backend.respond(FakeRequest("GET", "/backend-api/_fake/stats"))
+    assert (response.status, response.endpoint) == (200, None)
+    assert response.json()["total"] == 0 and backend.stats()["statuses"] == {}
+    assert backend.handle(FakeRequest("POST", "/_fake/stats")).status == 405
+
+
+def test_core_reads_headers_in_any_case(clock):
+    backend = FakeBackend({"accounts": [account("acct-a")]}, clock=clock)
+    token = jwt_for("acct-a", T0)
+    request = FakeRequest(
+        "GET", "/wham/usage", [("authorization", f"Bearer {token}"), ("CHATGPT-ACCOUNT-ID", "acct-a")]
+    )
+    assert backend.handle(request).status == 200
+    form = f"grant_type=refresh_token&refresh_token={poolkit.refresh_token('acct-a')}&client_id={CLIENT_ID}"
+    refreshed = backend.handle(
+        FakeRequest("POST", "/oauth/token", {"content-type": "application/x-www-form-urlencoded"}, form.encode())
+    )
+    assert refreshed.status == 200 and refreshed.json()["token_type"] == "Bearer"
+
+
+def test_the_transport_answers_only_at_its_own_url(start, clock):
+    backend = start({"accounts": [account("acct-a")]}, clock=clock)
+    assert backend.base_url == "http://127.0.0.1:9/backend-api"
+    with httpx.Client(transport=backend.transport(), timeout=5) as c:
+        with pytest.raises(httpx.ConnectError):
+            c.get("http://127.0.0.1:8080/backend-api/wham/usage")
+        assert c.get(backend.url + "/_fake/stats").status_code == 200
+    with httpx.Client(timeout=5) as c, pytest.raises(httpx.ConnectError):
+        c.get(backend.url + "/_fake/stats")  # nothing serves it: a client must use the transport
 
 
 # --- authentication -----------------------------------------------------------------
@@ -804,7 +935,7 @@ def test_drop_after_rotate_loses_the_new_token(start, client, clock):
 def test_concurrent_refreshes_of_one_token_succeed_once(start, clock):
     backend = start({"accounts": [account("acct-a", refresh={"mode": "ok", "delayMs": 200})]}, clock=clock)
     token = poolkit.refresh_token("acct-a")
-    with httpx.Client(timeout=10, limits=httpx.Limits(max_connections=10)) as c, ThreadPoolExecutor(10) as pool:
+    with httpx.Client(timeout=10, transport=backend.transport()) as c, ThreadPoolExecutor(10) as pool:
         responses = list(pool.map(lambda _: c.post(backend.token_url, data=refresh_form(token)), range(10)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [400] * 9
@@ -818,8 +949,8 @@ def test_concurrent_refreshes_of_one_token_succeed_once(start, clock):
 # --- concurrency, stats, lifecycle --------------------------------------------------------
 
 
-def test_slow_requests_overlap(start, clock):
-    backend = start({"accounts": [account("acct-a", delayMs=300)]}, clock=clock)
+def test_slow_requests_overlap(serve, clock):
+    backend = serve({"accounts": [account("acct-a", delayMs=300)]}, clock=clock)
     with httpx.Client(timeout=10, limits=httpx.Limits(max_connections=20)) as c, ThreadPoolExecutor(20) as pool:
         a = Api(backend, c, "acct-a", jwt_for("acct-a", T0))
         codes = list(pool.map(lambda _: a.usage().status_code, range(20)))
@@ -830,8 +961,8 @@ def test_slow_requests_overlap(start, clock):
     assert stats["inFlight"] == 0
 
 
-def test_fifty_delayed_requests_overlap_with_an_async_client(start, clock):
-    backend = start({"accounts": [account("acct-a")]}, 500, clock=clock)
+def test_fifty_delayed_requests_overlap_with_an_async_client(serve, clock):
+    backend = serve({"accounts": [account("acct-a")]}, 500, clock=clock)
     token = jwt_for("acct-a", T0)
 
     async def run() -> list[int]:
@@ -917,14 +1048,71 @@ def test_stop_interrupts_a_slow_answer(clock):
     assert len(outcome) == 1 and isinstance(outcome[0], httpx.RemoteProtocolError)  # not a 20 s ReadTimeout
 
 
-def test_keep_alive_connections_are_reused(start, clock):
-    backend = start({"accounts": [account("acct-a")]}, clock=clock)
+def test_keep_alive_connections_are_reused(serve, clock):
+    backend = serve({"accounts": [account("acct-a")]}, clock=clock)
     with httpx.Client(timeout=5) as c:
         a = Api(backend, c, "acct-a", jwt_for("acct-a", T0))
         first = a.usage()
         second = a.usage()
     assert first.http_version == second.http_version == "HTTP/1.1"
     assert "close" not in second.headers.get("connection", "")
+
+
+# --- the server adapter, over real sockets ------------------------------------------------------
+
+
+def test_server_answers_as_the_in_process_transport_does(serve, start, socket_client, clock):
+    scenario = {"accounts": [account("acct-a", plan="pro", additionalLimits=[SPARK])]}
+    served, in_process = serve(scenario, clock=clock), start(scenario, clock=clock)
+    token = jwt_for("acct-a", T0)
+    with httpx.Client(transport=in_process.transport(), timeout=10) as local:
+        for backend, c in ((served, socket_client), (in_process, local)):
+            usage = Api(backend, c, "acct-a", token).usage()
+            responses = Api(backend, c, "acct-a", token).responses("gpt-5.3-codex-spark")
+            missing = c.get(backend.url + "/nope")
+            quota = {k: v for k, v in responses.headers.items() if k.startswith("x-")}
+            if backend is served:
+                expected = (usage.status_code, usage.json(), responses.status_code, quota, missing.status_code)
+            else:
+                assert (usage.status_code, usage.json(), responses.status_code, quota, missing.status_code) == expected
+    assert expected[0] == 200 and expected[2] == 200 and expected[3]["x-codex-active-limit"] == "codex_bengalfox"
+    assert served.stats() == in_process.stats()
+
+
+def test_server_drop_closes_the_connection(serve, socket_client, clock):
+    backend = serve({"accounts": [account("acct-a", usage="drop", refresh="drop_after_rotate")]}, clock=clock)
+    with pytest.raises(httpx.RemoteProtocolError):
+        Api(backend, socket_client, "acct-a", jwt_for("acct-a", T0)).usage()
+    token = poolkit.refresh_token("acct-a")
+    with pytest.raises(httpx.RemoteProtocolError):
+        socket_client.post(backend.token_url, data=refresh_form(token))
+    assert backend.refresh_token("acct-a") not in (None, token), "rotated, then dropped"
+    assert backend.stats()["statuses"] == {"dropped": 2}
+
+
+def test_server_delay_is_a_real_read_timeout(serve, socket_client, clock):
+    backend = serve({"accounts": [account("acct-a", delayMs=1500)]}, clock=clock)
+    with pytest.raises(httpx.ReadTimeout):
+        Api(backend, socket_client, "acct-a", jwt_for("acct-a", T0)).usage(timeout=0.2)
+
+
+@pytest.mark.parametrize(
+    ("framing", "status"),
+    [
+        ("Transfer-Encoding: chunked\r\n", 411),
+        ("Content-Length: many\r\n", 400),
+        (f"Content-Length: {(1 << 20) + 1}\r\n", 413),
+    ],
+)
+def test_server_refuses_bad_request_framing(serve, clock, framing, status):
+    backend = serve({"accounts": [account("acct-a")]}, clock=clock)
+    with socket.create_connection(("127.0.0.1", backend.port), timeout=10) as conn:
+        conn.sendall(f"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n{framing}\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode())
+    assert backend.stats()["total"] == 0, "refused before the core saw it"
 
 
 # --- the scenario format ---------------------------------------------------------------------------
@@ -954,11 +1142,11 @@ def test_bad_scenarios_fail_loudly(scenario, message):
         FakeBackend(scenario)
 
 
-def test_scenario_from_a_file(tmp_path, client):
+def test_scenario_from_a_file(tmp_path, start, client):
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps({"accounts": [account("acct-a", plan="business")]}))
-    with FakeBackend(path) as backend:
-        body = Api(backend, client, "acct-a", jwt_for("acct-a", time.time())).usage().json()
+    backend = start(path)
+    body = Api(backend, client, "acct-a", jwt_for("acct-a", time.time())).usage().json()
     assert body["plan_type"] == "business"
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from pipeline.policy import assess, relevant_reset_keys
+from pipeline.choosing import usable_left
+from pipeline.policy import Assessment, assess, relevant_reset_keys
+from pipeline.records import DEFAULT_MODEL
+from pipeline.scoring import score_account
 
 NOW = 1_772_548_200_000
 MIN = 60_000
@@ -53,8 +57,28 @@ def quota(
     return {"source": source, "sampledAt": sampled, "windows": windows, **extra}
 
 
+@dataclass
+class Checked:
+    """The policy's assessment, with the record it scored (for what choosing makes of it)."""
+
+    assessment: Assessment
+    scored: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.assessment, name)
+
+
+def quota_left(result: Checked) -> int | None:
+    """Percent left in the binding window, as choosing the next account sees it."""
+    return usable_left(result.scored, NOW)[1]
+
+
+def usable(result: Checked) -> bool:
+    return usable_left(result.scored, NOW)[0]
+
+
 def check(record: dict[str, Any], status: str, score: int, first_reason: str | None = None, model: str | None = None):
-    result = assess(record, NOW, model)
+    result = Checked(assess(record, NOW, model), score_account(record, NOW, model or DEFAULT_MODEL))
     assert (result.status, result.score) == (status, score), [(f.code, f.points) for f in result.factors]
     if first_reason is not None:
         assert result.reasons and result.reasons[0] == first_reason, result.reasons
@@ -63,7 +87,7 @@ def check(record: dict[str, Any], status: str, score: int, first_reason: str | N
 
 def test_all_fine_is_healthy_100() -> None:
     result = check(account(quota=quota(5, 13)), "healthy", 100)
-    assert result.reasons == [] and result.quota_left == 87
+    assert result.reasons == [] and quota_left(result) == 87
 
 
 def test_disabled() -> None:
@@ -182,7 +206,7 @@ def test_live_429_without_a_full_window_waits_for_the_soonest_reset() -> None:
 
 def test_exhausted_window_is_rate_limited() -> None:
     result = check(account(quota=quota(100, 45, reset_5h=NOW + 90 * MIN)), "rate-limited", 40)
-    assert result.exhausted and result.quota_left == 0
+    assert result.rate_limited and quota_left(result) == 0 and not usable(result)
 
 
 def test_rate_limited_with_quota_left_also_pays_the_quota_tier() -> None:
@@ -205,31 +229,31 @@ def test_rate_limited_with_quota_left_also_pays_the_quota_tier() -> None:
 )
 def test_quota_tiers_on_the_binding_window(used: float, status: str, score: int, reason: str | None) -> None:
     result = check(account(quota=quota(used, 0)), status, score, reason)
-    assert result.quota_left == 100 - used
+    assert quota_left(result) == 100 - used
 
 
 def test_binding_window_is_the_one_with_least_left() -> None:
     result = check(account(quota=quota(10, 60)), "healthy", 85, "quota below 50%")
-    assert result.quota_left == 40
+    assert quota_left(result) == 40
 
 
 def test_unknown_quota_costs_nothing_but_is_explained() -> None:
     result = check(account(quota=None), "healthy", 100)
-    assert result.quota_left is None
+    assert quota_left(result) is None
     assert [f.code for f in result.factors] == ["no-quota-data"]
 
 
 def test_stale_cached_window_is_unknown_not_zero() -> None:
     old = quota(100, 20, source="cache", sampled=NOW - 6 * HOUR, reset_5h=NOW - HOUR)
     result = check(account(quota=old), "healthy", 100)
-    assert result.quota_left == 80, "the stale 5h window no longer counts; the 7d one binds"
+    assert quota_left(result) == 80, "the stale 5h window no longer counts; the 7d one binds"
     assert "stale-quota" in [f.code for f in result.factors]
 
 
 def test_stale_window_without_reset_time_uses_window_length() -> None:
     old = quota(95, None, source="cache", sampled=NOW - 6 * HOUR, reset_5h=None)
     result = check(account(quota=old), "healthy", 100)
-    assert result.quota_left is None
+    assert quota_left(result) is None
 
 
 def test_other_cooldown_is_warning() -> None:

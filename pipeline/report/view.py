@@ -1,4 +1,4 @@
-"""The report as one value: everything render needs, gathered from the record stream once,
+"""The report as one value (the View): everything render needs, gathered from the record stream once,
 so that every output format (text, JSON, and the others) reads the same facts."""
 
 from __future__ import annotations
@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
 from pipeline import quota as q
+from pipeline.choosing import recommendation as make_recommendation
+from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
-from pipeline.stages.recommend import recommendation as make_recommendation
-from pipeline.stages.score import DEFAULT_MODEL, score_account
-
-Record = dict[str, Any]
-STATUSES = ("healthy", "warning", "rate-limited", "disabled", "error")
+from pipeline.scoring import score_account
 
 
 @dataclass
@@ -29,8 +27,8 @@ class AccountView:
         return int(self.record["index"])
 
     @property
-    def status(self) -> str:
-        return str(self.record["status"])
+    def status(self) -> Status:
+        return cast(Status, self.record["status"])
 
     @property
     def score(self) -> int:
@@ -48,7 +46,7 @@ class AccountView:
 @dataclass
 class View:
     generated_at: int
-    mode: str  # default | live
+    mode: Mode
     model: str
     pool: Record | None
     accounts: list[AccountView]
@@ -60,8 +58,8 @@ class View:
     def current(self) -> AccountView | None:
         return next((a for a in self.accounts if a.record.get("isCurrent")), None)
 
-    def status_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
+    def status_counts(self) -> dict[Status, int]:
+        counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
         for account in self.accounts:
             counts[account.status] += 1
         return counts
@@ -85,12 +83,12 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None)
         elif kind == "recommendation":
             recommendation = record
     probe = (pool or {}).get("probe") or {}
-    mode = "live" if probe.get("mode") == "live" else "default"
+    mode: Mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL
     accounts = [a if "status" in a else score_account(a, now, model) for a in accounts]
     if recommendation is None:
         recommendation = make_recommendation(accounts, now, len(flagged))
-    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [_account_view(a, email_counts, now) for a in accounts]
     return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
 
@@ -113,19 +111,6 @@ def display_name(account: Record, email_counts: Counter[str]) -> str:
     return str(base)
 
 
-def flagged_name(record: Record) -> str:
-    return str(
-        record.get("email")
-        or record.get("label")
-        or record.get("accountId")
-        or f"flagged account {int(record['index']) + 1}"
-    )
-
-
-def flagged_reason(record: Record) -> str:
-    return str(record.get("flaggedReason") or record.get("lastError") or "unknown")
-
-
 def _warnings(pool: Record | None) -> list[str]:
     if pool is None:
         return []
@@ -146,7 +131,7 @@ def redact_view(view: View) -> View:
     covered. See :func:`pipeline.redact.mask_email` for the scheme."""
     masker = view_masker(view)
     accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
-    email_counts = Counter(a.get("email") for a in accounts if a.get("email"))
+    email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [
         AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d)
         for record, a in zip(accounts, view.accounts, strict=False)
@@ -168,84 +153,3 @@ def view_masker(view: View) -> Masker:
     """A masker that knows every account id in the view."""
     ids = {r.get("accountId") for r in [*(a.record for a in view.accounts), *view.flagged, view.recommendation]}
     return Masker({i for i in ids if isinstance(i, str)})
-
-
-def health_report(view: View) -> Record:
-    """The seed's HealthReport (schemas/report.json): optional fields left out when unknown."""
-    summary: Record = {
-        "totalAccounts": len(view.accounts) + len(view.flagged),
-        "activeAccounts": len(view.accounts),
-        "flaggedAccounts": len(view.flagged),
-    }
-    current = view.current
-    if current and current.record.get("email"):
-        summary["currentAccountEmail"] = current.record["email"]
-    summary["statusCounts"] = view.status_counts()
-    report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
-    report["accounts"] = [_report_account(a) for a in view.accounts]
-    report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
-    rec = view.recommendation
-    if rec.get("index") is not None:
-        report["recommendation"] = _drop_none(
-            {"index": rec["index"], "email": rec.get("email"), "reasoning": rec["reasoning"]}
-        )
-    else:
-        report["advice"] = _drop_none({"reasoning": rec["reasoning"], "nextAvailableAt": rec.get("nextAvailableAt")})
-    if view.pool is not None:
-        storage = view.pool.get("storage") or {}
-        report["storage"] = _drop_none(
-            {
-                "source": view.pool.get("source"),
-                "path": storage.get("path"),
-                "state": storage.get("state"),
-                "recoveredFrom": storage.get("recoveredFrom"),
-            }
-        )
-    return report
-
-
-def _report_account(account: AccountView) -> Record:
-    record = account.record
-    quota = account.quota or {}
-    return _drop_none(
-        {
-            "index": account.index,
-            "accountId": record.get("accountId"),
-            "email": record.get("email"),
-            "status": account.status,
-            "healthScore": account.score,
-            "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
-            "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
-            "rateLimited": bool(record.get("rateLimited")),
-            "disabled": record.get("enabled") is False,
-            "lastUsed": record.get("lastUsed"),
-            "addedAt": record.get("addedAt"),
-            "reasons": account.reasons,
-            "rateLimitResetAt": record.get("rateLimitResetAt"),
-            "quotaSource": quota.get("source"),
-            "quotaSampledAt": quota.get("sampledAt"),
-            "plan": record.get("plan"),
-            "isCurrent": bool(record.get("isCurrent")),
-        }
-    )
-
-
-def _report_flagged(record: Record, now: int) -> Record:
-    verification = record.get("verification") or {}
-    flagged_at = record.get("flaggedAt")
-    return _drop_none(
-        {
-            "accountId": record.get("accountId"),
-            "email": record.get("email"),
-            # The seed requires a number; codex-multi-auth itself stamps a missing one with "now".
-            "flaggedAt": flagged_at if flagged_at is not None else now,
-            "flaggedReason": flagged_reason(record),
-            "lastVerified": record.get("lastVerified"),
-            "verificationCount": record.get("verificationCount", 0),
-            "worksAgain": True if verification.get("outcome") == "works-again" else (False if verification else None),
-        }
-    )
-
-
-def _drop_none(data: Record) -> Record:
-    return {k: v for k, v in data.items() if v is not None}

@@ -15,12 +15,27 @@ from html import escape
 
 from pipeline import __version__
 from pipeline import quota as q
-from pipeline.formats import mode_text, status_summary
 from pipeline.humanize import ago, utc_stamp
-from pipeline.report import STATUSES, AccountView, Record, View, flagged_name, flagged_reason
-from pipeline.stages.render import STATUS_LABELS, rate_limit_text, recommended_name, verification_text
+from pipeline.records import STATUSES, Record, Status
+from pipeline.report.view import AccountView, View
+from pipeline.report.wording import (
+    STATUS_LABELS,
+    flagged_name,
+    flagged_reason,
+    mode_text,
+    rate_limit_text,
+    recommended_name,
+    status_summary,
+    verification_text,
+)
 
-SYMBOLS = {"healthy": "\u2713", "warning": "\u25b2", "rate-limited": "\u25d4", "disabled": "\u2298", "error": "\u2715"}
+SYMBOLS: dict[Status, str] = {
+    "healthy": "\u2713",
+    "warning": "\u25b2",
+    "rate-limited": "\u25d4",
+    "disabled": "\u2298",
+    "error": "\u2715",
+}
 
 CSS = """
 :root{color-scheme:light dark;--fg:#1f2328;--mute:#59636e;--bg:#fff;--card:#f6f8fa;--line:#d1d9e0;
@@ -53,6 +68,10 @@ th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}
 code{font:.85em ui-monospace,"DejaVu Sans Mono",monospace}
 footer{margin-top:2rem;font-size:.85rem;color:var(--mute)}
 """
+
+
+def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
+    return render_html(view, explain=explain).encode("utf-8")
 
 
 def render_html(view: View, *, explain: bool = False) -> str:
@@ -182,7 +201,7 @@ def _flagged_row(number: int, record: Record, now: int) -> str:
     )
 
 
-def _status(status: str) -> str:
+def _status(status: Status) -> str:
     return f'<span class="st {status}"><span aria-hidden="true">{SYMBOLS[status]}</span> {STATUS_LABELS[status]}</span>'
 
 

@@ -9,10 +9,19 @@ from __future__ import annotations
 import re
 
 from pipeline import quota as q
-from pipeline.formats import mode_text, status_summary
 from pipeline.humanize import ago, utc_stamp
-from pipeline.report import AccountView, View, flagged_name, flagged_reason
-from pipeline.stages.render import rate_limit_text, recommended_name, status_text, verification_text
+from pipeline.records import Record
+from pipeline.report.view import AccountView, View
+from pipeline.report.wording import (
+    flagged_name,
+    flagged_reason,
+    mode_text,
+    rate_limit_text,
+    recommended_name,
+    status_summary,
+    status_text,
+    verification_text,
+)
 
 # What could break a table row, start emphasis or open an HTML tag; `_` only where it could
 # open or close emphasis ("invalid_grant" stays as it is). Backticks stay: the reasons use
@@ -31,6 +40,10 @@ def code(value: object) -> str:
     fence = "``" if "`" in raw else "`"
     pad = " " if "`" in raw else ""
     return f"{fence}{pad}{raw}{pad}{fence}"
+
+
+def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
+    return render_markdown(view, explain=explain).encode("utf-8")
 
 
 def render_markdown(view: View, *, explain: bool = False) -> str:
@@ -102,7 +115,7 @@ def _account_row(account: AccountView, now: int) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _flagged_row(number: int, record: dict, now: int) -> str:
+def _flagged_row(number: int, record: Record, now: int) -> str:
     reason = flagged_reason(record)
     verification = verification_text(record)
     if verification:

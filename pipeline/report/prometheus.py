@@ -17,9 +17,15 @@ from collections.abc import Iterable
 
 from pipeline import __version__
 from pipeline import quota as q
-from pipeline.report import STATUSES, AccountView, Record, View, flagged_reason
+from pipeline.records import STATUSES, Record
+from pipeline.report.view import AccountView, View
+from pipeline.report.wording import flagged_reason
 
 Sample = tuple[str, float | int]  # (the labels, written out and escaped; the value)
+
+
+def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
+    return render_prometheus(view).encode("utf-8")
 
 
 def render_prometheus(view: View) -> str:

@@ -1,0 +1,125 @@
+"""The record stream's vocabulary, typed: one place for the record kinds, the statuses, the
+probe outcomes, the modes, the formats and the default model.
+
+Records travel as plain JSON objects (``dict[str, Any]``, :data:`Record`), because every stage
+reads them from and writes them to NDJSON. The TypedDicts below say which fields each kind
+carries; the published JSON Schemas in ``pipeline/schemas/`` remain the contract, and
+``tests/unit/test_records.py`` keeps the literals here equal to the schemas' enumerations.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict, get_args
+
+Record = dict[str, Any]
+"""One record of the stream, as read from or written to NDJSON."""
+
+Kind = Literal["pool", "account", "flagged", "recommendation"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+Status = Literal["healthy", "warning", "rate-limited", "disabled", "error"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+"""Every status, in the order the reports list them."""
+
+USABLE_STATUSES: frozenset[Status] = frozenset({"healthy", "warning"})
+"""The statuses an account may have and still be recommended."""
+
+ProbeOutcome = Literal[
+    "ok", "rate-limited", "auth-failed", "refresh-failed", "timeout", "network-error", "http-error", "skipped"
+]
+PROBE_OUTCOMES: tuple[ProbeOutcome, ...] = get_args(ProbeOutcome)
+
+ProbeMethod = Literal["usage", "responses"]
+PROBE_METHODS: tuple[ProbeMethod, ...] = get_args(ProbeMethod)
+
+Mode = Literal["default", "live"]
+
+Format = Literal["text", "json", "prometheus", "html", "markdown"]
+FORMAT_NAMES: tuple[Format, ...] = get_args(Format)
+"""The report formats (their modules: :data:`pipeline.report.FORMATS`)."""
+
+DEFAULT_MODEL = "gpt-5-codex"
+"""The model whose limits count when none is named (the Codex CLI's default)."""
+
+
+class QuotaWindow(TypedDict, total=False):
+    windowMinutes: int | None
+    usedPercent: float | None
+    resetAt: int | None
+
+
+class Quota(TypedDict, total=False):
+    source: Literal["live", "cache"]
+    sampledAt: int | None
+    httpStatus: int | None
+    model: str | None
+    planType: str | None
+    limitReached: bool | None
+    windows: list[QuotaWindow]
+    credits: dict[str, Any] | None
+
+
+class TokenFacts(TypedDict, total=False):
+    hasAccessToken: bool
+    hasRefreshToken: bool
+    accessExpiresAt: int | None
+    lastRefreshAt: int | None
+    lastRefreshSource: str | None
+
+
+class PoolRecord(TypedDict, total=False):
+    kind: Literal["pool"]
+    schemaVersion: int
+    collectedAt: int
+    source: str
+    storage: dict[str, Any]
+    flaggedStorage: dict[str, Any]
+    currentIndex: int | None
+    probe: dict[str, Any] | None
+    warnings: list[str]
+
+
+class AccountRecord(TypedDict, total=False):
+    kind: Literal["account"]
+    index: int
+    accountId: str | None
+    email: str | None
+    label: str | None
+    workspace: str | None
+    enabled: bool
+    isCurrent: bool
+    addedAt: int | None
+    lastUsed: int | None
+    plan: str | None
+    token: TokenFacts
+    rateLimit: dict[str, Any]
+    quota: Quota | None
+    probe: dict[str, Any] | None
+    status: Status
+    healthScore: int
+    rateLimited: bool
+    rateLimitResetAt: int | None
+    reasons: list[str]
+    factors: list[dict[str, Any]]
+
+
+class FlaggedRecord(TypedDict, total=False):
+    kind: Literal["flagged"]
+    index: int
+    accountId: str | None
+    email: str | None
+    flaggedAt: int | None
+    flaggedReason: str | None
+    lastVerified: int | None
+    verificationCount: int
+    verification: dict[str, Any] | None
+
+
+class RecommendationRecord(TypedDict, total=False):
+    kind: Literal["recommendation"]
+    index: int | None
+    accountId: str | None
+    email: str | None
+    reasoning: str
+    usableCount: int
+    nextAvailableAt: int | None

@@ -1,0 +1,42 @@
+"""The report package: the View (everything a report says, gathered once from the record
+stream), the shared wording, and one module per output format.
+
+Each format module has ``render(view, *, color, explain) -> bytes``. :data:`FORMATS` is the
+one table of formats (its keys are :data:`pipeline.records.FORMAT_NAMES`, the CLI's
+``--format`` choices); a format's module is imported only when it is asked for. To add a format, write
+``pipeline/report/NAME.py`` with that function, add its name to ``Format`` in
+:mod:`pipeline.records` and a row here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TypeGuard
+
+from pipeline.records import Format
+from pipeline.report.view import View, redact_view
+
+FORMATS: dict[Format, str] = {
+    "text": "pipeline.report.text",
+    "json": "pipeline.report.json_report",
+    "prometheus": "pipeline.report.prometheus",
+    "html": "pipeline.report.html",
+    "markdown": "pipeline.report.markdown",
+}
+
+
+def _known(fmt: str) -> TypeGuard[Format]:
+    return fmt in FORMATS
+
+
+def render_view(
+    view: View, *, fmt: str = "text", color: bool = False, explain: bool = False, redact: bool = False
+) -> bytes:
+    """The report in format ``fmt``; with ``redact``, e-mails and ids masked first."""
+    if not _known(fmt):
+        raise ValueError(f"unknown format {fmt!r}")
+    if redact:
+        view = redact_view(view)
+    module = import_module(FORMATS[fmt])
+    output: bytes = module.render(view, color=color, explain=explain)
+    return output

@@ -1,0 +1,130 @@
+"""The text report: the layout of the usage guide, line for line (``codex auth report``)."""
+
+from __future__ import annotations
+
+from pipeline.humanize import ago, utc_stamp
+from pipeline.records import Record, Status
+from pipeline.report.view import AccountView, View
+from pipeline.report.wording import (
+    flagged_name,
+    flagged_reason,
+    rate_limit_text,
+    recommended_name,
+    status_text,
+    verification_text,
+)
+
+_COLORS: dict[Status, str] = {"healthy": "32", "warning": "33", "rate-limited": "35", "disabled": "2", "error": "31"}
+
+
+def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
+    return render_text(view, color=color, explain=explain).encode("utf-8")
+
+
+class _Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+
+def render_text(view: View, *, color: bool = False, explain: bool = False) -> str:
+    style = _Style(color)
+    now = view.generated_at
+    out: list[str] = [style("=== Codex Multi-Auth Health Report ===", "1"), f"Generated: {utc_stamp(now)}"]
+    if view.mode == "live":
+        out.append(f"Mode: Live probe enabled (model: {view.model})")
+    else:
+        out.append("Mode: Default (cached data, no live probe)")
+    out += ["", "Summary:"]
+    out.append(f"  Total accounts: {len(view.accounts) + len(view.flagged)}")
+    out.append(f"  Active accounts: {len(view.accounts)}")
+    out.append(f"  Flagged accounts: {len(view.flagged)}")
+    current = view.current
+    out.append(f"  Current account: {current.name if current else 'none'}")
+    out += ["", "Active Accounts:"]
+    if not view.accounts:
+        out += ["  (none)", ""]
+    for account in view.accounts:
+        out += _account_lines(account, now, style, explain)
+        out.append("")
+    out.append("Flagged Accounts:")
+    if not view.flagged:
+        out += ["  (none)", ""]
+    for number, record in enumerate(view.flagged, start=1):
+        out += _flagged_lines(number, record, now)
+        out.append("")
+    out.append("Recommendation:")
+    rec = view.recommendation
+    if rec.get("index") is not None:
+        out.append(f"  Use account: {recommended_name(view)} (index {rec['index'] + 1})")
+    else:
+        out.append("  No account to use right now")
+    out.append(f"  Reason: {rec['reasoning']}")
+    if view.warnings:
+        out += ["", "Warnings:"]
+        out += [f"  {line}" for line in view.warnings]
+    return "\n".join(out) + "\n"
+
+
+def _account_lines(account: AccountView, now: int, style: _Style, explain: bool) -> list[str]:
+    record = account.record
+    pad = "     "
+    lines = [f"  {account.index + 1}. {account.name}"]
+    lines.append(f"{pad}Status: {style(status_text(account), _COLORS[account.status])}")
+    lines.append(f"{pad}Health score: {account.score}")
+    limit = rate_limit_text(account, now)
+    if limit:
+        lines.append(f"{pad}Rate limit: {limit}")
+    else:
+        lines += _quota_lines(account, now, pad)
+    lines.append(f"{pad}Last used: {ago(record.get('lastUsed'), now)}")
+    if explain:
+        lines += _explain_lines(record, pad)
+    return lines
+
+
+def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
+    quota = account.quota
+    if not quota:
+        return [f"{pad}Quota: no data (run with --live)"]
+    age = ""
+    if quota.get("source") == "cache" and quota.get("sampledAt"):
+        age = f" (cached {ago(quota['sampledAt'], now)})"
+    lines = []
+    for label, window in (("5h", account.window_5h), ("7d", account.window_7d)):
+        if window is None:
+            continue
+        if window.remaining is None:
+            why = "the window has reset since the last sample" if window.stale else "not reported"
+            lines.append(f"{pad}Quota ({label}): unknown ({why})")
+        else:
+            lines.append(f"{pad}Quota ({label}): {window.remaining}% remaining{age}")
+    if not lines:
+        lines.append(f"{pad}Quota: no 5h or 7d window reported")
+    return lines
+
+
+def _explain_lines(record: Record, pad: str) -> list[str]:
+    factors = record.get("factors") or []
+    if not factors:
+        return [f"{pad}Why: nothing took points off"]
+    lines = [f"{pad}Why:"]
+    for factor in factors:
+        points = f"-{factor['points']}" if factor["points"] else "  0"
+        lines.append(f"{pad}  {points:>4}  {factor['reason']}: {factor['detail']}")
+    return lines
+
+
+def _flagged_lines(number: int, record: Record, now: int) -> list[str]:
+    pad = "     "
+    lines = [f"  {number}. {flagged_name(record)}"]
+    lines.append(f"{pad}Flagged: {ago(record.get('flaggedAt'), now) if record.get('flaggedAt') else 'unknown'}")
+    lines.append(f"{pad}Reason: {flagged_reason(record)}")
+    lines.append(f"{pad}Last verified: {ago(record.get('lastVerified'), now)}")
+    lines.append(f"{pad}Verification count: {record.get('verificationCount', 0)}")
+    verification = verification_text(record)
+    if verification:
+        lines.append(f"{pad}Verification: {verification}")
+    return lines

@@ -1,0 +1,27 @@
+"""Scoring one account: the policy's assessment (:mod:`pipeline.policy`) written into the
+record as ``status``, ``healthScore``, ``rateLimited``, ``rateLimitResetAt``, ``reasons`` and
+``factors``. Used by the ``score`` stage and by the View for accounts not yet scored."""
+
+from __future__ import annotations
+
+from pipeline.policy import assess
+from pipeline.records import Record
+
+SCORE_FIELDS = ("status", "healthScore", "rateLimited", "rateLimitResetAt", "reasons", "factors", "annotations")
+
+
+def score_account(record: Record, now: int, model: str) -> Record:
+    result = assess(record, now, model)
+    scored = {k: v for k, v in record.items() if k not in SCORE_FIELDS}
+    scored["status"] = result.status
+    scored["healthScore"] = result.score
+    scored["rateLimited"] = result.rate_limited
+    scored["rateLimitResetAt"] = result.rate_limit_reset_at
+    scored["reasons"] = result.reasons
+    scored["factors"] = [
+        {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides}
+        for f in result.factors
+    ]
+    if "annotations" in record:
+        scored["annotations"] = record["annotations"]
+    return scored

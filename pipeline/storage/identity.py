@@ -1,0 +1,49 @@
+"""Who an account is and what its tokens say, as the records show it: the account id and
+e-mail (stored, else from the access token's claims) and facts about the tokens (expiry,
+last refresh), never the tokens themselves. Shared by ``collect`` and the live probe."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pipeline.records import Record
+from pipeline.storage import jwt
+
+
+def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -> Record:
+    access = account.get("accessToken")
+    expires = ms_or_none(account.get("expiresAt")) or jwt.instant_ms(access_claims, "exp")
+    refreshed, source = ms_or_none(account.get("lastRefreshAt")), "last_refresh"
+    if refreshed is None:
+        refreshed, source = jwt.instant_ms(access_claims, "iat"), "access-token-iat"
+    return {
+        "hasAccessToken": isinstance(access, str) and bool(access.strip()),
+        "hasRefreshToken": isinstance(account.get("refreshToken"), str) and bool(account["refreshToken"].strip()),
+        "accessExpiresAt": expires,
+        "lastRefreshAt": refreshed,
+        "lastRefreshSource": source if refreshed is not None else None,
+    }
+
+
+def identity_of(account: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(accountId, email, where the e-mail came from), as the records show them."""
+    claims = jwt.claims(account.get("accessToken"))
+    account_id = text_or_none(account.get("accountId")) or jwt.account_id(claims)
+    email = text_or_none(account.get("email"))
+    if email:
+        return account_id, email, "stored"
+    email = jwt.email(claims)
+    return account_id, email, "token" if email else None
+
+
+def ms_or_none(value: Any) -> int | None:
+    """A positive, finite epoch-milliseconds number as an int; anything else (bools too) None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return int(value)
+
+
+def text_or_none(value: Any) -> str | None:
+    """A string with its surrounding white space removed; blank or not a string: None."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
