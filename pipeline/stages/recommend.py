@@ -1,7 +1,8 @@
 """recommend: pick the account to use next.
 
-Input: the scored record stream. Output: every record unchanged, then one
-``recommendation`` record (schemas/recommendation.json).
+Input: the scored record stream. Output: every record unchanged, as it arrives, then one
+``recommendation`` record (schemas/recommendation.json). Memory stays flat: only the few
+facts choosing needs are kept, never the records.
 
 How the account is chosen: :mod:`pipeline.choosing`.
 
@@ -12,19 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pipeline.choosing import recommendation
+from pipeline.choosing import Chooser
 from pipeline.records import Record
 
 
 def recommend(records: Iterable[Record], *, now: int) -> Iterator[Record]:
-    accounts: list[Record] = []
-    flagged = 0
+    """Pass every record on as it arrives (keeping only what choosing needs), then add the
+    recommendation."""
+    chooser = Chooser(now)
     for record in records:
         kind = record.get("kind")
         if kind == "account":
-            accounts.append(record)
+            chooser.add(record)
         elif kind == "flagged":
-            flagged += 1
-        if kind != "recommendation":  # a stream recommended before gets a fresh one
-            yield record
-    yield recommendation(accounts, now, flagged)
+            chooser.flagged += 1
+        elif kind == "recommendation":  # a stream recommended before gets a fresh one
+            continue
+        yield record
+    yield chooser.recommendation()
