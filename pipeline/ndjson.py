@@ -2,13 +2,14 @@
 
 Reading is lazy (a generator over the stream) and, for input from outside the process,
 validates each record against the schema of its ``kind``. Writing is one compact line
-per record, flushed at once so a downstream stage sees records as they are made.
+per record, buffered; ``probe`` flushes after each record so a downstream stage sees its
+records as they are made.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import orjson
@@ -24,18 +25,27 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
     Raises :class:`InvalidInput` naming ``source:LINE`` (and the JSON path of the bad field)
     for a line that is not JSON, not an object, of an unknown kind or against its schema.
     """
+    check: Callable[[object, str, int], str] | None = None
     if validate:
         from pipeline.schema import check_record
-    for line_no, raw in enumerate(stream, start=1):
-        raw = raw.strip()
-        if not raw:
-            continue
+
+        check = check_record
+    loads = orjson.loads
+    line_no = 0
+    for raw in stream:
+        line_no += 1
         try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(source, line_no, f"invalid JSON: {exc}") from None
-        if validate:
-            check_record(record, source, line_no)
+            record = loads(raw)  # JSON allows the whitespace around a value, newline included
+        except orjson.JSONDecodeError:
+            stripped = raw.strip()
+            if not stripped:
+                continue  # a blank line
+            try:  # whitespace JSON does not allow around a value (form feed), or a real error
+                record = loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidInput(source, line_no, f"invalid JSON: {exc}") from None
+        if check is not None:
+            check(record, source, line_no)
         elif not isinstance(record, dict):
             raise InvalidInput(source, line_no, "expected a JSON object", "$")
         yield record
@@ -45,13 +55,22 @@ def dumps(record: Record) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def write_records(records: Iterable[Record], stream: IO[bytes]) -> int:
-    """Write each record as one line and flush it; return how many were written."""
+def write_records(records: Iterable[Record], stream: IO[bytes], *, flush_each: bool = False) -> int:
+    """Write each record as one line; return how many were written. The stream is flushed at
+    the end, and after every record with ``flush_each`` (for ``probe``, whose records come
+    slowly and should reach the next stage as each is made)."""
     count = 0
-    for record in records:
-        stream.write(dumps(record))
-        stream.flush()
-        count += 1
+    write = stream.write
+    if flush_each:
+        for record in records:
+            write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            stream.flush()
+            count += 1
+    else:
+        for record in records:
+            write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            count += 1
+    stream.flush()
     return count
 
 
