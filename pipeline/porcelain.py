@@ -10,6 +10,7 @@ from typing import Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
+from pipeline.memory import collector_paused
 from pipeline.redact import Masker
 from pipeline.report import render_view
 from pipeline.report.view import build_view, view_masker
@@ -61,6 +62,21 @@ def run_report(
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report."""
+    with collector_paused():  # long-lived records only: see pipeline.memory
+        return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober)
+
+
+def _run_report(
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None,
+    model: str | None,
+    fmt: str,
+    color: bool,
+    explain: bool,
+    redact: bool,
+    prober: Any,
+) -> ReportResult:
     pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
     reason = failure_reason(pool)
     if reason is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pipeline.memory import collector_paused
 from pipeline.records import Record
 from pipeline.report import render_view
 from pipeline.report.view import build_view
@@ -27,5 +28,6 @@ def render(
     explain: bool = False,
     redact: bool = False,
 ) -> bytes:
-    view = build_view(records, now=now, model=model)
-    return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
+    with collector_paused():  # the view keeps every account: see pipeline.memory
+        view = build_view(records, now=now, model=model)
+        return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)

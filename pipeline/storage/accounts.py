@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 
@@ -44,11 +44,17 @@ def load_accounts(path: Path, now_ms: int) -> AccountsFile:
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    kind = type(value)
+    if kind is int:  # the common case first: JSON numbers without a fraction
+        return True
+    return isinstance(value, (int, float)) and kind is not bool and math.isfinite(value)
 
 
 def _nonblank(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
 
 
 def normalize(data: Any, now_ms: int) -> _Normalized:
@@ -112,8 +118,7 @@ def _migrate_v1(account: dict[str, Any], now_ms: int) -> None:
         account["rateLimitResetTimes"] = dict.fromkeys(MODEL_FAMILIES, reset)
 
 
-@dataclass(frozen=True)
-class _Identity:
+class _Identity(NamedTuple):  # a tuple: made twice per account, ten times cheaper than a dataclass
     account_id: str | None
     email: str | None
     refresh: str | None

@@ -32,6 +32,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.ndjson",
         "pipeline.schema",
         "pipeline.output",
+        "pipeline.memory",
         "pipeline",
     ),
 ]
