@@ -10,23 +10,26 @@ is null and ``reasoning`` says what to do and when the soonest account frees up.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipeline import quota as q
 from pipeline.humanize import duration
 from pipeline.records import USABLE_STATUSES, Record
 
 
-@dataclass(frozen=True)
 class _Candidate:
     """The few facts of a usable account that choosing needs (not the record)."""
 
-    index: int
-    account_id: str | None
-    email: str | None
-    current: bool
-    score: int
-    left: int | None
+    __slots__ = ("account_id", "current", "email", "index", "left", "score")
+
+    def __init__(
+        self, index: int, account_id: str | None, email: str | None, current: bool, score: int, left: int | None
+    ) -> None:
+        self.index = index
+        self.account_id = account_id
+        self.email = email
+        self.current = current
+        self.score = score
+        self.left = left
 
     def key(self) -> tuple[int, int, int, int]:
         quota_rank = self.left if self.left is not None else -1

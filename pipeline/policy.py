@@ -9,7 +9,6 @@ disabled > error > rate-limited > warning > healthy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import quota as q
@@ -49,33 +48,64 @@ HARD_REFRESH_ERRORS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: each dataclass costs about a millisecond to define when the
+# command starts, and scoring makes several factors per account.
+
+
 class Factor:
-    code: str
-    points: int
-    reason: str  # the short phrase in ``reasons`` (and in brackets in the text report)
-    detail: str  # what --explain prints
-    decides: str | None = None  # the status this factor calls for, if any
+    """One fact that shaped an account's status and score."""
+
+    __slots__ = ("code", "decides", "detail", "points", "reason")
+
+    def __init__(self, code: str, points: int, reason: str, detail: str, decides: str | None = None) -> None:
+        self.code = code
+        self.points = points
+        self.reason = reason  # the short phrase in ``reasons`` (and in brackets in the text report)
+        self.detail = detail  # what --explain prints
+        self.decides = decides  # the status this factor calls for, if any
+
+    def _key(self) -> tuple[str, int, str, str, str | None]:
+        return (self.code, self.points, self.reason, self.detail, self.decides)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Factor) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Factor{self._key()!r}"
 
 
-@dataclass
 class Assessment:
-    status: str
-    score: int
-    factors: list[Factor]
-    rate_limited: bool
-    rate_limit_reset_at: int | None
+    """The policy's verdict on one account at one time."""
+
+    __slots__ = ("factors", "rate_limit_reset_at", "rate_limited", "score", "status")
+
+    def __init__(
+        self, status: str, score: int, factors: list[Factor], rate_limited: bool, rate_limit_reset_at: int | None
+    ) -> None:
+        self.status = status
+        self.score = score
+        self.factors = factors
+        self.rate_limited = rate_limited
+        self.rate_limit_reset_at = rate_limit_reset_at
+
+    def __repr__(self) -> str:
+        return f"Assessment(status={self.status!r}, score={self.score!r}, factors={self.factors!r})"
 
     @property
     def reasons(self) -> list[str]:
         return [f.reason for f in self.factors if f.points > 0 or f.decides]
 
 
-@dataclass
 class _Facts:
-    factors: list[Factor] = field(default_factory=list)
-    resets: list[int] = field(default_factory=list)
-    rate_limited: bool = False
+    __slots__ = ("factors", "rate_limited", "resets")
+
+    def __init__(self) -> None:
+        self.factors: list[Factor] = []
+        self.resets: list[int] = []
+        self.rate_limited = False
 
     def add(self, code: str, points: int, reason: str, detail: str, decides: str | None = None) -> None:
         self.factors.append(Factor(code, points, reason, detail, decides))

@@ -5,7 +5,6 @@ input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.clock import now_ms
@@ -20,12 +19,16 @@ from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 
 
-@dataclass
 class ReportResult:
-    output: bytes
-    notes: list[str] = field(default_factory=list)  # for stderr
-    healthy: int = 0
-    masker: Any = None  # with --redact: masks e-mails and ids in any later message
+    """The report's bytes, and what the command line needs besides."""
+
+    __slots__ = ("healthy", "masker", "notes", "output")
+
+    def __init__(self, output: bytes, notes: list[str] | None = None, healthy: int = 0, masker: Any = None) -> None:
+        self.output = output
+        self.notes = notes if notes is not None else []  # for stderr
+        self.healthy = healthy
+        self.masker = masker  # with --redact: masks e-mails and ids in any later message
 
 
 def failure_reason(pool: Pool) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 FIVE_HOURS = 300
@@ -18,12 +17,29 @@ def round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-@dataclass(frozen=True)
 class Window:
-    minutes: int | None
-    used: float | None
-    reset_at: int | None
-    stale: bool
+    """One quota window as read at a given time. A plain class, not a dataclass: a pool makes
+    several per account, and a dataclass costs a millisecond to define at start-up."""
+
+    __slots__ = ("minutes", "reset_at", "stale", "used")
+
+    def __init__(self, minutes: int | None, used: float | None, reset_at: int | None, stale: bool) -> None:
+        self.minutes = minutes
+        self.used = used
+        self.reset_at = reset_at
+        self.stale = stale
+
+    def _key(self) -> tuple[int | None, float | None, int | None, bool]:
+        return (self.minutes, self.used, self.reset_at, self.stale)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Window) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Window(minutes={self.minutes!r}, used={self.used!r}, reset_at={self.reset_at!r}, stale={self.stale!r})"
 
     @property
     def remaining(self) -> int | None:

@@ -7,7 +7,6 @@ came from, never rewriting the user's files.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -73,6 +72,8 @@ def read_wal(path: Path) -> Any:
     content, checksum = envelope.get("content"), envelope.get("checksum")
     if not isinstance(content, str) or not isinstance(checksum, str):
         raise Unreadable("has no content or checksum")
+    import hashlib  # only a write-ahead log has a checksum: no OpenSSL load for a plain read
+
     if hashlib.sha256(content.encode("utf-8")).hexdigest() != checksum.strip().lower():
         raise Unreadable("checksum does not match its content")
     import json
