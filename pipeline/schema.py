@@ -17,8 +17,8 @@ only that). Validation runs in two steps, each built once per schema on first us
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import InvalidInput
@@ -33,7 +33,15 @@ SCHEMA_NAMES = (*RECORD_KINDS, "report", "common")
 def load_schema_text(name: str) -> str:
     if name not in SCHEMA_NAMES:
         raise KeyError(name)
-    return (resources.files("pipeline") / "schemas" / f"{name}.json").read_text(encoding="utf-8")
+    # Beside this module, in a checkout and an installed copy alike (importlib.resources, for
+    # a package inside a zip file, costs pathlib and tempfile at start-up: only as a fallback).
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "schemas", f"{name}.json"), encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        from importlib import resources
+
+        return (resources.files("pipeline") / "schemas" / f"{name}.json").read_text(encoding="utf-8")
 
 
 @cache
