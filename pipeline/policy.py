@@ -9,12 +9,14 @@ disabled > error > rate-limited > warning > healthy.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pipeline import quota as q
 from pipeline.humanize import DAY, HOUR, ago, duration, span
 
 STATUS_ORDER = ("healthy", "warning", "rate-limited", "error", "disabled")
+_RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
 
 # --- the table ----------------------------------------------------------------------
 UNUSABLE_POINTS = 100  # disabled, or a hard auth failure: score 0
@@ -111,6 +113,7 @@ class _Facts:
         self.factors.append(Factor(code, points, reason, detail, decides))
 
 
+@cache
 def model_family(model: str | None) -> str:
     """codex-multi-auth's model family for rate-limit keys (``family`` or ``family:model``)."""
     name = (model or "").strip().lower().rsplit("/", 1)[-1]
@@ -149,20 +152,19 @@ def assess(account: dict[str, Any], now: int, model: str | None = None) -> Asses
     _refresh_age(account, now, facts)
     _usage(account, now, facts)
 
-    status = "healthy"
-    for factor in facts.factors:
-        if factor.decides and STATUS_ORDER.index(factor.decides) > STATUS_ORDER.index(status):
-            status = factor.decides
-    score = max(0, 100 - sum(f.points for f in facts.factors))
-    if status in ("disabled", "error"):
-        score = 0
+    status, rank, points = "healthy", 0, 0
+    factors = facts.factors
+    for factor in factors:
+        points += factor.points
+        decides = factor.decides
+        if decides and _RANK[decides] > rank:
+            status, rank = decides, _RANK[decides]
+    score = 0 if status in ("disabled", "error") else max(0, 100 - points)
     future = [r for r in facts.resets if r > now]
     reset_at = max(future) if future else None
-    ordered = sorted(
-        facts.factors,
-        key=lambda f: (f.decides != status, f.decides is None, -f.points),
-    )
-    return Assessment(status, score, ordered, facts.rate_limited, reset_at)
+    if len(factors) > 1:
+        factors = sorted(factors, key=lambda f: (f.decides != status, f.decides is None, -f.points))
+    return Assessment(status, score, factors, facts.rate_limited, reset_at)
 
 
 # --- the rules, in table order -------------------------------------------------------
@@ -262,7 +264,7 @@ def _probe(account: dict[str, Any], facts: _Facts) -> None:
 def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: list[q.Window], facts: _Facts) -> bool:
     limit = account.get("rateLimit") or {}
     times = limit.get("resetTimes") or {}
-    active = {k: times[k] for k in relevant_reset_keys(list(times), model) if times[k] > now}
+    active = {k: times[k] for k in relevant_reset_keys(list(times), model) if times[k] > now} if times else {}
     blocking: list[str] = []
     if active:
         facts.resets.extend(active.values())

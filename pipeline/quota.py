@@ -21,13 +21,16 @@ class Window:
     """One quota window as read at a given time. A plain class, not a dataclass: a pool makes
     several per account, and a dataclass costs a millisecond to define at start-up."""
 
-    __slots__ = ("minutes", "reset_at", "stale", "used")
+    __slots__ = ("exhausted", "minutes", "remaining", "reset_at", "stale", "used")
 
     def __init__(self, minutes: int | None, used: float | None, reset_at: int | None, stale: bool) -> None:
         self.minutes = minutes
         self.used = used
         self.reset_at = reset_at
         self.stale = stale
+        # Percent left, 0-100, or None when unknown or no longer valid.
+        self.remaining: int | None = None if used is None or stale else max(0, min(100, round_half_up(100 - used)))
+        self.exhausted: bool = not stale and used is not None and used >= 100
 
     def _key(self) -> tuple[int | None, float | None, int | None, bool]:
         return (self.minutes, self.used, self.reset_at, self.stale)
@@ -40,17 +43,6 @@ class Window:
 
     def __repr__(self) -> str:
         return f"Window(minutes={self.minutes!r}, used={self.used!r}, reset_at={self.reset_at!r}, stale={self.stale!r})"
-
-    @property
-    def remaining(self) -> int | None:
-        """Percent left, 0-100, or None when unknown or no longer valid."""
-        if self.used is None or self.stale:
-            return None
-        return max(0, min(100, round_half_up(100 - self.used)))
-
-    @property
-    def exhausted(self) -> bool:
-        return not self.stale and self.used is not None and self.used >= 100
 
     @property
     def label(self) -> str:
