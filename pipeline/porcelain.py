@@ -86,12 +86,13 @@ def _run_report(
         raise StorageError(Masker(set()).text(reason) if redact else reason)
     records: Iterable[dict[str, Any]] = collect(pool)
     if prober is not None:
-        prober.pool_loader = lambda _record: pool
+        prober.pool_loader = lambda _record, pool=pool: pool
         records = list(prober.run(records))
     when = now if now is not None else now_ms()
     records = recommend(score(records, now=when, model=model), now=when)
-    view = build_view(records, now=when, model=model)
     notes = list(messages(pool))
+    del pool  # the stored accounts go as soon as the last record is made (not in live mode)
+    view = build_view(records, now=when, model=model, explain=explain)
     masker = None
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)

@@ -29,5 +29,5 @@ def render(
     redact: bool = False,
 ) -> bytes:
     with collector_paused():  # the view keeps every account: see pipeline.memory
-        view = build_view(records, now=now, model=model)
+        view = build_view(records, now=now, model=model, explain=explain)
         return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
