@@ -174,7 +174,9 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
 @cli.command()
 @click.argument(
-    "kind", required=False, type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "common"])
+    "kind",
+    required=False,
+    type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "forecast", "event", "common"]),
 )
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
 def schema(kind: str | None, raw: bool) -> None:
@@ -456,11 +458,20 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
 @now_option
 @model_option
 @format_options
+@click.option(
+    "--view",
+    "view_name",
+    type=click.Choice(["report", "forecast"]),
+    default="report",
+    show_default=True,
+    help="report: the health report; forecast: what the forecast stage added (text, json, markdown or prometheus).",
+)
 @stage_command("render")
 def render(
     input_file: IO[bytes],
     now: str | None,
     model: str | None,
+    view_name: str,
     fmt: str | None,
     as_json: bool,
     color: str,
@@ -475,10 +486,13 @@ def render(
       codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
       codex-auth render --json -i snapshot.ndjson --now 2026-03-03T14:30:00Z
       codex-auth render --format markdown --redact -i snapshot.ndjson
+      codex-auth collect | codex-auth forecast -i - | codex-auth render --view forecast
     """
     from pipeline.stages.render import render as run_render
 
     fmt = pick_format(fmt, as_json)
+    if view_name == "forecast":
+        check_forecast_format(fmt)
     data = run_render(
         read_input(input_file, "render"),
         now=resolve_now(now),
@@ -487,8 +501,51 @@ def render(
         color=use_color(color, out_path, fmt),
         explain=explain,
         redact=redact,
+        view_name=view_name,
     )
     emit_report(data, out_path, out_mode)
+
+
+FORECAST_FORMATS = ("text", "json", "markdown", "prometheus")
+
+
+def check_forecast_format(fmt: str) -> None:
+    if fmt not in FORECAST_FORMATS:
+        raise click.UsageError(f"the forecast comes as {', '.join(FORECAST_FORMATS)}, not {fmt}")
+
+
+def history_options(record: bool = True) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--history",
+            "history_file",
+            metavar="PATH",
+            type=click.Path(path_type=str),
+            default=None,
+            help="The history database (default: CODEX_AUTH_HISTORY, else "
+            "$XDG_STATE_HOME/codex-auth-report/history.sqlite3).",
+        )(func)
+        func = click.option("--no-history", is_flag=True, help="Neither read nor write the history.")(func)
+        if record:
+            func = click.option(
+                "--record",
+                is_flag=True,
+                help="Add this run to the history even without --live (live runs always add one).",
+            )(func)
+        return func
+
+    return decorate
+
+
+def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> Any:
+    from pipeline.history.location import history_path
+    from pipeline.porcelain import HistoryOptions
+
+    if history_file and no_history:
+        raise click.UsageError("--history conflicts with --no-history")
+    if record and no_history:
+        raise click.UsageError("--record conflicts with --no-history")
+    return HistoryOptions(history_path(os.environ, history_file, no_history), record)
 
 
 def gate_option(func: F) -> F:
@@ -511,6 +568,7 @@ def gate_option(func: F) -> F:
 @format_options
 @live_options
 @gate_option
+@history_options()
 @stage_command("report")
 def report(
     live: bool,
@@ -525,6 +583,9 @@ def report(
     out_mode: int,
     redact: bool,
     min_healthy: int | None,
+    history_file: str | None,
+    no_history: bool,
+    record: bool,
     **live_settings: Any,
 ) -> None:
     """Health and status report for every account in the pool.
@@ -534,7 +595,8 @@ def report(
     the same as the pipe collect | [probe |] score | recommend | render. Exit codes:
     0 report written; 1 no accounts, storage error or write failure (one line on
     stderr); 2 usage error; 3 fewer healthy accounts than --min-healthy (the report
-    is written all the same).
+    is written all the same). A live run (or --record) adds one snapshot to the
+    history (see `codex-auth history --help`).
     \b
       codex auth report
       codex auth report --live
@@ -556,6 +618,7 @@ def report(
         explain=explain,
         redact=redact,
         prober=prober,
+        history=resolve_history(history_file, no_history, record),
     )
     for note in result.notes:
         click.echo(f"report: {note}", err=True)
@@ -568,3 +631,570 @@ def report(
             err=True,
         )
         raise SystemExit(int(ExitStatus.GATE))
+
+
+# --- forecast and history ---------------------------------------------------------------
+
+
+def horizon_option(func: F) -> F:
+    return click.option(
+        "--horizon",
+        metavar="DURATION",
+        default=None,
+        help="How far ahead the pool forecast looks (e.g. 24h, 3d; default 7d: one weekly window, so every "
+        "weekly reset in the pool falls inside it).",
+    )(func)
+
+
+def parse_horizon(value: str | None) -> int | None:
+    from pipeline.clock import parse_duration
+
+    return parse_duration(value, "--horizon") if value else None
+
+
+# --- always on: serve and watch ------------------------------------------------------------
+
+
+def interval_option(func: F) -> F:
+    return click.option(
+        "--interval",
+        metavar="DURATION",
+        default=None,
+        help="Time between refreshes: 30s, 5m, 1h or seconds (default 5m with --live, 30s without). "
+        "Honoured as given down to 1s; a live interval under 60s is warned about.",
+    )(func)
+
+
+def loop_interval(value: str | None, live: bool, stage: str) -> float:
+    from pipeline.always.snapshots import ABUSIVE_LIVE_INTERVAL, DEFAULT_INTERVAL, LIVE_DEFAULT_INTERVAL
+    from pipeline.clock import parse_interval
+
+    if value is None:
+        return LIVE_DEFAULT_INTERVAL if live else DEFAULT_INTERVAL
+    seconds = parse_interval(value)
+    if live and seconds < ABUSIVE_LIVE_INTERVAL:
+        click.echo(
+            f"{stage}: warning: --interval {value} probes every account every {seconds:g}s; the service may take "
+            "that for abuse and throttle or flag the accounts (5m is the default)",
+            err=True,
+        )
+    return seconds
+
+
+def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> Any:
+    from pipeline.always.snapshots import Refresher
+
+    def prober(client: Any) -> Any:
+        from pipeline.stages.probe import ProbeOptions, Prober
+
+        return Prober(ProbeOptions(model or "gpt-5-codex"), os.environ, client=client)
+
+    return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
+
+
+def leave_now(loop: Any, code: int) -> None:
+    """Exit with ``code``; if a run is still in flight past the stop's grace time (a slow
+    service), end the process without waiting for it, so that SIGTERM ends it within 2 s
+    (the probe threads would otherwise be joined at exit, up to the fetch timeout)."""
+    if loop.in_flight:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
+def forecast_hook(history: Any, model: str | None, redact: bool, say: Callable[[str], None]) -> Any:
+    """The forecast's gauges, /forecast.json and the history of live snapshots, plugged into
+    the refresh loop (see pipeline.always.snapshots.SnapshotHook)."""
+    from pipeline.always.forecasting import ForecastHook
+
+    return ForecastHook(history, model, redact, say)
+
+
+@cli.command()
+@click.option(
+    "--live", is_flag=True, help="Probe live quota first (see `codex-auth probe --help`); the run is recorded."
+)
+@click.option(
+    "-i",
+    "--input",
+    "input_file",
+    type=click.File("rb"),
+    default=None,
+    help="Run as a stage: read NDJSON records from this file (- for stdin) and write them back with "
+    "`forecast` added, instead of reading the pool.",
+)
+@output_option
+@dir_option
+@now_option
+@model_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORECAST_FORMATS)),
+    default=None,
+    help="text (default), json (one line, codex-auth schema forecast), markdown or prometheus.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The forecast as one line of JSON; same as --format json.")
+@click.option("--redact", is_flag=True, help="Mask e-mails and account ids everywhere.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Write the forecast to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--out-mode",
+    "out_mode",
+    type=OctalMode(),
+    default="600",
+    show_default=True,
+    metavar="MODE",
+    help="File mode of --out (octal).",
+)
+@click.option(
+    "--min-healthy",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=None,
+    help="Say when the usable accounts fall below N; exit 3 when that happens before the horizon ends (a gate).",
+)
+@horizon_option
+@history_options()
+@live_options
+@stage_command("forecast")
+def forecast(
+    live: bool,
+    input_file: IO[bytes] | None,
+    output_file: IO[bytes],
+    storage_dir: str | None,
+    now: str | None,
+    model: str | None,
+    fmt: str | None,
+    as_json: bool,
+    redact: bool,
+    out_path: str | None,
+    out_mode: int,
+    min_healthy: int | None,
+    horizon: str | None,
+    history_file: str | None,
+    no_history: bool,
+    record: bool,
+    **live_settings: Any,
+) -> None:
+    """When each account and the pool run out of quota, and which account to use next.
+
+    \b
+    Per account and window (5h, 7d, the model's own limit, a monthly spend limit): used
+    percent, pace in points per hour and a verdict: exhausted (until availableAt),
+    runs-out (at runOutAt, before the reset), lasts, or unknown. The pace is a
+    least-squares fit over the history's samples of the window since its last reset
+    when there are two or more, else the used percent over the time since the window
+    began. For the pool: usable accounts now and whenever that changes within the
+    horizon, when they fall below --min-healthy, and the account to use next.
+    Exit codes: 0 written; 1 no accounts or storage error; 2 usage error; 3 the pool
+    falls below --min-healthy before the horizon ends (the forecast is written).
+    \b
+      codex auth forecast
+      codex auth forecast --live --json >> incident.json
+      codex auth forecast --min-healthy 2 --horizon 24h || page-someone
+      codex-auth collect | codex-auth forecast -i - | codex-auth render --view forecast
+    """
+    from pipeline.porcelain import build_forecast
+
+    history = resolve_history(history_file, no_history, record)
+    horizon_ms = parse_horizon(horizon)
+    if input_file is not None:
+        if live or storage_dir or fmt or as_json or out_path or redact or record:
+            raise click.UsageError(
+                "with --input, forecast is a stage: it writes records (render them with render --view forecast)"
+            )
+        run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
+        return
+    fmt = pick_format(fmt, as_json)
+    prober = make_prober(model, **live_settings) if live else None
+    result = build_forecast(
+        env=os.environ,
+        now=resolve_now(now) if now or not live else None,
+        storage_dir=storage_dir,
+        model=model,
+        prober=prober,
+        history=history,
+        horizon_ms=horizon_ms,
+        min_healthy=min_healthy,
+        fmt=fmt,
+        redact=redact,
+    )
+    for note in result.notes:
+        click.echo(f"forecast: {note}", err=True)
+    emit_report(result.output, out_path, out_mode)
+    if prober is not None:
+        report_live_outcome("forecast", prober, result.masker)
+    if min_healthy is not None and result.below_min_healthy:
+        pool = result.document["pool"]
+        from pipeline.clock import iso_utc
+
+        click.echo(
+            f"forecast: usable accounts fall below --min-healthy {min_healthy} at {iso_utc(pool['belowMinHealthyAt'])}",
+            err=True,
+        )
+        raise SystemExit(int(ExitStatus.GATE))
+
+
+def run_forecast_stage(
+    input_file: IO[bytes],
+    output_file: IO[bytes],
+    now: str | None,
+    model: str | None,
+    history: Any,
+    horizon_ms: int | None,
+    min_healthy: int | None,
+) -> None:
+    from pipeline.porcelain import history_reader
+    from pipeline.stages.forecast import forecast as run_forecast
+
+    when = resolve_now(now)
+    with history_reader(history, when) as (loader, notes):
+        records = run_forecast(
+            read_input(input_file, "forecast"),
+            now=when,
+            model=model,
+            history=loader,
+            horizon_ms=horizon_ms,
+            min_healthy=min_healthy,
+        )
+        write_output(records, output_file)
+    for note in notes:
+        click.echo(f"forecast: {note}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--since",
+    metavar="TIME",
+    default=None,
+    help="From this time: ISO-8601, epoch seconds or ms, or back from now (7d, 12h).",
+)
+@click.option("--until", metavar="TIME", default=None, help="Up to this time (same forms as --since).")
+@click.option("--account", metavar="EMAIL|ID", default=None, help="Only this account (its e-mail or account id).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ndjson", "json", "csv"]),
+    default="ndjson",
+    show_default=True,
+    help="ndjson: one object a line; json: one array; csv: a header and one row each.",
+)
+@click.option("--events", is_flag=True, help="What happened, derived from consecutive samples, instead of the samples.")
+@click.option("--daily", is_flag=True, help="Per UTC day: runs, accounts, active, healthy, rate-limited, in error.")
+@click.option("--prune", is_flag=True, help="Delete the runs older than --keep (and print how many went).")
+@click.option("--keep", metavar="DURATION", default=None, help="With --prune: how much to keep (e.g. 90d).")
+@click.option(
+    "--history",
+    "history_file",
+    metavar="PATH",
+    type=click.Path(path_type=str),
+    default=None,
+    help="The history database (default: CODEX_AUTH_HISTORY, else $XDG_STATE_HOME/codex-auth-report/history.sqlite3).",
+)
+@now_option
+@stage_command("history")
+def history(
+    since: str | None,
+    until: str | None,
+    account: str | None,
+    fmt: str,
+    events: bool,
+    daily: bool,
+    prune: bool,
+    keep: str | None,
+    history_file: str | None,
+    now: str | None,
+) -> None:
+    """What every live run observed, kept in a local SQLite database.
+
+    \b
+    Every `report --live` and `forecast --live` (and any run with --record) adds one
+    snapshot: per account and window the used percent, window length, reset time,
+    status, health score, plan, credits and probe outcome. Never a token.
+    --events derives what happened between consecutive samples: reset, reset-early,
+    reset-moved-later, plan-changed, rate-limit-hit/-lifted, token-broken/-recovered,
+    account-added/-removed (each with at, kind, accountId, email, window, details).
+    \b
+      codex auth history --since 24h --account alice@example.com
+      codex auth history --events --since 7d --format csv
+      codex auth history --since 7d --daily
+      codex auth history --prune --keep 90d
+    """
+    from pipeline.clock import parse_duration, parse_time
+    from pipeline.errors import ConfigError
+    from pipeline.history.location import history_path
+    from pipeline.history.store import HistoryError, HistoryStore
+
+    when = resolve_now(now)
+    path = history_path(os.environ, history_file, False)
+    assert path is not None
+    if prune:
+        if not keep:
+            raise click.UsageError("--prune needs --keep DURATION (e.g. --keep 90d)")
+        if events or daily or since or until or account:
+            raise click.UsageError("--prune takes only --keep (and --history)")
+        before = when - parse_duration(keep, "--keep")
+        try:
+            if not path.is_file():
+                raise HistoryError(f"{path}: no history yet (a live run records one)")
+            with HistoryStore(path, create=True) as store:
+                count = store.prune(before)
+        except HistoryError as error:
+            raise HistoryUnavailable(str(error)) from None
+        click.echo(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}", err=True)
+        return
+    if keep:
+        raise click.UsageError("--keep goes with --prune")
+    if events and daily:
+        raise click.UsageError("--events conflicts with --daily")
+    start = parse_time(since, when, "--since") if since else None
+    end = parse_time(until, when, "--until") if until else None
+    if start is not None and end is not None and start > end:
+        raise ConfigError("--since is after --until")
+    from pipeline.history import events as ev
+
+    try:
+        with HistoryStore(path, create=False) as store:
+            observed = store.observations(start, end)
+            runs = store.runs(start, end) if events else []
+    except HistoryError as error:
+        raise HistoryUnavailable(str(error)) from None
+    if events:
+        rows = ev.derive_events(runs, observed, account)
+    elif daily:
+        rows = ev.daily(observed, account)
+    else:
+        rows = ev.sample_rows(observed, account)
+    sys.stdout.buffer.write(format_rows(rows, fmt))
+    sys.stdout.buffer.flush()
+
+
+class HistoryUnavailable(PipelineError):
+    """The history cannot be read (exit 1)."""
+
+
+def format_rows(rows: list[dict[str, Any]], fmt: str) -> bytes:
+    import orjson
+
+    if fmt == "ndjson":
+        return b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
+    if fmt == "json":
+        return orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    writer = csv.writer(buffer, lineterminator="\n")
+    if columns:
+        writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _csv_cell(value: Any) -> str:
+    import orjson
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default="127.0.0.1:9467",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address is said on stderr: the report names your accounts.",
+)
+@interval_option
+@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option("--redact", is_flag=True, help="Mask e-mails and account ids in every endpoint, labels included.")
+@history_options(record=False)
+@stage_command("serve")
+def serve(
+    listen: str,
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    redact: bool,
+    history_file: str | None,
+    no_history: bool,
+) -> None:
+    """Serve the report to Prometheus and browsers, refreshed in the background.
+
+    \b
+    Endpoints: /metrics (Prometheus, the forecast's gauges included), /report.json (the
+    HealthReport), /forecast.json (codex-auth schema forecast), / (the HTML report),
+    /healthz (the refresh loop's state). Each live snapshot is added to the history
+    (--history, --no-history), which the forecast reads. A request never probes: every
+    endpoint serves the last good snapshot, and a background loop makes the next one
+    every --interval (one at a time, with jitter; after a failure it waits 2x, 4x...
+    the interval, and as long as a Retry-After asks). SIGTERM or Ctrl-C stops it (exit 0).
+    \b
+      codex auth serve                                  # http://127.0.0.1:9467/metrics
+      codex auth serve --live --interval 5m --redact
+    """
+    from pipeline.always.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.always.exporter import serve as run_server
+    from pipeline.always.snapshots import RefreshLoop
+
+    address = parse_listen(listen)
+    history = resolve_history(history_file, no_history)
+    seconds = loop_interval(interval, live, "serve")
+    if not is_loopback_host(address[0]):
+        click.echo(
+            f"serve: listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
+            "(e-mails included unless --redact)",
+            err=True,
+        )
+
+    from pipeline.redact import Masker
+
+    mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
+
+    def say(line: str) -> None:
+        click.echo(f"serve: {mask(line)}", err=True)
+
+    refresher = make_refresher(live, storage_dir, model)
+    loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
+    try:
+        code = run_server(Exporter(loop, redact=redact), address, say=say)
+    except OSError as error:
+        refresher.close()
+        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+    leave_now(loop, code)
+    refresher.close()
+    raise SystemExit(code)
+
+
+def _command_line(value: str | None) -> list[str] | None:
+    """--on-event CMD split as a shell would split it (no shell ever runs it)."""
+    import shlex
+
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r}: {error}", param_hint="--on-event") from None
+    if not argv:
+        raise click.BadParameter("the command is empty", param_hint="--on-event")
+    return argv
+
+
+def _thresholds(value: str) -> tuple[int, ...]:
+    from pipeline.always.events import parse_thresholds
+
+    try:
+        return parse_thresholds(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--threshold") from None
+
+
+@cli.command()
+@interval_option
+@click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option(
+    "--on-event",
+    "on_event",
+    metavar="CMD",
+    default=None,
+    callback=lambda ctx, param, value: _command_line(value),
+    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
+)
+@click.option(
+    "--on-event-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop an --on-event command (and its children) that runs longer than this.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    metavar="PERCENT,...",
+    default="25,10,5",
+    callback=lambda ctx, param, value: _thresholds(value),
+    show_default=True,
+    help="Quota-left thresholds (percent) whose crossing is an event.",
+)
+@gate_option
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the redrawn report (never when NO_COLOR is set).",
+)
+@stage_command("watch")
+def watch(
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    on_event: list[str] | None,
+    on_event_timeout: float,
+    thresholds: tuple[int, ...],
+    min_healthy: int | None,
+    color: str,
+) -> None:
+    """Keep the report up to date: redrawn on a terminal, events in a pipe.
+
+    \b
+    On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
+    screen). Elsewhere, one JSON event per line when something changes: a quota threshold
+    crossed, a window reset, an account broken or recovered, rate-limited or free again,
+    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on Ctrl-C or SIGTERM.
+    \b
+      codex auth watch
+      codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
+      codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
+    """
+    from pipeline.always.watch import watch_pool
+    from pipeline.report.text import render_text
+
+    seconds = loop_interval(interval, live, "watch")
+
+    def say(line: str) -> None:
+        click.echo(f"watch: {line}", err=True)
+
+    terminal = sys.stdout.isatty()
+    colored = terminal and color != "never" and not os.environ.get("NO_COLOR")
+    refresher = make_refresher(live, storage_dir, model)
+    loop, code = watch_pool(
+        refresher,
+        interval=seconds,
+        title="codex auth report" + (" --live" if live else ""),
+        render=lambda view: render_text(view, color=colored),
+        terminal=terminal,
+        thresholds=thresholds,
+        min_healthy=min_healthy,
+        on_event=on_event,
+        on_event_timeout=on_event_timeout,
+        say=say,
+    )
+    leave_now(loop, code)
+    refresher.close()
+    raise SystemExit(code)

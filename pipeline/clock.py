@@ -32,6 +32,14 @@ def parse_instant(value: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
+def iso_utc(ms: int) -> str:
+    """``2026-03-03T14:30:00Z`` (milliseconds only when present)."""
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    if ms % 1000:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_iso_ms(value: object) -> int | None:
     """Lenient parse of a stored ISO-8601 timestamp (e.g. auth.json ``last_refresh``)."""
     if not isinstance(value, str) or not value.strip():
@@ -51,3 +59,47 @@ def parse_iso_ms(value: object) -> int | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
+
+
+_UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_duration(value: str, option: str = "--keep") -> int:
+    """``90d``, ``12h``, ``30m``, ``2w``, ``45s`` (or a sum such as ``1d12h``) in milliseconds."""
+    import re
+
+    text = value.strip().lower()
+    parts = re.findall(r"(\d+)\s*([smhdw])", text)
+    if not parts or re.sub(r"\s+", "", text) != "".join(n + u for n, u in parts):
+        raise ConfigError(f"{option}: {value!r} is not a duration such as 90d, 12h or 30m")
+    return sum(int(number) * _UNITS_MS[unit] for number, unit in parts)
+
+
+def parse_time(value: str, now: int, option: str = "--since") -> int:
+    """A TIME option: ISO-8601, epoch seconds or milliseconds (digits; under 1e11 are seconds),
+    or a duration before ``now`` such as ``7d`` or ``12h``."""
+    text = value.strip()
+    if text.isdigit():
+        number = int(text)
+        return number * 1000 if number < 100_000_000_000 else number
+    if text and text[0].isdigit() and text[-1].lower() in _UNITS_MS and "-" not in text and ":" not in text:
+        return now - parse_duration(text, option)
+    try:
+        return parse_instant(text)
+    except ConfigError:
+        raise ConfigError(
+            f"{option}: {value!r} is not a time: give ISO-8601 (2026-03-03T14:30:00Z), epoch seconds or "
+            "milliseconds, or a duration back from now (7d, 12h)"
+        ) from None
+
+
+def parse_interval(value: str, option: str = "--interval") -> float:
+    """Seconds between runs: plain seconds (``90``, ``2.5``) or a duration (``30s``, ``5m``, ``1h``)."""
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = parse_duration(text, option) / 1000 if text[:1].isdigit() else float("nan")
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{option}: {value!r} is not a positive duration such as 30s, 5m, 1h or 90 (seconds)")
+    return seconds

@@ -21,19 +21,22 @@ class Window:
     """One quota window as read at a given time. A plain class, not a dataclass: a pool makes
     several per account, and a dataclass costs a millisecond to define at start-up."""
 
-    __slots__ = ("exhausted", "minutes", "remaining", "reset_at", "stale", "used")
+    __slots__ = ("exhausted", "minutes", "name", "remaining", "reset_at", "stale", "used")
 
-    def __init__(self, minutes: int | None, used: float | None, reset_at: int | None, stale: bool) -> None:
+    def __init__(
+        self, minutes: int | None, used: float | None, reset_at: int | None, stale: bool, name: str | None = None
+    ) -> None:
         self.minutes = minutes
         self.used = used
         self.reset_at = reset_at
         self.stale = stale
+        self.name = name  # a limit that is no time window: "monthly spend"
         # Percent left, 0-100, or None when unknown or no longer valid.
         self.remaining: int | None = None if used is None or stale else max(0, min(100, round_half_up(100 - used)))
         self.exhausted: bool = not stale and used is not None and used >= 100
 
-    def _key(self) -> tuple[int | None, float | None, int | None, bool]:
-        return (self.minutes, self.used, self.reset_at, self.stale)
+    def _key(self) -> tuple[int | None, float | None, int | None, bool, str | None]:
+        return (self.minutes, self.used, self.reset_at, self.stale, self.name)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Window) and self._key() == other._key()
@@ -42,11 +45,14 @@ class Window:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return f"Window(minutes={self.minutes!r}, used={self.used!r}, reset_at={self.reset_at!r}, stale={self.stale!r})"
+        return (
+            f"Window(minutes={self.minutes!r}, used={self.used!r}, reset_at={self.reset_at!r}, "
+            f"stale={self.stale!r}, name={self.name!r})"
+        )
 
     @property
     def label(self) -> str:
-        return window_label(self.minutes)
+        return self.name or window_label(self.minutes)
 
 
 def window_label(minutes: int | None) -> str:
@@ -79,6 +85,25 @@ def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
     limit = quota.get("modelLimit")
     if isinstance(limit, dict):
         result.extend(_window(w, sampled, now) for w in limit.get("windows") or [])
+    result.extend(spend_windows(quota, now))
+    return result
+
+
+def spend_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
+    """A seat's monthly spend limits (``spendControl``), read like windows: used percent and
+    reset; a limit at 100 % (or ``reached``) stops the account until its reset."""
+    spend = (quota or {}).get("spendControl")
+    if not isinstance(spend, dict):
+        return []
+    result = []
+    for raw in spend.get("limits") or []:
+        kind = raw.get("limitType") or "individual"
+        used = raw.get("usedPercent")
+        if spend.get("reached") is True and spend.get("reachedLimitType") in (None, kind, f"{kind}_limit"):
+            used = max(100.0, float(used or 0))
+        name = "monthly spend" if kind == "individual" else f"monthly spend ({kind})"
+        reset = raw.get("resetAt")
+        result.append(Window(None, used, reset, isinstance(reset, int) and now >= reset, name))
     return result
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 RECORD_KINDS = ("pool", "account", "flagged", "recommendation")
-SCHEMA_NAMES = (*RECORD_KINDS, "report", "common")
+SCHEMA_NAMES = (*RECORD_KINDS, "report", "forecast", "event", "common")
 
 
 def load_schema_text(name: str) -> str:

@@ -4,6 +4,7 @@
     scripts/bench --quick          # a small run: 5 and 1,000 accounts, a 10,000-record stream, no live
     scripts/bench --parts floor,report --runs 31
     scripts/bench --parts live     # report --live, 50 accounts, backend answering after 500 ms
+    scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
 
 Parts (``--parts``, comma-separated; all by default):
 
@@ -16,7 +17,9 @@ Parts (``--parts``, comma-separated; all by default):
 - ``pipe``: ``collect | score | recommend | render --json`` against ``report --json`` on
   10,000 and 100,000 accounts;
 - ``live``: ``report --live`` on 50 accounts, the fake backend answering after 500 ms, at the
-  default concurrency and at ``--concurrency 1``.
+  default concurrency and at ``--concurrency 1``;
+- ``history`` (only when asked for): recording one live run in the history, in-process, on 50
+  and 1,000 accounts (ms and bytes per account).
 
 Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
 large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
@@ -42,6 +45,7 @@ from pathlib import Path
 from testkit import poolkit
 
 PARTS = ("floor", "report", "stages", "pipe", "live")
+EXTRA_PARTS = ("history",)
 NOW = str(poolkit.SEED_NOW)
 
 
@@ -264,6 +268,62 @@ class Bench:
             server.wait(timeout=10)
 
 
+def history_cost(accounts: int, runs: int) -> None:
+    """Record ``runs`` live-like snapshots of a pool (two windows per account) into a fresh
+    history, in-process, after ``runs`` earlier snapshots: the median time of one recording
+    (observations built from the records, one transaction) and the file growth per run."""
+    from pipeline.history.samples import observations
+    from pipeline.history.store import record_run
+    from pipeline.scoring import score_account
+
+    with tempfile.TemporaryDirectory() as tmp:
+        now = poolkit.now_ms()
+        records = []
+        for i in range(accounts):
+            record = {
+                "kind": "account",
+                "index": i,
+                "accountId": f"acct-{i:05d}",
+                "email": f"user{i:05d}@example.com",
+                "enabled": True,
+                "plan": "plus",
+                "quota": {
+                    "source": "live",
+                    "sampledAt": now,
+                    "windows": [
+                        {"windowMinutes": 300, "usedPercent": i % 100, "resetAt": now + 3_600_000},
+                        {"windowMinutes": 10080, "usedPercent": (3 * i) % 100, "resetAt": now + 86_400_000},
+                    ],
+                    "credits": {"hasCredits": True, "unlimited": False, "balance": "12.50"},
+                },
+                "probe": {"outcome": "ok", "at": now},
+            }
+            records.append(score_account(record, now, "gpt-5-codex"))
+        db = Path(tmp) / "state" / "history.sqlite3"
+
+        def files_size() -> int:
+            return sum(p.stat().st_size for p in db.parent.iterdir())
+
+        for run in range(runs):  # earlier history
+            record_run(db, now - (runs - run) * 300_000, "live", None, observations(records, now))
+        before = files_size()
+        times = []
+        for run in range(runs):
+            started = time.perf_counter()
+            record_run(db, now + run * 300_000, "live", None, observations(records, now + run * 300_000))
+            times.append((time.perf_counter() - started) * 1000)
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        grown = (files_size() - before) / runs
+        median = statistics.median(times)
+        print(
+            f"history, {accounts} accounts: {median:.1f} ms per run ({median / accounts * 1000:.0f} us per account), "
+            f"{grown / 1024:.1f} KB per run ({grown / accounts:.0f} bytes per account)"
+        )
+
+
 HEADER = f"| {'what':<44} | {'size':>16} | {'median':>9} | {'peak MiB':>8} | {'':<36} |"
 
 
@@ -288,16 +348,24 @@ def machine() -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21, help="runs per figure for small pools (default 21)")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS + EXTRA_PARTS)}"
+    )
     parser.add_argument("--quick", action="store_true", help="small pools and stream, 5 runs, no live part")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = [p for p in parts if p not in PARTS]
+    unknown = [p for p in parts if p not in PARTS + EXTRA_PARTS]
     if unknown:
         parser.error(f"unknown part(s): {', '.join(unknown)}")
     if args.quick:
         args.runs = min(args.runs, 5)
         parts = [p for p in parts if p != "live"]
+    if "history" in parts:
+        for size in (50, 1000):
+            history_cost(size, args.runs)
+        parts.remove("history")
+        if not parts:
+            return
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "pipeline")], check=True)
     print(f"machine: {machine()}", flush=True)

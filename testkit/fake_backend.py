@@ -61,6 +61,10 @@ Unknown keys are errors, so typos fail loudly. All times are relative to the ser
              "models": ["gpt-5.3-codex-spark"], "limitReached": false}
           ],
           "credits": {"hasCredits": true, "unlimited": false, "balance": "12.50"},
+          "spendControl": {"reached": false, "reachedLimitType": null,   // spend_control (2026)
+                           "limits": {"individual": {"usedPercent": 38, "resetAfterSeconds": 864000}}},
+          "resetCredits": 2,            // rate_limit_reset_credits.available_count
+          "rateLimit": null,            // only null: send rate_limit: null (spend-controlled seats)
           "limitReached": false,        // default: some main window is at >= 100 %
           "rateLimitReachedType": null, // kind; default "rate_limit_reached" when reached
           "activeLimit": "codex",       // x-codex-active-limit when no extra limit matches
@@ -89,7 +93,8 @@ entry). Options: ``delayMs`` (beats the account's), ``status`` (replaces the mod
 replacing the mode's body (a refresh answered this way spends nothing), ``code``,
 ``message``, ``quotaHeaders`` (responses: send the x-codex headers with this answer; default
 only for 200 and 429), ``resetsInSeconds`` (429 bodies; default: the latest reset among the
-charged limit's full windows).
+charged limit's full windows), ``retryAfter`` (seconds, sent as a ``Retry-After`` header
+with error answers such as ``rate_limited`` and ``server_error``).
 
 Modes for usage and responses:
 
@@ -411,6 +416,7 @@ class Behaviour:
     message: str | None = None
     quota_headers: bool | None = None
     resets_in: int | None = None
+    retry_after: int | None = None
 
     KEYS: ClassVar[set[str]] = {
         "mode",
@@ -423,6 +429,7 @@ class Behaviour:
         "message",
         "quotaHeaders",
         "resetsInSeconds",
+        "retryAfter",
     }
 
     @classmethod
@@ -466,6 +473,7 @@ class Behaviour:
             message=_str(obj, "message", where, None),
             quota_headers=_bool(obj, "quotaHeaders", where, None),
             resets_in=_int(obj, "resetsInSeconds", where, None),
+            retry_after=_int(obj, "retryAfter", where, None),
         )
 
 
@@ -486,6 +494,7 @@ class Account:
     delay_ms: int | None
     token_lifetime: int
     behaviours: dict[str, list[Behaviour]]
+    usage_2026: dict[str, Any] = field(default_factory=dict)  # spend_control, reset credits, rate_limit null
 
     KEYS: ClassVar[set[str]] = {
         "accountId",
@@ -503,6 +512,9 @@ class Account:
         "supportedModels",
         "delayMs",
         "tokenLifetimeSeconds",
+        "spendControl",
+        "resetCredits",
+        "rateLimit",
         USAGE,
         RESPONSES,
         REFRESH,
@@ -576,6 +588,7 @@ class Account:
             behaviours={
                 ep: Behaviour.parse_all(obj.get(ep), ep, f"{where}.{ep}") for ep in (USAGE, RESPONSES, REFRESH)
             },
+            usage_2026=_usage_2026(obj, where, anchor),
         )
 
     def reached_kind(self, now: float) -> str | None:
@@ -1066,6 +1079,8 @@ class FakeBackend:
         status = behaviour.status or DEFAULT_STATUS[mode]
         send_quota = behaviour.quota_headers if behaviour.quota_headers is not None else mode in ("ok", "rate_limited")
         extra = headers if send_quota else {}
+        if behaviour.retry_after is not None:
+            extra = {**extra, "Retry-After": str(behaviour.retry_after)}
         if behaviour.has_body or behaviour.raw_body is not None or mode == "error":
             return self._custom(handler, behaviour, status, extra)
         if mode == "ok":
@@ -1149,18 +1164,22 @@ class FakeBackend:
 
     def _usage_body(self, account: Account, now: float) -> dict[str, Any]:
         kind = account.reached_kind(now)
-        return {
-            "account_id": account.id,
-            "email": account.email,
-            "plan_type": account.plan,
-            "rate_limit": account.main.body(now),
-            "credits": dict(account.credits) if account.credits is not None else None,
-            "additional_rate_limits": [
-                {"limit_name": limit.name, "metered_feature": limit.id, "rate_limit": limit.body(now)}
-                for limit in account.extra
-            ],
-            "rate_limit_reached_type": {"kind": kind} if kind else None,
-        }
+        return (
+            _with_2026(account.usage_2026, now)
+            | {
+                "account_id": account.id,
+                "email": account.email,
+                "plan_type": account.plan,
+                "rate_limit": account.main.body(now),
+                "credits": dict(account.credits) if account.credits is not None else None,
+                "additional_rate_limits": [
+                    {"limit_name": limit.name, "metered_feature": limit.id, "rate_limit": limit.body(now)}
+                    for limit in account.extra
+                ],
+                "rate_limit_reached_type": {"kind": kind} if kind else None,
+            }
+            | _rate_limit_override(account.usage_2026)
+        )
 
     def _quota_headers(self, account: Account, charged: Limit, now: float) -> dict[str, str]:
         headers = charged.headers("x-codex", now)
@@ -1310,6 +1329,57 @@ class FakeBackend:
             self._stats.refresh["failed"] += 1
             if unknown:
                 self._stats.refresh["unknown"] += 1
+
+
+def _usage_2026(obj: Mapping[str, Any], where: str, anchor: float) -> dict[str, Any]:
+    """The 2026 usage additions an account serves: ``"spendControl": {"reached": false,
+    "reachedLimitType": null, "limits": {"individual": {"usedPercent": 38, "resetAfterSeconds":
+    N}}}``, ``"resetCredits": 2`` (available_count), ``"rateLimit": null`` (a seat with no
+    rate-limit windows sends ``rate_limit: null``)."""
+    extra: dict[str, Any] = {}
+    if "rateLimit" in obj:
+        if obj["rateLimit"] is not None:
+            raise ScenarioError(f"{where}.rateLimit: only null is accepted (the windows are primary/secondary)")
+        extra["rate_limit_null"] = True
+    if obj.get("resetCredits") is not None:
+        extra["reset_credits"] = _int(obj, "resetCredits", where, 0)
+    spend = obj.get("spendControl")
+    if spend is not None:
+        w = f"{where}.spendControl"
+        _check_keys(spend, w, {"reached", "reachedLimitType", "limits"})
+        limits = {}
+        for kind, raw in (spend.get("limits") or {}).items():
+            lw = f"{w}.limits.{kind}"
+            _check_keys(raw, lw, {"usedPercent", "resetAfterSeconds"})
+            used = raw.get("usedPercent", 0)
+            if isinstance(used, bool) or not isinstance(used, (int, float)) or used < 0:
+                raise ScenarioError(f"{lw}.usedPercent: expected a number >= 0")
+            limits[kind] = (float(used), anchor + (_int(raw, "resetAfterSeconds", lw, 30 * 86400, minimum=1) or 0))
+        extra["spend"] = (_bool(spend, "reached", w, False), _str(spend, "reachedLimitType", w, None), limits)
+    return extra
+
+
+def _with_2026(extra: Mapping[str, Any], now: float) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if "reset_credits" in extra:
+        count = extra["reset_credits"]
+        body["rate_limit_reset_credits"] = {"available_count": count, "applicable_available_count": count}
+    if "spend" in extra:
+        reached, reached_type, limits = extra["spend"]
+        body["spend_control"] = {"reached": reached, "reached_limit_type": reached_type} | {
+            f"{kind}_limit": {
+                "used_percent": used,
+                "remaining_percent": max(0.0, 100 - used),
+                "reset_at": math.ceil(reset),
+                "reset_after_seconds": max(1, math.ceil(reset - now)),
+            }
+            for kind, (used, reset) in limits.items()
+        }
+    return body
+
+
+def _rate_limit_override(extra: Mapping[str, Any]) -> dict[str, Any]:
+    return {"rate_limit": None} if extra.get("rate_limit_null") else {}
 
 
 def _api_error(code: str, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:

@@ -8,7 +8,8 @@ port and nothing depends on how a Chromium version formats its log. Console erro
 protocol's own events: ``Runtime.consoleAPICalled`` of type error or assert,
 ``Runtime.exceptionThrown``, and ``Log.entryAdded`` at level error (blocked or failed
 loads, Content-Security-Policy violations). Chromium is started with a fresh profile and
-with every background service off, and is only ever pointed at ``file://`` URLs.
+with every background service off, and is only ever pointed at ``file://`` URLs or at a
+server of ours on a loopback address.
 
 Nothing here is imported by the tool itself; the tests use it (tests/test_html_browser.py).
 """
@@ -44,6 +45,9 @@ FLAGS = (
     "--mute-audio",
     "--remote-debugging-pipe",
 )
+
+
+LOOPBACK_URLS = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
 
 
 def find_chromium() -> str | None:
@@ -160,11 +164,13 @@ class Chromium:
     # --- what the tests use -----------------------------------------------------------
 
     def load(
-        self, page: Path, *, width: int = 1280, height: int = 900, full_page: bool = True, max_height: int = 4000
+        self, page: Path | str, *, width: int = 1280, height: int = 900, full_page: bool = True, max_height: int = 4000
     ) -> PageLoad:
-        """Open ``page`` (a local file) in a new tab; the console errors, a few facts about
-        the page, and a PNG screenshot (the whole page up to ``max_height`` pixels)."""
-        url = Path(page).resolve().as_uri()
+        """Open ``page`` (a local file, or an ``http://127.0.0.1...`` URL) in a new tab; the
+        console errors, a few facts about the page, and a PNG screenshot (the whole page up
+        to ``max_height`` pixels)."""
+        local = not (isinstance(page, str) and page.startswith(LOOPBACK_URLS))
+        url = Path(page).resolve().as_uri() if local else str(page)
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self._events = []

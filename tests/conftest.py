@@ -1,7 +1,7 @@
 """Fixtures every test shares (helpers live in testkit.helpers).
 
-Every test runs with HOME, CODEX_HOME and CODEX_MULTI_AUTH_DIR pointing into its own
-temporary folder, so nothing can read or write the real home directory.
+Every test runs with HOME, CODEX_HOME, CODEX_MULTI_AUTH_DIR and XDG_STATE_HOME/XDG_CONFIG_HOME
+pointing into its own temporary folder (so the history database lands there too), so nothing can read or write the real home directory.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
     monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(home / ".codex" / "multi-auth"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.delenv("NO_COLOR", raising=False)
-    for name in ("CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL", "CODEX_AUTH_FETCH_TIMEOUT_MS"):
+    for name in ("CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL", "CODEX_AUTH_FETCH_TIMEOUT_MS", "CODEX_AUTH_HISTORY"):
         monkeypatch.delenv(name, raising=False)
     return home
 

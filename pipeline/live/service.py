@@ -347,7 +347,7 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         if model_limit is None and _norm(model) in (_norm(limit["limitName"]), _norm(limit_id)):
             model_limit = limit
     credits = body.get("credits")
-    return {
+    quota: dict[str, Any] = {
         "source": "live",
         "sampledAt": now_ms,
         "httpStatus": 200,
@@ -368,6 +368,85 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         "modelLimit": model_limit,
         "additionalLimits": additional,
     }
+    extras = usage_extras(body, now_ms)
+    review = extras.pop("codeReviewLimit", None)
+    if review is not None:
+        quota["additionalLimits"].append(review)
+    return quota | extras
+
+
+def usage_extras(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """What the usage answer added in 2026, translated on its own (easy to move): monthly
+    spend controls (``spend_control``: ``reached``, ``reached_limit_type``, and each
+    ``*_limit`` with its used and remaining percent and reset), the reset credits the account
+    holds (``rate_limit_reset_credits``; only read, never redeemed) and the code-review limit
+    (``code_review_rate_limit``, one more per-feature limit). A reached spend limit stops the
+    account like a reached rate limit."""
+    extras: dict[str, Any] = {"spendControl": None, "resetCredits": None}
+    spend = body.get("spend_control")
+    if isinstance(spend, dict):
+        limits = []
+        for key in sorted(spend):
+            raw = spend[key]
+            if not key.endswith("_limit") or not isinstance(raw, dict) or not _CODE.fullmatch(key):
+                continue
+            used, remaining = _percent(raw.get("used_percent")), _percent(raw.get("remaining_percent"))
+            if used is None and remaining is not None:
+                used = _number(max(0.0, 100.0 - remaining))
+            window = _window(
+                {
+                    "used_percent": used,
+                    "reset_at": raw.get("reset_at"),
+                    "reset_after_seconds": raw.get("reset_after_seconds"),
+                },
+                now_ms,
+            )
+            limits.append(
+                {
+                    "limitType": key.removesuffix("_limit"),
+                    "usedPercent": used,
+                    "remainingPercent": remaining,
+                    "resetAt": window["resetAt"] if window else None,
+                    "windowMinutes": None,
+                }
+            )
+        reached = spend.get("reached") if isinstance(spend.get("reached"), bool) else None
+        reached_type = _code(spend.get("reached_limit_type"))
+        extras["spendControl"] = {"reached": reached, "reachedLimitType": reached_type, "limits": limits}
+        if reached:
+            extras["limitReached"] = True
+            extras["limitReachedType"] = _code(_kind(body)) or "spend_control_reached"
+    credits = body.get("rate_limit_reset_credits")
+    if isinstance(credits, dict):
+        extras["resetCredits"] = {
+            "availableCount": _count(credits.get("available_count")),
+            "applicableAvailableCount": _count(credits.get("applicable_available_count")),
+        }
+    review = body.get("code_review_rate_limit")
+    if isinstance(review, dict):
+        reached_review = review.get("limit_reached")
+        extras["codeReviewLimit"] = {
+            "limitId": "code_review",
+            "limitName": "Code review",
+            "limitReached": reached_review if isinstance(reached_review, bool) else None,
+            "windows": _windows(review, now_ms),
+        }
+    return extras
+
+
+def _kind(body: dict[str, Any]) -> Any:
+    kind = body.get("rate_limit_reached_type")
+    return kind.get("kind") if isinstance(kind, dict) else None
+
+
+def _percent(value: Any) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return _number(max(0.0, float(value)))
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 INSTRUCTIONS = "You are a quota probe. Reply with the single word: ok."

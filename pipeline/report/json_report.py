@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from pipeline.records import Record
+from pipeline.report.usage_extras import report_fields
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 
@@ -87,7 +88,7 @@ def _report_account(account: AccountView) -> Record:
             "plan": record.get("plan"),
             "isCurrent": bool(record.get("isCurrent")),
         }
-    )
+    ) | report_fields(account.quota)
 
 
 def _report_flagged(record: Record, now: int) -> Record:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pipeline import __version__
 from pipeline import quota as q
 from pipeline.records import STATUSES, Record
+from pipeline.report.usage_extras import prometheus_gauges
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 
@@ -158,6 +159,8 @@ def render_prometheus(view: View) -> str:
         "How many times the flagged account has been re-checked.",
         [(labels, int(f.get("verificationCount") or 0)) for f, labels in flagged],
     )
+    for name, help_text, samples in prometheus_gauges((a.record, labels) for a, labels in accounts):
+        gauge(name, help_text, samples)
     return "\n".join(out) + "\n"
 
 

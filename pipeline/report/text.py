@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record, Status
+from pipeline.report.usage_extras import explain_lines
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -82,6 +84,7 @@ def _account_lines(account: AccountView, now: int, style: _Style, explain: bool)
     lines.append(f"{pad}Last used: {ago(record.get('lastUsed'), now)}")
     if explain:
         lines += _explain_lines(record, pad)
+        lines += explain_lines(account.quota, pad)
     return lines
 
 
@@ -101,6 +104,9 @@ def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
             lines.append(f"{pad}Quota ({label}): unknown ({why})")
         else:
             lines.append(f"{pad}Quota ({label}): {window.remaining}% remaining{age}")
+    for spend in q.spend_windows(quota, now):  # Business and Enterprise seats' monthly limits
+        left = "unknown" if spend.remaining is None else f"{spend.remaining}% remaining"
+        lines.append(f"{pad}Quota ({spend.label}): {left}{age}")
     if not lines:
         lines.append(f"{pad}Quota: no 5h or 7d window reported")
     return lines

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pipeline.memory import collector_paused
 from pipeline.records import Record
 from pipeline.report import render_view
-from pipeline.report.view import build_view
+from pipeline.report.view import build_view, redact_view
 
 
 def render(
@@ -27,7 +27,12 @@ def render(
     color: bool = False,
     explain: bool = False,
     redact: bool = False,
+    view_name: str = "report",
 ) -> bytes:
     with collector_paused():  # the view keeps every account: see pipeline.memory
         view = build_view(records, now=now, model=model, explain=explain)
+        if view_name == "forecast":  # the forecast stage's additions (--view forecast)
+            from pipeline.report.forecast import render_forecast
+
+            return render_forecast(redact_view(view) if redact else view, fmt)
         return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)

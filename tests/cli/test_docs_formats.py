@@ -58,3 +58,20 @@ def test_options_and_exit_3_are_documented() -> None:
         assert needle in README, needle
     for fmt in ("text", "json", "prometheus", "html", "markdown"):
         assert f"| `{fmt}` |" in README, fmt
+
+
+def test_forecast_example_is_what_the_tool_prints() -> None:
+    shown = block_after("On the\nsample pool (`CODEX_MULTI_AUTH_DIR=examples/sample-pool`):", "```text")
+    command, output = shown.split("\n", 1)
+    assert command == "$ codex auth forecast --now 2026-03-03T14:30:00Z"
+    sample = [
+        "forecast",
+        "--dir",
+        str(ROOT / "examples" / "sample-pool"),
+        "--now",
+        "2026-03-03T14:30:00Z",
+        "--no-history",
+    ]
+    assert output == run_cli(sample, validate=False).text
+    for needle in ("codex auth history --since 7d --daily", "codex auth history --events", "--prune --keep 90d"):
+        assert needle in README, needle

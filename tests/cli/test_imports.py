@@ -4,7 +4,7 @@ A command runs in a fresh interpreter that records ``sys.modules`` on exit. Heav
 command-specific modules are held to the commands that use them: httpx only live, the
 validators only where stdin is validated (and jsonschema itself only to word an error),
 orjson only where JSON is read or written, subprocess only in the wrapper's hand-over, each
-report format only when asked for.
+report format only when asked for, the history (sqlite3) only where it is used.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ main(sys.argv[3:])
 # Never at start-up: only the commands named in the tests below may load these.
 LIVE = ("httpx", "httpcore", "pipeline.live.service", "pipeline.stages.probe")
 VALIDATION = ("jsonschema", "jsonschema_rs", "referencing", "pipeline.schema")
-ELSEWHERE = ("sqlite3", "prometheus_client", "subprocess", "signal", "hashlib", "tempfile")
+ELSEWHERE = ("sqlite3", "_sqlite3", "prometheus_client", "subprocess", "signal", "hashlib", "tempfile")
 FORMATS = ("pipeline.report.text", "pipeline.report.json_report", "pipeline.report.html", "pipeline.report.prometheus")
 
 
@@ -70,7 +70,10 @@ def stream(tmp_path: Path) -> dict[str, bytes]:
     return steps
 
 
-@pytest.mark.parametrize("args", [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"], ["serve", "--help"], ["watch", "--help"]],
+)
 def test_help_loads_no_stage_and_no_json(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_modules(tmp_path, *args)
     assert "pipeline.cli" in modules
@@ -162,3 +165,14 @@ def test_live_report_loads_httpx(tmp_path: Path) -> None:
     )
     modules = loaded_modules(tmp_path, "report", "--live", "--cached-only", "--max-probes", "1", env=env)
     assert "httpx" in modules
+
+
+def test_history_is_loaded_only_where_it_is_used(tmp_path: Path) -> None:
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool), CODEX_AUTH_HISTORY=str(tmp_path / "h.sqlite3"))
+    forecast = loaded_modules(tmp_path, "forecast", env=env)
+    assert "pipeline.report.forecast" in forecast
+    assert "sqlite3" not in forecast, "no history file yet: nothing to read"
+    recorded = loaded_modules(tmp_path, "report", "--record", env=env)
+    assert "sqlite3" in recorded and "pipeline.history.store" in recorded
+    assert (tmp_path / "h.sqlite3").exists()

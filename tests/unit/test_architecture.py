@@ -18,10 +18,17 @@ PACKAGE = ROOT / "pipeline"
 # From the top floor (0) down. A module may import modules on its own floor or below.
 FLOORS: list[tuple[str, ...]] = [
     ("pipeline.cli", "pipeline.wrapper", "pipeline.__main__"),
-    ("pipeline.porcelain",),
+    ("pipeline.porcelain", "pipeline.always"),
     ("pipeline.stages",),
     ("pipeline.report", "pipeline.live"),
-    ("pipeline.storage", "pipeline.policy", "pipeline.scoring", "pipeline.choosing"),
+    (
+        "pipeline.storage",
+        "pipeline.policy",
+        "pipeline.scoring",
+        "pipeline.choosing",
+        "pipeline.forecast",
+        "pipeline.history",
+    ),
     (
         "pipeline.records",
         "pipeline.clock",

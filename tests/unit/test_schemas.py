@@ -97,6 +97,30 @@ def test_bundled_schema_is_self_contained(name: str) -> None:
             "accounts": [],
             "flagged": [],
         },
+        "event": {
+            "at": 1,
+            "kind": "quota-threshold",
+            "account": "a@example.com",
+            "window": "5h",
+            "details": {"threshold": 10, "remainingPercent": 8, "previousPercent": 30},
+            "message": "a@example.com: 8% of the 5h quota left (below 10%)",
+        },
+        "forecast": {
+            "generatedAt": 1,
+            "mode": "default",
+            "model": "gpt-5-codex",
+            "horizon": {"start": 1, "end": 2},
+            "pool": {
+                "accounts": 0,
+                "usableNow": 0,
+                "lowestUsable": 0,
+                "changes": [],
+                "minHealthy": None,
+                "belowMinHealthyAt": None,
+                "next": None,
+            },
+            "accounts": [],
+        },
     }[name]
     assert list(validator.iter_errors(sample)) == []
     broken = dict(sample, unexpectedField=1)

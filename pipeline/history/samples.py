@@ -1,0 +1,92 @@
+"""What one run adds to the history: one observation per account, one row per window.
+Pure: records in, plain values out. Never a token: only the facts the records hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.forecast import account_windows
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    key: str
+    name: str
+    limit: str
+    minutes: int | None
+    used: float | None
+    reset_at: int | None
+
+
+@dataclass(frozen=True)
+class Observation:
+    sampled_at: int
+    account_key: str
+    index: int
+    account_id: str | None
+    email: str | None
+    enabled: bool
+    status: str | None
+    health_score: int | None
+    plan: str | None
+    probe_outcome: str | None
+    probe_error: str | None
+    quota_source: str | None
+    credits_balance: str | None
+    has_credits: bool | None
+    reset_credits: int | None
+    limit_reached: bool | None
+    windows: tuple[WindowRow, ...] = field(default_factory=tuple)
+
+
+def account_key(record: Record) -> str:
+    """Who an observation is about: the account id and e-mail together (one e-mail can hold
+    several workspaces, one id can be shared by a team); the pool position without either."""
+    account_id, email = record.get("accountId"), record.get("email")
+    if not account_id and not email:
+        return f"#{record.get('index')}"
+    return f"{account_id or ''}|{(email or '').lower()}"
+
+
+def observations(records: Iterable[Record], sampled_at: int) -> list[Observation]:
+    result = []
+    for record in records:
+        if record.get("kind") != "account":
+            continue
+        quota = record.get("quota") or {}
+        probe = record.get("probe") or {}
+        credits = quota.get("credits") or {}
+        reset_credits = quota.get("resetCredits") or {}
+        if probe:  # a live run: when it probed; windows only from a live answer, never the cache again
+            at = quota.get("sampledAt") if quota.get("source") == "live" else probe.get("at")
+            windows = account_windows(quota) if quota.get("source") == "live" else []
+        else:  # --record without --live: a cached sample keeps the time it was taken
+            at = quota.get("sampledAt")
+            windows = account_windows(quota or None)
+        rows = tuple(WindowRow(w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in windows)
+        result.append(
+            Observation(
+                sampled_at=at or probe.get("at") or sampled_at,
+                account_key=account_key(record),
+                index=int(record["index"]),
+                account_id=record.get("accountId"),
+                email=record.get("email"),
+                enabled=record.get("enabled") is not False,
+                status=record.get("status"),
+                health_score=record.get("healthScore"),
+                plan=quota.get("planType") or record.get("plan"),
+                probe_outcome=probe.get("outcome"),
+                probe_error=probe.get("errorCode"),
+                quota_source=quota.get("source"),
+                credits_balance=credits.get("balance"),
+                has_credits=credits.get("hasCredits"),
+                reset_credits=reset_credits.get("availableCount"),
+                limit_reached=quota.get("limitReached"),
+                windows=rows,
+            )
+        )
+    return result

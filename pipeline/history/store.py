@@ -1,0 +1,347 @@
+"""The history database: stdlib ``sqlite3`` in WAL mode, one file, no server.
+
+Where: ``--history PATH``, else ``CODEX_AUTH_HISTORY``, else
+``$XDG_STATE_HOME/codex-auth-report/history.sqlite3`` (``~/.local/state/...`` by default).
+The folder is created 0700 and the file 0600 (SQLite gives its ``-wal`` and ``-shm`` files the
+database's mode). Writers wait for each other (``busy_timeout``) and each run is one
+``BEGIN IMMEDIATE`` transaction, so two cron jobs at once both land whole.
+
+The schema's version is SQLite's ``user_version``; :data:`MIGRATIONS` brings any older file up
+to date inside a write transaction. Any failure (a file that is not a database, a folder in
+its place, no permission) is a :class:`HistoryError` with one line for a person; callers
+report it and go on without the history.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.forecast import Sample
+from pipeline.history.samples import Observation
+
+BUSY_TIMEOUT_MS = 15_000
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, one observation per account and run, one row per window of an observation
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        sampled_at INTEGER NOT NULL,
+        mode TEXT NOT NULL,
+        model TEXT,
+        accounts INTEGER NOT NULL,
+        tool_version TEXT
+    );
+    CREATE INDEX runs_time ON runs(sampled_at);
+    CREATE TABLE observations (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        sampled_at INTEGER NOT NULL,
+        account_key TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        account_id TEXT,
+        email TEXT,
+        enabled INTEGER NOT NULL,
+        status TEXT,
+        health_score INTEGER,
+        plan TEXT,
+        probe_outcome TEXT,
+        probe_error TEXT,
+        quota_source TEXT,
+        credits_balance TEXT,
+        has_credits INTEGER,
+        reset_credits INTEGER,
+        limit_reached INTEGER
+    );
+    CREATE INDEX observations_account ON observations(account_key, sampled_at);
+    CREATE INDEX observations_run ON observations(run_id);
+    CREATE TABLE windows (
+        observation_id INTEGER NOT NULL REFERENCES observations(id) ON DELETE CASCADE,
+        window_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        limit_id TEXT NOT NULL,
+        window_minutes INTEGER,
+        used_percent REAL,
+        reset_at INTEGER,
+        PRIMARY KEY (observation_id, window_key)
+    ) WITHOUT ROWID;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class HistoryError(Exception):
+    """The history could not be used; the message is one line for a person."""
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+class HistoryStore:
+    """One open history database. Use as a context manager."""
+
+    def __init__(self, path: Path, *, create: bool) -> None:
+        self.path = path
+        try:
+            if create:
+                _prepare(path)
+            elif not path.exists():
+                raise HistoryError(f"{path}: no history yet (a live run records one)")
+            if path.is_dir():
+                raise HistoryError(f"{path}: is a folder, not a history database")
+            uri = path.resolve().as_uri() + ("" if create else "?mode=ro")
+            self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except HistoryError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(f"{path}: {_why(exc)}") from None
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if create:
+                mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise HistoryError(f"{path}: could not switch to WAL mode (got {mode})")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            else:
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise HistoryError(
+                        f"{path}: written by a newer version (schema {version}; this one knows {SCHEMA_VERSION})"
+                    )
+                if version < 1:
+                    self.db.close()
+                    raise HistoryError(f"{path}: holds no history tables")
+        except HistoryError:
+            self.db.close()
+            raise
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise HistoryError(f"{path}: {_why(exc)}") from None
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: {_why(exc)}") from None
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise HistoryError(f"{self.path}: {_why(exc)}") from None
+            raise
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path}: written by a newer version (schema {version}; this one knows {SCHEMA_VERSION})"
+            )
+        with self._write() as db:  # another process may have migrated meanwhile: look again inside
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # --- writing ---------------------------------------------------------------------
+
+    def append(self, sampled_at: int, mode: str, model: str | None, observed: Sequence[Observation]) -> int:
+        """Add one run; returns its id."""
+        with self._write() as db:
+            run = db.execute(
+                "INSERT INTO runs(sampled_at, mode, model, accounts, tool_version) VALUES (?, ?, ?, ?, ?)",
+                (sampled_at, mode, model, len(observed), __version__),
+            ).lastrowid
+            first = int(db.execute("SELECT coalesce(max(id), 0) FROM observations").fetchone()[0]) + 1
+            db.executemany(
+                "INSERT INTO observations(id, run_id, sampled_at, account_key, idx, account_id, email, enabled, status,"
+                " health_score, plan, probe_outcome, probe_error, quota_source, credits_balance, has_credits,"
+                " reset_credits, limit_reached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        first + n,
+                        run,
+                        obs.sampled_at,
+                        obs.account_key,
+                        obs.index,
+                        obs.account_id,
+                        obs.email,
+                        int(obs.enabled),
+                        obs.status,
+                        obs.health_score,
+                        obs.plan,
+                        obs.probe_outcome,
+                        obs.probe_error,
+                        obs.quota_source,
+                        obs.credits_balance,
+                        _bool(obs.has_credits),
+                        obs.reset_credits,
+                        _bool(obs.limit_reached),
+                    )
+                    for n, obs in enumerate(observed)
+                ],
+            )
+            db.executemany(  # ids are ours to give: the write lock is held since BEGIN IMMEDIATE
+                "INSERT OR REPLACE INTO windows(observation_id, window_key, name, limit_id, window_minutes,"
+                " used_percent, reset_at) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (first + n, w.key, w.name, w.limit, w.minutes, w.used, w.reset_at)
+                    for n, obs in enumerate(observed)
+                    for w in obs.windows
+                ],
+            )
+            return int(run or 0)
+
+    def prune(self, before: int) -> int:
+        """Delete runs sampled before ``before``; returns how many runs went."""
+        with self._write() as db:
+            count = db.execute("DELETE FROM runs WHERE sampled_at < ?", (before,)).rowcount
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+        return int(count)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        try:
+            self.db.row_factory = sqlite3.Row
+            return list(self.db.execute(sql, params))
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: {_why(exc)}") from None
+
+    def window_samples(self, key: str, since: int, until: int) -> dict[str, list[Sample]]:
+        """One account's window samples in [since, until]: window key -> samples, oldest first."""
+        rows = self._query(
+            "SELECT o.sampled_at, w.window_key, w.used_percent, w.reset_at FROM observations o"
+            " JOIN windows w ON w.observation_id = o.id"
+            " WHERE o.account_key = ? AND o.sampled_at >= ? AND o.sampled_at <= ? ORDER BY o.sampled_at, o.id",
+            (key, since, until),
+        )
+        found: dict[str, list[Sample]] = {}
+        for row in rows:
+            found.setdefault(row["window_key"], []).append(
+                Sample(row["sampled_at"], row["used_percent"], row["reset_at"])
+            )
+        return found
+
+    def runs(self, since: int | None, until: int | None) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT id, sampled_at, mode, model, accounts FROM runs WHERE sampled_at >= ? AND sampled_at <= ?"
+            " ORDER BY sampled_at, id",
+            (since if since is not None else 0, until if until is not None else 2**62),
+        )
+        return [dict(row) for row in rows]
+
+    def observations(self, since: int | None, until: int | None) -> list[dict[str, Any]]:
+        """Every observation in the span with its windows (a list), oldest first."""
+        rows = self._query(
+            "SELECT o.*, w.window_key, w.name AS window_name, w.limit_id, w.window_minutes, w.used_percent, w.reset_at"
+            " FROM observations o LEFT JOIN windows w ON w.observation_id = o.id"
+            " WHERE o.sampled_at >= ? AND o.sampled_at <= ? ORDER BY o.sampled_at, o.id, w.window_key",
+            (since if since is not None else 0, until if until is not None else 2**62),
+        )
+        result: list[dict[str, Any]] = []
+        by_id: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            obs = by_id.get(row["id"])
+            if obs is None:
+                obs = {k: row[k] for k in _OBSERVATION_COLUMNS}
+                obs["windows"] = []
+                by_id[row["id"]] = obs
+                result.append(obs)
+            if row["window_key"] is not None:
+                obs["windows"].append(
+                    {
+                        "key": row["window_key"],
+                        "name": row["window_name"],
+                        "limit": row["limit_id"],
+                        "windowMinutes": row["window_minutes"],
+                        "usedPercent": _number(row["used_percent"]),
+                        "resetAt": row["reset_at"],
+                    }
+                )
+        return result
+
+
+_OBSERVATION_COLUMNS = (
+    "run_id",
+    "sampled_at",
+    "account_key",
+    "idx",
+    "account_id",
+    "email",
+    "enabled",
+    "status",
+    "health_score",
+    "plan",
+    "probe_outcome",
+    "probe_error",
+    "quota_source",
+    "credits_balance",
+    "has_credits",
+    "reset_credits",
+    "limit_reached",
+)
+
+
+def _bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _number(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def _prepare(path: Path) -> None:
+    """The folder 0700 (created if missing) and the file 0600 (created empty if missing)."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+    if path.is_dir():
+        raise HistoryError(f"{path}: is a folder, not a history database")
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        except FileExistsError:  # another writer made it first
+            pass
+    elif path.is_file() and os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o600)
+
+
+def record_run(path: Path, sampled_at: int, mode: str, model: str | None, observed: Iterable[Observation]) -> int:
+    with HistoryStore(path, create=True) as store:
+        return store.append(sampled_at, mode, model, list(observed))

@@ -1,0 +1,194 @@
+"""What the 2026 usage answer adds to an account, for every format: monthly spend limits,
+reset credits and the per-feature limits (Spark, code review). The figures come from the
+account record's ``quota`` (``spendControl``, ``resetCredits``, ``additionalLimits``); the
+model's own limit is shown with the main windows and decides the status, as before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pipeline import quota as q
+from pipeline.humanize import utc_stamp
+from pipeline.records import Record
+
+Sample = tuple[str, float | int]
+
+
+def spend_limits(quota: Record | None) -> list[Record]:
+    spend = (quota or {}).get("spendControl")
+    return list(spend.get("limits") or []) if isinstance(spend, dict) else []
+
+
+def other_limits(quota: Record | None) -> list[Record]:
+    """The per-feature limits other than the model's own."""
+    quota = quota or {}
+    own = (quota.get("modelLimit") or {}).get("limitId")
+    return [limit for limit in quota.get("additionalLimits") or [] if limit.get("limitId") != own]
+
+
+def reset_credits(quota: Record | None) -> int | None:
+    credits = (quota or {}).get("resetCredits")
+    return credits.get("availableCount") if isinstance(credits, dict) else None
+
+
+def report_fields(quota: Record | None) -> Record:
+    """Extensions of the JSON report's account (left out when the service sent nothing)."""
+    fields: Record = {}
+    spend = (quota or {}).get("spendControl")
+    if isinstance(spend, dict):
+        fields["spendControl"] = _drop_none(
+            {
+                "reached": spend.get("reached"),
+                "reachedLimitType": spend.get("reachedLimitType"),
+                "limits": [
+                    _drop_none(
+                        {
+                            "limitType": limit.get("limitType"),
+                            "usedPercent": limit.get("usedPercent"),
+                            "remainingPercent": limit.get("remainingPercent"),
+                            "resetAt": limit.get("resetAt"),
+                        }
+                    )
+                    for limit in spend_limits(quota)
+                ],
+            }
+        )
+    count = reset_credits(quota)
+    if count is not None:
+        fields["resetCredits"] = count
+    others = other_limits(quota)
+    if others:
+        fields["additionalLimits"] = [
+            _drop_none(
+                {
+                    "limitId": limit["limitId"],
+                    "limitName": limit.get("limitName"),
+                    "limitReached": limit.get("limitReached"),
+                    "windows": [
+                        _drop_none(
+                            {
+                                "window": q.window_label(w.get("windowMinutes")),
+                                "usedPercent": w.get("usedPercent"),
+                                "resetAt": w.get("resetAt"),
+                            }
+                        )
+                        for w in limit.get("windows") or []
+                    ],
+                }
+            )
+            for limit in others
+        ]
+    return fields
+
+
+def explain_lines(quota: Record | None, pad: str) -> list[str]:
+    """``--explain``: the spend limits, reset credits and other limits, one line each."""
+    lines = []
+    spend = (quota or {}).get("spendControl")
+    for limit in spend_limits(quota):
+        used = limit.get("usedPercent")
+        reset = limit.get("resetAt")
+        reached = " (reached)" if isinstance(spend, dict) and spend.get("reached") else ""
+        lines.append(
+            f"{pad}Spend limit ({limit.get('limitType')}): {_used(used)} used{reached}"
+            + (f", resets {utc_stamp(reset)}" if reset else "")
+        )
+    count = reset_credits(quota)
+    if count is not None:
+        lines.append(f"{pad}Reset credits: {count} available (read only; this tool never redeems one)")
+    for limit in other_limits(quota):
+        windows = ", ".join(
+            f"{q.window_label(w.get('windowMinutes'))} {_used(w.get('usedPercent'))} used"
+            for w in limit.get("windows") or []
+        )
+        name = limit.get("limitName") or limit["limitId"]
+        reached = "; reached" if limit.get("limitReached") else ""
+        lines.append(
+            f"{pad}Other limit {name} ({limit['limitId']}): {windows or 'no window'}{reached}; does not decide the status"
+        )
+    return lines
+
+
+def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str, str, list[Sample]]]:
+    """(name, help, samples) for the Prometheus format; ``accounts`` pairs each record with
+    its identity labels."""
+    pairs = list(accounts)
+    spend: list[Sample] = []
+    spend_reset: list[Sample] = []
+    reached: list[Sample] = []
+    credits: list[Sample] = []
+    other: list[Sample] = []
+    other_reached: list[Sample] = []
+    for record, labels in pairs:
+        quota = record.get("quota")
+        control = (quota or {}).get("spendControl")
+        if isinstance(control, dict) and control.get("reached") is not None:
+            reached.append((labels, int(bool(control["reached"]))))
+        for limit in spend_limits(quota):
+            kind = _escape(str(limit.get("limitType")))
+            if limit.get("usedPercent") is not None:
+                spend.append((f'{labels},limit_type="{kind}"', round(float(limit["usedPercent"]) / 100, 6)))
+            if limit.get("resetAt"):
+                spend_reset.append((f'{labels},limit_type="{kind}"', _seconds(int(limit["resetAt"]))))
+        count = reset_credits(quota)
+        if count is not None:
+            credits.append((labels, count))
+        for limit in other_limits(quota):
+            ident = (
+                f'{labels},limit_id="{_escape(limit["limitId"])}",limit_name="{_escape(limit.get("limitName") or "")}"'
+            )
+            if limit.get("limitReached") is not None:
+                other_reached.append((ident, int(bool(limit["limitReached"]))))
+            for window in limit.get("windows") or []:
+                if window.get("usedPercent") is not None:
+                    label = q.window_label(window.get("windowMinutes"))
+                    other.append((f'{ident},window="{label}"', round(float(window["usedPercent"]) / 100, 6)))
+    return [
+        (
+            "account_spend_used_ratio",
+            "Share of the seat's monthly spend limit used, from 0 to 1 (limit_type: individual, workspace...).",
+            spend,
+        ),
+        (
+            "account_spend_reset_timestamp_seconds",
+            "When the seat's monthly spend limit resets, as Unix time in seconds.",
+            spend_reset,
+        ),
+        (
+            "account_spend_limit_reached",
+            "1 when the service says a spend limit stops the account, else 0 (seats with spend controls only).",
+            reached,
+        ),
+        (
+            "account_reset_credits",
+            "Rate-limit reset credits the account holds (read only: nothing here redeems one).",
+            credits,
+        ),
+        (
+            "account_additional_limit_used_ratio",
+            "Share used of a per-feature limit that is not the model's own (Spark, code review), from 0 to 1; it does not decide the status.",
+            other,
+        ),
+        (
+            "account_additional_limit_reached",
+            "1 when a per-feature limit that is not the model's own is reached, else 0.",
+            other_reached,
+        ),
+    ]
+
+
+def _used(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}%"
+
+
+def _seconds(ms: int) -> float | int:
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}

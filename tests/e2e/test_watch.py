@@ -1,0 +1,195 @@
+"""`codex auth watch` as a real process: in a pseudo-terminal it redraws the report in place
+and leaves a clean screen on Ctrl-C; in a pipe it prints one event per change, each valid
+against the published schema, and --on-event hands each event to the command exactly once."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.always.watch import CLEAR_LINE, ENTER, HOME, LEAVE
+from pipeline.schema import schema_errors
+from testkit import poolkit
+from testkit.helpers import ROOT, run_cli
+
+
+def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not done(data) and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 120, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "watch", "--interval", "1"],
+        cwd=ROOT,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
+        assert screen.startswith(ENTER.encode()), screen[:40]
+        assert screen.count(HOME.encode()) >= 3, "redrawn in place, three times"
+        frame = screen.split(HOME.encode())[2].decode()
+        assert frame.startswith("Every 1s: codex auth report" + CLEAR_LINE)
+        assert "=== Codex Multi-Auth Health Report ===" in frame and "alice@example.com" in frame
+        assert all(line.rstrip("\r").endswith(CLEAR_LINE) for line in frame.split("\n")[:-1]), "each line cleared"
+        process.send_signal(signal.SIGINT)
+        rest = read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+        assert rest.endswith(LEAVE.encode()), rest[-40:]
+        assert b"Traceback" not in screen + rest and b"Aborted" not in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+def usage_body(used_5h: int, now: float) -> dict[str, Any]:
+    def window(used: int, minutes: int, after: int) -> dict[str, Any]:
+        return {
+            "used_percent": used,
+            "limit_window_seconds": minutes * 60,
+            "reset_after_seconds": after,
+            "reset_at": int(now) + after,
+        }
+
+    return {
+        "plan_type": "plus",
+        "rate_limit": {
+            "allowed": True,
+            "limit_reached": False,
+            "primary_window": window(used_5h, 300, 3 * 3600),
+            "secondary_window": window(10, 10080, 3 * 86400),
+        },
+        "credits": None,
+        "additional_rate_limits": [],
+    }
+
+
+def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, tmp_path: Path) -> None:
+    now = poolkit.now_ms()
+    accounts = [poolkit.account("ann", now), poolkit.account("ben", now)]
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3(accounts))
+    ann = [
+        {"mode": "ok", "body": usage_body(40, now / 1000)},
+        {"mode": "ok", "body": usage_body(92, now / 1000)},  # 8% left: below 25 and 10
+        {"mode": "rate_limited", "resetsInSeconds": 600},
+        {"mode": "ok", "body": usage_body(92, now / 1000)},
+        "token_invalidated",  # refused, refreshed, refused again: broken
+        "token_invalidated",
+        {"mode": "ok", "body": usage_body(92, now / 1000)},
+    ]
+    server = backend(poolkit.backend_scenario(accounts, overrides={"acct-ann": {"usage": ann}}))
+    received = tmp_path / "received.ndjson"
+    hook = f"{sys.executable} -c 'import sys; open(sys.argv[1], \"ab\").write(sys.stdin.buffer.read())' {received}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "watch",
+            "--live",
+            "--interval",
+            "1",
+            "--min-healthy",
+            "3",
+            "--on-event",
+            hook,
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    lines: list[bytes] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(b"account-recovered" in line for line in lines):
+            if select.select([process.stdout], [], [], 0.5)[0]:
+                line = process.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+        process.send_signal(signal.SIGTERM)
+        rest, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    events = [json.loads(line) for line in [*lines, *rest.splitlines()]]
+    for event in events:
+        assert schema_errors(event, "event") == [], event
+    kinds = [(e["kind"], e.get("email")) for e in events]
+    assert kinds == [
+        ("pool-below-min-healthy", None),  # two accounts can never make three healthy
+        ("quota-threshold", "ann@example.com"),
+        ("rate-limited", "ann@example.com"),
+        ("rate-limit-lifted", "ann@example.com"),
+        ("account-broken", "ann@example.com"),
+        ("account-recovered", "ann@example.com"),
+    ], kinds
+    assert events[0]["details"] == {"healthy": 2, "minHealthy": 3}
+    assert events[1]["details"] == {"threshold": 10, "remainingPercent": 8, "previousPercent": 60}
+    assert events[1]["window"] == "5h"
+    # the --on-event command got every event, once each, in order
+    delivered = [json.loads(line) for line in received.read_bytes().splitlines()]
+    assert delivered == events
+    assert server.stats()["byAccount"]["acct-ben"]["usage"] >= 6
+
+
+def test_on_event_failures_and_time_limit_do_not_stop_the_watch(seed_pool: Path, tmp_path: Path) -> None:
+    from pipeline.always.watch import EventRunner
+
+    said: list[str] = []
+    marker = tmp_path / "slept"
+    slow = EventRunner(
+        [sys.executable, "-c", f"import time,pathlib; time.sleep(30); pathlib.Path({str(marker)!r}).touch()"],
+        0.5,
+        said.append,
+    )
+    slow.run(b"{}\n")
+    assert said == [f"--on-event: {sys.executable} took longer than 0.5s and was stopped"]
+    assert not marker.exists()
+    failing = EventRunner(["false"], 5, said.append)
+    failing.run(b"{}\n")
+    missing = EventRunner([str(tmp_path / "no-such-command")], 5, said.append)
+    missing.run(b"{}\n")
+    assert said[1] == "--on-event: false exited with 1"
+    assert said[2].startswith(f"--on-event: cannot run {tmp_path / 'no-such-command'}: ")
+    for runner in (slow, failing, missing):
+        runner.close(1)
+
+
+def test_watch_usage_errors(seed_pool: Path) -> None:
+    assert "--threshold" in run_cli(["watch", "--threshold", "0"], expect=2, validate=False).stderr
+    assert "--on-event" in run_cli(["watch", "--on-event", "'unclosed"], expect=2, validate=False).stderr
+    assert "--on-event" in run_cli(["watch", "--on-event", "  "], expect=2, validate=False).stderr

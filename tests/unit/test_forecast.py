@@ -1,0 +1,248 @@
+"""The forecast's pure logic: one pool of records built for each case, the verdicts, the pace
+and its basis, the pool's timeline, --min-healthy and the account to use next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline.clock import parse_duration, parse_time
+from pipeline.errors import ConfigError
+from pipeline.forecast import Sample, forecast_account, pool_forecast, window_key
+from pipeline.scoring import score_account
+
+NOW = 1772548200000  # 2026-03-03T14:30:00Z
+MIN = 60_000
+HOUR = 60 * MIN
+DAY = 24 * HOUR
+
+
+def window(minutes: int, used: float | None, reset_at: int | None) -> dict[str, Any]:
+    return {"windowMinutes": minutes, "usedPercent": used, "resetAt": reset_at}
+
+
+def account(index: int, windows: list[dict[str, Any]] | None, *, sampled: int = NOW, **quota: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "kind": "account",
+        "index": index,
+        "accountId": f"acct-{index}",
+        "email": f"user{index}@example.com",
+        "enabled": True,
+        "lastUsed": NOW - HOUR,
+    }
+    if windows is not None:
+        record["quota"] = {"source": "live", "sampledAt": sampled, "windows": windows, **quota}
+    return score_account(record, NOW, "gpt-5-codex")
+
+
+def forecast(record: dict[str, Any], history: dict[str, list[Sample]] | None = None) -> dict[str, Any]:
+    record["forecast"] = forecast_account(record, NOW, history)
+    return record["forecast"]
+
+
+def by_name(result: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(w for w in result["windows"] if w["name"] == name)
+
+
+def test_fast_burner_runs_out_before_the_reset() -> None:
+    # 5h window began 2h ago (resets in 3h) and is 60% used: 30 points an hour, 100% in 80 minutes
+    result = forecast(account(0, [window(300, 60, NOW + 3 * HOUR), window(10080, 10, NOW + 5 * DAY)]))
+    five = by_name(result, "5h")
+    assert five["basis"] == "window-average" and five["samples"] == 1
+    assert five["pacePerHour"] == pytest.approx(30.0)
+    assert five["verdict"] == "runs-out" and five["runOutAt"] == NOW + 80 * MIN
+    assert five["availableAt"] == NOW + 3 * HOUR
+    assert result["verdict"] == "runs-out" and result["bindingWindow"] == "5h"
+    assert result["runOutAt"] == NOW + 80 * MIN
+
+
+def test_slow_account_lasts() -> None:
+    result = forecast(account(0, [window(300, 10, NOW + 1 * HOUR), window(10080, 20, NOW + 2 * DAY)]))
+    assert [w["verdict"] for w in result["windows"]] == ["lasts", "lasts"]
+    assert result["verdict"] == "lasts" and result["runOutAt"] is None and result["availableAt"] is None
+
+
+def test_exhausted_until_the_reset() -> None:
+    record = account(0, [window(300, 100, NOW + 90 * MIN), window(10080, 45, NOW + 4 * DAY)])
+    result = forecast(record)
+    assert result["verdict"] == "exhausted" and result["bindingWindow"] == "5h"
+    assert result["availableAt"] == NOW + 90 * MIN
+    pool = pool_forecast([record], NOW, NOW + 2 * HOUR)
+    assert pool["usableNow"] == 0 and pool["next"] is None
+    assert pool["changes"] == [
+        {
+            "at": NOW + 90 * MIN,
+            "usable": 1,
+            "accounts": [{"index": 0, "accountId": "acct-0", "email": "user0@example.com", "change": "available"}],
+        }
+    ]
+
+
+def test_no_data_is_unknown() -> None:
+    result = forecast(account(0, None))
+    assert result == {"verdict": "unknown", "bindingWindow": None, "runOutAt": None, "availableAt": None, "windows": []}
+    unknown_used = forecast(account(1, [window(300, None, NOW + HOUR)]))
+    assert unknown_used["verdict"] == "unknown" and unknown_used["windows"][0]["note"] == "no usage reported"
+
+
+def test_a_window_reset_since_its_sample_is_unknown() -> None:
+    result = forecast(account(0, [window(300, 80, NOW - MIN)], sampled=NOW - 3 * HOUR))
+    assert result["verdict"] == "unknown"
+    assert result["windows"][0]["note"] == "the window has reset since the last sample"
+
+
+def test_weekly_only_account() -> None:
+    # one 7-day window, 3.5 days in, 70% used: 20 points a day, 100% in 1.5 days, before the reset
+    result = forecast(account(0, [window(10080, 70, NOW + 84 * HOUR)]))
+    assert [w["name"] for w in result["windows"]] == ["7d"]
+    assert result["verdict"] == "runs-out" and result["bindingWindow"] == "7d"
+    assert result["runOutAt"] == NOW + 36 * HOUR
+
+
+def test_monthly_spend_limit_binds_a_seat_without_rate_limit_windows() -> None:
+    # a spend limit resetting on April 1st; March began 2 days 14.5 hours ago; 50% used
+    reset = 1775001600000  # 2026-04-01T00:00:00Z
+    spend = {
+        "reached": False,
+        "reachedLimitType": None,
+        "limits": [
+            {
+                "limitType": "individual",
+                "usedPercent": 50,
+                "remainingPercent": 50,
+                "resetAt": reset,
+                "windowMinutes": None,
+            }
+        ],
+    }
+    record = account(0, [], spendControl=spend)
+    result = forecast(record)
+    monthly = by_name(result, "monthly spend")
+    elapsed_hours = (NOW - 1772323200000) / HOUR  # since 2026-03-01T00:00:00Z
+    assert monthly["pacePerHour"] == pytest.approx(50 / elapsed_hours, abs=1e-3)
+    assert monthly["verdict"] == "runs-out" and result["bindingWindow"] == "monthly spend"
+    assert monthly["runOutAt"] == pytest.approx(NOW + elapsed_hours * HOUR, abs=1000)
+
+
+def test_history_of_two_samples_gives_the_pace() -> None:
+    # the window began 3h ago: its average is 16.7 pts/h (lasts), but the last hour ran at 40
+    reset = NOW + 2 * HOUR
+    history = {window_key("codex", 300): [Sample(NOW - HOUR, 10, reset)]}
+    result = forecast(account(0, [window(300, 50, reset)]), history)
+    five = result["windows"][0]
+    assert five["basis"] == "history" and five["method"] == "least-squares" and five["samples"] == 2
+    assert five["pacePerHour"] == pytest.approx(40.0)
+    assert five["verdict"] == "runs-out" and five["runOutAt"] == NOW + 75 * MIN
+
+
+def test_history_of_many_samples_is_a_least_squares_fit() -> None:
+    reset = NOW + 2 * DAY
+    used = [10, 12, 13, 15, 17, 18]  # hourly; the least-squares slope is 28.5 / 17.5 = 1.629 pts/h
+    samples = [Sample(NOW - (5 - i) * HOUR, u, reset + (i % 2) * 1000) for i, u in enumerate(used)]
+    result = forecast(account(0, [window(10080, 18, reset)]), {window_key("codex", 10080): samples})
+    seven = result["windows"][0]
+    assert seven["basis"] == "history" and seven["samples"] == 6
+    assert seven["pacePerHour"] == pytest.approx(28.5 / 17.5, abs=1e-3)
+    assert seven["verdict"] == "lasts"
+
+
+def test_a_reset_between_samples_leaves_the_old_window_out() -> None:
+    # samples of the previous window instance (another reset time, before this window began)
+    # must not count: 90% an hour before a reset is not the pace of the fresh window
+    old_reset = NOW - HOUR
+    reset = NOW + 4 * HOUR
+    history = {window_key("codex", 300): [Sample(NOW - 2 * HOUR, 90, old_reset), Sample(NOW - 90 * MIN, 95, old_reset)]}
+    five = forecast(account(0, [window(300, 5, reset)]), history)["windows"][0]
+    assert five["basis"] == "window-average" and five["samples"] == 1
+    assert five["pacePerHour"] == pytest.approx(5.0)
+    with_new = dict(history)
+    with_new[window_key("codex", 300)] = [*history[window_key("codex", 300)], Sample(NOW - 30 * MIN, 2, reset)]
+    five = forecast(account(0, [window(300, 5, reset)]), with_new)["windows"][0]
+    assert five["basis"] == "history" and five["samples"] == 2 and five["pacePerHour"] == pytest.approx(6.0)
+
+
+def test_the_models_own_limit_and_a_rate_limit_without_a_window() -> None:
+    limit = {
+        "limitId": "codex_bengalfox",
+        "limitName": "GPT-5.3-Codex-Spark",
+        "limitReached": False,
+        "windows": [window(300, 100, NOW + HOUR)],
+    }
+    record = account(0, [window(300, 10, NOW + HOUR)], modelLimit=limit)
+    result = forecast(record)
+    assert result["verdict"] == "exhausted" and result["bindingWindow"] == "codex_bengalfox 5h"
+    limited = account(1, [window(300, 10, NOW + HOUR)])
+    limited["rateLimited"], limited["rateLimitResetAt"] = True, NOW + 20 * MIN
+    result = forecast(limited)
+    assert result["verdict"] == "exhausted" and result["bindingWindow"] == "rate-limit"
+    assert result["availableAt"] == NOW + 20 * MIN
+
+
+def build_pool() -> list[dict[str, Any]]:
+    fast = account(0, [window(300, 60, NOW + 3 * HOUR)])  # runs out in 80 minutes, back at +3h
+    slow = account(1, [window(300, 10, NOW + HOUR), window(10080, 20, NOW + 2 * DAY)])  # lasts
+    gone = account(2, [window(300, 100, NOW + 2 * HOUR)])  # exhausted for 2h
+    off = account(3, [window(300, 0, NOW + HOUR)])
+    off["enabled"] = False
+    off = score_account(off, NOW, "gpt-5-codex")
+    pool = [fast, slow, gone, off]
+    for record in pool:
+        forecast(record)
+    return pool
+
+
+def test_pool_timeline_min_healthy_and_next_account() -> None:
+    pool = pool_forecast(build_pool(), NOW, NOW + DAY, min_healthy=2)
+    assert pool["accounts"] == 4 and pool["usableNow"] == 2
+    assert [(c["at"], c["usable"], [a["change"] for a in c["accounts"]]) for c in pool["changes"]] == [
+        (NOW + 80 * MIN, 1, ["runs-out"]),
+        (NOW + 2 * HOUR, 2, ["available"]),
+        (NOW + 3 * HOUR, 3, ["available"]),
+    ]
+    assert pool["lowestUsable"] == 1
+    assert pool["belowMinHealthyAt"] == NOW + 80 * MIN
+    assert pool["next"]["index"] == 1 and pool["next"]["verdict"] == "lasts", "one that lasts beats one that runs out"
+    assert pool_forecast(build_pool(), NOW, NOW + DAY, min_healthy=1)["belowMinHealthyAt"] is None
+    assert pool_forecast(build_pool(), NOW, NOW + DAY, min_healthy=3)["belowMinHealthyAt"] == NOW, "already below"
+    short = pool_forecast(build_pool(), NOW, NOW + HOUR, min_healthy=2)
+    assert short["changes"] == [] and short["belowMinHealthyAt"] is None, "the run-out falls after the horizon"
+
+
+def test_among_accounts_that_run_out_the_last_to_run_out_is_next() -> None:
+    early = account(0, [window(300, 60, NOW + 3 * HOUR)])  # out in 80 min
+    late = account(1, [window(300, 40, NOW + 3 * HOUR)])  # 20 pts/h: out in 3h... after the reset? 60/20=3h: lasts
+    later = account(2, [window(300, 50, NOW + 3 * HOUR)])  # 25 pts/h: out in 2h
+    for record in (early, late, later):
+        forecast(record)
+    late["forecast"]["verdict"] = "runs-out"  # pretend, to compare two that run out
+    late["forecast"]["runOutAt"] = NOW + 10 * MIN
+    chosen = pool_forecast([early, late, later], NOW, NOW + DAY)["next"]
+    assert chosen["index"] == 2 and chosen["verdict"] == "runs-out"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-03T14:30:00Z", NOW),
+        ("1772548200", NOW),
+        ("1772548200000", NOW),
+        ("7d", NOW - 7 * DAY),
+        ("12h", NOW - 12 * HOUR),
+        ("1d12h", NOW - 36 * HOUR),
+    ],
+)
+def test_time_options(text: str, expected: int) -> None:
+    assert parse_time(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "7x", "-3d", ""])
+def test_bad_time_options_say_what_is_accepted(text: str) -> None:
+    with pytest.raises(ConfigError, match="--since"):
+        parse_time(text, NOW)
+
+
+def test_durations() -> None:
+    assert parse_duration("90d") == 90 * DAY
+    with pytest.raises(ConfigError, match="--keep: 'ninety' is not a duration"):
+        parse_duration("ninety")
