@@ -352,8 +352,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS + EXTRA_PARTS)}"
     )
     parser.add_argument("--quick", action="store_true", help="small pools and stream, 5 runs, no live part")
+    parser.add_argument("--live", action="store_true", help="the same as --parts live")
+    parser.add_argument("--history", action="store_true", help="the same as --parts history")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if args.live or args.history:
+        parts = [name for name, wanted in (("live", args.live), ("history", args.history)) if wanted]
     unknown = [p for p in parts if p not in PARTS + EXTRA_PARTS]
     if unknown:
         parser.error(f"unknown part(s): {', '.join(unknown)}")
