@@ -18,7 +18,7 @@ import click
 from pipeline import __version__
 from pipeline.errors import ExitStatus, PipelineError
 from pipeline.live import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod
+from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, ProbeMethod, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,12 +79,22 @@ def stage_command(stage: str) -> Callable[[F], F]:
     return decorate
 
 
+NOW_HELP = (
+    "Take this as the current time: ISO-8601 (2026-03-03T14:30:00Z; no offset means UTC) or a Unix "
+    "time, read as seconds below 100000000000 (what `date +%s` prints) and as milliseconds from there on."
+)
+
+
 def now_option(func: F) -> F:
+    return click.option("--now", metavar="TIME", help=NOW_HELP)(func)
+
+
+def stream_now_option(func: F) -> F:
     return click.option(
         "--now",
         metavar="TIME",
-        help="Take this as the current time (ISO-8601 such as 2026-03-03T14:30:00Z, or epoch ms); "
-        "makes a saved snapshot reproducible.",
+        help=NOW_HELP + " Default: the time the input was collected (its pool record's collectedAt), "
+        "so a saved snapshot reads as it did then.",
     )(func)
 
 
@@ -92,6 +102,28 @@ def resolve_now(value: str | None) -> int:
     from pipeline.clock import now_ms, parse_instant
 
     return parse_instant(value) if value else now_ms()
+
+
+def stream_now(value: str | None) -> int | None:
+    """``--now`` of a stage reading records: None lets the stage take the stream's own time."""
+    from pipeline.clock import parse_instant
+
+    return parse_instant(value) if value else None
+
+
+class AliasOption(click.Option):
+    """An option with old names that still work but are not shown in ``--help``."""
+
+    def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_names = hidden_names
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [name for name in self.opts if name not in self.hidden_names]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
 
 
 def dir_option(func: F) -> F:
@@ -119,8 +151,11 @@ def input_option(func: F) -> F:
 def output_option(func: F) -> F:
     return click.option(
         "-o",
+        "--out",
         "--output",
         "output_file",
+        cls=AliasOption,
+        hidden_names=("--output",),
         type=click.File("wb"),
         default="-",
         show_default=True,
@@ -128,19 +163,34 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def source_of(stream: IO[bytes]) -> str:
+    name = getattr(stream, "name", "-")
+    return "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
+
+
 def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
     from pipeline.ndjson import read_records, stdin_hint
 
-    name = getattr(stream, "name", "-")
-    source = "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
     stdin_hint(stream, stage)
-    return read_records(stream, source)
+    return read_records(stream, source_of(stream), require_pool=True)
 
 
 def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes], *, flush_each: bool = False) -> int:
     from pipeline.ndjson import write_records
 
-    return write_records(records, stream, flush_each=flush_each)
+    try:
+        return write_records(records, stream, flush_each=flush_each)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        name = getattr(stream, "name", "-")
+        if name in ("-", "<stdout>") or stream is sys.stdout.buffer:
+            from pipeline.terminal import stdout_failed
+
+            raise stdout_failed(error) from None
+        from pipeline.errors import OutputError
+
+        raise OutputError(f"cannot write to {name}: {error.strerror or error}") from None
 
 
 # --- stages --------------------------------------------------------------------------
@@ -179,6 +229,7 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
     type=click.Choice(["pool", "account", "flagged", "recommendation", "report", "forecast", "event", "common"]),
 )
 @click.option("--raw", is_flag=True, help="Print the file as published (shared parts stay a $ref to common.json).")
+@stage_command("schema")
 def schema(kind: str | None, raw: bool) -> None:
     """Print the JSON Schema of a record kind, or of the JSON report.
 
@@ -192,13 +243,12 @@ def schema(kind: str | None, raw: bool) -> None:
     from pipeline.schema import SCHEMA_NAMES, bundled_schema, load_schema, load_schema_text
 
     if kind is None:
-        for name in SCHEMA_NAMES:
-            click.echo(f"{name:<15} {load_schema(name)['$id']}")
-        return
-    if raw:
-        click.echo(load_schema_text(kind), nl=False)
-        return
-    click.echo(json.dumps(bundled_schema(kind), indent=2))
+        text = "".join(f"{name:<15} {load_schema(name)['$id']}\n" for name in SCHEMA_NAMES)
+    elif raw:
+        text = load_schema_text(kind)
+    else:
+        text = json.dumps(bundled_schema(kind), indent=2) + "\n"
+    emit_report(text.encode("utf-8"), None)
 
 
 def model_option(func: F) -> F:
@@ -216,26 +266,29 @@ def format_options(func: F) -> F:
         "fmt",
         type=click.Choice(FORMAT_NAMES),
         default=None,
-        help="Report format (default text): json is the seed's HealthReport, prometheus the text exposition "
-        "format for node_exporter's textfile collector, html one self-contained page, markdown a table.",
+        help="Report format (default text): json is the HealthReport document (`codex-auth schema report`), "
+        "prometheus the text exposition format for node_exporter's textfile collector, html one "
+        "self-contained page, markdown a table.",
     )(func)
     func = click.option(
         "--json",
         "as_json",
         is_flag=True,
-        help="Machine-readable JSON (the seed's HealthReport); same as --format json.",
+        help="Machine-readable JSON (the HealthReport document); same as --format json.",
     )(func)
     func = click.option(
         "--color",
         type=click.Choice(["auto", "always", "never"]),
         default="auto",
         show_default=True,
-        help="Colour the text report (auto: only on a terminal; never when NO_COLOR is set).",
+        help="Colour the text report. always/never win over the environment; auto: off when NO_COLOR "
+        "is set, on when FORCE_COLOR or CLICOLOR_FORCE is, off when TERM=dumb, else only on a terminal.",
     )(func)
     func = click.option(
         "--explain",
         is_flag=True,
-        help="Text, Markdown and HTML: list every reason behind each account's status and score.",
+        help="List every reason behind each account's status and score, with its points: text, Markdown "
+        "and HTML show them, JSON adds a `factors` list per account; Prometheus has no place for them (exit 2).",
     )(func)
     func = click.option(
         "--redact",
@@ -243,8 +296,12 @@ def format_options(func: F) -> F:
         help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.",
     )(func)
     func = click.option(
+        "-o",
         "--out",
+        "--output",
         "out_path",
+        cls=AliasOption,
+        hidden_names=("--output",),
         type=click.Path(dir_okay=False, path_type=str),
         default=None,
         help="Write the report to this file (atomically: whole or not at all) instead of stdout.",
@@ -259,7 +316,34 @@ def format_options(func: F) -> F:
         help="File mode of --out (octal). Files are private by default; e.g. 644 lets node_exporter, "
         "running as its own user, read a metrics file.",
     )(func)
+    func = click.option(
+        "--status",
+        "statuses",
+        type=StatusList(),
+        default=None,
+        metavar="LIST",
+        help="List only the active accounts with these statuses (comma-separated: healthy, warning, "
+        "rate-limited, disabled, error), in every format; the summary still counts the whole pool and "
+        "flagged accounts are always listed. E.g. --status warning,rate-limited,error",
+    )(func)
     return func
+
+
+class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2
+    """``warning,rate-limited,error``: a comma-separated list of account statuses."""
+
+    name = "statuses"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        from pipeline.records import STATUSES
+
+        chosen = [part.strip() for part in str(value).split(",") if part.strip()]
+        unknown = [part for part in chosen if part not in STATUSES]
+        if unknown or not chosen:
+            self.fail(f"{value!r}: give one or more of {', '.join(STATUSES)}, separated by commas", param, ctx)
+        return tuple(dict.fromkeys(chosen))
 
 
 class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support
@@ -290,18 +374,33 @@ def pick_format(fmt: str | None, as_json: bool) -> str:
 
 
 def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
-    if fmt != "text" or os.environ.get("NO_COLOR") or choice == "never":
+    from pipeline.terminal import want_color
+
+    if fmt != "text":
         return False
-    if choice == "always":
-        return True
-    return out_path is None and sys.stdout.isatty()
+    return want_color(choice, env=os.environ, to_terminal=sys.stdout.isatty(), to_file=out_path is not None)
+
+
+def check_explain(explain: bool, fmt: str) -> None:
+    if explain and fmt == "prometheus":
+        raise click.UsageError(
+            "--explain has no place in Prometheus metrics; use it with text, markdown, html or json "
+            "(where each account gets a `factors` list)"
+        )
 
 
 def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> None:
     if out_path is None:
         stream = sys.stdout.buffer
-        stream.write(data)
-        stream.flush()
+        try:
+            stream.write(data)
+            stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            from pipeline.terminal import stdout_failed
+
+            raise stdout_failed(error) from None
         return
     from pipeline.output import write_atomic
 
@@ -413,7 +512,7 @@ def probe(input_file: IO[bytes], output_file: IO[bytes], model: str | None, **li
 @cli.command()
 @input_option
 @output_option
-@now_option
+@stream_now_option
 @model_option
 @stage_command("score")
 def score(input_file: IO[bytes], output_file: IO[bytes], now: str | None, model: str | None) -> None:
@@ -429,14 +528,14 @@ def score(input_file: IO[bytes], output_file: IO[bytes], now: str | None, model:
     """
     from pipeline.stages.score import score as run_score
 
-    when = resolve_now(now)
+    when = stream_now(now)
     write_output(run_score(read_input(input_file, "score"), now=when, model=model), output_file)
 
 
 @cli.command()
 @input_option
 @output_option
-@now_option
+@stream_now_option
 @stage_command("recommend")
 def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) -> None:
     """Pass every record through and append the account to use next.
@@ -450,14 +549,56 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
     """
     from pipeline.stages.recommend import recommend as run_recommend
 
-    write_output(run_recommend(read_input(input_file, "recommend"), now=resolve_now(now)), output_file)
+    write_output(run_recommend(read_input(input_file, "recommend"), now=stream_now(now)), output_file)
+
+
+def gate_option(func: F) -> F:
+    return click.option(
+        "--min-healthy",
+        type=click.IntRange(min=0),
+        metavar="N",
+        default=None,
+        help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
+    )(func)
+
+
+def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, redact: bool) -> Any:
+    """The View of render's input: an NDJSON record stream, or a saved HealthReport document
+    (``--json`` output), told apart by their shape."""
+    import io
+
+    from pipeline.ndjson import read_records, stdin_hint
+    from pipeline.report.from_json import health_report_document, records_of
+    from pipeline.stages.render import checked_view
+
+    stdin_hint(stream, "render")
+    source = source_of(stream)
+    data = stream.read()
+    document = health_report_document(data, source)
+    if document is None:
+        records = read_records(io.BytesIO(data), source, require_pool=True)
+        return checked_view(records, now=now, model=model, redact=redact)
+    stream_records, warnings = records_of(document)
+    view = checked_view(stream_records, now=now, model=model or document.get("model"), redact=redact)
+    view.warnings = warnings
+    return view
+
+
+def check_gate(stage: str, healthy: int, min_healthy: int | None) -> None:
+    if min_healthy is not None and healthy < min_healthy:
+        click.echo(
+            f"{stage}: {healthy} healthy account{'' if healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}",
+            err=True,
+        )
+        raise SystemExit(int(ExitStatus.GATE))
 
 
 @cli.command()
 @input_option
-@now_option
+@stream_now_option
 @model_option
 @format_options
+@gate_option
 @click.option(
     "--view",
     "view_name",
@@ -479,31 +620,49 @@ def render(
     out_path: str | None,
     redact: bool,
     out_mode: int,
+    min_healthy: int | None,
+    statuses: tuple[Status, ...] | None,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
     \b
+    Reads what collect, score and recommend write (unscored accounts are scored
+    here). Without --now the report is dated by its input (the pool record's
+    collectedAt), so a saved snapshot reads as it did then. Exits 1 when the input
+    has no pool record or the pool has nothing to report, as `report` does.
+    \b
       codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
-      codex-auth render --json -i snapshot.ndjson --now 2026-03-03T14:30:00Z
+      codex-auth render --json -i snapshot.ndjson
       codex-auth render --format markdown --redact -i snapshot.ndjson
+      codex-auth render --min-healthy 2 -i snapshot.ndjson --out status.txt || exit
       codex-auth collect | codex-auth forecast -i - | codex-auth render --view forecast
     """
-    from pipeline.stages.render import render as run_render
+    from pipeline.report import render_view
 
     fmt = pick_format(fmt, as_json)
+    check_explain(explain, fmt)
     if view_name == "forecast":
+        from pipeline.stages.render import render as run_render
+
         check_forecast_format(fmt)
-    data = run_render(
-        read_input(input_file, "render"),
-        now=resolve_now(now),
-        fmt=fmt,
-        model=model,
-        color=use_color(color, out_path, fmt),
-        explain=explain,
-        redact=redact,
-        view_name=view_name,
+        data = run_render(
+            read_input(input_file, "render"),
+            now=stream_now(now),
+            fmt=fmt,
+            model=model,
+            color=use_color(color, out_path, fmt),
+            explain=explain,
+            redact=redact,
+            view_name=view_name,
+        )
+        emit_report(data, out_path, out_mode)
+        return
+    view = read_render_input(input_file, now=stream_now(now), model=model, redact=redact)
+    data = render_view(
+        view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact, statuses=statuses
     )
     emit_report(data, out_path, out_mode)
+    check_gate("render", view.status_counts()["healthy"], min_healthy)
 
 
 FORECAST_FORMATS = ("text", "json", "markdown", "prometheus")
@@ -548,16 +707,6 @@ def resolve_history(history_file: str | None, no_history: bool, record: bool = F
     return HistoryOptions(history_path(os.environ, history_file, no_history), record)
 
 
-def gate_option(func: F) -> F:
-    return click.option(
-        "--min-healthy",
-        type=click.IntRange(min=0),
-        metavar="N",
-        default=None,
-        help="Exit 3 when fewer than N accounts are healthy (the report is still written): a deployment gate.",
-    )(func)
-
-
 @cli.command()
 @click.option(
     "--live", is_flag=True, help="Probe live quota for every account before reporting (see `codex-auth probe --help`)."
@@ -583,6 +732,7 @@ def report(
     out_mode: int,
     redact: bool,
     min_healthy: int | None,
+    statuses: tuple[Status, ...] | None,
     history_file: str | None,
     no_history: bool,
     record: bool,
@@ -607,6 +757,7 @@ def report(
     from pipeline.porcelain import run_report
 
     fmt = pick_format(fmt, as_json)
+    check_explain(explain, fmt)
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
         env=os.environ,
@@ -618,6 +769,7 @@ def report(
         explain=explain,
         redact=redact,
         prober=prober,
+        statuses=statuses,
         history=resolve_history(history_file, no_history, record),
     )
     for note in result.notes:
@@ -625,12 +777,7 @@ def report(
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
         report_live_outcome("report", prober, result.masker)
-    if min_healthy is not None and result.healthy < min_healthy:
-        click.echo(
-            f"report: {result.healthy} healthy account{'' if result.healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}",
-            err=True,
-        )
-        raise SystemExit(int(ExitStatus.GATE))
+    check_gate("report", result.healthy, min_healthy)
 
 
 # --- forecast and history ---------------------------------------------------------------
@@ -724,7 +871,6 @@ def forecast_hook(history: Any, model: str | None, redact: bool, say: Callable[[
     help="Run as a stage: read NDJSON records from this file (- for stdin) and write them back with "
     "`forecast` added, instead of reading the pool.",
 )
-@output_option
 @dir_option
 @now_option
 @model_option
@@ -738,11 +884,15 @@ def forecast_hook(history: Any, model: str | None, redact: bool, say: Callable[[
 @click.option("--json", "as_json", is_flag=True, help="The forecast as one line of JSON; same as --format json.")
 @click.option("--redact", is_flag=True, help="Mask e-mails and account ids everywhere.")
 @click.option(
+    "-o",
     "--out",
+    "--output",
     "out_path",
+    cls=AliasOption,
+    hidden_names=("--output",),
     type=click.Path(dir_okay=False, path_type=str),
     default=None,
-    help="Write the forecast to this file (atomically) instead of stdout.",
+    help="Write the forecast to this file (atomically) instead of stdout; with --input, the records.",
 )
 @click.option(
     "--out-mode",
@@ -767,7 +917,6 @@ def forecast_hook(history: Any, model: str | None, redact: bool, say: Callable[[
 def forecast(
     live: bool,
     input_file: IO[bytes] | None,
-    output_file: IO[bytes],
     storage_dir: str | None,
     now: str | None,
     model: str | None,
@@ -806,11 +955,12 @@ def forecast(
     history = resolve_history(history_file, no_history, record)
     horizon_ms = parse_horizon(horizon)
     if input_file is not None:
-        if live or storage_dir or fmt or as_json or out_path or redact or record:
+        if live or storage_dir or fmt or as_json or redact or record:
             raise click.UsageError(
                 "with --input, forecast is a stage: it writes records (render them with render --view forecast)"
             )
-        run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
+        with click.open_file(out_path or "-", "wb") as output_file:
+            run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
         return
     fmt = pick_format(fmt, as_json)
     prober = make_prober(model, **live_settings) if live else None
@@ -1146,7 +1296,7 @@ def _thresholds(value: str) -> tuple[int, ...]:
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
-    help="Colour the redrawn report (never when NO_COLOR is set).",
+    help="Colour the redrawn report, by the same rules as report --color.",
 )
 @stage_command("watch")
 def watch(
@@ -1181,7 +1331,7 @@ def watch(
         click.echo(f"watch: {line}", err=True)
 
     terminal = sys.stdout.isatty()
-    colored = terminal and color != "never" and not os.environ.get("NO_COLOR")
+    colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
     refresher = make_refresher(live, storage_dir, model)
     loop, code = watch_pool(
         refresher,
@@ -1198,3 +1348,28 @@ def watch(
     leave_now(loop, code)
     refresher.close()
     raise SystemExit(code)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.option(
+    "--no-wrapper",
+    is_flag=True,
+    help="Only `codex-auth`; leave the completion of `codex` (the Codex CLI's own) alone.",
+)
+@stage_command("completion")
+def completion(shell: str, no_wrapper: bool) -> None:
+    """Print the shell completion script for codex-auth and for `codex auth`.
+
+    \b
+    Load it in your shell's start-up file:
+      bash:  eval "$(codex-auth completion bash)"          (in ~/.bashrc)
+      zsh:   eval "$(codex-auth completion zsh)"           (in ~/.zshrc, after compinit)
+      fish:  codex-auth completion fish | source               (in ~/.config/fish/config.fish)
+    The script also completes `codex auth ...` through the codex wrapper; that takes
+    over completion of `codex` itself (its other commands get none), so with the
+    Codex CLI's own completion loaded add --no-wrapper.
+    """
+    from pipeline.completion import script
+
+    emit_report(script(cli, shell, wrapper=not no_wrapper).encode("utf-8"), None)

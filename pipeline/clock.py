@@ -1,7 +1,7 @@
 """Time as an input: ``--now`` parsing and the few conversions every stage shares.
 
 All instants in records are integer milliseconds since the Unix epoch (UTC), like the
-seed's ``generatedAt``.
+JSON report's ``generatedAt``.
 """
 
 from __future__ import annotations
@@ -16,16 +16,35 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+# Unix times below this are seconds, from it on milliseconds. As seconds it is the year 5138;
+# as milliseconds, 1973-03-03: no date anyone will pass is ambiguous.
+SECONDS_LIMIT = 100_000_000_000
+
+
 def parse_instant(value: str) -> int:
-    """Parse ``--now``: epoch milliseconds (digits) or ISO-8601 (``Z``/offset; naive = UTC)."""
+    """Parse ``--now`` into epoch milliseconds.
+
+    Accepts ISO-8601 (``2026-03-03T14:30:00Z``, an offset, or none for UTC; a date alone is its
+    midnight UTC) and Unix time by magnitude: below :data:`SECONDS_LIMIT` it is seconds (what
+    ``date +%s`` prints, fractions allowed), from it on milliseconds (what ``Date.now()`` and
+    the JSON report's ``generatedAt`` hold).
+    """
     text = value.strip()
-    if text.isdigit():
-        return int(text)
+    number = text
+    if number.replace(".", "", 1).isdigit():
+        if "." in number:
+            seconds = float(number)
+            if seconds >= SECONDS_LIMIT:
+                raise ConfigError(f"--now: {value!r} has a fraction but is too large for Unix seconds")
+            return round(seconds * 1000)
+        whole = int(number)
+        return whole * 1000 if whole < SECONDS_LIMIT else whole
     try:
         parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError(
-            f"--now: {value!r} is neither epoch milliseconds nor an ISO-8601 time (e.g. 2026-03-03T14:30:00Z)"
+            f"--now: {value!r} is neither a Unix time (seconds or milliseconds) nor an ISO-8601 time "
+            "(e.g. 2026-03-03T14:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -76,12 +95,9 @@ def parse_duration(value: str, option: str = "--keep") -> int:
 
 
 def parse_time(value: str, now: int, option: str = "--since") -> int:
-    """A TIME option: ISO-8601, epoch seconds or milliseconds (digits; under 1e11 are seconds),
-    or a duration before ``now`` such as ``7d`` or ``12h``."""
+    """A TIME option: what :func:`parse_instant` reads (ISO-8601, Unix seconds or milliseconds
+    by magnitude), or a duration before ``now`` such as ``7d`` or ``12h``."""
     text = value.strip()
-    if text.isdigit():
-        number = int(text)
-        return number * 1000 if number < 100_000_000_000 else number
     if text and text[0].isdigit() and text[-1].lower() in _UNITS_MS and "-" not in text and ":" not in text:
         return now - parse_duration(text, option)
     try:

@@ -15,6 +15,10 @@ nothing below the CLI prints or exits.
 from __future__ import annotations
 
 from enum import IntEnum
+from json import JSONDecodeError
+
+# The words every "may not read this file" message uses (a test and the headline look for them).
+PERMISSION_DENIED = "permission denied"
 
 
 class ExitStatus(IntEnum):
@@ -38,12 +42,12 @@ class InvalidInput(PipelineError):
     the offending field (``$`` for the whole record).
     """
 
-    def __init__(self, source: str, line: int, reason: str, path: str | None = None) -> None:
+    def __init__(self, source: str, line: int, reason: str, path: str | None = None, column: int | None = None) -> None:
         self.source = source
         self.line = line
         self.reason = reason
         self.path = path
-        where = f"{source}:{line}"
+        where = f"{source}:{line}" if column is None else f"{source}:{line}:{column}"
         super().__init__(f"{where}: {path}: {reason}" if path else f"{where}: {reason}")
 
 
@@ -59,3 +63,14 @@ class ConfigError(PipelineError):
     """An option value that click accepted but that makes no sense."""
 
     exit_status = ExitStatus.USAGE
+
+
+def json_error_message(exc: JSONDecodeError) -> str:
+    """The parser's message without its position or dangling words: ``Unterminated string
+    starting at`` becomes ``unterminated string``."""
+    text = exc.msg.strip()
+    for tail in (" starting at", " at"):
+        if text.endswith(tail):
+            text = text[: -len(tail)]
+            break
+    return text[:1].lower() + text[1:] if text else "syntax error"

@@ -14,16 +14,21 @@ from typing import IO, Any
 
 import orjson
 
-from pipeline.errors import InvalidInput
+from pipeline.errors import InvalidInput, PipelineError, json_error_message
+from pipeline.pool_rules import EXPECTED_POOL
 
 Record = dict[str, Any]
 
 
-def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = True) -> Iterator[Record]:
+def read_records(
+    stream: IO[bytes], source: str = "stdin", *, validate: bool = True, require_pool: bool = False
+) -> Iterator[Record]:
     """Yield the records of an NDJSON byte stream; blank lines are skipped.
 
     Raises :class:`InvalidInput` naming ``source:LINE`` (and the JSON path of the bad field)
     for a line that is not JSON, not an object, of an unknown kind or against its schema.
+    With ``require_pool``, a stream that does not start with a ``pool`` record (an empty one
+    from a failed ``collect``, say) is refused the same way.
     """
     check: Callable[[object, str, int], str] | None = None
     if validate:
@@ -31,6 +36,7 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
 
         check = check_record
     loads = orjson.loads
+    seen = False
     line_no = 0
     for raw in stream:
         line_no += 1
@@ -43,12 +49,21 @@ def read_records(stream: IO[bytes], source: str = "stdin", *, validate: bool = T
             try:  # whitespace JSON does not allow around a value (form feed), or a real error
                 record = loads(stripped)
             except orjson.JSONDecodeError as exc:
-                raise InvalidInput(source, line_no, f"invalid JSON: {exc}") from None
+                raise InvalidInput(
+                    source, line_no, f"invalid JSON: {json_error_message(exc)}", column=exc.colno
+                ) from None
         if check is not None:
             check(record, source, line_no)
         elif not isinstance(record, dict):
             raise InvalidInput(source, line_no, "expected a JSON object", "$")
+        if require_pool and not seen and record.get("kind") != "pool":
+            raise InvalidInput(
+                source, line_no, f"{EXPECTED_POOL}, found a record of kind {record.get('kind')!r}", "$.kind"
+            )
+        seen = True
         yield record
+    if require_pool and not seen:
+        raise PipelineError(f"{source}: no records: {EXPECTED_POOL}; did the command before this one fail?")
 
 
 def dumps(record: Record) -> bytes:

@@ -4,7 +4,7 @@ input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +13,12 @@ from typing import Any
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.memory import collector_paused
+from pipeline.pool_rules import pool_failure
+from pipeline.records import Status
 from pipeline.redact import Masker
 from pipeline.report import render_view
 from pipeline.report.view import View, build_view, redact_view, view_masker
-from pipeline.stages.collect import collect, messages
+from pipeline.stages.collect import collect, messages, pool_record
 from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
@@ -36,22 +38,13 @@ class ReportResult:
 
 
 def failure_reason(pool: Pool) -> str | None:
-    """Why there is no report to give (exit 1), or None."""
-    state = pool.storage.state
-    if pool.source == "none" or state == "missing":
+    """Why there is no report to give (exit 1), or None: :func:`pipeline.pool_rules.pool_failure`,
+    the rule ``render`` applies to a stream, worded with what only the storage reader knows."""
+    reason = pool_failure(pool_record(pool), len(pool.accounts), len(pool.flagged.accounts))
+    if reason is not None and (pool.source == "none" or pool.storage.state == "missing"):
         lines = messages(pool)
-        return lines[0] if lines else f"no account storage found in {pool.resolved.dir}"
-    if state == "corrupt":
-        return f"account storage is corrupt: {pool.storage_path}: {pool.storage.details}"
-    if not pool.accounts and not pool.flagged.accounts:
-        if state == "intentional-reset":
-            return f"no accounts: the pool in {pool.resolved.dir} was reset on purpose ({pool.storage.details})"
-        return (
-            f"no accounts in {pool.storage_path}"
-            + (f" ({pool.storage.details})" if pool.storage.details else "")
-            + "; add one with `codex-multi-auth login`"
-        )
-    return None
+        return lines[0] if lines else reason
+    return reason
 
 
 def collected(
@@ -106,13 +99,14 @@ def run_report(
     explain: bool = False,
     redact: bool = False,
     prober: Any = None,
+    statuses: Sequence[Status] | None = None,
     history: HistoryOptions | None = None,
 ) -> ReportResult:
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
     with collector_paused():  # long-lived records only: see pipeline.memory
-        return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober, history)
+        return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history)
 
 
 def _run_report(
@@ -125,6 +119,7 @@ def _run_report(
     explain: bool,
     redact: bool,
     prober: Any,
+    statuses: Sequence[Status] | None,
     history: HistoryOptions | None,
 ) -> ReportResult:
     # The stored accounts are let go once the last record is made (``collected`` keeps no
@@ -140,7 +135,7 @@ def _run_report(
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)
         notes = [masker.text(line) for line in notes]
-    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
+    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses)
     return ReportResult(output, notes, view.status_counts()["healthy"], masker)
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # that imports this module), so handing over to it would loop.
 MARKER = "pipeline.wrapper"
 _SCAN_BYTES = 8192
+COMPLETE_VAR = "_CODEX_COMPLETE"  # click's completion protocol for the program `codex`
 
 
 def is_wrapper(path: str) -> bool:
@@ -84,6 +85,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     own = _self_paths()
     os.environ.pop("CODEX_WRAPPER_SELF", None)  # not for the real Codex CLI's environment
+    if os.environ.get(COMPLETE_VAR):  # the shell asks what `codex auth ...` can become
+        words = os.environ.get("COMP_WORDS", "").split()
+        if len(words) > 1 and not "auth".startswith(words[1]):
+            return  # another Codex CLI command: nothing to offer from here
+        from pipeline.cli import cli
+        from pipeline.completion import wrapper_group
+
+        wrapper_group(cli).main(args=[], prog_name="codex", complete_var=COMPLETE_VAR)  # exits
     if args and args[0] == "auth":
         from pipeline.cli import cli
 

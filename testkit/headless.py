@@ -64,6 +64,7 @@ class PageLoad:
     rows: int = 0  # <tr> elements in <tbody>
     resources: int = 0  # sub-resources the page fetched (should be none)
     png: bytes = b""
+    measured: Any = None  # what the ``measure`` expression returned (JSON), measured before the screenshot
 
 
 class BrowserError(RuntimeError):
@@ -164,11 +165,20 @@ class Chromium:
     # --- what the tests use -----------------------------------------------------------
 
     def load(
-        self, page: Path | str, *, width: int = 1280, height: int = 900, full_page: bool = True, max_height: int = 4000
+        self,
+        page: Path | str,
+        *,
+        width: int = 1280,
+        height: int = 900,
+        full_page: bool = True,
+        max_height: int = 4000,
+        measure: str | None = None,
     ) -> PageLoad:
         """Open ``page`` (a local file, or an ``http://127.0.0.1...`` URL) in a new tab; the
         console errors, a few facts about the page, and a PNG screenshot (the whole page up
-        to ``max_height`` pixels)."""
+        to ``max_height`` pixels). ``measure`` is a JavaScript expression evaluated in the page
+        at the window size asked for (layout facts: what scrolls, what overflows); it must
+        return a JSON string."""
         local = not (isinstance(page, str) and page.startswith(LOOPBACK_URLS))
         url = Path(page).resolve().as_uri() if local else str(page)
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -189,6 +199,8 @@ class Chromium:
             " resources: performance.getEntriesByType('resource').length, height: document.documentElement.scrollHeight})",
         )
         result = PageLoad(title=facts["title"], rows=facts["rows"], resources=facts["resources"])
+        if measure is not None:
+            result.measured = self._evaluate(session, measure)
         if full_page:
             tall = min(max(height, int(facts["height"])), max_height)
             self._send(
@@ -235,21 +247,30 @@ def _error_text(event: dict[str, Any]) -> str | None:
     return None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
     import sys
 
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m testkit.headless PAGE.html SHOT.png")
+    parser = argparse.ArgumentParser(
+        prog="python -m testkit.headless",
+        description="Load a local HTML file in headless Chromium, print its console errors (exit 1 if any) "
+        "and save a screenshot.",
+    )
+    parser.add_argument("page", metavar="PAGE.html", type=Path)
+    parser.add_argument("shot", metavar="SHOT.png", type=Path)
+    parser.add_argument("--width", type=int, default=1280, help="window width in CSS pixels (default 1280)")
+    parser.add_argument("--max-height", type=int, default=4000, help="cut the full-page screenshot here")
+    args = parser.parse_args(argv)
     executable = find_chromium()
     if executable is None:
         sys.exit("no Chromium found (apt-get install chromium, or set CHROMIUM)")
     with Chromium(executable) as browser:
-        page = browser.load(Path(sys.argv[1]))
-    Path(sys.argv[2]).write_bytes(page.png)
+        page = browser.load(args.page, width=args.width, max_height=args.max_height)
+    args.shot.write_bytes(page.png)
     for error in page.errors:
         print(error)
     print(
-        f"{sys.argv[2]}: {len(page.png)} bytes; {page.rows} table rows; {len(page.errors)} console errors",
+        f"{args.shot}: {len(page.png)} bytes; {page.rows} table rows; {len(page.errors)} console errors",
         file=sys.stderr,
     )
     sys.exit(1 if page.errors else 0)

@@ -29,6 +29,22 @@ def assert_valid(records: Sequence[dict[str, Any]]) -> None:
         assert not problems, f"record {number} ({kind}) fails its schema: {problems[:3]}"
 
 
+def pool_record(accounts: int, flagged: int = 0, now: int = poolkit.SEED_NOW) -> dict[str, Any]:
+    """A minimal valid ``pool`` record (the first line of every stream) for hand-made streams."""
+    return {
+        "kind": "pool",
+        "schemaVersion": 1,
+        "collectedAt": now,
+        "source": "codex-multi-auth",
+        "dir": "/pool",
+        "storage": {"path": "/pool/openai-codex-accounts.json", "state": "healthy", "format": "accounts-v3"},
+        "currentIndex": 0 if accounts else None,
+        "accountCount": accounts,
+        "flaggedCount": flagged,
+        "warnings": [],
+    }
+
+
 def parse_ndjson(data: bytes) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in data.splitlines() if line.strip()]
 

@@ -397,9 +397,44 @@ def large_pool(folder: Path, count: int, now: int) -> Path:
     return folder
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m testkit.poolkit DIR``: write a pool for trying the tool out."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m testkit.poolkit",
+        description="Write an account pool in codex-multi-auth's real on-disk formats, with fake tokens: "
+        "the sample pool (four accounts and one flagged, as of 2026-03-03 14:30 UTC) or a "
+        "generated pool of any size. Then: codex-auth report --dir DIR --now 2026-03-03T14:30:00Z",
+    )
+    parser.add_argument("folder", metavar="DIR", type=Path, help="folder to write the pool into (created)")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        metavar="N",
+        help="write a generated pool of N accounts instead of the example",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="write into DIR even when it already holds files (they are overwritten)"
+    )
+    args = parser.parse_args(argv)
+    folder: Path = args.folder
+    if args.accounts is not None and args.accounts < 1:
+        parser.error("--accounts must be at least 1")
+    if folder.exists() and not folder.is_dir():
+        parser.error(f"{folder} is a file, not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not args.force:
+        parser.error(f"{folder} is not empty; add --force to write the pool into it anyway")
+    if args.accounts is None:
+        seed_example_pool(folder)
+        print(f"wrote the sample pool to {folder}")
+    else:
+        large_pool(folder, args.accounts, SEED_NOW)
+        print(f"wrote a pool of {args.accounts} accounts to {folder}")
+    return 0
+
+
 if __name__ == "__main__":
     import sys
 
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "examples/sample-pool")
-    seed_example_pool(target)
-    print(f"wrote the seed example pool to {target}")
+    sys.exit(main())

@@ -7,6 +7,7 @@ pointing into its own temporary folder (so the history database lands there too)
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,11 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(home / ".codex" / "multi-auth"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    # bin/codex and the scripts use the interpreter running the tests, not a checkout's .venv
+    # (an unpacked sdist has none)
+    monkeypatch.setenv("CODEX_AUTH_VENV", sys.prefix)
+    for name in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE"):
+        monkeypatch.delenv(name, raising=False)
     for name in ("CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL", "CODEX_AUTH_FETCH_TIMEOUT_MS", "CODEX_AUTH_HISTORY"):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -256,43 +256,57 @@ class RefreshLoop:
 
     def run_once(self) -> tuple[Snapshot | None, Assessment | None]:
         started = time.monotonic()
-        self.state.running = True
+        self.state = replace(self.state, running=True)
         self._idle.clear()
         assessment: Assessment | None = None
+        success: Snapshot | None = None
+        failure: str | None = None
         try:
             view, assessment = self.refresher.take()
         except PipelineError as error:
-            self._failed(str(error), None)
+            failure = str(error)
         except Exception as error:  # a bug must not end the exporter; say it, keep serving
-            self._failed(f"{type(error).__name__}: {scrub_secrets(str(error))}", None)
+            failure = f"{type(error).__name__}: {scrub_secrets(str(error))}"
         else:
             for note in self.refresher.notes:
                 self.say(note)
             if assessment.ok:
                 duration = time.monotonic() - started
-                self.snapshot = Snapshot(view, time.time(), duration, self.refresher.live, self._extras(view))
-                self.state.consecutive_failures = 0
-                self.state.last_error = None
-                self.state.last_success = self.snapshot.taken_at
-                self.state.last_duration = duration
+                success = Snapshot(view, time.time(), duration, self.refresher.live, self._extras(view))
             else:
-                self._failed(assessment.reason or "the refresh failed", assessment.retry_after)
+                failure = assessment.reason or "the refresh failed"
         finally:
-            self.state.runs += 1
-            self.state.running = False
-            self.state.retry_after = assessment.retry_after if assessment else None
-            delay = next_delay(self.interval, self.state.consecutive_failures, self.state.retry_after)
-            self.state.next_delay = with_jitter(delay, self.rng)
-            self._idle.set()
+            self._publish(success, failure, assessment)
         if self.on_run is not None:
             self.on_run(self.state, self.snapshot, assessment)
         return self.snapshot, assessment
 
-    def _failed(self, reason: str, retry_after: float | None) -> None:
-        self.state.failures += 1
-        self.state.consecutive_failures += 1
-        self.state.last_error = reason
-        self.say(f"refresh failed: {reason}; serving the last good snapshot")
+    def _publish(self, success: Snapshot | None, failure: str | None, assessment: Assessment | None) -> None:
+        """The run's outcome, as one new state: a reader (``/healthz``, the exporter's metrics)
+        sees the state before the run or after it, never half of it."""
+        state = self.state
+        consecutive = state.consecutive_failures
+        changes: dict[str, Any] = {}
+        if success is not None:
+            self.snapshot = success
+            consecutive = 0
+            changes = {"last_error": None, "last_success": success.taken_at, "last_duration": success.duration}
+        elif failure is not None:
+            consecutive += 1
+            changes = {"failures": state.failures + 1, "last_error": failure}
+            self.say(f"refresh failed: {failure}; serving the last good snapshot")
+        retry_after = assessment.retry_after if assessment else None
+        delay = with_jitter(next_delay(self.interval, consecutive, retry_after), self.rng)
+        self.state = replace(
+            state,
+            runs=state.runs + 1,
+            running=False,
+            consecutive_failures=consecutive,
+            retry_after=retry_after,
+            next_delay=delay,
+            **changes,
+        )
+        self._idle.set()
 
     def _extras(self, view: View) -> Extras:
         if self.hook is None:

@@ -330,7 +330,7 @@ def _prepare(path: Path) -> None:
     """The folder 0700 (created if missing) and the file 0600 (created empty if missing)."""
     folder = path.parent
     if not folder.exists():
-        folder.mkdir(mode=0o700, parents=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # two first runs at once both get here
     if path.is_dir():
         raise HistoryError(f"{path}: is a folder, not a history database")
     if not path.exists():

@@ -10,10 +10,12 @@ one table of formats (its keys are :data:`pipeline.records.FORMAT_NAMES`, the CL
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from importlib import import_module
 from typing import TypeGuard
 
-from pipeline.records import Format
+from pipeline.records import Format, Status
 from pipeline.report.view import View, redact_view
 
 FORMATS: dict[Format, str] = {
@@ -30,13 +32,22 @@ def _known(fmt: str) -> TypeGuard[Format]:
 
 
 def render_view(
-    view: View, *, fmt: str = "text", color: bool = False, explain: bool = False, redact: bool = False
+    view: View,
+    *,
+    fmt: str = "text",
+    color: bool = False,
+    explain: bool = False,
+    redact: bool = False,
+    statuses: Sequence[Status] | None = None,
 ) -> bytes:
-    """The report in format ``fmt``; with ``redact``, e-mails and ids masked first."""
+    """The report in format ``fmt``; with ``redact``, e-mails and ids masked first; with
+    ``statuses`` (``--status``), only the accounts with those statuses listed."""
     if not _known(fmt):
         raise ValueError(f"unknown format {fmt!r}")
     if redact:
         view = redact_view(view)
+    if statuses:
+        view = replace(view, shown_statuses=tuple(statuses))
     module = import_module(FORMATS[fmt])
     output: bytes = module.render(view, color=color, explain=explain)
     return output

@@ -6,6 +6,11 @@ scripts, fonts or images, and a Content-Security-Policy meta tag (``default-src 
 makes the browser refuse anything that would load from elsewhere. Every text from the
 records is escaped. A status reads without colour (a symbol and its name), and each quota
 bar has its percentage beside it in text; rate limits count down in words.
+
+Accounts are grouped by status, problems first (error, rate-limited, warning, disabled, then
+healthy), each group in pool order; the summary cards link to their group, so at 1,000
+accounts the problems are one click (and no script) away. Every table sits in a wrapper that
+scrolls sideways on a narrow screen, so the page itself never does.
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ from pipeline.report.wording import (
     mode_text,
     rate_limit_text,
     recommended_name,
+    shown_text,
     status_summary,
     verification_text,
 )
+
+# Problems first: the order of the groups on the page.
+GROUP_ORDER: tuple[Status, ...] = ("error", "rate-limited", "warning", "disabled", "healthy")
 
 SYMBOLS: dict[Status, str] = {
     "healthy": "\u2713",
@@ -49,6 +58,11 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.75rem 0 .5rem
 .tiles{display:flex;flex-wrap:wrap;gap:.75rem;margin:1rem 0;padding:0;list-style:none}
 .tiles li{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.6rem 1rem;min-width:8.5rem}
 .tiles b{display:block;font-size:1.6rem;line-height:1.2}
+.tiles a{color:inherit;text-decoration:none;display:block}.tiles a:hover span,.tiles a:focus span{text-decoration:underline}
+.scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}
+.scroll table{min-width:52rem}
+h3{font-size:1rem;margin:1.25rem 0 .4rem}
+@media (max-width:600px){body{padding:.75rem}.tiles li{min-width:6.5rem;padding:.5rem .75rem}}
 .rec{border:1px solid var(--line);border-left:6px solid var(--healthy);border-radius:8px;padding:.75rem 1rem;background:var(--card)}
 .rec.none{border-left-color:var(--error)}
 .rec p{margin:.2rem 0}
@@ -100,34 +114,55 @@ def render_html(view: View, *, explain: bool = False) -> str:
         f"<li><b>{len(view.flagged)}</b>flagged</li>",
     ]
     counts = view.status_counts()
-    out += [f'<li><b class="{s}">{counts[s]}</b>{_status(s)}</li>' for s in STATUSES if counts[s]]
+    listed = {a.status for a in view.listed}
+    for s in GROUP_ORDER:
+        if not counts[s]:
+            continue
+        card = f'<b class="{s}">{counts[s]}</b>{_status(s)}'
+        # a card links to its group when the group is on the page (--status may leave it out)
+        out.append(f'<li><a href="#status-{s}">{card}</a></li>' if s in listed else f"<li>{card}</li>")
     out += ["</ul>", f"<p>Current account: {_name(current.name) if current else 'none'}</p>"]
     out += _recommendation(view)
     out.append("<h2>Active accounts</h2>")
-    if view.accounts:
-        out += [
-            "<table>",
-            "<thead><tr><th class=n>#</th><th>Account</th><th>Status</th><th class=n>Score</th><th>5h quota left</th><th>7d quota left</th>"
-            "<th>Rate limit</th><th>Last used</th></tr></thead>",
-            "<tbody>",
-        ]
+    if view.shown_statuses is not None:
+        out.append(f'<p class="mute">Listed: {escape(shown_text(view))}.</p>')
+    if view.listed:
         recommended = view.recommendation.get("index")
-        for account in view.accounts:
-            out.append(_account_row(account, now, account.index == recommended))
-            if explain:
-                out.append(_why_row(account))
-        out += ["</tbody>", "</table>"]
+        for status in GROUP_ORDER:
+            group = [a for a in view.listed if a.status == status]
+            if not group:
+                continue
+            out += [
+                f'<section id="status-{status}" aria-label="{STATUS_LABELS[status]} accounts">',
+                f"<h3>{_status(status)} <small>({len(group)})</small></h3>",
+                '<div class="scroll">',
+                "<table>",
+                "<thead><tr><th class=n>#</th><th>Account</th><th>Status</th><th class=n>Score</th><th>5h quota left</th><th>7d quota left</th>"
+                "<th>Rate limit</th><th>Last used</th></tr></thead>",
+                "<tbody>",
+            ]
+            for account in group:
+                out.append(_account_row(account, now, account.index == recommended))
+                if explain:
+                    out.append(_why_row(account))
+            out += ["</tbody>", "</table>", "</div>", "</section>"]
     else:
-        out.append('<p class="mute">No active accounts.</p>')
+        out.append(
+            '<p class="mute">No active accounts.</p>'
+            if view.shown_statuses is None
+            else '<p class="mute">No active accounts with these statuses.</p>'
+        )
     out.append("<h2>Flagged accounts</h2>")
     if view.flagged:
         out += [
+            '<div class="scroll">',
             "<table>",
             "<thead><tr><th class=n>#</th><th>Account</th><th>Flagged</th><th>Reason</th><th>Last verified</th><th class=n>Checks</th></tr></thead>",
             "<tbody>",
             *(_flagged_row(number, record, now) for number, record in enumerate(view.flagged, start=1)),
             "</tbody>",
             "</table>",
+            "</div>",
         ]
     else:
         out.append('<p class="mute">No flagged accounts.</p>')

@@ -16,23 +16,25 @@ def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
     """The document, indented by two. The accounts are written one by one into the rest of it
     (the same bytes as dumping the whole document at once, without holding every account's
     part of it as objects first: on 100,000 accounts that was the largest part of the memory)."""
-    head = orjson.dumps(health_report(view, accounts=False), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    if not view.accounts:
+    options = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    head = orjson.dumps(health_report(view, explain=explain, accounts=False), option=options)
+    if not view.listed:
         return head
     slot = head.index(_ACCOUNTS_SLOT)  # a key: inside strings a quote is always escaped
     indent = orjson.OPT_INDENT_2
     parts = [
-        b"    " + orjson.dumps(_report_account(account), option=indent).replace(b"\n", b"\n    ")
-        for account in view.accounts
+        b"    " + orjson.dumps(_report_account(account, explain), option=indent).replace(b"\n", b"\n    ")
+        for account in view.listed
     ]
     accounts = b'"accounts": [\n' + b",\n".join(parts) + b"\n  ]"
     del parts
     return head[:slot] + accounts + head[slot + len(_ACCOUNTS_SLOT) :]
 
 
-def health_report(view: View, *, accounts: bool = True) -> Record:
-    """The HealthReport document (schemas/report.json): optional fields left out when unknown.
-    With ``accounts`` False, the accounts list is left empty (:func:`render` fills it in)."""
+def health_report(view: View, *, explain: bool = False, accounts: bool = True) -> Record:
+    """The HealthReport document (schemas/report.json): optional fields left out when unknown;
+    with ``explain``, each account's ``factors`` too (an extension the schema documents). With
+    ``accounts`` False, the accounts list is left empty (:func:`render` fills it in)."""
     summary: Record = {
         "totalAccounts": len(view.accounts) + len(view.flagged),
         "activeAccounts": len(view.accounts),
@@ -43,7 +45,7 @@ def health_report(view: View, *, accounts: bool = True) -> Record:
         summary["currentAccountEmail"] = current.record["email"]
     summary["statusCounts"] = view.status_counts()
     report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
-    report["accounts"] = [_report_account(a) for a in view.accounts] if accounts else []
+    report["accounts"] = [_report_account(a, explain) for a in view.listed] if accounts else []
     report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
     rec = view.recommendation
     if rec.get("index") is not None:
@@ -62,13 +64,17 @@ def health_report(view: View, *, accounts: bool = True) -> Record:
                 "recoveredFrom": storage.get("recoveredFrom"),
             }
         )
+    if view.warnings:
+        report["warnings"] = list(view.warnings)
+    if view.shown_statuses is not None:
+        report["shownStatuses"] = list(view.shown_statuses)
     return report
 
 
-def _report_account(account: AccountView) -> Record:
+def _report_account(account: AccountView, explain: bool = False) -> Record:
     record = account.record
     quota = account.quota or {}
-    return _drop_none(
+    fields = _drop_none(
         {
             "index": account.index,
             "accountId": record.get("accountId"),
@@ -89,6 +95,9 @@ def _report_account(account: AccountView) -> Record:
             "isCurrent": bool(record.get("isCurrent")),
         }
     ) | report_fields(account.quota)
+    if explain:  # --explain: the account record's factors, as the text report lists them
+        fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
+    return fields
 
 
 def _report_flagged(record: Record, now: int) -> Record:

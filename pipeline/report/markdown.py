@@ -18,6 +18,7 @@ from pipeline.report.wording import (
     mode_text,
     rate_limit_text,
     recommended_name,
+    shown_text,
     status_summary,
     status_text,
     verification_text,
@@ -59,14 +60,16 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
         f"Current account: {code(current.name) if current else 'none'}. Mode: {mode_text(view)}.",
         "",
     ]
-    if view.accounts:
+    if view.shown_statuses is not None:
+        out += [f"Listed: {text(shown_text(view))}.", ""]
+    if view.listed:
         out += [
             "| # | Account | Status | Score | 5h left | 7d left | Rate limit | Last used |",
             "| --: | --- | --- | --: | --: | --: | --- | --- |",
         ]
-        out += [_account_row(a, now) for a in view.accounts]
+        out += [_account_row(a, now) for a in view.listed]
     else:
-        out.append("No active accounts.")
+        out.append("No active accounts." if view.shown_statuses is None else "No active accounts with these statuses.")
     out.append("")
     if view.flagged:
         out += [
@@ -84,9 +87,9 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
         )
     else:
         out.append(f"**No account to use right now:** {text(rec['reasoning'])}")
-    if explain and view.accounts:
+    if explain and view.listed:
         out += ["", "**Why each account has its status and score:**", ""]
-        for account in view.accounts:
+        for account in view.listed:
             out += _explain_lines(account)
     if view.warnings:
         out += ["", "**Warnings:**", ""]

@@ -40,7 +40,7 @@ def render_prometheus(view: View) -> str:
         if lines:  # a metric with no sample is left out whole
             out.extend([f"# HELP codex_auth_{name} {_help(help_text)}", f"# TYPE codex_auth_{name} gauge", *lines])
 
-    accounts = [(a, _identity(a.record)) for a in view.accounts]
+    accounts = [(a, _identity(a.record)) for a in view.listed]  # per-account series: --status applies
     flagged = [(f, _identity(f)) for f in view.flagged]
     counts = view.status_counts()
     recommended = view.recommendation.get("index")
@@ -61,18 +61,23 @@ def render_prometheus(view: View) -> str:
         [("", len(view.warnings))],
     )
     gauge(
+        "report_warning_info",
+        "Always 1, one series per warning about the pool's storage; the warning label holds its text, as the text report lists it.",
+        [(_labels(warning=line), 1) for line in view.warnings],
+    )
+    gauge(
         "accounts",
-        "Accounts in the pool: active plus flagged (the seed exporter's codex_total_accounts).",
+        "Accounts in the pool: active plus flagged.",
         [("", len(view.accounts) + len(view.flagged))],
     )
     gauge(
         "active_accounts",
-        "Accounts in the pool's accounts file, whatever their status (the seed exporter's codex_active_accounts).",
+        "Accounts in the pool's accounts file, whatever their status.",
         [("", len(view.accounts))],
     )
     gauge(
         "flagged_accounts",
-        "Accounts codex-multi-auth flagged as broken (the seed exporter's codex_flagged_accounts).",
+        "Accounts codex-multi-auth flagged as broken (kept apart in its flagged accounts file).",
         [("", len(view.flagged))],
     )
     gauge(
@@ -82,7 +87,7 @@ def render_prometheus(view: View) -> str:
     )
     gauge(
         "account_health_score",
-        "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio (the seed exporter's codex_health_score).",
+        "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio.",
         [(labels, a.score) for a, labels in accounts],
     )
     gauge(

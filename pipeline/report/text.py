@@ -12,6 +12,7 @@ from pipeline.report.wording import (
     flagged_reason,
     rate_limit_text,
     recommended_name,
+    shown_text,
     status_text,
     verification_text,
 )
@@ -45,10 +46,10 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     out.append(f"  Flagged accounts: {len(view.flagged)}")
     current = view.current
     out.append(f"  Current account: {current.name if current else 'none'}")
-    out += ["", "Active Accounts:"]
-    if not view.accounts:
+    out += ["", "Active Accounts:" if view.shown_statuses is None else f"Active Accounts ({shown_text(view)}):"]
+    if not view.listed:
         out += ["  (none)", ""]
-    for account in view.accounts:
+    for account in view.listed:
         out += _account_lines(account, now, style, explain)
         out.append("")
     out.append("Flagged Accounts:")

@@ -5,26 +5,24 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import cast
 
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
+from pipeline.clock import now_ms
+from pipeline.pool_rules import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
 from pipeline.scoring import score_account
 
 
+@dataclass
 class AccountView:
-    """One account as the report shows it. (Plain classes here, not dataclasses: each
-    dataclass costs about a millisecond when the command starts.)"""
-
-    __slots__ = ("name", "record", "window_5h", "window_7d")
-
-    def __init__(self, record: Record, name: str, window_5h: q.Window | None, window_7d: q.Window | None) -> None:
-        self.record = record
-        self.name = name
-        self.window_5h = window_5h
-        self.window_7d = window_7d
+    record: Record
+    name: str
+    window_5h: q.Window | None
+    window_7d: q.Window | None
 
     @property
     def index(self) -> int:
@@ -47,30 +45,25 @@ class AccountView:
         return self.record.get("quota")
 
 
+@dataclass
 class View:
-    """Everything a report says, gathered once from the record stream."""
+    generated_at: int
+    mode: Mode
+    model: str
+    pool: Record | None
+    accounts: list[AccountView]
+    flagged: list[Record]
+    recommendation: Record
+    warnings: list[str] = field(default_factory=list)
+    # --status: the statuses whose accounts are listed (None: all); counts still cover the pool
+    shown_statuses: tuple[Status, ...] | None = None
 
-    __slots__ = ("accounts", "flagged", "generated_at", "mode", "model", "pool", "recommendation", "warnings")
-
-    def __init__(
-        self,
-        generated_at: int,
-        mode: Mode,
-        model: str,
-        pool: Record | None,
-        accounts: list[AccountView],
-        flagged: list[Record],
-        recommendation: Record,
-        warnings: list[str] | None = None,
-    ) -> None:
-        self.generated_at = generated_at
-        self.mode = mode
-        self.model = model
-        self.pool = pool
-        self.accounts = accounts
-        self.flagged = flagged
-        self.recommendation = recommendation
-        self.warnings = warnings if warnings is not None else []
+    @property
+    def listed(self) -> list[AccountView]:
+        """The active accounts the report lists one by one: all, or those ``--status`` asks for."""
+        if self.shown_statuses is None:
+            return self.accounts
+        return [a for a in self.accounts if a.status in self.shown_statuses]
 
     @property
     def current(self) -> AccountView | None:
@@ -95,9 +88,10 @@ def _shown(record: Record, explain: bool) -> Record:
     return kept
 
 
-def build_view(records: Iterable[Record], *, now: int, model: str | None = None, explain: bool = True) -> View:
+def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None, explain: bool = True) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
     works) and a missing recommendation is made here, with the same code as the stages.
+    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_rules.stream_time`).
     Each account keeps only what the formats show (its factors only with ``explain``)."""
     pool: Record | None = None
     accounts: list[Record] = []
@@ -113,6 +107,10 @@ def build_view(records: Iterable[Record], *, now: int, model: str | None = None,
             flagged.append(record)
         elif kind == "recommendation":
             recommendation = record
+    if now is None:
+        now = stream_time(pool)
+        if now is None:
+            now = now_ms()
     probe = (pool or {}).get("probe") or {}
     mode: Mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL

@@ -33,6 +33,12 @@ def status_summary(view: View) -> str:
     return ", ".join(parts) or "no active accounts"
 
 
+def shown_text(view: View) -> str:
+    """``warning, rate-limited, error: 2 of 4 shown``: what ``--status`` kept of the list."""
+    statuses = ", ".join(view.shown_statuses or ())
+    return f"{statuses}: {len(view.listed)} of {len(view.accounts)} shown"
+
+
 def mode_text(view: View) -> str:
     return f"live probe (model {view.model})" if view.mode == "live" else "cached data, no live probe"
 

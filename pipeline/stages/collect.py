@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pipeline.errors import PERMISSION_DENIED
+from pipeline.pool_rules import storage_problem
 from pipeline.records import Record
 from pipeline.storage import jwt
 from pipeline.storage.identity import identity_of, token_facts
@@ -144,7 +146,12 @@ def messages(pool: Pool) -> list[str]:
     if storage.state == "missing":
         if pool.source == "none":
             folder = pool.resolved.dir
-            found = "the folder does not exist" if not folder.is_dir() else "no accounts file, WAL or backup in it"
+            if folder.is_dir():
+                found = "no accounts file, WAL or backup in it"
+            elif folder.exists():
+                found = "it is a file, not a folder"
+            else:
+                found = "the folder does not exist"
             fallback = (
                 "" if pool.resolved.explicit else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
             )
@@ -155,7 +162,7 @@ def messages(pool: Pool) -> list[str]:
         else:
             lines.append(f"no accounts file: {storage.details}")
     elif storage.state == "corrupt":
-        lines.append(f"account storage is corrupt: {where}: {storage.details}")
+        lines.append(f"{storage_problem(storage.details)} in {pool.storage_path.parent}: {storage.details}")
     elif storage.state == "empty":
         lines.append(f"the pool has no accounts: {where}" + (f" ({storage.details})" if storage.details else ""))
     elif storage.state == "intentional-reset":
@@ -164,7 +171,8 @@ def messages(pool: Pool) -> list[str]:
         lines.append(f"recovered accounts: {storage.details} (no file was changed; run codex-multi-auth to repair it)")
     flagged = pool.flagged.outcome
     if flagged.state == "corrupt":
-        lines.append(f"flagged accounts file is corrupt: {pool.flagged.path}: {flagged.details}")
+        what = "cannot be read" if PERMISSION_DENIED in (flagged.details or "") else "is corrupt"
+        lines.append(f"flagged accounts file {what} in {pool.flagged.path.parent}: {flagged.details}")
     elif flagged.state == "recovered":
         lines.append(f"recovered flagged accounts: {flagged.details} (no file was changed)")
     lines.extend(f"warning: {warning}" for warning in pool.warnings)

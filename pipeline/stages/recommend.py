@@ -14,20 +14,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from pipeline.choosing import Chooser
+from pipeline.clock import now_ms
+from pipeline.pool_rules import stream_time
 from pipeline.records import Record
 
 
-def recommend(records: Iterable[Record], *, now: int) -> Iterator[Record]:
+def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
     """Pass every record on as it arrives (keeping only what choosing needs), then add the
-    recommendation."""
-    chooser = Chooser(now)
+    recommendation. ``now`` None: the moment the stream describes
+    (:func:`pipeline.pool_rules.stream_time`)."""
+    chooser: Chooser | None = None
+    flagged = 0
     for record in records:
         kind = record.get("kind")
+        if kind == "pool" and now is None:
+            now = stream_time(record)
         if kind == "account":
+            if chooser is None:
+                chooser = Chooser(now if now is not None else now_ms())
             chooser.add(record)
         elif kind == "flagged":
-            chooser.flagged += 1
+            flagged += 1
         elif kind == "recommendation":  # a stream recommended before gets a fresh one
             continue
         yield record
+    if chooser is None:
+        chooser = Chooser(now if now is not None else now_ms())
+    chooser.flagged = flagged
     yield chooser.recommendation()

@@ -17,7 +17,7 @@ def load_auth_json(path: Path) -> tuple[Outcome, list[dict[str, Any]]]:
         data = read_json(path)
     except Unreadable as exc:
         state = "missing" if exc.missing else "corrupt"
-        return Outcome(state, details=f"{path.name} {exc}"), []
+        return Outcome(state, details=exc.about(path.name)), []
     if not isinstance(data, dict):
         return Outcome("corrupt", details=f"{path.name} is not a JSON object"), []
     tokens = data.get("tokens")

@@ -13,17 +13,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.errors import PERMISSION_DENIED, json_error_message
 from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX
 
 T = TypeVar("T")
 
 
 class Unreadable(Exception):
-    """A file exists (or should) but yields no usable data; the message says why."""
+    """A file exists (or should) but yields no usable data; the message says why.
 
-    def __init__(self, message: str, *, missing: bool = False) -> None:
+    ``where`` is the (line, column) of a JSON syntax error, so that :meth:`about` can name
+    the place the way editors and compilers do: ``file:line:column: message``."""
+
+    def __init__(self, message: str, *, missing: bool = False, where: tuple[int, int] | None = None) -> None:
         super().__init__(message)
         self.missing = missing
+        self.where = where
+
+    def about(self, name: str) -> str:
+        """The reason as a sentence about the file ``name``."""
+        if self.where is not None:
+            return f"{name}:{self.where[0]}:{self.where[1]}: {self}"
+        return f"{name} {self}"
 
 
 def read_json(path: Path) -> Any:
@@ -34,6 +45,8 @@ def read_json(path: Path) -> Any:
         raise Unreadable("file is missing", missing=True) from None
     except IsADirectoryError:
         raise Unreadable("is a folder, not a file") from None
+    except PermissionError:
+        raise Unreadable(f"cannot be read: {PERMISSION_DENIED}{_owner_hint(path)}") from None
     except OSError as exc:
         if exc.errno == errno.ENOTDIR:
             raise Unreadable("file is missing", missing=True) from None
@@ -61,7 +74,20 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise Unreadable("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise Unreadable(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise Unreadable(f"invalid JSON: {json_error_message(exc)}", where=(exc.lineno, exc.colno)) from None
+
+
+def _owner_hint(path: Path) -> str:
+    """Whose file it is, when that explains the refusal: ``(owner uid 0, mode 0600; running as uid 1000)``."""
+    try:
+        info = path.stat()
+    except OSError:
+        return " (a folder on the way is not accessible)"
+    mode = f"{info.st_mode & 0o7777:04o}"
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is None:
+        return f" (mode {mode})"
+    return f" (owner uid {info.st_uid}, mode {mode}; running as uid {geteuid()})"
 
 
 def read_wal(path: Path) -> Any:
@@ -81,7 +107,7 @@ def read_wal(path: Path) -> Any:
     try:
         return json.loads(content)
     except json.JSONDecodeError as exc:
-        raise Unreadable(f"holds invalid JSON ({exc.msg})") from None
+        raise Unreadable(f"holds invalid JSON ({json_error_message(exc)})") from None
 
 
 def reset_marker(path: Path) -> Path:
@@ -148,28 +174,35 @@ def load_with_recovery(
                 value = normalize(candidate.reader(candidate.path))
             except Unreadable as exc:
                 if not exc.missing:
-                    tried.append(f"{candidate.path.name} {exc}")
+                    tried.append(exc.about(candidate.path.name))
                 continue
             if is_empty(value):
                 tried.append(f"{candidate.path.name} holds no accounts")
                 continue
-            why = "missing" if primary_error.missing else f"unreadable: it {primary_error}"
+            why = f"{path.name} missing" if primary_error.missing else primary_error.about(path.name)
             return (
                 Outcome(
                     "recovered",
                     recovered_from=candidate.path,
-                    details=f"{path.name} {why}; read {candidate.path.name} instead",
+                    details=f"{why}; read {candidate.path.name} instead",
                 ),
                 value,
             )
         if primary_error.missing:
             extra = f" ({'; '.join(tried)})" if tried else ""
-            folder_state = "" if path.parent.is_dir() else f" (folder {path.parent} does not exist)"
+            folder_state = "" if path.parent.is_dir() else f" ({folder_problem(path.parent)})"
             return Outcome("missing", details=f"{path.name} not found{folder_state}{extra}"), None
         extra = f"; no usable backup ({'; '.join(tried)})" if tried else "; no backup or WAL to recover from"
-        return Outcome("corrupt", details=f"{path.name} {primary_error}{extra}"), None
+        return Outcome("corrupt", details=f"{primary_error.about(path.name)}{extra}"), None
     try:
         value = normalize(parsed)
     except Unreadable as exc:
-        return Outcome("corrupt", details=f"{path.name} {exc}"), None
+        return Outcome("corrupt", details=exc.about(path.name)), None
     return Outcome("empty" if is_empty(value) else "healthy"), value
+
+
+def folder_problem(folder: Path) -> str:
+    """Why ``folder`` cannot hold the pool: it does not exist, or it is a file."""
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    return f"folder {folder} does not exist"

@@ -45,7 +45,7 @@ def load_quota_cache(path: Path) -> QuotaCache:
         data = read_json(path)
     except Unreadable as exc:
         return QuotaCache(
-            path, "missing" if exc.missing else "invalid", details=None if exc.missing else f"{path.name} {exc}"
+            path, "missing" if exc.missing else "invalid", details=None if exc.missing else exc.about(path.name)
         )
     if not isinstance(data, dict) or data.get("version") != 1:
         return QuotaCache(path, "invalid", details=f"{path.name} is not a version 1 quota cache")

@@ -18,7 +18,7 @@ def load_state(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
     try:
         data = read_json(path)
     except Unreadable as exc:
-        return {}, None if exc.missing else f"{path.name} {exc}; verification history ignored"
+        return {}, None if exc.missing else f"{exc.about(path.name)}; verification history ignored"
     flagged = data.get("flagged") if isinstance(data, dict) and data.get("version") == 1 else None
     if not isinstance(flagged, dict):
         return {}, f"{path.name} is not a version 1 state file; verification history ignored"

@@ -616,7 +616,10 @@ def test_no_token_in_any_live_output(pool_dir: Path, fake_backend: Any) -> None:
 
 def test_probe_needs_the_pool_record_first(pool_dir: Path) -> None:
     result = run_cli(["probe"], input=b'{"kind":"account","index":0,"enabled":true}\n', expect=1)
-    assert result.stderr == "probe: stdin:1: $.kind: probe needs the pool record first (pipe collect into probe)\n"
+    assert result.stderr == (
+        "probe: stdin:1: $.kind: expected the pool record first (the first line codex-auth collect writes), "
+        "found a record of kind 'account'\n"
+    )
 
 
 def test_damaged_side_files_are_replaced_not_left_stale(pool_dir: Path, fake_backend: Any) -> None:

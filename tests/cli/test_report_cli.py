@@ -147,13 +147,15 @@ def test_out_into_a_read_only_folder(seed_pool: Path, read_only_folder: Path) ->
     assert [p.name for p in read_only_folder.iterdir()] == ["r.json"]
 
 
-def test_colour_only_when_asked_and_never_with_no_color(seed_pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_colour_only_when_asked_and_an_explicit_flag_wins(seed_pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\x1b[" not in report().text, "CliRunner's stdout is not a terminal"
     coloured = report("--color", "always").text
     assert "\x1b[32mHealthy\x1b[0m" in coloured and "\x1b[33mWarning (refresh token aging)\x1b[0m" in coloured
     monkeypatch.setenv("NO_COLOR", "1")
-    assert "\x1b[" not in report("--color", "always").text
-    assert "\x1b[" not in report("--json", "--color", "always").text
+    assert report("--color", "always").text == coloured, "--color always wins over NO_COLOR"
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" not in report().text, "NO_COLOR turns auto off, FORCE_COLOR notwithstanding"
+    assert "\x1b[" not in report("--json", "--color", "always").text, "only the text report has colour"
 
 
 def test_no_token_in_any_report(seed_pool: Path) -> None:

@@ -54,7 +54,6 @@ def test_seed_example_loads_cleanly_and_is_screenshot(browser: Chromium, tmp_pat
 @pytest.mark.parametrize(
     ("case", "args", "rows"),
     [
-        ("empty-pool", [], 0),
         ("all-flagged", [], 2),
         ("seed-example", ["--explain"], 4 * 2 + 1),
         ("redact-everywhere", ["--redact", "--explain"], 2 * 2 + 1),

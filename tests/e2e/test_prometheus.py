@@ -117,7 +117,8 @@ def broken_pool(pool_dir: Path, backend: Any) -> Iterator[Any]:
 def test_a_real_prometheus_scrapes_the_exporter(tmp_path: Path, broken_pool: Any, immediate_rules: Path) -> None:
     # --no-history: each forecast rests on the snapshot alone (a history of a few seconds of
     # unchanging figures would say "no pace" and nothing would run out)
-    with ServeProcess(["--live", "--interval", "3", "--no-history"]) as serve:
+    # a long interval: on a loaded machine scrapes (every second) must still outnumber the runs
+    with ServeProcess(["--live", "--interval", "20", "--no-history"]) as serve:
         serve.wait_for(lambda h: h["runs"] >= 1)
         prometheus = Prometheus(tmp_path, f"127.0.0.1:{serve.port}", immediate_rules)
         try:

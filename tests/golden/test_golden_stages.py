@@ -54,7 +54,10 @@ def test_stage_golden(stage: str, name: str, request: pytest.FixtureRequest) -> 
             assert kinds_out[: len(kinds_in)] == kinds_in
             assert [r.get("index") for r in result.records[: len(inputs)]] == [r.get("index") for r in inputs]
     else:
-        assert "Traceback" not in result.stderr and result.stderr.startswith(f"{stage}: stdin:")
+        # one line naming the stage: where in the input (stdin:LINE) or, for a pool with nothing
+        # to report, where the storage was
+        assert "Traceback" not in result.stderr and result.stderr.startswith(f"{stage}: ")
+        assert result.stderr.count("\n") == 1
 
 
 def test_every_case_has_an_expectation() -> None:

@@ -105,7 +105,7 @@ def test_wal_with_bad_checksum_is_not_used(pool_dir: Path) -> None:
     result = collect()
     storage = pool_of(result)["storage"]
     assert storage["state"] == "recovered" and storage["recoveredFrom"].endswith(".json.bak")
-    assert "unreadable" in storage["details"]
+    assert storage["details"].startswith("openai-codex-accounts.json:1:2: invalid JSON: ")
     assert [a["email"] for a in accounts_of(result)] == ["alice@example.com"]
 
 
@@ -146,7 +146,7 @@ def test_corrupt_json_with_nothing_to_recover(pool_dir: Path) -> None:
     result = collect(expect=1)
     pool = pool_of(result)
     assert pool["storage"]["state"] == "corrupt"
-    assert "not valid JSON" in pool["storage"]["details"]
+    assert pool["storage"]["details"].startswith("openai-codex-accounts.json:1:29: invalid JSON: expecting value;")
     assert pool["accountCount"] == 0 and len(result.records) == 1
     assert "account storage is corrupt" in result.stderr and str(pool_dir) in result.stderr
     assert "Traceback" not in result.stderr

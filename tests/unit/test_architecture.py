@@ -17,7 +17,7 @@ PACKAGE = ROOT / "pipeline"
 
 # From the top floor (0) down. A module may import modules on its own floor or below.
 FLOORS: list[tuple[str, ...]] = [
-    ("pipeline.cli", "pipeline.wrapper", "pipeline.__main__"),
+    ("pipeline.cli", "pipeline.wrapper", "pipeline.__main__", "pipeline.completion"),
     ("pipeline.porcelain", "pipeline.always"),
     ("pipeline.stages",),
     ("pipeline.report", "pipeline.live"),
@@ -40,6 +40,8 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.schema",
         "pipeline.output",
         "pipeline.memory",
+        "pipeline.pool_rules",
+        "pipeline.terminal",
         "pipeline",
     ),
 ]

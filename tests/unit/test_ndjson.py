@@ -27,7 +27,7 @@ def test_reads_records_and_skips_blank_lines() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b'{"kind":"account","index":0,"enabled":true}\n{oops\n', "stdin:2: invalid JSON"),
+        (b'{"kind":"account","index":0,"enabled":true}\n{oops\n', "stdin:2:2: invalid JSON: unexpected character"),
         (b"[1,2]\n", "stdin:1: $: expected a JSON object, got list"),
         (b'{"index":0}\n', "stdin:1: $.kind: record has no kind"),
         (b'{"kind":"target"}\n', "stdin:1: $.kind: unknown kind 'target'"),
@@ -48,7 +48,7 @@ def test_errors_name_line_and_json_path(data: bytes, message: str) -> None:
 
 
 def test_error_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match=r"^snap\.ndjson:1: invalid JSON"):
+    with pytest.raises(InvalidInput, match=r"^snap\.ndjson:1:1: invalid JSON: invalid literal"):
         read(b"nope\n", "snap.ndjson")
 
 
