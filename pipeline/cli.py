@@ -211,10 +211,11 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
       codex-auth collect --dir ~/.codex/multi-auth | jq -c 'select(.kind=="account")'
     """
     from pipeline.stages.collect import collect as run_collect
-    from pipeline.stages.collect import messages
+    from pipeline.stages.collect import messages, note_pending_tokens
     from pipeline.storage.pool import read_pool
 
     pool = read_pool(os.environ, resolve_now(now), storage_dir)
+    note_pending_tokens(pool, os.environ)
     for line in messages(pool):
         click.echo(f"collect: {line}", err=True)
     write_output(run_collect(pool), output_file)
@@ -474,11 +475,20 @@ def report_live_outcome(stage: str, prober: Any, masker: Any = None) -> None:
     if prober.failures:
         for failure in prober.failures:
             click.echo(f"{stage}: ERROR: {mask(failure)}", err=True)
-        click.echo(
-            f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written back; the old refresh "
-            "token is spent, so those accounts will need a new login. Check the folder's permissions and free space.",
-            err=True,
-        )
+        if prober.lost:
+            click.echo(
+                f"{stage}: ERROR: {prober.lost} rotated token(s) could not be written back, and no later run can "
+                "restore them; the old refresh token is spent, so those accounts will need a new login. Check the "
+                "folder's permissions and free space.",
+                err=True,
+            )
+        else:
+            click.echo(
+                f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written into storage; the "
+                "token journal keeps them: run `codex auth repair` once the files can be written (check the "
+                "folder's permissions and free space).",
+                err=True,
+            )
         raise SystemExit(int(ExitStatus.FAILURE))
 
 
@@ -665,6 +675,37 @@ def render(
     check_gate("render", view.status_counts()["healthy"], min_healthy)
 
 
+@cli.command()
+@dir_option
+@stage_command("repair")
+def repair(storage_dir: str | None) -> None:
+    """Put rotated tokens that storage lacks into storage, without probing anything.
+
+    \b
+    A refresh token can be used once: every rotated token is written to a journal
+    beside the pool before it goes into the accounts file. When a run was killed in
+    between, or another program's write put an old token back, the journal (and
+    codex-multi-auth's refresh-lease results) still has the new one; this command puts
+    it into every record that holds the spent token (accounts, flagged, auth.json),
+    and removes what crashed processes left behind (locks, temporary files). Any live
+    report does the same before it refreshes; a default report only says so.
+    Exit 0: nothing to do, or everything restored; 1: a file could not be written.
+    \b
+      codex auth repair
+      codex auth repair --dir ~/.codex/multi-auth && codex auth report
+    """
+    from pipeline.clock import now_ms
+    from pipeline.live.recovery import repair as run_repair
+
+    result, lines = run_repair(os.environ, now_ms(), storage_dir)
+    for line in lines:
+        click.echo(f"repair: {line}", err=True)
+    for failure in result.failures:
+        click.echo(f"repair: ERROR: {failure}", err=True)
+    if result.failures:
+        raise SystemExit(int(ExitStatus.FAILURE))
+
+
 FORECAST_FORMATS = ("text", "json", "markdown", "prometheus")
 
 
@@ -839,11 +880,21 @@ def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> An
     return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
 
 
+TOKEN_SAVE_GRACE_SECONDS = 30.0
+"""How long an early exit waits for a refresh in flight (its request has its own deadline)."""
+
+
 def leave_now(loop: Any, code: int) -> None:
     """Exit with ``code``; if a run is still in flight past the stop's grace time (a slow
     service), end the process without waiting for it, so that SIGTERM ends it within 2 s
-    (the probe threads would otherwise be joined at exit, up to the fetch timeout)."""
+    (the probe threads would otherwise be joined at exit, up to the fetch timeout). The one
+    thing it waits for is a token refresh between spending a token and saving its successor."""
     if loop.in_flight:
+        from pipeline.live import inflight
+
+        if inflight.in_flight():  # a token is spent and its successor not yet saved: never cut that short
+            click.echo("stopping: waiting for a token refresh to be saved", err=True)
+            inflight.wait_until_saved(TOKEN_SAVE_GRACE_SECONDS)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -1161,6 +1212,8 @@ def _csv_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value  # a spreadsheet would run it as a formula (an e-mail or label is text)
     return str(value)
 
 

@@ -18,7 +18,7 @@ from pipeline.records import Status
 from pipeline.redact import Masker
 from pipeline.report import render_view
 from pipeline.report.view import View, build_view, redact_view, view_masker
-from pipeline.stages.collect import collect, messages, pool_record
+from pipeline.stages.collect import collect, messages, note_pending_tokens, pool_record
 from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
@@ -57,6 +57,7 @@ def collected(
     reason = failure_reason(pool)
     if reason is not None:
         raise StorageError(Masker(set()).text(reason) if redact else reason)
+    note_pending_tokens(pool, env)
     records: Iterable[dict[str, Any]] = collect(pool)
     if prober is not None:
         prober.pool_loader = lambda _record: pool

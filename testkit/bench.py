@@ -5,6 +5,8 @@
     scripts/bench --parts floor,report --runs 31
     scripts/bench --parts live     # report --live, 50 accounts, backend answering after 500 ms
     scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
+    scripts/bench --reliability    # 200 SIGKILLs of report --live over 20 refreshing accounts,
+                                   # a concurrent codex-multi-auth-style writer, the journal's cost
 
 Parts (``--parts``, comma-separated; all by default):
 
@@ -324,6 +326,63 @@ def history_cost(accounts: int, runs: int) -> None:
         )
 
 
+def reliability(kills: int, seed: int) -> None:
+    from testkit.crash import kill_drill, writer_drill
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"journal: {journal_cost(Path(tmp) / 'journal')}")
+        started = time.monotonic()
+
+        def progress(done: int, figures: object) -> None:
+            if done % 25 == 0:
+                print(f"  ... {done}/{kills} kills, {time.monotonic() - started:.0f} s", flush=True)
+
+        figures = kill_drill(Path(tmp) / "kill", kills, seed=seed, progress=progress)
+        print(f"kill drill ({time.monotonic() - started:.0f} s, a whole run {figures.run_ms:.0f} ms):")
+        print(f"  kills: {figures.kills} (runs that ended before their kill: {figures.finished_before_kill})")
+        print(f"  tokens the backend finished sending before a kill: {figures.sent}")
+        print(f"  tokens lost (sent 100 ms or more before the kill, not in storage after the next run): {figures.lost}")
+        gaps = sorted(figures.in_flight_gaps)
+        print(
+            f"  tokens in flight at the kill (sent less than 100 ms before it, never received): {figures.in_flight}"
+            + (f", gaps {gaps[0]}..{gaps[-1]} ms, median {statistics.median(gaps):.0f} ms" if gaps else "")
+        )
+        print(f"  tokens rotated but never sent (the kill came first): {figures.never_sent}")
+        print(f"  tokens restored from the journal by the next run: {figures.restored}")
+        print(f"  recoveries: {figures.recoveries['repair']} by repair, {figures.recoveries['live']} by report --live")
+        print(f"  problems (leftover locks or temporary files, invalid files, failed runs): {len(figures.problems)}")
+        for line in figures.problems[:10] + figures.lost_details[:10]:
+            print(f"    {line}")
+        started = time.monotonic()
+        writer = writer_drill(Path(tmp) / "writer", rounds=5)
+        print(f"concurrent writer ({time.monotonic() - started:.0f} s, {writer.rounds} rounds of report --live):")
+        print(f"  accounts the other writer added: {writer.added} ({writer.writes} saves), lost: {writer.added_lost}")
+        print(
+            f"  rotated tokens: {writer.rotated}, removed by its stale writes after our run: {writer.removed_by_writer},"
+            f" restored from the journal: {writer.restored}, missing after the next run: {writer.missing_after_next_run}"
+        )
+        for line in writer.problems[:10]:
+            print(f"    {line}")
+
+
+def journal_cost(folder: Path, count: int = 200) -> str:
+    """Median time of one journal append (line, fsync) on this machine's disk."""
+    from pipeline.live.journal import Journal, Rotation
+
+    folder.mkdir(parents=True)
+    book = Journal(folder)
+    access = "x" * 900  # about the size of a real access token
+    times = []
+    for n in range(count):
+        entry = Rotation(f"{n:064x}", access, f"rt_fixture_bench_{n}", 0, "y" * 900, "acct-bench", n)
+        start = time.perf_counter()
+        book.append(entry)
+        times.append((time.perf_counter() - start) * 1000)
+    return (
+        f"one append (line + fsync) median {statistics.median(times):.2f} ms, max {max(times):.2f} ms ({count} appends)"
+    )
+
+
 HEADER = f"| {'what':<44} | {'size':>16} | {'median':>9} | {'peak MiB':>8} | {'':<36} |"
 
 
@@ -354,7 +413,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small pools and stream, 5 runs, no live part")
     parser.add_argument("--live", action="store_true", help="the same as --parts live")
     parser.add_argument("--history", action="store_true", help="the same as --parts history")
+    parser.add_argument("--reliability", action="store_true", help="the kill and concurrent-writer drills")
+    parser.add_argument("--kills", type=int, default=200, help="--reliability: how many SIGKILLs")
+    parser.add_argument("--seed", type=int, default=20261130, help="--reliability: seed of the kill moments")
     args = parser.parse_args(argv)
+    if args.reliability:
+        reliability(args.kills, args.seed)
+        return
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if args.live or args.history:
         parts = [name for name, wanted in (("live", args.live), ("history", args.history)) if wanted]

@@ -125,10 +125,13 @@ Stats (``GET /_fake/stats``, or ``FakeBackend.stats()``)
 ``{"requests": {"usage", "responses", "refresh", "other"}, "total", "statuses": {"200": n,
 "dropped": n, ...}, "byAccount": {id: {"usage", "responses", "refresh"}}, "refresh":
 {"succeeded", "failed", "reused", "unknown"}, "refreshTokensPresented": {sha256(token): n},
-"dropped", "inFlight", "maxInFlight", "delayMs"}``. Stats calls are not counted. A request is
-booked just before its answer is written, so a client holding an answer finds it counted.
-``succeeded`` counts rotations (``drop_after_rotate`` included); ``reused`` and ``unknown``
-are parts of ``failed``.
+"refreshTokensSent": {sha256(new refresh token): epoch ms}, "dropped", "inFlight",
+"maxInFlight", "delayMs"}``. Stats calls are not counted. A request is booked just before its
+answer is written, so a client holding an answer finds it counted. ``succeeded`` counts
+rotations (``drop_after_rotate`` included); ``reused`` and ``unknown`` are parts of
+``failed``. ``refreshTokensSent`` names each rotated refresh token whose answer the adapter
+handed over whole (the server: written to the socket), with the time it finished: a client
+killed before that instant can never have had it (the crash drills, testkit/crash.py).
 
 Delays are decided with the answer and waited by the adapter before it is sent: a delayed
 refresh has already rotated when its answer leaves, and a backend stopped during a delay
@@ -683,6 +686,7 @@ class FakeResponse:
     delay: float = 0.0
     endpoint: str | None = None
     path: str = "/"
+    issued: str | None = None  # sha256 of the rotated refresh token this answer carries
 
     @property
     def dropped(self) -> bool:
@@ -747,6 +751,7 @@ class _Stats:
         self.by_account: dict[str, dict[str, int]] = {}
         self.refresh = {"succeeded": 0, "failed": 0, "reused": 0, "unknown": 0}
         self.presented: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
         self.dropped = 0
         self.max_in_flight = 0
 
@@ -758,6 +763,7 @@ class _Stats:
             "byAccount": {k: dict(v) for k, v in self.by_account.items()},
             "refresh": dict(self.refresh),
             "refreshTokensPresented": dict(self.presented),
+            "refreshTokensSent": dict(self.sent),
             "dropped": self.dropped,
             "inFlight": in_flight,
             "maxInFlight": self.max_in_flight,
@@ -922,6 +928,13 @@ class FakeBackend:
             self.request_finished(status)
             self.log_line(f"{request.method} {response.path} {status}")
         return response
+
+    def answer_sent(self, response: FakeResponse) -> None:
+        """The adapter has handed the whole answer over (written to the socket, or returned to
+        the in-process client): a rotated refresh token in it is from now on the client's."""
+        if response.issued is not None:
+            with self._lock:
+                self._stats.sent[response.issued] = int(time.time() * 1000)
 
     def wait(self, seconds: float) -> bool:
         """Sleep ``seconds``; False when the backend stopped meanwhile (or had stopped)."""
@@ -1312,7 +1325,7 @@ class FakeBackend:
         }
         if account.email:
             id_claims["email"] = account.email
-        return handler._json(
+        handler._json(
             behaviour.status or 200,
             {
                 "access_token": access,
@@ -1323,6 +1336,9 @@ class FakeBackend:
                 "scope": "openid profile email offline_access",
             },
         )
+        assert handler.response is not None
+        handler.response.issued = token_hash(new_refresh)
+        return handler.response.status or 200
 
     def _refresh_failed(self, *, unknown: bool = False) -> None:
         with self._lock:

@@ -67,6 +67,8 @@ class FakeTransport(httpx.MockTransport):
         if response.dropped:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
         assert response.status is not None
-        return httpx.Response(
+        answer = httpx.Response(
             response.status, headers=list(response.headers.items()), content=response.body, request=request
         )
+        self.backend.answer_sent(response)
+        return answer

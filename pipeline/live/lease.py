@@ -8,11 +8,20 @@ timings as codex-multi-auth (anchor-spec §4.4.4), and the same environment vari
 ``CODEX_AUTH_REFRESH_LEASE=0`` turns it off, ``CODEX_AUTH_REFRESH_LEASE_DIR``,
 ``..._TTL_MS`` (30 s), ``..._WAIT_MS`` (35 s), ``..._POLL_MS`` (150 ms),
 ``..._RESULT_TTL_MS`` (20 s).
+
+Two things differ, for the sake of never losing a token:
+
+* A lock whose owner is gone (its pid no longer runs, or runs a later process, or the machine
+  has rebooted since) is taken over at once, not after its 30 s; our lock files record the
+  owner's pid, start time and boot id besides codex-multi-auth's fields.
+* A result file is the proof that its token was spent and may hold the only copy of the new
+  one (after a crash), so it is used whatever its age and never deleted here: the run's
+  recovery (:mod:`pipeline.live.recovery`) deletes it once storage holds its token or a newer
+  one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -22,15 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.live.writeback import WriteBackError, write_atomic
+from pipeline.live import atomic
+from pipeline.live.atomic import WriteError
+from pipeline.live.journal import token_hash
 
 
 class LeaseTimeout(Exception):
     """Another process held the lease for this token longer than we wait."""
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _ms(env: Mapping[str, str], name: str, default: int) -> int:
@@ -69,50 +76,55 @@ class Lease:
 
     def acquire(self, refresh_token: str) -> tuple[str | None, dict[str, Any] | None]:
         """``(nonce, None)`` when we hold the lease and must refresh; ``(None, tokens)`` when
-        another process refreshed this token moments ago and published the result."""
+        another process has refreshed this token and published the result (whatever its age:
+        the token is spent either way, and the result may be the only copy of the new one)."""
         if not self.enabled:
             return "", None
         digest = token_hash(refresh_token)
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise WriteBackError(
-                f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}"
-            ) from None
+            raise WriteError(f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}") from None
         lock = self.folder / f"{digest}.lock"
         deadline = self._now() + self.wait_ms
         while True:
             published = self._published(digest)
             if published is not None:
+                published.pop("createdAt", None)
                 return None, published
             nonce = secrets.token_hex(8)
             now = self._now()
+            pid, started = atomic.me()
+            owner = {
+                "tokenHash": digest,
+                "pid": pid,
+                "acquiredAt": now,
+                "expiresAt": now + self.ttl_ms,
+                "nonce": nonce,
+                "startTime": started,
+                "bootId": atomic.boot_id(),
+            }
             try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                # written whole, then linked into place: a crash never leaves a half-written lock
+                temp = atomic.write_temp(lock, json.dumps(owner).encode("utf-8"), sync=False)
+            except WriteError as exc:
+                raise WriteError(f"cannot take the refresh lease in {self.folder}: {exc}") from None
+            try:
+                os.link(temp, lock)
             except FileExistsError:
-                if self._expired(lock, now):
-                    try:
-                        lock.unlink()
-                    except FileNotFoundError:
-                        pass
+                if self._take_over(lock, now):
                     continue
                 if now >= deadline:
                     raise LeaseTimeout(f"another process has held the refresh lease {lock.name} for too long") from None
                 self.sleep(self.poll_ms / 1000)
                 continue
             except OSError as exc:
-                raise WriteBackError(f"cannot take the refresh lease in {self.folder}: {exc.strerror or exc}") from None
-            with os.fdopen(fd, "w") as handle:
-                json.dump(
-                    {
-                        "tokenHash": digest,
-                        "pid": os.getpid(),
-                        "acquiredAt": now,
-                        "expiresAt": now + self.ttl_ms,
-                        "nonce": nonce,
-                    },
-                    handle,
-                )
+                raise WriteError(f"cannot take the refresh lease in {self.folder}: {exc.strerror or exc}") from None
+            finally:
+                try:
+                    os.unlink(temp)
+                except OSError:
+                    pass
             return nonce, None
 
     def release(self, refresh_token: str, nonce: str | None) -> None:
@@ -144,44 +156,100 @@ class Lease:
         if tokens.get("id_token"):
             result["idToken"] = tokens["id_token"]
         try:
-            write_atomic(
+            atomic.write_new(
                 self.folder / f"{digest}.result.json",
-                json.dumps({"tokenHash": digest, "createdAt": self._now(), "result": result}),
+                json.dumps({"tokenHash": digest, "createdAt": self._now(), "result": result}).encode("utf-8"),
+                sync=False,  # the token journal has made these tokens durable already
             )
-        except WriteBackError:
-            pass  # only a courtesy to other processes; our own write-back is what matters
+        except WriteError:
+            pass  # only a courtesy to other processes: the journal holds our tokens
 
     def _published(self, digest: str) -> dict[str, Any] | None:
-        path = self.folder / f"{digest}.result.json"
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        result = data.get("result") if isinstance(data, dict) else None
-        created = data.get("createdAt") if isinstance(data, dict) else None
-        if not isinstance(result, dict) or result.get("type") != "success" or not isinstance(created, (int, float)):
-            return None
-        if self._now() - created > self.result_ttl_ms:
-            try:
-                path.unlink()  # stale: it holds tokens, so do not leave it lying around
-            except OSError:
-                pass
-            return None
-        if not isinstance(result.get("access"), str) or not isinstance(result.get("refresh"), str):
-            return None
-        return {
-            "access": result["access"],
-            "refresh": result["refresh"],
-            "expires": result.get("expires"),
-            "id_token": result.get("idToken"),
-        }
+        return read_result(self.folder / f"{digest}.result.json")
 
-    def _expired(self, lock: Path, now: int) -> bool:
+    def _take_over(self, lock: Path, now: int) -> bool:
+        """Remove ``lock`` when its owner is gone or its time is up; True when it is gone.
+        Our processes take turns here, so two of them never both take the same lock over."""
+        with atomic.locked(self.folder):
+            try:
+                held = json.loads(lock.read_text())
+            except FileNotFoundError:
+                return True
+            except (OSError, ValueError):
+                held = None
+            if isinstance(held, dict):
+                dead = not atomic.alive(held.get("pid"), held.get("startTime"), held.get("bootId"))
+                expires = held.get("expiresAt")
+                expired = isinstance(expires, (int, float)) and not isinstance(expires, bool) and expires <= now
+            else:
+                # unreadable: being written this instant, or left half-written by a crash
+                dead = False
+                try:
+                    expired = (now / 1000) - lock.stat().st_mtime > self.ttl_ms / 1000
+                except OSError:
+                    return True
+            if not (dead or expired):
+                return False
+            try:
+                lock.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return False
+            return True
+
+    def sweep(self) -> int:
+        """Remove lock files whose owner is gone, and our dead temporary files; how many."""
+        if not self.enabled or not self.folder.is_dir():
+            return 0
+        removed = atomic.remove_dead_temps(self.folder)
+        now = self._now()
+        for lock in self.folder.glob("*.lock"):
+            if len(lock.stem) == 64 and lock.exists() and self._owner_dead(lock) and self._take_over(lock, now):
+                removed += 1
+        return removed
+
+    def _owner_dead(self, lock: Path) -> bool:
         try:
             held = json.loads(lock.read_text())
-            return int(held["expiresAt"]) <= now
-        except (OSError, ValueError, KeyError, TypeError):
-            try:
-                return (now / 1000) - lock.stat().st_mtime > self.ttl_ms / 1000
-            except OSError:
-                return True
+        except (OSError, ValueError):
+            return False
+        return isinstance(held, dict) and not atomic.alive(held.get("pid"), held.get("startTime"), held.get("bootId"))
+
+    def results(self) -> list[tuple[str, dict[str, Any], int | None, Path]]:
+        """Every result file: (hash of the spent token, its tokens, createdAt, path)."""
+        if not self.enabled or not self.folder.is_dir():
+            return []
+        found = []
+        for path in sorted(self.folder.glob("*.result.json")):
+            digest = path.name[: -len(".result.json")]
+            tokens = read_result(path)
+            if tokens is not None and len(digest) == 64:
+                found.append((digest, tokens, tokens.pop("createdAt", None), path))
+        return found
+
+
+def read_result(path: Path) -> dict[str, Any] | None:
+    """The tokens a result file publishes (codex-multi-auth's format), or None."""
+    try:
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    result = data.get("result") if isinstance(data, dict) else None
+    created = data.get("createdAt") if isinstance(data, dict) else None
+    if not isinstance(result, dict) or result.get("type") != "success":
+        return None
+    if not isinstance(result.get("access"), str) or not result["access"]:
+        return None
+    if not isinstance(result.get("refresh"), str) or not result["refresh"].strip():
+        return None
+    expires = result.get("expires")
+    return {
+        "access": result["access"],
+        "refresh": result["refresh"],
+        "expires": int(expires) if isinstance(expires, (int, float)) and not isinstance(expires, bool) else None,
+        "id_token": result.get("idToken") if isinstance(result.get("idToken"), str) else None,
+        "createdAt": int(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else None,
+    }

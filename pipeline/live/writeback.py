@@ -1,48 +1,44 @@
-"""The writes live mode makes, all of the same shape: under a lock, re-read the file as it is
-on disk now, change only our fields, and replace it atomically (temporary file in the same
-folder, fsync, rename, fsync the folder, mode 0600), so that fields another process wrote
-meanwhile survive and a reader never sees half a file.
+"""Putting rotated tokens into storage, and the other writes live mode makes.
 
-Rotated refresh tokens are single-use: losing one breaks the account. Every failure here is
-raised as :class:`WriteBackError` and must be reported loudly by the caller.
+Every write goes through :func:`pipeline.live.atomic.update`: re-read the file as it is on disk
+now, change only our fields, replace it atomically, and merge again when another process
+wrote it meanwhile, so that fields another process wrote survive and a reader never sees half
+a file. Files keep the layout their owners write (2-space JSON, no final newline for the
+accounts, flagged and ``auth.json`` files).
+
+Rotated tokens go into **every** record that holds the spent refresh token, in every file it
+appears in: the accounts file (duplicates included: codex-multi-auth keeps whichever copy was
+used last), the flagged file and Codex CLI's ``auth.json``. A record is found by the hash of
+its refresh token, and follows the journal's chain (a record holding a token spent twice
+since gets the newest tokens), so a stale copy put back by another writer is brought forward.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.output import replace_atomically
+from pipeline.live import atomic
+from pipeline.live.atomic import WriteError
+from pipeline.live.journal import Rotation, token_hash
 
-LOCK_NAME = ".codex-auth-report.lock"
-_thread_lock = threading.RLock()
+ACCOUNTS, FLAGGED, CODEX_CLI = "accounts", "flagged", "codex-cli"
+MAX_CHAIN = 64
+
+WriteBackError = WriteError  # the name callers know
 
 
-class WriteBackError(Exception):
-    """A file could not be updated; the message names it and says why (never a token)."""
+@dataclass(frozen=True)
+class Target:
+    """A file that can hold refresh tokens, and its format."""
 
-
-@contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Serialise our writers: threads of this process, and other codex-auth-report processes
-    (an advisory lock on a small file beside the pool)."""
-    with _thread_lock:
-        try:
-            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise WriteBackError(f"cannot lock {folder}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+    path: Path
+    kind: str  # accounts | flagged | codex-cli
 
 
 def writable(path: Path) -> str | None:
@@ -57,34 +53,30 @@ def writable(path: Path) -> str | None:
     return None
 
 
-def write_atomic(path: Path, text: str) -> None:
+def _parse(path: Path, raw: bytes | None) -> Any:
+    if raw is None:
+        raise WriteError(f"{path} has disappeared")
     try:
-        replace_atomically(path, text.encode("utf-8"))
-    except OSError as exc:
-        raise WriteBackError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WriteError(f"{path} cannot be read back before writing ({exc.__class__.__name__})") from None
 
 
-def _read(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise WriteBackError(f"{path} has disappeared") from None
-    except (OSError, ValueError) as exc:
-        raise WriteBackError(f"{path} cannot be read back before writing ({exc.__class__.__name__})") from None
+def _dump(data: Any, newline: bool = False) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + ("\n" if newline else "")).encode("utf-8")
 
 
 def update_json(path: Path, change: Callable[[Any], Any], *, pretty_newline: bool = False, missing: Any = None) -> None:
     """Re-read ``path``, apply ``change`` in place (or take what it returns, when it returns
-    something), write it back in the same layout (codex-multi-auth and Codex CLI write
-    2-space JSON without a final newline). ``missing``: the content to start from when the
-    file does not exist yet (else a missing file is an error)."""
-    with locked(path.parent):
-        data = json.loads(json.dumps(missing)) if missing is not None and not path.exists() else _read(path)
+    something), write it back in the same layout. ``missing``: the content to start from when
+    the file does not exist yet (else a missing file is an error)."""
+
+    def apply(raw: bytes | None) -> bytes:
+        data = json.loads(json.dumps(missing)) if raw is None and missing is not None else _parse(path, raw)
         replaced = change(data)
-        if replaced is not None:
-            data = replaced
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-        write_atomic(path, text + ("\n" if pretty_newline else ""))
+        return _dump(replaced if replaced is not None else data, pretty_newline)
+
+    atomic.update(path, apply)
 
 
 # --- rotated tokens --------------------------------------------------------------------
@@ -94,93 +86,138 @@ def _nonblank(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _find(accounts: list[Any], old_refresh: str, account_id: str | None, email: str | None) -> dict[str, Any]:
-    for account in accounts:
-        if isinstance(account, dict) and _nonblank(account.get("refreshToken")) == old_refresh.strip():
-            return account
-    # Not found by token: another writer changed it. Find the identity instead.
-    for account in accounts:
-        if not isinstance(account, dict):
-            continue
-        same_id = account_id and _nonblank(account.get("accountId")) == account_id
-        same_email = email and (_nonblank(account.get("email")) or "").lower() == email.lower()
+def records(kind: str, data: Any) -> list[dict[str, Any]]:
+    """The token-holding objects of a parsed file."""
+    if kind == CODEX_CLI:
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        return [tokens] if isinstance(tokens, dict) else []
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    if not isinstance(accounts, list):
+        return []
+    return [a for a in accounts if isinstance(a, dict)]
+
+
+def refresh_of(kind: str, record: Mapping[str, Any]) -> str | None:
+    return _nonblank(record.get("refresh_token" if kind == CODEX_CLI else "refreshToken"))
+
+
+def newest(rotations: Mapping[str, Rotation], spent: str) -> Rotation | None:
+    """The last rotation of the chain that starts by spending ``spent`` (None: not spent)."""
+    found = None
+    key = spent
+    for _ in range(MAX_CHAIN):
+        rotation = rotations.get(key)
+        if rotation is None:
+            break
+        found = rotation
+        if rotation.next == key:
+            break  # the answer kept the refresh token: nothing was spent
+        key = rotation.next
+    return found
+
+
+def _put(kind: str, record: dict[str, Any], rotation: Rotation, now_ms: int) -> None:
+    if kind == CODEX_CLI:
+        record["access_token"] = rotation.access
+        record["refresh_token"] = rotation.refresh
+        if rotation.id_token:
+            record["id_token"] = rotation.id_token
+        return
+    record["refreshToken"] = rotation.refresh
+    record["accessToken"] = rotation.access
+    record["expiresAt"] = rotation.expires
+    if rotation.id_token and "idToken" in record:
+        record["idToken"] = rotation.id_token
+
+
+@dataclass
+class Applied:
+    records: int = 0  # records given newer tokens
+    spent: set[str] | None = None  # the spent hashes they held
+
+
+def apply(target: Target, rotations: Mapping[str, Rotation], now_ms: int) -> Applied:
+    """Give every record of ``target`` that holds a spent refresh token the newest tokens of
+    its chain. Writes only when something changes; raises :class:`WriteError`."""
+    result = Applied(0, set())
+
+    def change(raw: bytes | None) -> bytes | None:
+        result.records, result.spent = 0, set()
+        if raw is None:
+            return None  # nothing to give tokens to
+        data = _parse(target.path, raw)
+        for record in records(target.kind, data):
+            token = refresh_of(target.kind, record)
+            if token is None:
+                continue
+            spent = token_hash(token)
+            rotation = newest(rotations, spent)
+            if rotation is None:
+                continue
+            _put(target.kind, record, rotation, now_ms)
+            result.records += 1
+            result.spent.add(spent)
+        if not result.records:
+            return None
+        if target.kind == CODEX_CLI and isinstance(data, dict):
+            data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _dump(data)
+
+    atomic.update(target.path, change)
+    return result
+
+
+def held(target: Target) -> list[tuple[str, dict[str, Any]]]:
+    """(hash of the refresh token, record) for every record of ``target`` now (read-only;
+    empty when the file is missing or unreadable)."""
+    try:
+        seen = atomic.read_seen(target.path)
+    except WriteError:
+        return []
+    if seen is None:
+        return []
+    try:
+        data = json.loads(seen.data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return []
+    found = []
+    for record in records(target.kind, data):
+        token = refresh_of(target.kind, record)
+        if token is not None:
+            found.append((token_hash(token), record))
+    return found
+
+
+def find_account(
+    target: Target, spent: str, account_id: str | None, email: str | None
+) -> tuple[str, dict[str, Any]] | None:
+    """The record that holds the refresh token with hash ``spent``; else the one with the same
+    identity (another process has rotated its token since we read the file); else None."""
+    holding = held(target)
+    for digest, record in holding:
+        if digest == spent:
+            return digest, record
+    for digest, record in holding:
+        if target.kind == CODEX_CLI:
+            return digest, record
+        same_id = account_id and _nonblank(record.get("accountId")) == account_id
+        same_email = email and (_nonblank(record.get("email")) or "").lower() == email.lower()
         if (
             (account_id and email and same_id and same_email)
             or (same_id and not email)
             or (same_email and not account_id)
         ):
-            return account
-    raise WriteBackError("the account is no longer in the file")
+            return digest, record
+    return None
 
 
-def save_pool_tokens(
-    path: Path, old_refresh: str, account_id: str | None, email: str | None, tokens: dict[str, Any]
-) -> None:
-    """Write rotated tokens into codex-multi-auth's accounts or flagged file."""
-
-    def change(data: Any) -> None:
-        accounts = data.get("accounts") if isinstance(data, dict) else None
-        if not isinstance(accounts, list):
-            raise WriteBackError(f"{path} no longer holds an accounts list")
-        account = _find(accounts, old_refresh, account_id, email)
-        account["refreshToken"] = tokens["refresh"]
-        account["accessToken"] = tokens["access"]
-        account["expiresAt"] = tokens["expires"]
-
-    try:
-        update_json(path, change)
-    except WriteBackError as exc:
-        raise WriteBackError(
-            f"rotated tokens for {email or account_id or 'an account'} not saved to {path}: {exc}"
-        ) from None
-
-
-def save_codex_cli_tokens(path: Path, tokens: dict[str, Any], now_ms: int) -> None:
-    """Write rotated tokens into Codex CLI's auth.json, as Codex CLI itself does."""
-
-    def change(data: Any) -> None:
-        if not isinstance(data, dict) or not isinstance(data.get("tokens"), dict):
-            raise WriteBackError(f"{path} no longer holds tokens")
-        data["tokens"]["access_token"] = tokens["access"]
-        data["tokens"]["refresh_token"] = tokens["refresh"]
-        if tokens.get("id_token"):
-            data["tokens"]["id_token"] = tokens["id_token"]
-        data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-    try:
-        update_json(path, change)
-    except WriteBackError as exc:
-        raise WriteBackError(f"rotated tokens not saved to {path}: {exc}") from None
-
-
-def stored_tokens(
-    path: Path, old_refresh: str, account_id: str | None, email: str | None, *, codex_cli: bool
-) -> dict[str, Any] | None:
-    """The tokens on disk now for this account, when another process has rotated them since
-    we read the file (so we must not spend the old refresh token)."""
-    with locked(path.parent):
-        try:
-            data = _read(path)
-        except WriteBackError:
-            return None
-    if codex_cli:
-        stored = data.get("tokens") if isinstance(data, dict) else None
-        if not isinstance(stored, dict):
-            return None
-        refresh = _nonblank(stored.get("refresh_token"))
-        access = stored.get("access_token")
-        expires = None
-    else:
-        accounts = data.get("accounts") if isinstance(data, dict) else None
-        if not isinstance(accounts, list):
-            return None
-        try:
-            account = _find(accounts, old_refresh, account_id, email)
-        except WriteBackError:
-            return None
-        refresh = _nonblank(account.get("refreshToken"))
-        access = account.get("accessToken")
-        expires = account.get("expiresAt")
-    if refresh is None or refresh == old_refresh.strip():
-        return None
-    return {"refresh": refresh, "access": access, "expires": expires if isinstance(expires, (int, float)) else None}
+def stored_tokens(record: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The tokens of a stored record, in the shape refresh answers have."""
+    if kind == CODEX_CLI:
+        return {"access": record.get("access_token"), "refresh": refresh_of(kind, record), "expires": None}
+    expires = record.get("expiresAt")
+    return {
+        "access": record.get("accessToken"),
+        "refresh": refresh_of(kind, record),
+        "expires": expires if isinstance(expires, (int, float)) and not isinstance(expires, bool) else None,
+    }

@@ -62,6 +62,7 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
                 "path": storage.get("path"),
                 "state": storage.get("state"),
                 "recoveredFrom": storage.get("recoveredFrom"),
+                "warnings": list(view.warnings) or None,
             }
         )
     if view.warnings:

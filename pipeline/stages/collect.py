@@ -12,7 +12,7 @@ every field below is picked by name from the stored objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pipeline.errors import PERMISSION_DENIED
@@ -25,6 +25,16 @@ from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import flagged_key
+
+
+def note_pending_tokens(pool: Pool, env: Mapping[str, str]) -> None:
+    """Add the storage warning for rotated tokens that the token journal (or a refresh lease
+    result) holds and storage lacks; reads only."""
+    from pipeline.live.recovery import pending_note
+
+    note = pending_note(pool, env)
+    if note is not None and note not in pool.warnings:
+        pool.warnings.append(note)
 
 
 def collect(pool: Pool) -> Iterator[Record]:

@@ -8,15 +8,15 @@ http-error, skipped), each ``flagged`` record re-verified (one refresh attempt).
     codex-auth collect | codex-auth probe | codex-auth score | codex-auth render
 
 Probes run concurrently (``concurrency``), records leave in pool order as soon as their turn
-comes. An access token that is missing or expires within 5 minutes is refreshed first; the
-rotated tokens are written back at once into the file they came from (see
-:mod:`pipeline.live.writeback`), under codex-multi-auth's refresh lease. Credentials are read
-from the storage the pool record names; they never enter a record.
+comes. An access token that is missing or expires within 5 minutes is refreshed first, by
+:mod:`pipeline.live.tokens` (journal, lease, write-back), which also restores, before the
+first refresh and after the last, rotated tokens that storage lacks. This stage keeps the
+order and the budgets. Credentials are read from the storage the pool record names; they
+never enter a record.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,15 +29,9 @@ import httpx
 
 from pipeline.errors import InvalidInput
 from pipeline.live import DEFAULT_CONCURRENCY, service
-from pipeline.live.lease import Lease, LeaseTimeout
-from pipeline.live.writeback import (
-    WriteBackError,
-    save_codex_cli_tokens,
-    save_pool_tokens,
-    stored_tokens,
-    update_json,
-    writable,
-)
+from pipeline.live.recovery import PENDING_SUFFIX, pending_text
+from pipeline.live.tokens import Failure, Source, TokenKeeper
+from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target, WriteBackError, update_json
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod
 from pipeline.storage import jwt
@@ -61,16 +55,6 @@ class ProbeOptions:
 
 
 @dataclass
-class _Source:
-    """Where an account's credentials live and how to write rotated ones back."""
-
-    path: Path
-    kind: str  # accounts | flagged | codex-cli
-    writable_state: bool  # False when the file was recovered or is damaged: never write into it
-    state_detail: str = ""
-
-
-@dataclass
 class _Tokens:
     access: str | None
     refreshed: bool = False
@@ -79,8 +63,9 @@ class _Tokens:
 
 @dataclass
 class Prober:
-    """Runs the probe stage. ``failures`` collects write-back failures: the caller must say
-    them loudly and exit non-zero."""
+    """Runs the probe stage. ``failures`` collects rotated tokens that could not be saved: the
+    caller must say them loudly and exit non-zero (``lost``: how many of them no later run
+    can restore either)."""
 
     options: ProbeOptions
     env: Mapping[str, str]
@@ -89,13 +74,13 @@ class Prober:
     pool_loader: Callable[[Record], Pool] | None = None
     progress: Callable[[int, int, int], None] | None = None
     failures: list[str] = field(default_factory=list)
+    lost: int = 0
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.endpoints = service.Endpoints.from_env(self.env)
-        self._token_locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-        self._rotated: dict[str, dict[str, Any]] = {}
+        self.keeper: TokenKeeper | None = None
+        self._restored = False
         self._quota_updates: list[Record] = []
         self._history_updates: dict[str, Record] = {}
         self._probes_left = self.options.max_probes
@@ -115,11 +100,8 @@ class Prober:
             raise InvalidInput("stdin", 1, "probe needs the pool record first (pipe collect into probe)", "$.kind")
         started = self.clock()
         pool = self._load(first)
-        self.lease = Lease.from_env(pool.resolved.dir, self.env)
-        if pool.source == "codex-cli":
-            # Codex CLI knows no lease; creating codex-multi-auth's folder for one would only
-            # confuse codex-multi-auth's own folder search. The lock and re-read still apply.
-            self.lease.enabled = False
+        if not self.options.cached_only:
+            pool, first = self._recover(pool, first)
         yield self._pool_record(first, started)
         own_client = self.client is None
         client = self.client or service.make_client(self.endpoints, self.options.concurrency)
@@ -137,7 +119,32 @@ class Prober:
         finally:
             if own_client:
                 client.close()
+        if self.keeper is not None:
+            self.keeper.settle()
+            self._report_keeper(self.keeper)
         self._save_side_files(pool)
+
+    def _recover(self, pool: Pool, record: Record) -> tuple[Pool, Record]:
+        """Before any refresh: rotated tokens the journal has and storage lacks go into storage.
+        The pool record's warning about them is brought up to date."""
+        self.keeper = TokenKeeper(pool, self.env, self.endpoints, self.clock)
+        self.keeper.recover()
+        self.notes.extend(self.keeper.notes)
+        self.keeper.notes.clear()
+        if self.keeper.restored:
+            self._restored = True
+            fresh = self._read(record)
+            fresh.warnings = pool.warnings
+            self.keeper.pool, pool = fresh, fresh
+        waiting = self.keeper.waiting
+        note = pending_text(waiting) if waiting else None
+        pool.warnings[:] = _with_note(pool.warnings, note)
+        return pool, {**record, "warnings": _with_note(list(record.get("warnings") or []), note)}
+
+    def _report_keeper(self, keeper: TokenKeeper) -> None:
+        self.notes.extend(keeper.notes)
+        self.failures.extend(str(error) for error in keeper.failures)
+        self.lost += sum(1 for error in keeper.failures if not error.repairable)
 
     def _finish(self, item: tuple[Record, Future[Record] | None]) -> Record:
         record, future = item
@@ -156,6 +163,9 @@ class Prober:
     def _load(self, pool_record: Record) -> Pool:
         if self.pool_loader is not None:
             return self.pool_loader(pool_record)
+        return self._read(pool_record)
+
+    def _read(self, pool_record: Record) -> Pool:
         storage = pool_record.get("storage") or {}
         now = self.clock()
         if pool_record.get("source") == "codex-cli" and storage.get("path"):
@@ -248,13 +258,13 @@ class Prober:
     def _flagged_credentials(self, pool: Pool, record: Record) -> Record | None:
         return _stored(pool.flagged.accounts, record)
 
-    def _source(self, pool: Pool, flagged: bool) -> _Source:
+    def _source(self, pool: Pool, flagged: bool) -> Source:
         if flagged:
             state = pool.flagged.outcome
-            return _Source(pool.flagged.path, "flagged", state.state == "healthy", state.details or state.state)
-        kind = "codex-cli" if pool.source == "codex-cli" else "accounts"
-        return _Source(
-            pool.storage_path, kind, pool.storage.state == "healthy", pool.storage.details or pool.storage.state
+            return Source(Target(pool.flagged.path, FLAGGED), state.state == "healthy", state.details or state.state)
+        kind = CODEX_CLI if pool.source == "codex-cli" else "accounts"
+        return Source(
+            Target(pool.storage_path, kind), pool.storage.state == "healthy", pool.storage.details or pool.storage.state
         )
 
     # --- one account ---------------------------------------------------------------------
@@ -267,6 +277,8 @@ class Prober:
     def _probe_account(self, client: httpx.Client, pool: Pool, record: Record) -> Record:
         creds = self._account_credentials(pool, record)
         assert creds is not None  # checked when planned
+        if self._restored:  # the journal gave it newer tokens than the record was made from
+            record = {**record, "token": token_facts(creds, jwt.claims(creds.get("accessToken")))}
         source = self._source(pool, flagged=False)
         account_id = record.get("accountId")
         tokens, failure = self._access_token(client, creds, source, record)
@@ -306,7 +318,7 @@ class Prober:
             self._quota_updates.append(result)
         return result
 
-    def _call(self, client: httpx.Client, token: str, account_id: str | None) -> service.Probed:
+    def _call(self, client: httpx.Client, token: str, account_id: Any) -> service.Probed:
         call = service.probe_responses if self.options.method == "responses" else service.probe_usage
         return call(client, self.endpoints, token, account_id, self.options.model, self.clock())
 
@@ -327,7 +339,7 @@ class Prober:
         return result
 
     def _access_token(
-        self, client: httpx.Client, creds: Record, source: _Source, record: Record, force: bool = False
+        self, client: httpx.Client, creds: Record, source: Source, record: Record, force: bool = False
     ) -> tuple[_Tokens, Record | None]:
         access = creds.get("accessToken")
         if not force and self._usable(access, _expiry(creds)):
@@ -351,74 +363,21 @@ class Prober:
             "refreshed": False,
         }
 
-    # --- refresh, write-back, lease -----------------------------------------------------------
-
-    def _token_lock(self, token: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._token_locks.setdefault(token, threading.Lock())
-
     def _refresh(
-        self, client: httpx.Client, creds: Record, source: _Source, account_id: str | None, email: str | None
+        self, client: httpx.Client, creds: Record, source: Source, account_id: str | None, email: str | None
     ) -> tuple[Record | None, Record | None]:
-        """New tokens for this account, written back to ``source`` before they are used;
-        or a refresh-failed outcome. A refresh token is spent at most once."""
-        old = creds.get("refreshToken")
-        if not isinstance(old, str) or not old.strip():
-            return None, self._failure("missing_refresh", "no refresh token stored; log in again")
-        with self._token_lock(old):
-            if old in self._rotated:
-                return self._rotated[old], None
-            if not source.writable_state:
-                return None, self._failure(
-                    None,
-                    f"not refreshed: {source.path.name} is not in a state to write to ({source.state_detail}); repair it with codex-multi-auth first",
-                )
-            why = writable(source.path)
-            if why:
-                return None, self._failure(None, f"not refreshed: rotated tokens could not be saved ({why})")
-            codex_cli = source.kind == "codex-cli"
-            on_disk = stored_tokens(source.path, old, account_id, email, codex_cli=codex_cli)
-            if on_disk is not None:
-                # Another process rotated this token since we read the file: never spend the old one.
-                expires = on_disk.get("expires") or jwt.instant_ms(jwt.claims(on_disk.get("access")), "exp")
-                if self._usable(on_disk.get("access"), expires):
-                    tokens = {"access": on_disk["access"], "refresh": on_disk["refresh"], "expires": expires}
-                    self._rotated[old] = tokens
-                    return tokens, None
-                old = on_disk["refresh"]
-            try:
-                nonce, published = self.lease.acquire(old)
-            except (LeaseTimeout, WriteBackError) as exc:
-                return None, self._failure("lease_busy", f"not refreshed: {exc}")
-            try:
-                if published is not None:
-                    tokens = published
-                else:
-                    answer = service.refresh(client, self.endpoints, old, self.clock())
-                    if not answer.ok:
-                        detail = answer.detail + (
-                            "; the token may have been spent: if the account stops working, log in again"
-                            if answer.spent
-                            else ""
-                        )
-                        return None, self._failure(answer.code, detail, answer.status)
-                    assert answer.tokens is not None
-                    tokens = answer.tokens
-                    self.lease.publish(old, tokens)
-                try:
-                    if codex_cli:
-                        save_codex_cli_tokens(source.path, tokens, self.clock())
-                    else:
-                        save_pool_tokens(source.path, old, account_id, email, tokens)
-                except WriteBackError as exc:
-                    self.failures.append(str(exc))
-                    return None, self._failure(
-                        "write_back_failed", f"refreshed, but the rotated tokens could not be saved: {exc}"
-                    )
-            finally:
-                self.lease.release(old, nonce)
-            self._rotated[creds["refreshToken"]] = tokens
-            return tokens, None
+        """New tokens (saved before use, see :mod:`pipeline.live.tokens`), or a refresh-failed
+        outcome."""
+        if self.keeper is None:  # --cached-only: the token expired since the account was planned
+            return None, self._failure(None, "no usable access token, and --cached-only forbids refreshing")
+        fresh, failure = self.keeper.refresh(client, creds, source, account_id, email)
+        if failure is not None:
+            return None, self._from_failure(failure)
+        assert fresh is not None
+        return {"access": fresh.access, "expires": fresh.expires}, None
+
+    def _from_failure(self, failure: Failure) -> Record:
+        return self._failure(failure.code, failure.detail, failure.status)
 
     # --- flagged accounts ------------------------------------------------------------------
 
@@ -494,6 +453,11 @@ class Prober:
                 by_email[record["email"].strip().lower()] = entry
         merged: Record = data
         return merged
+
+
+def _with_note(lines: list[str], note: str | None) -> list[str]:
+    kept = [line for line in lines if not line.endswith(PENDING_SUFFIX)]
+    return [*kept, note] if note else kept
 
 
 def _stored(accounts: list[Record], record: Record) -> Record | None:

@@ -46,6 +46,7 @@ def test_codex_auth_completes_commands_and_values() -> None:
     assert complete(tool, "_CODEX_AUTH_COMPLETE", "codex-auth re") == [
         "plain,recommend",
         "plain,render",
+        "plain,repair",
         "plain,report",
     ]
     assert "plain,markdown" in complete(tool, "_CODEX_AUTH_COMPLETE", "codex-auth report --format ")
@@ -54,7 +55,12 @@ def test_codex_auth_completes_commands_and_values() -> None:
 @pytest.mark.parametrize("program", [str(BIN / "codex"), str(ROOT / "bin" / "codex")], ids=["console-script", "bin"])
 def test_codex_auth_completes_through_the_wrapper(program: str) -> None:
     assert complete(program, "_CODEX_COMPLETE", "codex au") == ["plain,auth"]
-    assert complete(program, "_CODEX_COMPLETE", "codex auth re") == ["plain,recommend", "plain,render", "plain,report"]
+    assert complete(program, "_CODEX_COMPLETE", "codex auth re") == [
+        "plain,recommend",
+        "plain,render",
+        "plain,repair",
+        "plain,report",
+    ]
     assert complete(program, "_CODEX_COMPLETE", "codex auth report --out-") == ["plain,--out-mode"]
     assert complete(program, "_CODEX_COMPLETE", "codex auth completion ") == ["plain,bash", "plain,zsh", "plain,fish"]
     assert complete(program, "_CODEX_COMPLETE", "codex exec ") == [], "other Codex CLI commands: nothing offered"
@@ -62,9 +68,9 @@ def test_codex_auth_completes_through_the_wrapper(program: str) -> None:
 
 def test_zsh_and_fish_answers_through_the_wrapper() -> None:
     program = str(BIN / "codex")
-    kind, value, description = complete(program, "_CODEX_COMPLETE", "codex auth rep", "zsh")
+    kind, value, description = complete(program, "_CODEX_COMPLETE", "codex auth repo", "zsh")
     assert (kind, value) == ("plain", "report") and description.startswith("Health and status report")
-    (line,) = complete(program, "_CODEX_COMPLETE", "codex auth rep", "fish")
+    (line,) = complete(program, "_CODEX_COMPLETE", "codex auth repo", "fish")
     assert line.startswith("plain,report\tHealth and status report")
 
 
@@ -74,7 +80,7 @@ def test_bash_completes_codex_auth_with_the_printed_script() -> None:
     assert bash
     script = r"""
 eval "$(codex-auth completion bash)"
-COMP_WORDS=(codex auth rep); COMP_CWORD=2; COMPREPLY=()
+COMP_WORDS=(codex auth repo); COMP_CWORD=2; COMPREPLY=()
 _codex_completion codex
 printf '%s\n' "${COMPREPLY[@]}"
 COMP_WORDS=(codex-auth report --col); COMP_CWORD=2; COMPREPLY=()

@@ -223,3 +223,17 @@ def test_verdicts_on_a_pool_written_to_disk(pool_dir: Path) -> None:
         "slow": ("lasts", "5h"),
     }
     assert document["pool"]["next"]["email"] == "slow@example.com"
+
+
+def test_history_csv_cells_never_start_a_formula() -> None:
+    from pipeline.cli import _csv_cell
+
+    assert _csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert [_csv_cell(v) for v in ("+1", "-x", "@sum", "\tA")] == ["'+1", "'-x", "'@sum", "'\tA"]
+    assert [_csv_cell(v) for v in (-5, 2.5, "alice@example.com", None, True)] == [
+        "-5",
+        "2.5",
+        "alice@example.com",
+        "",
+        "true",
+    ]

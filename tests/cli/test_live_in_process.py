@@ -346,8 +346,12 @@ def test_codex_multi_auth_lease_result_is_reused(pool_dir: Path, fake_backend: A
             }
         )
     )
-    (leased,) = accounts_of(probe().records)
-    assert leased["probe"]["outcome"] == "ok" and leased["probe"]["refreshed"] is True
+    result = probe()
+    (leased,) = accounts_of(result.records)
+    # the result proves the stored token spent: it goes into storage before anything is probed
+    assert leased["probe"]["outcome"] == "ok" and leased["probe"]["refreshed"] is False
+    assert leased["token"]["accessExpiresAt"] == t + 5 * DAY
+    assert "probe: restored 1 rotated token from the journal" in result.stderr
     assert server.stats()["requests"]["refresh"] == 0
     assert pool_file(pool_dir)["accounts"][0]["refreshToken"] == "rt_fixture_published_1234567890"
 

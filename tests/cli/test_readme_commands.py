@@ -14,7 +14,9 @@ import click
 import pytest
 
 from pipeline.cli import cli
-from pipeline.live.writeback import LOCK_NAME
+from pipeline.live.atomic import LOCK_NAME
+from pipeline.live.journal import JOURNAL_NAME
+from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK_NAME
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from testkit import poolkit
 from testkit.helpers import ROOT, run_cli, snapshot_tree
@@ -97,6 +99,8 @@ def test_what_it_writes_names_every_file() -> None:
         STATE_FILE,
         "refresh-leases/",
         LOCK_NAME,
+        JOURNAL_NAME,
+        JOURNAL_LOCK_NAME,
         "history.sqlite3",
     ):
         assert name in section, name

@@ -103,3 +103,26 @@ def test_sigterm_does_not_wait_for_a_slow_run(pool_dir: Path, backend: Any) -> N
         serve.process.send_signal(signal.SIGTERM)
         assert serve.process.wait(timeout=10) == 0
     assert "serve: stopped" in serve.stderr
+
+
+def test_sigterm_waits_for_a_token_refresh_to_be_saved(pool_dir: Path, backend: Any) -> None:
+    """SIGTERM while a refresh request is out (its answer takes 4 s): the exporter stops the
+    probe of the other account at once, but waits for the rotated token to reach storage."""
+    now = poolkit.now_ms()
+    stale = poolkit.account("ann", now, refreshed=now - 11 * poolkit.DAY, lifetime=10 * poolkit.DAY)
+    fine = poolkit.account("ben", now)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([stale, fine]))
+    overrides = {
+        stale["accountId"]: {"refresh": {"mode": "ok", "delayMs": 4000}},
+        fine["accountId"]: {"usage": {"mode": "ok", "delayMs": 60_000}},
+    }
+    server = backend(poolkit.backend_scenario([stale, fine], overrides=overrides))
+    with ServeProcess(["--live", "--interval", "1", "--no-history"]) as serve:
+        serve.wait_for(lambda h: h["running"] and server.stats()["inFlight"] >= 2, timeout=30)
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.wait(timeout=40) == 0
+    assert "waiting for a token refresh to be saved" in serve.stderr
+    rotated = server.refresh_token("acct-ann")
+    assert rotated != stale["refreshToken"], "the backend rotated the token"
+    stored = json.loads((pool_dir / poolkit.ACCOUNTS_FILE).read_text())["accounts"]
+    assert [a["refreshToken"] for a in stored if a["accountId"] == "acct-ann"] == [rotated]

@@ -1,0 +1,245 @@
+"""Finding and restoring rotated tokens that storage lacks.
+
+Two places can hold a rotated token that storage does not: our token journal
+(:mod:`pipeline.live.journal`) and the refresh lease's result files
+(``refresh-leases/<hash>.result.json``, written by codex-multi-auth and by us). Both name the
+refresh token the tokens replace by its hash. A stored record whose refresh token has such a
+hash holds a spent token, and is waiting for the newer one.
+
+* :func:`pending_note` (every run, read-only): how many spent tokens storage still holds, as
+  a storage warning for the report and stderr.
+* :func:`restore` (a live run before it refreshes anything, ``codex auth repair``, and a
+  live run again at its end): leftovers of dead processes removed, result files that are the
+  only copy of a token copied into the journal, every waiting record given its newest tokens
+  (in every file), the journal compacted, result files that storage no longer needs deleted.
+
+This module stays free of httpx, so a default report can afford it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.live import atomic
+from pipeline.live.journal import Journal, JournalError, Rotation, latest, token_hash
+from pipeline.live.lease import Lease
+from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
+from pipeline.storage.pool import Pool
+
+PENDING_SUFFIX = "not in storage yet: run codex auth report --live, or codex auth repair"
+
+
+def journal_folder(pool: Pool) -> Path:
+    """Where the journal lives: beside the storage file (the pool folder, or Codex CLI's home)."""
+    return pool.storage_path.parent if pool.source != "none" else pool.resolved.dir
+
+
+def lease_of(pool: Pool, env: Mapping[str, str]) -> Lease:
+    lease = Lease.from_env(pool.resolved.dir, env)
+    if pool.source == "codex-cli":
+        lease.enabled = False  # Codex CLI knows no lease
+    return lease
+
+
+def targets(pool: Pool) -> list[Target]:
+    """Every file of this pool that can hold a refresh token."""
+    found: list[Target] = []
+    if pool.source == "codex-multi-auth":
+        found.append(Target(pool.storage_path, ACCOUNTS))
+    elif pool.source == "codex-cli":
+        found.append(Target(pool.storage_path, CODEX_CLI))
+    if pool.source != "codex-cli" and pool.flagged.path.is_file():
+        found.append(Target(pool.flagged.path, FLAGGED))
+    auth = pool.resolved.codex_home / "auth.json"
+    if pool.source != "codex-cli" and auth.is_file():
+        found.append(Target(auth, CODEX_CLI))
+    return found
+
+
+def writable_target(pool: Pool, target: Target) -> str | None:
+    """Why we must not write into ``target`` (a damaged or recovered file), or None."""
+    if target.path == pool.storage_path and pool.storage.state != "healthy":
+        return f"{target.path.name} is not in a state to write to ({pool.storage.details or pool.storage.state})"
+    if target.kind == FLAGGED and target.path == pool.flagged.path and pool.flagged.outcome.state != "healthy":
+        outcome = pool.flagged.outcome
+        return f"{target.path.name} is not in a state to write to ({outcome.details or outcome.state})"
+    return None
+
+
+@dataclass
+class Survey:
+    """What the journal and the lease results know, against what storage holds now."""
+
+    rotations: dict[str, Rotation]  # by the hash of the spent token, journal and results
+    journaled: set[str]  # the spent hashes the journal has
+    waiting: set[str]  # spent hashes that some stored record still holds
+    held: set[str]  # every stored refresh token's hash
+    results: list[tuple[str, int | None, Path]]  # lease results: spent hash, createdAt, path
+    damaged: int = 0
+
+
+def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -> Survey:
+    journal = journal or Journal(journal_folder(pool))
+    contents = journal.read()
+    rotations = {k: r for k, r in latest(contents.entries).items() if r.next != r.spent}
+    journaled = set(rotations)
+    results: list[tuple[str, int | None, Path]] = []
+    for digest, tokens, created, path in lease_of(pool, env).results():
+        results.append((digest, created, path))
+        if digest not in rotations:
+            rotation = Rotation(
+                digest,
+                tokens["access"],
+                tokens["refresh"].strip(),
+                tokens["expires"],
+                tokens["id_token"],
+                None,
+                created or 0,
+                "lease",
+            )
+            if rotation.next != rotation.spent:
+                rotations[digest] = rotation
+    stored = {digest for target in targets(pool) for digest in holding(pool, target)}
+    waiting = {digest for digest in stored if newest(rotations, digest) is not None}
+    return Survey(rotations, journaled, waiting, stored, results, contents.damaged)
+
+
+def holding(pool: Pool, target: Target) -> set[str]:
+    """The refresh-token hashes ``target`` holds: on disk now, and, for a file we may not
+    write (damaged, recovered from a backup), as the pool was loaded: those records still
+    wait for their tokens even though the damaged file does not show them."""
+    found = {digest for digest, _ in held(target)}
+    loaded: list[dict[str, object]] = []
+    if writable_target(pool, target) is None:
+        pass
+    elif target.path == pool.storage_path:
+        loaded = pool.accounts
+    elif target.kind == FLAGGED and target.path == pool.flagged.path:
+        loaded = pool.flagged.accounts
+    for record in loaded:
+        token = record.get("refreshToken")
+        if isinstance(token, str) and token.strip():
+            found.add(token_hash(token))
+    return found
+
+
+def pending_note(pool: Pool, env: Mapping[str, str]) -> str | None:
+    """The storage warning for tokens that storage lacks, or None (read-only)."""
+    if pool.source == "none":
+        return None
+    folder = journal_folder(pool)
+    lease = lease_of(pool, env)
+    if not (folder / Journal(folder).path.name).exists() and not (lease.enabled and lease.folder.is_dir()):
+        return None  # the common case costs two stat calls
+    count = len(survey(pool, env).waiting)
+    return pending_text(count) if count else None
+
+
+def pending_text(count: int) -> str:
+    return f"{count} rotated token{'s are' if count != 1 else ' is'} {PENDING_SUFFIX}"
+
+
+@dataclass
+class Restored:
+    restored: int = 0  # spent tokens replaced in storage (each counted once, whatever the files)
+    failures: list[str] = field(default_factory=list)  # files that could not be written
+    removed: int = 0  # leftovers of dead processes removed
+    waiting: int = 0  # spent tokens storage still holds afterwards
+    rotations: dict[str, Rotation] = field(default_factory=dict)
+
+
+def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | None = None) -> Restored:
+    """Put every rotated token that storage lacks into storage (see the module docstring)."""
+    journal = journal or Journal(journal_folder(pool))
+    lease = lease_of(pool, env)
+    result = Restored()
+    for folder in {t.path.parent for t in targets(pool)} | {journal.folder}:
+        result.removed += atomic.remove_dead_temps(folder)
+    result.removed += lease.sweep()
+    found = survey(pool, env, journal)
+    result.rotations = found.rotations
+    if found.waiting:
+        # a result file may be the only copy of its token: into the journal first
+        for digest in sorted(found.waiting):
+            chain_key: str | None = digest
+            while chain_key is not None and chain_key in found.rotations:
+                rotation = found.rotations[chain_key]
+                if rotation.source == "lease" and chain_key not in found.journaled:
+                    try:
+                        journal.append(rotation)
+                        found.journaled.add(chain_key)
+                    except JournalError as exc:
+                        result.failures.append(str(exc))
+                chain_key = rotation.next if rotation.next != chain_key else None
+        done: set[str] = set()
+        for target in targets(pool):
+            mine = holding(pool, target) & found.waiting
+            if not mine:
+                continue
+            why = writable_target(pool, target)
+            if why is not None:
+                result.failures.append(f"cannot restore rotated tokens into {target.path}: {why}")
+                continue
+            try:
+                applied: Applied = apply(target, found.rotations, now_ms)
+            except atomic.WriteError as exc:
+                result.failures.append(f"cannot restore rotated tokens into {target.path}: {exc}")
+                continue
+            done |= applied.spent or set()
+        result.restored = len(done)
+    tidy(pool, env, now_ms, journal, lease, found.rotations, result)
+    return result
+
+
+def tidy(
+    pool: Pool,
+    env: Mapping[str, str],
+    now_ms: int,
+    journal: Journal,
+    lease: Lease,
+    rotations: Mapping[str, Rotation],
+    result: Restored,
+) -> None:
+    """Compact the journal and delete the result files storage no longer needs."""
+    stored = {digest for target in targets(pool) for digest in holding(pool, target)}
+    waiting = {digest for digest in stored if newest(rotations, digest) is not None}
+    result.waiting = len(waiting)
+    settled = set(rotations) - stored
+    if journal.path.exists():
+        try:
+            journal.compact(settled, now_ms)
+        except JournalError as exc:
+            result.failures.append(str(exc))
+    for digest, _tokens, created, path in lease.results():
+        # Never while a stored record still holds the spent token (the file may be the only
+        # copy of the new one), and not before codex-multi-auth's own waiters are done with it.
+        if digest in stored or (created is not None and now_ms - created < lease.result_ttl_ms):
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def repair(env: Mapping[str, str], now_ms: int, storage_dir: str | None = None) -> tuple[Restored, list[str]]:
+    """``codex auth repair``: :func:`restore` on the pool, without probing anything. Returns
+    the outcome and the lines to show a person (failures are in the outcome)."""
+    from pipeline.storage.pool import read_pool
+
+    pool = read_pool(env, now_ms, storage_dir)
+    if pool.source == "none":
+        return Restored(), [f"nothing to repair: no account storage in {pool.resolved.dir}"]
+    result = restore(pool, env, now_ms)
+    lines = []
+    if result.removed:
+        lines.append(
+            f"removed {result.removed} leftover file{'s' if result.removed != 1 else ''} of processes that died"
+        )
+    if result.restored:
+        lines.append(f"restored {result.restored} rotated token{'s' if result.restored != 1 else ''} from the journal")
+    elif not result.failures:
+        lines.append("nothing to repair: storage holds every rotated token")
+    return result, lines

@@ -1,0 +1,289 @@
+"""The token journal, the writes that keep other writers' changes, the refresh lease's
+leftovers, and restoring tokens storage lacks (pipeline/live/{journal,atomic,lease,recovery}.py),
+on real files in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.live import atomic, journal
+from pipeline.live.journal import Journal, Rotation, decode, encode, token_hash
+from pipeline.live.lease import Lease
+from pipeline.live.recovery import pending_note, restore
+from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Target, apply
+from pipeline.storage.pool import read_pool
+from testkit import poolkit
+
+
+def rotation(spent_token: str, new: str, at: int = 1_000, account: str | None = "acct-a") -> Rotation:
+    return Rotation(token_hash(spent_token), f"access-for-{new}", new, 2_000_000, None, account, at, "refresh")
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+# --- the journal ---------------------------------------------------------------------------
+
+
+def test_an_entry_round_trips_and_never_holds_the_spent_token(tmp_path: Path) -> None:
+    entry = rotation("rt_fixture_old_spent", "rt_fixture_new_one")
+    book = Journal(tmp_path)
+    book.append(entry)
+    raw = book.path.read_text()
+    assert "rt_fixture_old_spent" not in raw, "the spent token is a hash, never itself"
+    assert json.loads(raw)["spent"] == token_hash("rt_fixture_old_spent")
+    assert book.read().entries == [entry]
+
+
+def test_the_journal_is_0600(tmp_path: Path) -> None:
+    Journal(tmp_path).append(rotation("rt_fixture_a", "rt_fixture_b"))
+    assert stat.S_IMODE(os.stat(tmp_path / journal.JOURNAL_NAME).st_mode) == 0o600
+
+
+def test_append_fsyncs_the_file_and_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    book = Journal(tmp_path)
+    book.append(rotation("rt_fixture_a", "rt_fixture_b"))
+    assert synced == ["file", "folder"]
+    book.append(rotation("rt_fixture_b", "rt_fixture_c"))
+    assert synced == ["file", "folder", "file"], "the folder once per process, the file every time"
+
+
+def test_a_torn_last_line_is_ignored_and_does_not_swallow_the_next(tmp_path: Path) -> None:
+    book = Journal(tmp_path)
+    first = rotation("rt_fixture_a", "rt_fixture_b")
+    book.append(first)
+    whole = encode(rotation("rt_fixture_x", "rt_fixture_y"))
+    with open(book.path, "ab") as handle:
+        handle.write(whole[: len(whole) // 2])  # a crash in the middle of a line
+    assert book.read().entries == [first] and book.read().damaged == 1
+    after = rotation("rt_fixture_b", "rt_fixture_c")
+    book.append(after)
+    contents = book.read()
+    assert contents.entries == [first, after] and contents.damaged == 1
+
+
+def test_a_line_whose_checksum_does_not_match_is_ignored(tmp_path: Path) -> None:
+    line = encode(rotation("rt_fixture_a", "rt_fixture_b"))
+    data = json.loads(line)
+    data["refresh"] = "rt_fixture_tampered"
+    assert decode(json.dumps(data).encode()) is None
+    assert decode(line) is not None
+    assert decode(b"not json") is None and decode(b"[1]") is None
+
+
+def test_compaction_keeps_what_storage_lacks_and_what_is_recent(tmp_path: Path) -> None:
+    book = Journal(tmp_path)
+    settled_old = rotation("rt_fixture_1", "rt_fixture_2", at=1_000)
+    settled_recent = rotation("rt_fixture_3", "rt_fixture_4", at=10_000_000)
+    waiting_old = rotation("rt_fixture_5", "rt_fixture_6", at=1_000)
+    for entry in (settled_old, settled_recent, waiting_old):
+        book.append(entry)
+    with open(book.path, "ab") as handle:
+        handle.write(b'{"torn": ')
+    now = 10_000_000 + 60_000
+    left = book.compact({settled_old.spent, settled_recent.spent}, now)
+    assert left == 2
+    assert book.read().entries == [settled_recent, waiting_old] and book.read().damaged == 0
+    assert stat.S_IMODE(os.stat(book.path).st_mode) == 0o600
+    assert book.compact({settled_recent.spent, waiting_old.spent}, now + journal.KEEP_SETTLED_MS) == 0
+    assert not book.path.exists(), "an empty journal is removed"
+
+
+# --- writes that keep other writers' changes ---------------------------------------------------
+
+
+def _pool_file(path: Path, accounts: list[dict[str, Any]]) -> None:
+    poolkit.write_json(path, {"version": 3, "accounts": accounts})
+
+
+def test_a_change_made_between_our_read_and_our_rename_is_merged(tmp_path: Path) -> None:
+    path = tmp_path / "openai-codex-accounts.json"
+    _pool_file(path, [{"accountId": "a"}])
+    calls = 0
+
+    def change(raw: bytes | None) -> bytes:
+        nonlocal calls
+        calls += 1
+        data = json.loads(raw or b"{}")
+        if calls == 1:  # another program saves (temporary file + rename) while we work
+            other = json.loads(raw or b"{}")
+            other["accounts"].append({"accountId": "added-by-other"})
+            temp = tmp_path / "other.tmp"
+            temp.write_text(json.dumps(other))
+            os.replace(temp, path)
+        data["accounts"][0]["ours"] = True
+        return json.dumps(data).encode()
+
+    assert atomic.update(path, change) is True
+    after = json.loads(path.read_text())
+    assert calls == 2, "merged again with the file as it was then"
+    assert [a["accountId"] for a in after["accounts"]] == ["a", "added-by-other"]
+    assert after["accounts"][0]["ours"] is True
+
+
+def test_a_file_that_slips_in_between_the_check_and_the_swap_is_swapped_back_and_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "openai-codex-accounts.json"
+    _pool_file(path, [{"accountId": "a"}])
+    real = atomic.exchange
+    slipped = False
+
+    def exchange(first: Path, second: Path) -> bool:
+        nonlocal slipped
+        if not slipped:  # the other program's rename lands just before our swap
+            slipped = True
+            temp = tmp_path / "other.tmp"
+            temp.write_text(json.dumps({"version": 3, "accounts": [{"accountId": "a"}, {"accountId": "late"}]}))
+            os.replace(temp, path)
+        return real(first, second)
+
+    monkeypatch.setattr(atomic, "exchange", exchange)
+
+    def change(raw: bytes | None) -> bytes:
+        data = json.loads(raw or b"{}")
+        data["accounts"][0]["ours"] = True
+        return json.dumps(data).encode()
+
+    assert atomic.update(path, change) is True
+    after = json.loads(path.read_text())
+    assert [a["accountId"] for a in after["accounts"]] == ["a", "late"], "the late writer's account survived"
+    assert after["accounts"][0]["ours"] is True
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_nothing_to_change_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "f.json"
+    path.write_text("{}")
+    before = os.stat(path)
+    assert atomic.update(path, lambda raw: None) is False
+    assert os.stat(path).st_ino == before.st_ino
+
+
+# --- leftovers of dead processes ------------------------------------------------------------------
+
+
+def test_temporary_files_of_dead_processes_go_ours_only(tmp_path: Path) -> None:
+    pid = dead_pid()
+    mine, started = atomic.me()
+    dead = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{pid}.123.deadbeef.tmp"
+    live = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{mine}.{started}.cafef00d.tmp"
+    reused = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{mine}.1.abcdef01.tmp"  # pid reused
+    theirs = tmp_path / f"openai-codex-accounts.json.{pid}.1764530000000.0badc0de.tmp"  # codex-multi-auth's
+    for path in (dead, live, reused, theirs):
+        path.write_text('{"refreshToken": "rt_fixture_left_over"}')
+    assert atomic.remove_dead_temps(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, theirs.name])
+
+
+def test_a_lease_lock_of_a_dead_process_is_taken_over_at_once(tmp_path: Path) -> None:
+    lease = Lease(tmp_path / "refresh-leases", wait_ms=1, poll_ms=1)
+    lease.folder.mkdir()
+    token = "rt_fixture_locked_token"
+    lock = lease.folder / f"{token_hash(token)}.lock"
+    far = 10**13
+    lock.write_text(json.dumps({"tokenHash": token_hash(token), "pid": dead_pid(), "expiresAt": far, "nonce": "x"}))
+    nonce, published = lease.acquire(token)
+    assert nonce and published is None
+    held = json.loads(lock.read_text())
+    assert held["pid"] == os.getpid() and held["startTime"] == atomic.me()[1] and "bootId" in held
+    lease.release(token, nonce)
+    assert not lock.exists()
+
+
+def test_a_lease_lock_of_a_live_process_is_honoured(tmp_path: Path) -> None:
+    from pipeline.live.lease import LeaseTimeout
+
+    lease = Lease(tmp_path / "refresh-leases", wait_ms=1, poll_ms=1)
+    lease.folder.mkdir()
+    token = "rt_fixture_busy_token"
+    pid, started = atomic.me()
+    owner = {"tokenHash": token_hash(token), "pid": pid, "startTime": started, "expiresAt": 10**13, "nonce": "y"}
+    (lease.folder / f"{token_hash(token)}.lock").write_text(json.dumps(owner))
+    with pytest.raises(LeaseTimeout):
+        lease.acquire(token)
+
+
+def test_a_lock_left_by_a_reboot_is_dead(tmp_path: Path) -> None:
+    pid, started = atomic.me()
+    assert atomic.alive(pid, started, atomic.boot_id())
+    assert not atomic.alive(pid, started, "another-boot") or atomic.boot_id() is None
+    assert not atomic.alive(pid, "1")  # the same pid, started at another time
+
+
+# --- every record holding the spent token ----------------------------------------------------------
+
+
+def test_every_record_and_file_holding_the_spent_token_gets_the_new_one(tmp_path: Path) -> None:
+    spent, new = "rt_fixture_spent_dup", "rt_fixture_new_dup"
+    accounts = tmp_path / "openai-codex-accounts.json"
+    _pool_file(
+        accounts,
+        [
+            {"accountId": "a", "refreshToken": spent, "lastUsed": 1},
+            {"accountId": "b", "refreshToken": "rt_fixture_other"},
+            {"accountId": "a", "refreshToken": spent, "lastUsed": 2},
+        ],
+    )
+    flagged = tmp_path / "openai-codex-flagged-accounts.json"
+    poolkit.write_json(flagged, {"version": 1, "accounts": [{"accountId": "a", "refreshToken": spent}]})
+    auth = tmp_path / "auth.json"
+    poolkit.write_json(auth, {"tokens": {"refresh_token": spent, "access_token": "old", "account_id": "a"}})
+    rotations = {token_hash(spent): rotation(spent, new)}
+    assert apply(Target(accounts, ACCOUNTS), rotations, 5).records == 2
+    assert apply(Target(flagged, FLAGGED), rotations, 5).records == 1
+    assert apply(Target(auth, CODEX_CLI), rotations, 5).records == 1
+    stored = json.loads(accounts.read_text())["accounts"]
+    assert [a["refreshToken"] for a in stored] == [new, "rt_fixture_other", new]
+    assert json.loads(flagged.read_text())["accounts"][0]["refreshToken"] == new
+    assert json.loads(auth.read_text())["tokens"]["refresh_token"] == new
+    assert not accounts.read_text().endswith("\n"), "codex-multi-auth's layout kept"
+
+
+def test_a_chain_of_rotations_brings_a_stale_copy_to_the_newest(tmp_path: Path) -> None:
+    accounts = tmp_path / "openai-codex-accounts.json"
+    _pool_file(accounts, [{"accountId": "a", "refreshToken": "rt_fixture_t0"}])
+    first, second = rotation("rt_fixture_t0", "rt_fixture_t1"), rotation("rt_fixture_t1", "rt_fixture_t2")
+    apply(Target(accounts, ACCOUNTS), {first.spent: first, second.spent: second}, 5)
+    assert json.loads(accounts.read_text())["accounts"][0]["refreshToken"] == "rt_fixture_t2"
+
+
+# --- recovery -------------------------------------------------------------------------------
+
+
+def test_restore_puts_journal_tokens_into_storage_and_then_compacts(pool_dir: Path) -> None:
+    t = poolkit.now_ms()
+    account = poolkit.account("j", t)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    entry = rotation(account["refreshToken"], "rt_fixture_from_journal", at=t - 3_600_000)
+    Journal(pool_dir).append(entry)
+    env = dict(os.environ)
+    pool = read_pool(env, t)
+    assert pending_note(pool, env) == (
+        "1 rotated token is not in storage yet: run codex auth report --live, or codex auth repair"
+    )
+    result = restore(pool, env, t)
+    assert (result.restored, result.failures, result.waiting) == (1, [], 0)
+    stored = json.loads((pool_dir / poolkit.ACCOUNTS_FILE).read_text())["accounts"][0]
+    assert stored["refreshToken"] == "rt_fixture_from_journal" and stored["accessToken"] == entry.access
+    assert pending_note(read_pool(env, t), env) is None
+    assert not (pool_dir / journal.JOURNAL_NAME).exists(), "settled and old: compacted away"
