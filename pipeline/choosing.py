@@ -9,25 +9,52 @@ is null and ``reasoning`` says what to do and when the soonest account frees up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from pipeline import quota as q
 from pipeline.humanize import duration
 from pipeline.records import USABLE_STATUSES, Record
 
 
-@dataclass(frozen=True)
 class _Candidate:
-    record: Record
-    left: int | None
+    """The few facts of a usable account that choosing needs (not the record)."""
 
-    @property
-    def score(self) -> int:
-        return int(self.record.get("healthScore") or 0)
+    __slots__ = ("account_id", "current", "email", "index", "left", "score")
+
+    def __init__(
+        self, index: int, account_id: str | None, email: str | None, current: bool, score: int, left: int | None
+    ) -> None:
+        self.index = index
+        self.account_id = account_id
+        self.email = email
+        self.current = current
+        self.score = score
+        self.left = left
 
     def key(self) -> tuple[int, int, int, int]:
         quota_rank = self.left if self.left is not None else -1
-        return (-quota_rank, -self.score, 0 if self.record.get("isCurrent") else 1, int(self.record["index"]))
+        return (-quota_rank, -self.score, 0 if self.current else 1, self.index)
+
+
+class _Top2:
+    """The largest value seen, how often, and the largest one below it."""
+
+    def __init__(self) -> None:
+        self.top: int | None = None
+        self.count = 0
+        self.below: int | None = None
+
+    def add(self, value: int) -> None:
+        if self.top is None or value > self.top:
+            self.below, self.top, self.count = self.top, value, 1
+        elif value == self.top:
+            self.count += 1
+        elif self.below is None or value > self.below:
+            self.below = value
+
+    def without_one(self, value: int) -> int | None:
+        """The largest value once one occurrence of ``value`` (the top) is taken out."""
+        return self.top if self.count > 1 or value != self.top else self.below
 
 
 def usable_left(account: Record, now: int) -> tuple[bool, int | None]:
@@ -43,89 +70,138 @@ def usable_left(account: Record, now: int) -> tuple[bool, int | None]:
     return usable, left
 
 
-def recommendation(accounts: list[Record], now: int, flagged: int = 0) -> Record:
-    candidates = []
+class Chooser:
+    """Choosing as the accounts stream past: :meth:`add` each account record, then
+    :meth:`recommendation`. Keeps a few facts, never the records, so memory stays flat
+    however large the pool."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+        self.accounts = 0
+        self.flagged = 0
+        self.usable = 0
+        self.best: _Candidate | None = None
+        self.runner: _Candidate | None = None  # second in choosing order
+        self.lefts = _Top2()
+        self.scores = _Top2()
+        self.statuses: dict[str, int] = {}
+        self.waiting = 0  # rate-limited and enabled
+        self.soonest: tuple[int, int, str] | None = None  # (reset, index, name)
+
+    def add(self, account: Record) -> None:
+        self.accounts += 1
+        status = account.get("status", "unscored")
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if status == "rate-limited" and account.get("enabled") is not False:
+            self.waiting += 1
+            reset = account.get("rateLimitResetAt")
+            if isinstance(reset, int) and reset > self.now:
+                index = int(account["index"])
+                if self.soonest is None or (reset, index) < self.soonest[:2]:
+                    self.soonest = (reset, index, _name(account))
+        usable, left = usable_left(account, self.now)
+        if not usable:
+            return
+        candidate = _Candidate(
+            int(account["index"]),
+            account.get("accountId"),
+            account.get("email"),
+            bool(account.get("isCurrent")),
+            int(account.get("healthScore") or 0),
+            left,
+        )
+        self.usable += 1
+        if left is not None:
+            self.lefts.add(left)
+        self.scores.add(candidate.score)
+        key = candidate.key()
+        # Ties keep pool order (the first one seen stays ahead), as a stable sort would.
+        if self.best is None or key < self.best.key():
+            self.best, self.runner = candidate, self.best
+        elif self.runner is None or key < self.runner.key():
+            self.runner = candidate
+
+    def recommendation(self) -> Record:
+        best = self.best
+        if best is None:
+            return self._none_usable()
+        return {
+            "kind": "recommendation",
+            "index": best.index,
+            "accountId": best.account_id,
+            "email": best.email,
+            "reasoning": self._why(best),
+            "usableCount": self.usable,
+            "nextAvailableAt": None,
+        }
+
+    def _why(self, best: _Candidate) -> str:
+        runner = self.runner
+        if runner is None:
+            return "Only usable account"
+        # The best has the most quota left of all, so the others' most is the runner-up value.
+        others_left = self.lefts.without_one(best.left) if best.left is not None else None
+        quota_tied = best.left is not None and others_left is not None and best.left == others_left
+        parts = (
+            ["No quota data"] if best.left is None else ["Tied for highest quota" if quota_tied else "Highest quota"]
+        )
+        top_score = self.scores.without_one(best.score)
+        assert top_score is not None  # there is another usable account
+        if best.score > top_score:
+            parts.append("best health score")
+        elif best.score == top_score and (quota_tied or best.left is None):
+            parts.append("tied for best health score")
+        if (runner.left, runner.score) == (best.left, best.score):
+            current_decides = best.current and not runner.current
+            parts.append("already the current account" if current_decides else "first in pool order")
+        return ", ".join(parts)
+
+    def _none_usable(self) -> Record:
+        advice: Record = {
+            "kind": "recommendation",
+            "index": None,
+            "accountId": None,
+            "email": None,
+            "usableCount": 0,
+            "nextAvailableAt": None,
+        }
+        if not self.accounts:
+            if self.flagged:
+                advice["reasoning"] = (
+                    f"No accounts in the pool and {self.flagged} flagged; log in again with `codex-multi-auth login` "
+                    "to bring an account back"
+                )
+            else:
+                advice["reasoning"] = "No accounts in the pool: add one with `codex-multi-auth login`"
+            return advice
+        ordered = sorted(self.statuses.items(), key=lambda item: (-item[1], item[0]))
+        tally = ", ".join(f"{n} {status}" for status, n in ordered)
+        if self.soonest is not None:
+            reset, _, name = self.soonest
+            advice["nextAvailableAt"] = reset
+            advice["reasoning"] = (
+                f"No usable account ({tally}); the soonest, {name}, frees up in {duration(reset - self.now)}"
+            )
+        elif self.waiting:
+            advice["reasoning"] = (
+                f"No usable account ({tally}); reset times unknown: try again later or run with --live"
+            )
+        else:
+            advice["reasoning"] = (
+                f"No usable account ({tally}); log in again with `codex-multi-auth login` or enable a disabled account"
+            )
+        return advice
+
+
+def recommendation(accounts: Iterable[Record], now: int, flagged: int = 0) -> Record:
+    """The ``recommendation`` record for these (scored) accounts."""
+    chooser = Chooser(now)
+    chooser.flagged = flagged
     for account in accounts:
-        usable, left = usable_left(account, now)
-        if usable:
-            candidates.append(_Candidate(account, left))
-    if not candidates:
-        return _none_usable(accounts, now, flagged)
-    candidates.sort(key=_Candidate.key)
-    best = candidates[0]
-    return {
-        "kind": "recommendation",
-        "index": best.record["index"],
-        "accountId": best.record.get("accountId"),
-        "email": best.record.get("email"),
-        "reasoning": _why(best, candidates),
-        "usableCount": len(candidates),
-        "nextAvailableAt": None,
-    }
-
-
-def _why(best: _Candidate, candidates: list[_Candidate]) -> str:
-    if len(candidates) == 1:
-        return "Only usable account"
-    others = candidates[1:]
-    known = [c.left for c in others if c.left is not None]
-    quota_tied = best.left is not None and bool(known) and best.left == max(known)
-    parts = ["No quota data"] if best.left is None else ["Tied for highest quota" if quota_tied else "Highest quota"]
-    top_score = max(c.score for c in others)
-    if best.score > top_score:
-        parts.append("best health score")
-    elif best.score == top_score and (quota_tied or best.left is None):
-        parts.append("tied for best health score")
-    runner = others[0]
-    if (runner.left, runner.score) == (best.left, best.score):
-        current_decides = best.record.get("isCurrent") and not runner.record.get("isCurrent")
-        parts.append("already the current account" if current_decides else "first in pool order")
-    return ", ".join(parts)
+        chooser.add(account)
+    return chooser.recommendation()
 
 
 def _name(account: Record) -> str:
     label = account.get("email") or account.get("label") or account.get("accountId") or "account"
     return f"{label} (#{int(account['index']) + 1})"
-
-
-def _none_usable(accounts: list[Record], now: int, flagged: int) -> Record:
-    advice: Record = {
-        "kind": "recommendation",
-        "index": None,
-        "accountId": None,
-        "email": None,
-        "usableCount": 0,
-        "nextAvailableAt": None,
-    }
-    if not accounts:
-        if flagged:
-            advice["reasoning"] = (
-                f"No accounts in the pool and {flagged} flagged; log in again with `codex-multi-auth login` "
-                "to bring an account back"
-            )
-        else:
-            advice["reasoning"] = "No accounts in the pool: add one with `codex-multi-auth login`"
-        return advice
-    counts: dict[str, int] = {}
-    for account in accounts:
-        counts[account.get("status", "unscored")] = counts.get(account.get("status", "unscored"), 0) + 1
-    tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-    waiting = [a for a in accounts if a.get("status") == "rate-limited" and a.get("enabled") is not False]
-    resets = []
-    for account in waiting:
-        reset = account.get("rateLimitResetAt")
-        if isinstance(reset, int) and reset > now:
-            resets.append((reset, int(account["index"]), account))
-    if resets:
-        reset, _, soonest = min(resets)
-        advice["nextAvailableAt"] = reset
-        advice["reasoning"] = (
-            f"No usable account ({tally}); the soonest, {_name(soonest)}, frees up in {duration(reset - now)}"
-        )
-    elif waiting:
-        advice["reasoning"] = f"No usable account ({tally}); reset times unknown: try again later or run with --live"
-    else:
-        advice["reasoning"] = (
-            f"No usable account ({tally}); log in again with `codex-multi-auth login` or enable a disabled account"
-        )
-    return advice

@@ -223,11 +223,12 @@ def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
     return read_records(stream, source_of(stream), require_pool=True)
 
 
-def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes]) -> int:
-    """The records as NDJSON; a stream that refuses them is one line (see output.write_stream)."""
+def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes], *, flush_each: bool = False) -> int:
+    """The records as NDJSON (flushed after each with ``flush_each``, for ``probe``); a stream
+    that refuses them is one line (see output.write_stream)."""
     from pipeline.ndjson import write_records
 
-    return write_records(records, stream)
+    return write_records(records, stream, flush_each=flush_each)
 
 
 # --- stages --------------------------------------------------------------------------
@@ -542,7 +543,7 @@ def probe(input_file: IO[bytes], output_file: IO[bytes], model: str | None, **li
       codex-auth collect | codex-auth probe | jq -c 'select(.kind=="account") | [.email, .probe.outcome, .quota.windows]'
     """
     prober = make_prober(model, **live)
-    write_output(prober.run(read_input(input_file, "probe")), output_file)
+    write_output(prober.run(read_input(input_file, "probe")), output_file, flush_each=True)
     report_live_outcome("probe", prober)
 
 

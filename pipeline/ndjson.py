@@ -2,13 +2,14 @@
 
 Reading is lazy (a generator over the stream) and, for input from outside the process,
 validates each record against the schema of its ``kind``. Writing is one compact line
-per record, flushed at once so a downstream stage sees records as they are made.
+per record, buffered; ``probe`` flushes after each record so a downstream stage sees its
+records as they are made.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import orjson
@@ -30,19 +31,30 @@ def read_records(
     With ``require_pool``, a stream that does not start with a ``pool`` record (an empty one
     from a failed ``collect``, say) is refused the same way.
     """
+    check: Callable[[object, str, int], str] | None = None
     if validate:
         from pipeline.schema import check_record
+
+        check = check_record
+    loads = orjson.loads
     seen = False
-    for line_no, raw in enumerate(stream, start=1):
-        raw = raw.strip()
-        if not raw:
-            continue
+    line_no = 0
+    for raw in stream:
+        line_no += 1
         try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(source, line_no, f"invalid JSON: {json_error_message(exc)}", column=exc.colno) from None
-        if validate:
-            check_record(record, source, line_no)
+            record = loads(raw)  # JSON allows the whitespace around a value, newline included
+        except orjson.JSONDecodeError:
+            stripped = raw.strip()
+            if not stripped:
+                continue  # a blank line
+            try:  # whitespace JSON does not allow around a value (form feed), or a real error
+                record = loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidInput(
+                    source, line_no, f"invalid JSON: {json_error_message(exc)}", column=exc.colno
+                ) from None
+        if check is not None:
+            check(record, source, line_no)
             huge = first_huge(record)
             if huge is not None:
                 raise InvalidInput(source, line_no, "a number beyond ±2^53 (9007199254740992)", huge)
@@ -74,17 +86,29 @@ def dumps(record: Record) -> bytes:
         return text.encode("utf-8") + b"\n"
 
 
-def write_records(records: Iterable[Record], stream: IO[bytes]) -> int:
-    """Write each record as one line (scrubbed of the run's secrets, see
-    :mod:`pipeline.secrets`) and flush it; return how many were written. A stream that
-    refuses the bytes (a full disk, ``> /dev/full``) raises :class:`OutputError`."""
+def write_records(records: Iterable[Record], stream: IO[bytes], *, flush_each: bool = False) -> int:
+    """Write each record as one line (scrubbed of the run's secrets, see :mod:`pipeline.secrets`);
+    return how many were written. The stream is flushed at the end, and after every record
+    with ``flush_each`` (for ``probe``, whose records come slowly and should reach the next
+    stage as each is made). A stream that refuses the bytes (a full disk, ``> /dev/full``)
+    raises :class:`OutputError`."""
     from pipeline.output import write_stream
     from pipeline.secrets import scrub_bytes
 
     count = 0
+    pending: list[bytes] = []
     for record in records:
-        write_stream(stream, scrub_bytes(dumps(record)))
+        line = scrub_bytes(dumps(record))
+        if flush_each:
+            write_stream(stream, line)
+        else:
+            pending.append(line)
+            if len(pending) >= 1024:  # write in batches: one call per record costs more than the JSON
+                write_stream(stream, b"".join(pending))
+                pending.clear()
         count += 1
+    if pending or not flush_each:
+        write_stream(stream, b"".join(pending))
     return count
 
 

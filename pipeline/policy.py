@@ -9,13 +9,14 @@ disabled > error > rate-limited > warning > healthy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pipeline import quota as q
 from pipeline.humanize import DAY, HOUR, ago, duration, span
 
 STATUS_ORDER = ("healthy", "warning", "rate-limited", "error", "disabled")
+_RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
 
 # --- the table ----------------------------------------------------------------------
 UNUSABLE_POINTS = 100  # disabled, or a hard auth failure: score 0
@@ -49,38 +50,70 @@ HARD_REFRESH_ERRORS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: each dataclass costs about a millisecond to define when the
+# command starts, and scoring makes several factors per account.
+
+
 class Factor:
-    code: str
-    points: int
-    reason: str  # the short phrase in ``reasons`` (and in brackets in the text report)
-    detail: str  # what --explain prints
-    decides: str | None = None  # the status this factor calls for, if any
+    """One fact that shaped an account's status and score."""
+
+    __slots__ = ("code", "decides", "detail", "points", "reason")
+
+    def __init__(self, code: str, points: int, reason: str, detail: str, decides: str | None = None) -> None:
+        self.code = code
+        self.points = points
+        self.reason = reason  # the short phrase in ``reasons`` (and in brackets in the text report)
+        self.detail = detail  # what --explain prints
+        self.decides = decides  # the status this factor calls for, if any
+
+    def _key(self) -> tuple[str, int, str, str, str | None]:
+        return (self.code, self.points, self.reason, self.detail, self.decides)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Factor) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Factor{self._key()!r}"
 
 
-@dataclass
 class Assessment:
-    status: str
-    score: int
-    factors: list[Factor]
-    rate_limited: bool
-    rate_limit_reset_at: int | None
+    """The policy's verdict on one account at one time."""
+
+    __slots__ = ("factors", "rate_limit_reset_at", "rate_limited", "score", "status")
+
+    def __init__(
+        self, status: str, score: int, factors: list[Factor], rate_limited: bool, rate_limit_reset_at: int | None
+    ) -> None:
+        self.status = status
+        self.score = score
+        self.factors = factors
+        self.rate_limited = rate_limited
+        self.rate_limit_reset_at = rate_limit_reset_at
+
+    def __repr__(self) -> str:
+        return f"Assessment(status={self.status!r}, score={self.score!r}, factors={self.factors!r})"
 
     @property
     def reasons(self) -> list[str]:
         return [f.reason for f in self.factors if f.points > 0 or f.decides]
 
 
-@dataclass
 class _Facts:
-    factors: list[Factor] = field(default_factory=list)
-    resets: list[int] = field(default_factory=list)
-    rate_limited: bool = False
+    __slots__ = ("factors", "rate_limited", "resets")
+
+    def __init__(self) -> None:
+        self.factors: list[Factor] = []
+        self.resets: list[int] = []
+        self.rate_limited = False
 
     def add(self, code: str, points: int, reason: str, detail: str, decides: str | None = None) -> None:
         self.factors.append(Factor(code, points, reason, detail, decides))
 
 
+@cache
 def model_family(model: str | None) -> str:
     """codex-multi-auth's model family for rate-limit keys (``family`` or ``family:model``)."""
     name = (model or "").strip().lower().rsplit("/", 1)[-1]
@@ -119,20 +152,19 @@ def assess(account: dict[str, Any], now: int, model: str | None = None) -> Asses
     _refresh_age(account, now, facts)
     _usage(account, now, facts)
 
-    status = "healthy"
-    for factor in facts.factors:
-        if factor.decides and STATUS_ORDER.index(factor.decides) > STATUS_ORDER.index(status):
-            status = factor.decides
-    score = max(0, 100 - sum(f.points for f in facts.factors))
-    if status in ("disabled", "error"):
-        score = 0
+    status, rank, points = "healthy", 0, 0
+    factors = facts.factors
+    for factor in factors:
+        points += factor.points
+        decides = factor.decides
+        if decides and _RANK[decides] > rank:
+            status, rank = decides, _RANK[decides]
+    score = 0 if status in ("disabled", "error") else max(0, 100 - points)
     future = [r for r in facts.resets if r > now]
     reset_at = max(future) if future else None
-    ordered = sorted(
-        facts.factors,
-        key=lambda f: (f.decides != status, f.decides is None, -f.points),
-    )
-    return Assessment(status, score, ordered, facts.rate_limited, reset_at)
+    if len(factors) > 1:
+        factors = sorted(factors, key=lambda f: (f.decides != status, f.decides is None, -f.points))
+    return Assessment(status, score, factors, facts.rate_limited, reset_at)
 
 
 # --- the rules, in table order -------------------------------------------------------
@@ -232,7 +264,7 @@ def _probe(account: dict[str, Any], facts: _Facts) -> None:
 def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: list[q.Window], facts: _Facts) -> bool:
     limit = account.get("rateLimit") or {}
     times = limit.get("resetTimes") or {}
-    active = {k: times[k] for k in relevant_reset_keys(list(times), model) if times[k] > now}
+    active = {k: times[k] for k in relevant_reset_keys(list(times), model) if times[k] > now} if times else {}
     blocking: list[str] = []
     if active:
         facts.resets.extend(active.values())

@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
+from pipeline.memory import collector_paused
 from pipeline.pool_rules import pool_failure
 from pipeline.records import Status
 from pipeline.redact import Masker
@@ -23,12 +24,17 @@ from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 
 
-@dataclass
 class ReportResult:
-    output: bytes
-    notes: list[str] = field(default_factory=list)  # for stderr
-    healthy: int = 0
-    masker: Any = None  # with --redact: masks e-mails and ids in any later message
+    """The report's bytes, and what the command line needs besides. (A plain class: a
+    dataclass costs about a millisecond when the command starts.)"""
+
+    __slots__ = ("healthy", "masker", "notes", "output")
+
+    def __init__(self, output: bytes, notes: list[str] | None = None, healthy: int = 0, masker: Any = None) -> None:
+        self.output = output
+        self.notes = notes if notes is not None else []  # for stderr
+        self.healthy = healthy
+        self.masker = masker  # with --redact: masks e-mails and ids in any later message
 
 
 def failure_reason(pool: Pool) -> str | None:
@@ -77,9 +83,10 @@ def report_view(
     """The report's facts before any format (for ``serve`` and ``watch``, which render one
     view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
     Raises :class:`StorageError` when there is nothing to report on."""
-    records, when, notes = collected(env, now, storage_dir, prober, redact)
-    records = recommend(score(records, now=when, model=model), now=when)
-    return ViewResult(build_view(records, now=when, model=model), notes)
+    with collector_paused():  # long-lived records only: see pipeline.memory
+        records, when, notes = collected(env, now, storage_dir, prober, redact)
+        records = recommend(score(records, now=when, model=model), now=when)
+        return ViewResult(build_view(records, now=when, model=model), notes)
 
 
 def run_report(
@@ -99,13 +106,32 @@ def run_report(
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
+    with collector_paused():  # long-lived records only: see pipeline.memory
+        return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history)
+
+
+def _run_report(
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None,
+    model: str | None,
+    fmt: str,
+    color: bool,
+    explain: bool,
+    redact: bool,
+    prober: Any,
+    statuses: Sequence[Status] | None,
+    history: HistoryOptions | None,
+) -> ReportResult:
+    # The stored accounts are let go once the last record is made (``collected`` keeps no
+    # reference but the records' generator's).
     records, when, notes = collected(env, now, storage_dir, prober, redact)
     records = score(records, now=when, model=model)
     if history is not None and history.wants_record(prober is not None):
         records = list(records)
         notes.extend(record_history(history, records, when, model))
     records = recommend(records, now=when)
-    view = build_view(records, now=when, model=model)
+    view = build_view(records, now=when, model=model, explain=explain)
     masker = None
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)

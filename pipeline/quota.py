@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 FIVE_HOURS = 300
@@ -18,24 +17,38 @@ def round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-@dataclass(frozen=True)
 class Window:
-    minutes: int | None
-    used: float | None
-    reset_at: int | None
-    stale: bool
-    name: str | None = None  # a limit that is no time window: "monthly spend"
+    """One quota window as read at a given time. A plain class, not a dataclass: a pool makes
+    several per account, and a dataclass costs a millisecond to define at start-up."""
 
-    @property
-    def remaining(self) -> int | None:
-        """Percent left, 0-100, or None when unknown or no longer valid."""
-        if self.used is None or self.stale:
-            return None
-        return max(0, min(100, round_half_up(100 - self.used)))
+    __slots__ = ("exhausted", "minutes", "name", "remaining", "reset_at", "stale", "used")
 
-    @property
-    def exhausted(self) -> bool:
-        return not self.stale and self.used is not None and self.used >= 100
+    def __init__(
+        self, minutes: int | None, used: float | None, reset_at: int | None, stale: bool, name: str | None = None
+    ) -> None:
+        self.minutes = minutes
+        self.used = used
+        self.reset_at = reset_at
+        self.stale = stale
+        self.name = name  # a limit that is no time window: "monthly spend"
+        # Percent left, 0-100, or None when unknown or no longer valid.
+        self.remaining: int | None = None if used is None or stale else max(0, min(100, round_half_up(100 - used)))
+        self.exhausted: bool = not stale and used is not None and used >= 100
+
+    def _key(self) -> tuple[int | None, float | None, int | None, bool, str | None]:
+        return (self.minutes, self.used, self.reset_at, self.stale, self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Window) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Window(minutes={self.minutes!r}, used={self.used!r}, reset_at={self.reset_at!r}, "
+            f"stale={self.stale!r}, name={self.name!r})"
+        )
 
     @property
     def label(self) -> str:

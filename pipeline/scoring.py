@@ -12,7 +12,9 @@ SCORE_FIELDS = ("status", "healthScore", "rateLimited", "rateLimitResetAt", "rea
 
 def score_account(record: Record, now: int, model: str) -> Record:
     result = assess(record, now, model)
-    scored = {k: v for k, v in record.items() if k not in SCORE_FIELDS}
+    scored = dict(record)  # a copy in the record's own order, less what scoring writes anew
+    for name in SCORE_FIELDS:
+        scored.pop(name, None)
     scored["status"] = result.status
     scored["healthScore"] = result.score
     scored["rateLimited"] = result.rate_limited

@@ -7,10 +7,11 @@ Installed as the ``codex`` console script, and as ``bin/codex`` for a checkout.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 # A file holding this marker is a copy of this wrapper (bin/codex, or the console script
 # that imports this module), so handing over to it would loop.
@@ -66,6 +67,10 @@ def run_real_codex(args: Sequence[str], own: set[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 127
+    # Imported here: `codex auth ...` never hands over, and pays for neither.
+    import signal
+    import subprocess
+
     # The child shares our terminal and process group: let it, not us, handle Ctrl-C.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -1,109 +1,240 @@
-"""Median wall time of codex-auth commands on generated pools, as real processes.
+"""One table: the tool's figures beside the floor Python and click set, as real processes.
 
-    scripts/bench                      # collect, report, report --json on 5 and 1,000 accounts
-    scripts/bench --runs 21 --sizes 5,1000,5000
-    scripts/bench --command "report --format html"
-    scripts/bench --live               # report --live on 50 accounts, backend answering after 500 ms:
-                                       # default concurrency against --concurrency 1
-    scripts/bench --reliability        # 200 SIGKILLs of report --live over 20 refreshing accounts,
-                                       # a concurrent codex-multi-auth-style writer, the journal's cost
-    scripts/bench --history            # the cost of recording one live run in the history
-                                       # (ms and bytes per account) on 50 and 1,000 accounts
+    scripts/bench                  # everything (about 10 minutes on 2 cores)
+    scripts/bench --quick          # a small run: 5 and 1,000 accounts, a 10,000-record stream, no live
+    scripts/bench --parts floor,report --runs 31
+    scripts/bench --parts live     # report --live, 50 accounts, backend answering after 500 ms
+    scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
+    scripts/bench --reliability    # 200 SIGKILLs of report --live over 20 refreshing accounts,
+                                   # a concurrent codex-multi-auth-style writer, the journal's cost
 
-Pools are written by poolkit into a temporary folder (never the real home); each command
-runs ``--runs`` times after one warm-up run, and the median, min and max are printed.
+Parts (``--parts``, comma-separated; all by default):
+
+- ``floor``: ``python -c pass`` and ``python -c "import click"`` beside ``codex-auth report``
+  and ``codex auth report`` (the wrapper) on 5 accounts, interleaved run by run so that a
+  busy machine weighs on all of them alike;
+- ``report``: ``codex-auth report --json`` on 5, 1,000, 10,000 and 100,000 accounts;
+- ``stages``: ``score``, ``recommend`` and ``render --json`` each on a 100,000-record stream
+  (records per second and peak memory);
+- ``pipe``: ``collect | score | recommend | render --json`` against ``report --json`` on
+  10,000 and 100,000 accounts;
+- ``live``: ``report --live`` on 50 accounts, the fake backend answering after 500 ms, at the
+  default concurrency and at ``--concurrency 1``;
+- ``history`` (only when asked for): recording one live run in the history, in-process, on 50
+  and 1,000 accounts (ms and bytes per account).
+
+Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
+large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
+from ``wait4``. Pools are written by poolkit into a temporary folder, never the real home.
+The package is byte-compiled first, as an installed copy is.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shlex
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from testkit import poolkit
 
-DEFAULT_COMMANDS = ["collect", "report", "report --json"]
+PARTS = ("floor", "report", "stages", "pipe", "live")
+EXTRA_PARTS = ("history",)
+NOW = str(poolkit.SEED_NOW)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=11)
-    parser.add_argument("--sizes", default="5,1000")
-    parser.add_argument("--command", action="append", help="codex-auth arguments (repeatable)")
-    parser.add_argument("--live", action="store_true", help="measure report --live against the fake backend")
-    parser.add_argument("--history", action="store_true", help="measure recording a live run in the history")
-    parser.add_argument("--accounts", type=int, default=50, help="--live: pool size")
-    parser.add_argument("--delay-ms", type=int, default=500, help="--live: the fake backend's answer delay")
-    parser.add_argument("--reliability", action="store_true", help="the kill and concurrent-writer drills")
-    parser.add_argument("--kills", type=int, default=200, help="--reliability: how many SIGKILLs")
-    parser.add_argument("--seed", type=int, default=20261130, help="--reliability: seed of the kill moments")
-    args = parser.parse_args()
-    if args.reliability:
-        reliability(args.kills, args.seed)
-        return
-    if args.history:
-        for size in (50, 1000):
-            history_cost(size, args.runs)
-        return
-    if args.live:
-        live(args.accounts, args.delay_ms, args.runs)
-        return
-    commands = args.command or DEFAULT_COMMANDS
-    exe = Path(sys.executable).parent / "codex-auth"
-    available = subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, HOME=tmp, CODEX_HOME=f"{tmp}/.codex")
-        print(f"{'command':<34} {'accounts':>8} {'median ms':>10} {'min':>8} {'max':>8}")
-        for size in (int(s) for s in args.sizes.split(",")):
-            pool = Path(tmp) / f"pool-{size}"
-            poolkit.large_pool(pool, size, poolkit.SEED_NOW)
-            for command in commands:
-                if f"  {command.split()[0]} " not in available:
-                    continue
-                argv = [str(exe), *shlex.split(command), "--dir", str(pool), "--now", str(poolkit.SEED_NOW)]
-                times = []
-                for run in range(args.runs + 1):
-                    start = time.perf_counter()
-                    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    elapsed = (time.perf_counter() - start) * 1000
-                    if done.returncode not in (0, 3):
-                        sys.exit(f"{command} exited {done.returncode}")
-                    if run:
-                        times.append(elapsed)
-                print(
-                    f"{command:<34} {size:>8} {statistics.median(times):>10.1f} {min(times):>8.1f} {max(times):>8.1f}"
-                )
+@dataclass
+class Sample:
+    wall_ms: float
+    peak_mib: float
 
 
-def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
-    times = []
-    for run in range(runs + 1):
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        elapsed = (time.perf_counter() - start) * 1000
-        if done.returncode != 0:
-            sys.exit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
-        if run:
-            times.append(elapsed)
-    return times
+@dataclass
+class Row:
+    what: str
+    size: str
+    median_ms: float
+    peak_mib: float
+    extra: str = ""
 
 
-def live(accounts: int, delay_ms: int, runs: int) -> None:
-    import json
+TIME = "/usr/bin/time"  # GNU time: reports the peak memory of the process it starts
 
-    exe = Path(sys.executable).parent / "codex-auth"
-    with tempfile.TemporaryDirectory() as tmp:
+
+def run_once(argv: Sequence[str], env: dict[str, str], stdin: Path | None = None) -> Sample:
+    """Run one process to its end; its wall time and peak memory (with its children's).
+
+    The peak comes from GNU time, which starts the command from its own small process: a
+    child forked from this (large) benchmark process would report this one's memory too."""
+    handle = open(stdin, "rb") if stdin else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    with tempfile.NamedTemporaryFile("r", prefix="peak-") as peak_file:
+        timed = [TIME, "-f", "%M", "-o", peak_file.name, *argv] if os.path.exists(TIME) else list(argv)
+        try:
+            start = time.perf_counter()
+            child = subprocess.Popen(timed, env=env, stdin=handle, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, error = child.communicate()
+            elapsed = (time.perf_counter() - start) * 1000
+        finally:
+            if stdin:
+                handle.close()  # type: ignore[union-attr]
+        lines = peak_file.read().strip().splitlines()
+    if child.returncode not in (0, 3):
+        sys.exit(f"{' '.join(argv)} exited {child.returncode}: {error.decode(errors='replace')[-500:]}")
+    peak = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else float("nan")
+    return Sample(elapsed, peak)
+
+
+def measure(argv: Sequence[str], env: dict[str, str], runs: int, stdin: Path | None = None) -> Sample:
+    run_once(argv, env, stdin)  # warm-up: file cache, first compile
+    samples = [run_once(argv, env, stdin) for _ in range(runs)]
+    return Sample(statistics.median(s.wall_ms for s in samples), max(s.peak_mib for s in samples))
+
+
+def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, Sample]:
+    """Each command once per round, ``runs`` rounds: a side-by-side comparison."""
+    for argv in commands.values():
+        run_once(argv, env)
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            samples[name].append(run_once(argv, env))
+    return {
+        name: Sample(statistics.median(s.wall_ms for s in got), max(s.peak_mib for s in got))
+        for name, got in samples.items()
+    }
+
+
+def runs_for(size: int, runs: int) -> int:
+    return runs if size <= 1000 else max(3, runs // 4) if size <= 10_000 else 3
+
+
+class Bench:
+    def __init__(self, tmp: Path, runs: int, quick: bool) -> None:
+        self.tmp = tmp
+        self.runs = runs
+        self.quick = quick
+        bindir = Path(sys.executable).parent
+        self.exe = str(bindir / "codex-auth")
+        self.wrapper = str(bindir / "codex")
+        self.env = dict(os.environ, HOME=str(tmp), CODEX_HOME=f"{tmp}/.codex", NO_COLOR="1")
+        self.rows: list[Row] = []
+        self.pools: dict[int, Path] = {}
+
+    def pool(self, size: int) -> Path:
+        if size not in self.pools:
+            folder = self.tmp / f"pool-{size}"
+            poolkit.large_pool(folder, size, poolkit.SEED_NOW)
+            self.pools[size] = folder
+        return self.pools[size]
+
+    def cli(self, *args: str, size: int | None = None) -> list[str]:
+        extra = ["--dir", str(self.pool(size))] if size is not None else []
+        return [self.exe, *args, *extra, "--now", NOW]
+
+    def add(self, what: str, size: str, sample: Sample, extra: str = "") -> None:
+        row = Row(what, size, sample.wall_ms, sample.peak_mib, extra)
+        self.rows.append(row)
+        print(format_row(row), flush=True)
+
+    # -- parts ----------------------------------------------------------------------------
+    def floor(self) -> None:
+        pool = str(self.pool(5))
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            'python -c "import click"': [sys.executable, "-c", "import click"],
+            "codex-auth report": [self.exe, "report", "--dir", pool, "--now", NOW],
+            "codex auth report (wrapper)": [self.wrapper, "auth", "report", "--dir", pool, "--now", NOW],
+        }
+        got = interleaved(commands, self.env, max(self.runs, 5))
+        click_ms = got['python -c "import click"'].wall_ms
+        report_ms = got["codex-auth report"].wall_ms
+        for name, sample in got.items():
+            extra = ""
+            if name == "codex-auth report":
+                extra = f"{sample.wall_ms / click_ms:.2f}x import click"
+            elif name.startswith("codex auth"):
+                extra = f"{(sample.wall_ms / report_ms - 1) * 100:+.1f}% over codex-auth report"
+            self.add(name, "5" if "report" in name else "", sample, extra)
+
+    def report(self) -> None:
+        sizes = (5, 1000) if self.quick else (5, 1000, 10_000, 100_000)
+        base = None
+        for size in sizes:
+            sample = measure(self.cli("report", "--json", size=size), self.env, runs_for(size, self.runs))
+            extra = ""
+            if size == 10_000:
+                base = sample.wall_ms
+            elif size == 100_000 and base:
+                extra = f"{sample.wall_ms / base:.1f}x the 10,000"
+            self.add("codex-auth report --json", f"{size:,}", sample, extra)
+
+    def stream(self, size: int) -> dict[str, Path]:
+        """The stream each stage reads, as the stage before it writes it."""
+        files: dict[str, Path] = {}
+        previous: Path | None = None
+        for stage, args in (
+            ("collect", ["collect"]),
+            ("score", ["score"]),
+            ("recommend", ["recommend"]),
+        ):
+            target = self.tmp / f"{stage}-{size}.ndjson"
+            argv = self.cli(*args, size=size) if stage == "collect" else self.cli(*args)
+            with open(target, "wb") as out:
+                stdin = open(previous, "rb") if previous else subprocess.DEVNULL  # noqa: SIM115
+                try:
+                    subprocess.run(argv, env=self.env, stdin=stdin, stdout=out, check=True)
+                finally:
+                    if previous:
+                        stdin.close()  # type: ignore[union-attr]
+            files[stage] = target
+            previous = target
+        return files
+
+    def stages(self) -> None:
+        size = 10_000 if self.quick else 100_000
+        files = self.stream(size)
+        records = sum(1 for _ in open(files["collect"], "rb"))  # noqa: SIM115
+        for stage, args, source in (
+            ("score", ["score"], "collect"),
+            ("recommend", ["recommend"], "score"),
+            ("render --json", ["render", "--json"], "recommend"),
+        ):
+            sample = measure(self.cli(*args), self.env, 3, stdin=files[source])
+            rate = records / (sample.wall_ms / 1000)
+            self.add(stage, f"{records:,} records", sample, f"{rate:,.0f} records/s")
+
+    def pipe(self) -> None:
+        sizes = (1000,) if self.quick else (10_000, 100_000)
+        for size in sizes:
+            dir_ = str(self.pool(size))
+            line = (
+                f"set -o pipefail; {self.exe} collect --dir {dir_} --now {NOW} | {self.exe} score --now {NOW}"
+                f" | {self.exe} recommend --now {NOW} | {self.exe} render --json --now {NOW}"
+            )
+            runs = runs_for(size, self.runs)
+            report = measure(self.cli("report", "--json", size=size), self.env, runs)
+            piped = measure(["bash", "-c", line], self.env, runs)
+            self.add(
+                "collect | score | recommend | render --json",
+                f"{size:,}",
+                piped,
+                f"{piped.wall_ms / report.wall_ms:.2f}x report --json ({report.wall_ms / 1000:.2f} s)",
+            )
+
+    def live(self, accounts: int = 50, delay_ms: int = 500) -> None:
         now = poolkit.now_ms()
         pool = [poolkit.account(f"live{i:03d}", now) for i in range(accounts)]
-        folder = Path(tmp) / "pool"
+        folder = self.tmp / "live-pool"
         poolkit.write_pool(folder, poolkit.accounts_v3(pool))
-        scenario = Path(tmp) / "scenario.json"
+        scenario = self.tmp / "scenario.json"
         scenario.write_text(json.dumps(poolkit.backend_scenario(pool)))
         server = subprocess.Popen(
             [
@@ -123,26 +254,76 @@ def live(accounts: int, delay_ms: int, runs: int) -> None:
         try:
             assert server.stdout is not None
             urls = json.loads(server.stdout.readline())
-            env = dict(
-                os.environ,
-                HOME=tmp,
-                CODEX_HOME=f"{tmp}/.codex",
-                CODEX_AUTH_BASE_URL=urls["base_url"],
-                CODEX_AUTH_TOKEN_URL=urls["token_url"],
+            env = dict(self.env, CODEX_AUTH_BASE_URL=urls["base_url"], CODEX_AUTH_TOKEN_URL=urls["token_url"])
+            base = [self.exe, "report", "--live", "--dir", str(folder)]
+            default = measure(base, env, max(3, self.runs // 4))
+            self.add("report --live, default concurrency", f"{accounts} x {delay_ms} ms", default)
+            single = measure([*base, "--concurrency", "1"], env, 1)
+            self.add(
+                "report --live --concurrency 1",
+                f"{accounts} x {delay_ms} ms",
+                single,
+                f"{single.wall_ms / default.wall_ms:.1f}x the default",
             )
-            base = [str(exe), "report", "--live", "--dir", str(folder)]
-            print(f"report --live, {accounts} accounts, backend answering after {delay_ms} ms, {runs} runs each")
-            results = {}
-            for label, extra in (("default concurrency", []), ("--concurrency 1", ["--concurrency", "1"])):
-                times = timed(base + extra, env, runs if not extra else max(1, runs // 3))
-                results[label] = statistics.median(times)
-                print(
-                    f"  {label:<22} median {statistics.median(times) / 1000:7.2f} s   min {min(times) / 1000:6.2f} s   max {max(times) / 1000:6.2f} s"
-                )
-            print(f"  ratio (sequential / default): {results['--concurrency 1'] / results['default concurrency']:.1f}x")
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+def history_cost(accounts: int, runs: int) -> None:
+    """Record ``runs`` live-like snapshots of a pool (two windows per account) into a fresh
+    history, in-process, after ``runs`` earlier snapshots: the median time of one recording
+    (observations built from the records, one transaction) and the file growth per run."""
+    from pipeline.history.samples import observations
+    from pipeline.history.store import record_run
+    from pipeline.scoring import score_account
+
+    with tempfile.TemporaryDirectory() as tmp:
+        now = poolkit.now_ms()
+        records = []
+        for i in range(accounts):
+            record = {
+                "kind": "account",
+                "index": i,
+                "accountId": f"acct-{i:05d}",
+                "email": f"user{i:05d}@example.com",
+                "enabled": True,
+                "plan": "plus",
+                "quota": {
+                    "source": "live",
+                    "sampledAt": now,
+                    "windows": [
+                        {"windowMinutes": 300, "usedPercent": i % 100, "resetAt": now + 3_600_000},
+                        {"windowMinutes": 10080, "usedPercent": (3 * i) % 100, "resetAt": now + 86_400_000},
+                    ],
+                    "credits": {"hasCredits": True, "unlimited": False, "balance": "12.50"},
+                },
+                "probe": {"outcome": "ok", "at": now},
+            }
+            records.append(score_account(record, now, "gpt-5-codex"))
+        db = Path(tmp) / "state" / "history.sqlite3"
+
+        def files_size() -> int:
+            return sum(p.stat().st_size for p in db.parent.iterdir())
+
+        for run in range(runs):  # earlier history
+            record_run(db, now - (runs - run) * 300_000, "live", None, observations(records, now))
+        before = files_size()
+        times = []
+        for run in range(runs):
+            started = time.perf_counter()
+            record_run(db, now + run * 300_000, "live", None, observations(records, now + run * 300_000))
+            times.append((time.perf_counter() - started) * 1000)
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        grown = (files_size() - before) / runs
+        median = statistics.median(times)
+        print(
+            f"history, {accounts} accounts: {median:.1f} ms per run ({median / accounts * 1000:.0f} us per account), "
+            f"{grown / 1024:.1f} KB per run ({grown / accounts:.0f} bytes per account)"
+        )
 
 
 def reliability(kills: int, seed: int) -> None:
@@ -202,60 +383,69 @@ def journal_cost(folder: Path, count: int = 200) -> str:
     )
 
 
-def history_cost(accounts: int, runs: int) -> None:
-    """Record ``runs`` live-like snapshots of a pool (two windows per account) into a fresh
-    history, in-process, after ``runs`` earlier snapshots: the median time of one recording
-    (observations built from the records, one transaction) and the file growth per run."""
-    from pipeline.history.samples import observations
-    from pipeline.history.store import record_run
-    from pipeline.scoring import score_account
+HEADER = f"| {'what':<44} | {'size':>16} | {'median':>9} | {'peak MiB':>8} | {'':<36} |"
 
-    with tempfile.TemporaryDirectory() as tmp:
-        now = poolkit.now_ms()
-        records = []
-        for i in range(accounts):
-            record = {
-                "kind": "account",
-                "index": i,
-                "accountId": f"acct-{i:05d}",
-                "email": f"user{i:05d}@example.com",
-                "enabled": True,
-                "plan": "plus",
-                "quota": {
-                    "source": "live",
-                    "sampledAt": now,
-                    "windows": [
-                        {"windowMinutes": 300, "usedPercent": i % 100, "resetAt": now + 3_600_000},
-                        {"windowMinutes": 10080, "usedPercent": (3 * i) % 100, "resetAt": now + 86_400_000},
-                    ],
-                    "credits": {"hasCredits": True, "unlimited": False, "balance": "12.50"},
-                },
-                "probe": {"outcome": "ok", "at": now},
-            }
-            records.append(score_account(record, now, "gpt-5-codex"))
-        db = Path(tmp) / "state" / "history.sqlite3"
 
-        def files_size() -> int:
-            return sum(p.stat().st_size for p in db.parent.iterdir())
+def format_row(row: Row) -> str:
+    wall = f"{row.median_ms:.0f} ms" if row.median_ms < 10_000 else f"{row.median_ms / 1000:.2f} s"
+    return f"| {row.what:<44} | {row.size:>16} | {wall:>9} | {row.peak_mib:>8.0f} | {row.extra:<36} |"
 
-        for run in range(runs):  # earlier history
-            record_run(db, now - (runs - run) * 300_000, "live", None, observations(records, now))
-        before = files_size()
-        times = []
-        for run in range(runs):
-            started = time.perf_counter()
-            record_run(db, now + run * 300_000, "live", None, observations(records, now + run * 300_000))
-            times.append((time.perf_counter() - started) * 1000)
-        import sqlite3
 
-        with sqlite3.connect(db) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        grown = (files_size() - before) / runs
-        median = statistics.median(times)
-        print(
-            f"history, {accounts} accounts: {median:.1f} ms per run ({median / accounts * 1000:.0f} us per account), "
-            f"{grown / 1024:.1f} KB per run ({grown / accounts:.0f} bytes per account)"
-        )
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, load {load}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=21, help="runs per figure for small pools (default 21)")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS + EXTRA_PARTS)}"
+    )
+    parser.add_argument("--quick", action="store_true", help="small pools and stream, 5 runs, no live part")
+    parser.add_argument("--live", action="store_true", help="the same as --parts live")
+    parser.add_argument("--history", action="store_true", help="the same as --parts history")
+    parser.add_argument("--reliability", action="store_true", help="the kill and concurrent-writer drills")
+    parser.add_argument("--kills", type=int, default=200, help="--reliability: how many SIGKILLs")
+    parser.add_argument("--seed", type=int, default=20261130, help="--reliability: seed of the kill moments")
+    args = parser.parse_args(argv)
+    if args.reliability:
+        reliability(args.kills, args.seed)
+        return
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if args.live or args.history:
+        parts = [name for name, wanted in (("live", args.live), ("history", args.history)) if wanted]
+    unknown = [p for p in parts if p not in PARTS + EXTRA_PARTS]
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(unknown)}")
+    if args.quick:
+        args.runs = min(args.runs, 5)
+        parts = [p for p in parts if p != "live"]
+    if "history" in parts:
+        for size in (50, 1000):
+            history_cost(size, args.runs)
+        parts.remove("history")
+        if not parts:
+            return
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "pipeline")], check=True)
+    print(f"machine: {machine()}", flush=True)
+    print(HEADER)
+    print(f"|{'-' * 46}|{'-' * 18}|{'-' * 11}|{'-' * 10}|{'-' * 38}|", flush=True)
+    with tempfile.TemporaryDirectory(prefix="codex-auth-bench-") as tmp:
+        bench = Bench(Path(tmp), args.runs, args.quick)
+        for part in PARTS:
+            if part in parts:
+                getattr(bench, part)()
+    print(f"load at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

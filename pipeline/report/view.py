@@ -76,10 +76,23 @@ class View:
         return counts
 
 
-def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None) -> View:
+# Facts no format shows: left out of the records a view keeps (a large pool's report holds
+# every account until it is written). The factors stay only for --explain.
+_UNSHOWN = ("token", "rateLimit", "emailSource", "authInvalidatedAt", "authInvalidationErrorCode")
+
+
+def _shown(record: Record, explain: bool) -> Record:
+    kept = {k: v for k, v in record.items() if k not in _UNSHOWN}
+    if not explain:
+        kept.pop("factors", None)
+    return kept
+
+
+def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None, explain: bool = True) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
     works) and a missing recommendation is made here, with the same code as the stages.
-    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_rules.stream_time`)."""
+    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_rules.stream_time`).
+    Each account keeps only what the formats show (its factors only with ``explain``)."""
     pool: Record | None = None
     accounts: list[Record] = []
     flagged: list[Record] = []
@@ -88,8 +101,8 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
         kind = record.get("kind")
         if kind == "pool" and pool is None:
             pool = record
-        elif kind == "account":
-            accounts.append(record)
+        elif kind == "account":  # a scored one is slimmed at once; others once scored, below
+            accounts.append(_shown(record, explain) if "status" in record else record)
         elif kind == "flagged":
             flagged.append(record)
         elif kind == "recommendation":
@@ -101,8 +114,8 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
     probe = (pool or {}).get("probe") or {}
     mode: Mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL
-    accounts = [a if "status" in a else score_account(a, now, model) for a in accounts]
-    if recommendation is None:
+    accounts = [a if "status" in a else _shown(score_account(a, now, model), explain) for a in accounts]
+    if recommendation is None:  # choosing reads only what _shown keeps
         recommendation = make_recommendation(accounts, now, len(flagged))
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [_account_view(a, email_counts, now) for a in accounts]

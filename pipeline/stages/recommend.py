@@ -1,7 +1,8 @@
 """recommend: pick the account to use next.
 
-Input: the scored record stream. Output: every record unchanged, then one
-``recommendation`` record (schemas/recommendation.json).
+Input: the scored record stream. Output: every record unchanged, as it arrives, then one
+``recommendation`` record (schemas/recommendation.json). Memory stays flat: only the few
+facts choosing needs are kept, never the records.
 
 How the account is chosen: :mod:`pipeline.choosing`.
 
@@ -12,24 +13,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pipeline.choosing import recommendation
+from pipeline.choosing import Chooser
 from pipeline.clock import now_ms
 from pipeline.pool_rules import stream_time
 from pipeline.records import Record
 
 
 def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
-    """``now`` None: the moment the stream describes (:func:`pipeline.pool_rules.stream_time`)."""
-    accounts: list[Record] = []
+    """Pass every record on as it arrives (keeping only what choosing needs), then add the
+    recommendation. ``now`` None: the moment the stream describes
+    (:func:`pipeline.pool_rules.stream_time`)."""
+    chooser: Chooser | None = None
     flagged = 0
     for record in records:
         kind = record.get("kind")
         if kind == "pool" and now is None:
             now = stream_time(record)
         if kind == "account":
-            accounts.append(record)
+            if chooser is None:
+                chooser = Chooser(now if now is not None else now_ms())
+            chooser.add(record)
         elif kind == "flagged":
             flagged += 1
-        if kind != "recommendation":  # a stream recommended before gets a fresh one
-            yield record
-    yield recommendation(accounts, now if now is not None else now_ms(), flagged)
+        elif kind == "recommendation":  # a stream recommended before gets a fresh one
+            continue
+        yield record
+    if chooser is None:
+        chooser = Chooser(now if now is not None else now_ms())
+    chooser.flagged = flagged
+    yield chooser.recommendation()

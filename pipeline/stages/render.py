@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pipeline.errors import StorageError
+from pipeline.memory import collector_paused
 from pipeline.pool_rules import pool_failure
 from pipeline.records import Record
 from pipeline.report import render_view
@@ -30,19 +31,23 @@ def render(
     redact: bool = False,
     view_name: str = "report",
 ) -> bytes:
-    if view_name == "forecast":  # the forecast stage's additions (--view forecast)
-        from pipeline.report.forecast import render_forecast
+    with collector_paused():  # the view keeps every account: see pipeline.memory
+        if view_name == "forecast":  # the forecast stage's additions (--view forecast)
+            from pipeline.report.forecast import render_forecast
 
-        view = build_view(records, now=now, model=model)
-        return render_forecast(redact_view(view) if redact else view, fmt)
-    view = checked_view(records, now=now, model=model, redact=redact)
-    return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
+            view = build_view(records, now=now, model=model)
+            return render_forecast(redact_view(view) if redact else view, fmt)
+        view = checked_view(records, now=now, model=model, redact=redact, explain=explain)
+        return render_view(view, fmt=fmt, color=color, explain=explain, redact=redact)
 
 
-def checked_view(records: Iterable[Record], *, now: int | None, model: str | None, redact: bool = False) -> View:
+def checked_view(
+    records: Iterable[Record], *, now: int | None, model: str | None, redact: bool = False, explain: bool = True
+) -> View:
     """The view of a stream that has something to report on; else :class:`StorageError` with
-    the reason ``codex auth report`` gives for the same pool (:func:`pipeline.pool_rules.pool_failure`)."""
-    view = build_view(records, now=now, model=model)
+    the reason ``codex auth report`` gives for the same pool (:func:`pipeline.pool_rules.pool_failure`).
+    Each account keeps its factors only with ``explain``."""
+    view = build_view(records, now=now, model=model, explain=explain)
     reason = pool_failure(view.pool, len(view.accounts), len(view.flagged))
     if reason is not None:
         raise StorageError(view_masker(view).text(reason) if redact else reason)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from pipeline.numbers import real, whole
+from pipeline.numbers import MAX_SAFE, real, whole
 from pipeline.secrets import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 
@@ -45,11 +45,16 @@ def load_accounts(path: Path, now_ms: int) -> AccountsFile:
 
 
 def _finite(value: Any) -> bool:
+    if type(value) is int:  # the common case first: a JSON number without a fraction
+        return -MAX_SAFE <= value <= MAX_SAFE
     return real(value) is not None
 
 
 def _nonblank(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
 
 
 def normalize(data: Any, now_ms: int) -> _Normalized:
@@ -115,8 +120,7 @@ def _migrate_v1(account: dict[str, Any], now_ms: int) -> None:
         account["rateLimitResetTimes"] = dict.fromkeys(MODEL_FAMILIES, reset)
 
 
-@dataclass(frozen=True)
-class _Identity:
+class _Identity(NamedTuple):  # a tuple: made twice per account, ten times cheaper than a dataclass
     account_id: str | None
     email: str | None
     refresh: str | None

@@ -7,8 +7,6 @@ came from, never rewriting the user's files.
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
 import os
 import re
 import stat
@@ -81,6 +79,8 @@ def read_regular(path: Path) -> bytes:
 def parse_json(text: str) -> Any:
     """``json.loads`` whose every failure is :class:`ValueError` (too deep, too long a number
     included)."""
+    import json
+
     try:
         return json.loads(text)
     except RecursionError:
@@ -101,6 +101,25 @@ def read_json(path: Path) -> Any:
         if exc.errno == errno.ENOTDIR:
             raise Unreadable("file is missing", missing=True) from None
         raise Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    return decode_json(raw)
+
+
+def decode_json(raw: bytes) -> Any:
+    """Parse JSON bytes (a UTF-8 byte-order mark allowed) or raise :class:`Unreadable`.
+
+    orjson parses (about 5x faster on a large pool); whatever it refuses (NaN, lone
+    surrogates, nesting past its limit, bad bytes) goes to the standard library's parser,
+    which accepts what it always did and words the error. One difference: an integer past
+    64 bits comes back from orjson as a float (the storage readers bound every number they
+    use anyway)."""
+    import orjson
+
+    try:
+        return orjson.loads(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw)
+    except orjson.JSONDecodeError:
+        pass
+    import json
+
     try:
         text = raw.decode("utf-8-sig")
         value = parse_json(text)
@@ -155,8 +174,12 @@ def read_wal(path: Path) -> Any:
     content, checksum = envelope.get("content"), envelope.get("checksum")
     if not isinstance(content, str) or not isinstance(checksum, str):
         raise Unreadable("has no content or checksum")
+    import hashlib  # only a write-ahead log has a checksum: no OpenSSL load for a plain read
+
     if hashlib.sha256(content.encode("utf-8")).hexdigest() != checksum.strip().lower():
         raise Unreadable("checksum does not match its content")
+    import json
+
     try:
         value = parse_json(content)
     except json.JSONDecodeError as exc:

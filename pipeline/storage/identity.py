@@ -27,10 +27,14 @@ def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -
 
 
 def identity_of(account: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(accountId, email, where the e-mail came from), as the records show them."""
-    claims = jwt.claims(account.get("accessToken"))
-    account_id = text_or_none(account.get("accountId")) or jwt.account_id(claims)
+    """(accountId, email, where the e-mail came from), as the records show them. The access
+    token is decoded only when the stored id or e-mail is missing."""
+    account_id = text_or_none(account.get("accountId"))
     email = text_or_none(account.get("email"))
+    if account_id and email:
+        return account_id, email, "stored"
+    claims = jwt.claims(account.get("accessToken"))
+    account_id = account_id or jwt.account_id(claims)
     if email:
         return account_id, email, "stored"
     email = jwt.email(claims)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
+import binascii
 from typing import Any
+
+import orjson
 
 from pipeline.numbers import instant, real
 from pipeline.vocabulary import known_code
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
+_URLSAFE = bytes.maketrans(b"-_", b"+/")  # base64url to base64, as base64.urlsafe_b64decode does
 
 
 def claims(token: object) -> dict[str, Any] | None:
@@ -22,9 +24,18 @@ def claims(token: object) -> dict[str, Any] | None:
         return None
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
-    except (ValueError, UnicodeEncodeError):
+        raw = binascii.a2b_base64(payload.encode("ascii").translate(_URLSAFE))
+    except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
         return None
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # what orjson refuses, the standard parser may take (NaN)
+        import json
+
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            return None
     return decoded if isinstance(decoded, dict) else None
 
 

@@ -1,9 +1,14 @@
-"""Start-up stays light: --help, collect and the default report import neither httpx nor
-jsonschema nor sqlite3 (the history is loaded only where it is used)."""
+"""Start-up stays light: each command loads the modules it needs and no others.
+
+A command runs in a fresh interpreter that records ``sys.modules`` on exit. Heavy or
+command-specific modules are held to the commands that use them: httpx only live, the
+validators only where stdin is validated (and jsonschema itself only to word an error),
+orjson only where JSON is read or written, subprocess only in the wrapper's hand-over, each
+report format only when asked for, the history (sqlite3) only where it is used.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,57 +19,143 @@ import pytest
 from testkit import poolkit
 from testkit.helpers import ROOT
 
-HEAVY = ("httpx", "jsonschema", "referencing", "httpcore", "sqlite3", "_sqlite3", "prometheus_client")
+NOW = str(poolkit.SEED_NOW)
 PROBE = """
-import atexit, json, sys
-atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(sys.modules))))
-from pipeline.cli import main
-main(sys.argv[2:])
+import atexit, sys
+def dump():
+    with open(sys.argv[1], "w") as out:
+        out.write("\\n".join(sorted(sys.modules)))
+atexit.register(dump)
+if sys.argv[2] == "wrapper":
+    from pipeline.wrapper import main
+else:
+    from pipeline.cli import main
+main(sys.argv[3:])
 """
 
+# Never at start-up: only the commands named in the tests below may load these.
+LIVE = ("httpx", "httpcore", "pipeline.live.service", "pipeline.stages.probe")
+VALIDATION = ("jsonschema", "jsonschema_rs", "referencing", "pipeline.schema")
+# (hashlib is not among them: every run checks the token journal, pipeline.live.recovery.)
+ELSEWHERE = ("sqlite3", "_sqlite3", "prometheus_client", "subprocess", "signal", "tempfile")
+FORMATS = ("pipeline.report.text", "pipeline.report.json_report", "pipeline.report.html", "pipeline.report.prometheus")
 
-def loaded_modules(tmp_path: Path, *args: str, env: dict | None = None) -> set[str]:
-    out = tmp_path / "modules.json"
-    subprocess.run([sys.executable, "-c", PROBE, str(out), *args], cwd=ROOT, env=env, capture_output=True)
-    return set(json.loads(out.read_text()))
+
+def loaded_modules(
+    tmp_path: Path, *args: str, entry: str = "cli", stdin: bytes = b"", env: dict[str, str] | None = None
+) -> set[str]:
+    out = tmp_path / "modules.txt"
+    subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), entry, *args], cwd=ROOT, env=env, input=stdin, capture_output=True
+    )
+    return set(out.read_text().splitlines())
+
+
+def loads(modules: set[str], *names: str) -> list[str]:
+    """Which of ``names`` (a module or a package and everything under it) were loaded."""
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
+@pytest.fixture
+def stream(tmp_path: Path) -> dict[str, bytes]:
+    """The seed pool's stream after collect, score and recommend, as the stages read them."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    steps: dict[str, bytes] = {}
+    data = b""
+    for stage in ("collect", "score", "recommend"):
+        argv = [sys.executable, "-m", "pipeline", stage, "--now", NOW]
+        if stage == "collect":
+            argv += ["--dir", str(pool)]
+        data = subprocess.run(argv, input=data, capture_output=True, check=True, cwd=ROOT).stdout
+        steps[stage] = data
+    return steps
 
 
 @pytest.mark.parametrize(
     "args",
-    [
-        ["--help"],
-        ["collect", "--help"],
-        ["schema", "--help"],
-        ["--version"],
-        ["schema", "report"],
-        ["serve", "--help"],
-        ["watch", "--help"],
-    ],
+    [["--help"], ["collect", "--help"], ["schema", "--help"], ["--version"], ["serve", "--help"], ["watch", "--help"]],
 )
-def test_help_is_light(tmp_path: Path, args: list[str]) -> None:
+def test_help_loads_no_stage_and_no_json(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_modules(tmp_path, *args)
     assert "pipeline.cli" in modules
-    assert not [m for m in modules if m.split(".")[0] in HEAVY], args
+    assert (
+        loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *FORMATS, "orjson", "pipeline.storage", "pipeline.stages") == []
+    )
+
+
+def test_printing_a_schema_loads_no_validator(tmp_path: Path) -> None:
+    modules = loaded_modules(tmp_path, "schema", "report")
+    assert loads(modules, "pipeline.schema") == ["pipeline.schema"]
+    assert loads(modules, "jsonschema", "jsonschema_rs", "referencing", *LIVE, *ELSEWHERE, "pipeline.stages") == []
+
+
+def test_collect_reads_storage_and_nothing_more(tmp_path: Path) -> None:
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    modules = loaded_modules(tmp_path, "collect", "--dir", str(pool), "--now", NOW)
+    assert loads(modules, "pipeline.stages.collect", "orjson") == ["pipeline.stages.collect", "orjson"]
+    assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *FORMATS, "pipeline.policy", "pipeline.choosing") == []
 
 
 @pytest.mark.parametrize(
-    ("args", "marker"),
+    ("stage", "args", "source", "needs", "never"),
     [
-        (["collect"], "pipeline.stages.collect"),
-        (["report", "--json"], "pipeline.porcelain"),
-        (["report"], "pipeline.report.text"),
+        ("score", [], "collect", ("pipeline.policy",), ("pipeline.choosing", "pipeline.report")),
+        ("recommend", [], "score", ("pipeline.choosing",), ("pipeline.policy", "pipeline.report")),
+        ("render", [], "recommend", ("pipeline.report.text",), ("pipeline.report.json_report",)),
+        ("render", ["--json"], "recommend", ("pipeline.report.json_report",), ("pipeline.report.text",)),
     ],
 )
-def test_collect_and_default_report_are_light(tmp_path: Path, args: list[str], marker: str) -> None:
+def test_stages_load_the_fast_validator_not_jsonschema(
+    tmp_path: Path,
+    stream: dict[str, bytes],
+    stage: str,
+    args: list[str],
+    source: str,
+    needs: tuple[str, ...],
+    never: tuple[str, ...],
+) -> None:
+    modules = loaded_modules(tmp_path, stage, *args, "--now", NOW, stdin=stream[source])
+    assert loads(modules, "jsonschema_rs", "pipeline.schema", *needs) == ["jsonschema_rs", "pipeline.schema", *needs]
+    # Valid input never loads the pure-Python validator: it only words an error.
+    assert loads(modules, "jsonschema", "referencing", *LIVE, *ELSEWHERE, "pipeline.storage", *never) == []
+
+
+def test_an_invalid_record_brings_in_jsonschema_to_word_the_error(tmp_path: Path) -> None:
+    """The guard above can fail: an error is worded by jsonschema."""
+    modules = loaded_modules(tmp_path, "score", stdin=b'{"kind":"account","index":-1,"enabled":true}\n')
+    assert loads(modules, "jsonschema") == ["jsonschema"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "args", "fmt"),
+    [
+        ("cli", ["report"], "pipeline.report.text"),
+        ("cli", ["report", "--json"], "pipeline.report.json_report"),
+        ("wrapper", ["auth", "report"], "pipeline.report.text"),
+    ],
+)
+def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fmt: str) -> None:
     pool = poolkit.seed_example_pool(tmp_path / "pool")
     env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool))
-    modules = loaded_modules(tmp_path, *args, env=env)
-    assert marker in modules
-    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+    modules = loaded_modules(tmp_path, *args, "--now", NOW, entry=entry, env=env)
+    assert loads(modules, "pipeline.porcelain", fmt) == ["pipeline.porcelain", fmt]
+    others = [f for f in FORMATS if f != fmt]
+    assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others) == []
+
+
+def test_wrapper_hands_over_without_the_cli(tmp_path: Path) -> None:
+    real = tmp_path / "bin" / "codex"
+    real.parent.mkdir()
+    real.write_text("#!/bin/sh\nexit 0\n")
+    real.chmod(0o755)
+    env = dict(os.environ, PATH=f"{real.parent}{os.pathsep}{os.environ['PATH']}")
+    modules = loaded_modules(tmp_path, "--version", entry="wrapper", env=env)
+    assert loads(modules, "subprocess") == ["subprocess"]
+    assert loads(modules, "click", "pipeline.cli", "orjson", *VALIDATION, *LIVE) == []
 
 
 def test_live_report_loads_httpx(tmp_path: Path) -> None:
-    """The guard above can fail: the live path does import httpx."""
+    """The guards above can fail: the live path does import httpx."""
     pool = poolkit.seed_example_pool(tmp_path / "pool")
     env = dict(
         os.environ,

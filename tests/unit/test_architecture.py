@@ -42,6 +42,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.numbers",
         "pipeline.secrets",
         "pipeline.vocabulary",
+        "pipeline.memory",
         "pipeline.pool_rules",
         "pipeline.terminal",
         "pipeline",

@@ -358,3 +358,19 @@ def test_html_size_stays_small(big_pool: Path) -> None:
     big = big_report(big_pool, "--format", "html")
     assert len(seed) < 16_000
     assert len(big) < 1000 * 700, f"{len(big)} bytes for 1,000 accounts"
+
+
+@pytest.mark.parametrize("case", [c for c, _, _ in SMALL])
+def test_json_written_account_by_account_equals_the_whole_document_dumped(case: str, big_pool: Path) -> None:
+    import orjson
+
+    from pipeline.ndjson import read_records
+    from pipeline.report.json_report import health_report, render
+    from pipeline.report.view import build_view
+
+    with open(RENDER_CASES / f"{case}.in.ndjson", "rb") as stream:
+        view = build_view(read_records(stream, validate=False), now=poolkit.SEED_NOW)
+    whole = orjson.dumps(health_report(view), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    assert render(view) == whole
+    data = big_report(big_pool, "--json")
+    assert data == orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)

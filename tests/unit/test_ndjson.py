@@ -60,17 +60,34 @@ def test_records_stream_lazily() -> None:
         next(records)
 
 
-def test_write_flushes_each_record() -> None:
-    class Counting(io.BytesIO):
-        flushes = 0
+class Counting(io.BytesIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
 
-        def flush(self) -> None:
-            Counting.flushes += 1
+    def flush(self) -> None:
+        self.flushes += 1
 
+
+def test_write_buffers_and_flushes_at_the_end() -> None:
     stream = Counting()
     assert write_records([{"kind": "x", "n": 1}, {"kind": "x", "n": 2}], stream) == 2
     assert stream.getvalue() == b'{"kind":"x","n":1}\n{"kind":"x","n":2}\n'
-    assert Counting.flushes == 2
+    assert stream.flushes == 1
+
+
+def test_write_can_flush_each_record() -> None:
+    stream = Counting()
+    seen = []
+
+    def records():
+        for n in (1, 2):
+            yield {"kind": "x", "n": n}
+            seen.append(stream.flushes)  # the record was flushed before the next is made
+
+    assert write_records(records(), stream, flush_each=True) == 2
+    assert seen == [1, 2]
+    assert stream.getvalue() == b'{"kind":"x","n":1}\n{"kind":"x","n":2}\n'
 
 
 def test_head_one_ends_quietly(tmp_path: Path) -> None:
