@@ -17,7 +17,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -29,6 +28,8 @@ def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
     the target and fsync the folder. A reader never sees half a file; on failure the old
     file (if any) is untouched, the temporary file is removed and the OSError propagates."""
     folder = target.parent if str(target.parent) else Path(".")
+    import tempfile  # only --out writes a file; every stage writes its stream through here
+
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         try:

@@ -27,11 +27,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
-import random
 import re
-import secrets
 import sys
 import threading
 import time
@@ -123,6 +120,8 @@ def me() -> tuple[int, str]:
 
 def temp_name(target: Path) -> Path:
     pid, started = me()
+    import secrets  # the modules below load only where a file is written (a default report writes none)
+
     return target.with_name(f".{target.name}.{TEMP_MARK}.{pid}.{started}.{secrets.token_hex(4)}.tmp")
 
 
@@ -214,6 +213,8 @@ def read_seen(path: Path) -> Seen | None:
     finally:
         os.close(fd)
     data = b"".join(chunks)
+    import hashlib
+
     return Seen(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), data)
 
 
@@ -401,6 +402,8 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                         _unlink(temp)
                         if time.monotonic() > deadline:
                             raise WriteError(f"{path} kept changing while we wrote it ({attempt} attempts)")
+                        import random
+
                         time.sleep(random.uniform(0, 0.002))
                         expected = read_seen(path)  # changed since we read it: merge again
                         base = expected.data if expected is not None else None

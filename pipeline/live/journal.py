@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import threading
@@ -56,6 +55,8 @@ VERSION = 1
 
 def token_hash(token: str) -> str:
     """How the journal and the refresh lease name a refresh token: SHA-256, hex."""
+    import hashlib  # loaded only when there is a token to key (a default report rarely has one)
+
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
 
 
@@ -97,6 +98,8 @@ class Rotation:
 
 def _check(fields: dict[str, Any]) -> str:
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    import hashlib
+
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

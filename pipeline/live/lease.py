@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -94,6 +93,8 @@ class Lease:
             if published is not None:
                 published.pop("createdAt", None)
                 return None, published
+            import secrets
+
             nonce = secrets.token_hex(8)
             now = self._now()
             pid, started = atomic.me()
