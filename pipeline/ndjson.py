@@ -87,28 +87,27 @@ def dumps(record: Record) -> bytes:
 
 
 def write_records(records: Iterable[Record], stream: IO[bytes], *, flush_each: bool = False) -> int:
-    """Write each record as one line (scrubbed of the run's secrets, see :mod:`pipeline.secrets`);
-    return how many were written. The stream is flushed at the end, and after every record
-    with ``flush_each`` (for ``probe``, whose records come slowly and should reach the next
-    stage as each is made). A stream that refuses the bytes (a full disk, ``> /dev/full``)
-    raises :class:`OutputError`."""
-    from pipeline.output import write_stream
+    """Write each record as one line (scrubbed of the run's secrets, see :mod:`pipeline.secrets`)
+    as soon as it is made; return how many were written. The stream's buffer is flushed at the
+    end, and after every record with ``flush_each`` (for ``probe``, whose records come slowly
+    and should reach the next stage as each is made). A stream that refuses the bytes (a full
+    disk, ``> /dev/full``) raises :class:`OutputError`."""
+    from pipeline.output import refused
     from pipeline.secrets import scrub_bytes
 
     count = 0
-    pending: list[bytes] = []
-    for record in records:
-        line = scrub_bytes(dumps(record))
-        if flush_each:
-            write_stream(stream, line)
-        else:
-            pending.append(line)
-            if len(pending) >= 1024:  # write in batches: one call per record costs more than the JSON
-                write_stream(stream, b"".join(pending))
-                pending.clear()
-        count += 1
-    if pending or not flush_each:
-        write_stream(stream, b"".join(pending))
+    write = stream.write
+    try:
+        for record in records:
+            write(scrub_bytes(dumps(record)))
+            if flush_each:
+                stream.flush()
+            count += 1
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise refused(stream, exc) from None
     return count
 
 

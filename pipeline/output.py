@@ -45,7 +45,7 @@ def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
         except OSError:
             pass
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def write_out(out_path: str | None, data: bytes, mode: int = 0o600) -> None:
@@ -65,12 +65,17 @@ def write_stream(stream: IO[bytes], data: bytes) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        name = getattr(stream, "name", "-")
-        if name in ("-", "<stdout>") or stream is sys.stdout.buffer:
-            from pipeline.terminal import stdout_failed
+        raise refused(stream, exc) from None
 
-            raise stdout_failed(exc) from None
-        raise OutputError(f"cannot write to {name}: {os.strerror(exc.errno) if exc.errno else exc}") from None
+
+def refused(stream: IO[bytes], exc: OSError) -> OutputError:
+    """The one-line error for a stream that refused bytes, naming it (stdout by its name)."""
+    name = getattr(stream, "name", "-")
+    if name in ("-", "<stdout>") or stream is sys.stdout.buffer:
+        from pipeline.terminal import stdout_failed
+
+        return stdout_failed(exc)
+    return OutputError(f"cannot write to {name}: {os.strerror(exc.errno) if exc.errno else exc}")
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:
@@ -153,9 +158,11 @@ def _why(exc: OSError, folder: Path) -> str:
     return os.strerror(exc.errno) if exc.errno else type(exc).__name__
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (best effort: a folder that cannot be opened or
+    synced is left as it is)."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return
     try:

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.output import fsync_dir
+
 LOCK_NAME = ".codex-auth-report.lock"
 TEMP_MARK = "codex-auth-report"
 SAFE_ATTEMPTS = 3
@@ -237,19 +239,6 @@ def same(seen: Seen | None, now: Seen | None) -> bool:
 
 
 # --- writing --------------------------------------------------------------------------
-
-
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_temp(target: Path, data: bytes, mode: int = 0o600, *, sync: bool = True) -> Path:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.live import atomic
+from pipeline.output import fsync_dir
 from pipeline.secrets import remember
 from pipeline.storage.files import read_regular
 
@@ -195,7 +196,7 @@ class Journal:
                                 covered = self._written
                             os.fsync(fd)  # the file's data, whoever's descriptor wrote it
                             if not self._folder_synced:
-                                atomic.fsync_dir(self.folder)
+                                fsync_dir(self.folder)
                                 self._folder_synced = True
                             self._synced = max(self._synced, covered)
                 finally:
@@ -238,7 +239,7 @@ class Journal:
                     atomic.write_new(self.path, b"".join(encode(e) for e in keep))
                 else:
                     os.unlink(self.path)
-                    atomic.fsync_dir(self.folder)
+                    fsync_dir(self.folder)
             except (OSError, atomic.WriteError) as exc:
                 raise JournalError(f"cannot compact the token journal {self.path}: {exc}") from None
             return len(keep)
