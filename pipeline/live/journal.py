@@ -44,11 +44,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.live import atomic
+from pipeline.live.pending import JOURNAL_NAME
 from pipeline.output import fsync_dir
 from pipeline.secrets import remember
 from pipeline.storage.files import read_regular
 
-JOURNAL_NAME = "codex-auth-report-token-journal.ndjson"
 LOCK_NAME = ".codex-auth-report-journal.lock"
 KEEP_SETTLED_MS = 10 * 60 * 1000
 VERSION = 1

@@ -33,6 +33,7 @@ from typing import Any
 from pipeline.live import atomic
 from pipeline.live.atomic import WriteError
 from pipeline.live.journal import token_hash
+from pipeline.live.pending import lease_folder, leases_enabled
 from pipeline.secrets import remember
 from pipeline.storage.files import parse_json, read_regular
 
@@ -62,10 +63,9 @@ class Lease:
 
     @classmethod
     def from_env(cls, pool_dir: Path, env: Mapping[str, str]) -> Lease:
-        folder = env.get("CODEX_AUTH_REFRESH_LEASE_DIR", "").strip()
         return cls(
-            Path(folder) if folder else pool_dir / "refresh-leases",
-            enabled=env.get("CODEX_AUTH_REFRESH_LEASE", "1").strip() != "0",
+            lease_folder(pool_dir, env),
+            enabled=leases_enabled(env),
             ttl_ms=_ms(env, "CODEX_AUTH_REFRESH_LEASE_TTL_MS", 30_000),
             wait_ms=_ms(env, "CODEX_AUTH_REFRESH_LEASE_WAIT_MS", 35_000),
             poll_ms=_ms(env, "CODEX_AUTH_REFRESH_LEASE_POLL_MS", 150),

@@ -26,15 +26,11 @@ from pathlib import Path
 from pipeline.live import atomic
 from pipeline.live.journal import Journal, JournalError, Rotation, latest, token_hash
 from pipeline.live.lease import Lease
+from pipeline.live.pending import journal_folder, may_be_waiting
 from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
 from pipeline.storage.pool import Pool
 
 PENDING_SUFFIX = "not in storage yet: run codex auth report --live, or codex auth repair"
-
-
-def journal_folder(pool: Pool) -> Path:
-    """Where the journal lives: beside the storage file (the pool folder, or Codex CLI's home)."""
-    return pool.storage_path.parent if pool.source != "none" else pool.resolved.dir
 
 
 def lease_of(pool: Pool, env: Mapping[str, str]) -> Lease:
@@ -128,12 +124,8 @@ def holding(pool: Pool, target: Target) -> set[str]:
 
 def pending_note(pool: Pool, env: Mapping[str, str]) -> str | None:
     """The storage warning for tokens that storage lacks, or None (read-only)."""
-    if pool.source == "none":
-        return None
-    folder = journal_folder(pool)
-    lease = lease_of(pool, env)
-    if not (folder / Journal(folder).path.name).exists() and not (lease.enabled and lease.folder.is_dir()):
-        return None  # the common case costs two stat calls
+    if not may_be_waiting(pool, env):
+        return None  # the common case costs a stat call or two
     count = len(survey(pool, env).waiting)
     return pending_text(count) if count else None
 

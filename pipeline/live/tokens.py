@@ -34,6 +34,7 @@ from pipeline.live.atomic import WriteError
 from pipeline.live.endpoints import Endpoints
 from pipeline.live.journal import Journal, JournalError, Rotation, token_hash
 from pipeline.live.lease import Lease, LeaseTimeout
+from pipeline.live.pending import journal_folder
 from pipeline.live.writeback import Target, apply, find_account, held, newest, stored_tokens, writable
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS
 from pipeline.storage import jwt
@@ -95,7 +96,7 @@ class TokenKeeper:
     waiting: int = 0  # spent tokens storage still holds after the last recovery
 
     def __post_init__(self) -> None:
-        self.journal = Journal(recovery.journal_folder(self.pool))
+        self.journal = Journal(journal_folder(self.pool))
         if self.lease is None:
             self.lease = recovery.lease_of(self.pool, self.env)
         self.targets = recovery.targets(self.pool)

@@ -32,7 +32,11 @@ from pipeline.vocabulary import display_name, known_code, stored_code
 def note_pending_tokens(pool: Pool, env: Mapping[str, str]) -> None:
     """Add the storage warning for rotated tokens that the token journal (or a refresh lease
     result) holds and storage lacks; reads only."""
-    from pipeline.live.recovery import pending_note
+    from pipeline.live.pending import may_be_waiting
+
+    if not may_be_waiting(pool, env):
+        return
+    from pipeline.live.recovery import pending_note  # reads the journal and the lease results
 
     note = pending_note(pool, env)
     if note is not None and note not in pool.warnings:

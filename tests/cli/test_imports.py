@@ -38,7 +38,17 @@ LIVE = ("httpx", "httpcore", "pipeline.live.service", "pipeline.stages.probe")
 VALIDATION = ("jsonschema", "jsonschema_rs", "referencing", "pipeline.schema")
 # The token journal check that every run makes costs a stat call or two: hashing, random
 # names and the like load only where a token or a file is written.
-ELSEWHERE = ("sqlite3", "_sqlite3", "prometheus_client", "subprocess", "signal", "tempfile", "hashlib", "secrets")
+ELSEWHERE = (
+    "sqlite3",
+    "_sqlite3",
+    "prometheus_client",
+    "subprocess",
+    "signal",
+    "tempfile",
+    "hashlib",
+    "secrets",
+    "pipeline.live.recovery",
+)
 FORMATS = ("pipeline.report.text", "pipeline.report.json_report", "pipeline.report.html", "pipeline.report.prometheus")
 
 

@@ -1,0 +1,41 @@
+"""The question every run asks, cheaply: could a rotated token be waiting outside storage?
+
+It takes a stat call or two and imports nothing heavy, so a default report pays almost
+nothing for it; only when a token journal or a lease folder is there does the run read them
+(:mod:`pipeline.live.recovery`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pipeline.storage.pool import Pool
+
+JOURNAL_NAME = "codex-auth-report-token-journal.ndjson"
+
+
+def journal_folder(pool: Pool) -> Path:
+    """Where the journal lives: beside the storage file (the pool folder, or Codex CLI's home)."""
+    return pool.storage_path.parent if pool.source != "none" else pool.resolved.dir
+
+
+def lease_folder(pool_dir: Path, env: Mapping[str, str]) -> Path:
+    """codex-multi-auth's refresh-lease folder (``CODEX_AUTH_REFRESH_LEASE_DIR`` overrides it)."""
+    folder = env.get("CODEX_AUTH_REFRESH_LEASE_DIR", "").strip()
+    return Path(folder) if folder else pool_dir / "refresh-leases"
+
+
+def leases_enabled(env: Mapping[str, str]) -> bool:
+    return env.get("CODEX_AUTH_REFRESH_LEASE", "1").strip() != "0"
+
+
+def may_be_waiting(pool: Pool, env: Mapping[str, str]) -> bool:
+    """False when no rotated token can be waiting: no journal, and no lease folder to hold a
+    result (Codex CLI knows no lease)."""
+    if pool.source == "none":
+        return False
+    if (journal_folder(pool) / JOURNAL_NAME).exists():
+        return True
+    if pool.source == "codex-cli" or not leases_enabled(env):
+        return False
+    return lease_folder(pool.resolved.dir, env).is_dir()
