@@ -110,11 +110,7 @@ class HistoryStore:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA foreign_keys = ON")
             if create:
-                mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise HistoryError(f"{path}: could not switch to WAL mode (got {mode})")
-                self.db.execute("PRAGMA synchronous = NORMAL")
-                self._migrate()
+                self._set_up_for_writing()
             else:
                 version = self.db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
@@ -130,6 +126,28 @@ class HistoryStore:
         except sqlite3.Error as exc:
             self.db.close()
             raise HistoryError(f"{path}: {_why(exc)}") from None
+
+    def _set_up_for_writing(self) -> None:
+        """WAL mode and the tables. Two first runs at once can find each other converting a
+        new file, and SQLite then answers "locked" at once instead of waiting (it would be a
+        deadlock): try again, within the busy timeout."""
+        import time
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = 0.005
+        while True:
+            try:
+                mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise HistoryError(f"{self.path}: could not switch to WAL mode (got {mode})")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
 
     def __enter__(self) -> HistoryStore:
         return self
