@@ -88,18 +88,9 @@ def fail(stage: str, error: PipelineError) -> None:
 
 
 def _drop_stdout() -> None:
-    """Point stdout at /dev/null so that the interpreter's final flush of what a failed
-    stdout still holds neither fails nor prints a second message."""
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
+    from pipeline.terminal import drop_stdout
+
+    drop_stdout()
 
 
 def _quiet_broken_pipe() -> None:

@@ -44,10 +44,20 @@ def stdout_failed(error: OSError) -> OutputError:
     """The error to report when writing to stdout failed (``> /dev/full``). Points the file
     descriptor at /dev/null first, so that the interpreter's last flush at exit does not fail
     a second time with a traceback of its own."""
+    drop_stdout()
+    return OutputError(f"cannot write to standard output: {error.strerror or error}")
+
+
+def drop_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of what a failed (or
+    abandoned) stdout still holds neither fails nor prints a second message."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
-    return OutputError(f"cannot write to standard output: {error.strerror or error}")
