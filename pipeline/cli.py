@@ -69,12 +69,13 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
 
 
 def say(line: str) -> None:
-    """One line on stderr, scrubbed of the run's secrets. A stderr that cannot take it is
-    ignored: there is nowhere else to say anything."""
+    """One line on stderr, scrubbed of the run's secrets, control characters shown as escapes
+    (pipeline.visible). A stderr that cannot take it is ignored: there is nowhere else to say anything."""
     from pipeline.secrets import scrub
+    from pipeline.visible import visible
 
     try:
-        click.echo(scrub(line), err=True)
+        click.echo(visible(scrub(line)), err=True)
     except (OSError, ValueError):
         pass
 
@@ -1095,10 +1096,10 @@ def run_forecast_stage(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["ndjson", "json", "csv"]),
-    default="ndjson",
-    show_default=True,
-    help="ndjson: one object a line; json: one array; csv: a header and one row each.",
+    type=click.Choice(["text", "ndjson", "json", "csv"]),
+    default=None,
+    help="text: a table with UTC times (the default on a terminal); ndjson: one object a line with epoch-ms "
+    "times (the default in a pipe); json: one array; csv: a header and one row each.",
 )
 @click.option("--events", is_flag=True, help="What happened, derived from consecutive samples, instead of the samples.")
 @click.option("--daily", is_flag=True, help="Per UTC day: runs, accounts, active, healthy, rate-limited, in error.")
@@ -1118,7 +1119,7 @@ def history(
     since: str | None,
     until: str | None,
     account: str | None,
-    fmt: str,
+    fmt: str | None,
     events: bool,
     daily: bool,
     prune: bool,
@@ -1144,7 +1145,7 @@ def history(
     from pipeline.clock import parse_duration, parse_time
     from pipeline.errors import ConfigError
     from pipeline.history.location import history_path
-    from pipeline.history.store import HistoryError, HistoryStore
+    from pipeline.history.store import HistoryError
 
     when = resolve_now(now)
     path = history_path(os.environ, history_file, False)
@@ -1154,12 +1155,10 @@ def history(
             raise click.UsageError("--prune needs --keep DURATION (e.g. --keep 90d)")
         if events or daily or since or until or account:
             raise click.UsageError("--prune takes only --keep (and --history)")
-        before = when - parse_duration(keep, "--keep")
+        from pipeline.history.query import prune as prune_runs
+
         try:
-            if not path.is_file():
-                raise HistoryError(f"{path}: no history yet (a live run records one)")
-            with HistoryStore(path, create=True) as store:
-                count = store.prune(before)
+            count = prune_runs(path, when - parse_duration(keep, "--keep"))
         except HistoryError as error:
             raise HistoryUnavailable(str(error)) from None
         say(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}")
@@ -1172,61 +1171,20 @@ def history(
     end = parse_time(until, when, "--until") if until else None
     if start is not None and end is not None and start > end:
         raise ConfigError("--since is after --until")
-    from pipeline.history import events as ev
+    from pipeline.history.query import Query, answer
 
+    kind = "events" if events else "daily" if daily else "samples"
+    fmt = fmt or ("text" if sys.stdout.isatty() else "ndjson")
     try:
-        with HistoryStore(path, create=False) as store:
-            observed = store.observations(start, end)
-            runs = store.runs(start, end) if events else []
+        done = answer(path, kind, fmt, Query(start, end, account))
     except HistoryError as error:
         raise HistoryUnavailable(str(error)) from None
-    if events:
-        rows = ev.derive_events(runs, observed, account)
-    elif daily:
-        rows = ev.daily(observed, account)
-    else:
-        rows = ev.sample_rows(observed, account)
-    emit_report(format_rows(rows, fmt), None)
+    for note in done.notes:
+        say(f"history: {note}")
 
 
 class HistoryUnavailable(PipelineError):
     """The history cannot be read (exit 1)."""
-
-
-def format_rows(rows: list[dict[str, Any]], fmt: str) -> bytes:
-    import orjson
-
-    if fmt == "ndjson":
-        return b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
-    if fmt == "json":
-        return orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    writer = csv.writer(buffer, lineterminator="\n")
-    if columns:
-        writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _csv_cell(value: Any) -> str:
-    import orjson
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode()
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value  # a spreadsheet would run it as a formula (an e-mail or label is text)
-    return str(value)
 
 
 @cli.command()

@@ -45,6 +45,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.memory",
         "pipeline.pool_rules",
         "pipeline.terminal",
+        "pipeline.visible",
         "pipeline",
     ),
 ]
