@@ -73,6 +73,8 @@ def _connect(store: HistoryStore) -> sqlite3.Connection:
 
 
 _MATCH = "(?1 IS NULL OR folded(o.email) = ?1 OR folded(o.account_id) = ?1)"
+# a time that is not an integer (text sorts after every number) is read, to be counted as bad
+_IN_SPAN = "(o.sampled_at >= ?2 AND o.sampled_at <= ?3 OR typeof(o.sampled_at) != 'integer')"
 
 
 def _rows(store: HistoryStore, sql: str, params: dict[str, Any] | tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
@@ -94,7 +96,7 @@ def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -
     sql = (
         f"SELECT o.id, {checks.OBSERVATION_SQL}, {checks.WINDOW_SQL} FROM observations o"
         " LEFT JOIN windows w ON w.observation_id = o.id"
-        f" WHERE {_MATCH} AND o.sampled_at >= ?2 AND o.sampled_at <= ?3 ORDER BY {order}, o.id, w.window_key"
+        f" WHERE {_MATCH} AND {_IN_SPAN} ORDER BY {order}, o.id, w.window_key"
     )
     rows = _rows(store, sql, (query.wanted(), since, until))
     for _id, group in itertools.groupby(rows, key=lambda row: row[0]):
@@ -171,7 +173,7 @@ GROUP BY per_day.day ORDER BY per_day.day
 """
 _DAILY_BAD = f"""
 SELECT count(*) FROM observations o
-WHERE {_MATCH} AND o.sampled_at >= ?2 AND o.sampled_at <= ?3
+WHERE {_MATCH} AND {_IN_SPAN}
   AND NOT (typeof(o.sampled_at) = 'integer' AND o.sampled_at > 0 AND o.sampled_at <= ?4
        AND typeof(o.run_id) = 'integer' AND typeof(o.account_key) = 'text'
        AND o.enabled IN (0, 1) AND (o.status IS NULL OR typeof(o.status) = 'text'))
@@ -205,19 +207,20 @@ def events(store: HistoryStore, query: Query, tally: Tally) -> list[Row]:
         if previous is not None and previous["account_key"] == obs["account_key"]:
             found.extend(pair_events(previous, obs))
         previous = obs
-    found.extend(_membership(store, query))
+    found.extend(_membership(store, query, tally))
     found.sort(key=lambda e: (e["at"], e["email"] or "", e["accountId"] or "", e["kind"], e["window"] or ""))
     return found
 
 
-def _membership(store: HistoryStore, query: Query) -> Iterator[Row]:
+def _membership(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
     """account-added / account-removed between consecutive runs, holding two runs' accounts
     (a run in the span where none of the chosen accounts was seen counts, with none)."""
     since, until = query.span()
     sql = (
         "SELECT r.id, r.sampled_at, o.account_key, o.account_id, o.email FROM runs r"
         " LEFT JOIN observations o ON o.run_id = r.id AND o.sampled_at >= ?2 AND o.sampled_at <= ?3"
-        f" AND {_MATCH} WHERE r.sampled_at >= ?2 AND r.sampled_at <= ?3 ORDER BY r.sampled_at, r.id"
+        f" AND {_MATCH} WHERE (r.sampled_at >= ?2 AND r.sampled_at <= ?3"
+        " OR typeof(r.sampled_at) != 'integer') ORDER BY r.sampled_at, r.id"
     )
     before: dict[str, Row] | None = None
     rows = _rows(store, sql, (query.wanted(), since, until))
@@ -233,6 +236,7 @@ def _membership(store: HistoryStore, query: Query) -> Iterator[Row]:
         try:
             at = checks.at(sampled)
         except checks.Bad:
+            tally.bad += 1  # the run's own row
             continue
         if before is not None:
             for key in sorted(now.keys() - before.keys()):

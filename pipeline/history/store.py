@@ -24,6 +24,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.forecast import Sample
+from pipeline.history import checks
 from pipeline.history.samples import Observation
 
 BUSY_TIMEOUT_MS = 15_000
@@ -90,6 +91,7 @@ class HistoryStore:
 
     def __init__(self, path: Path, *, create: bool) -> None:
         self.path = path
+        self.bad_rows = 0  # rows read back with a value of the wrong type or range (skipped)
         try:
             if create:
                 _prepare(path)
@@ -273,9 +275,15 @@ class HistoryStore:
         )
         found: dict[str, list[Sample]] = {}
         for row in rows:
-            found.setdefault(row["window_key"], []).append(
-                Sample(row["sampled_at"], row["used_percent"], row["reset_at"])
-            )
+            try:  # SQLite keeps any value in any column: a bad one is skipped and counted
+                sample = Sample(
+                    checks.at(row["sampled_at"]), checks.percent(row["used_percent"]), checks.maybe_at(row["reset_at"])
+                )
+                window = checks.text(row["window_key"])
+            except checks.Bad:
+                self.bad_rows += 1
+                continue
+            found.setdefault(window, []).append(sample)
         return found
 
     def runs(self, since: int | None, until: int | None) -> list[dict[str, Any]]:
