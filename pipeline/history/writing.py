@@ -40,7 +40,7 @@ class _Out:
         if not self.parts:
             return
         from pipeline.output import write_stream
-        from pipeline.secrets import scrub_bytes
+        from pipeline.scrubbing import scrub_bytes
 
         data = b"".join(self.parts)
         self.parts, self.size = [], 0

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.always.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE
 from pipeline.history.samples import Observation, WindowRow
 from pipeline.history.store import HistoryStore
 from pipeline.report.markdown import code
+from pipeline.service.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE
 from pipeline.visible import CONTROL, visible
 from testkit import poolkit
 from testkit.helpers import ROOT, json_strings, run_cli
@@ -139,7 +139,7 @@ def test_markdown_report_with_a_double_backtick_email_makes_no_link(pool_dir: Pa
 
 def test_stderr_shows_stored_text_escaped(pool_dir: Path) -> None:
     # a rotated-token failure names the account on stderr; here: a warning that quotes stored text
-    from pipeline import cli as cli_module
+    from pipeline.cli import common as cli_module
 
     lines: list[str] = []
     import click

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.always import forecasting
-from pipeline.always.exporter import Exporter, _Server
-from pipeline.always.forecasting import ForecastHook
-from pipeline.always.snapshots import Refresher, RefreshLoop
-from pipeline.porcelain import HistoryOptions
+from pipeline.in_process import HistoryOptions
+from pipeline.service import forecast_hook as forecasting
+from pipeline.service.exporter import Exporter, _Server
+from pipeline.service.forecast_hook import ForecastHook
+from pipeline.service.snapshots import Refresher, RefreshLoop
 from testkit.helpers import ROOT
 
 RULES = ROOT / "examples" / "prometheus" / "codex-auth-rules.yml"
