@@ -58,7 +58,7 @@ def _runs(accounts: int, start: int, seed: int) -> Iterator[tuple[int, list[tupl
         at += STEP
 
 
-def generate(path: Path, size_mb: float, accounts: int = 50, seed: int = 20261202) -> int:
+def generate(path: Path, size_mb: float, accounts: int = 50, seed: int = 20261202, batch: int = BATCH) -> int:
     """Write runs into a new history at ``path`` until it holds ``size_mb`` MB; returns the runs."""
     from pipeline.history.store import HistoryStore
 
@@ -73,7 +73,7 @@ def generate(path: Path, size_mb: float, accounts: int = 50, seed: int = 2026120
     while True:
         db.execute("BEGIN")
         observations, windows = [], []
-        for _ in range(BATCH):
+        for _ in range(batch):
             at, rows = next(runs)
             count += 1
             db.execute(

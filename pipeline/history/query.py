@@ -28,7 +28,6 @@ from pipeline.numbers import MAX_INSTANT_MS
 
 Row = dict[str, Any]
 DAY_MS = 86_400_000
-FAR = 2**62
 
 
 @dataclass
@@ -38,7 +37,10 @@ class Query:
     account: str | None = None
 
     def span(self) -> tuple[int, int]:
-        return (self.since if self.since is not None else 0, self.until if self.until is not None else FAR)
+        """[since, until], within the instants a row may hold (1 ms to the end of 9999)."""
+        since = max(self.since if self.since is not None else 1, 1)
+        until = min(self.until if self.until is not None else MAX_INSTANT_MS, MAX_INSTANT_MS)
+        return since, until
 
     def wanted(self) -> str | None:
         return self.account.strip().lower() if self.account else None
@@ -73,8 +75,19 @@ def _connect(store: HistoryStore) -> sqlite3.Connection:
 
 
 _MATCH = "(?1 IS NULL OR folded(o.email) = ?1 OR folded(o.account_id) = ?1)"
-# a time that is not an integer (text sorts after every number) is read, to be counted as bad
-_IN_SPAN = "(o.sampled_at >= ?2 AND o.sampled_at <= ?3 OR typeof(o.sampled_at) != 'integer')"
+_IN_SPAN = "o.sampled_at >= ?2 AND o.sampled_at <= ?3"
+# A time no span holds (before 1970, after 9999, or text or bytes, which SQLite sorts after
+# every number): such rows are counted apart, from the two ends of the time index.
+_UNPLACED = (
+    "SELECT count(*) FROM observations o{join}"
+    f" WHERE (o.sampled_at < 1 OR o.sampled_at > {MAX_INSTANT_MS}) AND {{match}}"
+)
+
+
+def _unplaced(store: HistoryStore, query: Query, tally: Tally, *, windows: bool) -> None:
+    join = " LEFT JOIN windows w ON w.observation_id = o.id" if windows else ""
+    for (count,) in _rows(store, _UNPLACED.format(join=join, match=_MATCH), (query.wanted(),)):
+        tally.bad += int(count)
 
 
 def _rows(store: HistoryStore, sql: str, params: dict[str, Any] | tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
@@ -90,14 +103,25 @@ def _rows(store: HistoryStore, sql: str, params: dict[str, Any] | tuple[Any, ...
 _WIDTH = len(checks.OBSERVATION_COLUMNS)
 
 
-def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -> Iterator[Row]:
-    """Checked observations with their checked windows (a list), in ``order``."""
-    since, until = query.span()
-    sql = (
+SAMPLE_ORDER = "o.sampled_at"
+EVENT_ORDER = "o.account_key, o.sampled_at, o.run_id"
+
+
+def observations_sql(order: str) -> str:
+    """The observations with their windows, one row per window, in ``order`` (parameters: the
+    account wanted or None, since, until)."""
+    return (
         f"SELECT o.id, {checks.OBSERVATION_SQL}, {checks.WINDOW_SQL} FROM observations o"
         " LEFT JOIN windows w ON w.observation_id = o.id"
         f" WHERE {_MATCH} AND {_IN_SPAN} ORDER BY {order}, o.id, w.window_key"
     )
+
+
+def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -> Iterator[Row]:
+    """Checked observations with their checked windows (a list), in ``order``."""
+    since, until = query.span()
+    sql = observations_sql(order)
+    _unplaced(store, query, tally, windows=True)
     rows = _rows(store, sql, (query.wanted(), since, until))
     for _id, group in itertools.groupby(rows, key=lambda row: row[0]):
         members = list(group)  # one observation's rows: one per window
@@ -122,7 +146,7 @@ def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -
 def samples(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
     """One flat row per observation and window (window fields null for an observation without
     one), oldest first: the same rows as before, for NDJSON, JSON, CSV or the table."""
-    for obs in _observations(store, query, "o.sampled_at", tally):
+    for obs in _observations(store, query, SAMPLE_ORDER, tally):
         base = {
             "sampledAt": obs["sampled_at"],
             "accountId": obs["account_id"],
@@ -185,6 +209,7 @@ def daily(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
     many were active (enabled), healthy, rate-limited and in error. One SQL aggregate."""
     since, until = query.span()
     params = (query.wanted(), since, until, MAX_INSTANT_MS)
+    _unplaced(store, query, tally, windows=False)
     for row in _rows(store, _DAILY_BAD, params):
         tally.bad += int(row[0])
     for day, runs, accounts, active, healthy, limited, errors in _rows(store, _DAILY, params):
@@ -203,7 +228,7 @@ def events(store: HistoryStore, query: Query, tally: Tally) -> list[Row]:
     """Every event (see :mod:`.events`), oldest first."""
     found: list[Row] = []
     previous: Row | None = None
-    for obs in _observations(store, query, "o.account_key, o.sampled_at, o.run_id", tally):
+    for obs in _observations(store, query, EVENT_ORDER, tally):
         if previous is not None and previous["account_key"] == obs["account_key"]:
             found.extend(pair_events(previous, obs))
         previous = obs
@@ -219,10 +244,12 @@ def _membership(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row
     sql = (
         "SELECT r.id, r.sampled_at, o.account_key, o.account_id, o.email FROM runs r"
         " LEFT JOIN observations o ON o.run_id = r.id AND o.sampled_at >= ?2 AND o.sampled_at <= ?3"
-        f" AND {_MATCH} WHERE (r.sampled_at >= ?2 AND r.sampled_at <= ?3"
-        " OR typeof(r.sampled_at) != 'integer') ORDER BY r.sampled_at, r.id"
+        f" AND {_MATCH} WHERE r.sampled_at >= ?2 AND r.sampled_at <= ?3 ORDER BY r.sampled_at, r.id"
     )
     before: dict[str, Row] | None = None
+    unplaced = f"SELECT count(*) FROM runs WHERE sampled_at < 1 OR sampled_at > {MAX_INSTANT_MS}"
+    for (count,) in _rows(store, unplaced, ()):
+        tally.bad += int(count)  # runs whose time no span holds
     rows = _rows(store, sql, (query.wanted(), since, until))
     for (_run, sampled), group in itertools.groupby(rows, key=lambda row: (row[0], row[1])):
         now: dict[str, Row] = {}

@@ -73,6 +73,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (observation_id, window_key)
     ) WITHOUT ROWID;
     """,
+    # 2: the observations in time order, so that `history` writes its first row at once and
+    # --since reads only its span (the samples are listed in this order)
+    """
+    CREATE INDEX observations_time ON observations(sampled_at, id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
