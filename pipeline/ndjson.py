@@ -17,6 +17,7 @@ import orjson
 from pipeline.errors import InvalidInput, OutputError, PipelineError, json_error_message
 from pipeline.numbers import first_huge
 from pipeline.pool_record import EXPECTED_POOL
+from pipeline.visible import has_control, visible
 
 Record = dict[str, Any]
 
@@ -78,8 +79,6 @@ NAME_FIELDS = ("accountId", "email", "label", "workspace")
 def _make_visible(record: Record) -> None:
     """The names of a record read from outside, with control characters escaped as ``collect``
     does (:mod:`pipeline.visible`): a hand-made stream is no way around it."""
-    from pipeline.visible import has_control, visible
-
     for name in NAME_FIELDS:
         value = record.get(name)
         if isinstance(value, str) and has_control(value):
