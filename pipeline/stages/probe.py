@@ -317,7 +317,8 @@ class Prober:
         if probed.quota is not None:
             result["quota"] = probed.quota
             result["plan"] = probed.quota.get("planType") or result.get("plan")
-            self._quota_updates.append(result)
+            stored_id, stored_email, _ = identity_of(creds)  # codex-multi-auth's keys, as stored
+            self._quota_updates.append({**result, "accountId": stored_id, "email": stored_email})
         return result
 
     def _call(self, client: httpx.Client, token: str, account_id: Any) -> backend.Probed:
@@ -406,7 +407,7 @@ class Prober:
                 "errorCode": code,
                 "detail": failure.get("detail"),
             }
-        key = flagged_key(record.get("accountId"), record.get("email"))
+        key = flagged_key(*identity_of(creds)[:2])  # as stored: the record's are made visible for output
         count = int(record.get("verificationCount") or 0) + 1
         self._history_updates[key] = {"lastVerified": now, "verificationCount": count}
         return {**record, "lastVerified": now, "verificationCount": count, "verification": verification}

@@ -267,3 +267,24 @@ def test_history_records_escaped_names_from_a_live_run(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         emails = [row[0] for row in db.execute("SELECT email FROM observations")]
     assert emails and not [e for e in emails if e and CONTROL.search(e)], emails
+
+
+def test_a_live_run_on_hostile_names_keeps_its_rotated_token_and_the_stored_keys(
+    pool_dir: Path, fake_backend: Any
+) -> None:
+    """The escapes are for output only: the probe finds the stored account, saves the rotated
+    token into it and keys codex-multi-auth's quota cache by the e-mail as stored."""
+    hostile = HOSTILE["osc-title"]
+    account = poolkit.account("rot", NOW, email=hostile, accountLabel=HOSTILE["bidi"], lifetime=1)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    backend = fake_backend(poolkit.backend_scenario([account]))
+    done = run_cli(["report", "--live", "--json"], expect=None, validate=False)
+    assert "Traceback" not in done.stderr and not raw_controls(done.stderr) and not raw_controls(done.text)
+    stored = json.loads((pool_dir / poolkit.ACCOUNTS_FILE).read_text())["accounts"][0]
+    assert stored["email"] == hostile, "the stored e-mail is left as it was"
+    assert stored["refreshToken"] != account["refreshToken"], "the rotated token was saved"
+    assert backend.stats()["refresh"]["succeeded"] == 1 and backend.stats()["refresh"]["reused"] == 0
+    cache = json.loads((pool_dir / "quota-cache.json").read_text())
+    assert hostile.lower() in cache["byEmail"], list(cache["byEmail"])
+    report = json.loads(done.text)
+    assert report["accounts"][0]["email"] == visible(hostile)
