@@ -179,7 +179,8 @@ class Prober:
                 accounts,
             )
             return pool
-        return read_pool(self.env, now, pool_record.get("dir"))
+        project = pool_record.get("project") or {}
+        return read_pool(self.env, now, pool_record.get("dir"), project.get("path"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
         probe = {

@@ -1,0 +1,240 @@
+"""Per-project pools, by codex-multi-auth's rules: the project folder of a path, the key of a
+folder (checked against Node's own path.resolve, sha256 and basename, which codex-multi-auth
+runs on), linked Git worktrees keyed by their main repository (real `git worktree add`), and
+which pool collect reads, with its settings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.storage import projects
+from pipeline.storage.paths import ACCOUNTS_FILE, QUOTA_CACHE_FILE
+from pipeline.storage.pool import read_pool
+from testkit import poolkit
+from testkit.helpers import run_cli
+
+NODE = shutil.which("node")
+# The key as Node computes it: path.resolve, sha256 of the UTF-8 path, the sanitized basename.
+NODE_KEYS = r"""
+const path = require("node:path"), crypto = require("node:crypto");
+const paths = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+console.log(JSON.stringify(paths.map((p) => {
+  const normalized = path.resolve(p);
+  const hash = crypto.createHash("sha256").update(normalized).digest("hex").slice(0, 12);
+  const name = (path.basename(normalized).replace(/[^a-zA-Z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "project").slice(0, 40);
+  return `${name}-${hash}`;
+})));
+"""
+
+
+def node_keys(paths: list[str]) -> list[str]:
+    assert NODE is not None, "node is needed: codex-multi-auth's keys are made by Node's path rules"
+    done = subprocess.run([NODE, "-e", NODE_KEYS], input=json.dumps(paths), capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout))
+
+
+def test_keys_are_nodes_keys_for_awkward_paths(tmp_path: Path) -> None:
+    paths = [
+        "/home/user/src/codex-auth-report",
+        "/home/user/src/my project (copy)!",
+        "/home/user/src/ünïcødé-名前",
+        "/home/user/src/" + "x" * 60,
+        "/home/user/src/---",
+        "/home/user/src/a.b_c-d/",
+        "/home/user/src/../other//deep/./here",
+        "/",
+        "relative/folder",
+        "/srv/-lead-and-trail-",
+        "/srv/emoji-😀-name",
+    ]
+    assert [projects.project_key(p) for p in paths] == node_keys(paths)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(st.characters(blacklist_characters="\0/", blacklist_categories=["Cs"]), min_size=1), min_size=1)
+)
+def test_keys_match_node_for_any_folder_name(names: list[str]) -> None:
+    paths = ["/work/" + name for name in names]
+    assert [projects.project_key(p) for p in paths] == node_keys(paths)
+
+
+def test_the_project_folder_is_the_nearest_git_else_the_nearest_marker(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    inner = repo / "packages" / "web"
+    (inner / "src").mkdir(parents=True)
+    (inner / "package.json").write_text("{}")
+    assert projects.find_project_root(inner / "src") == str(repo)  # .git anywhere above wins
+    loose = tmp_path / "loose" / "tool"
+    (loose / "lib").mkdir(parents=True)
+    (loose / "pyproject.toml").write_text("")
+    (tmp_path / "loose" / "Cargo.toml").write_text("")
+    assert projects.find_project_root(loose / "lib") == str(loose)  # the nearest marker
+    assert projects.find_project_root(tmp_path / "nothing-here") is None
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def worktree(tmp_path: Path) -> tuple[Path, Path]:
+    repo = tmp_path / "main-repo"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    (repo / "README").write_text("x\n")
+    git("add", "README", cwd=repo)
+    git("commit", "-q", "-m", "one", cwd=repo)
+    linked = tmp_path / "elsewhere" / "feature-branch"
+    git("worktree", "add", "-q", "-b", "feature", str(linked), cwd=repo)
+    return repo, linked
+
+
+def test_a_linked_worktree_is_keyed_by_its_main_repository(worktree: tuple[Path, Path]) -> None:
+    repo, linked = worktree
+    assert (linked / ".git").is_file()
+    assert projects.identity_root(str(linked)) == str(repo)
+    assert projects.identity_root(str(repo)) == str(repo)
+    scope = projects.resolve_project({"CODEX_MULTI_AUTH_SYNC_CODEX_CLI": "0"}, Path("/pool"), linked / "README")
+    assert scope.identity == str(repo) and scope.key == projects.project_key(str(repo))
+    assert scope.key is not None and scope.key.startswith("main-repo-")
+    assert scope.dir == Path("/pool/projects") / scope.key
+
+
+def test_a_git_file_that_does_not_point_back_keeps_its_own_key(tmp_path: Path, worktree: tuple[Path, Path]) -> None:
+    _, linked = worktree
+    impostor = tmp_path / "impostor"
+    impostor.mkdir()
+    (impostor / ".git").write_text((linked / ".git").read_text())  # the gitdir's back-reference is not ours
+    assert projects.identity_root(str(impostor)) == str(impostor)
+    (impostor / ".git").write_text("not a pointer\n")
+    assert projects.identity_root(str(impostor)) == str(impostor)
+
+
+def project_layout(root: Path, project: Path) -> Path:
+    """A multi-auth folder holding only the project's pool, the quota cache beside it."""
+    key = projects.project_key(str(project))
+    folder = poolkit.seed_example_pool(root / "projects" / key)
+    root.joinpath(QUOTA_CACHE_FILE).write_bytes((folder / QUOTA_CACHE_FILE).read_bytes())
+    (folder / QUOTA_CACHE_FILE).unlink()
+    return folder
+
+
+def test_the_project_pool_is_read_when_codex_multi_auth_would_use_it(tmp_path: Path) -> None:
+    project = tmp_path / "src" / "app"
+    (project / ".git").mkdir(parents=True)
+    root = tmp_path / "multi-auth"
+    folder = project_layout(root, project)
+    env = {"CODEX_MULTI_AUTH_DIR": str(root), "CODEX_MULTI_AUTH_SYNC_CODEX_CLI": "0", "HOME": str(tmp_path)}
+    pool = read_pool(env, poolkit.SEED_NOW, project=project / "sub")
+    assert pool.storage_path == folder / ACCOUNTS_FILE and pool.storage.state == "healthy"
+    assert len(pool.accounts) == 4 and len(pool.flagged.accounts) == 1
+    assert pool.quota.entries > 0, "the quota cache is the multi-auth folder's"
+    assert pool.project is not None and pool.project.used and pool.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("env", "settings_json", "why"),
+    [
+        ({}, None, "Codex CLI sync is on (the default"),
+        ({"CODEX_AUTH_SYNC_CODEX_CLI": "1", "CODEX_MULTI_AUTH_SYNC_CODEX_CLI": " "}, None, "CODEX_AUTH_SYNC_CODEX_CLI"),
+        (
+            {"CODEX_MULTI_AUTH_SYNC_CODEX_CLI": "0"},
+            {"version": 1, "pluginConfig": {"perProjectAccounts": False}},
+            "perProjectAccounts is off",
+        ),
+        ({"CODEX_MULTI_AUTH_SYNC_CODEX_CLI": "0", "CODEX_AUTH_PER_PROJECT_ACCOUNTS": "no"}, None, "PER_PROJECT"),
+    ],
+)
+def test_otherwise_the_global_pool_and_a_warning_naming_the_project_pool(
+    tmp_path: Path, env: dict[str, str], settings_json: dict[str, object] | None, why: str
+) -> None:
+    project = tmp_path / "app"
+    (project / ".git").mkdir(parents=True)
+    root = tmp_path / "multi-auth"
+    project_layout(root, project)
+    poolkit.write_pool(root, {"version": 3, "accounts": [poolkit.account("solo", poolkit.SEED_NOW)], "activeIndex": 0})
+    if settings_json is not None:
+        (root / "settings.json").write_text(json.dumps(settings_json))
+    pool = read_pool(dict(env, CODEX_MULTI_AUTH_DIR=str(root)), poolkit.SEED_NOW, project=project)
+    assert pool.storage_path == root / ACCOUNTS_FILE and len(pool.accounts) == 1
+    assert pool.project is not None and not pool.project.used and why in (pool.project.reason or "")
+    (warning,) = pool.warnings
+    assert f"global pool for {project}" in warning and str(pool.project.key) in warning and "--dir" in warning
+
+
+def test_the_per_project_setting_follows_its_sources(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"perProjectAccounts": False}))
+    assert projects.per_project_setting({}, tmp_path) == (False, str(tmp_path / "config.json"))
+    (tmp_path / "settings.json").write_text(json.dumps({"pluginConfig": {"perProjectAccounts": True}}))
+    assert projects.per_project_setting({}, tmp_path)[0] is True  # settings.json before config.json
+    assert projects.per_project_setting({"CODEX_AUTH_PER_PROJECT_ACCOUNTS": "0"}, tmp_path)[0] is False
+    assert projects.per_project_setting({"CODEX_AUTH_PER_PROJECT_ACCOUNTS": "maybe"}, tmp_path)[0] is True
+    (tmp_path / "settings.json").write_text("{broken")
+    assert projects.per_project_setting({}, tmp_path)[0] is False  # unreadable: the legacy file
+
+
+def test_collect_names_the_project_in_the_pool_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worktree: tuple[Path, Path]
+) -> None:
+    repo, linked = worktree
+    root = tmp_path / "multi-auth"
+    project_layout(root, repo)
+    monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(root))
+    monkeypatch.setenv("CODEX_MULTI_AUTH_SYNC_CODEX_CLI", "0")
+    monkeypatch.setenv("CODEX_AUTH_PROJECT", str(linked))
+    records = run_cli(["collect", "--now", str(poolkit.SEED_NOW)]).records
+    pool = records[0]
+    key = projects.project_key(str(repo))
+    assert pool["project"] == {
+        "path": str(linked),
+        "root": str(repo),
+        "key": key,
+        "dir": str(root / "projects" / key),
+        "scope": "project",
+        "reason": None,
+    }
+    assert pool["storage"]["path"] == str(root / "projects" / key / ACCOUNTS_FILE)
+    assert sum(r["kind"] == "account" for r in records) == 4
+
+
+def test_a_missing_global_pool_lists_the_project_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "multi-auth"
+    project_layout(root, tmp_path / "alpha")
+    other = root / "projects" / projects.project_key(str(tmp_path / "beta"))
+    poolkit.write_pool(other, {"version": 3, "accounts": [poolkit.account("b", poolkit.SEED_NOW)], "activeIndex": 0})
+    (root / "projects" / "empty-000000000000").mkdir()
+    monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(root))
+    done = run_cli(["collect"], expect=1, validate=False)
+    (line,) = [line for line in done.stderr.splitlines() if "no account storage" in line]
+    alpha, beta = projects.project_key(str(tmp_path / "alpha")), projects.project_key(str(tmp_path / "beta"))
+    assert f"{alpha} (4 accounts), {beta} (1 account)" in line
+    assert "empty-000000000000" not in line
+    assert "--project PATH" in line and "CODEX_AUTH_PROJECT" in line
+
+
+def test_a_project_without_a_pool_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "fresh"
+    (project / ".git").mkdir(parents=True)
+    root = tmp_path / "multi-auth"
+    root.mkdir()
+    monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(root))
+    monkeypatch.setenv("CODEX_MULTI_AUTH_SYNC_CODEX_CLI", "0")
+    monkeypatch.setenv("CODEX_AUTH_PROJECT", str(project))
+    done = run_cli(["collect"], expect=1, validate=False)
+    key = projects.project_key(str(project))
+    assert f"no account storage for the project {project} in {root / 'projects' / key}" in done.stderr
+    assert "Traceback" not in done.stderr
