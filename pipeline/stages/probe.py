@@ -417,7 +417,7 @@ class Prober:
         if self._history_updates:
             try:
                 update_json(
-                    folder / STATE_FILE,
+                    pool.flagged.path.parent / STATE_FILE,  # beside the flagged file (a project's own)
                     lambda data: scrub_value(self._merge_history(data)),
                     missing={"version": 1, "flagged": {}},
                 )

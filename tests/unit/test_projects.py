@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -238,3 +239,31 @@ def test_a_project_without_a_pool_says_where_it_looked(tmp_path: Path, monkeypat
     key = projects.project_key(str(project))
     assert f"no account storage for the project {project} in {root / 'projects' / key}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_live_report_on_a_project_pool_writes_where_codex_multi_auth_reads(
+    tmp_path: Path, pool_dir: Path, monkeypatch: pytest.MonkeyPatch, fake_backend: Any
+) -> None:
+    """The refreshed token goes into the project's accounts file, the quota cache into the
+    multi-auth folder's (codex-multi-auth keeps one for all pools), the global pool is untouched."""
+    from testkit.live_helpers import expired, now, pool_file, write_accounts
+
+    t = now()
+    project = tmp_path / "app"
+    (project / ".git").mkdir(parents=True)
+    folder = pool_dir / "projects" / projects.project_key(str(project))
+    accounts = [expired("ann", t), poolkit.account("ben", t)]
+    write_accounts(folder, accounts)
+    write_accounts(pool_dir, [poolkit.account("global", t)])
+    global_before = (pool_dir / ACCOUNTS_FILE).read_bytes()
+    server = fake_backend(poolkit.backend_scenario(accounts))
+    monkeypatch.setenv("CODEX_MULTI_AUTH_SYNC_CODEX_CLI", "0")
+    monkeypatch.setenv("CODEX_AUTH_PROJECT", str(project))
+    report = json.loads(run_cli(["report", "--live", "--json"], validate=False).stdout)
+    assert [a["email"] for a in report["accounts"]] == ["ann@example.com", "ben@example.com"]
+    assert server.stats()["refresh"]["succeeded"] == 1
+    assert pool_file(folder)["accounts"][0]["refreshToken"] == server.refresh_token("acct-ann")
+    assert (pool_dir / ACCOUNTS_FILE).read_bytes() == global_before
+    cache = json.loads((pool_dir / QUOTA_CACHE_FILE).read_text())
+    assert set(cache["byEmail"]) == {"ann@example.com", "ben@example.com"}
+    assert not (folder / QUOTA_CACHE_FILE).exists()
