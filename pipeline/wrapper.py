@@ -132,12 +132,11 @@ def _say(line: str) -> None:
 
 
 def our_commands() -> frozenset[str]:
-    """The names of codex-auth-report's commands, from the CLI's own command table."""
-    import click
+    """The names of codex-auth-report's commands: the CLI's own command table (which imports
+    neither click nor any command)."""
+    from pipeline.cli.table import COMMANDS
 
-    from pipeline.cli import cli
-
-    return frozenset(cli.list_commands(click.Context(cli)))
+    return frozenset(COMMANDS)
 
 
 def is_ours(auth_args: Sequence[str]) -> bool:

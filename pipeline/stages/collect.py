@@ -190,6 +190,8 @@ def messages(pool: Pool) -> list[str]:
                 )
                 lines.extend(f"warning: {warning}" for warning in pool.warnings)
                 return lines
+            if scope is not None:
+                lines.append(f"for {scope.given}, codex-multi-auth uses the global pool: {scope.reason}")
             fallback = (
                 ""
                 if pool.resolved.explicit or scope is not None

@@ -267,3 +267,24 @@ def test_a_live_report_on_a_project_pool_writes_where_codex_multi_auth_reads(
     cache = json.loads((pool_dir / QUOTA_CACHE_FILE).read_text())
     assert set(cache["byEmail"]) == {"ann@example.com", "ben@example.com"}
     assert not (folder / QUOTA_CACHE_FILE).exists()
+
+
+def test_the_project_option_of_every_command_that_reads_the_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worktree: tuple[Path, Path]
+) -> None:
+    repo, linked = worktree
+    root = tmp_path / "multi-auth"
+    project_layout(root, repo)
+    monkeypatch.setenv("CODEX_MULTI_AUTH_DIR", str(root))
+    monkeypatch.setenv("CODEX_MULTI_AUTH_SYNC_CODEX_CLI", "0")
+    monkeypatch.setenv("CODEX_AUTH_PROJECT", "")  # what --project sets is undone after the test
+    done = run_cli(["collect", "--project", str(linked.parent)], expect=1)  # no project there: the global pool
+    assert done.records[0]["project"]["scope"] == "global" and done.records[0]["source"] == "none"
+    assert f"for {linked.parent}, codex-multi-auth uses the global pool: no project folder" in done.stderr
+    records = run_cli(["collect", "--project", str(linked), "--now", str(poolkit.SEED_NOW)]).records
+    assert records[0]["project"]["root"] == str(repo) and len(records) == 6
+    report = json.loads(run_cli(["report", "--json", "--project", str(repo), "--now", "2026-03-03T14:30:00Z"]).stdout)
+    assert report["summary"]["totalAccounts"] == 5
+    for command in ("report", "forecast", "repair", "serve", "watch"):
+        done = run_cli([command, "--project", str(tmp_path / "nowhere")], expect=2, validate=False)
+        assert "'--project'" in done.stderr and "does not exist" in done.stderr
