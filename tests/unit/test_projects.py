@@ -41,6 +41,41 @@ def node_keys(paths: list[str]) -> list[str]:
     return list(json.loads(done.stdout))
 
 
+CAPTURED = json.loads(
+    (
+        Path(__file__).resolve().parents[1] / "storage" / "captured" / "codex-multi-auth-2.8.7-project-keys.json"
+    ).read_text()
+)
+
+
+def test_keys_are_the_ones_codex_multi_auth_made() -> None:
+    """Keys made by codex-multi-auth 2.8.7's own build (provenance in the captured file)."""
+    assert {path: projects.project_key(path) for path in CAPTURED["keys"]} == CAPTURED["keys"]
+
+
+def test_project_folders_are_the_ones_codex_multi_auth_found(tmp_path: Path) -> None:
+    """The captured layout made again: codex-multi-auth's project folder and key identity of each path."""
+    git("init", "-q", "main-repo", cwd=tmp_path)
+    (tmp_path / "main-repo" / "README").write_text("x\n")
+    git("add", "README", cwd=tmp_path / "main-repo")
+    git("commit", "-q", "-m", "one", cwd=tmp_path / "main-repo")
+    git(
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "feat",
+        str(tmp_path / "elsewhere" / "feature-branch"),
+        cwd=tmp_path / "main-repo",
+    )
+    (tmp_path / "plain" / "tool" / "lib").mkdir(parents=True)
+    (tmp_path / "plain" / "tool" / "pyproject.toml").write_text("")
+    for path, want in CAPTURED["layout"].items():
+        root = projects.find_project_root(tmp_path / path)
+        assert root == str(tmp_path / want["root"]), path
+        assert projects.identity_root(root) == str(tmp_path / want["identity"]), path
+
+
 def test_keys_are_nodes_keys_for_awkward_paths(tmp_path: Path) -> None:
     paths = [
         "/home/user/src/codex-auth-report",
