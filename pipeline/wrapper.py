@@ -54,11 +54,38 @@ def _path_entries(env: Mapping[str, str]) -> list[str]:
     return [entry for entry in env.get("PATH", "").split(os.pathsep) if entry]
 
 
-def find_real_codex(env: Mapping[str, str] | None = None, own: set[str] | None = None) -> str | None:
+def parent_programs(pid: int | None = None) -> set[str]:
+    """The program files of the process that started this one (its executable, and the script
+    an interpreter runs), as real paths; empty where /proc cannot tell."""
+    pid = os.getppid() if pid is None else pid
+    found: set[str] = set()
+    try:
+        found.add(os.path.realpath(os.readlink(f"/proc/{pid}/exe")))
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = [os.fsdecode(word) for word in handle.read().split(b"\0")[:3] if word]
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return found
+    for word in words:
+        if not word.startswith("-"):
+            found.add(os.path.realpath(os.path.join(cwd, word)))
+    return found
+
+
+def find_real_codex(
+    env: Mapping[str, str] | None = None, own: set[str] | None = None, parents: set[str] | None = None
+) -> str | None:
     """The next ``codex`` on PATH: the first after this wrapper's own entry (from the start
-    when the wrapper was run from outside PATH) that is neither this wrapper nor a copy of it."""
+    when the wrapper was run from outside PATH) that is neither this wrapper nor a copy of it,
+    nor the program that started this one: a forwarding wrapper (codex-multi-auth-codex) that
+    ran ``codex`` looking for the Codex CLI and found this wrapper would get itself back, and
+    the two would start each other for ever."""
     env = os.environ if env is None else env
     own = _self_paths() if own is None else own
+    parents = parent_programs() if parents is None else parents
     entries = _path_entries(env)
     start = 0
     for position, entry in enumerate(entries):
@@ -69,7 +96,8 @@ def find_real_codex(env: Mapping[str, str] | None = None, own: set[str] | None =
         candidate = os.path.join(entry, "codex")
         if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
             continue
-        if os.path.realpath(candidate) in own or is_wrapper(candidate):
+        real = os.path.realpath(candidate)
+        if real in own or real in parents or is_wrapper(candidate):
             continue
         return candidate
     return None
@@ -97,8 +125,9 @@ def hand_off(args: Sequence[str], own: set[str]) -> NoReturn:
     real = find_real_codex(own=own)
     if real is None:
         _say(
-            "codex: no other `codex` on PATH after this wrapper (it runs only `codex auth` commands "
-            "of codex-auth-report); install the Codex CLI (npm install -g @openai/codex) or put it on PATH"
+            "codex: no other `codex` on PATH after this wrapper (nor than the program that started it; "
+            "the wrapper runs only codex-auth-report's `codex auth` commands); install the Codex CLI "
+            "(npm install -g @openai/codex) or put it on PATH"
         )
         raise SystemExit(NOT_FOUND)
     import signal

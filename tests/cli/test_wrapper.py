@@ -300,3 +300,36 @@ def test_a_next_codex_that_cannot_run_is_one_line_and_127(tmp_path: Path) -> Non
     assert done.returncode == 127  # its interpreter is missing (ENOENT): what a shell answers
     assert done.stdout == b""
     assert done.stderr.count(b"\n") == 1 and f"codex: cannot run {broken}".encode() in done.stderr
+
+
+FORWARDER = """#!/bin/sh
+# a forwarding wrapper (as codex-multi-auth-codex is): runs the `codex` it finds on PATH as a child
+echo forwarded >> "{out}/forwards"
+codex "$@"
+"""
+
+
+@WRAPPERS
+def test_a_forwarding_wrapper_after_ours_gets_the_codex_cli_not_itself_again(
+    program: str, standin: Standin, tmp_path: Path
+) -> None:
+    forwarder = make_executable(tmp_path / "forwarder" / "codex", FORWARDER.format(out=standin.out))
+    env = dict(os.environ, PATH=wrapper_path(program, forwarder.parent, standin.path.parent), STANDIN_EXIT="9")
+    done = run([program, "auth", "switch", "2"], env, stdin=b"typed\n")
+    assert done.returncode == 9, done.stderr
+    assert (standin.out / "forwards").read_text() == "forwarded\n", "the forwarder ran once, not in a loop"
+    seen = standin.recorded()
+    assert seen["argv"] == [b"auth", b"switch", b"2"] and seen["stdin"] == b"typed\n"
+    # no Codex CLI after the forwarder: one line and 127 from the second wrapper, no loop
+    (standin.out / "forwards").unlink()
+    env["PATH"] = wrapper_path(program, forwarder.parent)
+    done = run([program, "exec"], env)
+    assert done.returncode == 127 and done.stderr.count(b"\n") == 1
+    assert (standin.out / "forwards").read_text() == "forwarded\n"
+
+
+def test_the_parent_program_is_known(tmp_path: Path) -> None:
+    script = make_executable(tmp_path / "parent.sh", '#!/bin/sh\n"$@"\n')
+    probe = "from pipeline.wrapper import parent_programs; print(sorted(parent_programs()))"
+    done = subprocess.run([str(script), sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert str(script) in done.stdout, done
