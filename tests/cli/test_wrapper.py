@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline import wrapper
 from testkit import poolkit
@@ -333,3 +335,22 @@ def test_the_parent_program_is_known(tmp_path: Path) -> None:
     probe = "from pipeline.wrapper import parent_programs; print(sorted(parent_programs()))"
     done = subprocess.run([str(script), sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert str(script) in done.stdout, done
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    args=st.lists(
+        st.text(st.characters(blacklist_characters="\0", blacklist_categories=["Cs"]), max_size=12), max_size=6
+    ),
+    stdin=st.binary(max_size=200),
+)
+def test_any_arguments_and_input_reach_the_next_codex_unchanged(
+    standin: Standin, args: list[str], stdin: bytes
+) -> None:
+    if args[:1] == ["auth"] and wrapper.is_ours(args[1:]):
+        args = ["x", *args]  # ours run here: the property is about what is handed on
+    env = dict(os.environ, PATH=wrapper_path(str(CONSOLE_SCRIPT), standin.path.parent), STANDIN_EXIT="5")
+    done = run([str(CONSOLE_SCRIPT), *args], env, stdin)
+    assert done.returncode == 5, done.stderr
+    seen = standin.recorded()
+    assert seen["argv"] == [os.fsencode(a) for a in args] and seen["stdin"] == stdin
