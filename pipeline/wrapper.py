@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
 
+TYPE_CHECKING = False  # not typing's: importing typing would double the cost of a hand-off
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from typing import NoReturn
 
 # A file holding this marker is a copy of this wrapper (bin/codex, or the console script
 # that imports this module), so handing over to it would loop.

@@ -1,6 +1,7 @@
 """The cost of the ``codex`` wrapper's hand-off: a stand-in next ``codex`` (``#!/bin/sh``,
-``exit 0``) started directly, through the installed console script and through ``bin/codex``,
-interleaved run by run so that a busy machine weighs on all three alike.
+``exit 0``) started directly, through the installed console script and through ``bin/codex``
+(which starts Python twice: ``python3``, then the checkout's virtual environment), beside a bare
+Python start-up, interleaved run by run so that a busy machine weighs on all of them alike.
 
     scripts/bench --wrapper            # 41 runs each
     scripts/bench --wrapper --runs 11
@@ -38,6 +39,7 @@ def measure(runs: int) -> dict[str, float]:
         console = Path(sys.executable).parent / "codex"
         ways = {
             "next codex alone": [str(standin), "exec"],
+            "python -c pass (the floor)": [sys.executable, "-c", "pass"],
             "through the console script": [str(console), "exec"],
             "through bin/codex": [str(ROOT / "bin" / "codex"), "exec"],
         }
@@ -57,7 +59,7 @@ def report(runs: int) -> None:
     alone = medians["next codex alone"]
     print(f"wrapper hand-off, median of {runs} runs (a stand-in next codex that exits at once):")
     for name, ms in medians.items():
-        extra = "" if name == "next codex alone" else f"  (hand-off cost {ms - alone:+.1f} ms)"
+        extra = f"  (hand-off cost {ms - alone:+.1f} ms)" if name.startswith("through") else ""
         print(f"  {name:<28} {ms:7.1f} ms{extra}")
 
 

@@ -323,3 +323,27 @@ def test_the_project_option_of_every_command_that_reads_the_pool(
     for command in ("report", "forecast", "repair", "serve", "watch"):
         done = run_cli([command, "--project", str(tmp_path / "nowhere")], expect=2, validate=False)
         assert "'--project'" in done.stderr and "does not exist" in done.stderr
+
+
+def test_probe_in_a_pipe_reads_the_project_the_pool_record_names(
+    tmp_path: Path, pool_dir: Path, monkeypatch: pytest.MonkeyPatch, fake_backend: Any
+) -> None:
+    """`collect --project P | probe`: probe, run without the option, finds the pool by the record."""
+    from testkit.live_helpers import expired, now, pool_file, write_accounts
+
+    t = now()
+    project = tmp_path / "app"
+    (project / "go.mod").parent.mkdir(parents=True)
+    (project / "go.mod").write_text("module app\n")
+    folder = pool_dir / "projects" / projects.project_key(str(project))
+    accounts = [expired("ann", t)]
+    write_accounts(folder, accounts)
+    server = fake_backend(poolkit.backend_scenario(accounts))
+    monkeypatch.setenv("CODEX_MULTI_AUTH_SYNC_CODEX_CLI", "0")
+    monkeypatch.setenv("CODEX_AUTH_PROJECT", "")
+    collected = run_cli(["collect", "--project", str(project)]).stdout
+    monkeypatch.setenv("CODEX_AUTH_PROJECT", "")  # the option set it for this process: probe must not need it
+    records = run_cli(["probe"], input=collected).records
+    assert records[1]["probe"]["outcome"] == "ok" and records[1]["probe"]["refreshed"] is True
+    assert pool_file(folder)["accounts"][0]["refreshToken"] == server.refresh_token("acct-ann")
+    assert not (pool_dir / ACCOUNTS_FILE).exists()
