@@ -207,7 +207,10 @@ def main(argv: Sequence[str] | None = None, self_path: str | None = None) -> Non
         if len(args) == 1 or args[1] in ("-h", "--help"):
             cli.epilog = next_codex_help(own)
         cli_main(args[1:], prog_name="codex auth")  # exits: one line, never a traceback, on any failure
-    hand_off(args, own)
+    try:
+        hand_off(args, own)
+    except KeyboardInterrupt:  # Ctrl-C in the few milliseconds before the exec: as a shell would end
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":
