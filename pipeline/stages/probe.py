@@ -180,7 +180,8 @@ class Prober:
                 accounts,
             )
             return pool
-        return read_pool(self.env, now, pool_record.get("dir"))
+        project = pool_record.get("project") or {}
+        return read_pool(self.env, now, pool_record.get("dir"), project.get("path"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
         probe = {
@@ -419,7 +420,7 @@ class Prober:
         if self._history_updates:
             try:
                 update_json(
-                    folder / STATE_FILE,
+                    pool.flagged.path.parent / STATE_FILE,  # beside the flagged file (a project's own)
                     lambda data: scrub_value(self._merge_history(data)),
                     missing={"version": 1, "flagged": {}},
                 )
