@@ -30,6 +30,7 @@ COMMANDS = (
     ("history --daily", ["--daily"]),
     ("history --daily --account (one of 50)", ["--daily", "--account", "user07@example.com"]),
     ("history --events --account (one of 50)", ["--events", "--account", "user07@example.com"]),
+    ("history --events (every account)", ["--events"]),
     ("history (every sample, NDJSON)", ["--format", "ndjson"]),
 )
 

@@ -20,8 +20,9 @@ from pipeline.visible import visible
 MAX_USED_PERCENT = 1000.0
 """The largest used percent taken from the history (a window past 100 % is exhausted; beyond
 1,000 % the value is damage, not a measurement)."""
-MAX_TEXT = 1000
-"""The longest text taken from the history (an e-mail is at most 254 characters)."""
+MAX_TEXT = 10_000
+"""The longest text taken from the history (an e-mail is at most 254 characters, 1,524 with
+every character a six-character escape)."""
 
 
 class Bad(Exception):

@@ -4,11 +4,10 @@ Every answer comes from a cursor and is written as it goes, so memory stays flat
 of the database: the samples row by row; ``--daily`` is one SQL aggregate (SQLite sorts on disk
 when it must); ``--account`` is a ``WHERE`` clause; ``--events`` walks each account's
 observations in time order keeping only the one before, and the runs in time order keeping
-only the accounts of the run before (the events themselves, far fewer than the samples, are
-sorted in memory before they are written).
+only the accounts of the run before; SQLite sorts the events in a temporary table.
 
 Every value read back is checked (:mod:`.checks`); a bad row is skipped and counted, and
-:attr:`Answer.skipped` gives the one line to show.
+:attr:`Answer.notes` holds the one line to show.
 """
 
 from __future__ import annotations
@@ -224,17 +223,48 @@ def daily(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
         }
 
 
-def events(store: HistoryStore, query: Query, tally: Tally) -> list[Row]:
-    """Every event (see :mod:`.events`), oldest first."""
-    found: list[Row] = []
-    previous: Row | None = None
-    for obs in _observations(store, query, EVENT_ORDER, tally):
-        if previous is not None and previous["account_key"] == obs["account_key"]:
-            found.extend(pair_events(previous, obs))
-        previous = obs
-    found.extend(_membership(store, query, tally))
-    found.sort(key=lambda e: (e["at"], e["email"] or "", e["accountId"] or "", e["kind"], e["window"] or ""))
-    return found
+def events(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
+    """Every event (see :mod:`.events`), oldest first. They are found account by account and
+    sorted by SQLite in a temporary table (on disk when large), so memory stays flat however
+    many there are."""
+    import orjson
+
+    db = _connect(store)
+    try:
+        db.execute("DROP TABLE IF EXISTS temp.found_events")
+        db.execute(
+            "CREATE TEMP TABLE found_events (at INTEGER, email TEXT, account TEXT, kind TEXT, win TEXT, "
+            "seq INTEGER, body BLOB)"
+        )
+    except sqlite3.Error as exc:
+        raise HistoryError(f"{store.path}: {_why(exc)}") from None
+
+    def found() -> Iterator[Row]:
+        previous: Row | None = None
+        for obs in _observations(store, query, EVENT_ORDER, tally):
+            if previous is not None and previous["account_key"] == obs["account_key"]:
+                yield from pair_events(previous, obs)
+            previous = obs
+        yield from _membership(store, query, tally)
+
+    batch: list[tuple[Any, ...]] = []
+    for seq, event in enumerate(found()):
+        key = (event["at"], event["email"] or "", event["accountId"] or "", event["kind"], event["window"] or "")
+        batch.append((*key, seq, orjson.dumps(event)))
+        if len(batch) >= 1000:
+            _keep(store, batch)
+    _keep(store, batch)
+    sql = "SELECT body FROM temp.found_events ORDER BY at, email, account, kind, win, seq"
+    for (body,) in _rows(store, sql, ()):
+        yield orjson.loads(body)
+
+
+def _keep(store: HistoryStore, batch: list[tuple[Any, ...]]) -> None:
+    try:
+        store.db.executemany("INSERT INTO temp.found_events VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+    except sqlite3.Error as exc:
+        raise HistoryError(f"{store.path}: {_why(exc)}") from None
+    batch.clear()
 
 
 def _membership(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:

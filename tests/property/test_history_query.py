@@ -93,7 +93,7 @@ def test_streaming_queries_answer_what_the_list_functions_did(
             tally = Tally()
             assert list(samples(store, query, tally)) == ev.sample_rows(observed, account)
             assert list(daily(store, query, tally)) == ev.daily(observed, account)
-            assert events(store, query, tally) == ev.derive_events(run_rows, observed, account)
+            assert list(events(store, query, tally)) == ev.derive_events(run_rows, observed, account)
             assert tally.bad == 0
             rows = ev.sample_rows(observed, account)
             out = io.BytesIO()

@@ -42,7 +42,7 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize(
-    "args", [["--daily"], ["--events", "--account", "user07@example.com"], ["--format", "csv"]], ids=str
+    "args", [["--daily"], ["--events"], ["--events", "--account", "user07@example.com"], ["--format", "csv"]], ids=str
 )
 def test_memory_is_flat_in_the_size_of_the_history(histories: tuple[Path, Path], args: list[str]) -> None:
     small, large = histories
