@@ -177,6 +177,8 @@ def _check_leftovers(drill: Drill, figures: KillFigures, label: str) -> None:
                 figures.problems.append(f"{label}: temporary file left: {path.name}")
             if path.parent == drill.lease_dir and re.fullmatch(r"[0-9a-f]{64}\.lock", path.name):
                 figures.problems.append(f"{label}: lease lock left: {path.name}")
+            if path.name.startswith(".codex-auth-report") and path.name.endswith(".lock"):
+                figures.problems.append(f"{label}: lock file of ours left: {path.name}")
     try:
         data = json.loads(drill.accounts_file.read_text())
         if data.get("version") != 3 or not isinstance(data.get("accounts"), list):
