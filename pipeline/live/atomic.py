@@ -503,10 +503,15 @@ def prove_room(target: Path, extra: int) -> str | None:
     except OSError as exc:
         return f"cannot write in {target.parent}: {exc.strerror or exc}"
     try:
-        left = size + extra
-        block = bytes(min(left, 1 << 16))
-        while left > 0:
-            left -= os.write(fd, block[: min(left, len(block))])
+        try:
+            os.posix_fallocate(fd, 0, size + extra)  # blocks, not bytes: cheap for a large file
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            left = size + extra  # a file system that cannot allocate ahead: write it
+            block = bytes(min(left, 1 << 16))
+            while left > 0:
+                left -= os.write(fd, block[: min(left, len(block))])
     except OSError as exc:
         return f"no room to write {target}: {exc.strerror or exc}"
     finally:

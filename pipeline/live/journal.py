@@ -27,8 +27,15 @@ Entries are dropped (compaction, under the folder's lock: the file is rewritten 
 only when no stored record holds their spent token any more, so storage has their token or a
 newer one, and they are older than :data:`KEEP_SETTLED_MS`, which covers a slow
 read-modify-write of another program that could still put the spent token back. Appending
-and compaction exclude each other with an advisory lock (shared for appends, exclusive for
-compaction) on ``.codex-auth-report-journal.lock``.
+and compaction exclude each other with an advisory lock (shared for appends and reserved room,
+exclusive for compaction, which is skipped rather than waited for) on
+``.codex-auth-report-journal.lock``.
+
+Before a refresh spends a token, room for its answer is reserved (:meth:`Journal.reserve`): a
+line of spaces, fsynced, that the entry later overwrites in place, so a full disk is found
+before the token is spent, not after. Blank lines are skipped by readers and dropped at
+compaction. The journal is opened only when it is a regular file of the user's with one
+name, without following a link or blocking (:class:`JournalRefused` otherwise).
 """
 
 from __future__ import annotations

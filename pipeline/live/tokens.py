@@ -3,12 +3,19 @@
 The order of a refresh (:meth:`TokenKeeper.refresh`):
 
 1. one refresh per token in this process (threads wait for each other), none at all when the
-   file cannot be written (the token would be spent for nothing);
-2. the file as it is now: when another process has rotated the token since we read it, its
-   tokens are used (or refreshed), never the spent one;
-3. codex-multi-auth's refresh lease (:mod:`pipeline.live.lease`), so two programs never spend
+   file cannot be written or the token journal is not ours (the token would be spent for
+   nothing);
+2. our own cross-process lock on the token (:class:`SpendLock`), whatever codex-multi-auth's
+   lease setting and for a Codex CLI login too, held until the successor is in the journal
+   and in storage;
+3. the file as it is now: when another process has rotated the token since we read it, its
+   tokens are used (or refreshed), never the spent one; when the journal has a successor that
+   storage lacks, that one is used;
+4. room before spending: space for the answer reserved in the journal, and a new copy of the
+   storage file proven to fit; else no refresh;
+5. codex-multi-auth's refresh lease (:mod:`pipeline.live.lease`), so two programs never spend
    the same token; a result it published is used (it proves the token spent);
-4. the token endpoint's answer goes into the token journal (:mod:`pipeline.live.journal`)
+6. the token endpoint's answer goes into the token journal (:mod:`pipeline.live.journal`)
    before anything else, then to the lease result (for codex-multi-auth), then into every
    stored record that holds the spent token (:mod:`pipeline.live.writeback`).
 
