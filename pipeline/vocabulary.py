@@ -7,7 +7,7 @@ token>"}``). So nothing of it is copied except:
 - an **error code** that is a word of :data:`KNOWN_CODES`, or has the shape of one
   (:data:`CODE_SHAPE`: lower-case letters in one to six words joined by ``_`` or ``-``, each
   word 2 to 16 letters, no digits; a token never looks like that) and is not a secret the
-  run knows (:mod:`pipeline.secrets`); any other code becomes ``http_<status>`` (or, for
+  run knows (:mod:`pipeline.scrubbing`); any other code becomes ``http_<status>`` (or, for
   text from storage, the known word it contains, else ``unrecognised``);
 - a **display name** (a per-model limit's name such as ``GPT-5.3-Codex-Spark``): up to 64
   characters of letters, digits, spaces and ``._()+-``, with no run of 24 or more letters,
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline import secrets
+from pipeline import scrubbing
 from pipeline.numbers import real
 
 KNOWN_CODES = frozenset(
@@ -75,7 +75,7 @@ def known_code(value: Any) -> str | None:
         return None
     if value in KNOWN_CODES:
         return value
-    if len(value) <= 64 and CODE_SHAPE.fullmatch(value) and not secrets.is_secret(value):
+    if len(value) <= 64 and CODE_SHAPE.fullmatch(value) and not scrubbing.is_secret(value):
         return value
     return None
 
@@ -124,7 +124,7 @@ def display_name(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not _NAME_SHAPE.fullmatch(text) or _TOKEN_RUN.search(text) or secrets.is_secret(text):
+    if not _NAME_SHAPE.fullmatch(text) or _TOKEN_RUN.search(text) or scrubbing.is_secret(text):
         return None
     return text
 

@@ -5,6 +5,7 @@
     scripts/bench --parts floor,report --runs 31
     scripts/bench --parts live     # report --live, 50 accounts, backend answering after 500 ms
     scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
+    scripts/bench --wrapper        # the codex wrapper's hand-off cost (testkit/bench_wrapper.py)
     scripts/bench --reliability    # 200 SIGKILLs of report --live over 20 refreshing accounts,
                                    # a concurrent codex-multi-auth-style writer, the journal's cost
 
@@ -419,7 +420,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reliability", action="store_true", help="the kill and concurrent-writer drills")
     parser.add_argument("--kills", type=int, default=200, help="--reliability: how many SIGKILLs")
     parser.add_argument("--seed", type=int, default=20261130, help="--reliability: seed of the kill moments")
+    parser.add_argument(
+        "--wrapper", action="store_true", help="the codex wrapper's hand-off cost (testkit/bench_wrapper)"
+    )
     args = parser.parse_args(argv)
+    if args.wrapper:
+        from testkit.bench_wrapper import report
+
+        report(args.runs if args.runs != 21 else 41)
+        return
     if args.reliability:
         reliability(args.kills, args.seed)
         return

@@ -53,7 +53,7 @@ from typing import Any
 from pipeline.live import atomic
 from pipeline.live.pending import JOURNAL_NAME
 from pipeline.output import fsync_dir
-from pipeline.secrets import remember
+from pipeline.scrubbing import remember
 
 LOCK_NAME = ".codex-auth-report-journal.lock"
 KEEP_SETTLED_MS = 10 * 60 * 1000

@@ -34,7 +34,7 @@ from pipeline.live.tokens import Failure, Source, TokenKeeper
 from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target, WriteBackError, update_json
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod
-from pipeline.secrets import scrub_value
+from pipeline.scrubbing import scrub_value
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts
@@ -181,7 +181,8 @@ class Prober:
                 accounts,
             )
             return pool
-        return read_pool(self.env, now, pool_record.get("dir"))
+        project = pool_record.get("project") or {}
+        return read_pool(self.env, now, pool_record.get("dir"), project.get("path"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
         probe = {
@@ -418,7 +419,7 @@ class Prober:
         if self._history_updates:
             try:
                 update_json(
-                    folder / STATE_FILE,
+                    pool.flagged.path.parent / STATE_FILE,  # beside the flagged file (a project's own)
                     lambda data: scrub_value(self._merge_history(data)),
                     missing={"version": 1, "flagged": {}},
                 )

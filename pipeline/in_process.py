@@ -1,0 +1,291 @@
+"""``codex auth report``: collect, (probe,) score, recommend and render as plain function
+calls in one process. Its output equals the shell pipe of the stage commands on the same
+input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.clock import now_ms
+from pipeline.errors import StorageError
+from pipeline.gc_pause import collector_paused
+from pipeline.pool_record import pool_failure
+from pipeline.records import Status
+from pipeline.redact import Masker
+from pipeline.report import render_view
+from pipeline.report.view import View, build_view, redact_view, view_masker
+from pipeline.stages.collect import collect, messages, note_pending_tokens, pool_record
+from pipeline.stages.recommend import recommend
+from pipeline.stages.score import score
+from pipeline.storage.pool import Pool, read_pool
+
+
+class ReportResult:
+    """The report's bytes, and what the command line needs besides. (A plain class: a
+    dataclass costs about a millisecond when the command starts.)"""
+
+    __slots__ = ("healthy", "masker", "notes", "output")
+
+    def __init__(self, output: bytes, notes: list[str] | None = None, healthy: int = 0, masker: Any = None) -> None:
+        self.output = output
+        self.notes = notes if notes is not None else []  # for stderr
+        self.healthy = healthy
+        self.masker = masker  # with --redact: masks e-mails and ids in any later message
+
+
+def failure_reason(pool: Pool) -> str | None:
+    """Why there is no report to give (exit 1), or None: :func:`pipeline.pool_record.pool_failure`,
+    the rule ``render`` applies to a stream, worded with what only the storage reader knows."""
+    reason = pool_failure(pool_record(pool), len(pool.accounts), len(pool.flagged.accounts))
+    if reason is not None and (pool.source == "none" or pool.storage.state == "missing"):
+        lines = messages(pool)
+        return lines[0] if lines else reason
+    return reason
+
+
+def collected(
+    env: Mapping[str, str], now: int | None, storage_dir: str | None, prober: Any, redact: bool
+) -> tuple[Iterable[dict[str, Any]], int, list[str]]:
+    """The pool's records (probed when ``prober`` is given), the time of the report (``now``,
+    else the real time after probing) and the notes for stderr. Raises :class:`StorageError`
+    when there is nothing to report on."""
+    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
+    reason = failure_reason(pool)
+    if reason is not None:
+        raise StorageError(Masker(set()).text(reason) if redact else reason)
+    note_pending_tokens(pool, env)
+    records: Iterable[dict[str, Any]] = collect(pool)
+    if prober is not None:
+        prober.pool_loader = lambda _record: pool
+        records = list(prober.run(records))
+    return records, now if now is not None else now_ms(), list(messages(pool))
+
+
+@dataclass
+class ViewResult:
+    view: View
+    notes: list[str] = field(default_factory=list)  # for stderr
+
+
+def report_view(
+    *,
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None = None,
+    model: str | None = None,
+    redact: bool = False,
+    prober: Any = None,
+) -> ViewResult:
+    """The report's facts before any format (for ``serve`` and ``watch``, which render one
+    view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
+    Raises :class:`StorageError` when there is nothing to report on."""
+    with collector_paused():  # long-lived records only: see pipeline.gc_pause
+        records, when, notes = collected(env, now, storage_dir, prober, redact)
+        records = recommend(score(records, now=when, model=model), now=when)
+        return ViewResult(build_view(records, now=when, model=model), notes)
+
+
+def run_report(
+    *,
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None = None,
+    model: str | None = None,
+    fmt: str = "text",
+    color: bool = False,
+    explain: bool = False,
+    redact: bool = False,
+    prober: Any = None,
+    statuses: Sequence[Status] | None = None,
+    history: HistoryOptions | None = None,
+) -> ReportResult:
+    """The report. ``now`` None means the real time, taken after live probing (so the
+    report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
+    makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
+    with collector_paused():  # long-lived records only: see pipeline.gc_pause
+        return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history)
+
+
+def _run_report(
+    env: Mapping[str, str],
+    now: int | None,
+    storage_dir: str | None,
+    model: str | None,
+    fmt: str,
+    color: bool,
+    explain: bool,
+    redact: bool,
+    prober: Any,
+    statuses: Sequence[Status] | None,
+    history: HistoryOptions | None,
+) -> ReportResult:
+    # The stored accounts are let go once the last record is made (``collected`` keeps no
+    # reference but the records' generator's).
+    records, when, notes = collected(env, now, storage_dir, prober, redact)
+    records = score(records, now=when, model=model)
+    if history is not None and history.wants_record(prober is not None):
+        records = list(records)
+        notes.extend(record_history(history, records, when, model))
+    records = recommend(records, now=when)
+    view = build_view(records, now=when, model=model, explain=explain)
+    masker = None
+    if redact:  # stderr is pasted into incident reports too
+        masker = view_masker(view)
+        notes = [masker.text(line) for line in notes]
+    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses)
+    return ReportResult(output, notes, view.status_counts()["healthy"], masker)
+
+
+# --- history and forecast --------------------------------------------------------------
+
+
+@dataclass
+class HistoryOptions:
+    """``--history PATH`` / ``--no-history`` (path None) and ``--record``."""
+
+    path: Path | None
+    record: bool = False
+
+    def wants_record(self, live: bool) -> bool:
+        return self.path is not None and (live or self.record)
+
+
+def record_history(history: HistoryOptions, records: list[dict[str, Any]], when: int, model: str | None) -> list[str]:
+    """Append one run to the history; a failure is a note (one line), never an exception."""
+    assert history.path is not None
+    from pipeline.history.samples import observations
+    from pipeline.history.store import HistoryError, record_run
+
+    pool = next((r for r in records if r.get("kind") == "pool"), {})
+    probe = pool.get("probe") or {}
+    mode = "live" if probe.get("mode") == "live" else "default"
+    try:
+        record_run(history.path, when, mode, probe.get("model") or model, observations(records, when))
+    except HistoryError as error:
+        return [f"history not recorded: {error}"]
+    except OSError as error:  # the folder cannot be made, and the like
+        return [f"history not recorded: {history.path}: {error.strerror or error}"]
+    return []
+
+
+HISTORY_LOOKBACK_MS = 32 * 24 * 3_600_000  # the longest window (a month) and a day
+
+
+@contextmanager
+def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]]]:
+    """A function account key -> window samples, reading the history at ``path`` when it
+    exists (None without one), and the notes to show (a damaged file is one line). The
+    database is closed when the block ends."""
+    if path is None or (not path.exists() and not path.is_symlink()):
+        yield None, []
+        return
+    from pipeline.history.store import HistoryError, HistoryStore
+
+    try:
+        store = HistoryStore(path, create=False)
+    except HistoryError as error:
+        yield None, [f"history not used: {error}"]
+        return
+    failed: list[str] = []
+
+    def load(key: str) -> Any:
+        if failed:
+            return None
+        try:
+            return store.window_samples(key, now - HISTORY_LOOKBACK_MS, now)
+        except HistoryError as error:
+            failed.append(f"history not used: {error}")
+            return None
+
+    try:
+        yield load, failed
+    finally:
+        store.close()
+
+
+@dataclass
+class ForecastResult:
+    document: dict[str, Any]
+    output: bytes = b""
+    notes: list[str] = field(default_factory=list)
+    masker: Any = None
+
+    @property
+    def below_min_healthy(self) -> bool:
+        return self.document["pool"]["belowMinHealthyAt"] is not None
+
+
+def forecast_view(
+    records: Iterable[dict[str, Any]],
+    *,
+    now: int,
+    model: str | None,
+    history: HistoryOptions,
+    live: bool,
+    horizon_ms: int | None = None,
+    min_healthy: int | None = None,
+) -> tuple[View, list[str]]:
+    """Add a run's records to the history when they should be (live, or ``--record``; the
+    records must be scored then), and forecast them with the history's samples: the view with
+    every account's forecast, and the notes for stderr (one line per history damage). Used by
+    ``codex auth forecast`` and by ``serve`` on each snapshot."""
+    from pipeline.stages.forecast import forecast
+
+    failed: list[str] = []
+    if history.wants_record(live):
+        records = list(records)
+        failed = record_history(history, records, now, model)
+    with history_reader(None if failed else history.path, now) as (loader, history_notes):
+        forecasted = forecast(
+            records, now=now, model=model, history=loader, horizon_ms=horizon_ms, min_healthy=min_healthy
+        )
+        view = build_view(forecasted, now=now, model=model)
+    return view, [*failed, *history_notes]
+
+
+def build_forecast(
+    *,
+    env: Mapping[str, str],
+    now: int | None = None,
+    storage_dir: str | None = None,
+    model: str | None = None,
+    prober: Any = None,
+    history: HistoryOptions | None = None,
+    horizon_ms: int | None = None,
+    min_healthy: int | None = None,
+    fmt: str | None = None,
+    redact: bool = False,
+) -> ForecastResult:
+    """The forecast document (``codex-auth schema forecast``) for the pool, in-process: the
+    same as ``collect | [probe |] forecast -i - | render --view forecast --json``. With
+    ``fmt`` the result also holds the rendered output. Raises :class:`StorageError` when
+    there is no pool to forecast."""
+    from pipeline.report.forecast_view import forecast_document, render_forecast
+
+    records, when, notes = collected(env, now, storage_dir, prober, redact)
+    history = history or HistoryOptions(None)
+    if history.wants_record(prober is not None):
+        records = list(score(records, now=when, model=model))
+    view, history_notes = forecast_view(
+        records,
+        now=when,
+        model=model,
+        history=history,
+        live=prober is not None,
+        horizon_ms=horizon_ms,
+        min_healthy=min_healthy,
+    )
+    notes.extend(history_notes)
+    masker = None
+    if redact:
+        masker = view_masker(view)
+        notes = [masker.text(line) for line in notes]
+        view = redact_view(view)
+    result = ForecastResult(forecast_document(view), notes=notes, masker=masker)
+    if fmt is not None:
+        result.output = render_forecast(view, fmt)
+    return result

@@ -1,0 +1,321 @@
+"""``codex auth serve``: the report as a Prometheus exporter and a small read-only web server.
+
+Endpoints: ``/metrics`` (the Prometheus format's metrics plus the exporter's own), ``/``
+(the HTML report), ``/report.json`` (the HealthReport), ``/healthz`` (the refresh loop's
+state), and whatever the snapshot hook adds (``/forecast.json``). Anything else is a 404;
+methods other than GET and HEAD are a 405.
+
+**A request never probes.** Every endpoint serves the last good snapshot, rendered once
+when it was taken; the :class:`pipeline.service.snapshots.RefreshLoop` makes the next one in the
+background. The metrics come from two places on purpose: the report's own metrics are the
+``--format prometheus`` text (one code path for their names, labels and HELP, already
+checked by promtool), and the exporter's own (``codex_auth_up``, refresh times, failures,
+the process) come from a prometheus_client registry, appended after them.
+
+Safe by default: 127.0.0.1 unless told otherwise; on a loopback address a request must name
+a loopback host (``Host:``), so a web page cannot reach the report through DNS rebinding;
+no endpoint carries a token (no record holds one).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+from pipeline.errors import ConfigError
+from pipeline.report import render_view
+from pipeline.report.view import View, redact_view
+from pipeline.scrubbing import scrub_bytes
+from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
+
+DEFAULT_LISTEN = "127.0.0.1:9467"
+HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # the HTML format's own meta tag says the same
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9467`` for IPv6; ``:9467`` means 127.0.0.1)."""
+    host, sep, port_text = value.strip().rpartition(":")
+    if not sep or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(f"--listen: {value!r} is not HOST:PORT (e.g. 127.0.0.1:9467)")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port_text)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A snapshot in every form the server hands out, made once per snapshot."""
+
+    metrics: bytes
+    report_json: bytes
+    html: bytes
+    documents: Mapping[str, bytes]
+    generated_at: int
+
+
+def render_snapshot(snapshot: Snapshot, redact: bool) -> Rendered:
+    view: View = redact_view(snapshot.view) if redact else snapshot.view  # masked once, for every form
+    return Rendered(
+        render_view(view, fmt="prometheus") + snapshot.extras.metrics.encode("utf-8"),
+        render_view(view, fmt="json"),
+        render_view(view, fmt="html"),
+        dict(snapshot.extras.documents),
+        view.generated_at,
+    )
+
+
+class OwnMetrics:
+    """The exporter's own metrics, in a registry of their own (never the global one)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
+
+        try:
+            from prometheus_client import disable_created_metrics
+
+            disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series beside the counters
+        except ImportError:  # pragma: no cover - older prometheus_client
+            pass
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        self.up = Gauge(
+            "codex_auth_up",
+            "1 when the last refresh of the report succeeded, 0 when it failed (the metrics above are then "
+            "from the last good refresh; see codex_auth_last_refresh_success_timestamp_seconds).",
+            registry=self.registry,
+        )
+        self.last_success = Gauge(
+            "codex_auth_last_refresh_success_timestamp_seconds",
+            "When the last successful refresh finished, as Unix time in seconds.",
+            registry=self.registry,
+        )
+        self.last_duration = Gauge(
+            "codex_auth_last_refresh_duration_seconds",
+            "How long the last successful refresh took (collect, and the live probes with --live), in seconds.",
+            registry=self.registry,
+        )
+        self.refreshes = Counter(
+            "codex_auth_refreshes", "Refreshes run by the exporter's loop, good or failed.", registry=self.registry
+        )
+        self.failures = Counter(
+            "codex_auth_refresh_failures",
+            "Refreshes that failed: no report (storage missing or unreadable), or a live run where the service "
+            "answered no probe (down, timing out, or throttling).",
+            registry=self.registry,
+        )
+        self.next_delay = Gauge(
+            "codex_auth_refresh_next_delay_seconds",
+            "The wait before the next refresh: the interval, longer while backing off after failures or "
+            "honouring a Retry-After.",
+            registry=self.registry,
+        )
+        self._runs = self._failures = 0
+
+    def update(self, state: LoopState) -> None:
+        self.up.set(0 if state.consecutive_failures else 1)
+        if state.last_success is not None:
+            self.last_success.set(state.last_success)
+        if state.last_duration is not None:
+            self.last_duration.set(state.last_duration)
+        self.refreshes.inc(state.runs - self._runs)
+        self.failures.inc(state.failures - self._failures)
+        self._runs, self._failures = state.runs, state.failures
+        self.next_delay.set(state.next_delay)
+
+    def text(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
+
+
+def content_type() -> str:
+    from prometheus_client import exposition
+
+    return str(getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", exposition.CONTENT_TYPE_LATEST))
+
+
+class Exporter:
+    """The loop, the rendered snapshot and the HTTP server, tied together."""
+
+    def __init__(self, loop: RefreshLoop, *, redact: bool = False) -> None:
+        self.loop, self.redact = loop, redact
+        self.metrics = OwnMetrics()
+        self.metrics_type = content_type()
+        self.rendered: Rendered | None = None
+        self._rendered_from: Snapshot | None = None
+        self._lock = threading.Lock()
+        loop.on_run = self._after_run
+
+    def _after_run(self, state: LoopState, snapshot: Snapshot | None, assessment: Assessment | None) -> None:
+        if snapshot is not None and snapshot is not self._rendered_from:
+            self.rendered = render_snapshot(snapshot, self.redact)  # one swap: readers see old or new, whole
+            self._rendered_from = snapshot
+        with self._lock:
+            self.metrics.update(state)
+
+    def metrics_body(self) -> bytes:
+        with self._lock:
+            own = self.metrics.text()
+        rendered = self.rendered
+        return (rendered.metrics if rendered else b"") + own
+
+    def health(self) -> tuple[int, bytes]:
+        state = self.loop.state
+        rendered = self.rendered
+        body = {
+            "status": "ok" if rendered and not state.consecutive_failures else ("failing" if rendered else "starting"),
+            "up": bool(rendered) and not state.consecutive_failures,
+            "runs": state.runs,
+            "running": state.running,
+            "failures": state.failures,
+            "consecutiveFailures": state.consecutive_failures,
+            "lastError": state.last_error,
+            "lastSuccess": state.last_success,
+            "lastDurationSeconds": state.last_duration,
+            "nextDelaySeconds": round(state.next_delay, 3),
+            "retryAfterSeconds": state.retry_after,
+            "snapshotGeneratedAt": rendered.generated_at if rendered else None,
+            "live": self.loop.refresher.live,
+            "intervalSeconds": self.loop.interval,
+        }
+        # 503 only while there is nothing to serve; a failing refresh still serves the last snapshot
+        return (200 if rendered else 503), orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], exporter: Exporter) -> None:
+        import socket
+
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.exporter = exporter
+        self.loopback = is_loopback_host(address[0])
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection is closed after this many seconds
+
+    def version_string(self) -> str:
+        return "codex-auth-report"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # no access log: the lines would carry nothing a scrape needs
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def _other(self) -> None:
+        self._send(405, b"method not allowed\n", "text/plain; charset=utf-8", {"Allow": "GET, HEAD"})
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
+
+    def _answer(self, head: bool) -> None:
+        if self.server.loopback and not self._loopback_host():
+            self._send(403, b"forbidden: this exporter answers only to a loopback host name\n", "text/plain")
+            return
+        path = self.path.split("?", 1)[0]
+        exporter = self.server.exporter
+        rendered = exporter.rendered
+        if path == "/metrics":
+            self._send(200, exporter.metrics_body(), exporter.metrics_type, head=head)
+        elif path == "/healthz":
+            status, body = exporter.health()
+            self._send(status, body, "application/json", head=head)
+        elif path in ("/", "/report.json") or (rendered is not None and path in rendered.documents):
+            if rendered is None:
+                self._send(503, b"no report yet: the first refresh has not finished\n", "text/plain", head=head)
+            elif path == "/":
+                headers = {"Content-Security-Policy": HTML_CSP}
+                self._send(200, rendered.html, "text/html; charset=utf-8", headers, head=head)
+            elif path == "/report.json":
+                self._send(200, rendered.report_json, "application/json", head=head)
+            else:
+                self._send(200, rendered.documents[path], "application/json", head=head)
+        else:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+
+    def _loopback_host(self) -> bool:
+        host = (self.headers.get("Host") or "").strip()
+        if host.startswith("["):
+            host = host[1 : host.find("]")] if "]" in host else host
+        else:
+            host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        return not host or is_loopback_host(host)
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
+        body = scrub_bytes(body)  # the run's tokens never leave, whatever a page holds
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def serve(
+    exporter: Exporter,
+    listen: tuple[str, int],
+    *,
+    say: Callable[[str], None],
+    ready: Callable[[str], None] | None = None,
+) -> int:
+    """Listen, run the loop, and return 0 once SIGTERM or SIGINT arrives (within 2 s: the run
+    in flight gets 1.5 s to finish, then the process ends without it)."""
+    server = _Server(listen, exporter)
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    (ready or say)(f"listening on {url} (/metrics, /report.json, /, /healthz)")
+    exporter.loop.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        started = time.monotonic()
+        server.shutdown()
+        server.server_close()
+        exporter.loop.stop(wait=max(0.1, 1.5 - (time.monotonic() - started)))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    say("stopped")
+    return 0
