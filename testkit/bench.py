@@ -22,7 +22,10 @@ Parts (``--parts``, comma-separated; all by default):
 - ``live``: ``report --live`` on 50 accounts, the fake backend answering after 500 ms, at the
   default concurrency and at ``--concurrency 1``;
 - ``history`` (only when asked for): recording one live run in the history, in-process, on 50
-  and 1,000 accounts (ms and bytes per account).
+  and 1,000 accounts (ms and bytes per account);
+- ``history-read`` (only when asked for): ``codex auth history`` on a generated 500 MB history
+  (``testkit/bench_history.py``): wall time and peak memory of ``--daily``, ``--account``,
+  ``--events`` and every sample.
 
 Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
 large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
@@ -48,7 +51,7 @@ from pathlib import Path
 from testkit import poolkit
 
 PARTS = ("floor", "report", "stages", "pipe", "live")
-EXTRA_PARTS = ("history",)
+EXTRA_PARTS = ("history", "history-read")
 NOW = str(poolkit.SEED_NOW)
 
 
@@ -441,6 +444,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.quick:
         args.runs = min(args.runs, 5)
         parts = [p for p in parts if p != "live"]
+    if "history-read" in parts:  # reading a 500 MB history (testkit/bench_history.py)
+        from testkit import bench_history
+
+        bench_history.main(["--size-mb", "20" if args.quick else "500"])
+        parts.remove("history-read")
+        if not parts:
+            return
     if "history" in parts:
         for size in (50, 1000):
             history_cost(size, args.runs)

@@ -48,6 +48,7 @@ from pipeline.live.writeback import Target, apply, find_account, held, newest, s
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS
 from pipeline.storage import jwt
 from pipeline.storage.pool import Pool
+from pipeline.visible import visible
 
 
 class TokenNotSaved(Exception):
@@ -180,7 +181,7 @@ class TokenKeeper:
             return None, Failure("missing_refresh", "no refresh token stored; log in again")
         old = raw.strip()
         first = token_hash(old)
-        who = email or account_id or "an account"
+        who = visible(email or account_id or "an account")  # stored text: shown with its controls escaped
         with self._lock(first):
             if first in self._done:
                 return self._done[first], None

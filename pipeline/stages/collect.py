@@ -26,6 +26,8 @@ from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool, other_pools
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import flagged_key
+from pipeline.visible import visible
+from pipeline.visible import visible_or_none as _shown
 from pipeline.vocabulary import display_name, known_code, stored_code
 
 
@@ -93,7 +95,7 @@ def pool_record(pool: Pool) -> Record:
         "currentIndex": pool.current_index,
         "accountCount": len(pool.accounts),
         "flaggedCount": len(flagged.accounts),
-        "warnings": list(pool.warnings),
+        "warnings": [visible(warning) for warning in pool.warnings],
         **({"project": project_record(pool)} if pool.project is not None else {}),
     }
 
@@ -128,11 +130,11 @@ def account_record(
     return {
         "kind": "account",
         "index": index,
-        "accountId": account_id,
-        "email": email,
+        "accountId": _shown(account_id),
+        "email": _shown(email),
         "emailSource": email_source,
-        "label": _text(account.get("accountLabel")),
-        "workspace": _workspace(account),
+        "label": _shown(_text(account.get("accountLabel"))),
+        "workspace": _shown(_workspace(account)),
         "enabled": account.get("enabled") is not False,
         "isCurrent": index == pool.current_index,
         "addedAt": _ms(account.get("addedAt")),
@@ -157,9 +159,9 @@ def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
     return {
         "kind": "flagged",
         "index": index,
-        "accountId": account_id,
-        "email": email,
-        "label": _text(account.get("accountLabel")),
+        "accountId": _shown(account_id),
+        "email": _shown(email),
+        "label": _shown(_text(account.get("accountLabel"))),
         "flaggedAt": _ms(account.get("flaggedAt")),
         "flaggedReason": stored_code(account.get("flaggedReason")),
         "lastError": stored_code(account.get("lastError")),

@@ -41,6 +41,7 @@ from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
+from pipeline.visible import visible_or_none
 
 Record = dict[str, Any]
 
@@ -284,7 +285,7 @@ class Prober:
         if self._restored:  # the journal gave it newer tokens than the record was made from
             record = {**record, "token": token_facts(creds, jwt.claims(creds.get("accessToken")))}
         source = self._source(pool, flagged=False)
-        account_id = record.get("accountId")
+        account_id = identity_of(creds)[0]  # as stored: the record's is made visible for output
         tokens, failure = self._access_token(client, creds, source, record)
         if failure is not None:
             return self._with_outcome(record, failure, tokens)
@@ -319,7 +320,8 @@ class Prober:
         if probed.quota is not None:
             result["quota"] = probed.quota
             result["plan"] = probed.quota.get("planType") or result.get("plan")
-            self._quota_updates.append(result)
+            stored_id, stored_email, _ = identity_of(creds)  # codex-multi-auth's keys, as stored
+            self._quota_updates.append({**result, "accountId": stored_id, "email": stored_email})
         return result
 
     def _call(self, client: httpx.Client, token: str, account_id: Any) -> backend.Probed:
@@ -374,6 +376,7 @@ class Prober:
         outcome."""
         if self.keeper is None:  # --cached-only: the token expired since the account was planned
             return None, self._failure(None, "no usable access token, and --cached-only forbids refreshing")
+        account_id, email, _ = identity_of(creds)  # as stored (the record's are made visible for output)
         fresh, failure = self.keeper.refresh(client, creds, source, account_id, email)
         if failure is not None:
             return None, self._from_failure(failure)
@@ -407,7 +410,7 @@ class Prober:
                 "errorCode": code,
                 "detail": failure.get("detail"),
             }
-        key = flagged_key(record.get("accountId"), record.get("email"))
+        key = flagged_key(*identity_of(creds)[:2])  # as stored: the record's are made visible for output
         count = int(record.get("verificationCount") or 0) + 1
         self._history_updates[key] = {"lastVerified": now, "verificationCount": count}
         return {**record, "lastVerified": now, "verificationCount": count, "verification": verification}
@@ -474,8 +477,9 @@ def _stored(accounts: list[Record], record: Record) -> Record | None:
     index = record.get("index")
     if not isinstance(index, int) or not 0 <= index < len(accounts):
         return None
-    account_id, email, _ = identity_of(accounts[index])
-    return accounts[index] if (account_id, email) == (record.get("accountId"), record.get("email")) else None
+    account_id, email, _ = identity_of(accounts[index])  # the record shows them as collect made them visible
+    shown = (visible_or_none(account_id), visible_or_none(email))
+    return accounts[index] if shown == (record.get("accountId"), record.get("email")) else None
 
 
 def _done(record: Record) -> Future[Record]:
