@@ -367,6 +367,9 @@ def reliability(kills: int, seed: int) -> None:
         )
         for line in writer.problems[:10]:
             print(f"    {line}")
+        from testkit.bench_tokens import drills
+
+        drills(Path(tmp) / "guard")
 
 
 def journal_cost(folder: Path, count: int = 200) -> str:

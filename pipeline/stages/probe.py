@@ -125,6 +125,8 @@ class Prober:
             self.keeper.settle()
             self._report_keeper(self.keeper)
         self._save_side_files(pool)
+        if self.keeper is not None:
+            self.keeper.close()
 
     def _recover(self, pool: Pool, record: Record) -> tuple[Pool, Record]:
         """Before any refresh: rotated tokens the journal has and storage lacks go into storage.
