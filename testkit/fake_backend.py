@@ -66,7 +66,7 @@ Unknown keys are errors, so typos fail loudly. All times are relative to the ser
           "resetCredits": 2,            // rate_limit_reset_credits.available_count
           "rateLimit": null,            // only null: send rate_limit: null (spend-controlled seats)
           "limitReached": false,        // default: some main window is at >= 100 %
-          "rateLimitReachedType": null, // kind; default "rate_limit_reached" when reached
+          "rateLimitReachedType": null, // rate_limit_reached_type.type; default "rate_limit_reached" when reached
           "activeLimit": "codex",       // x-codex-active-limit when no extra limit matches
           "supportedModels": null,      // list: other models get 400 "not supported"
           "delayMs": 0,                 // this account's delay (beats the global one)
@@ -286,7 +286,7 @@ def _echo_secrets(handler: Any, endpoint: str, status: int, token: str) -> int:
             "additional_rate_limits": [
                 {"limit_name": token, "metered_feature": token, "rate_limit": {"primary_window": window}}
             ],
-            "rate_limit_reached_type": {"kind": token},
+            "rate_limit_reached_type": {"type": token},
         }
     elif status == 401:
         body = {"error": {"code": token, "type": token, "message": token}, "detail": token}
@@ -1257,7 +1257,7 @@ class FakeBackend:
                     {"limit_name": limit.name, "metered_feature": limit.id, "rate_limit": limit.body(now)}
                     for limit in account.extra
                 ],
-                "rate_limit_reached_type": {"kind": kind} if kind else None,
+                "rate_limit_reached_type": {"type": kind} if kind else None,
             }
             | _rate_limit_override(account.usage_2026)
         )

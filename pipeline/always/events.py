@@ -74,9 +74,7 @@ def pool_state(view: View) -> PoolState:
     for account in view.accounts:
         record = account.record
         windows = {
-            label: WindowState(window.remaining, window.reset_at)
-            for label, window in (("5h", account.window_5h), ("7d", account.window_7d))
-            if window is not None
+            label: WindowState(window.remaining, window.reset_at) for label, window in account.labelled_windows()
         }
         state = AccountState(
             account_key(record),

@@ -87,13 +87,20 @@ def probe_usage(
         return Probed("http-error", 200, latency, None, "the usage answer has an unexpected shape")
     quota = usage_quota(body, model, now_ms)
     reached = quota["limitReached"] is True
+    blocked = quota.get("modelBlocked") is True
+    detail = None
+    if reached:
+        detail = "the service reports the usage limit reached"
+    elif blocked:
+        detail = "the service reports the probe model used up"
     return Probed(
-        "rate-limited" if reached else "ok",
+        "rate-limited" if reached or blocked else "ok",
         200,
         latency,
         None,
-        "the service reports the usage limit reached" if reached else None,
+        detail,
         quota,
+        reset_at=quota.get("modelAvailableAt") if blocked and not reached else None,
     )
 
 

@@ -21,6 +21,7 @@ from pipeline import __version__
 from pipeline import quota as q
 from pipeline.humanize import ago, utc, utc_stamp
 from pipeline.records import STATUSES, Record, Status
+from pipeline.report.usage_extras import extra_window_texts
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     STATUS_LABELS,
@@ -206,9 +207,11 @@ def _account_row(account: AccountView, now: int, recommended: bool) -> str:
     limit_cell = escape(limit or "") + (
         f"<br><small>at {_time(reset, _clock(reset))}</small>" if limit and reset else ""
     )
+    extra = extra_window_texts(account.labelled_windows(), account.quota)
+    more = f"<br><small>{escape('; '.join(extra))}</small>" if extra else ""
     return (
         f"<tr><td class=n>{account.index + 1}</td><td>{_name(account.name)}{tags}</td><td>{_status(account.status)}{why}</td>"
-        f"<td class=n>{account.score}</td><td>{_quota(account.window_5h)}</td><td>{_quota(account.window_7d)}</td>"
+        f"<td class=n>{account.score}</td><td>{_quota(account.window_5h)}</td><td>{_quota(account.window_7d)}{more}</td>"
         f"<td>{limit_cell}</td><td>{_ago(record.get('lastUsed'), now)}</td></tr>"
     )
 

@@ -84,6 +84,7 @@ def _report_account(account: AccountView, explain: bool = False) -> Record:
             "healthScore": account.score,
             "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
             "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
+            "quota30dPercent": account.window_30d.remaining if account.window_30d else None,
             "rateLimited": bool(record.get("rateLimited")),
             "disabled": record.get("enabled") is False,
             "lastUsed": record.get("lastUsed"),

@@ -11,6 +11,7 @@ import re
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
+from pipeline.report.usage_extras import extra_window_texts
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -68,6 +69,11 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
             "| --: | --- | --- | --: | --: | --: | --- | --- |",
         ]
         out += [_account_row(a, now) for a in view.listed]
+        others = [(a, extra_window_texts(a.labelled_windows(), a.quota)) for a in view.listed]
+        others = [(a, texts) for a, texts in others if texts]
+        if others:
+            out += ["", "Other windows and buckets:", ""]
+            out += [f"- {code(a.name)}: {text('; '.join(texts))}" for a, texts in others]
     else:
         out.append("No active accounts." if view.shown_statuses is None else "No active accounts with these statuses.")
     out.append("")

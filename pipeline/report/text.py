@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record, Status
-from pipeline.report.usage_extras import explain_lines
+from pipeline.report.usage_extras import explain_lines, plan_line, reserve_lines
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -85,6 +85,7 @@ def _account_lines(account: AccountView, now: int, style: _Style, explain: bool)
     lines.append(f"{pad}Last used: {ago(record.get('lastUsed'), now)}")
     if explain:
         lines += _explain_lines(record, pad)
+        lines += plan_line(record.get("plan"), pad)
         lines += explain_lines(account.quota, pad)
     return lines
 
@@ -97,9 +98,7 @@ def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
     if quota.get("source") == "cache" and quota.get("sampledAt"):
         age = f" (cached {ago(quota['sampledAt'], now)})"
     lines = []
-    for label, window in (("5h", account.window_5h), ("7d", account.window_7d)):
-        if window is None:
-            continue
+    for label, window in account.labelled_windows():
         if window.remaining is None:
             why = "the window has reset since the last sample" if window.stale else "not reported"
             lines.append(f"{pad}Quota ({label}): unknown ({why})")
@@ -109,8 +108,8 @@ def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
         left = "unknown" if spend.remaining is None else f"{spend.remaining}% remaining"
         lines.append(f"{pad}Quota ({spend.label}): {left}{age}")
     if not lines:
-        lines.append(f"{pad}Quota: no 5h or 7d window reported")
-    return lines
+        lines.append(f"{pad}Quota: no window reported")
+    return lines + reserve_lines(quota, pad)
 
 
 def _explain_lines(record: Record, pad: str) -> list[str]:

@@ -26,7 +26,7 @@ from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import flagged_key
-from pipeline.vocabulary import display_name, known_code, stored_code
+from pipeline.vocabulary import display_name, plan_code, stored_code
 
 
 def note_pending_tokens(pool: Pool, env: Mapping[str, str]) -> None:
@@ -108,7 +108,7 @@ def account_record(
 ) -> Record:
     access_claims = jwt.claims(account.get("accessToken"))
     quota = _cached_quota(cache_entry) if cache_entry is not None else None
-    plan = known_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
+    plan = plan_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
     if plan is None and quota is not None:
         plan = quota["planType"]
     return {
@@ -201,7 +201,7 @@ def _cached_quota(entry: dict[str, Any]) -> Record:
         "sampledAt": _ms(entry.get("updatedAt")),
         "httpStatus": int(entry["status"]),
         "model": display_name(entry.get("model")),
-        "planType": known_code(_text(entry.get("planType"))),
+        "planType": plan_code(_text(entry.get("planType"))),
         "limitReached": None,
         "windows": windows(entry),
         "credits": None,

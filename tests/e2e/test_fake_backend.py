@@ -268,7 +268,7 @@ def test_limit_reached_derived_from_a_full_window(start, client, clock):
     )
     assert body["rate_limit"]["allowed"] is False
     assert body["rate_limit"]["limit_reached"] is True
-    assert body["rate_limit_reached_type"] == {"kind": "rate_limit_reached"}
+    assert body["rate_limit_reached_type"] == {"type": "rate_limit_reached"}, "keyed type, as the real service answers"
 
 
 def test_limit_reached_and_kind_can_be_set(start, client, clock):
@@ -286,7 +286,7 @@ def test_limit_reached_and_kind_can_be_set(start, client, clock):
     )
     assert body["rate_limit"]["limit_reached"] is True
     assert body["rate_limit"]["primary_window"]["used_percent"] == 0
-    assert body["rate_limit_reached_type"] == {"kind": "workspace_member_credits_depleted"}
+    assert body["rate_limit_reached_type"] == {"type": "workspace_member_credits_depleted"}
     assert body["credits"] is None
 
 

@@ -156,7 +156,7 @@ def test_usage_and_headers_that_echo_the_token_keep_none_of_it() -> None:
         "additional_rate_limits": [
             {"limit_name": TOKEN, "metered_feature": TOKEN, "rate_limit": {"primary_window": window}}
         ],
-        "rate_limit_reached_type": {"kind": TOKEN},
+        "rate_limit_reached_type": {"type": TOKEN},
     }
     assert TOKEN not in repr(wire.usage_quota(body, "gpt-5-codex", NOW))
     headers = {
