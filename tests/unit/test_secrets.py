@@ -36,7 +36,7 @@ def test_scrub_replaces_every_registered_token_wherever_it_stands() -> None:
     assert TOKEN not in cleaned and JWT not in cleaned
     assert "md: ***" in cleaned and '{"detail":"***"}' in cleaned
     assert secrets.scrub("short and sweet") == "short and sweet", "strings under 16 characters are not registered"
-    assert secrets.count() == 2
+    assert secrets.count() == 3, "the token, its copy with - for _ (the JWT has neither to swap)"
 
 
 def test_scrub_is_the_identity_while_the_registry_is_empty() -> None:
@@ -179,3 +179,11 @@ def test_the_refresh_answer_registers_the_rotated_tokens() -> None:
         result = oauth.refresh(c, ENDPOINTS, TOKEN, NOW)
     assert result.ok
     assert secrets.scrub(f"{TOKEN} {JWT} {TOKEN}-next {JWT}x") == "*** *** *** ***"
+
+
+def test_copies_with_dash_and_underscore_swapped_are_scrubbed_too() -> None:
+    token = "rt-canary-swap_" + "Zq9" * 10
+    secrets.remember(token)
+    for copy in (token, token.replace("-", "_"), token.replace("_", "-")):
+        assert secrets.scrub(f"limit {copy} here") == "limit *** here", copy
+    assert secrets.count() == 3
