@@ -2,7 +2,7 @@
 
 The report is built by five stages that pass NDJSON records to each other:
 ``collect`` -> ``probe`` (live mode) -> ``score`` -> ``recommend`` -> ``render``.
-``codex auth report`` composes them in-process (see :mod:`pipeline.porcelain`).
+``codex auth report`` composes them in-process (see :mod:`pipeline.in_process`).
 """
 
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ import orjson
 
 from pipeline.errors import InvalidInput, OutputError, PipelineError, json_error_message
 from pipeline.numbers import first_huge
-from pipeline.pool_rules import EXPECTED_POOL
+from pipeline.pool_record import EXPECTED_POOL
 
 Record = dict[str, Any]
 
@@ -87,13 +87,13 @@ def dumps(record: Record) -> bytes:
 
 
 def write_records(records: Iterable[Record], stream: IO[bytes], *, flush_each: bool = False) -> int:
-    """Write each record as one line (scrubbed of the run's secrets, see :mod:`pipeline.secrets`)
+    """Write each record as one line (scrubbed of the run's secrets, see :mod:`pipeline.scrubbing`)
     as soon as it is made; return how many were written. The stream's buffer is flushed at the
     end, and after every record with ``flush_each`` (for ``probe``, whose records come slowly
     and should reach the next stage as each is made). A stream that refuses the bytes (a full
     disk, ``> /dev/full``) raises :class:`OutputError`."""
     from pipeline.output import refused
-    from pipeline.secrets import scrub_bytes
+    from pipeline.scrubbing import scrub_bytes
 
     count = 0
     write = stream.write

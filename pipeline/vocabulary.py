@@ -7,7 +7,7 @@ token>"}``). So nothing of it is copied except:
 - an **error code** that is a word of :data:`KNOWN_CODES`, or has the shape of one
   (:data:`CODE_SHAPE`: lower-case letters in one to six words joined by ``_`` or ``-``, each
   word 2 to 16 letters, no digits; a token never looks like that) and is not a secret the
-  run knows (:mod:`pipeline.secrets`); any other code becomes ``http_<status>`` (or, for
+  run knows (:mod:`pipeline.scrubbing`); any other code becomes ``http_<status>`` (or, for
   text from storage, the known word it contains, else ``unrecognised``);
 - a **display name** (a per-model limit's name such as ``GPT-5.3-Codex-Spark``): up to 64
   characters of letters, digits, spaces and ``._()+-``, with no run of 24 or more letters,
@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline import secrets
+from pipeline import scrubbing
 from pipeline.numbers import real
 
 KNOWN_CODES = frozenset(
@@ -100,7 +100,7 @@ PLAN_NAMES = {
 def holds_secret(text: str) -> bool:
     """True when ``text``, or a copy of it with ``-`` and ``_`` swapped either way, holds a
     secret the run knows."""
-    return any(secrets.is_secret(variant) for variant in {text, text.replace("-", "_"), text.replace("_", "-")})
+    return any(scrubbing.is_secret(variant) for variant in {text, text.replace("-", "_"), text.replace("_", "-")})
 
 
 def plan_code(value: Any) -> str | None:

@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if len(words) > 1 and not "auth".startswith(words[1]):
             return  # another Codex CLI command: nothing to offer from here
         from pipeline.cli import cli
-        from pipeline.completion import wrapper_group
+        from pipeline.cli.completion import wrapper_group
 
         wrapper_group(cli).main(args=[], prog_name="codex", complete_var=COMPLETE_VAR)  # exits
     if args and args[0] == "auth":

@@ -12,7 +12,7 @@ import httpx
 
 from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import error_code, header_quota, json_body, reset_of_429, usage_quota
-from pipeline.secrets import remember
+from pipeline.scrubbing import remember
 from pipeline.vocabulary import is_generic
 
 

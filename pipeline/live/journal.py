@@ -46,7 +46,7 @@ from typing import Any
 from pipeline.live import atomic
 from pipeline.live.pending import JOURNAL_NAME
 from pipeline.output import fsync_dir
-from pipeline.secrets import remember
+from pipeline.scrubbing import remember
 from pipeline.storage.files import read_regular
 
 LOCK_NAME = ".codex-auth-report-journal.lock"

@@ -34,7 +34,7 @@ from pipeline.live import atomic
 from pipeline.live.atomic import WriteError
 from pipeline.live.journal import token_hash
 from pipeline.live.pending import lease_folder, leases_enabled
-from pipeline.secrets import remember
+from pipeline.scrubbing import remember
 from pipeline.storage.files import parse_json, read_regular
 
 

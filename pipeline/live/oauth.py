@@ -11,7 +11,7 @@ from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import code, error_code, json_body
 from pipeline.numbers import whole
 from pipeline.policy import HARD_REFRESH_ERRORS
-from pipeline.secrets import remember
+from pipeline.scrubbing import remember
 from pipeline.vocabulary import is_generic
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"

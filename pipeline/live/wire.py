@@ -148,14 +148,14 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         "reserve": reserve,
     }
     quota.update(model_state(body, model, now_ms))
-    extras = usage_extras(body, now_ms)
+    extras = extra_limits(body, now_ms)
     review = extras.pop("codeReviewLimit", None)
     if review is not None:
         quota["additionalLimits"].append(review)
     return quota | extras
 
 
-def usage_extras(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
+def extra_limits(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
     """What the usage answer added in 2026, translated on its own (easy to move): monthly
     spend controls (``spend_control``: ``reached``, ``reached_limit_type``, and each
     ``*_limit`` with its used and remaining percent and reset), the reset credits the account

@@ -21,7 +21,7 @@ from pipeline import __version__
 from pipeline import quota as q
 from pipeline.humanize import ago, utc, utc_stamp
 from pipeline.records import STATUSES, Record, Status
-from pipeline.report.usage_extras import extra_window_texts
+from pipeline.report.extra_limits import extra_window_texts
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     STATUS_LABELS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from pipeline.records import Record
-from pipeline.report.usage_extras import report_fields
+from pipeline.report.extra_limits import report_fields
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 

@@ -11,7 +11,7 @@ import re
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
-from pipeline.report.usage_extras import extra_window_texts
+from pipeline.report.extra_limits import extra_window_texts
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,

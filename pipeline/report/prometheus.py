@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pipeline import __version__
 from pipeline import quota as q
 from pipeline.records import STATUSES, Record
-from pipeline.report.usage_extras import prometheus_gauges
+from pipeline.report.extra_limits import prometheus_gauges
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 

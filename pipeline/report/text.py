@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record, Status
-from pipeline.report.usage_extras import explain_lines, plan_line, reserve_lines
+from pipeline.report.extra_limits import explain_lines, plan_line, reserve_lines
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,

@@ -11,7 +11,7 @@ from typing import cast
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
 from pipeline.clock import now_ms
-from pipeline.pool_rules import stream_time
+from pipeline.pool_record import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
 from pipeline.scoring import score_account
@@ -100,7 +100,7 @@ def _shown(record: Record, explain: bool) -> Record:
 def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None, explain: bool = True) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
     works) and a missing recommendation is made here, with the same code as the stages.
-    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_rules.stream_time`).
+    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_record.stream_time`).
     Each account keeps only what the formats show (its factors only with ``explain``)."""
     pool: Record | None = None
     accounts: list[Record] = []

@@ -1,3 +1,3 @@
 """The five stages. Each module exports one function named after its verb that knows
-nothing of click: the CLI (:mod:`pipeline.cli`) and the porcelain
-(:mod:`pipeline.porcelain`) are thin adapters over them."""
+nothing of click: the CLI (:mod:`pipeline.cli`) and the in-process report
+(:mod:`pipeline.in_process`) are thin adapters over them."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.errors import PERMISSION_DENIED
 from pipeline.numbers import whole
-from pipeline.pool_rules import storage_problem
+from pipeline.pool_record import storage_problem
 from pipeline.records import Record
 from pipeline.storage import jwt
 from pipeline.storage.identity import identity_of, token_facts

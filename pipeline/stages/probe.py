@@ -34,7 +34,7 @@ from pipeline.live.tokens import Failure, Source, TokenKeeper
 from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target, WriteBackError, update_json
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod
-from pipeline.secrets import scrub_value
+from pipeline.scrubbing import scrub_value
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts

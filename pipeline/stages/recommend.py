@@ -15,14 +15,14 @@ from collections.abc import Iterable, Iterator
 
 from pipeline.choosing import Chooser
 from pipeline.clock import now_ms
-from pipeline.pool_rules import stream_time
+from pipeline.pool_record import stream_time
 from pipeline.records import Record
 
 
 def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
     """Pass every record on as it arrives (keeping only what choosing needs), then add the
     recommendation. ``now`` None: the moment the stream describes
-    (:func:`pipeline.pool_rules.stream_time`)."""
+    (:func:`pipeline.pool_record.stream_time`)."""
     chooser: Chooser | None = None
     flagged = 0
     for record in records:

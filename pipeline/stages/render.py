@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pipeline.errors import StorageError
-from pipeline.memory import collector_paused
-from pipeline.pool_rules import pool_failure
+from pipeline.gc_pause import collector_paused
+from pipeline.pool_record import pool_failure
 from pipeline.records import Record
 from pipeline.report import render_view
 from pipeline.report.view import View, build_view, redact_view, view_masker
@@ -31,9 +31,9 @@ def render(
     redact: bool = False,
     view_name: str = "report",
 ) -> bytes:
-    with collector_paused():  # the view keeps every account: see pipeline.memory
+    with collector_paused():  # the view keeps every account: see pipeline.gc_pause
         if view_name == "forecast":  # the forecast stage's additions (--view forecast)
-            from pipeline.report.forecast import render_forecast
+            from pipeline.report.forecast_view import render_forecast
 
             view = build_view(records, now=now, model=model)
             return render_forecast(redact_view(view) if redact else view, fmt)
@@ -45,7 +45,7 @@ def checked_view(
     records: Iterable[Record], *, now: int | None, model: str | None, redact: bool = False, explain: bool = True
 ) -> View:
     """The view of a stream that has something to report on; else :class:`StorageError` with
-    the reason ``codex auth report`` gives for the same pool (:func:`pipeline.pool_rules.pool_failure`).
+    the reason ``codex auth report`` gives for the same pool (:func:`pipeline.pool_record.pool_failure`).
     Each account keeps its factors only with ``explain``."""
     view = build_view(records, now=now, model=model, explain=explain)
     reason = pool_failure(view.pool, len(view.accounts), len(view.flagged))

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from pipeline.clock import now_ms
-from pipeline.pool_rules import stream_time
+from pipeline.pool_record import stream_time
 from pipeline.records import DEFAULT_MODEL, Record
 from pipeline.scoring import score_account
 
 
 def score(records: Iterable[Record], *, now: int | None, model: str | None = None) -> Iterator[Record]:
     """Score each account at ``now`` (None: the moment the stream describes, see
-    :func:`pipeline.pool_rules.stream_time`). The model (whose rate limits count) is the live
+    :func:`pipeline.pool_record.stream_time`). The model (whose rate limits count) is the live
     probe's when the pool record names one, else ``model``, else the default model."""
     current_model = model or DEFAULT_MODEL
     when = now

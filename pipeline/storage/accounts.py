@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.numbers import MAX_SAFE, real, whole
-from pipeline.secrets import remember_tokens
+from pipeline.scrubbing import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 
 MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.clock import parse_iso_ms
-from pipeline.secrets import remember_tokens
+from pipeline.scrubbing import remember_tokens
 from pipeline.storage import jwt
 from pipeline.storage.files import Outcome, Unreadable, read_json
 

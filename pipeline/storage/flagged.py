@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.numbers import whole
-from pipeline.secrets import remember_tokens
+from pipeline.scrubbing import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE, present
 

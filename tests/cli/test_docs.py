@@ -8,13 +8,13 @@ import re
 import pytest
 
 from pipeline import policy
-from pipeline.cli import cli
+from pipeline.cli import all_commands
 from testkit.helpers import ROOT, run_cli
 
 README = (ROOT / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(all_commands()))
 def test_every_command_is_documented_and_has_help(name: str) -> None:
     assert re.search(rf"codex(-| )auth {name}\b", README), f"README does not show `codex-auth {name}`"
     help_text = run_cli([name, "--help"], validate=False).text

@@ -1,5 +1,5 @@
 """`codex auth forecast` and `codex auth history` as commands: the shell pipe of the stages
-equals the porcelain byte for byte, every JSON form validates against the published schema,
+equals the in-process run byte for byte, every JSON form validates against the published schema,
 the incident recipe appends readable lines, the gate exits 3, Prometheus output passes
 promtool."""
 
@@ -60,15 +60,15 @@ def write_earlier_samples(env: dict[str, str]) -> None:
 @pytest.mark.parametrize("fmt", ["", "--json", "--format markdown", "--format prometheus"])
 @pytest.mark.parametrize("history", [False, True])
 def test_shell_pipe_equals_codex_auth_forecast(env: dict[str, str], fmt: str, history: bool) -> None:
-    if history:  # an earlier sample of every window: the stage and the porcelain both read it
+    if history:  # an earlier sample of every window: the stage and the in-process report both read it
         write_earlier_samples(env)
     piped = sh(
         f"codex-auth collect --now {NOW} | codex-auth forecast -i - --now {NOW} --min-healthy 3 "
         f"| codex-auth render --view forecast {fmt} --now {NOW}",
         env,
     ).stdout
-    porcelain = sh(f"codex auth forecast {fmt} --now {NOW} --min-healthy 3", env, expect=3).stdout
-    assert piped == porcelain
+    in_process = sh(f"codex auth forecast {fmt} --now {NOW} --min-healthy 3", env, expect=3).stdout
+    assert piped == in_process
     assert len(piped) > 300
     if fmt == "--json":
         document = json.loads(piped)
@@ -226,7 +226,7 @@ def test_verdicts_on_a_pool_written_to_disk(pool_dir: Path) -> None:
 
 
 def test_history_csv_cells_never_start_a_formula() -> None:
-    from pipeline.cli import _csv_cell
+    from pipeline.cli.history import _csv_cell
 
     assert _csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert [_csv_cell(v) for v in ("+1", "-x", "@sum", "\tA")] == ["'+1", "'-x", "'@sum", "'\tA"]

@@ -206,7 +206,7 @@ def test_an_unexpected_exception_is_one_line_without_its_message(
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"something quoted {secret}")
 
-    monkeypatch.setattr("pipeline.porcelain.run_report", explode)
+    monkeypatch.setattr("pipeline.in_process.run_report", explode)
     with pytest.raises(SystemExit) as stopped:
         main(["report"])
     assert stopped.value.code == 1

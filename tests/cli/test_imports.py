@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cli.table import COMMANDS as TABLE
 from testkit import poolkit
 from testkit.helpers import ROOT
 
@@ -89,6 +90,10 @@ def stream(tmp_path: Path) -> dict[str, bytes]:
 def test_help_loads_no_stage_and_no_json(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_modules(tmp_path, *args)
     assert "pipeline.cli" in modules
+    # the command table: the root's help imports no command module, a command's help only its own
+    shared = ("table", "options", "common", "probing", "refreshing")
+    commands = sorted(m for m in modules if m.startswith("pipeline.cli.") and m.split(".")[2] not in shared)
+    assert commands == ([f"pipeline.cli.{TABLE[args[0]].module}"] if args[0] in TABLE else [])
     assert (
         loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *FORMATS, "orjson", "pipeline.storage", "pipeline.stages") == []
     )
@@ -149,7 +154,7 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     pool = poolkit.seed_example_pool(tmp_path / "pool")
     env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool))
     modules = loaded_modules(tmp_path, *args, "--now", NOW, entry=entry, env=env)
-    assert loads(modules, "pipeline.porcelain", fmt) == ["pipeline.porcelain", fmt]
+    assert loads(modules, "pipeline.in_process", fmt) == ["pipeline.in_process", fmt]
     others = [f for f in FORMATS if f != fmt]
     assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others) == []
 
@@ -183,7 +188,7 @@ def test_history_is_loaded_only_where_it_is_used(tmp_path: Path) -> None:
     pool = poolkit.seed_example_pool(tmp_path / "pool")
     env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool), CODEX_AUTH_HISTORY=str(tmp_path / "h.sqlite3"))
     forecast = loaded_modules(tmp_path, "forecast", env=env)
-    assert "pipeline.report.forecast" in forecast
+    assert "pipeline.report.forecast_view" in forecast
     assert "sqlite3" not in forecast, "no history file yet: nothing to read"
     recorded = loaded_modules(tmp_path, "report", "--record", env=env)
     assert "sqlite3" in recorded and "pipeline.history.store" in recorded

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import cli
+from pipeline.cli import all_commands
 from testkit import poolkit
 from testkit.helpers import ROOT, parse_ndjson, run_cli
 
@@ -18,7 +18,7 @@ WRITERS = ("collect", "probe", "score", "recommend", "render", "report")
 
 @pytest.mark.parametrize("name", WRITERS)
 def test_every_writer_has_out_and_o(name: str) -> None:
-    (option,) = [p for p in cli.commands[name].params if "--out" in getattr(p, "opts", [])]
+    (option,) = [p for p in all_commands()[name].params if "--out" in getattr(p, "opts", [])]
     assert option.opts == ["-o", "--out", "--output"]
     help_text = run_cli([name, "--help"], validate=False).text
     assert "-o, --out" in help_text and "--output" not in help_text

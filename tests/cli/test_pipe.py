@@ -1,4 +1,4 @@
-"""The stages as real processes: the shell pipe equals the porcelain, snapshots re-render,
+"""The stages as real processes: the shell pipe equals the in-process run, snapshots re-render,
 and records stream through a stage while its input is still open."""
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def test_shell_pipe_equals_codex_auth_report(env: dict[str, str], fmt: str) -> N
         f"codex-auth collect --now {NOW} | codex-auth score --now {NOW} | codex-auth recommend --now {NOW} | codex-auth render {fmt} --now {NOW}",
         env,
     ).stdout
-    porcelain = sh(f"codex auth report {fmt} --now {NOW}", env).stdout
-    assert piped == porcelain
+    in_process = sh(f"codex auth report {fmt} --now {NOW}", env).stdout
+    assert piped == in_process
     assert len(piped) > 500
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from pipeline.cli import cli
+from pipeline.cli import all_commands
 from pipeline.live.atomic import LOCK_NAME
 from pipeline.live.journal import JOURNAL_NAME
 from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK_NAME
@@ -58,8 +58,8 @@ def test_every_readme_command_parses(line: str, tmp_path: Path, monkeypatch: pyt
             (tmp_path / value).write_bytes(b"")
     args = words[2:] if words[0] == "codex" else words[1:]
     name = args[0]
-    assert name in cli.commands, f"unknown command in README: {line}"
-    command = cli.commands[name]
+    assert name in all_commands(), f"unknown command in README: {line}"
+    command = all_commands()[name]
     with command.make_context(name, args[1:]) as context:  # raises on an unknown option or bad value
         assert context.command is command
 
@@ -75,7 +75,7 @@ def test_recipes_writing_into_reports_create_it_first() -> None:
 
 def test_the_synopsis_lists_every_report_option() -> None:
     synopsis = README.split("```\ncodex auth report [", 1)[1].split("```", 1)[0]
-    for param in cli.commands["report"].params:
+    for param in all_commands()["report"].params:
         if isinstance(param, click.Option) and not param.hidden:
             shown = [o for o in param.opts if o.startswith("--") and o != "--output"]
             assert any(o in synopsis for o in shown), f"{shown} missing from the synopsis"
@@ -85,7 +85,7 @@ def test_render_options_named_in_the_readme_are_render_options() -> None:
     assert "takes the same options as" not in README
     sentence = README.split("`render` takes the report's format", 1)[1].split(", so a saved snapshot", 1)[0]
     named = re.findall(r"`(--[a-z-]+)`", sentence)
-    render_opts = {o for p in cli.commands["render"].params for o in getattr(p, "opts", [])}
+    render_opts = {o for p in all_commands()["render"].params for o in getattr(p, "opts", [])}
     assert len(named) >= 8 and set(named) <= render_opts
 
 

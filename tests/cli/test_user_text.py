@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from pipeline.cli import cli
+from pipeline.cli import cli, commands_of
 from testkit import poolkit
 from testkit.helpers import ROOT, run_cli
 
@@ -33,7 +33,7 @@ def test_docs_never_say_seed(path: Path) -> None:
 
 def all_commands(group: click.Group, prefix: list[str]) -> list[list[str]]:
     found = [prefix]
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(commands_of(group).items()):
         if isinstance(command, click.Group):
             found += all_commands(command, [*prefix, name])
         else:

@@ -197,10 +197,10 @@ def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
 
 def exposed_names(seed_pool: Path) -> set[str]:
     """Every sample name the exporter serves for the seed pool (report, forecast, own metrics)."""
-    from pipeline.always.exporter import OwnMetrics, render_snapshot
-    from pipeline.always.forecasting import ForecastHook
-    from pipeline.always.snapshots import LoopState, Snapshot
-    from pipeline.porcelain import HistoryOptions, report_view
+    from pipeline.in_process import HistoryOptions, report_view
+    from pipeline.service.exporter import OwnMetrics, render_snapshot
+    from pipeline.service.forecast_hook import ForecastHook
+    from pipeline.service.snapshots import LoopState, Snapshot
 
     view = report_view(env={"CODEX_MULTI_AUTH_DIR": str(seed_pool)}, now=poolkit.SEED_NOW).view
     extras = ForecastHook(HistoryOptions(None))(view, False)

@@ -101,9 +101,9 @@ def test_live_scrapes_never_probe(pool_dir: Path, backend: Any) -> None:
 
 
 def test_listen_elsewhere_is_said_and_bad_listen_refused(seed_pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.always.exporter
+    import pipeline.service.exporter
 
-    monkeypatch.setattr(pipeline.always.exporter, "serve", lambda exporter, listen, say, ready=None: 0)
+    monkeypatch.setattr(pipeline.service.exporter, "serve", lambda exporter, listen, say, ready=None: 0)
     result = run_cli(["serve", "--listen", "0.0.0.0:9467"], validate=False)
     assert "serve: listening on 0.0.0.0, not a loopback address" in result.stderr
     assert "not a loopback" not in run_cli(["serve", "--listen", "[::1]:9467"], validate=False).stderr

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.always.watch import CLEAR_LINE, ENTER, HOME, LEAVE
 from pipeline.schema import schema_errors
+from pipeline.service.watch import CLEAR_LINE, ENTER, HOME, LEAVE
 from testkit import poolkit
 from testkit.helpers import ROOT, run_cli
 
@@ -167,7 +167,7 @@ def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, t
 
 
 def test_on_event_failures_and_time_limit_do_not_stop_the_watch(seed_pool: Path, tmp_path: Path) -> None:
-    from pipeline.always.watch import EventRunner
+    from pipeline.service.watch import EventRunner
 
     said: list[str] = []
     marker = tmp_path / "slept"

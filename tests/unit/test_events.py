@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.always.events import (
+from pipeline.report.view import build_view
+from pipeline.schema import schema_errors
+from pipeline.service.events import (
     AccountState,
     PoolState,
     WindowState,
@@ -15,8 +17,6 @@ from pipeline.always.events import (
     parse_thresholds,
     pool_state,
 )
-from pipeline.report.view import build_view
-from pipeline.schema import schema_errors
 from testkit import poolkit
 
 T0 = poolkit.SEED_NOW

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.always.exporter import Exporter, _Server, is_loopback_host, parse_listen
-from pipeline.always.snapshots import Extras, Refresher, RefreshLoop
 from pipeline.errors import ConfigError
+from pipeline.service.exporter import Exporter, _Server, is_loopback_host, parse_listen
+from pipeline.service.snapshots import Extras, Refresher, RefreshLoop
 
 EXTRA = (
     "# HELP codex_auth_test_gauge A gauge from the hook.\n# TYPE codex_auth_test_gauge gauge\ncodex_auth_test_gauge 1\n"

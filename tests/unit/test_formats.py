@@ -25,7 +25,7 @@ NOW = str(poolkit.SEED_NOW)
 FORMATS = ("text", "json", "prometheus", "html", "markdown")
 RENDER_CASES = ROOT / "tests" / "golden" / "stages" / "render"
 # (case, active accounts, flagged accounts)
-SMALL = [("seed-example", 4, 1), ("all-flagged", 0, 2)]  # an empty pool fails: tests/cli/test_pool_rules.py
+SMALL = [("seed-example", 4, 1), ("all-flagged", 0, 2)]  # an empty pool fails: tests/cli/test_pool_record.py
 BIG = 1000
 
 

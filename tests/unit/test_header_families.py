@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import secrets
+from pipeline import scrubbing
 from pipeline.live import wire
 from pipeline.vocabulary import display_name, known_code, plan_code
 
@@ -26,9 +26,9 @@ DASHED = "rt-a1b2c3d4e5f6g7h8-i9j8k7l6m5n4o3p2-q1r2s3t4u5v6w7x8"
 
 @pytest.fixture(autouse=True)
 def empty_registry() -> Iterator[None]:
-    secrets.forget_all()
+    scrubbing.forget_all()
     yield
-    secrets.forget_all()
+    scrubbing.forget_all()
 
 
 def variants(token: str) -> set[str]:
@@ -54,7 +54,7 @@ def family_headers(family: str) -> httpx.Headers:
 
 
 def test_a_family_named_by_a_registered_token_is_dropped_before_and_after_the_swap() -> None:
-    secrets.remember(DASHED)
+    scrubbing.remember(DASHED)
     for family in variants(DASHED):
         quota = wire.header_quota(family_headers(family), "gpt-5-codex", NOW, 200)
         assert quota is not None
@@ -64,13 +64,13 @@ def test_a_family_named_by_a_registered_token_is_dropped_before_and_after_the_sw
 
 
 def test_an_honest_family_still_reads() -> None:
-    secrets.remember(DASHED)
+    scrubbing.remember(DASHED)
     quota = wire.header_quota(family_headers("bengalfox"), "gpt-5-codex", NOW, 200)
     assert quota is not None and [x["limitId"] for x in quota["additionalLimits"]] == ["bengalfox"]
 
 
 def test_every_gate_refuses_swapped_copies() -> None:
-    secrets.remember(DASHED)
+    scrubbing.remember(DASHED)
     underscored = DASHED.replace("-", "_")
     assert wire.family_name(underscored) is None and wire.family_name(DASHED) is None
     assert plan_code(underscored) is None
@@ -86,11 +86,11 @@ _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=4, max
     words=st.lists(_WORD, min_size=2, max_size=6), joiner=st.sampled_from(["-", "_"]), sent=st.sampled_from([0, 1, 2])
 )
 def test_property_no_secret_nor_swapped_copy_in_anything_translated(words: list[str], joiner: str, sent: int) -> None:
-    secrets.forget_all()
+    scrubbing.forget_all()
     token = joiner.join(words)
-    if len(token) < secrets.MIN_SECRET:
-        token = token + joiner + "x" * secrets.MIN_SECRET
-    secrets.remember(token)
+    if len(token) < scrubbing.MIN_SECRET:
+        token = token + joiner + "x" * scrubbing.MIN_SECRET
+    scrubbing.remember(token)
     shown = sorted(variants(token))[sent % len(variants(token))]
     window = {"used_percent": 5, "limit_window_seconds": 18000, "reset_after_seconds": 60}
     body = {

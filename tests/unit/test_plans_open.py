@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pipeline import secrets
+from pipeline import scrubbing
 from pipeline.live import wire
 from pipeline.storage import jwt
 from pipeline.vocabulary import plan_code, plan_name
@@ -29,11 +29,11 @@ def test_unsafe_plan_identifiers_are_dropped(plan: object) -> None:
 
 def test_a_registered_secret_is_never_a_plan() -> None:
     token = "plan_shaped_secret_token_0123456789"
-    secrets.remember(token)
+    scrubbing.remember(token)
     try:
         assert plan_code(token) is None
     finally:
-        secrets.forget_all()
+        scrubbing.forget_all()
 
 
 def test_display_names_where_known() -> None:

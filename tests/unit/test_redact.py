@@ -142,7 +142,7 @@ def test_mask_scheme() -> None:
 
 
 def test_redacted_stream_renders_like_a_redacted_report(seed_pool: Path) -> None:
-    """The pipe and the porcelain agree under --redact too (redaction happens in render)."""
+    """The pipe and the in-process report agree under --redact too (redaction happens in render)."""
     collected = run_cli(["collect", "--now", NOW]).stdout
     scored = run_cli(["score", "--now", NOW], input=collected).stdout
     recommended = run_cli(["recommend", "--now", NOW], input=scored).stdout

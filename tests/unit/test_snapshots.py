@@ -8,7 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.always.snapshots import (
+from pipeline.clock import parse_interval
+from pipeline.errors import ConfigError, StorageError
+from pipeline.report.view import build_view
+from pipeline.service.snapshots import (
     BACKOFF_CAP,
     RETRY_AFTER_CAP,
     Extras,
@@ -19,9 +22,6 @@ from pipeline.always.snapshots import (
     parse_retry_after,
     with_jitter,
 )
-from pipeline.clock import parse_interval
-from pipeline.errors import ConfigError, StorageError
-from pipeline.report.view import build_view
 from testkit import poolkit
 
 T0 = poolkit.SEED_NOW

@@ -12,8 +12,8 @@ from typing import Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
-from pipeline.memory import collector_paused
-from pipeline.pool_rules import pool_failure
+from pipeline.gc_pause import collector_paused
+from pipeline.pool_record import pool_failure
 from pipeline.records import Status
 from pipeline.redact import Masker
 from pipeline.report import render_view
@@ -38,7 +38,7 @@ class ReportResult:
 
 
 def failure_reason(pool: Pool) -> str | None:
-    """Why there is no report to give (exit 1), or None: :func:`pipeline.pool_rules.pool_failure`,
+    """Why there is no report to give (exit 1), or None: :func:`pipeline.pool_record.pool_failure`,
     the rule ``render`` applies to a stream, worded with what only the storage reader knows."""
     reason = pool_failure(pool_record(pool), len(pool.accounts), len(pool.flagged.accounts))
     if reason is not None and (pool.source == "none" or pool.storage.state == "missing"):
@@ -83,7 +83,7 @@ def report_view(
     """The report's facts before any format (for ``serve`` and ``watch``, which render one
     view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
     Raises :class:`StorageError` when there is nothing to report on."""
-    with collector_paused():  # long-lived records only: see pipeline.memory
+    with collector_paused():  # long-lived records only: see pipeline.gc_pause
         records, when, notes = collected(env, now, storage_dir, prober, redact)
         records = recommend(score(records, now=when, model=model), now=when)
         return ViewResult(build_view(records, now=when, model=model), notes)
@@ -106,7 +106,7 @@ def run_report(
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
-    with collector_paused():  # long-lived records only: see pipeline.memory
+    with collector_paused():  # long-lived records only: see pipeline.gc_pause
         return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history)
 
 
@@ -264,7 +264,7 @@ def build_forecast(
     same as ``collect | [probe |] forecast -i - | render --view forecast --json``. With
     ``fmt`` the result also holds the rendered output. Raises :class:`StorageError` when
     there is no pool to forecast."""
-    from pipeline.report.forecast import forecast_document, render_forecast
+    from pipeline.report.forecast_view import forecast_document, render_forecast
 
     records, when, notes = collected(env, now, storage_dir, prober, redact)
     history = history or HistoryOptions(None)

@@ -1,5 +1,5 @@
-"""Shell completion: the scripts ``codex-auth completion SHELL`` prints, and the answers the
-``codex`` wrapper gives for ``codex auth <TAB>``.
+"""``completion``: the shell completion scripts ``codex-auth completion SHELL`` prints, and the
+answers the ``codex`` wrapper gives for ``codex auth <TAB>``.
 
 Both speak click's protocol: the shell calls the program with ``_CODEX_AUTH_COMPLETE`` (for
 ``codex-auth``) or ``_CODEX_COMPLETE`` (for ``codex``) set to ``<shell>_complete`` and the
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import click
 from click.shell_completion import get_completion_class
+
+from pipeline.cli.common import emit_report, stage_command
 
 SHELLS = ("bash", "zsh", "fish")
 TOOL_VAR = "_CODEX_AUTH_COMPLETE"
@@ -35,3 +37,28 @@ def _source(command: click.Command, prog: str, var: str, shell: str) -> str:
         raise click.UsageError(f"no completion for {shell}")
     text = cls(command, {}, prog, var).source()
     return text if text.endswith("\n") else text + "\n"
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.option(
+    "--no-wrapper",
+    is_flag=True,
+    help="Only `codex-auth`; leave the completion of `codex` (the Codex CLI's own) alone.",
+)
+@stage_command("completion")
+def completion(shell: str, no_wrapper: bool) -> None:
+    """Print the shell completion script for codex-auth and for `codex auth`.
+
+    \b
+    Load it in your shell's start-up file:
+      bash:  eval "$(codex-auth completion bash)"          (in ~/.bashrc)
+      zsh:   eval "$(codex-auth completion zsh)"           (in ~/.zshrc, after compinit)
+      fish:  codex-auth completion fish | source               (in ~/.config/fish/config.fish)
+    The script also completes `codex auth ...` through the codex wrapper; that takes
+    over completion of `codex` itself (its other commands get none), so with the
+    Codex CLI's own completion loaded add --no-wrapper.
+    """
+    from pipeline.cli import cli
+
+    emit_report(script(cli, shell, wrapper=not no_wrapper).encode("utf-8"), None)

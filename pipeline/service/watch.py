@@ -3,7 +3,7 @@
 On a terminal the text report is redrawn in place every interval, in the alternate screen
 (the cursor goes home and every line is rewritten and cleared to its end, so nothing
 flickers; the report is cut to the window's height); Ctrl-C gives the screen back as it was.
-Anywhere else, one JSON event per line (:mod:`pipeline.always.events`) whenever something changes.
+Anywhere else, one JSON event per line (:mod:`pipeline.service.events`) whenever something changes.
 ``--on-event CMD`` runs CMD for each event with the event on its standard input: CMD is
 split like a shell would split it (``shlex``), but no shell ever runs and the event's text
 never becomes part of a command line; each run has a time limit and is killed (with its
@@ -24,9 +24,9 @@ from typing import IO, Any
 
 import orjson
 
-from pipeline.always.events import Event, PoolState, detect_events, pool_state
-from pipeline.always.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
-from pipeline.secrets import scrub
+from pipeline.scrubbing import scrub
+from pipeline.service.events import Event, PoolState, detect_events, pool_state
+from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
 
 ENTER = "\x1b[?1049h\x1b[?25l"  # alternate screen, cursor hidden
 LEAVE = "\x1b[?25h\x1b[?1049l"  # cursor shown, main screen back

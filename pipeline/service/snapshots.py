@@ -186,7 +186,7 @@ class Refresher:
             self.client.event_hooks["response"] = [self.wire]
 
     def take(self) -> tuple[View, Assessment]:
-        from pipeline.porcelain import report_view
+        from pipeline.in_process import report_view
 
         self.wire.reset()
         prober = self.make_prober(client=self.client) if self.live and self.make_prober else None

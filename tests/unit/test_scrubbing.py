@@ -1,5 +1,5 @@
 """The secrets registry and its scrubber, and the vocabulary that lets only known words from
-upstream into a record (pipeline/secrets.py, pipeline/vocabulary.py, pipeline/live/wire.py)."""
+upstream into a record (pipeline/scrubbing.py, pipeline/vocabulary.py, pipeline/live/wire.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline import secrets
+from pipeline import scrubbing
 from pipeline.live import backend, oauth, wire
 from pipeline.live.endpoints import Endpoints
 from pipeline.vocabulary import amount, display_name, known_code, stored_code, upstream_code
@@ -23,37 +23,37 @@ NOW = 1_800_000_000_000
 
 @pytest.fixture(autouse=True)
 def empty_registry() -> Iterator[None]:
-    secrets.forget_all()
+    scrubbing.forget_all()
     yield
-    secrets.forget_all()
+    scrubbing.forget_all()
 
 
 def test_scrub_replaces_every_registered_token_wherever_it_stands() -> None:
-    secrets.remember(TOKEN, JWT, "short", None, 42)
+    scrubbing.remember(TOKEN, JWT, "short", None, 42)
     markdown = TOKEN.replace("_", "\\_")  # Markdown escapes some underscores
     text = f'{{"detail":"{TOKEN}"}} Bearer {JWT}; glued:{TOKEN}{JWT}; md: {markdown}'
-    cleaned = secrets.scrub(text)
+    cleaned = scrubbing.scrub(text)
     assert TOKEN not in cleaned and JWT not in cleaned
     assert "md: ***" in cleaned and '{"detail":"***"}' in cleaned
-    assert secrets.scrub("short and sweet") == "short and sweet", "strings under 16 characters are not registered"
-    assert secrets.count() == 3, "the token, its copy with - for _ (the JWT has neither to swap)"
+    assert scrubbing.scrub("short and sweet") == "short and sweet", "strings under 16 characters are not registered"
+    assert scrubbing.count() == 3, "the token, its copy with - for _ (the JWT has neither to swap)"
 
 
 def test_scrub_is_the_identity_while_the_registry_is_empty() -> None:
     data = b"anything " + TOKEN.encode()
-    assert secrets.scrub_bytes(data) is data
+    assert scrubbing.scrub_bytes(data) is data
 
 
 def test_scrub_value_covers_keys_and_nested_strings() -> None:
-    secrets.remember(TOKEN)
+    scrubbing.remember(TOKEN)
     value = {TOKEN: [1, {"x": f"a {TOKEN} b"}], "n": None}
-    assert secrets.scrub_value(value) == {"***": [1, {"x": "a *** b"}], "n": None}
+    assert scrubbing.scrub_value(value) == {"***": [1, {"x": "a *** b"}], "n": None}
 
 
 def test_tokens_with_odd_characters_are_replaced_as_substrings() -> None:
     odd = "token with spaces and ünïcode!!"
-    secrets.remember(odd)
-    assert secrets.scrub(f"[{odd}]") == "[***]"
+    scrubbing.remember(odd)
+    assert scrubbing.scrub(f"[{odd}]") == "[***]"
 
 
 def test_scrubbing_a_report_of_1000_accounts_costs_little() -> None:
@@ -61,13 +61,13 @@ def test_scrubbing_a_report_of_1000_accounts_costs_little() -> None:
     report: the scrubber makes one pass. The figure goes to the report; the assertion only
     says it finished and found nothing to mask."""
     tokens = [f"rt_bench_{i:05d}_" + "k" * 30 for i in range(3000)]
-    secrets.remember(*tokens)
+    scrubbing.remember(*tokens)
     line = "alice-%05d@example.com  healthy  98  5h 12%% resets in 3h 10m /tmp/pool/openai-codex-accounts.json\n"
     report = "".join(line % i for i in range(6000))
     started = time.process_time()
-    cleaned = secrets.scrub(report)
+    cleaned = scrubbing.scrub(report)
     elapsed = time.process_time() - started
-    print(f"\nscrub: {len(report) / 1000:.0f} kB, {secrets.count()} tokens: {elapsed * 1000:.1f} ms of CPU")
+    print(f"\nscrub: {len(report) / 1000:.0f} kB, {scrubbing.count()} tokens: {elapsed * 1000:.1f} ms of CPU")
     assert cleaned == report
 
 
@@ -93,7 +93,7 @@ def test_known_code(value: Any, expected: str | None) -> None:
 
 
 def test_a_code_shaped_secret_is_refused() -> None:
-    secrets.remember("lower_case_only_secret_value")
+    scrubbing.remember("lower_case_only_secret_value")
     assert known_code("lower_case_only_secret_value") is None
 
 
@@ -135,7 +135,7 @@ def _client(status: int, body: Any, headers: dict[str, str] | None = None) -> ht
 def test_a_401_that_echoes_the_token_gives_only_a_generic_code() -> None:
     with _client(401, {"detail": JWT}) as c:
         result = backend.probe_usage(c, ENDPOINTS, JWT, "acct", "gpt-5-codex", NOW)
-    secrets.forget_all()  # the vocabulary alone must hold, without the scrubber behind it
+    scrubbing.forget_all()  # the vocabulary alone must hold, without the scrubber behind it
     assert result.code == "http_401"
     assert JWT not in repr(result)
 
@@ -178,12 +178,12 @@ def test_the_refresh_answer_registers_the_rotated_tokens() -> None:
     with _client(200, body) as c:
         result = oauth.refresh(c, ENDPOINTS, TOKEN, NOW)
     assert result.ok
-    assert secrets.scrub(f"{TOKEN} {JWT} {TOKEN}-next {JWT}x") == "*** *** *** ***"
+    assert scrubbing.scrub(f"{TOKEN} {JWT} {TOKEN}-next {JWT}x") == "*** *** *** ***"
 
 
 def test_copies_with_dash_and_underscore_swapped_are_scrubbed_too() -> None:
     token = "rt-canary-swap_" + "Zq9" * 10
-    secrets.remember(token)
+    scrubbing.remember(token)
     for copy in (token, token.replace("-", "_"), token.replace("_", "-")):
-        assert secrets.scrub(f"limit {copy} here") == "limit *** here", copy
-    assert secrets.count() == 3
+        assert scrubbing.scrub(f"limit {copy} here") == "limit *** here", copy
+    assert scrubbing.count() == 3

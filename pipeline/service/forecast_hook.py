@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from pipeline.always.snapshots import Extras
-from pipeline.porcelain import HistoryOptions, forecast_view
+from pipeline.in_process import HistoryOptions, forecast_view
 from pipeline.report.view import View, redact_view
+from pipeline.service.snapshots import Extras
 
 
 def stream_of(view: View) -> list[dict[str, Any]]:
@@ -35,7 +35,7 @@ class ForecastHook:
     say: Callable[[str], None] = field(default=lambda line: None)
 
     def __call__(self, view: View, live: bool) -> Extras:
-        from pipeline.report.forecast import forecast_document, forecast_prometheus
+        from pipeline.report.forecast_view import forecast_document, forecast_prometheus
 
         forecasted, notes = forecast_view(
             stream_of(view), now=view.generated_at, model=self.model, history=self.history, live=live

@@ -6,7 +6,7 @@ state), and whatever the snapshot hook adds (``/forecast.json``). Anything else 
 methods other than GET and HEAD are a 405.
 
 **A request never probes.** Every endpoint serves the last good snapshot, rendered once
-when it was taken; the :class:`pipeline.always.snapshots.RefreshLoop` makes the next one in the
+when it was taken; the :class:`pipeline.service.snapshots.RefreshLoop` makes the next one in the
 background. The metrics come from two places on purpose: the report's own metrics are the
 ``--format prometheus`` text (one code path for their names, labels and HELP, already
 checked by promtool), and the exporter's own (``codex_auth_up``, refresh times, failures,
@@ -30,11 +30,11 @@ from typing import Any
 
 import orjson
 
-from pipeline.always.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
 from pipeline.errors import ConfigError
 from pipeline.report import render_view
 from pipeline.report.view import View, redact_view
-from pipeline.secrets import scrub_bytes
+from pipeline.scrubbing import scrub_bytes
+from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
 
 DEFAULT_LISTEN = "127.0.0.1:9467"
 HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # the HTML format's own meta tag says the same

@@ -1,0 +1,127 @@
+"""The ``codex-auth`` command line: one thin command per stage, ``report`` and ``forecast``
+composing them, ``history``, ``serve``, ``watch``, ``repair``, ``schema`` and ``completion``.
+
+Only click is imported at start-up. The root group knows its commands from
+:mod:`pipeline.cli.table` and imports a command's module (``pipeline.cli.<module>``) only when
+that command runs, so ``--help`` loads no command and ``collect`` never loads httpx or
+jsonschema. Each command module imports the rest of the tool when its body runs.
+
+Modules: :mod:`.options` (every shared option, declared once), :mod:`.common` (messages,
+errors, records in and out), :mod:`.probing` (the live probe's set-up), :mod:`.refreshing`
+(what ``serve`` and ``watch`` share), and one module per command family.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import click
+
+from pipeline import __version__
+from pipeline.cli.table import COMMANDS
+from pipeline.errors import ExitStatus
+
+ROOT_HELP = """Health and quota report for a pool of ChatGPT/Codex accounts.
+
+\b
+The report is five stages passing NDJSON records:
+  codex-auth collect | codex-auth score | codex-auth recommend | codex-auth render
+(add `codex-auth probe` after collect for live quota). `codex-auth report`
+runs them all in one process; `codex auth report` is the same command.
+"""
+
+
+class LazyGroup(click.Group):
+    """A group whose commands live in the table and are imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = self.commands.get(cmd_name)
+        if command is None:
+            module = importlib.import_module(f"pipeline.cli.{entry.module}")
+            command = getattr(module, cmd_name)
+            assert isinstance(command, click.Command)
+            self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their summaries, from the table (no command module is imported)."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit))
+            for name in self.list_commands(ctx)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    help=ROOT_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="codex-auth")
+def cli() -> None:
+    pass
+
+
+def commands_of(group: click.Group) -> dict[str, click.Command]:
+    """Every command of ``group`` by name, imported (for the checks that read every help)."""
+    ctx = click.Context(group)
+    return {name: command for name in group.list_commands(ctx) if (command := group.get_command(ctx, name))}
+
+
+def all_commands() -> dict[str, click.Command]:
+    """Every command of ``codex-auth``, imported."""
+    return commands_of(cli)
+
+
+def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
+    """The entry point. Whatever happens, the user gets at most one line on stderr per
+    failure and a documented exit code, never a traceback: an exception nothing below
+    expected becomes ``codex-auth: internal error: <type>`` (the message is left out: it
+    could quote a secret) and exit 1."""
+    try:
+        cli.main(args=argv, prog_name=prog_name)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _drop_stdout()
+        raise SystemExit(130) from None
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except OSError as exc:
+        # Click writes help, --version and `schema` itself; a stdout that refuses them ends here.
+        say(
+            f"{prog_name}: cannot write to standard output: {os.strerror(exc.errno) if exc.errno else type(exc).__name__}"
+        )
+        _drop_stdout()
+        raise SystemExit(int(ExitStatus.FAILURE)) from None
+    except Exception as exc:
+        say(f"{prog_name}: internal error: {type(exc).__name__}")
+        _drop_stdout()
+        raise SystemExit(int(ExitStatus.FAILURE)) from None
+
+
+def say(line: str) -> None:
+    from pipeline.cli.common import say as say_line
+
+    say_line(line)
+
+
+def _drop_stdout() -> None:
+    from pipeline.terminal import drop_stdout
+
+    drop_stdout()
+
+
+def _quiet_broken_pipe() -> None:
+    from pipeline.cli.common import _quiet_broken_pipe as quiet
+
+    quiet()

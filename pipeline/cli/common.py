@@ -1,0 +1,159 @@
+"""What every command body uses: one line on stderr, our errors turned into
+``command: message`` and an exit code, the records in and out, the report out, and the
+checks that several commands share."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, TypeVar
+
+import click
+
+from pipeline.cli.options import FORECAST_FORMATS
+from pipeline.errors import ExitStatus, PipelineError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def say(line: str) -> None:
+    """One line on stderr, scrubbed of the run's secrets. A stderr that cannot take it is
+    ignored: there is nowhere else to say anything."""
+    from pipeline.scrubbing import scrub
+
+    try:
+        click.echo(scrub(line), err=True)
+    except (OSError, ValueError):
+        pass
+
+
+tell = say  # for commands whose own ``say`` adds a prefix or a mask
+
+
+def fail(stage: str, error: PipelineError) -> None:
+    say(f"{stage}: {error}")
+    raise SystemExit(int(error.exit_status))
+
+
+def _drop_stdout() -> None:
+    from pipeline.terminal import drop_stdout
+
+    drop_stdout()
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (``| head -1``): stop quietly. Point stdout at /dev/null so the
+    interpreter's final flush does not complain, then exit like a process killed by SIGPIPE."""
+    _drop_stdout()
+    raise SystemExit(int(ExitStatus.BROKEN_PIPE))
+
+
+def stage_command(stage: str) -> Callable[[F], F]:
+    """Run a command body with our errors turned into ``stage: message`` and an exit code."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except PipelineError as error:
+                fail(stage, error)
+            except BrokenPipeError:
+                _quiet_broken_pipe()
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def resolve_now(value: str | None) -> int:
+    from pipeline.clock import now_ms, parse_instant
+
+    return parse_instant(value) if value else now_ms()
+
+
+def stream_now(value: str | None) -> int | None:
+    """``--now`` of a stage reading records: None lets the stage take the stream's own time."""
+    from pipeline.clock import parse_instant
+
+    return parse_instant(value) if value else None
+
+
+def source_of(stream: IO[bytes]) -> str:
+    name = getattr(stream, "name", "-")
+    return "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
+
+
+def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
+    from pipeline.ndjson import read_records, stdin_hint
+
+    stdin_hint(stream, stage)
+    return read_records(stream, source_of(stream), require_pool=True)
+
+
+def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes], *, flush_each: bool = False) -> int:
+    """The records as NDJSON (flushed after each with ``flush_each``, for ``probe``); a stream
+    that refuses them is one line (see output.write_stream)."""
+    from pipeline.ndjson import write_records
+
+    return write_records(records, stream, flush_each=flush_each)
+
+
+def pick_format(fmt: str | None, as_json: bool) -> str:
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json conflicts with --format {fmt}")
+    return "json" if as_json else (fmt or "text")
+
+
+def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
+    from pipeline.terminal import want_color
+
+    if fmt != "text":
+        return False
+    return want_color(choice, env=os.environ, to_terminal=sys.stdout.isatty(), to_file=out_path is not None)
+
+
+def check_explain(explain: bool, fmt: str) -> None:
+    if explain and fmt == "prometheus":
+        raise click.UsageError(
+            "--explain has no place in Prometheus metrics; use it with text, markdown, html or json "
+            "(where each account gets a `factors` list)"
+        )
+
+
+def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> None:
+    """The report, scrubbed of the run's secrets, on stdout or into ``--out``."""
+    from pipeline.output import write_out
+    from pipeline.scrubbing import scrub_bytes
+
+    write_out(out_path, scrub_bytes(data), mode=out_mode)
+
+
+def check_gate(stage: str, healthy: int, min_healthy: int | None) -> None:
+    if min_healthy is not None and healthy < min_healthy:
+        say(f"{stage}: {healthy} healthy account{'' if healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}")
+        raise SystemExit(int(ExitStatus.GATE))
+
+
+def check_forecast_format(fmt: str) -> None:
+    if fmt not in FORECAST_FORMATS:
+        raise click.UsageError(f"the forecast comes as {', '.join(FORECAST_FORMATS)}, not {fmt}")
+
+
+def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> Any:
+    from pipeline.history.location import history_path
+    from pipeline.in_process import HistoryOptions
+
+    if history_file and no_history:
+        raise click.UsageError("--history conflicts with --no-history")
+    if record and no_history:
+        raise click.UsageError("--record conflicts with --no-history")
+    return HistoryOptions(history_path(os.environ, history_file, no_history), record)
+
+
+def parse_horizon(value: str | None) -> int | None:
+    from pipeline.clock import parse_duration
+
+    return parse_duration(value, "--horizon") if value else None

@@ -1,0 +1,82 @@
+"""``serve``: the report for Prometheus and browsers, refreshed in the background
+(:mod:`pipeline.service.exporter`)."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.cli.common import resolve_history, stage_command, tell
+from pipeline.cli.options import dir_option, history_options, interval_option, model_option
+from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, make_refresher
+
+
+@click.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default="127.0.0.1:9467",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address is said on stderr: the report names your accounts.",
+)
+@interval_option
+@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option("--redact", is_flag=True, help="Mask e-mails and account ids in every endpoint, labels included.")
+@history_options(record=False)
+@stage_command("serve")
+def serve(
+    listen: str,
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    redact: bool,
+    history_file: str | None,
+    no_history: bool,
+) -> None:
+    """Serve the report to Prometheus and browsers, refreshed in the background.
+
+    \b
+    Endpoints: /metrics (Prometheus, the forecast's gauges included), /report.json (the
+    HealthReport), /forecast.json (codex-auth schema forecast), / (the HTML report),
+    /healthz (the refresh loop's state). Each live snapshot is added to the history
+    (--history, --no-history), which the forecast reads. A request never probes: every
+    endpoint serves the last good snapshot, and a background loop makes the next one
+    every --interval (one at a time, with jitter; after a failure it waits 2x, 4x...
+    the interval, and as long as a Retry-After asks). SIGTERM or Ctrl-C stops it (exit 0).
+    \b
+      codex auth serve                                  # http://127.0.0.1:9467/metrics
+      codex auth serve --live --interval 5m --redact
+    """
+    from pipeline.service.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.service.exporter import serve as run_server
+    from pipeline.service.snapshots import RefreshLoop
+
+    address = parse_listen(listen)
+    history = resolve_history(history_file, no_history)
+    seconds = loop_interval(interval, live, "serve")
+    if not is_loopback_host(address[0]):
+        click.echo(
+            f"serve: listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
+            "(e-mails included unless --redact)",
+            err=True,
+        )
+
+    from pipeline.redact import Masker
+
+    mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
+
+    def say(line: str) -> None:
+        tell(f"serve: {mask(line)}")
+
+    refresher = make_refresher(live, storage_dir, model)
+    loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
+    try:
+        code = run_server(Exporter(loop, redact=redact), address, say=say)
+    except OSError as error:
+        refresher.close()
+        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+    leave_now(loop, code)
+    refresher.close()
+    raise SystemExit(code)

@@ -1,0 +1,125 @@
+"""``watch``: the report redrawn on a terminal, or events in a pipe (:mod:`pipeline.service.watch`)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipeline.cli.common import stage_command, tell, use_color
+from pipeline.cli.options import dir_option, gate_option, interval_option, model_option
+from pipeline.cli.refreshing import leave_now, loop_interval, make_refresher
+
+
+def _command_line(value: str | None) -> list[str] | None:
+    """--on-event CMD split as a shell would split it (no shell ever runs it)."""
+    import shlex
+
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r}: {error}", param_hint="--on-event") from None
+    if not argv:
+        raise click.BadParameter("the command is empty", param_hint="--on-event")
+    return argv
+
+
+def _thresholds(value: str) -> tuple[int, ...]:
+    from pipeline.service.events import parse_thresholds
+
+    try:
+        return parse_thresholds(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--threshold") from None
+
+
+@click.command()
+@interval_option
+@click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
+@dir_option
+@model_option
+@click.option(
+    "--on-event",
+    "on_event",
+    metavar="CMD",
+    default=None,
+    callback=lambda ctx, param, value: _command_line(value),
+    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
+)
+@click.option(
+    "--on-event-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop an --on-event command (and its children) that runs longer than this.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    metavar="PERCENT,...",
+    default="25,10,5",
+    callback=lambda ctx, param, value: _thresholds(value),
+    show_default=True,
+    help="Quota-left thresholds (percent) whose crossing is an event.",
+)
+@gate_option
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the redrawn report, by the same rules as report --color.",
+)
+@stage_command("watch")
+def watch(
+    interval: str | None,
+    live: bool,
+    storage_dir: str | None,
+    model: str | None,
+    on_event: list[str] | None,
+    on_event_timeout: float,
+    thresholds: tuple[int, ...],
+    min_healthy: int | None,
+    color: str,
+) -> None:
+    """Keep the report up to date: redrawn on a terminal, events in a pipe.
+
+    \b
+    On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
+    screen). Elsewhere, one JSON event per line when something changes: a quota threshold
+    crossed, a window reset, an account broken or recovered, rate-limited or free again,
+    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on Ctrl-C or SIGTERM.
+    \b
+      codex auth watch
+      codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
+      codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
+    """
+    from pipeline.report.text import render_text
+    from pipeline.service.watch import watch_pool
+
+    seconds = loop_interval(interval, live, "watch")
+
+    def say(line: str) -> None:
+        tell(f"watch: {line}")
+
+    terminal = sys.stdout.isatty()
+    colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
+    refresher = make_refresher(live, storage_dir, model)
+    loop, code = watch_pool(
+        refresher,
+        interval=seconds,
+        title="codex auth report" + (" --live" if live else ""),
+        render=lambda view: render_text(view, color=colored),
+        terminal=terminal,
+        thresholds=thresholds,
+        min_healthy=min_healthy,
+        on_event=on_event,
+        on_event_timeout=on_event_timeout,
+        say=say,
+    )
+    leave_now(loop, code)
+    refresher.close()
+    raise SystemExit(code)
