@@ -116,8 +116,8 @@ Modes for usage and responses:
   limit names, ids, credit balance and reached-type are that token.
 
 Modes for refresh (the account is the owner of the presented token; default ``ok``):
-``ok`` (rotate: 200 with new tokens, the old refresh token is spent; a spent token gets 400
-``refresh_token_reused``), ``invalid_grant`` (400 always, nothing spent), ``expired`` (400
+``ok`` (rotate: 200 with new tokens, the old refresh token is spent; a spent token gets 401
+``{"error": {"code": "refresh_token_reused", ...}}``, as the service answers it), ``invalid_grant`` (400 always, nothing spent), ``expired`` (400
 ``refresh_token_expired``), ``invalidated`` (401 ``refresh_token_invalidated``),
 ``server_error``, ``error``, ``drop``, ``drop_after_rotate`` (rotates, then closes without
 an answer, so the client never learns the new token), ``not_json``, ``wrong_shape`` (200 with
@@ -1382,7 +1382,15 @@ class FakeBackend:
                 rotated = (access, new_refresh)
         if rotated is None:
             return handler._json(
-                400, {"error": "invalid_grant", "error_description": REUSED, "code": "refresh_token_reused"}
+                401,
+                {
+                    "error": {
+                        "message": REUSED,
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "refresh_token_reused",
+                    }
+                },
             )
         if mode == "drop_after_rotate":
             raise _Drop

@@ -133,8 +133,9 @@ def probe_responses(
             quota = header_quota(response.headers, model, now_ms, status)
             if quota is None:
                 response.read()
-                if status in (200, 429):
+                if status == 200:
                     return Probed("http-error", status, latency, None, "the answer carried no quota headers")
+                # A 429 without the headers still says usage_limit_reached and when it resets.
                 return _failure(response, latency, now_ms)
     except httpx.RequestError as exc:
         return _transport_failure(exc, endpoints, _elapsed(started))

@@ -301,10 +301,12 @@ def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> dict
     reset = None
     after = headers.get(f"{prefix}-reset-after-seconds", "").strip()
     at = headers.get(f"{prefix}-reset-at", "").strip()
-    if after.isdigit() and int(after) > 0:
-        reset = now_ms + int(after) * 1000
-    elif at.isdigit() and int(at) > 0:
+    # The absolute reset-at first, as the official client reads it; reset-after is relative to a
+    # clock we share only roughly with the service.
+    if at.isdigit() and int(at) > 0:
         reset = int(at) * 1000 if int(at) < 1e11 else int(at)
+    elif after.isdigit() and int(after) > 0:
+        reset = now_ms + int(after) * 1000
     # The official rule: a window exists when its numbers say anything at all.
     if used == 0 and minutes == 0 and reset is None:
         return None
