@@ -141,6 +141,8 @@ def forecast(
         return
     fmt = pick_format(fmt, as_json)
     check_live_clock(now, live)
+    if live_settings.get("reset_credits") and not live:
+        raise click.UsageError("--reset-credits asks the service: use it with --live")
     prober = make_prober(model, **live_settings) if live else None
     result = build_forecast(
         env=os.environ,

@@ -84,6 +84,8 @@ def report(
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
     check_live_clock(now, live)
+    if live_settings.get("reset_credits") and not live:
+        raise click.UsageError("--reset-credits asks the service: use it with --live")
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
         env=os.environ,

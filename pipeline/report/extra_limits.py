@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline import quota as q
-from pipeline.humanize import utc_stamp
+from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
 from pipeline.vocabulary import plan_name
 
@@ -207,6 +207,8 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
     credits: list[Sample] = []
     other: list[Sample] = []
     other_reached: list[Sample] = []
+    credit_expiry: list[Sample] = []
+    pool_first: list[Sample] = []
     reserve_used: list[Sample] = []
     reserve_reached: list[Sample] = []
     blocked: list[Sample] = []
@@ -225,6 +227,9 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
         count = reset_credits(quota)
         if count is not None:
             credits.append((labels, count))
+        details = credit_details(record)
+        if details is not None and isinstance(details.get("soonestExpiry"), int):
+            credit_expiry.append((labels, _seconds(int(details["soonestExpiry"]))))
         bucket = reserve(quota)
         if bucket is not None:
             if bucket.get("limitReached") is not None:
@@ -238,6 +243,9 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
         over = ((quota or {}).get("credits") or {}).get("overageLimitReached")
         if over is not None:
             overage.append((labels, int(bool(over))))
+        if details is not None and isinstance(details.get("soonestExpiry"), int):
+            soonest = _seconds(int(details["soonestExpiry"]))
+            pool_first[:] = [("", min(soonest, pool_first[0][1]) if pool_first else soonest)]
         for limit in other_limits(quota):
             ident = (
                 f'{labels},limit_id="{_escape(limit["limitId"])}",limit_name="{_escape(limit.get("limitName") or "")}"'
@@ -280,6 +288,17 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
             other_reached,
         ),
         (
+            "account_reset_credit_expiry_timestamp_seconds",
+            "When the account's first available rate-limit reset credit expires, as Unix time in seconds "
+            "(read with --reset-credits, or as last read; never redeemed here).",
+            credit_expiry,
+        ),
+        (
+            "pool_reset_credit_expiry_timestamp_seconds",
+            "When the pool's first-expiring rate-limit reset credit expires, as Unix time in seconds.",
+            pool_first,
+        ),
+        (
             "account_reserve_used_ratio",
             "Share used of the account's Luna Reserve, the bucket the service spends after ordinary usage runs out, "
             "from 0 to 1 (window: 5h, 7d...).",
@@ -317,3 +336,84 @@ def _escape(value: str) -> str:
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
+
+
+# --- reset credits with their expiry (--reset-credits, or as last read) ---------------------
+
+
+def credit_details(record: Record) -> Record | None:
+    details = record.get("resetCreditDetails")
+    return details if isinstance(details, dict) else None
+
+
+def credit_fields(record: Record) -> Record:
+    """The JSON report's ``resetCreditDetails`` of an account (left out when never read)."""
+    details = credit_details(record)
+    if details is None:
+        return {}
+    return {
+        "resetCreditDetails": _drop_none(
+            {
+                "availableCount": details.get("availableCount"),
+                "soonestExpiry": details.get("soonestExpiry"),
+                "readAt": details.get("readAt"),
+                "source": details.get("source"),
+            }
+        )
+    }
+
+
+def first_expiring(records: Iterable[tuple[int, Record]], now: int) -> Record | None:
+    """The pool's reset credit that expires first: ``{availableCount, soonestExpiry, index}``
+    (the total available, and the account holding the first to expire), or ``None``."""
+    total = 0
+    first: tuple[int, int] | None = None
+    seen = False
+    for index, record in records:
+        details = credit_details(record)
+        if details is None:
+            continue
+        seen = True
+        total += int(details.get("availableCount") or 0)
+        soonest = details.get("soonestExpiry")
+        if isinstance(soonest, int) and soonest > now and (first is None or soonest < first[0]):
+            first = (soonest, index)
+    if not seen:
+        return None
+    return _drop_none(
+        {
+            "availableCount": total,
+            "soonestExpiry": first[0] if first else None,
+            "index": first[1] if first else None,
+        }
+    )
+
+
+def credit_line(record: Record, now: int, pad: str) -> list[str]:
+    """``Reset credits: 2 available, the first expires 2026-12-20 14:00 UTC (read 3h ago; never
+    redeemed here)``."""
+    details = credit_details(record)
+    if details is None:
+        return []
+    count = details.get("availableCount") or 0
+    soonest = details.get("soonestExpiry")
+    if not count:
+        first = ""
+    elif isinstance(soonest, int) and soonest > now:
+        first = f", the first expires {utc_stamp(soonest)}"
+    elif isinstance(soonest, int):
+        first = ", the first has expired since"
+    else:
+        first = ", none expires"
+    read = details.get("readAt")
+    when = "read now" if details.get("source") == "live" else f"read {ago(read, now)}" if read else "cached"
+    return [f"{pad}Reset credits: {count} available{first} ({when}; never redeemed here)"]
+
+
+def pool_credit_line(first: Record | None, names: dict[int, str], pad: str) -> list[str]:
+    if first is None:
+        return []
+    soonest, index = first.get("soonestExpiry"), first.get("index")
+    where = f" ({names[index]})" if isinstance(index, int) and index in names else ""
+    expiry = f"; the first expires {utc_stamp(soonest)}{where}" if soonest else ""
+    return [f"{pad}Reset credits: {first.get('availableCount', 0)} available{expiry}"]

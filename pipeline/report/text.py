@@ -5,7 +5,14 @@ from __future__ import annotations
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record, Status
-from pipeline.report.extra_limits import explain_lines, plan_line, reserve_lines
+from pipeline.report.extra_limits import (
+    credit_line,
+    explain_lines,
+    first_expiring,
+    plan_line,
+    pool_credit_line,
+    reserve_lines,
+)
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -46,6 +53,8 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     out.append(f"  Flagged accounts: {len(view.flagged)}")
     current = view.current
     out.append(f"  Current account: {current.name if current else 'none'}")
+    first = first_expiring(((a.index, a.record) for a in view.accounts), now)
+    out += pool_credit_line(first, {a.index: a.name for a in view.accounts}, "  ")
     out += ["", "Active Accounts:" if view.shown_statuses is None else f"Active Accounts ({shown_text(view)}):"]
     if not view.listed:
         out += ["  (none)", ""]
@@ -82,6 +91,7 @@ def _account_lines(account: AccountView, now: int, style: _Style, explain: bool)
         lines.append(f"{pad}Rate limit: {limit}")
     else:
         lines += _quota_lines(account, now, pad)
+    lines += credit_line(record, now, pad)
     lines.append(f"{pad}Last used: {ago(record.get('lastUsed'), now)}")
     if explain:
         lines += _explain_lines(record, pad)

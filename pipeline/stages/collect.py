@@ -25,7 +25,7 @@ from pipeline.storage.identity import ms_or_none as _ms
 from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool
 from pipeline.storage.quota_cache import lookup, windows
-from pipeline.storage.state import flagged_key
+from pipeline.storage.state import cached_reset_credits, flagged_key
 from pipeline.vocabulary import display_name, plan_code, stored_code
 
 
@@ -133,7 +133,17 @@ def account_record(
         "authInvalidatedAt": _ms(account.get("authInvalidatedAt")),
         "authInvalidationErrorCode": stored_code(account.get("authInvalidationErrorCode")),
         "quota": quota,
-    }
+    } | _reset_credits(pool, account_id, email)
+
+
+def _reset_credits(pool: Pool, account_id: str | None, email: str | None) -> Record:
+    """The reset credits last read with --reset-credits (our state file), when there are any:
+    the default report shows them without asking the service."""
+    entries = pool.reset_credits
+    if not entries:
+        return {}
+    details = cached_reset_credits(entries.get(flagged_key(account_id, email)))
+    return {"resetCreditDetails": details} if details is not None else {}
 
 
 def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:

@@ -14,7 +14,7 @@ from pipeline.storage.files import Outcome
 from pipeline.storage.flagged import FlaggedFile, load_flagged
 from pipeline.storage.paths import ACCOUNTS_FILE, QUOTA_CACHE_FILE, STATE_FILE, Resolved, resolve_dir
 from pipeline.storage.quota_cache import QuotaCache, load_quota_cache
-from pipeline.storage.state import load_state
+from pipeline.storage.state import load_reset_credits, load_state
 
 READABLE_STATES = ("healthy", "recovered", "empty", "intentional-reset")
 
@@ -33,6 +33,7 @@ class Pool:
     quota: QuotaCache
     history: dict[str, dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    reset_credits: dict[str, dict[str, Any]] = field(default_factory=dict)  # last read with --reset-credits
 
     @property
     def nothing_read(self) -> bool:
@@ -67,5 +68,17 @@ def read_pool(env: Mapping[str, str], now_ms: int, dir_override: str | Path | No
     if storage.state == "missing" and flagged.outcome.state == "missing":
         source = "none"
     return Pool(
-        now_ms, resolved, source, storage_path, storage, fmt, accounts, current, flagged, quota, history, warnings
+        now_ms,
+        resolved,
+        source,
+        storage_path,
+        storage,
+        fmt,
+        accounts,
+        current,
+        flagged,
+        quota,
+        history,
+        warnings,
+        load_reset_credits(folder / STATE_FILE),
     )
