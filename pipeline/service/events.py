@@ -30,7 +30,7 @@ from pipeline.report.wording import flagged_name
 
 Event = dict[str, Any]
 DEFAULT_THRESHOLDS = (25, 10, 5)
-WINDOWS = ("5h", "7d")
+WINDOWS = ("5h", "7d", "30d")  # first, in this order; then any other length (pipeline.quota.window_label)
 EARLY_RESET_SLACK_MS = 60_000  # a reset time moving later by less than this is jitter, not a reset
 
 
@@ -150,7 +150,8 @@ def _account_events(
         yield _account(at, "rate-limited", now, {"resetAt": now.rate_limit_reset_at})
     elif before.rate_limited and not now.rate_limited:
         yield _account(at, "rate-limit-lifted", now, {})
-    for label in WINDOWS:
+    labels = [w for w in WINDOWS if w in now.windows] + sorted(set(now.windows) - set(WINDOWS))
+    for label in labels:
         old, new = before.windows.get(label), now.windows.get(label)
         if old is None or new is None:
             continue
