@@ -204,6 +204,11 @@ def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]
     try:
         yield load, failed
     finally:
+        if store.bad_rows:
+            rows = "row" if store.bad_rows == 1 else "rows"
+            failed.append(
+                f"history: skipped {store.bad_rows} {rows} of {path} with a value of the wrong type or out of range"
+            )
         store.close()
 
 

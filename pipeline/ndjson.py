@@ -17,6 +17,7 @@ import orjson
 from pipeline.errors import InvalidInput, OutputError, PipelineError, json_error_message
 from pipeline.numbers import first_huge
 from pipeline.pool_record import EXPECTED_POOL
+from pipeline.visible import has_control, visible
 
 Record = dict[str, Any]
 
@@ -58,6 +59,7 @@ def read_records(
             huge = first_huge(record)
             if huge is not None:
                 raise InvalidInput(source, line_no, "a number beyond ±2^53 (9007199254740992)", huge)
+            _make_visible(record)
         elif not isinstance(record, dict):
             raise InvalidInput(source, line_no, "expected a JSON object", "$")
         if require_pool and not seen and record.get("kind") != "pool":
@@ -68,6 +70,22 @@ def read_records(
         yield record
     if require_pool and not seen:
         raise PipelineError(f"{source}: no records: {EXPECTED_POOL}; did the command before this one fail?")
+
+
+NAME_FIELDS = ("accountId", "email", "label", "workspace")
+"""The free text of a record from outside the process that reaches output as it is."""
+
+
+def _make_visible(record: Record) -> None:
+    """The names of a record read from outside, with control characters escaped as ``collect``
+    does (:mod:`pipeline.visible`): a hand-made stream is no way around it."""
+    for name in NAME_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str) and has_control(value):
+            record[name] = visible(value)
+    warnings = record.get("warnings")
+    if isinstance(warnings, list):
+        record["warnings"] = [visible(w) if isinstance(w, str) else w for w in warnings]
 
 
 def dumps(record: Record) -> bytes:

@@ -5,6 +5,7 @@
     scripts/bench --parts floor,report --runs 31
     scripts/bench --parts live     # report --live, 50 accounts, backend answering after 500 ms
     scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
+    scripts/bench --wrapper        # the codex wrapper's hand-off cost (testkit/bench_wrapper.py)
     scripts/bench --reliability    # 200 SIGKILLs of report --live over 20 refreshing accounts,
                                    # a concurrent codex-multi-auth-style writer, the journal's cost
 
@@ -21,7 +22,10 @@ Parts (``--parts``, comma-separated; all by default):
 - ``live``: ``report --live`` on 50 accounts, the fake backend answering after 500 ms, at the
   default concurrency and at ``--concurrency 1``;
 - ``history`` (only when asked for): recording one live run in the history, in-process, on 50
-  and 1,000 accounts (ms and bytes per account).
+  and 1,000 accounts (ms and bytes per account);
+- ``history-read`` (only when asked for): ``codex auth history`` on a generated 500 MB history
+  (``testkit/bench_history.py``): wall time and peak memory of ``--daily``, ``--account``,
+  ``--events`` and every sample.
 
 Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
 large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
@@ -47,7 +51,7 @@ from pathlib import Path
 from testkit import poolkit
 
 PARTS = ("floor", "report", "stages", "pipe", "live")
-EXTRA_PARTS = ("history",)
+EXTRA_PARTS = ("history", "history-read")
 NOW = str(poolkit.SEED_NOW)
 
 
@@ -363,6 +367,9 @@ def reliability(kills: int, seed: int) -> None:
         )
         for line in writer.problems[:10]:
             print(f"    {line}")
+        from testkit.bench_tokens import drills
+
+        drills(Path(tmp) / "guard")
 
 
 def journal_cost(folder: Path, count: int = 200) -> str:
@@ -416,7 +423,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reliability", action="store_true", help="the kill and concurrent-writer drills")
     parser.add_argument("--kills", type=int, default=200, help="--reliability: how many SIGKILLs")
     parser.add_argument("--seed", type=int, default=20261130, help="--reliability: seed of the kill moments")
+    parser.add_argument(
+        "--wrapper", action="store_true", help="the codex wrapper's hand-off cost (testkit/bench_wrapper)"
+    )
     args = parser.parse_args(argv)
+    if args.wrapper:
+        from testkit.bench_wrapper import report
+
+        report(args.runs if args.runs != 21 else 41)
+        return
     if args.reliability:
         reliability(args.kills, args.seed)
         return
@@ -429,6 +444,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.quick:
         args.runs = min(args.runs, 5)
         parts = [p for p in parts if p != "live"]
+    if "history-read" in parts:  # reading a 500 MB history (testkit/bench_history.py)
+        from testkit import bench_history
+
+        bench_history.main(["--size-mb", "20" if args.quick else "500"])
+        parts.remove("history-read")
+        if not parts:
+            return
     if "history" in parts:
         for size in (50, 1000):
             history_cost(size, args.runs)

@@ -55,6 +55,7 @@ class Drill:
     home: Path
     backend: FakeBackend
     names: list[str]
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def pool(self) -> Path:
@@ -80,6 +81,7 @@ class Drill:
             CODEX_AUTH_REFRESH_LEASE_WAIT_MS="3000",
             XDG_STATE_HOME=str(self.home / ".state"),
             XDG_CONFIG_HOME=str(self.home / ".config"),
+            **self.extra_env,
         )
         return env
 
@@ -149,6 +151,7 @@ class KillFigures:
     restored: int = 0  # tokens the next run restored from the journal
     recoveries: dict[str, int] = field(default_factory=lambda: {"repair": 0, "live": 0})
     problems: list[str] = field(default_factory=list)  # leftovers, invalid files, failed runs
+    reused: int = 0  # refresh_token_reused answers of the backend: a token spent twice (target 0)
     run_ms: float = 0.0  # median length of a whole run, measured first
     first_answer_ms: float = 0.0  # when, in a run, the kills start (just before the first answer)
 
@@ -158,7 +161,7 @@ class KillFigures:
             f"tokens the backend finished sending before a kill: {self.sent}; lost: {self.lost}; "
             f"in flight at the kill (never received): {self.in_flight}; rotated but never sent: {self.never_sent}; "
             f"restored from the journal: {self.restored}; recoveries: {self.recoveries['repair']} repair, "
-            f"{self.recoveries['live']} live; problems: {len(self.problems)}"
+            f"{self.recoveries['live']} live; tokens spent twice: {self.reused}; problems: {len(self.problems)}"
         )
 
 
@@ -177,6 +180,8 @@ def _check_leftovers(drill: Drill, figures: KillFigures, label: str) -> None:
                 figures.problems.append(f"{label}: temporary file left: {path.name}")
             if path.parent == drill.lease_dir and re.fullmatch(r"[0-9a-f]{64}\.lock", path.name):
                 figures.problems.append(f"{label}: lease lock left: {path.name}")
+            if path.name.startswith(".codex-auth-report") and path.name.endswith(".lock"):
+                figures.problems.append(f"{label}: lock file of ours left: {path.name}")
     try:
         data = json.loads(drill.accounts_file.read_text())
         if data.get("version") != 3 or not isinstance(data.get("accounts"), list):
@@ -204,9 +209,14 @@ def kill_drill(
     margin_ms: int = 100,
     live_every: int = 6,
     progress: Callable[[int, KillFigures], None] | None = None,
+    lease: bool = True,
 ) -> KillFigures:
+    """``lease`` False: with codex-multi-auth's lease off (``CODEX_AUTH_REFRESH_LEASE=0``), so
+    only our own lock guards each refresh."""
     rng = random.Random(seed)
     drill = make_drill(home, accounts, spread_ms=spread_ms)
+    if not lease:
+        drill.extra_env["CODEX_AUTH_REFRESH_LEASE"] = "0"
     figures = KillFigures()
     try:
         # how long a whole run takes here and now, and when its first answer comes, so that
@@ -227,6 +237,7 @@ def kill_drill(
             _one_kill(drill, figures, rng, number, margin_ms, live_every)
             if progress is not None:
                 progress(number + 1, figures)
+        figures.reused = int(drill.backend.stats()["refresh"]["reused"])
     finally:
         drill.backend.stop()
     return figures

@@ -34,7 +34,13 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("CODEX_AUTH_VENV", sys.prefix)
     for name in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("CODEX_AUTH_BASE_URL", "CODEX_AUTH_TOKEN_URL", "CODEX_AUTH_FETCH_TIMEOUT_MS", "CODEX_AUTH_HISTORY"):
+    for name in (
+        "CODEX_AUTH_BASE_URL",
+        "CODEX_AUTH_TOKEN_URL",
+        "CODEX_AUTH_FETCH_TIMEOUT_MS",
+        "CODEX_AUTH_HISTORY",
+        "CODEX_AUTH_PROJECT",
+    ):
         monkeypatch.delenv(name, raising=False)
     return home
 

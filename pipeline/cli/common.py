@@ -19,12 +19,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def say(line: str) -> None:
-    """One line on stderr, scrubbed of the run's secrets. A stderr that cannot take it is
-    ignored: there is nowhere else to say anything."""
+    """One line on stderr, scrubbed of the run's secrets, control characters shown as escapes
+    (pipeline.visible). A stderr that cannot take it is ignored: there is nowhere else to say anything."""
     from pipeline.scrubbing import scrub
+    from pipeline.visible import visible
 
     try:
-        click.echo(scrub(line), err=True)
+        click.echo(visible(scrub(line)), err=True)
     except (OSError, ValueError):
         pass
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
 
 import click
 
-from pipeline.cli.common import emit_report, resolve_now, say, stage_command
+from pipeline.cli.common import resolve_now, say, stage_command
 from pipeline.cli.options import now_option
 from pipeline.errors import PipelineError
 
@@ -24,10 +24,10 @@ from pipeline.errors import PipelineError
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["ndjson", "json", "csv"]),
-    default="ndjson",
-    show_default=True,
-    help="ndjson: one object a line; json: one array; csv: a header and one row each.",
+    type=click.Choice(["text", "ndjson", "json", "csv"]),
+    default=None,
+    help="text: a table with UTC times (the default on a terminal); ndjson: one object a line with epoch-ms "
+    "times (the default in a pipe); json: one array; csv: a header and one row each.",
 )
 @click.option("--events", is_flag=True, help="What happened, derived from consecutive samples, instead of the samples.")
 @click.option("--daily", is_flag=True, help="Per UTC day: runs, accounts, active, healthy, rate-limited, in error.")
@@ -47,7 +47,7 @@ def history(
     since: str | None,
     until: str | None,
     account: str | None,
-    fmt: str,
+    fmt: str | None,
     events: bool,
     daily: bool,
     prune: bool,
@@ -64,6 +64,10 @@ def history(
     --events derives what happened between consecutive samples: reset, reset-early,
     reset-moved-later, plan-changed, rate-limit-hit/-lifted, token-broken/-recovered,
     account-added/-removed (each with at, kind, accountId, email, window, details).
+    A table with UTC times on a terminal (--format text), NDJSON elsewhere.
+    Exit codes: 0 written, an empty answer too (said in one line on stderr), bad rows
+    skipped and counted in one line; 1 the history cannot be read (none yet, damaged,
+    another program's database, a newer version's); 2 usage error.
     \b
       codex auth history --since 24h --account alice@example.com
       codex auth history --events --since 7d --format csv
@@ -73,7 +77,7 @@ def history(
     from pipeline.clock import parse_duration, parse_time
     from pipeline.errors import ConfigError
     from pipeline.history.location import history_path
-    from pipeline.history.store import HistoryError, HistoryStore
+    from pipeline.history.store import HistoryError
 
     when = resolve_now(now)
     path = history_path(os.environ, history_file, False)
@@ -83,12 +87,10 @@ def history(
             raise click.UsageError("--prune needs --keep DURATION (e.g. --keep 90d)")
         if events or daily or since or until or account:
             raise click.UsageError("--prune takes only --keep (and --history)")
-        before = when - parse_duration(keep, "--keep")
+        from pipeline.history.query import prune as prune_runs
+
         try:
-            if not path.is_file():
-                raise HistoryError(f"{path}: no history yet (a live run records one)")
-            with HistoryStore(path, create=True) as store:
-                count = store.prune(before)
+            count = prune_runs(path, when - parse_duration(keep, "--keep"))
         except HistoryError as error:
             raise HistoryUnavailable(str(error)) from None
         say(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}")
@@ -101,58 +103,17 @@ def history(
     end = parse_time(until, when, "--until") if until else None
     if start is not None and end is not None and start > end:
         raise ConfigError("--since is after --until")
-    from pipeline.history import events as ev
+    from pipeline.history.query import Query, answer
 
+    kind = "events" if events else "daily" if daily else "samples"
+    fmt = fmt or ("text" if sys.stdout.isatty() else "ndjson")
     try:
-        with HistoryStore(path, create=False) as store:
-            observed = store.observations(start, end)
-            runs = store.runs(start, end) if events else []
+        done = answer(path, kind, fmt, Query(start, end, account))
     except HistoryError as error:
         raise HistoryUnavailable(str(error)) from None
-    if events:
-        rows = ev.derive_events(runs, observed, account)
-    elif daily:
-        rows = ev.daily(observed, account)
-    else:
-        rows = ev.sample_rows(observed, account)
-    emit_report(format_rows(rows, fmt), None)
+    for note in done.notes:
+        say(f"history: {note}")
 
 
 class HistoryUnavailable(PipelineError):
     """The history cannot be read (exit 1)."""
-
-
-def format_rows(rows: list[dict[str, Any]], fmt: str) -> bytes:
-    import orjson
-
-    if fmt == "ndjson":
-        return b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
-    if fmt == "json":
-        return orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    writer = csv.writer(buffer, lineterminator="\n")
-    if columns:
-        writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _csv_cell(value: Any) -> str:
-    import orjson
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode()
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value  # a spreadsheet would run it as a formula (an e-mail or label is text)
-    return str(value)

@@ -4,6 +4,7 @@ here and nowhere else."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -51,6 +52,16 @@ class AliasOption(click.Option):
 
 
 def dir_option(func: F) -> F:
+    """``--dir``, and ``--project`` beside it (which pool of the folder)."""
+    func = click.option(
+        "--project",
+        type=click.Path(exists=True, file_okay=False, path_type=str),
+        expose_value=False,
+        callback=_set_project,
+        metavar="PATH",
+        help="Read the pool codex-multi-auth uses for the project at PATH (its projects/<key>/ pool, "
+        "or the global one when its settings say so; default: CODEX_AUTH_PROJECT).",
+    )(func)
     return click.option(
         "--dir",
         "storage_dir",
@@ -58,6 +69,14 @@ def dir_option(func: F) -> F:
         help="codex-multi-auth's storage folder (default: CODEX_MULTI_AUTH_DIR, else found as "
         "codex-multi-auth finds it; Codex CLI's auth.json when there is no pool).",
     )(func)
+
+
+def _set_project(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--project is the same as CODEX_AUTH_PROJECT, which every reader of the pool honours."""
+    if value is not None:
+        from pipeline.storage.pool import PROJECT_VAR
+
+        os.environ[PROJECT_VAR] = os.path.abspath(value)
 
 
 def input_option(func: F) -> F:

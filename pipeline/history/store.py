@@ -24,6 +24,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.forecast import Sample
+from pipeline.history import checks
 from pipeline.history.samples import Observation
 
 BUSY_TIMEOUT_MS = 15_000
@@ -72,6 +73,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (observation_id, window_key)
     ) WITHOUT ROWID;
     """,
+    # 2: the observations in time order, so that `history` writes its first row at once and
+    # --since reads only its span (the samples are listed in this order)
+    """
+    CREATE INDEX observations_time ON observations(sampled_at, id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -90,6 +96,7 @@ class HistoryStore:
 
     def __init__(self, path: Path, *, create: bool) -> None:
         self.path = path
+        self.bad_rows = 0  # rows read back with a value of the wrong type or range (skipped)
         try:
             if create:
                 _prepare(path)
@@ -101,6 +108,15 @@ class HistoryStore:
                 # a FIFO or a device would block SQLite's first read for ever
                 raise HistoryError(f"{path}: is not a regular file, not a history database")
             uri = path.resolve().as_uri() + ("" if create else "?mode=ro")
+            if create and _loose(path):
+                # known to be a history first (a short read of its own), then 0600; done before our
+                # connection opens, as closing any other descriptor of the file would drop SQLite's locks
+                probe = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+                try:
+                    _check_ours(probe, path)
+                finally:
+                    probe.close()
+                _tighten(path)
             self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except HistoryError:
             raise
@@ -109,17 +125,11 @@ class HistoryStore:
         try:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA foreign_keys = ON")
+            version = _check_ours(self.db, path)  # before any pragma or write that could change the file
             if create:
                 self._set_up_for_writing()
-            else:
-                version = self.db.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise HistoryError(
-                        f"{path}: written by a newer version (schema {version}; this one knows {SCHEMA_VERSION})"
-                    )
-                if version < 1:
-                    self.db.close()
-                    raise HistoryError(f"{path}: holds no history tables")
+            elif version < 1:
+                raise HistoryError(f"{path}: holds no history tables")
         except HistoryError:
             self.db.close()
             raise
@@ -273,9 +283,15 @@ class HistoryStore:
         )
         found: dict[str, list[Sample]] = {}
         for row in rows:
-            found.setdefault(row["window_key"], []).append(
-                Sample(row["sampled_at"], row["used_percent"], row["reset_at"])
-            )
+            try:  # SQLite keeps any value in any column: a bad one is skipped and counted
+                sample = Sample(
+                    checks.at(row["sampled_at"]), checks.percent(row["used_percent"]), checks.maybe_at(row["reset_at"])
+                )
+                window = checks.text(row["window_key"])
+            except checks.Bad:
+                self.bad_rows += 1
+                continue
+            found.setdefault(window, []).append(sample)
         return found
 
     def runs(self, since: int | None, until: int | None) -> list[dict[str, Any]]:
@@ -348,20 +364,75 @@ def _number(value: float | None) -> float | int | None:
     return int(value) if float(value).is_integer() else value
 
 
+def _check_ours(db: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version, once it is known to be ours or new: a database of
+    another program (schema version 0 with tables of its own) or of a newer version of
+    this tool is refused before anything changes it (no WAL switch, no table added)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"{path}: written by a newer version (schema {version}; this one knows {SCHEMA_VERSION}); left as it is"
+        )
+    if version == 0:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")]
+        if names:
+            shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+            raise HistoryError(
+                f"{path}: a database of another program (tables {shown}), not a history; left as it is "
+                "(point --history or CODEX_AUTH_HISTORY at a file of its own)"
+            )
+    return version
+
+
+def _loose(path: Path) -> bool:
+    found = os.lstat(path)
+    return stat.S_ISREG(found.st_mode) and bool(found.st_mode & 0o077)
+
+
 def _prepare(path: Path) -> None:
-    """The folder 0700 (created if missing) and the file 0600 (created empty if missing)."""
+    """The folder 0700 (created if missing) and the file 0600 (created empty if missing).
+
+    Only what is ours is touched: the history is never written through a symbolic link (its
+    target could be any file; refused, with one line); an existing file's mode is set by
+    :func:`_tighten` once the file is known to be a history."""
     folder = path.parent
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # two first runs at once both get here
+    if path.is_symlink():
+        raise HistoryError(
+            f"{path}: is a symbolic link; the history is not written through one (point --history or "
+            "CODEX_AUTH_HISTORY at the file itself)"
+        )
     if path.is_dir():
         raise HistoryError(f"{path}: is a folder, not a history database")
     if not path.exists():
-        try:
+        try:  # no descriptor of an existing file is opened here: closing it would drop SQLite's locks
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
         except FileExistsError:  # another writer made it first
             pass
-    elif path.is_file() and os.stat(path).st_mode & 0o077:
-        os.chmod(path, 0o600)
+        except OSError as exc:
+            raise HistoryError(f"{path}: {_why(exc)}") from None
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise HistoryError(f"{path}: is not a regular file, not a history database")
+
+
+def _tighten(path: Path) -> None:
+    """Our history file 0600 (once it is known to be ours), through a descriptor opened
+    without following links, and only a regular file of the user's."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise HistoryError(f"{path}: {_why(exc)}") from None
+    try:
+        found = os.fstat(fd)
+        if stat.S_ISREG(found.st_mode) and found.st_mode & 0o077:
+            if found.st_uid != os.getuid():
+                raise HistoryError(f"{path}: belongs to another user and others can read it; left as it is")
+            os.fchmod(fd, 0o600)
+    except OSError as exc:
+        raise HistoryError(f"{path}: {_why(exc)}") from None
+    finally:
+        os.close(fd)
 
 
 def record_run(path: Path, sampled_at: int, mode: str, model: str | None, observed: Iterable[Observation]) -> int:

@@ -15,8 +15,9 @@ one, with no lock that crosses processes. So every write of ours is optimistic:
    without it), a plain rename follows the check;
 5. fsync the folder.
 
-Our writers also serialise among themselves (threads and processes) with an advisory lock,
-which the kernel drops when its owner dies, so it never outlives a crash. Temporary files
+Our writers also serialise among themselves (threads and processes) with an advisory lock
+(:mod:`pipeline.live.locks`), which the kernel drops when its owner dies; its file is removed
+when the run ends, and by the next run after a crash. Temporary files
 carry the writer's pid and start time in their name
 (``.<target>.codex-auth-report.<pid>.<start>.<random>.tmp``): the next write in that folder
 removes those whose process is gone, since they may hold tokens.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import re
 import sys
@@ -165,12 +165,13 @@ def locked(folder: Path) -> Iterator[None]:
             finally:
                 depth[key] -= 1
             return
+        from pipeline.live import locks
+
         try:
-            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise WriteError(f"cannot lock {folder}: {exc.strerror or exc}") from None
+            fd = locks.acquire(folder / LOCK_NAME)
+        except locks.LockError as exc:
+            raise WriteError(str(exc)) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             depth[key] = 1
             try:
                 yield
@@ -484,3 +485,36 @@ def _finish(fd: int, synced: bool) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def prove_room(target: Path, extra: int) -> str | None:
+    """Why a new copy of ``target`` (its size now and ``extra`` bytes more) could not be written
+    beside it at this moment (no permission, a full disk, a file-size limit), or None when it
+    could: a temporary file of that size is written and removed again."""
+    try:
+        size = os.stat(target).st_size
+    except FileNotFoundError:
+        size = 0
+    except OSError as exc:
+        return f"cannot read {target}: {exc.strerror or exc}"
+    temp = temp_name(target)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        return f"cannot write in {target.parent}: {exc.strerror or exc}"
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size + extra)  # blocks, not bytes: cheap for a large file
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            left = size + extra  # a file system that cannot allocate ahead: write it
+            block = bytes(min(left, 1 << 16))
+            while left > 0:
+                left -= os.write(fd, block[: min(left, len(block))])
+    except OSError as exc:
+        return f"no room to write {target}: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
+        _unlink(temp)
+    return None

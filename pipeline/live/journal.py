@@ -27,14 +27,21 @@ Entries are dropped (compaction, under the folder's lock: the file is rewritten 
 only when no stored record holds their spent token any more, so storage has their token or a
 newer one, and they are older than :data:`KEEP_SETTLED_MS`, which covers a slow
 read-modify-write of another program that could still put the spent token back. Appending
-and compaction exclude each other with an advisory lock (shared for appends, exclusive for
-compaction) on ``.codex-auth-report-journal.lock``.
+and compaction exclude each other with an advisory lock (shared for appends and reserved room,
+exclusive for compaction, which is skipped rather than waited for) on
+``.codex-auth-report-journal.lock``.
+
+Before a refresh spends a token, room for its answer is reserved (:meth:`Journal.reserve`): a
+line of spaces, fsynced, that the entry later overwrites in place, so a full disk is found
+before the token is spent, not after. Blank lines are skipped by readers and dropped at
+compaction. The journal is opened only when it is a regular file of the user's with one
+name, without following a link or blocking (:class:`JournalRefused` otherwise).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import json
 import os
 import threading
@@ -47,7 +54,6 @@ from pipeline.live import atomic
 from pipeline.live.pending import JOURNAL_NAME
 from pipeline.output import fsync_dir
 from pipeline.scrubbing import remember
-from pipeline.storage.files import read_regular
 
 LOCK_NAME = ".codex-auth-report-journal.lock"
 KEEP_SETTLED_MS = 10 * 60 * 1000
@@ -145,6 +151,93 @@ def decode(line: bytes) -> Rotation | None:
 class Contents:
     entries: list[Rotation]
     damaged: int  # lines that did not parse or check (a torn last line, a damaged block)
+    padding: int = 0  # room reserved for an answer and never filled (a refresh that failed or was killed)
+    refused: str | None = None  # why the journal is not read: it is not a regular file of the user's
+
+
+class JournalRefused(JournalError):
+    """The journal's name leads to something that is not ours to write tokens into: a symbolic
+    link, a FIFO, a device, a folder, a file of another user or one with other names (hard
+    links). Nothing is refreshed while it is there."""
+
+
+#: Room reserved in the journal before a refresh: a real answer's entry takes about 4 KB
+#: (two JWTs and a refresh token); :meth:`Journal.reserve` takes more when the stored tokens
+#: are larger.
+RESERVE_BYTES = 16 * 1024
+_OPEN = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def refusal(path: Path, st: os.stat_result) -> str | None:
+    """Why the journal ``path`` (as ``st`` says it is) must not hold tokens, or None."""
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        return f"the token journal {path} is {_kind(st.st_mode)}, not a regular file"
+    if st.st_uid != os.geteuid():
+        return f"the token journal {path} belongs to another user (uid {st.st_uid})"
+    if st.st_nlink > 1:
+        return f"the token journal {path} has other names too ({st.st_nlink} hard links)"
+    return None
+
+
+class Reservation:
+    """Room for one answer's entry, reserved in the journal before a refresh spends a token
+    (:meth:`Journal.reserve`): a line of spaces, fsynced, that :meth:`fill` overwrites in
+    place, so writing the entry needs no new space. Holds the journal's shared lock, so no
+    compaction moves the file away meanwhile."""
+
+    def __init__(self, journal: Journal, lock_fd: int, fd: int, offset: int, size: int) -> None:
+        self.journal, self._lock_fd, self._fd = journal, lock_fd, fd
+        self.offset, self.size = offset, size
+        self.filled = False
+
+    def fill(self, rotation: Rotation) -> None:
+        """Make ``rotation`` durable in the reserved room (fsynced when this returns); an entry
+        larger than the room (an answer far larger than real ones) is appended instead."""
+        line = encode(rotation)
+        body = line[:-1]  # the reserved line keeps its own newline, after the spaces
+        if len(body) > self.size - 1:
+            self.journal.append(rotation)
+            self.filled = True
+            return
+        try:
+            view, at = memoryview(body), self.offset
+            while view:
+                written = os.pwrite(self._fd, view, at)
+                view, at = view[written:], at + written
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise JournalError(f"cannot write the token journal {self.journal.path}: {exc.strerror or exc}") from None
+        self.filled = True
+
+    def close(self) -> None:
+        try:
+            os.close(self._fd)
+        finally:
+            os.close(self._lock_fd)
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Journal:
@@ -159,17 +252,73 @@ class Journal:
         self._written = 0  # lines this process has written
         self._synced = 0  # lines this process knows to be on disk
 
+    def _lock(self, exclusive: bool, wait_s: float | None = None) -> int:
+        from pipeline.live import locks
+
+        try:
+            return locks.acquire(self.folder / LOCK_NAME, shared=not exclusive, wait_s=wait_s)
+        except locks.LockError as exc:
+            raise JournalError(f"cannot lock the token journal in {self.folder}: {exc}") from None
+
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
+        fd = self._lock(exclusive)
         try:
-            fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise JournalError(f"cannot lock the token journal in {self.folder}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)
+
+    def refused(self) -> str | None:
+        """Why the journal is not ours (see :class:`JournalRefused`), or None (a missing
+        journal is fine: it is created when needed)."""
+        try:
+            return refusal(self.path, os.lstat(self.path))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"cannot read the token journal {self.path}: {exc.strerror or exc}"
+
+    def _open(self, flags: int) -> int:
+        """The journal opened without following a link or blocking, checked before and after
+        opening to be a regular file of the user's with one name, and made 0600 (through the
+        open file, never through a name)."""
+        why = self.refused()
+        if why:
+            raise JournalRefused(why)
+        try:
+            fd = os.open(self.path, flags | _OPEN, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise JournalRefused(f"the token journal {self.path} is a symbolic link, not a regular file") from None
+            raise
+        try:
+            st = os.fstat(fd)
+            why = refusal(self.path, st)
+            if why:
+                raise JournalRefused(why)
+            if st.st_mode & 0o7777 != 0o600:
+                os.fchmod(fd, 0o600)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _append_fd(self) -> tuple[int, bytes]:
+        """The journal open for appending, and what a new line must start with (a newline when
+        the file ends in a torn line, so that line never swallows ours)."""
+        fd = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        try:
+            size = os.fstat(fd).st_size
+            lead = b"\n" if size and os.pread(fd, 1, size - 1) != b"\n" else b""
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, lead
+
+    def _sync_folder(self) -> None:
+        if not self._folder_synced:
+            fsync_dir(self.folder)
+            self._folder_synced = True
 
     def append(self, rotation: Rotation) -> None:
         """Make ``rotation`` durable: on disk (file and name fsynced) when this returns.
@@ -179,12 +328,9 @@ class Journal:
         line = encode(rotation)
         try:
             with self._locked(exclusive=False):
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fd, lead = self._append_fd()
                 try:
-                    size = os.fstat(fd).st_size
-                    if size and _last_byte(self.path, size) != b"\n":
-                        line = b"\n" + line  # a torn last line must not swallow ours
-                    view = memoryview(line)
+                    view = memoryview(lead + line)
                     while view:
                         view = view[os.write(fd, view) :]
                     with self._guard:
@@ -195,44 +341,96 @@ class Journal:
                             with self._guard:
                                 covered = self._written
                             os.fsync(fd)  # the file's data, whoever's descriptor wrote it
-                            if not self._folder_synced:
-                                fsync_dir(self.folder)
-                                self._folder_synced = True
+                            self._sync_folder()
                             self._synced = max(self._synced, covered)
                 finally:
                     os.close(fd)
+        except JournalRefused:
+            raise
         except OSError as exc:
             raise JournalError(f"cannot write the token journal {self.path}: {exc.strerror or exc}") from None
 
-    def read(self) -> Contents:
-        """Every intact entry, oldest first (none when there is no journal)."""
+    def reserve(self, size: int = RESERVE_BYTES) -> Reservation:
+        """Room for one entry of up to ``size`` bytes, on disk before this returns (see
+        :class:`Reservation`). Raises :class:`JournalRefused` when the journal is not ours and
+        :class:`JournalError` when the room cannot be had (a full disk, a file-size limit, no
+        permission): then no token may be spent."""
+        lock_fd = self._lock(exclusive=False)
+        fd = -1
         try:
-            data = read_regular(self.path)
+            fd, lead = self._append_fd()
+            placeholder = lead + b" " * (size - 1) + b"\n"
+            view = memoryview(placeholder)
+            while view:
+                view = view[os.write(fd, view) :]
+            end = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: just past what this write put at the end
+            os.fsync(fd)
+            self._sync_folder()
+            import fcntl
+
+            # pwrite on a descriptor opened O_APPEND appends on Linux: fill in place without it
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_APPEND)
+            return Reservation(self, lock_fd, fd, end - size, size)
+        except BaseException as exc:
+            if fd >= 0:
+                os.close(fd)
+            os.close(lock_fd)
+            if isinstance(exc, OSError):
+                raise JournalError(
+                    f"no room for rotated tokens in the token journal {self.path}: {exc.strerror or exc}"
+                ) from None
+            raise
+
+    def read(self) -> Contents:
+        """Every intact entry, oldest first (none when there is no journal, or when it is not
+        ours: then ``refused`` says why)."""
+        try:
+            fd = self._open(os.O_RDONLY)
         except FileNotFoundError:
             return Contents([], 0)
-        except OSError:
-            return Contents([], 0)
+        except JournalRefused as exc:
+            return Contents([], 0, refused=str(exc))
+        except OSError as exc:
+            return Contents([], 0, refused=f"cannot read the token journal {self.path}: {exc.strerror or exc}")
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        except OSError as exc:
+            return Contents([], 0, refused=f"cannot read the token journal {self.path}: {exc.strerror or exc}")
+        finally:
+            os.close(fd)
         entries: list[Rotation] = []
-        damaged = 0
-        for raw in data.split(b"\n"):
+        damaged = padding = 0
+        for raw in b"".join(chunks).split(b"\n"):
             if not raw.strip():
+                padding += 1 if raw else 0
                 continue
             entry = decode(raw)
             if entry is None:
                 damaged += 1
             else:
                 entries.append(entry)
-        return Contents(entries, damaged)
+        return Contents(entries, damaged, padding)
 
     def compact(self, settled: Iterable[str], now_ms: int, keep_ms: int = KEEP_SETTLED_MS) -> int:
         """Drop the entries whose spent token no stored record holds (``settled``: their
-        hashes) once they are older than ``keep_ms``, and every damaged line. Returns how many
-        entries are left. Removes the journal when none is."""
+        hashes) once they are older than ``keep_ms``, every damaged line and the reserved room
+        nobody fills any more. Returns how many entries are left. Removes the journal when none
+        is. Skipped (the journal stays as it is) while another refresh holds room in it."""
+        from pipeline.live import locks
+
         done = set(settled)
-        with self._locked(exclusive=True):
+        try:
+            lock_fd = self._lock(exclusive=True, wait_s=0)
+        except locks.LockBusy:
+            return -1
+        try:
             contents = self.read()
+            if contents.refused:
+                raise JournalError(contents.refused)
             keep = [e for e in contents.entries if not (e.spent in done and now_ms - e.at >= keep_ms)]
-            if len(keep) == len(contents.entries) and not contents.damaged:
+            if len(keep) == len(contents.entries) and not contents.damaged and not contents.padding:
                 return len(keep)
             try:
                 if keep:
@@ -243,12 +441,8 @@ class Journal:
             except (OSError, atomic.WriteError) as exc:
                 raise JournalError(f"cannot compact the token journal {self.path}: {exc}") from None
             return len(keep)
-
-
-def _last_byte(path: Path, size: int) -> bytes:
-    with open(path, "rb") as handle:
-        handle.seek(size - 1)
-        return handle.read(1)
+        finally:
+            os.close(lock_fd)
 
 
 def latest(entries: Iterable[Rotation]) -> dict[str, Rotation]:

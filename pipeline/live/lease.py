@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ from pipeline.live.journal import token_hash
 from pipeline.live.pending import lease_folder, leases_enabled
 from pipeline.scrubbing import remember
 from pipeline.storage.files import parse_json, read_regular
+
+MADE_PREFIX = ".codex-auth-report."
+MADE_SUFFIX = ".made"
+_MADE = re.compile(r"^" + re.escape(MADE_PREFIX) + r"(\d+)\.(\d+|x)" + re.escape(MADE_SUFFIX) + "$")
 
 
 class LeaseTimeout(Exception):
@@ -75,19 +80,35 @@ class Lease:
     def _now(self) -> int:
         return int(self.clock() * 1000)
 
-    def acquire(self, refresh_token: str) -> tuple[str | None, dict[str, Any] | None]:
+    def _make_folder(self) -> None:
+        """The lease folder, created (0700) when missing. A folder we create gets a mark of
+        ours (``.codex-auth-report.<pid>.<start>.made``), so that it is removed again once
+        empty (:meth:`tidy_folder`), by this run or, when it was killed, the next."""
+        try:
+            self.folder.mkdir(mode=0o700, parents=True)
+        except FileExistsError:
+            return
+        except OSError as exc:
+            raise WriteError(f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}") from None
+        pid, started = atomic.me()
+        try:
+            os.close(
+                os.open(self.folder / f"{MADE_PREFIX}{pid}.{started}{MADE_SUFFIX}", os.O_WRONLY | os.O_CREAT, 0o600)
+            )
+        except OSError:
+            pass  # only tidiness is lost: the folder stays
+
+    def acquire(self, refresh_token: str, wait_ms: int | None = None) -> tuple[str | None, dict[str, Any] | None]:
         """``(nonce, None)`` when we hold the lease and must refresh; ``(None, tokens)`` when
         another process has refreshed this token and published the result (whatever its age:
-        the token is spent either way, and the result may be the only copy of the new one)."""
+        the token is spent either way, and the result may be the only copy of the new one).
+        ``wait_ms``: how long to wait for another holder (default: the lease's wait)."""
         if not self.enabled:
             return "", None
         digest = token_hash(refresh_token)
-        try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise WriteError(f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}") from None
+        self._make_folder()
         lock = self.folder / f"{digest}.lock"
-        deadline = self._now() + self.wait_ms
+        deadline = self._now() + (self.wait_ms if wait_ms is None else wait_ms)
         while True:
             published = self._published(digest)
             if published is not None:
@@ -111,6 +132,9 @@ class Lease:
                 # written whole, then linked into place: a crash never leaves a half-written lock
                 temp = atomic.write_temp(lock, json.dumps(owner).encode("utf-8"), sync=False)
             except WriteError as exc:
+                if not self.folder.is_dir() and now < deadline:  # another run of ours tidied it away
+                    self._make_folder()
+                    continue
                 raise WriteError(f"cannot take the refresh lease in {self.folder}: {exc}") from None
             try:
                 os.link(temp, lock)
@@ -211,6 +235,40 @@ class Lease:
             if len(lock.stem) == 64 and lock.exists() and self._owner_dead(lock) and self._take_over(lock, now):
                 removed += 1
         return removed
+
+    def tidy_folder(self) -> bool:
+        """Remove the lease folder when a run of ours created it (its mark says so), that run
+        is this one or is gone, and nothing else is in it; never a folder codex-multi-auth
+        made. Our lock file in it goes first when nobody holds it. True when removed."""
+        from pipeline.live import locks
+
+        if not self.enabled:
+            return False
+        locks.remove_if_free(self.folder / atomic.LOCK_NAME)
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return False
+        marks = [name for name in names if _MADE.match(name)]
+        if not marks or len(marks) != len(names):
+            return False
+        me = atomic.me()
+        for name in marks:
+            match = _MADE.match(name)
+            assert match is not None
+            pid, started = int(match.group(1)), match.group(2)
+            if (pid, started) != me and atomic.alive(pid, started):
+                return False  # another run of ours that made it still runs
+        for name in marks:
+            try:
+                os.unlink(self.folder / name)
+            except OSError:
+                return False
+        try:
+            os.rmdir(self.folder)
+        except OSError:
+            return False  # something came in meanwhile: it stays
+        return True
 
     def _owner_dead(self, lock: Path) -> bool:
         try:

@@ -75,6 +75,7 @@ class Survey:
     held: set[str]  # every stored refresh token's hash
     results: list[tuple[str, int | None, Path]]  # lease results: spent hash, createdAt, path
     damaged: int = 0
+    refused: str | None = None  # the journal is not ours (not read)
 
 
 def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -> Survey:
@@ -100,7 +101,7 @@ def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -
                 rotations[digest] = rotation
     stored = {digest for target in targets(pool) for digest in holding(pool, target)}
     waiting = {digest for digest in stored if newest(rotations, digest) is not None}
-    return Survey(rotations, journaled, waiting, stored, results, contents.damaged)
+    return Survey(rotations, journaled, waiting, stored, results, contents.damaged, contents.refused)
 
 
 def holding(pool: Pool, target: Target) -> set[str]:
@@ -183,7 +184,54 @@ def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | 
             done |= applied.spent or set()
         result.restored = len(done)
     tidy(pool, env, now_ms, journal, lease, found.rotations, result)
+    if found.refused:
+        result.failures.append(f"{found.refused}: no token is refreshed while it is there (move it away)")
+    sweep_locks(pool, journal, lease, found.rotations)
     return result
+
+
+def lock_folders(pool: Pool, journal: Journal) -> list[Path]:
+    """Where a refresh takes our lock on the token it spends: the journal's folder first, then
+    every other folder holding a storage file of the pool (the same order in every process)."""
+    folders = [journal.folder]
+    for target in targets(pool):
+        if target.path.parent not in folders:
+            folders.append(target.path.parent)
+    return folders
+
+
+def sweep_locks(pool: Pool, journal: Journal, lease: Lease, rotations: Mapping[str, Rotation]) -> None:
+    """Remove our lock files that nobody holds (ours when a run ends, a killed run's at the
+    next), and the lease folder when a run of ours made it and it is empty. A refresh lock
+    whose holder was stopped between the journal and storage keeps its mark while a stored
+    record still waits for the token the journal has. Never touches codex-multi-auth's files."""
+    from pipeline.live import locks
+    from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK
+
+    waiting: set[str] | None = None
+    for folder in dict.fromkeys([*lock_folders(pool, journal), pool.resolved.dir]):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = folder / name
+            if name in (atomic.LOCK_NAME, JOURNAL_LOCK):
+                locks.remove_if_free(path)
+            elif name.startswith(locks.SPEND_LOCK_PREFIX) and name.endswith(locks.SPEND_LOCK_SUFFIX):
+                digest = name[len(locks.SPEND_LOCK_PREFIX) : -len(locks.SPEND_LOCK_SUFFIX)]
+                try:
+                    marked = os.lstat(path).st_size > 0
+                except OSError:
+                    continue
+                if marked:
+                    if waiting is None:
+                        stored = {d for target in targets(pool) for d in holding(pool, target)}
+                        waiting = {d for d in stored if newest(rotations, d) is not None}
+                    if digest in waiting:
+                        continue
+                locks.remove_if_free(path)
+    lease.tidy_folder()
 
 
 def tidy(
@@ -200,7 +248,7 @@ def tidy(
     waiting = {digest for digest in stored if newest(rotations, digest) is not None}
     result.waiting = len(waiting)
     settled = set(rotations) - stored
-    if journal.path.exists():
+    if journal.path.exists() and not journal.refused():
         try:
             journal.compact(settled, now_ms)
         except JournalError as exc:

@@ -3,12 +3,19 @@
 The order of a refresh (:meth:`TokenKeeper.refresh`):
 
 1. one refresh per token in this process (threads wait for each other), none at all when the
-   file cannot be written (the token would be spent for nothing);
-2. the file as it is now: when another process has rotated the token since we read it, its
-   tokens are used (or refreshed), never the spent one;
-3. codex-multi-auth's refresh lease (:mod:`pipeline.live.lease`), so two programs never spend
+   file cannot be written or the token journal is not ours (the token would be spent for
+   nothing);
+2. our own cross-process lock on the token (:class:`SpendLock`), whatever codex-multi-auth's
+   lease setting and for a Codex CLI login too, held until the successor is in the journal
+   and in storage;
+3. the file as it is now: when another process has rotated the token since we read it, its
+   tokens are used (or refreshed), never the spent one; when the journal has a successor that
+   storage lacks, that one is used;
+4. room before spending: space for the answer reserved in the journal, and a new copy of the
+   storage file proven to fit; else no refresh;
+5. codex-multi-auth's refresh lease (:mod:`pipeline.live.lease`), so two programs never spend
    the same token; a result it published is used (it proves the token spent);
-4. the token endpoint's answer goes into the token journal (:mod:`pipeline.live.journal`)
+6. the token endpoint's answer goes into the token journal (:mod:`pipeline.live.journal`)
    before anything else, then to the lease result (for codex-multi-auth), then into every
    stored record that holds the spent token (:mod:`pipeline.live.writeback`).
 
@@ -20,6 +27,7 @@ stale write). A rotated token that could not be written into storage is a
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,16 +37,18 @@ from typing import Any
 
 import httpx
 
-from pipeline.live import inflight, oauth, recovery
-from pipeline.live.atomic import WriteError
+from pipeline.live import inflight, locks, oauth, recovery
+from pipeline.live.atomic import WriteError, prove_room
 from pipeline.live.endpoints import Endpoints
-from pipeline.live.journal import Journal, JournalError, Rotation, token_hash
+from pipeline.live.journal import RESERVE_BYTES, Journal, JournalError, Reservation, Rotation, latest, token_hash
 from pipeline.live.lease import Lease, LeaseTimeout
+from pipeline.live.locks import SPEND_LOCK_PREFIX, SPEND_LOCK_SUFFIX, LockBusy, LockError
 from pipeline.live.pending import journal_folder
 from pipeline.live.writeback import Target, apply, find_account, held, newest, stored_tokens, writable
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS
 from pipeline.storage import jwt
 from pipeline.storage.pool import Pool
+from pipeline.visible import visible
 
 
 class TokenNotSaved(Exception):
@@ -104,6 +114,8 @@ class TokenKeeper:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._done: dict[str, Fresh] = {}
+        self._said: set[str] = set()
+        self.lock_folders = recovery.lock_folders(self.pool, self.journal)
 
     # --- before and after the run --------------------------------------------------------
 
@@ -112,7 +124,8 @@ class TokenKeeper:
         restored = recovery.restore(self.pool, self.env, self.clock(), self.journal)
         self.rotations.update(restored.rotations)
         self.waiting = restored.waiting
-        self.notes.extend(f"warning: {line}" for line in restored.failures)
+        for line in restored.failures:
+            self._note(f"warning: {line}")
         if restored.restored:
             self.restored += restored.restored
             self.notes.append(f"restored {_count(restored.restored)} from the journal")
@@ -123,7 +136,8 @@ class TokenKeeper:
         back; the journal is compacted."""
         restored = recovery.restore(self.pool, self.env, self.clock(), self.journal)
         self.waiting = restored.waiting
-        self.notes.extend(f"warning: {line}" for line in restored.failures)
+        for line in restored.failures:
+            self._note(f"warning: {line}")
         if restored.restored:
             self.restored += restored.restored
             self.notes.append(
@@ -132,11 +146,25 @@ class TokenKeeper:
         if restored.waiting:
             self.notes.append(f"warning: {recovery.pending_text(restored.waiting)}")
 
+    def close(self) -> None:
+        """When the run has written its last file: our lock files that nobody holds go, and
+        the lease folder when we made it and it is empty (:func:`recovery.sweep_locks`)."""
+        assert self.lease is not None
+        recovery.sweep_locks(self.pool, self.journal, self.lease, self.rotations)
+
     # --- one refresh --------------------------------------------------------------------
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
+
+    def _note(self, line: str, key: str | None = None) -> None:
+        """A warning for stderr, said once per run however many accounts it stops (``key``:
+        once for every line of that kind)."""
+        with self._guard:
+            if (key or line) not in self._said:
+                self._said.add(key or line)
+                self.notes.append(line)
 
     def usable(self, access: Any, expires: int | None) -> bool:
         if not isinstance(access, str) or not access.strip():
@@ -152,11 +180,11 @@ class TokenKeeper:
         if not isinstance(raw, str) or not raw.strip():
             return None, Failure("missing_refresh", "no refresh token stored; log in again")
         old = raw.strip()
-        spent = token_hash(old)
-        who = email or account_id or "an account"
-        with self._lock(spent):
-            if spent in self._done:
-                return self._done[spent], None
+        first = token_hash(old)
+        who = visible(email or account_id or "an account")  # stored text: shown with its controls escaped
+        with self._lock(first):
+            if first in self._done:
+                return self._done[first], None
             if not source.writable_state:
                 return None, Failure(
                     None,
@@ -166,92 +194,162 @@ class TokenKeeper:
             why = writable(source.path)
             if why:
                 return None, Failure(None, f"not refreshed: rotated tokens could not be saved ({why})")
-            found = find_account(source.target, spent, account_id, email)
-            if found is None:
-                return None, Failure(None, f"not refreshed: the account is no longer in {source.path.name}")
-            digest, record = found
-            if digest != spent:
-                # Another process rotated this token since we read the file: never spend the old one.
-                on_disk = stored_tokens(record, source.target.kind)
-                expires = on_disk["expires"] or jwt.instant_ms(jwt.claims(on_disk["access"]), "exp")
-                if self.usable(on_disk["access"], expires):
-                    fresh = Fresh(on_disk["access"], expires)
-                    self._done[spent] = fresh
-                    return fresh, None
-                old, spent = on_disk["refresh"], digest
-            rotated, failure = self._rotate(client, old, spent, source, account_id, email, who)
-            if rotated is not None:
-                self._done[token_hash(raw.strip())] = rotated
-            return rotated, failure
+            refused = self.journal.refused()
+            if refused:
+                self._note(f"warning: {refused}: no token is refreshed while it is there (move it away)")
+                return None, Failure(None, f"not refreshed: {refused}")
+            room = _room_for(creds)
+            spent = first
+            deadline = time.monotonic() + self.wait_s()
+            for _ in range(MAX_HOPS):
+                try:
+                    with SpendLock(self.lock_folders, spent, deadline) as lock:
+                        outcome = self._refresh_locked(client, old, spent, lock, source, account_id, email, who, room)
+                except LockBusy:
+                    return None, Failure(
+                        "lease_busy", "not refreshed: another process has been refreshing this token for too long"
+                    )
+                except LockError as exc:
+                    return None, Failure(None, f"not refreshed: {exc}")
+                if isinstance(outcome, _Next):
+                    old, spent = outcome.token, outcome.digest
+                    continue
+                fresh, failure = outcome
+                if fresh is not None:
+                    self._done[first] = fresh
+                return fresh, failure
+            return None, Failure("lease_stale", "not refreshed: the stored tokens kept changing")
+
+    def wait_s(self) -> float:
+        """How long a refresh waits for other processes (our lock and the lease together)."""
+        assert self.lease is not None
+        return self.lease.wait_ms / 1000
+
+    def _refresh_locked(
+        self,
+        client: httpx.Client,
+        old: str,
+        spent: str,
+        lock: SpendLock,
+        source: Source,
+        account_id: str | None,
+        email: str | None,
+        who: str,
+        room: int,
+    ) -> _Next | tuple[Fresh | None, Failure | None]:
+        """Under our lock on ``spent``: the stored token, read again; a rotation of it that
+        some process made (the journal) and storage lacks; else a refresh, with room reserved
+        first. The lock stays marked (``lock.settled`` False) when a spent token's successor
+        could not be put into storage, so the next holder looks into the journal."""
+        found = find_account(source.target, spent, account_id, email)
+        if found is None:
+            return None, Failure(None, f"not refreshed: the account is no longer in {source.path.name}")
+        digest, record = found
+        if digest != spent:
+            # Another process rotated this token since we read the file: never spend the old one.
+            on_disk = stored_tokens(record, source.target.kind)
+            expires = on_disk["expires"] or jwt.instant_ms(jwt.claims(on_disk["access"]), "exp")
+            if self.usable(on_disk["access"], expires):
+                return Fresh(on_disk["access"], expires), None
+            return _Next(on_disk["refresh"], digest)
+        if lock.unfinished:
+            # The last holder of this lock did not finish (killed, or storage refused its
+            # tokens): whatever it spent is in the journal.
+            contents = self.journal.read()
+            with self._guard:
+                for key, rotation in latest(contents.entries).items():
+                    self.rotations.setdefault(key, rotation)
+        chained = newest(self.rotations, spent)
+        if chained is not None and chained.next != spent:
+            # Spent already, by a run that could not put the successor into storage.
+            failure = self._keep(chained, source, who, email, journaled=True)
+            if failure is not None:
+                lock.settled = False
+                return None, failure
+            expires = chained.expires or jwt.instant_ms(jwt.claims(chained.access), "exp")
+            if self.usable(chained.access, expires):
+                return Fresh(chained.access, expires), None
+            return _Next(chained.refresh, chained.next)
+        try:
+            reservation = self.journal.reserve(room)
+        except JournalError as exc:
+            self._note(f"warning: not refreshing: {exc}{_NOTHING_SPENT}", "room")
+            return None, Failure(None, f"not refreshed: {exc}")
+        with reservation:
+            why = prove_room(source.path, room)
+            if why:
+                self._note(f"warning: not refreshing: {why}{_NOTHING_SPENT}", "room")
+                return None, Failure(None, f"not refreshed: {why}")
+            return self._rotate(client, old, spent, lock, source, account_id, email, who, reservation)
 
     def _rotate(
         self,
         client: httpx.Client,
         old: str,
         spent: str,
+        lock: SpendLock,
         source: Source,
         account_id: str | None,
         email: str | None,
         who: str,
-    ) -> tuple[Fresh | None, Failure | None]:
+        reservation: Reservation,
+    ) -> _Next | tuple[Fresh | None, Failure | None]:
         assert self.lease is not None
-        for _ in range(3):
-            leased = old
-            try:
-                nonce, published = self.lease.acquire(leased)
-            except (LeaseTimeout, WriteError) as exc:
-                return None, Failure("lease_busy", f"not refreshed: {exc}")
-            try:
-                if published is not None:
-                    # codex-multi-auth (or a run of ours) spent this token: its result is ours to keep
-                    rotation = Rotation(
-                        spent,
-                        published["access"],
-                        published["refresh"].strip(),
-                        published.get("expires"),
-                        published.get("id_token"),
-                        account_id,
-                        self.clock(),
-                        "lease",
-                    )
-                    failure = self._keep(rotation, source, who, email)
-                    if failure is not None:
-                        return None, failure
-                    expires = rotation.expires or jwt.instant_ms(jwt.claims(rotation.access), "exp")
-                    if self.usable(rotation.access, expires):
-                        return Fresh(rotation.access, expires), None
-                    if rotation.next == spent:
-                        return None, Failure("lease_stale", "not refreshed: the published tokens have expired")
-                    old, spent = rotation.refresh, rotation.next
-                    continue
-                with inflight.spending():  # from spending the token to saving its successor
-                    answer = oauth.refresh(client, self.endpoints, leased, self.clock())
-                    if not answer.ok:
-                        detail = answer.detail + (
-                            "; the token may have been spent: if the account stops working, log in again"
-                            if answer.spent
-                            else ""
-                        )
-                        return None, Failure(answer.code, detail, answer.status)
-                    assert answer.tokens is not None
-                    tokens = answer.tokens
-                    rotation = Rotation(
-                        spent,
-                        tokens["access"],
-                        str(tokens["refresh"]).strip(),
-                        tokens.get("expires"),
-                        tokens.get("id_token"),
-                        account_id,
-                        self.clock(),
-                        "refresh",
-                    )
-                    failure = self._keep(rotation, source, who, email, publish=leased)
+        try:
+            nonce, published = self.lease.acquire(old, wait_ms=max(1, int(lock.left_s() * 1000)))
+        except (LeaseTimeout, WriteError) as exc:
+            return None, Failure("lease_busy", f"not refreshed: {exc}")
+        try:
+            if published is not None:
+                # codex-multi-auth (or a run of ours) spent this token: its result is ours to keep
+                rotation = Rotation(
+                    spent,
+                    published["access"],
+                    published["refresh"].strip(),
+                    published.get("expires"),
+                    published.get("id_token"),
+                    account_id,
+                    self.clock(),
+                    "lease",
+                )
+                failure = self._keep(rotation, source, who, email, reservation=reservation)
                 if failure is not None:
+                    lock.settled = False
                     return None, failure
-                return Fresh(rotation.access, rotation.expires), None
-            finally:
-                self.lease.release(leased, nonce)
-        return None, Failure("lease_stale", "not refreshed: the published tokens kept expiring")
+                expires = rotation.expires or jwt.instant_ms(jwt.claims(rotation.access), "exp")
+                if self.usable(rotation.access, expires):
+                    return Fresh(rotation.access, expires), None
+                if rotation.next == spent:
+                    return None, Failure("lease_stale", "not refreshed: the published tokens have expired")
+                return _Next(rotation.refresh, rotation.next)
+            with inflight.spending():  # from spending the token to saving its successor
+                answer = oauth.refresh(client, self.endpoints, old, self.clock())
+                if not answer.ok:
+                    detail = answer.detail + (
+                        "; the token may have been spent: if the account stops working, log in again"
+                        if answer.spent
+                        else ""
+                    )
+                    return None, Failure(answer.code, detail, answer.status)
+                assert answer.tokens is not None
+                tokens = answer.tokens
+                rotation = Rotation(
+                    spent,
+                    tokens["access"],
+                    str(tokens["refresh"]).strip(),
+                    tokens.get("expires"),
+                    tokens.get("id_token"),
+                    account_id,
+                    self.clock(),
+                    "refresh",
+                )
+                failure = self._keep(rotation, source, who, email, publish=old, reservation=reservation)
+            if failure is not None:
+                lock.settled = False
+                return None, failure
+            return Fresh(rotation.access, rotation.expires), None
+        finally:
+            self.lease.release(old, nonce)
 
     def _keep(
         self,
@@ -260,16 +358,21 @@ class TokenKeeper:
         who: str,
         email: str | None = None,
         publish: str | None = None,
+        reservation: Reservation | None = None,
+        journaled: bool = False,
     ) -> Failure | None:
         """Journal, lease result, storage: in that order. Storage may already hold the tokens
         (another process of ours wrote the result we use) or newer ones: that is no failure;
         an account that is no longer in its file is."""
         account_id = rotation.account_id
         assert self.lease is not None
-        journaled = rotation.next == rotation.spent  # nothing spent: nothing to lose
+        journaled = journaled or rotation.next == rotation.spent  # nothing spent: nothing to lose
         if not journaled:
             try:
-                self.journal.append(rotation)
+                if reservation is not None and not reservation.filled:
+                    reservation.fill(rotation)
+                else:
+                    self.journal.append(rotation)
                 journaled = True
             except JournalError as exc:
                 self.notes.append(f"warning: {exc}")
@@ -299,6 +402,78 @@ class TokenKeeper:
                 )
                 return _unsaved(self.failures[-1])
         return None
+
+
+_NOTHING_SPENT = " (no token was spent; free some space and run again)"
+MAX_HOPS = 8  # tokens followed in one refresh (each rotated by another process meanwhile)
+
+
+@dataclass(frozen=True)
+class _Next:
+    """Storage (or the journal) holds a newer token than the one we were to spend: spend that
+    one instead, under its own lock."""
+
+    token: str
+    digest: str
+
+
+def _room_for(creds: Mapping[str, Any]) -> int:
+    """The room to reserve for a refresh answer: twice what the stored tokens take, and at
+    least :data:`RESERVE_BYTES`."""
+    stored = sum(len(v) for k, v in creds.items() if isinstance(v, str) and k in _TOKEN_FIELDS)
+    return max(RESERVE_BYTES, 2 * stored + 2048)
+
+
+_TOKEN_FIELDS = ("accessToken", "refreshToken", "idToken", "access_token", "refresh_token", "id_token")
+
+
+_MARK = b"spending\n"
+
+
+class SpendLock:
+    """Our own cross-process lock on spending one refresh token: an ``flock`` on
+    ``.codex-auth-report-refresh.<sha256 of the token>.lock`` in every folder that holds a
+    storage file of the pool (:mod:`pipeline.live.locks`), whatever codex-multi-auth's lease
+    setting, and for a Codex CLI login too. Held from the re-read of the stored token until its
+    successor is in the journal and in storage. Its holder writes a mark into it; a clean
+    release removes the file, so a mark found by the next holder means the last one did not
+    finish (killed, or storage refused its tokens) and the journal must be read."""
+
+    def __init__(self, folders: list[Path], digest: str, deadline: float) -> None:
+        self.paths = [folder / f"{SPEND_LOCK_PREFIX}{digest}{SPEND_LOCK_SUFFIX}" for folder in folders]
+        self.deadline = deadline
+        self.fds: list[int] = []
+        self.unfinished = False
+        self.settled = True  # False: keep the file and its mark (a token waits in the journal)
+
+    def left_s(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def __enter__(self) -> SpendLock:
+        try:
+            for path in self.paths:
+                fd = locks.acquire(path, wait_s=self.left_s())
+                self.fds.append(fd)
+                if os.fstat(fd).st_size:
+                    self.unfinished = True
+            for fd in self.fds:
+                os.pwrite(fd, _MARK, 0)
+        except OSError as exc:
+            self._release(keep=self.unfinished)
+            raise LockError(f"cannot lock {self.paths[len(self.fds) - 1 if self.fds else 0]}: {exc.strerror}") from None
+        except BaseException:
+            self._release(keep=self.unfinished)
+            raise
+        return self
+
+    def _release(self, keep: bool) -> None:
+        for path, fd in zip(self.paths, self.fds, strict=False):
+            locks.release(fd, None if keep else path)
+        self.fds = []
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        # An unexpected error mid-way keeps the mark: the next holder reads the journal.
+        self._release(keep=not self.settled or kind is not None)
 
 
 def _answer(rotation: Rotation) -> dict[str, Any]:

@@ -31,6 +31,9 @@ from pipeline.report.wording import (
 _MARKUP = re.compile(r"([\\*<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
+_BACKTICKS = re.compile(r"`+")
+
+
 def text(value: object) -> str:
     """Plain text in a table cell or a line: markup characters escaped, one line."""
     return _MARKUP.sub(r"\\\1", " ".join(str(value).split()))
@@ -39,8 +42,11 @@ def text(value: object) -> str:
 def code(value: object) -> str:
     """A name as a code span (pipes still escaped: GitHub splits table cells on them)."""
     raw = " ".join(str(value).split()).replace("|", "\\|")
-    fence = "``" if "`" in raw else "`"
-    pad = " " if "`" in raw else ""
+    # CommonMark: a span closes on a backtick run as long as its fence, so the fence is one
+    # longer than the longest run inside (an e-mail holding `` cannot end the span early)
+    longest = max((len(run) for run in _BACKTICKS.findall(raw)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
     return f"{fence}{pad}{raw}{pad}{fence}"
 
 

@@ -126,7 +126,18 @@ class OwnMetrics:
             "honouring a Retry-After.",
             registry=self.registry,
         )
-        self._runs = self._failures = 0
+        self.forecast_up = Gauge(
+            "codex_auth_forecast_up",
+            "1 when the forecast of the last good snapshot was made (its gauges and /forecast.json are current), "
+            "0 when it failed (they are missing until one works; see /healthz).",
+            registry=self.registry,
+        )
+        self.forecast_failures = Counter(
+            "codex_auth_forecast_failures",
+            "Good snapshots whose forecast failed (their run-out gauges and /forecast.json are missing).",
+            registry=self.registry,
+        )
+        self._runs = self._failures = self._hook_failures = 0
 
     def update(self, state: LoopState) -> None:
         self.up.set(0 if state.consecutive_failures else 1)
@@ -137,6 +148,9 @@ class OwnMetrics:
         self.refreshes.inc(state.runs - self._runs)
         self.failures.inc(state.failures - self._failures)
         self._runs, self._failures = state.runs, state.failures
+        self.forecast_up.set(0 if state.hook_error else 1)
+        self.forecast_failures.inc(state.hook_failures - self._hook_failures)
+        self._hook_failures = state.hook_failures
         self.next_delay.set(state.next_delay)
 
     def text(self) -> bytes:
@@ -179,8 +193,11 @@ class Exporter:
     def health(self) -> tuple[int, bytes]:
         state = self.loop.state
         rendered = self.rendered
+        status = "ok" if rendered and not state.consecutive_failures else ("failing" if rendered else "starting")
+        if status == "ok" and state.hook_error:
+            status = "degraded"  # the report is current, its forecast is not
         body = {
-            "status": "ok" if rendered and not state.consecutive_failures else ("failing" if rendered else "starting"),
+            "status": status,
             "up": bool(rendered) and not state.consecutive_failures,
             "runs": state.runs,
             "running": state.running,
@@ -194,6 +211,11 @@ class Exporter:
             "snapshotGeneratedAt": rendered.generated_at if rendered else None,
             "live": self.loop.refresher.live,
             "intervalSeconds": self.loop.interval,
+            "forecast": {
+                "ok": state.hook_error is None,
+                "failures": state.hook_failures,
+                "lastError": state.hook_error,
+            },
         }
         # 503 only while there is nothing to serve; a failing refresh still serves the last snapshot
         return (200 if rendered else 503), orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)

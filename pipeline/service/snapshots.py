@@ -215,6 +215,8 @@ class LoopState:
     last_duration: float | None = None  # seconds, of the last good run
     next_delay: float = 0.0  # the wait chosen after the last run (jitter included)
     retry_after: float | None = None
+    hook_failures: int = 0  # good snapshots whose hook (the forecast) failed, in all
+    hook_error: str | None = None  # why the last good snapshot's hook failed; None when it worked
 
 
 class RefreshLoop:
@@ -261,6 +263,7 @@ class RefreshLoop:
         assessment: Assessment | None = None
         success: Snapshot | None = None
         failure: str | None = None
+        hook_error: str | None = None
         try:
             view, assessment = self.refresher.take()
         except PipelineError as error:
@@ -272,16 +275,23 @@ class RefreshLoop:
                 self.say(note)
             if assessment.ok:
                 duration = time.monotonic() - started
-                success = Snapshot(view, time.time(), duration, self.refresher.live, self._extras(view))
+                extras, hook_error = self._extras(view)
+                success = Snapshot(view, time.time(), duration, self.refresher.live, extras)
             else:
                 failure = assessment.reason or "the refresh failed"
         finally:
-            self._publish(success, failure, assessment)
+            self._publish(success, failure, assessment, hook_error)
         if self.on_run is not None:
             self.on_run(self.state, self.snapshot, assessment)
         return self.snapshot, assessment
 
-    def _publish(self, success: Snapshot | None, failure: str | None, assessment: Assessment | None) -> None:
+    def _publish(
+        self,
+        success: Snapshot | None,
+        failure: str | None,
+        assessment: Assessment | None,
+        hook_error: str | None = None,
+    ) -> None:
         """The run's outcome, as one new state: a reader (``/healthz``, the exporter's metrics)
         sees the state before the run or after it, never half of it."""
         state = self.state
@@ -290,7 +300,13 @@ class RefreshLoop:
         if success is not None:
             self.snapshot = success
             consecutive = 0
-            changes = {"last_error": None, "last_success": success.taken_at, "last_duration": success.duration}
+            changes = {
+                "last_error": None,
+                "last_success": success.taken_at,
+                "last_duration": success.duration,
+                "hook_error": hook_error,
+                "hook_failures": state.hook_failures + (hook_error is not None),
+            }
         elif failure is not None:
             consecutive += 1
             changes = {"failures": state.failures + 1, "last_error": failure}
@@ -308,14 +324,17 @@ class RefreshLoop:
         )
         self._idle.set()
 
-    def _extras(self, view: View) -> Extras:
+    def _extras(self, view: View) -> tuple[Extras, str | None]:
+        """The hook's extras, and why it failed (None when it worked): the snapshot then stands
+        without them, and ``/healthz`` and the exporter's metrics say so."""
         if self.hook is None:
-            return Extras()
+            return Extras(), None
         try:
-            return self.hook(view, self.refresher.live)
+            return self.hook(view, self.refresher.live), None
         except Exception as error:  # the snapshot stands without its extras
-            self.say(f"snapshot hook failed: {type(error).__name__}: {scrub_secrets(str(error))}")
-            return Extras()
+            why = f"{type(error).__name__}: {scrub_secrets(str(error))}"[:300]
+            self.say(f"snapshot hook failed: {why}")
+            return Extras(), why
 
     def _run(self) -> None:
         while not self._stop.is_set():

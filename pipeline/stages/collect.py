@@ -23,9 +23,11 @@ from pipeline.storage import jwt
 from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.identity import ms_or_none as _ms
 from pipeline.storage.identity import text_or_none as _text
-from pipeline.storage.pool import Pool
+from pipeline.storage.pool import Pool, other_pools
 from pipeline.storage.quota_cache import lookup, windows
 from pipeline.storage.state import cached_reset_credits, flagged_key
+from pipeline.visible import visible
+from pipeline.visible import visible_or_none as _shown
 from pipeline.vocabulary import display_name, plan_code, stored_code
 
 
@@ -93,7 +95,21 @@ def pool_record(pool: Pool) -> Record:
         "currentIndex": pool.current_index,
         "accountCount": len(pool.accounts),
         "flaggedCount": len(flagged.accounts),
-        "warnings": list(pool.warnings),
+        "warnings": [visible(warning) for warning in pool.warnings],
+        **({"project": project_record(pool)} if pool.project is not None else {}),
+    }
+
+
+def project_record(pool: Pool) -> Record:
+    scope = pool.project
+    assert scope is not None
+    return {
+        "path": str(scope.given),
+        "root": scope.identity,
+        "key": scope.key,
+        "dir": str(scope.dir) if scope.dir is not None else None,
+        "scope": "project" if scope.used else "global",
+        "reason": scope.reason,
     }
 
 
@@ -114,11 +130,11 @@ def account_record(
     return {
         "kind": "account",
         "index": index,
-        "accountId": account_id,
-        "email": email,
+        "accountId": _shown(account_id),
+        "email": _shown(email),
         "emailSource": email_source,
-        "label": _text(account.get("accountLabel")),
-        "workspace": _workspace(account),
+        "label": _shown(_text(account.get("accountLabel"))),
+        "workspace": _shown(_workspace(account)),
         "enabled": account.get("enabled") is not False,
         "isCurrent": index == pool.current_index,
         "addedAt": _ms(account.get("addedAt")),
@@ -153,9 +169,9 @@ def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
     return {
         "kind": "flagged",
         "index": index,
-        "accountId": account_id,
-        "email": email,
-        "label": _text(account.get("accountLabel")),
+        "accountId": _shown(account_id),
+        "email": _shown(email),
+        "label": _shown(_text(account.get("accountLabel"))),
         "flaggedAt": _ms(account.get("flaggedAt")),
         "flaggedReason": stored_code(account.get("flaggedReason")),
         "lastError": stored_code(account.get("lastError")),
@@ -171,19 +187,40 @@ def messages(pool: Pool) -> list[str]:
     where = f"{pool.storage_path}"
     if storage.state == "missing":
         if pool.source == "none":
-            folder = pool.resolved.dir
+            folder = pool.storage_path.parent
             if folder.is_dir():
                 found = "no accounts file, WAL or backup in it"
             elif folder.exists():
                 found = "it is a file, not a folder"
             else:
                 found = "the folder does not exist"
+            scope = pool.project
+            if scope is not None and scope.used:
+                lines.append(
+                    f"no account storage for the project {scope.identity} in {scope.dir} (its key {scope.key}): "
+                    f"{found}; log in with codex-multi-auth in that project, or leave out --project for the global pool"
+                )
+                lines.extend(f"warning: {warning}" for warning in pool.warnings)
+                return lines
+            if scope is not None:
+                lines.append(f"for {scope.given}, codex-multi-auth uses the global pool: {scope.reason}")
             fallback = (
-                "" if pool.resolved.explicit else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
+                ""
+                if pool.resolved.explicit or scope is not None
+                else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
             )
+            others = other_pools(pool, pool.collected_at)
+            if others:
+                listed = ", ".join(f"{key} ({count} account{'s' if count != 1 else ''})" for key, count in others)
+                hint = (
+                    f"; codex-multi-auth keeps per-project pools there: {listed}; "
+                    "read one with --project PATH (the project's folder) or CODEX_AUTH_PROJECT, "
+                    f"or --dir {folder / 'projects'}/KEY"
+                )
+            else:
+                hint = "; log in with codex-multi-auth, or point --dir or CODEX_MULTI_AUTH_DIR at your pool"
             lines.append(
-                f"no account storage found in {folder} (chosen by {pool.resolved.how}): {found}{fallback}; "
-                "log in with codex-multi-auth, or point --dir or CODEX_MULTI_AUTH_DIR at your pool"
+                f"no account storage found in {folder} (chosen by {pool.resolved.how}): {found}{fallback}{hint}"
             )
         else:
             lines.append(f"no accounts file: {storage.details}")

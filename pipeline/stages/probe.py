@@ -41,6 +41,7 @@ from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
+from pipeline.visible import visible_or_none
 
 Record = dict[str, Any]
 
@@ -131,6 +132,8 @@ class Prober:
             self.keeper.settle()
             self._report_keeper(self.keeper)
         self._save_side_files(pool)
+        if self.keeper is not None:
+            self.keeper.close()
 
     def _recover(self, pool: Pool, record: Record) -> tuple[Pool, Record]:
         """Before any refresh: rotated tokens the journal has and storage lacks go into storage.
@@ -186,7 +189,8 @@ class Prober:
                 accounts,
             )
             return pool
-        return read_pool(self.env, now, pool_record.get("dir"))
+        project = pool_record.get("project") or {}
+        return read_pool(self.env, now, pool_record.get("dir"), project.get("path"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
         probe = {
@@ -288,7 +292,7 @@ class Prober:
         if self._restored:  # the journal gave it newer tokens than the record was made from
             record = {**record, "token": token_facts(creds, jwt.claims(creds.get("accessToken")))}
         source = self._source(pool, flagged=False)
-        account_id = record.get("accountId")
+        account_id = identity_of(creds)[0]  # as stored: the record's is made visible for output
         tokens, failure = self._access_token(client, creds, source, record)
         if failure is not None:
             return self._with_outcome(record, failure, tokens)
@@ -323,7 +327,8 @@ class Prober:
         if probed.quota is not None:
             result["quota"] = probed.quota
             result["plan"] = probed.quota.get("planType") or result.get("plan")
-            self._quota_updates.append(result)
+            stored_id, stored_email, _ = identity_of(creds)  # codex-multi-auth's keys, as stored
+            self._quota_updates.append({**result, "accountId": stored_id, "email": stored_email})
             self._read_reset_credits(client, tokens.access, account_id, result)
         return result
 
@@ -403,6 +408,7 @@ class Prober:
         outcome."""
         if self.keeper is None:  # --cached-only: the token expired since the account was planned
             return None, self._failure(None, "no usable access token, and --cached-only forbids refreshing")
+        account_id, email, _ = identity_of(creds)  # as stored (the record's are made visible for output)
         fresh, failure = self.keeper.refresh(client, creds, source, account_id, email)
         if failure is not None:
             return None, self._from_failure(failure)
@@ -436,7 +442,7 @@ class Prober:
                 "errorCode": code,
                 "detail": failure.get("detail"),
             }
-        key = flagged_key(record.get("accountId"), record.get("email"))
+        key = flagged_key(*identity_of(creds)[:2])  # as stored: the record's are made visible for output
         count = int(record.get("verificationCount") or 0) + 1
         self._history_updates[key] = {"lastVerified": now, "verificationCount": count}
         return {**record, "lastVerified": now, "verificationCount": count, "verification": verification}
@@ -453,7 +459,7 @@ class Prober:
         if self._history_updates or (self._credit_updates and not self.options.cached_only and folder.is_dir()):
             try:
                 update_json(
-                    folder / STATE_FILE,
+                    pool.flagged.path.parent / STATE_FILE,  # beside the flagged file (a project's own)
                     lambda data: scrub_value(self._merge_history(data)),
                     missing={"version": 1, "flagged": {}},
                 )
@@ -511,8 +517,9 @@ def _stored(accounts: list[Record], record: Record) -> Record | None:
     index = record.get("index")
     if not isinstance(index, int) or not 0 <= index < len(accounts):
         return None
-    account_id, email, _ = identity_of(accounts[index])
-    return accounts[index] if (account_id, email) == (record.get("accountId"), record.get("email")) else None
+    account_id, email, _ = identity_of(accounts[index])  # the record shows them as collect made them visible
+    shown = (visible_or_none(account_id), visible_or_none(email))
+    return accounts[index] if shown == (record.get("accountId"), record.get("email")) else None
 
 
 def _done(record: Record) -> Future[Record]:

@@ -6,16 +6,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.storage.accounts import load_accounts
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.files import Outcome
 from pipeline.storage.flagged import FlaggedFile, load_flagged
-from pipeline.storage.paths import ACCOUNTS_FILE, QUOTA_CACHE_FILE, STATE_FILE, Resolved, resolve_dir
+from pipeline.storage.paths import (
+    ACCOUNTS_FILE,
+    QUOTA_CACHE_FILE,
+    STATE_FILE,
+    Resolved,
+    has_account_storage,
+    resolve_dir,
+)
 from pipeline.storage.quota_cache import QuotaCache, load_quota_cache
 from pipeline.storage.state import load_reset_credits, load_state
 
+if TYPE_CHECKING:
+    from pipeline.storage.projects import ProjectScope
+
+PROJECT_VAR = "CODEX_AUTH_PROJECT"  # the project whose pool to read, like --project
 READABLE_STATES = ("healthy", "recovered", "empty", "intentional-reset")
 
 
@@ -34,6 +45,7 @@ class Pool:
     history: dict[str, dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     reset_credits: dict[str, dict[str, Any]] = field(default_factory=dict)  # last read with --reset-credits
+    project: ProjectScope | None = None  # asked for with --project or CODEX_AUTH_PROJECT
 
     @property
     def nothing_read(self) -> bool:
@@ -41,25 +53,42 @@ class Pool:
         return self.storage.state not in READABLE_STATES and self.flagged.outcome.state not in READABLE_STATES
 
 
-def read_pool(env: Mapping[str, str], now_ms: int, dir_override: str | Path | None = None) -> Pool:
+def read_pool(
+    env: Mapping[str, str], now_ms: int, dir_override: str | Path | None = None, project: str | Path | None = None
+) -> Pool:
+    """The pool in the multi-auth folder (``--dir``, ``CODEX_MULTI_AUTH_DIR`` or the default
+    search); with ``project`` (or ``CODEX_AUTH_PROJECT``) the pool codex-multi-auth uses for
+    that project: its ``projects/<key>/`` pool, or the global one when its rules say so."""
     resolved = resolve_dir(env, dir_override)
-    folder = resolved.dir
+    if project is None and env.get(PROJECT_VAR, "").strip():
+        project = env[PROJECT_VAR].strip()
+    scope = None
+    if project is not None:
+        from pipeline.storage.projects import resolve_project
+
+        scope = resolve_project(env, resolved.dir, project)
+    folder = scope.dir if scope is not None and scope.used and scope.dir is not None else resolved.dir
     accounts_path = folder / ACCOUNTS_FILE
     loaded = load_accounts(accounts_path, now_ms)
     flagged = load_flagged(folder)
-    quota = load_quota_cache(folder / QUOTA_CACHE_FILE)
+    quota = load_quota_cache(resolved.dir / QUOTA_CACHE_FILE)  # one cache for every pool of the folder
     history, history_warning = load_state(folder / STATE_FILE)
     warnings = list(loaded.warnings) + flagged.warnings
     if history_warning:
         warnings.append(history_warning)
     if quota.state == "invalid" and quota.details:
         warnings.append(f"{quota.details}; cached quota ignored")
+    if scope is not None and not scope.used and scope.dir is not None and has_account_storage(scope.dir):
+        warnings.append(
+            f"codex-multi-auth uses the global pool for {scope.identity}: {scope.reason}; "
+            f"its project pool {scope.key} was not read (--dir {scope.dir} reads it)"
+        )
 
     source, storage_path, storage, fmt = "codex-multi-auth", accounts_path, loaded.outcome, None
     accounts, current = loaded.accounts, loaded.current_index
     if loaded.version is not None:
         fmt = f"accounts-v{loaded.version}"
-    if storage.state == "missing" and not resolved.explicit:
+    if storage.state == "missing" and not resolved.explicit and scope is None:
         auth_path = resolved.codex_home / "auth.json"
         auth_outcome, auth_accounts = load_auth_json(auth_path)
         if auth_outcome.state != "missing":
@@ -67,7 +96,7 @@ def read_pool(env: Mapping[str, str], now_ms: int, dir_override: str | Path | No
             accounts, current = auth_accounts, (0 if auth_accounts else None)
     if storage.state == "missing" and flagged.outcome.state == "missing":
         source = "none"
-    return Pool(
+    pool = Pool(
         now_ms,
         resolved,
         source,
@@ -82,3 +111,17 @@ def read_pool(env: Mapping[str, str], now_ms: int, dir_override: str | Path | No
         warnings,
         load_reset_credits(folder / STATE_FILE),
     )
+    pool.project = scope
+    return pool
+
+
+def other_pools(pool: Pool, now_ms: int) -> list[tuple[str, int]]:
+    """The project pools beside a global pool that is missing: (key, account count)."""
+    if pool.project is not None and pool.project.used:
+        return []
+    from pipeline.storage.projects import project_pools
+
+    found = []
+    for key, folder in project_pools(pool.resolved.dir):
+        found.append((key, len(load_accounts(folder / ACCOUNTS_FILE, now_ms).accounts)))
+    return found

@@ -226,7 +226,7 @@ def test_verdicts_on_a_pool_written_to_disk(pool_dir: Path) -> None:
 
 
 def test_history_csv_cells_never_start_a_formula() -> None:
-    from pipeline.cli.history import _csv_cell
+    from pipeline.history.writing import csv_cell as _csv_cell
 
     assert _csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert [_csv_cell(v) for v in ("+1", "-x", "@sum", "\tA")] == ["'+1", "'-x", "'@sum", "'\tA"]

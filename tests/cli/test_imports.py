@@ -3,8 +3,8 @@
 A command runs in a fresh interpreter that records ``sys.modules`` on exit. Heavy or
 command-specific modules are held to the commands that use them: httpx only live, the
 validators only where stdin is validated (and jsonschema itself only to word an error),
-orjson only where JSON is read or written, subprocess only in the wrapper's hand-over, each
-report format only when asked for, the history (sqlite3) only where it is used.
+orjson only where JSON is read or written, neither subprocess nor the CLI in the wrapper's
+hand-over (an exec: the modules are recorded just before it), each report format only when asked for, the history (sqlite3) only where it is used.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def dump():
         out.write("\\n".join(sorted(sys.modules)))
 atexit.register(dump)
 if sys.argv[2] == "wrapper":
+    import os
+    def execve(*args):
+        dump()
+        os._exit(0)
+    os.execve = execve
     from pipeline.wrapper import main
 else:
     from pipeline.cli import main
@@ -166,8 +171,8 @@ def test_wrapper_hands_over_without_the_cli(tmp_path: Path) -> None:
     real.chmod(0o755)
     env = dict(os.environ, PATH=f"{real.parent}{os.pathsep}{os.environ['PATH']}")
     modules = loaded_modules(tmp_path, "--version", entry="wrapper", env=env)
-    assert loads(modules, "subprocess") == ["subprocess"]
-    assert loads(modules, "click", "pipeline.cli", "orjson", *VALIDATION, *LIVE) == []
+    assert "pipeline.wrapper" in modules
+    assert loads(modules, "subprocess", "click", "pipeline.cli", "orjson", *VALIDATION, *LIVE) == []
 
 
 def test_live_report_loads_httpx(tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ echo $REPORT | jq -r '.accounts[] | "codex_health_score{email=\"" + .email + "\"
 
 def test_live_demo_runs(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "testkit.live_demo", "--json"],
+        [sys.executable, "-m", "testkit.demo", "--live", "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -20,6 +20,7 @@ def test_killed_live_runs_lose_no_token_the_backend_finished_sending(tmp_path: P
     assert figures.sent > 0, "the kills came while tokens were being rotated"
     assert figures.lost == 0, figures.lost_details
     assert figures.problems == []
+    assert figures.reused == 0, "no token spent twice"
     assert figures.restored > 0, "some kills came between the journal and storage, and the next run restored them"
 
 

@@ -185,7 +185,7 @@ def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
     promtool = system_tool("promtool", "prometheus")
     rules = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True)
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 6 rules found" in rules.stdout
+    assert "SUCCESS: 7 rules found" in rules.stdout
     config = subprocess.run(
         [promtool, "check", "config", "--syntax-only", str(EXAMPLES / "prometheus.yml")],
         capture_output=True,

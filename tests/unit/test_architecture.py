@@ -45,6 +45,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.gc_pause",
         "pipeline.pool_record",
         "pipeline.terminal",
+        "pipeline.visible",
         "pipeline",
     ),
 ]

@@ -240,8 +240,11 @@ def test_prometheus_label_values_are_escaped() -> None:
         input=json.dumps(pool_record(1)) + "\n" + json.dumps(record) + "\n",
         validate=False,
     ).stdout
-    assert 'email="we\\"ird\\\\name\\nline@example.com"' in data.decode()
-    assert [s.labels["email"] for s in samples(data, "codex_auth_account_health_score")] == [nasty]
+    # the newline became a visible escape where the record was read (pipeline/visible.py); the
+    # quote and the backslashes are escaped as the exposition format wants
+    assert 'email="we\\"ird\\\\name\\\\x0aline@example.com"' in data.decode()
+    shown = 'we"ird\\name\\x0aline@example.com'
+    assert [s.labels["email"] for s in samples(data, "codex_auth_account_health_score")] == [shown]
     assert [s.labels["account_id"] for s in samples(data, "codex_auth_account_health_score")] == [""]
 
 

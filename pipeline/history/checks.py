@@ -1,0 +1,139 @@
+"""What a value read back from the history must be before anything uses it.
+
+SQLite keeps whatever a writer gave it in any column (a ``reset_at`` of text, a
+``used_percent`` of 1e308), and the file may have been written by an earlier version or by
+hand. Every value is checked for its type and range here; a row that fails is skipped by the
+caller and counted (one line on stderr says how many), never an internal error. Text comes
+back with its control characters as visible escapes (:mod:`pipeline.visible`).
+
+Pure: plain values in, plain values (or None for a bad row) out.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pipeline.numbers import MAX_SAFE, instant
+from pipeline.visible import visible
+
+MAX_USED_PERCENT = 1000.0
+"""The largest used percent taken from the history (a window past 100 % is exhausted; beyond
+1,000 % the value is damage, not a measurement)."""
+MAX_TEXT = 1000
+"""The longest text taken from the history (an e-mail is at most 254 characters)."""
+
+
+class Bad(Exception):
+    """A value of the wrong type or range; the row holding it is skipped."""
+
+
+def integer(value: Any, low: int = 0, high: int = MAX_SAFE) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise Bad
+    return value
+
+
+def maybe_integer(value: Any, low: int = 0, high: int = MAX_SAFE) -> int | None:
+    return None if value is None else integer(value, low, high)
+
+
+def at(value: Any) -> int:
+    """Epoch milliseconds (1970 to 9999), stored as an integer."""
+    if type(value) is not int or instant(value) is None:
+        raise Bad
+    return value
+
+
+def maybe_at(value: Any) -> int | None:
+    return None if value is None else at(value)
+
+
+def flag(value: Any) -> bool:
+    if value not in (0, 1) or type(value) is not int:
+        raise Bad
+    return bool(value)
+
+
+def maybe_flag(value: Any) -> bool | None:
+    return None if value is None else flag(value)
+
+
+def text(value: Any) -> str:
+    if type(value) is not str or len(value) > MAX_TEXT:
+        raise Bad
+    return visible(value)
+
+
+def maybe_text(value: Any) -> str | None:
+    return None if value is None else text(value)
+
+
+def percent(value: Any) -> float | int | None:
+    """A used percent: a finite number from 0 to :data:`MAX_USED_PERCENT` (ints stay ints)."""
+    if value is None:
+        return None
+    if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= MAX_USED_PERCENT:
+        raise Bad
+    return int(value) if float(value).is_integer() else value
+
+
+OBSERVATION_COLUMNS = (
+    "run_id",
+    "sampled_at",
+    "account_key",
+    "idx",
+    "account_id",
+    "email",
+    "enabled",
+    "status",
+    "health_score",
+    "plan",
+    "probe_outcome",
+    "probe_error",
+    "quota_source",
+    "credits_balance",
+    "has_credits",
+    "reset_credits",
+    "limit_reached",
+)
+OBSERVATION_SQL = ", ".join(f"o.{name}" for name in OBSERVATION_COLUMNS)
+WINDOW_SQL = "w.window_key, w.name, w.limit_id, w.window_minutes, w.used_percent, w.reset_at"
+
+
+def observation(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The observation columns (:data:`OBSERVATION_COLUMNS`, in order) checked; raises :class:`Bad`."""
+    (run, sampled, key, idx, account_id, email, enabled, status, score, plan, outcome, error, source, balance,
+     has_credits, reset_credits, reached) = row  # fmt: skip
+    return {
+        "run_id": integer(run, 1),
+        "sampled_at": at(sampled),
+        "account_key": text(key),
+        "idx": integer(idx),
+        "account_id": maybe_text(account_id),
+        "email": maybe_text(email),
+        "enabled": flag(enabled),
+        "status": maybe_text(status),
+        "health_score": maybe_integer(score, 0, 100),
+        "plan": maybe_text(plan),
+        "probe_outcome": maybe_text(outcome),
+        "probe_error": maybe_text(error),
+        "quota_source": maybe_text(source),
+        "credits_balance": maybe_text(balance),
+        "has_credits": maybe_flag(has_credits),
+        "reset_credits": maybe_integer(reset_credits),
+        "limit_reached": maybe_flag(reached),
+    }
+
+
+def window(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The window columns (:data:`WINDOW_SQL`, in order) checked; raises :class:`Bad`."""
+    key, name, limit, minutes, used, reset_at = row
+    return {
+        "key": text(key),
+        "name": text(name),
+        "limit": text(limit),
+        "windowMinutes": maybe_integer(minutes),
+        "usedPercent": percent(used),
+        "resetAt": maybe_at(reset_at),
+    }
