@@ -78,3 +78,23 @@ def test_thirty_day_and_unmatched_windows_are_shown_not_dropped() -> None:
     assert shown.window_30d is not None and shown.window_30d.remaining == 55
     assert [label for label, _ in shown.labelled_windows()] == ["30d", "2h"]
     assert shown.status == "rate-limited", "a window of no known length still rate-limits"
+
+
+def test_a_thirty_day_window_is_forecast_and_gauged() -> None:
+    from pipeline.report.prometheus import render_prometheus
+
+    day_ms = 86_400_000
+    body = {
+        "plan_type": "team",
+        "rate_limit": {
+            "primary_window": {"used_percent": 60, "limit_window_seconds": 2628000, "reset_at": (NOW + 10 * day_ms) // 1000}
+        },
+    }
+    quota = wire.usage_quota(body, "gpt-5-codex", NOW)
+    (facts,) = forecast.account_windows(quota)
+    assert (facts.key, facts.name) == ("codex/43200", "30d")
+    result = forecast.forecast_window(facts, NOW)
+    assert result["verdict"] in ("runs-out", "lasts") and result["pacePerHour"], result
+    account = {"kind": "account", "index": 0, "accountId": "a", "email": "a@example.com", "enabled": True}
+    metrics = render_prometheus(build_view([{**account, "quota": quota}], now=NOW))
+    assert 'window="30d"} 0.4' in metrics
