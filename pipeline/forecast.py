@@ -67,7 +67,10 @@ class WindowFacts:
 
 
 def window_key(limit: str, minutes: int | None) -> str:
-    return f"{limit}/{minutes if minutes is not None else '-'}"
+    """A window's identity in the history: its limit and its known length (17940 s and 18000 s
+    are the same 5 h window, within the official 5 % tolerance), else its own length."""
+    known = q.window_kind(minutes) or minutes
+    return f"{limit}/{known if known is not None else '-'}"
 
 
 def account_windows(quota: Record | None) -> list[WindowFacts]:

@@ -42,12 +42,32 @@ HARD_REFRESH_ERRORS = frozenset(
         "refresh_token_reused",
         "refresh_token_expired",
         "refresh_token_invalidated",
+        "token_invalidated",
         "missing_refresh",
         "invalid_client",
         "unauthorized_client",
         "write_back_failed",  # refreshed, but the rotated token was lost: the stored one is spent
     }
 )
+
+# What each named refresh error means and what to do (the detail --explain prints).
+REFRESH_ADVICE = {
+    "refresh_token_reused": (
+        "the refresh token was presented again after it had been rotated, so the service revoked "
+        "the whole token family; a new login is needed (codex login, then add the account again)"
+    ),
+    "refresh_token_invalidated": (
+        "the service revoked the session (a login elsewhere, or another client refreshing the same "
+        "login), and the refresh token with it; log in again"
+    ),
+    "token_invalidated": (
+        "the service invalidated the session server-side and the refresh token died with it; log in again"
+    ),
+    "refresh_token_expired": "the refresh token expired (unused for too long); log in again",
+    "invalid_grant": (
+        "the token endpoint refused the refresh token (invalid_grant: expired, revoked or already used); log in again"
+    ),
+}
 
 
 # Plain classes, not dataclasses: each dataclass costs about a millisecond to define when the
@@ -224,21 +244,28 @@ def _probe(account: dict[str, Any], facts: _Facts) -> None:
     what = code or (f"HTTP {status}" if status else None)
     detail = probe.get("detail") or what or outcome
     if outcome == "auth-failed":
+        # A 401 or 403 on the usage read alone is weak evidence (403 is a permission problem, and
+        # a 401 survived a refresh that worked): a warning, never an error or a flag on its own.
+        if status == 403:
+            advice = "a permission problem (workspace role, plan or region), not expired credentials"
+        else:
+            advice = "the token was refused although it could be refreshed; try again later"
         facts.add(
-            "auth-failed",
-            UNUSABLE_POINTS,
-            f"auth failed ({what})" if what else "auth failed",
-            f"the service refused the account's token: {detail}",
-            "error",
+            "usage-refused",
+            PROBE_FAILED_POINTS,
+            f"usage read refused ({what})" if what else "usage read refused",
+            f"the service refused to show the usage: {detail}; {advice}",
+            "warning",
         )
     elif outcome == "refresh-failed":
-        hard = (code or "").lower() in HARD_REFRESH_ERRORS or status == 401
+        named = (code or "").lower()
+        hard = named in HARD_REFRESH_ERRORS or status == 401
         if hard:
             facts.add(
                 "refresh-failed",
                 UNUSABLE_POINTS,
                 f"refresh failed ({what})" if what else "refresh failed",
-                f"token refresh was refused: {detail}; log in again",
+                f"token refresh was refused: {REFRESH_ADVICE.get(named) or detail + '; log in again'}",
                 "error",
             )
         else:
@@ -286,7 +313,11 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
     probe = account.get("probe") or {}
     quota = account.get("quota") or {}
     exhausted = [w for w in windows if w.exhausted]
-    if probe.get("outcome") == "rate-limited" or quota.get("limitReached") is True:
+    if quota.get("modelBlocked") is True and quota.get("limitReached") is not True:
+        blocking.append(f"the service reports {quota.get('model') or 'the probe model'} used up")
+        if isinstance(quota.get("modelAvailableAt"), int):
+            facts.resets.append(quota["modelAvailableAt"])
+    elif probe.get("outcome") == "rate-limited" or quota.get("limitReached") is True:
         blocking.append("the service reports the usage limit reached")
         if isinstance(probe.get("resetAt"), int):
             facts.resets.append(probe["resetAt"])

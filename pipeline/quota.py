@@ -8,8 +8,16 @@ from collections.abc import Iterable
 from typing import Any
 
 FIVE_HOURS = 300
+DAY = 1440
 SEVEN_DAYS = 10080
+THIRTY_DAYS = 43200
+YEAR = 525600
 MINUTE_MS = 60_000
+# The window lengths the service uses, as the official Codex client names them: a window whose
+# length is within 5 % of one of these is that window (real answers say 17940 s for 5 h and
+# 604740 s for 7 d, a minute short).
+KNOWN_LENGTHS = (FIVE_HOURS, DAY, SEVEN_DAYS, THIRTY_DAYS, YEAR)
+TOLERANCE = 0.05
 
 
 def round_half_up(value: float) -> int:
@@ -55,9 +63,25 @@ class Window:
         return self.name or window_label(self.minutes)
 
 
+def window_kind(minutes: float | None) -> int | None:
+    """The known length (in minutes) a window of ``minutes`` is, within the official client's
+    5 % tolerance; ``None`` for a length that matches none (the window is still shown, by its
+    own length, and can still rate-limit). The one classifier: report, forecast, history and
+    Prometheus all name windows through it."""
+    if minutes is None or minutes <= 0:
+        return None
+    for known in KNOWN_LENGTHS:
+        if known * (1 - TOLERANCE) <= minutes <= known * (1 + TOLERANCE):
+            return known
+    return None
+
+
 def window_label(minutes: int | None) -> str:
+    """``5h``, ``1d``, ``7d``, ``30d``, ``365d`` for the known lengths (within 5 %); any other
+    length by itself (``90m``, ``2d``)."""
     if not minutes or minutes <= 0:
         return "quota"
+    minutes = window_kind(minutes) or minutes
     if minutes % 1440 == 0:
         return f"{minutes // 1440}d"
     if minutes % 60 == 0:
@@ -120,10 +144,18 @@ def main_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
 
 
 def find(windows: Iterable[Window], minutes: int) -> Window | None:
+    """The first window of the known length ``minutes`` (within the tolerance)."""
     for window in windows:
-        if window.minutes == minutes:
+        if window_kind(window.minutes) == minutes:
             return window
     return None
+
+
+def unmatched(windows: Iterable[Window]) -> list[Window]:
+    """The time windows whose length is none of 5 h, 7 d and 30 d (a daily window, a 2-day
+    one...): shown by their length, never dropped."""
+    shown = (FIVE_HOURS, SEVEN_DAYS, THIRTY_DAYS)
+    return [w for w in windows if w.name is None and window_kind(w.minutes) not in shown]
 
 
 def binding(windows: Iterable[Window]) -> Window | None:

@@ -56,30 +56,37 @@ def _run_pattern(length: int) -> re.Pattern[str]:
 
 def remember(*values: object) -> None:
     """Register strings that must never be written (tokens, API keys). Others are ignored."""
-    global _count, _shortest
     for value in values:
         if not isinstance(value, str):
             continue
         token = value.strip()
-        if len(token) < MIN_SECRET or token in _known:
-            continue
-        with _lock:
-            if token in _known:
-                continue
-            _known.add(token)
-            # New tuples, never changed ones: scrub() reads without the lock.
-            if not _PLAIN.fullmatch(token):
-                _odd.add(token)
-            elif len(token) >= _LONG:
-                for offset in range(_STEP):
-                    gram = token[offset : offset + _GRAM]
-                    _grams[gram] = (*_grams.get(gram, ()), (token, offset))
-            else:
-                tail = token[-_GRAM:]
-                _by_tail[tail] = tuple(sorted((*_by_tail.get(tail, ()), token), key=len, reverse=True))
-            if _PLAIN.fullmatch(token):
-                _shortest = len(token) if not _shortest else min(_shortest, len(token))
-            _count += 1
+        # The copies with "-" and "_" swapped are secrets too: a header name normalised into a
+        # limit id (or anything else that swaps them) must not carry a token past the scrubber.
+        for variant in {token, token.replace("-", "_"), token.replace("_", "-")}:
+            _register(variant)
+
+
+def _register(token: str) -> None:
+    global _count, _shortest
+    if len(token) < MIN_SECRET or token in _known:
+        return
+    with _lock:
+        if token in _known:
+            return
+        _known.add(token)
+        # New tuples, never changed ones: scrub() reads without the lock.
+        if not _PLAIN.fullmatch(token):
+            _odd.add(token)
+        elif len(token) >= _LONG:
+            for offset in range(_STEP):
+                gram = token[offset : offset + _GRAM]
+                _grams[gram] = (*_grams.get(gram, ()), (token, offset))
+        else:
+            tail = token[-_GRAM:]
+            _by_tail[tail] = tuple(sorted((*_by_tail.get(tail, ()), token), key=len, reverse=True))
+        if _PLAIN.fullmatch(token):
+            _shortest = len(token) if not _shortest else min(_shortest, len(token))
+        _count += 1
 
 
 def remember_all(values: Iterable[object]) -> None:

@@ -12,7 +12,13 @@ token>"}``). So nothing of it is copied except:
 - a **display name** (a per-model limit's name such as ``GPT-5.3-Codex-Spark``): up to 64
   characters of letters, digits, spaces and ``._()+-``, with no run of 24 or more letters,
   digits and underscores (tokens are such runs) and no known secret;
-- a **money amount** (a credit balance): digits with an optional sign and decimals.
+- a **money amount** (a credit balance): digits with an optional sign and decimals;
+- a **plan identifier** (:func:`plan_code`): an open set (``k12``, ``ent26`` and new ones every
+  month), so any lower-case word of letters, digits and ``_`` up to 40 characters that starts
+  with a letter and is no known secret.
+
+"No known secret" is checked on the text as sent and on its copies with ``-`` and ``_``
+swapped (a header name is normalised that way, and so would a token be).
 """
 
 from __future__ import annotations
@@ -66,7 +72,53 @@ _NAME_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,63}")
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_]{24,}")
 _AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,12})?")
 _KNOWN_WORD = re.compile(r"[a-z_-]+")
+_PLAN_SHAPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 UNRECOGNISED = "unrecognised"
+# Display names of the plans we know (the identifier is shown as it is for the others).
+PLAN_NAMES = {
+    "free": "Free",
+    "go": "Go",
+    "plus": "Plus",
+    "pro": "Pro",
+    "prolite": "Pro Lite",
+    "team": "Team",
+    "business": "Business",
+    "enterprise": "Enterprise",
+    "edu": "Edu",
+    "education": "Edu",
+    "edu_plus": "Edu Plus",
+    "edu_pro": "Edu Pro",
+    "k12": "K-12",
+    "free_workspace": "Free workspace",
+    "self_serve_business_usage_based": "Business (usage-based)",
+    "self_serve_business_prolite": "Business Pro Lite",
+    "enterprise_cbp_usage_based": "Enterprise (usage-based)",
+    "enterprise_cbp_automation": "Enterprise automation",
+}
+
+
+def holds_secret(text: str) -> bool:
+    """True when ``text``, or a copy of it with ``-`` and ``_`` swapped either way, holds a
+    secret the run knows."""
+    return any(scrubbing.is_secret(variant) for variant in {text, text.replace("-", "_"), text.replace("_", "-")})
+
+
+def plan_code(value: Any) -> str | None:
+    """A plan identifier of safe shape (:data:`_PLAN_SHAPE`, not a known secret), else ``None``.
+    Plans are an open set: an unknown one is kept and shown as it is."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not _PLAN_SHAPE.fullmatch(text) or holds_secret(text):
+        return None
+    return text
+
+
+def plan_name(code: str | None) -> str | None:
+    """``Pro Lite`` for ``prolite``; the identifier itself for a plan we have no name for."""
+    if not code:
+        return None
+    return PLAN_NAMES.get(code, code)
 
 
 def known_code(value: Any) -> str | None:
@@ -75,7 +127,7 @@ def known_code(value: Any) -> str | None:
         return None
     if value in KNOWN_CODES:
         return value
-    if len(value) <= 64 and CODE_SHAPE.fullmatch(value) and not scrubbing.is_secret(value):
+    if len(value) <= 64 and CODE_SHAPE.fullmatch(value) and not holds_secret(value):
         return value
     return None
 
@@ -124,7 +176,7 @@ def display_name(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not _NAME_SHAPE.fullmatch(text) or _TOKEN_RUN.search(text) or scrubbing.is_secret(text):
+    if not _NAME_SHAPE.fullmatch(text) or _TOKEN_RUN.search(text) or holds_secret(text):
         return None
     return text
 

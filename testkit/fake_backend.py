@@ -66,7 +66,7 @@ Unknown keys are errors, so typos fail loudly. All times are relative to the ser
           "resetCredits": 2,            // rate_limit_reset_credits.available_count
           "rateLimit": null,            // only null: send rate_limit: null (spend-controlled seats)
           "limitReached": false,        // default: some main window is at >= 100 %
-          "rateLimitReachedType": null, // kind; default "rate_limit_reached" when reached
+          "rateLimitReachedType": null, // rate_limit_reached_type.type; default "rate_limit_reached" when reached
           "activeLimit": "codex",       // x-codex-active-limit when no extra limit matches
           "supportedModels": null,      // list: other models get 400 "not supported"
           "delayMs": 0,                 // this account's delay (beats the global one)
@@ -116,8 +116,8 @@ Modes for usage and responses:
   limit names, ids, credit balance and reached-type are that token.
 
 Modes for refresh (the account is the owner of the presented token; default ``ok``):
-``ok`` (rotate: 200 with new tokens, the old refresh token is spent; a spent token gets 400
-``refresh_token_reused``), ``invalid_grant`` (400 always, nothing spent), ``expired`` (400
+``ok`` (rotate: 200 with new tokens, the old refresh token is spent; a spent token gets 401
+``{"error": {"code": "refresh_token_reused", ...}}``, as the service answers it), ``invalid_grant`` (400 always, nothing spent), ``expired`` (400
 ``refresh_token_expired``), ``invalidated`` (401 ``refresh_token_invalidated``),
 ``server_error``, ``error``, ``drop``, ``drop_after_rotate`` (rotates, then closes without
 an answer, so the client never learns the new token), ``not_json``, ``wrong_shape`` (200 with
@@ -286,7 +286,7 @@ def _echo_secrets(handler: Any, endpoint: str, status: int, token: str) -> int:
             "additional_rate_limits": [
                 {"limit_name": token, "metered_feature": token, "rate_limit": {"primary_window": window}}
             ],
-            "rate_limit_reached_type": {"kind": token},
+            "rate_limit_reached_type": {"type": token},
         }
     elif status == 401:
         body = {"error": {"code": token, "type": token, "message": token}, "detail": token}
@@ -1257,7 +1257,7 @@ class FakeBackend:
                     {"limit_name": limit.name, "metered_feature": limit.id, "rate_limit": limit.body(now)}
                     for limit in account.extra
                 ],
-                "rate_limit_reached_type": {"kind": kind} if kind else None,
+                "rate_limit_reached_type": {"type": kind} if kind else None,
             }
             | _rate_limit_override(account.usage_2026)
         )
@@ -1382,7 +1382,15 @@ class FakeBackend:
                 rotated = (access, new_refresh)
         if rotated is None:
             return handler._json(
-                400, {"error": "invalid_grant", "error_description": REUSED, "code": "refresh_token_reused"}
+                401,
+                {
+                    "error": {
+                        "message": REUSED,
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "refresh_token_reused",
+                    }
+                },
             )
         if mode == "drop_after_rotate":
             raise _Drop

@@ -116,6 +116,18 @@ def use_color(choice: str, out_path: str | None, fmt: str) -> bool:
     return want_color(choice, env=os.environ, to_terminal=sys.stdout.isatty(), to_file=out_path is not None)
 
 
+def check_live_clock(now: str | None, live: bool) -> None:
+    """One clock for a live run: the service answers now, so a live run is dated by the real
+    clock (its token expiry checks, quota samples, history observations and quota cache) and
+    refuses another time rather than mix two."""
+    if now and live:
+        raise click.UsageError(
+            "--now cannot be used with --live: a live run reads the service as it is now, so its token "
+            "checks, quota samples and history are dated by the real clock (use --now without --live to "
+            "look at stored data as of another time)"
+        )
+
+
 def check_explain(explain: bool, fmt: str) -> None:
     if explain and fmt == "prometheus":
         raise click.UsageError(

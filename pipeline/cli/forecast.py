@@ -9,6 +9,7 @@ from typing import IO, Any
 import click
 
 from pipeline.cli.common import (
+    check_live_clock,
     emit_report,
     parse_horizon,
     pick_format,
@@ -139,10 +140,13 @@ def forecast(
             run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
         return
     fmt = pick_format(fmt, as_json)
+    check_live_clock(now, live)
+    if live_settings.get("reset_credits") and not live:
+        raise click.UsageError("--reset-credits asks the service: use it with --live")
     prober = make_prober(model, **live_settings) if live else None
     result = build_forecast(
         env=os.environ,
-        now=resolve_now(now) if now or not live else None,
+        now=None if live else resolve_now(now),
         storage_dir=storage_dir,
         model=model,
         prober=prober,

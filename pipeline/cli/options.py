@@ -250,6 +250,12 @@ def live_options(func: F) -> F:
         is_flag=True,
         help="Never refresh tokens or write anything: probe only accounts whose access token is still usable.",
     )(func)
+    func = click.option(
+        "--reset-credits",
+        is_flag=True,
+        help="Also read each account's rate-limit reset credits with their expiry (one paced request per "
+        "account that holds any; never redeems one). Kept beside the pool for reports without --live.",
+    )(func)
     return func
 
 

@@ -20,12 +20,19 @@ def make_prober(
     max_accounts: int | None,
     max_probes: int | None,
     cached_only: bool,
+    reset_credits: bool = False,
     **kwargs: Any,
 ) -> Any:
     from pipeline.stages.probe import ProbeOptions, Prober
 
     options = ProbeOptions(
-        model or DEFAULT_MODEL, cast(ProbeMethod, probe_method), concurrency, max_accounts, max_probes, cached_only
+        model or DEFAULT_MODEL,
+        cast(ProbeMethod, probe_method),
+        concurrency,
+        max_accounts,
+        max_probes,
+        cached_only,
+        reset_credits,
     )
     return Prober(options, os.environ, progress=_progress_printer(), **kwargs)
 

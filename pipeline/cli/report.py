@@ -10,6 +10,7 @@ import click
 from pipeline.cli.common import (
     check_explain,
     check_gate,
+    check_live_clock,
     emit_report,
     pick_format,
     resolve_history,
@@ -82,10 +83,13 @@ def report(
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
+    check_live_clock(now, live)
+    if live_settings.get("reset_credits") and not live:
+        raise click.UsageError("--reset-credits asks the service: use it with --live")
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
         env=os.environ,
-        now=resolve_now(now) if now or not live else None,
+        now=None if live else resolve_now(now),
         storage_dir=storage_dir,
         model=model,
         fmt=fmt,

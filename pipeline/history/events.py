@@ -23,7 +23,7 @@ from typing import Any
 
 Row = dict[str, Any]
 TOLERANCE_MS = 5 * 60_000
-BROKEN_OUTCOMES = ("auth-failed", "refresh-failed")
+BROKEN_OUTCOMES = ("refresh-failed",)  # a refused usage read alone is weak evidence
 
 
 def matches(row: Row, account: str | None) -> bool:

@@ -87,13 +87,20 @@ def probe_usage(
         return Probed("http-error", 200, latency, None, "the usage answer has an unexpected shape")
     quota = usage_quota(body, model, now_ms)
     reached = quota["limitReached"] is True
+    blocked = quota.get("modelBlocked") is True
+    detail = None
+    if reached:
+        detail = "the service reports the usage limit reached"
+    elif blocked:
+        detail = "the service reports the probe model used up"
     return Probed(
-        "rate-limited" if reached else "ok",
+        "rate-limited" if reached or blocked else "ok",
         200,
         latency,
         None,
-        "the service reports the usage limit reached" if reached else None,
+        detail,
         quota,
+        reset_at=quota.get("modelAvailableAt") if blocked and not reached else None,
     )
 
 
@@ -126,8 +133,9 @@ def probe_responses(
             quota = header_quota(response.headers, model, now_ms, status)
             if quota is None:
                 response.read()
-                if status in (200, 429):
+                if status == 200:
                     return Probed("http-error", status, latency, None, "the answer carried no quota headers")
+                # A 429 without the headers still says usage_limit_reached and when it resets.
                 return _failure(response, latency, now_ms)
     except httpx.RequestError as exc:
         return _transport_failure(exc, endpoints, _elapsed(started))

@@ -13,11 +13,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.numbers import real, whole
-from pipeline.vocabulary import amount, display_name, known_code, upstream_code
+from pipeline.vocabulary import amount, display_name, holds_secret, known_code, plan_code, upstream_code
 
 code = known_code
 # A limit family named by a header (x-codex-<family>-primary-used-percent): short words.
 _FAMILY = re.compile(r"[a-z0-9]{1,16}(?:[_-][a-z0-9]{1,16}){0,5}")
+# Luna Reserve: the additional limit the service spends after ordinary usage runs out.
+RESERVE_NAMES = frozenset({"gpt-reserve", "base_model_inference", "base-model-inference"})
+
+
+def family_name(family: str) -> str | None:
+    """A header family (``bengalfox``, ``codex-other``) when it is upstream text we may pass on:
+    the shape of short words, and neither it nor its ``-``/``_`` swapped copies a known secret
+    (the family is normalised to a limit id by that swap). Else ``None``: the family is dropped."""
+    if not _FAMILY.fullmatch(family) or holds_secret(family):
+        return None
+    return family
+
+
+def reached_type(raw: Any) -> str | None:
+    """``rate_limit_reached_type`` is an object keyed ``type`` on the wire
+    (``{"type": "rate_limit_reached", "details": ...}``); older fakes said ``kind``; a bare
+    string is taken too."""
+    if isinstance(raw, dict):
+        return code(raw.get("type")) or code(raw.get("kind"))
+    return code(raw)
 
 
 def json_body(content: bytes) -> Any:
@@ -87,23 +107,28 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
     reached = rate.get("limit_reached")
     if rate.get("allowed") is False:
         reached = True
-    kind = body.get("rate_limit_reached_type")
     additional: list[dict[str, Any]] = []
     model_limit = None
-    for extra in body.get("additional_rate_limits") or []:
+    reserve = None
+    extras_raw = body.get("additional_rate_limits")
+    for extra in extras_raw if isinstance(extras_raw, list) else []:
         if not isinstance(extra, dict):
             continue
         name = display_name(extra.get("limit_name"))
         limit_id = code(extra.get("metered_feature")) or norm(name) or "unknown"
         extra_rate = extra["rate_limit"] if isinstance(extra.get("rate_limit"), dict) else {}
+        reached_extra = extra_rate.get("limit_reached")
+        if extra_rate.get("allowed") is False:
+            reached_extra = True
         limit: dict[str, Any] = {
             "limitId": limit_id,
             "limitName": name,
-            "limitReached": extra_rate.get("limit_reached")
-            if isinstance(extra_rate.get("limit_reached"), bool)
-            else None,
+            "limitReached": reached_extra if isinstance(reached_extra, bool) else None,
             "windows": _windows(extra_rate, now_ms),
         }
+        if reserve is None and (norm(name) in RESERVE_NAMES or limit_id in RESERVE_NAMES):
+            reserve = limit  # its own bucket: not ordinary quota, not a model limit
+            continue
         additional.append(limit)
         if model_limit is None and norm(model) in (norm(limit["limitName"]), norm(limit_id)):
             model_limit = limit
@@ -113,14 +138,16 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
         "sampledAt": now_ms,
         "httpStatus": 200,
         "model": model,
-        "planType": code(body.get("plan_type")),
+        "planType": plan_code(body.get("plan_type")),
         "limitReached": reached if isinstance(reached, bool) else None,
-        "limitReachedType": code(kind.get("kind")) if isinstance(kind, dict) else None,
+        "limitReachedType": reached_type(body.get("rate_limit_reached_type")),
         "windows": _windows(rate, now_ms),
         "credits": _credits(credits) if isinstance(credits, dict) else None,
         "modelLimit": model_limit,
         "additionalLimits": additional,
+        "reserve": reserve,
     }
+    quota.update(model_state(body, model, now_ms))
     extras = extra_limits(body, now_ms)
     review = extras.pop("codeReviewLimit", None)
     if review is not None:
@@ -188,8 +215,41 @@ def extra_limits(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
 
 
 def _kind(body: dict[str, Any]) -> Any:
-    kind = body.get("rate_limit_reached_type")
-    return kind.get("kind") if isinstance(kind, dict) else None
+    return reached_type(body.get("rate_limit_reached_type"))
+
+
+def model_state(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]:
+    """Whether the service names the probe model as used up: the banner's
+    ``rate_limit_upsell.blocked_model_slug`` (the one authoritative signal) or the model's entry
+    in ``model_usage`` (``available``, ``available_at``; keyed by slug, or a list of entries
+    with ``model_slug``). ``modelBlocked`` is ``None`` when neither speaks of the model."""
+    wanted = norm(model)
+    blocked: bool | None = None
+    available_at = None
+    upsell = body.get("rate_limit_upsell")
+    if isinstance(upsell, dict) and isinstance(upsell.get("blocked_model_slug"), str):
+        if norm(upsell["blocked_model_slug"]) == wanted:
+            blocked = True
+        reset = real(upsell.get("reset_at"))
+        if blocked and reset is not None and reset > 0:
+            available_at = int(reset * 1000) if reset < 1e11 else int(reset)
+    usage = body.get("model_usage")
+    entries: list[tuple[Any, Any]] = []
+    if isinstance(usage, dict):
+        entries = list(usage.items())
+    elif isinstance(usage, list):
+        entries = [(e.get("model_slug") or e.get("slug"), e) for e in usage if isinstance(e, dict)]
+    for slug, entry in entries:
+        if not isinstance(slug, str) or norm(slug) != wanted or not isinstance(entry, dict):
+            continue
+        if entry.get("available") is False:
+            blocked = True
+            at = real(entry.get("available_at"))
+            if at is not None and at > 0:
+                available_at = int(at * 1000) if at < 1e11 else int(at)
+        elif entry.get("available") is True and blocked is None:
+            blocked = False
+    return {"modelBlocked": blocked, "modelAvailableAt": available_at if blocked else None}
 
 
 def _percent(value: Any) -> float | int | None:
@@ -203,11 +263,14 @@ def _count(value: Any) -> int | None:
 
 
 def _credits(credits: dict[str, Any]) -> dict[str, Any]:
-    return {
+    result = {
         "hasCredits": credits.get("has_credits") if isinstance(credits.get("has_credits"), bool) else None,
         "unlimited": credits.get("unlimited") if isinstance(credits.get("unlimited"), bool) else None,
         "balance": amount(credits.get("balance")),
     }
+    if isinstance(credits.get("overage_limit_reached"), bool):
+        result["overageLimitReached"] = credits["overage_limit_reached"]
+    return result
 
 
 def reset_of_429(body: Any, now_ms: int) -> int | None:
@@ -238,10 +301,12 @@ def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> dict
     reset = None
     after = headers.get(f"{prefix}-reset-after-seconds", "").strip()
     at = headers.get(f"{prefix}-reset-at", "").strip()
-    if after.isdigit() and int(after) > 0:
-        reset = now_ms + int(after) * 1000
-    elif at.isdigit() and int(at) > 0:
+    # The absolute reset-at first, as the official client reads it; reset-after is relative to a
+    # clock we share only roughly with the service.
+    if at.isdigit() and int(at) > 0:
         reset = int(at) * 1000 if int(at) < 1e11 else int(at)
+    elif after.isdigit() and int(after) > 0:
+        reset = now_ms + int(after) * 1000
     # The official rule: a window exists when its numbers say anything at all.
     if used == 0 and minutes == 0 and reset is None:
         return None
@@ -256,7 +321,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
             if name.startswith("x-codex-") and name.endswith("primary-used-percent")
         }
     )
-    families = [family for family in families if not family or _FAMILY.fullmatch(family)]
+    families = [family for family in families if not family or family_name(family)]
     if not families:
         return None
 
@@ -306,9 +371,9 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
         "sampledAt": now_ms,
         "httpStatus": status,
         "model": model,
-        "planType": code((headers.get("x-codex-plan-type") or "").strip()),
+        "planType": plan_code(headers.get("x-codex-plan-type") or ""),
         "limitReached": True if status == 429 else any((w["usedPercent"] or 0) >= 100 for w in every),
-        "limitReachedType": code(headers.get("x-codex-rate-limit-reached-type")),
+        "limitReachedType": code((headers.get("x-codex-rate-limit-reached-type") or "").strip()),
         "windows": main,
         "credits": credits,
         "modelLimit": model_limit,

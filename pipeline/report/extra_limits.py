@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline import quota as q
-from pipeline.humanize import utc_stamp
+from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
+from pipeline.vocabulary import plan_name
 
 Sample = tuple[str, float | int]
 
@@ -25,6 +26,25 @@ def other_limits(quota: Record | None) -> list[Record]:
     quota = quota or {}
     own = (quota.get("modelLimit") or {}).get("limitId")
     return [limit for limit in quota.get("additionalLimits") or [] if limit.get("limitId") != own]
+
+
+def reserve(quota: Record | None) -> Record | None:
+    """Luna Reserve: the bucket the service spends after ordinary usage runs out."""
+    value = (quota or {}).get("reserve")
+    return value if isinstance(value, dict) else None
+
+
+def _window_fields(windows: list[Record]) -> list[Record]:
+    return [
+        _drop_none(
+            {
+                "window": q.window_label(w.get("windowMinutes")),
+                "usedPercent": w.get("usedPercent"),
+                "resetAt": w.get("resetAt"),
+            }
+        )
+        for w in windows
+    ]
 
 
 def reset_credits(quota: Record | None) -> int | None:
@@ -57,6 +77,23 @@ def report_fields(quota: Record | None) -> Record:
     count = reset_credits(quota)
     if count is not None:
         fields["resetCredits"] = count
+    bucket = reserve(quota)
+    if bucket is not None:
+        fields["reserve"] = _drop_none(
+            {
+                "limitId": bucket["limitId"],
+                "limitName": bucket.get("limitName"),
+                "limitReached": bucket.get("limitReached"),
+                "windows": _window_fields(bucket.get("windows") or []),
+            }
+        )
+    if (quota or {}).get("modelBlocked") is not None:
+        fields["modelBlocked"] = quota["modelBlocked"] if quota else None
+        if quota and quota.get("modelAvailableAt"):
+            fields["modelAvailableAt"] = quota["modelAvailableAt"]
+    overage = ((quota or {}).get("credits") or {}).get("overageLimitReached")
+    if overage is not None:
+        fields["overageLimitReached"] = overage
     others = other_limits(quota)
     if others:
         fields["additionalLimits"] = [
@@ -97,6 +134,14 @@ def explain_lines(quota: Record | None, pad: str) -> list[str]:
     count = reset_credits(quota)
     if count is not None:
         lines.append(f"{pad}Reset credits: {count} available (read only; this tool never redeems one)")
+    if (quota or {}).get("modelBlocked") is True:
+        at = (quota or {}).get("modelAvailableAt")
+        model = (quota or {}).get("model") or "the probe model"
+        lines.append(
+            f"{pad}Model {model}: used up, says the service" + (f"; available again {utc_stamp(at)}" if at else "")
+        )
+    if ((quota or {}).get("credits") or {}).get("overageLimitReached") is True:
+        lines.append(f"{pad}Credits: the overage limit is reached")
     for limit in other_limits(quota):
         windows = ", ".join(
             f"{q.window_label(w.get('windowMinutes'))} {_used(w.get('usedPercent'))} used"
@@ -110,6 +155,48 @@ def explain_lines(quota: Record | None, pad: str) -> list[str]:
     return lines
 
 
+def plan_line(plan: str | None, pad: str) -> list[str]:
+    """``Plan: K-12 (k12)``; an identifier we have no name for is shown as it is."""
+    if not plan:
+        return []
+    name = plan_name(plan)
+    return [f"{pad}Plan: {name}" + (f" ({plan})" if name != plan else "")]
+
+
+def reserve_lines(quota: Record | None, pad: str) -> list[str]:
+    """The Luna Reserve bucket in one line (every text format shows it, --explain or not)."""
+    bucket = reserve(quota)
+    if bucket is None:
+        return []
+    parts = []
+    for w in bucket.get("windows") or []:
+        used = w.get("usedPercent")
+        left = "?" if used is None else f"{max(0, 100 - round(float(used)))}%"
+        parts.append(f"{left} left ({q.window_label(w.get('windowMinutes'))})")
+    state = "; reached" if bucket.get("limitReached") else ""
+    return [f"{pad}Luna Reserve: {', '.join(parts) or 'no window'}{state} (spent after ordinary usage runs out)"]
+
+
+def reserve_text(quota: Record | None) -> str | None:
+    """``Luna Reserve 76% left (7d)``: the bucket in a few words, for the tables."""
+    line = reserve_lines(quota, "")
+    return line[0].split(" (spent after")[0].replace("Luna Reserve: ", "Luna Reserve ") if line else None
+
+
+def extra_window_texts(windows: Iterable[tuple[str, q.Window]], quota: Record | None) -> list[str]:
+    """What the 5h and 7d columns of a table leave out: a 30-day window, a window of any other
+    length, and the Luna Reserve bucket (``30d 55% left``)."""
+    texts = []
+    for label, window in windows:
+        if label in ("5h", "7d"):
+            continue
+        texts.append(f"{label} {'unknown' if window.remaining is None else f'{window.remaining}% left'}")
+    bucket = reserve_text(quota)
+    if bucket:
+        texts.append(bucket)
+    return texts
+
+
 def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str, str, list[Sample]]]:
     """(name, help, samples) for the Prometheus format; ``accounts`` pairs each record with
     its identity labels."""
@@ -120,6 +207,12 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
     credits: list[Sample] = []
     other: list[Sample] = []
     other_reached: list[Sample] = []
+    credit_expiry: list[Sample] = []
+    pool_first: list[Sample] = []
+    reserve_used: list[Sample] = []
+    reserve_reached: list[Sample] = []
+    blocked: list[Sample] = []
+    overage: list[Sample] = []
     for record, labels in pairs:
         quota = record.get("quota")
         control = (quota or {}).get("spendControl")
@@ -134,6 +227,25 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
         count = reset_credits(quota)
         if count is not None:
             credits.append((labels, count))
+        details = credit_details(record)
+        if details is not None and isinstance(details.get("soonestExpiry"), int):
+            credit_expiry.append((labels, _seconds(int(details["soonestExpiry"]))))
+        bucket = reserve(quota)
+        if bucket is not None:
+            if bucket.get("limitReached") is not None:
+                reserve_reached.append((labels, int(bool(bucket["limitReached"]))))
+            for window in bucket.get("windows") or []:
+                if window.get("usedPercent") is not None:
+                    label = q.window_label(window.get("windowMinutes"))
+                    reserve_used.append((f'{labels},window="{label}"', round(float(window["usedPercent"]) / 100, 6)))
+        if (quota or {}).get("modelBlocked") is not None:
+            blocked.append((labels, int(bool(quota["modelBlocked"])) if quota else 0))
+        over = ((quota or {}).get("credits") or {}).get("overageLimitReached")
+        if over is not None:
+            overage.append((labels, int(bool(over))))
+        if details is not None and isinstance(details.get("soonestExpiry"), int):
+            soonest = _seconds(int(details["soonestExpiry"]))
+            pool_first[:] = [("", min(soonest, pool_first[0][1]) if pool_first else soonest)]
         for limit in other_limits(quota):
             ident = (
                 f'{labels},limit_id="{_escape(limit["limitId"])}",limit_name="{_escape(limit.get("limitName") or "")}"'
@@ -175,6 +287,38 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
             "1 when a per-feature limit that is not the model's own is reached, else 0.",
             other_reached,
         ),
+        (
+            "account_reset_credit_expiry_timestamp_seconds",
+            "When the account's first available rate-limit reset credit expires, as Unix time in seconds "
+            "(read with --reset-credits, or as last read; never redeemed here).",
+            credit_expiry,
+        ),
+        (
+            "pool_reset_credit_expiry_timestamp_seconds",
+            "When the pool's first-expiring rate-limit reset credit expires, as Unix time in seconds.",
+            pool_first,
+        ),
+        (
+            "account_reserve_used_ratio",
+            "Share used of the account's Luna Reserve, the bucket the service spends after ordinary usage runs out, "
+            "from 0 to 1 (window: 5h, 7d...).",
+            reserve_used,
+        ),
+        (
+            "account_reserve_limit_reached",
+            "1 when the account's Luna Reserve is used up, else 0 (accounts the service offers it to only).",
+            reserve_reached,
+        ),
+        (
+            "account_model_blocked",
+            "1 when the service names the probe model as used up for the account, else 0 (when it says either).",
+            blocked,
+        ),
+        (
+            "account_overage_limit_reached",
+            "1 when the account's credits overage limit is reached, else 0 (when the service says either).",
+            overage,
+        ),
     ]
 
 
@@ -192,3 +336,84 @@ def _escape(value: str) -> str:
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
+
+
+# --- reset credits with their expiry (--reset-credits, or as last read) ---------------------
+
+
+def credit_details(record: Record) -> Record | None:
+    details = record.get("resetCreditDetails")
+    return details if isinstance(details, dict) else None
+
+
+def credit_fields(record: Record) -> Record:
+    """The JSON report's ``resetCreditDetails`` of an account (left out when never read)."""
+    details = credit_details(record)
+    if details is None:
+        return {}
+    return {
+        "resetCreditDetails": _drop_none(
+            {
+                "availableCount": details.get("availableCount"),
+                "soonestExpiry": details.get("soonestExpiry"),
+                "readAt": details.get("readAt"),
+                "source": details.get("source"),
+            }
+        )
+    }
+
+
+def first_expiring(records: Iterable[tuple[int, Record]], now: int) -> Record | None:
+    """The pool's reset credit that expires first: ``{availableCount, soonestExpiry, index}``
+    (the total available, and the account holding the first to expire), or ``None``."""
+    total = 0
+    first: tuple[int, int] | None = None
+    seen = False
+    for index, record in records:
+        details = credit_details(record)
+        if details is None:
+            continue
+        seen = True
+        total += int(details.get("availableCount") or 0)
+        soonest = details.get("soonestExpiry")
+        if isinstance(soonest, int) and soonest > now and (first is None or soonest < first[0]):
+            first = (soonest, index)
+    if not seen:
+        return None
+    return _drop_none(
+        {
+            "availableCount": total,
+            "soonestExpiry": first[0] if first else None,
+            "index": first[1] if first else None,
+        }
+    )
+
+
+def credit_line(record: Record, now: int, pad: str) -> list[str]:
+    """``Reset credits: 2 available, the first expires 2026-12-20 14:00 UTC (read 3h ago; never
+    redeemed here)``."""
+    details = credit_details(record)
+    if details is None:
+        return []
+    count = details.get("availableCount") or 0
+    soonest = details.get("soonestExpiry")
+    if not count:
+        first = ""
+    elif isinstance(soonest, int) and soonest > now:
+        first = f", the first expires {utc_stamp(soonest)}"
+    elif isinstance(soonest, int):
+        first = ", the first has expired since"
+    else:
+        first = ", none expires"
+    read = details.get("readAt")
+    when = "read now" if details.get("source") == "live" else f"read {ago(read, now)}" if read else "cached"
+    return [f"{pad}Reset credits: {count} available{first} ({when}; never redeemed here)"]
+
+
+def pool_credit_line(first: Record | None, names: dict[int, str], pad: str) -> list[str]:
+    if first is None:
+        return []
+    soonest, index = first.get("soonestExpiry"), first.get("index")
+    where = f" ({names[index]})" if isinstance(index, int) and index in names else ""
+    expiry = f"; the first expires {utc_stamp(soonest)}{where}" if soonest else ""
+    return [f"{pad}Reset credits: {first.get('availableCount', 0)} available{expiry}"]

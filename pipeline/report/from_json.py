@@ -19,7 +19,7 @@ import orjson
 from pipeline.errors import InvalidInput, json_error_message
 from pipeline.records import Record
 
-FIVE_HOURS, SEVEN_DAYS = 300, 10_080
+FIVE_HOURS, SEVEN_DAYS, THIRTY_DAYS = 300, 10_080, 43_200
 
 
 def health_report_document(data: bytes, source: str) -> Record | None:
@@ -111,7 +111,11 @@ def _account(account: Record) -> Record:
 def _quota(account: Record) -> Record | None:
     windows = [
         {"windowMinutes": minutes, "usedPercent": 100 - left, "resetAt": None}
-        for minutes, left in ((FIVE_HOURS, account.get("quota5hPercent")), (SEVEN_DAYS, account.get("quota7dPercent")))
+        for minutes, left in (
+            (FIVE_HOURS, account.get("quota5hPercent")),
+            (SEVEN_DAYS, account.get("quota7dPercent")),
+            (THIRTY_DAYS, account.get("quota30dPercent")),
+        )
         if left is not None
     ]
     if not windows:

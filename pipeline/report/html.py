@@ -21,6 +21,7 @@ from pipeline import __version__
 from pipeline import quota as q
 from pipeline.humanize import ago, utc, utc_stamp
 from pipeline.records import STATUSES, Record, Status
+from pipeline.report.extra_limits import credit_line, extra_window_texts, first_expiring, pool_credit_line
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     STATUS_LABELS,
@@ -145,6 +146,9 @@ def render_html(view: View, *, explain: bool = False) -> str:
                 if explain:
                     out.append(_why_row(account))
             out += ["</tbody>", "</table>", "</div>", "</section>"]
+        first = first_expiring(((a.index, a.record) for a in view.accounts), now)
+        names = {a.index: a.name for a in view.accounts}
+        out += [f'<p class="credits">{escape(line)}.</p>' for line in pool_credit_line(first, names, "")]
     else:
         out.append(
             '<p class="mute">No active accounts.</p>'
@@ -206,9 +210,12 @@ def _account_row(account: AccountView, now: int, recommended: bool) -> str:
     limit_cell = escape(limit or "") + (
         f"<br><small>at {_time(reset, _clock(reset))}</small>" if limit and reset else ""
     )
+    extra = extra_window_texts(account.labelled_windows(), account.quota)
+    extra += [line.removesuffix(" (read now; never redeemed here)") for line in credit_line(record, now, "")]
+    more = f"<br><small>{escape('; '.join(extra))}</small>" if extra else ""
     return (
         f"<tr><td class=n>{account.index + 1}</td><td>{_name(account.name)}{tags}</td><td>{_status(account.status)}{why}</td>"
-        f"<td class=n>{account.score}</td><td>{_quota(account.window_5h)}</td><td>{_quota(account.window_7d)}</td>"
+        f"<td class=n>{account.score}</td><td>{_quota(account.window_5h)}</td><td>{_quota(account.window_7d)}{more}</td>"
         f"<td>{limit_cell}</td><td>{_ago(record.get('lastUsed'), now)}</td></tr>"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from pipeline.records import Record
-from pipeline.report.extra_limits import report_fields
+from pipeline.report.extra_limits import credit_fields, first_expiring, report_fields
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 
@@ -65,6 +65,9 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
                 "warnings": list(view.warnings) or None,
             }
         )
+    first = first_expiring(((a.index, a.record) for a in view.accounts), view.generated_at)
+    if first is not None:
+        report["resetCredits"] = first
     if view.warnings:
         report["warnings"] = list(view.warnings)
     if view.shown_statuses is not None:
@@ -75,27 +78,32 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
 def _report_account(account: AccountView, explain: bool = False) -> Record:
     record = account.record
     quota = account.quota or {}
-    fields = _drop_none(
-        {
-            "index": account.index,
-            "accountId": record.get("accountId"),
-            "email": record.get("email"),
-            "status": account.status,
-            "healthScore": account.score,
-            "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
-            "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
-            "rateLimited": bool(record.get("rateLimited")),
-            "disabled": record.get("enabled") is False,
-            "lastUsed": record.get("lastUsed"),
-            "addedAt": record.get("addedAt"),
-            "reasons": account.reasons,
-            "rateLimitResetAt": record.get("rateLimitResetAt"),
-            "quotaSource": quota.get("source"),
-            "quotaSampledAt": quota.get("sampledAt"),
-            "plan": record.get("plan"),
-            "isCurrent": bool(record.get("isCurrent")),
-        }
-    ) | report_fields(account.quota)
+    fields = (
+        _drop_none(
+            {
+                "index": account.index,
+                "accountId": record.get("accountId"),
+                "email": record.get("email"),
+                "status": account.status,
+                "healthScore": account.score,
+                "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
+                "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
+                "quota30dPercent": account.window_30d.remaining if account.window_30d else None,
+                "rateLimited": bool(record.get("rateLimited")),
+                "disabled": record.get("enabled") is False,
+                "lastUsed": record.get("lastUsed"),
+                "addedAt": record.get("addedAt"),
+                "reasons": account.reasons,
+                "rateLimitResetAt": record.get("rateLimitResetAt"),
+                "quotaSource": quota.get("source"),
+                "quotaSampledAt": quota.get("sampledAt"),
+                "plan": record.get("plan"),
+                "isCurrent": bool(record.get("isCurrent")),
+            }
+        )
+        | report_fields(account.quota)
+        | credit_fields(record)
+    )
     if explain:  # --explain: the account record's factors, as the text report lists them
         fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
     return fields

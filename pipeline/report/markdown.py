@@ -11,6 +11,7 @@ import re
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
+from pipeline.report.extra_limits import extra_window_texts, first_expiring, pool_credit_line
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -74,6 +75,15 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
             "| --: | --- | --- | --: | --: | --: | --- | --- |",
         ]
         out += [_account_row(a, now) for a in view.listed]
+        others = [(a, extra_window_texts(a.labelled_windows(), a.quota)) for a in view.listed]
+        others = [(a, texts) for a, texts in others if texts]
+        if others:
+            out += ["", "Other windows and buckets:", ""]
+            out += [f"- {code(a.name)}: {text('; '.join(texts))}" for a, texts in others]
+        first = first_expiring(((a.index, a.record) for a in view.accounts), now)
+        credit = pool_credit_line(first, {a.index: a.name for a in view.accounts}, "")
+        if credit:
+            out += ["", *(text(line) + "." for line in credit)]
     else:
         out.append("No active accounts." if view.shown_statuses is None else "No active accounts with these statuses.")
     out.append("")

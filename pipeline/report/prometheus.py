@@ -97,7 +97,7 @@ def render_prometheus(view: View) -> str:
     )
     gauge(
         "account_quota_remaining_ratio",
-        "Share of the account's quota left in the 5h or 7d window, from 0 to 1 (a ratio, Prometheus' base unit, "
+        "Share of the account's quota left in a time window (window: 5h, 7d, 30d, or the length of any other), from 0 to 1 (a ratio, Prometheus' base unit, "
         "not a percent: 0.45 is the report's 45%); no sample when the figure is unknown or from before the window reset.",
         [
             (f'{labels},window="{w}"', window.remaining / 100)
@@ -108,7 +108,7 @@ def render_prometheus(view: View) -> str:
     )
     gauge(
         "account_quota_reset_timestamp_seconds",
-        "When the account's 5h or 7d quota window resets, as Unix time in seconds (when known).",
+        "When the account's quota window (5h, 7d, 30d or another length) resets, as Unix time in seconds (when known).",
         [
             (f'{labels},window="{w}"', _seconds(window.reset_at))
             for a, labels in accounts
@@ -177,7 +177,7 @@ def _identity(record: Record) -> str:
 
 
 def _windows(account: AccountView) -> list[tuple[str, q.Window]]:
-    return [(label, w) for label, w in (("5h", account.window_5h), ("7d", account.window_7d)) if w is not None]
+    return account.labelled_windows()
 
 
 def _seconds(ms: int) -> float | int:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record, Status
-from pipeline.report.extra_limits import explain_lines
+from pipeline.report.extra_limits import (
+    credit_line,
+    explain_lines,
+    first_expiring,
+    plan_line,
+    pool_credit_line,
+    reserve_lines,
+)
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
     flagged_name,
@@ -46,6 +53,8 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     out.append(f"  Flagged accounts: {len(view.flagged)}")
     current = view.current
     out.append(f"  Current account: {current.name if current else 'none'}")
+    first = first_expiring(((a.index, a.record) for a in view.accounts), now)
+    out += pool_credit_line(first, {a.index: a.name for a in view.accounts}, "  ")
     out += ["", "Active Accounts:" if view.shown_statuses is None else f"Active Accounts ({shown_text(view)}):"]
     if not view.listed:
         out += ["  (none)", ""]
@@ -82,9 +91,11 @@ def _account_lines(account: AccountView, now: int, style: _Style, explain: bool)
         lines.append(f"{pad}Rate limit: {limit}")
     else:
         lines += _quota_lines(account, now, pad)
+    lines += credit_line(record, now, pad)
     lines.append(f"{pad}Last used: {ago(record.get('lastUsed'), now)}")
     if explain:
         lines += _explain_lines(record, pad)
+        lines += plan_line(record.get("plan"), pad)
         lines += explain_lines(account.quota, pad)
     return lines
 
@@ -97,9 +108,7 @@ def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
     if quota.get("source") == "cache" and quota.get("sampledAt"):
         age = f" (cached {ago(quota['sampledAt'], now)})"
     lines = []
-    for label, window in (("5h", account.window_5h), ("7d", account.window_7d)):
-        if window is None:
-            continue
+    for label, window in account.labelled_windows():
         if window.remaining is None:
             why = "the window has reset since the last sample" if window.stale else "not reported"
             lines.append(f"{pad}Quota ({label}): unknown ({why})")
@@ -109,8 +118,8 @@ def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
         left = "unknown" if spend.remaining is None else f"{spend.remaining}% remaining"
         lines.append(f"{pad}Quota ({spend.label}): {left}{age}")
     if not lines:
-        lines.append(f"{pad}Quota: no 5h or 7d window reported")
-    return lines
+        lines.append(f"{pad}Quota: no window reported")
+    return lines + reserve_lines(quota, pad)
 
 
 def _explain_lines(record: Record, pad: str) -> list[str]:

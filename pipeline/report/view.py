@@ -23,6 +23,15 @@ class AccountView:
     name: str
     window_5h: q.Window | None
     window_7d: q.Window | None
+    window_30d: q.Window | None = None
+    # account-wide windows of any other length (a daily one...): shown by their length
+    other_windows: list[q.Window] = field(default_factory=list)
+
+    def labelled_windows(self) -> list[tuple[str, q.Window]]:
+        """Every account-wide time window with its label: 5h, 7d, 30d, then the others."""
+        known = [("5h", self.window_5h), ("7d", self.window_7d), ("30d", self.window_30d)]
+        found = [(label, w) for label, w in known if w is not None]
+        return found + [(w.label, w) for w in self.other_windows]
 
     @property
     def index(self) -> int:
@@ -125,7 +134,12 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
 def _account_view(account: Record, email_counts: Counter[str], now: int) -> AccountView:
     windows = q.main_windows(account.get("quota"), now)
     return AccountView(
-        account, display_name(account, email_counts), q.find(windows, q.FIVE_HOURS), q.find(windows, q.SEVEN_DAYS)
+        account,
+        display_name(account, email_counts),
+        q.find(windows, q.FIVE_HOURS),
+        q.find(windows, q.SEVEN_DAYS),
+        q.find(windows, q.THIRTY_DAYS),
+        q.unmatched(windows),
     )
 
 
@@ -162,7 +176,7 @@ def redact_view(view: View) -> View:
     accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [
-        AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d)
+        AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d, a.window_30d, a.other_windows)
         for record, a in zip(accounts, view.accounts, strict=False)
     ]
     pool = masker.value(view.pool) if view.pool is not None else None

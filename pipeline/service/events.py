@@ -30,7 +30,7 @@ from pipeline.report.wording import flagged_name
 
 Event = dict[str, Any]
 DEFAULT_THRESHOLDS = (25, 10, 5)
-WINDOWS = ("5h", "7d")
+WINDOWS = ("5h", "7d", "30d")  # first, in this order; then any other length (pipeline.quota.window_label)
 EARLY_RESET_SLACK_MS = 60_000  # a reset time moving later by less than this is jitter, not a reset
 
 
@@ -74,9 +74,7 @@ def pool_state(view: View) -> PoolState:
     for account in view.accounts:
         record = account.record
         windows = {
-            label: WindowState(window.remaining, window.reset_at)
-            for label, window in (("5h", account.window_5h), ("7d", account.window_7d))
-            if window is not None
+            label: WindowState(window.remaining, window.reset_at) for label, window in account.labelled_windows()
         }
         state = AccountState(
             account_key(record),
@@ -152,7 +150,8 @@ def _account_events(
         yield _account(at, "rate-limited", now, {"resetAt": now.rate_limit_reset_at})
     elif before.rate_limited and not now.rate_limited:
         yield _account(at, "rate-limit-lifted", now, {})
-    for label in WINDOWS:
+    labels = [w for w in WINDOWS if w in now.windows] + sorted(set(now.windows) - set(WINDOWS))
+    for label in labels:
         old, new = before.windows.get(label), now.windows.get(label)
         if old is None or new is None:
             continue

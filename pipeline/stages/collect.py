@@ -25,10 +25,10 @@ from pipeline.storage.identity import ms_or_none as _ms
 from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool, other_pools
 from pipeline.storage.quota_cache import lookup, windows
-from pipeline.storage.state import flagged_key
+from pipeline.storage.state import cached_reset_credits, flagged_key
 from pipeline.visible import visible
 from pipeline.visible import visible_or_none as _shown
-from pipeline.vocabulary import display_name, known_code, stored_code
+from pipeline.vocabulary import display_name, plan_code, stored_code
 
 
 def note_pending_tokens(pool: Pool, env: Mapping[str, str]) -> None:
@@ -124,7 +124,7 @@ def account_record(
 ) -> Record:
     access_claims = jwt.claims(account.get("accessToken"))
     quota = _cached_quota(cache_entry) if cache_entry is not None else None
-    plan = known_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
+    plan = plan_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
     if plan is None and quota is not None:
         plan = quota["planType"]
     return {
@@ -149,7 +149,17 @@ def account_record(
         "authInvalidatedAt": _ms(account.get("authInvalidatedAt")),
         "authInvalidationErrorCode": stored_code(account.get("authInvalidationErrorCode")),
         "quota": quota,
-    }
+    } | _reset_credits(pool, account_id, email)
+
+
+def _reset_credits(pool: Pool, account_id: str | None, email: str | None) -> Record:
+    """The reset credits last read with --reset-credits (our state file), when there are any:
+    the default report shows them without asking the service."""
+    entries = pool.reset_credits
+    if not entries:
+        return {}
+    details = cached_reset_credits(entries.get(flagged_key(account_id, email)))
+    return {"resetCreditDetails": details} if details is not None else {}
 
 
 def flagged_record(pool: Pool, index: int, account: dict[str, Any]) -> Record:
@@ -238,7 +248,7 @@ def _cached_quota(entry: dict[str, Any]) -> Record:
         "sampledAt": _ms(entry.get("updatedAt")),
         "httpStatus": int(entry["status"]),
         "model": display_name(entry.get("model")),
-        "planType": known_code(_text(entry.get("planType"))),
+        "planType": plan_code(_text(entry.get("planType"))),
         "limitReached": None,
         "windows": windows(entry),
         "credits": None,

@@ -54,6 +54,7 @@ class ProbeOptions:
     max_accounts: int | None = None
     max_probes: int | None = None
     cached_only: bool = False
+    reset_credits: bool = False  # also read each account's reset-credit list (paced; never redeemed)
 
 
 @dataclass
@@ -85,6 +86,12 @@ class Prober:
         self._restored = False
         self._quota_updates: list[Record] = []
         self._history_updates: dict[str, Record] = {}
+        self._credit_updates: dict[str, Record] = {}
+        self._pacer: Any = None
+        if self.options.reset_credits:
+            from pipeline.live.reset_credits import Pacer
+
+            self._pacer = Pacer.from_env(self.env)
         self._probes_left = self.options.max_probes
         self._considered = 0
         self._done = 0
@@ -322,7 +329,32 @@ class Prober:
             result["plan"] = probed.quota.get("planType") or result.get("plan")
             stored_id, stored_email, _ = identity_of(creds)  # codex-multi-auth's keys, as stored
             self._quota_updates.append({**result, "accountId": stored_id, "email": stored_email})
+            self._read_reset_credits(client, tokens.access, account_id, result)
         return result
+
+    def _read_reset_credits(self, client: httpx.Client, token: str | None, account_id: Any, result: Record) -> None:
+        """``--reset-credits``: the list of the account's reset credits with their expiry, when
+        the usage answer says it holds some (or says nothing of them). Paced; never redeemed."""
+        if self._pacer is None or token is None:
+            return
+        summary = (result.get("quota") or {}).get("resetCredits") or {}
+        if summary.get("availableCount") == 0:
+            result["resetCreditDetails"] = {
+                "source": "live",
+                "readAt": self.clock(),
+                "availableCount": 0,
+                "soonestExpiry": None,
+                "credits": [],
+            }
+        else:
+            details = self._pacer.read(client, self.endpoints, token, account_id, self.clock())
+            if details is None:
+                return
+            result["resetCreditDetails"] = details
+        from pipeline.storage.state import stored_reset_credits
+
+        key = flagged_key(result.get("accountId"), result.get("email"))
+        self._credit_updates[key] = stored_reset_credits(result["resetCreditDetails"])
 
     def _call(self, client: httpx.Client, token: str, account_id: Any) -> backend.Probed:
         call = backend.probe_responses if self.options.method == "responses" else backend.probe_usage
@@ -419,7 +451,12 @@ class Prober:
 
     def _save_side_files(self, pool: Pool) -> None:
         folder = pool.resolved.dir
-        if self._history_updates:
+        if self._pacer is not None and self._pacer.stopped:
+            self.notes.append(
+                "reset credits: the service limits these reads per address; "
+                f"{self._pacer.skipped} account(s) not read this run (their last figures are kept)"
+            )
+        if self._history_updates or (self._credit_updates and not self.options.cached_only and folder.is_dir()):
             try:
                 update_json(
                     pool.flagged.path.parent / STATE_FILE,  # beside the flagged file (a project's own)
@@ -448,6 +485,9 @@ class Prober:
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
             data = {"version": 1, "flagged": {}}  # not ours to keep: a damaged state file starts over
         data["flagged"].update(self._history_updates)
+        if self._credit_updates:
+            credits = data.get("resetCredits") if isinstance(data.get("resetCredits"), dict) else {}
+            data["resetCredits"] = {**credits, **self._credit_updates}
         merged: Record = data
         return merged
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from pipeline.numbers import instant, real
-from pipeline.vocabulary import known_code
+from pipeline.vocabulary import plan_code
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
@@ -55,7 +55,7 @@ def plan_type(payload: dict[str, Any] | None) -> str | None:
     if not payload:
         return None
     value = _auth(payload).get("chatgpt_plan_type")
-    return known_code(value.strip()) if isinstance(value, str) else None
+    return plan_code(value)
 
 
 def email(payload: dict[str, Any] | None) -> str | None:

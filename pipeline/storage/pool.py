@@ -21,7 +21,7 @@ from pipeline.storage.paths import (
     resolve_dir,
 )
 from pipeline.storage.quota_cache import QuotaCache, load_quota_cache
-from pipeline.storage.state import load_state
+from pipeline.storage.state import load_reset_credits, load_state
 
 if TYPE_CHECKING:
     from pipeline.storage.projects import ProjectScope
@@ -44,6 +44,7 @@ class Pool:
     quota: QuotaCache
     history: dict[str, dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    reset_credits: dict[str, dict[str, Any]] = field(default_factory=dict)  # last read with --reset-credits
     project: ProjectScope | None = None  # asked for with --project or CODEX_AUTH_PROJECT
 
     @property
@@ -96,7 +97,19 @@ def read_pool(
     if storage.state == "missing" and flagged.outcome.state == "missing":
         source = "none"
     pool = Pool(
-        now_ms, resolved, source, storage_path, storage, fmt, accounts, current, flagged, quota, history, warnings
+        now_ms,
+        resolved,
+        source,
+        storage_path,
+        storage,
+        fmt,
+        accounts,
+        current,
+        flagged,
+        quota,
+        history,
+        warnings,
+        load_reset_credits(folder / STATE_FILE),
     )
     pool.project = scope
     return pool

@@ -32,7 +32,7 @@ def _table_points(reason: str) -> str:
     [
         ("disabled", "score 0"),
         ("auth invalidated", "score 0"),
-        ("auth failed", "score 0"),
+        ("usage read refused", str(policy.PROBE_FAILED_POINTS)),
         ("refresh failed", "score 0"),
         ("no usable credentials", "score 0"),
         ("rate limited", str(policy.RATE_LIMIT_POINTS)),

@@ -268,7 +268,7 @@ def test_limit_reached_derived_from_a_full_window(start, client, clock):
     )
     assert body["rate_limit"]["allowed"] is False
     assert body["rate_limit"]["limit_reached"] is True
-    assert body["rate_limit_reached_type"] == {"kind": "rate_limit_reached"}
+    assert body["rate_limit_reached_type"] == {"type": "rate_limit_reached"}, "keyed type, as the real service answers"
 
 
 def test_limit_reached_and_kind_can_be_set(start, client, clock):
@@ -286,7 +286,7 @@ def test_limit_reached_and_kind_can_be_set(start, client, clock):
     )
     assert body["rate_limit"]["limit_reached"] is True
     assert body["rate_limit"]["primary_window"]["used_percent"] == 0
-    assert body["rate_limit_reached_type"] == {"kind": "workspace_member_credits_depleted"}
+    assert body["rate_limit_reached_type"] == {"type": "workspace_member_credits_depleted"}
     assert body["credits"] is None
 
 
@@ -796,11 +796,14 @@ def test_a_spent_refresh_token_is_rejected_as_reused(start, client, clock):
     old = poolkit.refresh_token("acct-a")
     assert client.post(backend.token_url, data=refresh_form(old)).status_code == 200
     again = client.post(backend.token_url, data=refresh_form(old))
-    assert again.status_code == 400
+    assert again.status_code == 401, "as the service answers (tests/fixtures/real/refresh-token-reused.json)"
     assert again.json() == {
-        "error": "invalid_grant",
-        "error_description": "Your refresh token has already been used to generate a new access token. Please try signing in again.",
-        "code": "refresh_token_reused",
+        "error": {
+            "message": "Your refresh token has already been used to generate a new access token. Please try signing in again.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "refresh_token_reused",
+        }
     }
     stats = backend.stats()
     assert stats["refresh"] == {"succeeded": 1, "failed": 1, "reused": 1, "unknown": 0}
@@ -824,7 +827,7 @@ def test_rotation_chains(start, client, clock):
 def test_listed_used_refresh_tokens_are_reused(start, client, clock):
     backend = start({"accounts": [account("acct-a", usedRefreshTokens=["rt_fixture_old_1"])]}, clock=clock)
     response = client.post(backend.token_url, data=refresh_form("rt_fixture_old_1"))
-    assert (response.status_code, response.json()["code"]) == (400, "refresh_token_reused")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "refresh_token_reused")
 
 
 def test_unknown_refresh_token_is_invalid_grant(start, client, clock):
@@ -928,7 +931,7 @@ def test_drop_after_rotate_loses_the_new_token(start, client, clock):
         client.post(backend.token_url, data=refresh_form(token))
     assert backend.refresh_token("acct-a") not in (None, token)
     retry = client.post(backend.token_url, data=refresh_form(token))
-    assert (retry.status_code, retry.json()["code"]) == (400, "refresh_token_reused")
+    assert (retry.status_code, retry.json()["error"]["code"]) == (401, "refresh_token_reused")
     assert backend.stats()["refresh"]["succeeded"] == 1
 
 
@@ -938,8 +941,8 @@ def test_concurrent_refreshes_of_one_token_succeed_once(start, clock):
     with httpx.Client(timeout=10, transport=backend.transport()) as c, ThreadPoolExecutor(10) as pool:
         responses = list(pool.map(lambda _: c.post(backend.token_url, data=refresh_form(token)), range(10)))
     codes = sorted(r.status_code for r in responses)
-    assert codes == [200] + [400] * 9
-    assert all(r.json()["code"] == "refresh_token_reused" for r in responses if r.status_code == 400)
+    assert codes == [200] + [401] * 9
+    assert all(r.json()["error"]["code"] == "refresh_token_reused" for r in responses if r.status_code == 401)
     stats = backend.stats()
     assert stats["refresh"] == {"succeeded": 1, "failed": 9, "reused": 9, "unknown": 0}
     assert stats["refreshTokensPresented"] == {token_hash(token): 10}

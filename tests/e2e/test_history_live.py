@@ -80,14 +80,12 @@ def test_live_runs_record_snapshots_and_events(pool_dir: Path, backend: Any, iso
         ).fetchone()[0]
         assert balance == "12.50"
     kinds = [(e["kind"], e["window"]) for e in events(db, "--account", "burner@example.com")]
-    assert kinds == [("reset", "5h"), ("reset-early", "5h"), ("token-broken", None), ("token-recovered", None)]
+    # Run 4's usage read was refused after a refresh that worked: weak evidence (a warning), so
+    # no "token-broken" event; only a refused refresh or an error status breaks a token.
+    assert kinds == [("reset", "5h"), ("reset-early", "5h")]
     reset = events(db)[0]
     assert reset["at"] == first_reset * 1000 and reset["email"] == "burner@example.com"
     assert reset["details"]["usedBefore"] == 40 and reset["details"]["usedAfter"] == 30
-    broken = next(e for e in events(db) if e["kind"] == "token-broken")
-    early = next(e for e in events(db) if e["kind"] == "reset-early")
-    assert broken["details"]["errorCode"] == "token_invalidated"
-    assert broken["at"] > early["at"], "a failed probe is dated by the probe, not by the cached quota"
     assert not [e for e in events(db) if e["email"] == "steady@example.com"], "nothing happened to steady"
     secrets = fixture_secrets(pool_dir)
     for part in db.parent.iterdir():

@@ -112,7 +112,7 @@ def test_limit_reached_and_not_allowed_mean_rate_limited() -> None:
 
         def handler(request: httpx.Request, rate: dict[str, Any] = rate) -> httpx.Response:
             return httpx.Response(
-                200, json=usage_body(rate_limit=rate, rate_limit_reached_type={"kind": "rate_limit_reached"})
+                200, json=usage_body(rate_limit=rate, rate_limit_reached_type={"type": "rate_limit_reached"})
             )
 
         with client(handler) as c:

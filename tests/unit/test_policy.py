@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pipeline import policy
 from pipeline.choosing import usable_left
 from pipeline.policy import Assessment, assess, relevant_reset_keys
 from pipeline.records import DEFAULT_MODEL
@@ -108,23 +109,47 @@ def test_disabled_outranks_error() -> None:
     assert "auth invalidated" in result.reasons
 
 
-def test_probe_auth_failed_is_error() -> None:
-    check(
-        account(probe={"outcome": "auth-failed", "httpStatus": 401, "errorCode": "token_invalidated"}),
-        "error",
-        0,
-        "auth failed (token_invalidated)",
+@pytest.mark.parametrize(
+    ("status", "code", "words"),
+    [
+        (401, "token_invalidated", "could be refreshed"),
+        (403, None, "permission"),
+        (403, "deactivated_workspace", "permission"),
+    ],
+)
+def test_usage_read_refused_alone_is_a_warning_never_an_error(status: int, code: str | None, words: str) -> None:
+    """A 401/403 on the usage read is weak evidence: 403 is a permission problem, and a 401 that
+    survived a working refresh says little; neither makes the account an error on its own."""
+    what = code or f"HTTP {status}"
+    result = check(
+        account(probe={"outcome": "auth-failed", "httpStatus": status, "errorCode": code}),
+        "warning",
+        100 - policy.PROBE_FAILED_POINTS,
+        f"usage read refused ({what})",
     )
+    assert words in result.factors[0].detail
 
 
-@pytest.mark.parametrize("code", ["invalid_grant", "refresh_token_reused", "refresh_token_expired"])
-def test_hard_refresh_failure_is_error(code: str) -> None:
-    check(
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        ("invalid_grant", "invalid_grant: expired, revoked or already used"),
+        ("refresh_token_reused", "revoked the whole token family; a new login is needed"),
+        ("refresh_token_expired", "refresh token expired"),
+        ("refresh_token_invalidated", "revoked the session"),
+        ("token_invalidated", "invalidated the session server-side"),
+    ],
+)
+def test_hard_refresh_failure_is_error_with_its_own_advice(code: str, advice: str) -> None:
+    result = check(
         account(probe={"outcome": "refresh-failed", "httpStatus": 400, "errorCode": code}),
         "error",
         0,
         f"refresh failed ({code})",
     )
+    assert advice in result.factors[0].detail
+    others = [v for k, v in policy.REFRESH_ADVICE.items() if k != code]
+    assert result.factors[0].detail.removeprefix("token refresh was refused: ") not in others
 
 
 def test_refresh_401_is_hard() -> None:

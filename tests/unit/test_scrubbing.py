@@ -36,7 +36,7 @@ def test_scrub_replaces_every_registered_token_wherever_it_stands() -> None:
     assert TOKEN not in cleaned and JWT not in cleaned
     assert "md: ***" in cleaned and '{"detail":"***"}' in cleaned
     assert scrubbing.scrub("short and sweet") == "short and sweet", "strings under 16 characters are not registered"
-    assert scrubbing.count() == 2
+    assert scrubbing.count() == 3, "the token, its copy with - for _ (the JWT has neither to swap)"
 
 
 def test_scrub_is_the_identity_while_the_registry_is_empty() -> None:
@@ -156,7 +156,7 @@ def test_usage_and_headers_that_echo_the_token_keep_none_of_it() -> None:
         "additional_rate_limits": [
             {"limit_name": TOKEN, "metered_feature": TOKEN, "rate_limit": {"primary_window": window}}
         ],
-        "rate_limit_reached_type": {"kind": TOKEN},
+        "rate_limit_reached_type": {"type": TOKEN},
     }
     assert TOKEN not in repr(wire.usage_quota(body, "gpt-5-codex", NOW))
     headers = {
@@ -179,3 +179,11 @@ def test_the_refresh_answer_registers_the_rotated_tokens() -> None:
         result = oauth.refresh(c, ENDPOINTS, TOKEN, NOW)
     assert result.ok
     assert scrubbing.scrub(f"{TOKEN} {JWT} {TOKEN}-next {JWT}x") == "*** *** *** ***"
+
+
+def test_copies_with_dash_and_underscore_swapped_are_scrubbed_too() -> None:
+    token = "rt-canary-swap_" + "Zq9" * 10
+    scrubbing.remember(token)
+    for copy in (token, token.replace("-", "_"), token.replace("_", "-")):
+        assert scrubbing.scrub(f"limit {copy} here") == "limit *** here", copy
+    assert scrubbing.count() == 3
