@@ -87,7 +87,11 @@ def test_a_thirty_day_window_is_forecast_and_gauged() -> None:
     body = {
         "plan_type": "team",
         "rate_limit": {
-            "primary_window": {"used_percent": 60, "limit_window_seconds": 2628000, "reset_at": (NOW + 10 * day_ms) // 1000}
+            "primary_window": {
+                "used_percent": 60,
+                "limit_window_seconds": 2628000,
+                "reset_at": (NOW + 10 * day_ms) // 1000,
+            }
         },
     }
     quota = wire.usage_quota(body, "gpt-5-codex", NOW)
