@@ -315,7 +315,7 @@ class HistoryStore:
         for row in rows:
             obs = by_id.get(row["id"])
             if obs is None:
-                obs = {k: row[k] for k in _OBSERVATION_COLUMNS}
+                obs = {k: row[k] for k in checks.OBSERVATION_COLUMNS}
                 obs["windows"] = []
                 by_id[row["id"]] = obs
                 result.append(obs)
@@ -331,27 +331,6 @@ class HistoryStore:
                     }
                 )
         return result
-
-
-_OBSERVATION_COLUMNS = (
-    "run_id",
-    "sampled_at",
-    "account_key",
-    "idx",
-    "account_id",
-    "email",
-    "enabled",
-    "status",
-    "health_score",
-    "plan",
-    "probe_outcome",
-    "probe_error",
-    "quota_source",
-    "credits_balance",
-    "has_credits",
-    "reset_credits",
-    "limit_reached",
-)
 
 
 def _bool(value: bool | None) -> int | None:
