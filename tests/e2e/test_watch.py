@@ -102,11 +102,13 @@ def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, t
         {"mode": "ok", "body": usage_body(92, now / 1000)},  # 8% left: below 25 and 10
         {"mode": "rate_limited", "resetsInSeconds": 600},
         {"mode": "ok", "body": usage_body(92, now / 1000)},
-        "token_invalidated",  # refused, refreshed, refused again: broken
+        # refused, and the refresh refused for good (invalid_grant): broken. A refused usage read
+        # whose refresh works is only a warning, so the refresh is what breaks the account here.
         "token_invalidated",
         {"mode": "ok", "body": usage_body(92, now / 1000)},
     ]
-    server = backend(poolkit.backend_scenario(accounts, overrides={"acct-ann": {"usage": ann}}))
+    overrides = {"acct-ann": {"usage": ann, "refresh": ["invalid_grant", "ok"]}}
+    server = backend(poolkit.backend_scenario(accounts, overrides=overrides))
     received = tmp_path / "received.ndjson"
     hook = f"{sys.executable} -c 'import sys; open(sys.argv[1], \"ab\").write(sys.stdin.buffer.read())' {received}"
     process = subprocess.Popen(
