@@ -293,25 +293,31 @@ def exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def _ids(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of ``path``; on 64-bit Linux without letting go of the GIL."""
+def _ids(path: Path) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, mtime in ns) of ``path``; on 64-bit Linux without letting go of
+    the GIL. Size and mtime matter as much as the inode: once a file is replaced its inode is
+    free, and another writer's next file may get the same number."""
     if _STAT_IDS and _lib() and hasattr(_lib(), "stat"):
         import ctypes
         import struct
 
-        buffer = ctypes.create_string_buffer(256)  # struct stat: st_dev at 0, st_ino at 8
+        # struct stat on x86_64 and aarch64: st_dev at 0, st_ino at 8, st_size at 48,
+        # st_mtim (seconds, nanoseconds) at 88.
+        buffer = ctypes.create_string_buffer(256)
         if _lib().stat(os.fsencode(path), buffer) != 0:
             return None
         dev, ino = struct.unpack_from("QQ", buffer, 0)
-        return int(dev), int(ino)
+        (size,) = struct.unpack_from("q", buffer, 48)
+        sec, nsec = struct.unpack_from("qq", buffer, 88)
+        return int(dev), int(ino), int(size), int(sec) * 1_000_000_000 + int(nsec)
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def swap(temp: Path, target: Path, expected: tuple[int, int]) -> str:
+def swap(temp: Path, target: Path, expected: tuple[int, int, int, int]) -> str:
     """Swap ``temp`` in for ``target``: ``done`` (what we displaced is the file we merged with,
     now under ``temp``), ``slipped`` (another writer's file had come in after our check: it was
     swapped straight back, and ``temp`` is ours again), or ``unsupported``. The three steps
@@ -411,7 +417,7 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                         _unlink(temp)
                         fsync_dir(folder)
                         return True
-                    outcome = swap(temp, path, (expected.dev, expected.ino))
+                    outcome = swap(temp, path, (expected.dev, expected.ino, expected.size, expected.mtime_ns))
                     if outcome == "unsupported":
                         os.replace(temp, path)
                         _finish(fd, safe)
