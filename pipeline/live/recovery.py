@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.live import atomic
-from pipeline.live.journal import Journal, JournalError, Rotation, latest, token_hash
+from pipeline.live.journal import MOVE_AWAY, Journal, JournalError, Rotation, latest, refused_line, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.pending import journal_folder, may_be_waiting
 from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
@@ -185,7 +185,7 @@ def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | 
         result.restored = len(done)
     tidy(pool, env, now_ms, journal, lease, found.rotations, result)
     if found.refused:
-        result.failures.append(f"{found.refused}: no token is refreshed while it is there (move it away)")
+        result.failures.append(refused_line(found.refused, MOVE_AWAY))
     sweep_locks(pool, journal, lease, found.rotations)
     return result
 
