@@ -133,7 +133,7 @@ def decode(line: bytes) -> Rotation | None:
     """The entry on one line, or None when the line is torn, damaged or not ours."""
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply (100,000 ``[``)
         return None
     if not isinstance(data, dict):
         return None
@@ -167,6 +167,17 @@ class Contents:
     damaged: int  # lines that did not parse or check (a torn last line, a damaged block)
     padding: int = 0  # room reserved for an answer and never filled (a refresh that failed or was killed)
     refused: str | None = None  # why the journal is not read: it is not a regular file of the user's
+    first_damaged: int = 0  # the number of the first damaged line (1 the first line), 0 for none
+
+    def damage_note(self, path: Path) -> str | None:
+        """One line naming the damaged lines (``journal:LINE``), or None."""
+        if not self.damaged:
+            return None
+        more = f" (and {self.damaged - 1} more line{'s' if self.damaged != 2 else ''})" if self.damaged > 1 else ""
+        return (
+            f"{path}:{self.first_damaged}{more}: not an entry of the token journal (torn by a crash or damaged): "
+            "nothing to do, it is left out and dropped at the next compaction"
+        )
 
 
 class JournalRefused(JournalError):
@@ -399,17 +410,18 @@ class Journal:
         finally:
             os.close(fd)
         entries: list[Rotation] = []
-        damaged = padding = 0
-        for raw in b"".join(chunks).split(b"\n"):
+        damaged = padding = first = 0
+        for number, raw in enumerate(b"".join(chunks).split(b"\n"), 1):
             if not raw.strip():
                 padding += 1 if raw else 0
                 continue
             entry = decode(raw)
             if entry is None:
                 damaged += 1
+                first = first or number
             else:
                 entries.append(entry)
-        return Contents(entries, damaged, padding)
+        return Contents(entries, damaged, padding, first_damaged=first)
 
     def compact(self, settled: Iterable[str], now_ms: int, keep_ms: int = KEEP_SETTLED_MS) -> int:
         """Drop the entries whose spent token no stored record holds (``settled``: their

@@ -140,7 +140,7 @@ class TokenKeeper:
         restored = recovery.restore(self.pool, self.env, self.clock(), self.journal)
         self.rotations.update(restored.rotations)
         self.waiting = restored.waiting
-        self._note_failures(restored.failures)
+        self._note_failures(restored)
         refused = self.journal.refused()
         if refused:  # said among the failures above; no token can be refreshed while it is there
             self.refused.append(refused_line(refused, MOVE_AWAY))
@@ -154,7 +154,7 @@ class TokenKeeper:
         back; the journal is compacted."""
         restored = recovery.restore(self.pool, self.env, self.clock(), self.journal)
         self.waiting = restored.waiting
-        self._note_failures(restored.failures)
+        self._note_failures(restored)
         if restored.restored:
             self.restored += restored.restored
             self.notes.append(
@@ -163,11 +163,13 @@ class TokenKeeper:
         if restored.waiting:
             self.notes.append(f"warning: {recovery.pending_text(restored.waiting)}")
 
-    def _note_failures(self, lines: list[str]) -> None:
-        """What recovery could not do, as warnings; a refused journal's line is the one its
-        refused refreshes say (:meth:`_refuse`), said once."""
-        for line in lines:
+    def _note_failures(self, restored: recovery.Restored) -> None:
+        """What recovery could not do, and what it found damaged, as warnings; a refused
+        journal's line is the one its refused refreshes say (:meth:`_refuse`), said once."""
+        for line in restored.failures:
             self._note(f"warning: {line}", MOVE_AWAY if line.endswith(MOVE_AWAY) else None)
+        for line in restored.notes:
+            self._note(f"warning: {line}", "damaged")
 
     def close(self) -> None:
         """When the run has written its last file: our lock files that nobody holds go, and
