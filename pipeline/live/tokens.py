@@ -11,8 +11,10 @@ The order of a refresh (:meth:`TokenKeeper.refresh`):
 3. the file as it is now: when another process has rotated the token since we read it, its
    tokens are used (or refreshed), never the spent one; when the journal has a successor that
    storage lacks, that one is used;
-4. room before spending: space for the answer reserved in the journal, and a new copy of the
-   storage file proven to fit; else no refresh;
+4. room before spending: every lock file the refresh and its write-back take checked to be
+   ours (:func:`pipeline.live.locks.check`), space for the answer reserved in the journal,
+   and a new copy of the storage file proven to fit; else no refresh (one
+   ``what went wrong: what to do`` line, :meth:`TokenKeeper._refuse`, and exit 1);
 5. codex-multi-auth's refresh lease (:mod:`pipeline.live.lease`), so two programs never spend
    the same token; a result it published is used (it proves the token spent);
 6. the token endpoint's answer goes into the token journal (:mod:`pipeline.live.journal`)
@@ -203,6 +205,9 @@ class TokenKeeper:
             self.refused.append(line)
         return None, Failure(None, f"not refreshed: {what}")
 
+    def _refuse_lock(self, error: LockError) -> tuple[None, Failure]:
+        return self._refuse(str(error), MOVE_AWAY if error.foreign else NO_ROOM)
+
     def _foreign_lock(self) -> LockError | None:
         """The first of the lock files a refresh and its write-back take that could not be
         taken (:func:`locks.check`): asked before the token is spent, since a lock refused
@@ -261,7 +266,7 @@ class TokenKeeper:
                         "lease_busy", "not refreshed: another process has been refreshing this token for too long"
                     )
                 except LockError as exc:
-                    return self._refuse(str(exc), MOVE_AWAY if exc.foreign else NO_ROOM)
+                    return self._refuse_lock(exc)
                 if isinstance(outcome, _Next):
                     old, spent = outcome.token, outcome.digest
                     continue
@@ -323,7 +328,7 @@ class TokenKeeper:
             return _Next(chained.refresh, chained.next)
         foreign = self._foreign_lock()
         if foreign is not None:
-            return self._refuse(str(foreign), MOVE_AWAY if foreign.foreign else NO_ROOM)
+            return self._refuse_lock(foreign)
         try:
             reservation = self.journal.reserve(room)
         except JournalRefused as exc:
