@@ -169,12 +169,21 @@ def our_commands() -> frozenset[str]:
     return frozenset(COMMANDS)
 
 
+#: The options of our own ``codex auth`` (the CLI's root group); tests/cli checks this list
+#: against the group, which is not imported here (a hand-off must stay cheap).
+ROOT_OPTIONS = frozenset({"-h", "--help", "--version"})
+
+
 def is_ours(auth_args: Sequence[str]) -> bool:
-    """``codex auth`` alone, with an option first (``--help``, ``--version``), or with one of
-    our commands: ours. Any other word after ``auth`` belongs to the next ``codex``."""
-    if not auth_args or auth_args[0].startswith("-"):
+    """``codex auth`` alone, with one of our root options first (``--help``, ``--version``),
+    or with one of our commands: ours. Any other word or option after ``auth``
+    (``codex auth --some-option``, ``codex auth login``) belongs to the next ``codex``."""
+    if not auth_args:
         return True
-    return auth_args[0] in our_commands()
+    first = auth_args[0]
+    if first.startswith("-"):
+        return first in ROOT_OPTIONS
+    return first in our_commands()
 
 
 def next_codex_help(own: set[str]) -> str:
@@ -188,6 +197,29 @@ def next_codex_help(own: set[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, self_path: str | None = None) -> None:
+    """The wrapper. A Ctrl-C before the hand-off (or before one of our commands takes over)
+    ends it as SIGINT ends a program, never in a traceback (:func:`end_by_sigint`)."""
+    try:
+        _main(argv, self_path)
+    except KeyboardInterrupt:
+        end_by_sigint()
+
+
+def end_by_sigint() -> NoReturn:
+    """End this process by SIGINT with its default action, so that the shell (and a loop or a
+    script around it) sees a program stopped by Ctrl-C, exactly as if the next ``codex`` had
+    been stopped; 130 (what a shell reports for that) where the signal cannot be raised."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(130)
+
+
+def _main(argv: Sequence[str] | None, self_path: str | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     own = _self_paths(self_path)
     if os.environ.get(OPT_OUT_VAR, "").strip().lower() in _OFF:
@@ -207,10 +239,7 @@ def main(argv: Sequence[str] | None = None, self_path: str | None = None) -> Non
         if len(args) == 1 or args[1] in ("-h", "--help"):
             cli.epilog = next_codex_help(own)
         cli_main(args[1:], prog_name="codex auth")  # exits: one line, never a traceback, on any failure
-    try:
-        hand_off(args, own)
-    except KeyboardInterrupt:  # Ctrl-C in the few milliseconds before the exec: as a shell would end
-        raise SystemExit(130) from None
+    hand_off(args, own)
 
 
 if __name__ == "__main__":

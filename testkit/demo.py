@@ -15,7 +15,8 @@ anywhere among the arguments) runs the same way:
   is never named, so it cannot be reached.
 
 Relative paths the user gives (``--out report.html``) are taken from the folder the demo was
-started in. The temporary folder is removed at the end.
+started in. Options that would point the report at real data (``--dir``, ``--project``,
+``--history``) are refused in one line, exit 2. The temporary folder is removed at the end.
 """
 
 from __future__ import annotations
@@ -69,7 +70,30 @@ def report_command(live: bool, args: Sequence[str]) -> list[str]:
     return [str(exe), "report", "--now", SAMPLE_NOW, *args]
 
 
+#: Report options that would point the demo at real data (a pool, a project's pool, a
+#: history): refused, since the demo runs only on its copy of the sample pool.
+REAL_DATA = ("--dir", "--project", "--history")
+USAGE = 2
+
+
+def refused(argv: Sequence[str]) -> str | None:
+    """The one line that refuses an option pointing at real data (``--dir PATH`` or
+    ``--dir=PATH``), or None."""
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name in REAL_DATA:
+            return (
+                f"demo: {name} would point the demo at real data; the demo runs only on a copy of the "
+                f"sample pool: run `codex auth report {name} ...` for yours"
+            )
+    return None
+
+
 def main(argv: Sequence[str], cwd: str | None = None) -> int:
+    why = refused(argv)
+    if why:
+        print(why, file=sys.stderr)
+        return USAGE
     live = "--live" in argv
     args = [arg for arg in argv if arg != "--live"]
     with tempfile.TemporaryDirectory(prefix="codex-auth-demo-") as name:

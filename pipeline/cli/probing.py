@@ -70,3 +70,7 @@ def report_live_outcome(stage: str, prober: Any, masker: Any = None) -> None:
                 "folder's permissions and free space)."
             )
         raise SystemExit(int(ExitStatus.FAILURE))
+    if prober.refused:
+        # A refresh refused to keep a token safe: its warning line above names the file and
+        # what to do; the report is printed, and the run is a failure.
+        raise SystemExit(int(ExitStatus.FAILURE))

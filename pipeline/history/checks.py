@@ -4,7 +4,8 @@ SQLite keeps whatever a writer gave it in any column (a ``reset_at`` of text, a
 ``used_percent`` of 1e308), and the file may have been written by an earlier version or by
 hand. Every value is checked for its type and range here; a row that fails is skipped by the
 caller and counted (one line on stderr says how many), never an internal error. Text comes
-back with its control characters as visible escapes (:mod:`pipeline.visible`).
+back with its control characters as visible escapes (:mod:`pipeline.visible`); text that is
+not UTF-8 is a bad value too (:func:`stored_text`).
 
 Pure: plain values in, plain values (or None for a bad row) out.
 """
@@ -58,6 +59,17 @@ def flag(value: Any) -> bool:
 
 def maybe_flag(value: Any) -> bool | None:
     return None if value is None else flag(value)
+
+
+def stored_text(raw: bytes) -> str | bytes:
+    """SQLite's TEXT as the history's connection reads it (its ``text_factory``): UTF-8,
+    decoded. Text that is not UTF-8 (written by hand or by another program) stays bytes,
+    which :func:`text` refuses, so its row is skipped and counted like any other bad row
+    (Python's own decoding would end the whole read with an error instead)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 def text(value: Any) -> str:

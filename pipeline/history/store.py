@@ -118,6 +118,7 @@ class HistoryStore:
                     probe.close()
                 _tighten(path)
             self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self.db.text_factory = checks.stored_text  # text that is not UTF-8: a bad row, not an error
         except HistoryError:
             raise
         except (sqlite3.Error, OSError) as exc:

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.live import atomic
+from pipeline.live.locks import kind
 from pipeline.live.pending import JOURNAL_NAME
 from pipeline.output import fsync_dir
 from pipeline.scrubbing import remember
@@ -65,6 +66,19 @@ def token_hash(token: str) -> str:
     import hashlib  # loaded only when there is a token to key (a default report rarely has one)
 
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+#: What to do about a refresh refused before its token is spent, said after what went wrong
+#: (:func:`refused_line`): something not ours in place of the journal or a lock file of ours;
+#: no room (or no permission) for the answer; a storage folder or file we cannot write.
+MOVE_AWAY = "move it away and run again; no token is refreshed while it is there"
+NO_ROOM = "free some space (or make the folder writable) and run again; no token was spent"
+FIX_PERMISSIONS = "fix its permissions and run again; no token was spent"
+
+
+def refused_line(what: str, todo: str) -> str:
+    """The one wording of a refused refresh: what went wrong (naming the file), what to do."""
+    return f"{what}: {todo}"
 
 
 class JournalError(Exception):
@@ -119,7 +133,7 @@ def decode(line: bytes) -> Rotation | None:
     """The entry on one line, or None when the line is torn, damaged or not ours."""
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply (100,000 ``[``)
         return None
     if not isinstance(data, dict):
         return None
@@ -153,6 +167,17 @@ class Contents:
     damaged: int  # lines that did not parse or check (a torn last line, a damaged block)
     padding: int = 0  # room reserved for an answer and never filled (a refresh that failed or was killed)
     refused: str | None = None  # why the journal is not read: it is not a regular file of the user's
+    first_damaged: int = 0  # the number of the first damaged line (1 the first line), 0 for none
+
+    def damage_note(self, path: Path) -> str | None:
+        """One line naming the damaged lines (``journal:LINE``), or None."""
+        if not self.damaged:
+            return None
+        more = f" (and {self.damaged - 1} more line{'s' if self.damaged != 2 else ''})" if self.damaged > 1 else ""
+        return (
+            f"{path}:{self.first_damaged}{more}: not an entry of the token journal (torn by a crash or damaged): "
+            "nothing to do, it is left out and dropped at the next compaction"
+        )
 
 
 class JournalRefused(JournalError):
@@ -168,28 +193,12 @@ RESERVE_BYTES = 16 * 1024
 _OPEN = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
 
 
-def _kind(mode: int) -> str:
-    import stat
-
-    for test, name in (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a folder"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
 def refusal(path: Path, st: os.stat_result) -> str | None:
     """Why the journal ``path`` (as ``st`` says it is) must not hold tokens, or None."""
     import stat
 
     if not stat.S_ISREG(st.st_mode):
-        return f"the token journal {path} is {_kind(st.st_mode)}, not a regular file"
+        return f"the token journal {path} is {kind(st.st_mode)}, not a regular file"
     if st.st_uid != os.geteuid():
         return f"the token journal {path} belongs to another user (uid {st.st_uid})"
     if st.st_nlink > 1:
@@ -401,17 +410,18 @@ class Journal:
         finally:
             os.close(fd)
         entries: list[Rotation] = []
-        damaged = padding = 0
-        for raw in b"".join(chunks).split(b"\n"):
+        damaged = padding = first = 0
+        for number, raw in enumerate(b"".join(chunks).split(b"\n"), 1):
             if not raw.strip():
                 padding += 1 if raw else 0
                 continue
             entry = decode(raw)
             if entry is None:
                 damaged += 1
+                first = first or number
             else:
                 entries.append(entry)
-        return Contents(entries, damaged, padding)
+        return Contents(entries, damaged, padding, first_damaged=first)
 
     def compact(self, settled: Iterable[str], now_ms: int, keep_ms: int = KEEP_SETTLED_MS) -> int:
         """Drop the entries whose spent token no stored record holds (``settled``: their

@@ -9,8 +9,10 @@ removing lock files safe at any moment: :func:`remove_if_free` removes one that 
 which is how a run tidies its own lock files away when it ends, and the next run those of a
 run that was killed.
 
-Lock files are opened without following a symbolic link and without blocking, and must be
-regular files of the user's: anything else in their place is refused (:class:`LockError`).
+Lock files are opened without following a symbolic link and without blocking, in a folder
+of the user's, and must be regular files of the user's: anything else in their place, or a
+folder of another user (directly, or through a symbolic link), is refused
+(:class:`LockError`). :func:`check` asks the same without taking anything.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: Our lock on spending one refresh token (:class:`pipeline.live.tokens.SpendLock`):
@@ -32,46 +34,129 @@ _FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK |
 
 
 class LockError(Exception):
-    """A lock file could not be opened or is not ours; the message names it and says why."""
+    """A lock file could not be opened or is not ours; the message names it and says why.
+    ``foreign``: something not ours is in its place (else the system refused: no room, no
+    permission)."""
+
+    def __init__(self, message: str, foreign: bool = True) -> None:
+        super().__init__(message)
+        self.foreign = foreign
 
 
 class LockBusy(Exception):
     """Another process held the lock longer than we wait."""
 
 
+def kind(mode: int) -> str:
+    """What a file of this mode is, in words (for a refusal)."""
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def _refusal(path: Path, st: os.stat_result) -> str | None:
-    if stat.S_ISLNK(st.st_mode):
-        return f"{path} is a symbolic link, not a lock file of ours"
     if not stat.S_ISREG(st.st_mode):
-        return f"{path} is not a regular file"
+        return f"the lock file {path} is {kind(st.st_mode)}, not a regular file"
     if st.st_uid != os.geteuid():
-        return f"{path} belongs to another user (uid {st.st_uid})"
+        return f"the lock file {path} belongs to another user (uid {st.st_uid})"
     return None
 
 
-def _open(path: Path) -> int:
+def _folder_refusal(folder: Path, st: os.stat_result) -> str | None:
+    if not stat.S_ISDIR(st.st_mode):
+        return f"the folder {folder} of our lock files is {kind(st.st_mode)}, not a folder"
+    if st.st_uid != os.geteuid():
+        return f"the folder {folder} of our lock files belongs to another user (uid {st.st_uid})"
+    return None
+
+
+def _open_folder(folder: Path) -> int:
+    """The lock's folder, opened: a folder of the user's. A symbolic link to it is followed
+    only when the link is the user's too (never one to somewhere else that another user
+    owns, such as a shared temporary folder)."""
     try:
-        why = _refusal(path, os.lstat(path))  # before opening: a FIFO or a device is never opened
-    except FileNotFoundError:
-        why = None
+        link = os.lstat(folder)
     except OSError as exc:
-        raise LockError(f"cannot lock {path}: {exc.strerror or exc}") from None
-    if why:
-        raise LockError(why)
-    try:
-        fd = os.open(path, _FLAGS, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise LockError(f"{path} is a symbolic link, not a lock file of ours") from None
-        raise LockError(f"cannot lock {path}: {exc.strerror or exc}") from None
-    try:
-        why = _refusal(path, os.fstat(fd))
+        raise LockError(f"cannot lock in {folder}: {exc.strerror or exc}", foreign=False) from None
+    if stat.S_ISLNK(link.st_mode) and link.st_uid != os.geteuid():
+        raise LockError(f"the folder {folder} of our lock files is a symbolic link of another user (uid {link.st_uid})")
+    if not stat.S_ISLNK(link.st_mode):
+        why = _folder_refusal(folder, link)  # before opening: a FIFO in its place is never opened
         if why:
             raise LockError(why)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except NotADirectoryError:
+        raise LockError(f"the folder {folder} of our lock files leads to something that is not a folder") from None
+    except OSError as exc:
+        raise LockError(f"cannot lock in {folder}: {exc.strerror or exc}", foreign=False) from None
+    return _kept(fd, lambda st: _folder_refusal(folder, st))
+
+
+def _kept(fd: int, refuse: Callable[[os.stat_result], str | None]) -> int:
+    """``fd`` when ``refuse`` finds nothing wrong with what it is open on (``fstat``); else
+    it is closed and :class:`LockError` says why."""
+    try:
+        why = refuse(os.fstat(fd))
     except BaseException:
         os.close(fd)
         raise
+    if why:
+        os.close(fd)
+        raise LockError(why)
     return fd
+
+
+def _open(path: Path, flags: int = _FLAGS) -> int:
+    """The lock file, opened (created 0600 when ``flags`` say so) in its folder's open
+    descriptor, checked before and after opening; :class:`LockError` when it is not ours."""
+    folder = _open_folder(path.parent)
+    try:
+        try:
+            why = _refusal(path, os.stat(path.name, dir_fd=folder, follow_symlinks=False))
+        except FileNotFoundError:
+            why = None
+        except OSError as exc:
+            raise LockError(f"cannot lock {path}: {exc.strerror or exc}", foreign=False) from None
+        if why:
+            raise LockError(why)  # before opening: a FIFO or a device is never opened
+        try:
+            fd = os.open(path.name, flags, 0o600, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LockError(f"the lock file {path} is a symbolic link, not a regular file") from None
+            if exc.errno == errno.ENOENT and not flags & os.O_CREAT:
+                raise
+            raise LockError(f"cannot lock {path}: {exc.strerror or exc}", foreign=False) from None
+    finally:
+        os.close(folder)
+    return _kept(fd, lambda st: _refusal(path, st))
+
+
+def check(path: Path) -> LockError | None:
+    """Why the lock ``path`` could not be taken (its folder or the file in its place is not
+    the user's, or not what a lock needs), or None; creates nothing, opens no FIFO, never
+    blocks. A lock file or a folder that is not there yet is fine: it is made when needed.
+    Asked before a refresh spends a token, since a lock refused after it would leave the
+    successor outside storage."""
+    if not os.path.lexists(path.parent):
+        return None
+    try:
+        fd = _open(path, _FLAGS & ~os.O_CREAT)
+    except FileNotFoundError:
+        return None
+    except LockError as exc:
+        return exc
+    os.close(fd)
+    return None
 
 
 def _same(fd: int, path: Path) -> bool:
@@ -136,14 +221,10 @@ def remove_if_free(path: Path) -> bool:
     """Remove the lock file ``path`` when it is a regular file of ours that nobody holds; True
     when it was removed. Never blocks, never creates."""
     try:
-        if _refusal(path, os.lstat(path)):
-            return False
-        fd = os.open(path, (_FLAGS & ~os.O_CREAT), 0o600)
-    except OSError:
+        fd = _open(path, _FLAGS & ~os.O_CREAT)
+    except (OSError, LockError):
         return False
     try:
-        if _refusal(path, os.fstat(fd)):
-            return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.live import atomic
-from pipeline.live.journal import Journal, JournalError, Rotation, latest, token_hash
+from pipeline.live.journal import MOVE_AWAY, Journal, JournalError, Rotation, latest, refused_line, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.pending import journal_folder, may_be_waiting
 from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
@@ -76,6 +76,7 @@ class Survey:
     results: list[tuple[str, int | None, Path]]  # lease results: spent hash, createdAt, path
     damaged: int = 0
     refused: str | None = None  # the journal is not ours (not read)
+    damage: str | None = None  # the journal's damaged lines, named (``journal:LINE``)
 
 
 def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -> Survey:
@@ -101,7 +102,16 @@ def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -
                 rotations[digest] = rotation
     stored = {digest for target in targets(pool) for digest in holding(pool, target)}
     waiting = {digest for digest in stored if newest(rotations, digest) is not None}
-    return Survey(rotations, journaled, waiting, stored, results, contents.damaged, contents.refused)
+    return Survey(
+        rotations,
+        journaled,
+        waiting,
+        stored,
+        results,
+        contents.damaged,
+        contents.refused,
+        contents.damage_note(journal.path),
+    )
 
 
 def holding(pool: Pool, target: Target) -> set[str]:
@@ -142,6 +152,7 @@ class Restored:
     removed: int = 0  # leftovers of dead processes removed
     waiting: int = 0  # spent tokens storage still holds afterwards
     rotations: dict[str, Rotation] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # warnings that need nothing done
 
 
 def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | None = None) -> Restored:
@@ -185,7 +196,9 @@ def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | 
         result.restored = len(done)
     tidy(pool, env, now_ms, journal, lease, found.rotations, result)
     if found.refused:
-        result.failures.append(f"{found.refused}: no token is refreshed while it is there (move it away)")
+        result.failures.append(refused_line(found.refused, MOVE_AWAY))
+    if found.damage:
+        result.notes.append(found.damage)
     sweep_locks(pool, journal, lease, found.rotations)
     return result
 
@@ -278,6 +291,7 @@ def repair(env: Mapping[str, str], now_ms: int, storage_dir: str | None = None) 
         lines.append(
             f"removed {result.removed} leftover file{'s' if result.removed != 1 else ''} of processes that died"
         )
+    lines.extend(f"warning: {note}" for note in result.notes)
     if result.restored:
         lines.append(f"restored {result.restored} rotated token{'s' if result.restored != 1 else ''} from the journal")
     elif not result.failures:

@@ -11,8 +11,10 @@ The order of a refresh (:meth:`TokenKeeper.refresh`):
 3. the file as it is now: when another process has rotated the token since we read it, its
    tokens are used (or refreshed), never the spent one; when the journal has a successor that
    storage lacks, that one is used;
-4. room before spending: space for the answer reserved in the journal, and a new copy of the
-   storage file proven to fit; else no refresh;
+4. room before spending: every lock file the refresh and its write-back take checked to be
+   ours (:func:`pipeline.live.locks.check`), space for the answer reserved in the journal,
+   and a new copy of the storage file proven to fit; else no refresh (one
+   ``what went wrong: what to do`` line, :meth:`TokenKeeper._refuse`, and exit 1);
 5. codex-multi-auth's refresh lease (:mod:`pipeline.live.lease`), so two programs never spend
    the same token; a result it published is used (it proves the token spent);
 6. the token endpoint's answer goes into the token journal (:mod:`pipeline.live.journal`)
@@ -38,9 +40,24 @@ from typing import Any
 import httpx
 
 from pipeline.live import inflight, locks, oauth, recovery
+from pipeline.live.atomic import LOCK_NAME as WRITE_LOCK
 from pipeline.live.atomic import WriteError, prove_room
 from pipeline.live.endpoints import Endpoints
-from pipeline.live.journal import RESERVE_BYTES, Journal, JournalError, Reservation, Rotation, latest, token_hash
+from pipeline.live.journal import (
+    FIX_PERMISSIONS,
+    MOVE_AWAY,
+    NO_ROOM,
+    RESERVE_BYTES,
+    Journal,
+    JournalError,
+    JournalRefused,
+    Reservation,
+    Rotation,
+    latest,
+    refused_line,
+    token_hash,
+)
+from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK
 from pipeline.live.lease import Lease, LeaseTimeout
 from pipeline.live.locks import SPEND_LOCK_PREFIX, SPEND_LOCK_SUFFIX, LockBusy, LockError
 from pipeline.live.pending import journal_folder
@@ -101,6 +118,7 @@ class TokenKeeper:
     clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
     lease: Lease | None = None
     failures: list[TokenNotSaved] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # refreshes refused before spending (exit 1)
     notes: list[str] = field(default_factory=list)
     restored: int = 0
     waiting: int = 0  # spent tokens storage still holds after the last recovery
@@ -124,8 +142,10 @@ class TokenKeeper:
         restored = recovery.restore(self.pool, self.env, self.clock(), self.journal)
         self.rotations.update(restored.rotations)
         self.waiting = restored.waiting
-        for line in restored.failures:
-            self._note(f"warning: {line}")
+        self._note_failures(restored)
+        refused = self.journal.refused()
+        if refused:  # said among the failures above; no token can be refreshed while it is there
+            self.refused.append(refused_line(refused, MOVE_AWAY))
         if restored.restored:
             self.restored += restored.restored
             self.notes.append(f"restored {_count(restored.restored)} from the journal")
@@ -136,8 +156,7 @@ class TokenKeeper:
         back; the journal is compacted."""
         restored = recovery.restore(self.pool, self.env, self.clock(), self.journal)
         self.waiting = restored.waiting
-        for line in restored.failures:
-            self._note(f"warning: {line}")
+        self._note_failures(restored)
         if restored.restored:
             self.restored += restored.restored
             self.notes.append(
@@ -145,6 +164,14 @@ class TokenKeeper:
             )
         if restored.waiting:
             self.notes.append(f"warning: {recovery.pending_text(restored.waiting)}")
+
+    def _note_failures(self, restored: recovery.Restored) -> None:
+        """What recovery could not do, and what it found damaged, as warnings; a refused
+        journal's line is the one its refused refreshes say (:meth:`_refuse`), said once."""
+        for line in restored.failures:
+            self._note(f"warning: {line}", MOVE_AWAY if line.endswith(MOVE_AWAY) else None)
+        for line in restored.notes:
+            self._note(f"warning: {line}", "damaged")
 
     def close(self) -> None:
         """When the run has written its last file: our lock files that nobody holds go, and
@@ -165,6 +192,36 @@ class TokenKeeper:
             if (key or line) not in self._said:
                 self._said.add(key or line)
                 self.notes.append(line)
+
+    def _refuse(self, what: str, todo: str) -> tuple[None, Failure]:
+        """A refresh refused before any token is spent (the journal, a lock file or a folder
+        that is not ours, no room, no permission): one ``what went wrong: what to do`` line
+        for stderr, said once per run for each thing to do (the first file it names; the
+        next run names the next), the account's failure, and the run's exit 1
+        (:attr:`refused`)."""
+        line = refused_line(what, todo)
+        self._note(f"warning: {line}", todo)
+        with self._guard:
+            self.refused.append(line)
+        return None, Failure(None, f"not refreshed: {what}")
+
+    def _refuse_lock(self, error: LockError) -> tuple[None, Failure]:
+        return self._refuse(str(error), MOVE_AWAY if error.foreign else NO_ROOM)
+
+    def _foreign_lock(self) -> LockError | None:
+        """The first of the lock files a refresh and its write-back take that could not be
+        taken (:func:`locks.check`): asked before the token is spent, since a lock refused
+        after it would leave the successor outside storage."""
+        assert self.lease is not None
+        paths = [folder / WRITE_LOCK for folder in self.lock_folders]
+        paths.append(self.journal.folder / JOURNAL_LOCK)
+        if self.lease.enabled:
+            paths.append(self.lease.folder / WRITE_LOCK)
+        for path in paths:
+            why = locks.check(path)
+            if why is not None:
+                return why
+        return None
 
     def usable(self, access: Any, expires: int | None) -> bool:
         if not isinstance(access, str) or not access.strip():
@@ -193,11 +250,10 @@ class TokenKeeper:
                 )
             why = writable(source.path)
             if why:
-                return None, Failure(None, f"not refreshed: rotated tokens could not be saved ({why})")
+                return self._refuse(why, FIX_PERMISSIONS)
             refused = self.journal.refused()
             if refused:
-                self._note(f"warning: {refused}: no token is refreshed while it is there (move it away)")
-                return None, Failure(None, f"not refreshed: {refused}")
+                return self._refuse(refused, MOVE_AWAY)
             room = _room_for(creds)
             spent = first
             deadline = time.monotonic() + self.wait_s()
@@ -210,7 +266,7 @@ class TokenKeeper:
                         "lease_busy", "not refreshed: another process has been refreshing this token for too long"
                     )
                 except LockError as exc:
-                    return None, Failure(None, f"not refreshed: {exc}")
+                    return self._refuse_lock(exc)
                 if isinstance(outcome, _Next):
                     old, spent = outcome.token, outcome.digest
                     continue
@@ -270,16 +326,19 @@ class TokenKeeper:
             if self.usable(chained.access, expires):
                 return Fresh(chained.access, expires), None
             return _Next(chained.refresh, chained.next)
+        foreign = self._foreign_lock()
+        if foreign is not None:
+            return self._refuse_lock(foreign)
         try:
             reservation = self.journal.reserve(room)
+        except JournalRefused as exc:
+            return self._refuse(str(exc), MOVE_AWAY)
         except JournalError as exc:
-            self._note(f"warning: not refreshing: {exc}{_NOTHING_SPENT}", "room")
-            return None, Failure(None, f"not refreshed: {exc}")
+            return self._refuse(str(exc), NO_ROOM)
         with reservation:
             why = prove_room(source.path, room)
             if why:
-                self._note(f"warning: not refreshing: {why}{_NOTHING_SPENT}", "room")
-                return None, Failure(None, f"not refreshed: {why}")
+                return self._refuse(why, NO_ROOM)
             return self._rotate(client, old, spent, lock, source, account_id, email, who, reservation)
 
     def _rotate(
@@ -404,7 +463,6 @@ class TokenKeeper:
         return None
 
 
-_NOTHING_SPENT = " (no token was spent; free some space and run again)"
 MAX_HOPS = 8  # tokens followed in one refresh (each rotated by another process meanwhile)
 
 
@@ -460,7 +518,8 @@ class SpendLock:
                 os.pwrite(fd, _MARK, 0)
         except OSError as exc:
             self._release(keep=self.unfinished)
-            raise LockError(f"cannot lock {self.paths[len(self.fds) - 1 if self.fds else 0]}: {exc.strerror}") from None
+            where = self.paths[len(self.fds) - 1 if self.fds else 0]
+            raise LockError(f"cannot lock {where}: {exc.strerror}", foreign=False) from None
         except BaseException:
             self._release(keep=self.unfinished)
             raise

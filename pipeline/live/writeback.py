@@ -46,9 +46,9 @@ def writable(path: Path) -> str | None:
     """Why ``path`` cannot be replaced atomically, or None when it can."""
     folder = path.parent
     if not folder.is_dir():
-        return f"{folder} does not exist"
+        return f"the folder {folder} does not exist"
     if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{folder} is not writable"
+        return f"the folder {folder} is not writable"
     if path.exists() and not os.access(path, os.R_OK):
         return f"{path} is not readable"
     return None

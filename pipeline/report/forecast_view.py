@@ -12,6 +12,8 @@ import orjson
 from pipeline import __version__
 from pipeline.forecast import VERDICTS, forecast_account, horizon_end, pool_forecast
 from pipeline.humanize import duration, utc_stamp
+from pipeline.report.markdown import code
+from pipeline.report.markdown import text as md_text
 from pipeline.report.prometheus import _help, _identity, _labels, _number, _seconds
 from pipeline.report.view import View
 
@@ -184,14 +186,14 @@ def forecast_markdown(doc: Record) -> str:
             else f"Stays at or above {pool['minHealthy']} usable."
         )
     if pool["next"] is not None:
-        out.append(f"Use next: **{_md(_name(doc, pool['next']))}** ({_md(pool['next']['reasoning'])}).")
+        out.append(f"Use next: **{code(_name(doc, pool['next']))}** ({md_text(pool['next']['reasoning'])}).")
     out += ["", "| # | Account | Verdict | Window | Used | Pace (pts/h) | Basis | Runs out | Available |"]
     out.append("|--:|---|---|---|--:|--:|---|---|---|")
     for account in doc["accounts"]:
         binding = next((w for w in account["windows"] if w["name"] == account.get("bindingWindow")), None)
         pace = binding.get("pacePerHour") if binding else None
         out.append(
-            f"| {account['index'] + 1} | {_md(account['name'])} | {account['verdict']} | {account.get('bindingWindow') or ''} | "
+            f"| {account['index'] + 1} | {code(account['name'])} | {account['verdict']} | {account.get('bindingWindow') or ''} | "
             f"{_used(binding) if binding else ''} | {'' if pace is None else f'{pace:.1f}'} | "
             f"{(binding or {}).get('basis') or ''} | {_stamp(account.get('runOutAt'))} | {_stamp(account.get('availableAt'))} |"
         )
@@ -200,10 +202,6 @@ def forecast_markdown(doc: Record) -> str:
 
 def _stamp(ms: int | None) -> str:
     return utc_stamp(ms) if ms is not None else ""
-
-
-def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
 
 
 def forecast_prometheus(doc: Record) -> str:

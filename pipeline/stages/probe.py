@@ -68,7 +68,9 @@ class _Tokens:
 class Prober:
     """Runs the probe stage. ``failures`` collects rotated tokens that could not be saved: the
     caller must say them loudly and exit non-zero (``lost``: how many of them no later run
-    can restore either)."""
+    can restore either). ``refused``: refreshes refused before a token was spent (something
+    not ours in place of the journal or a lock file, no room, no permission), each said on a
+    warning line among the notes: the caller exits non-zero too."""
 
     options: ProbeOptions
     env: Mapping[str, str]
@@ -78,6 +80,7 @@ class Prober:
     progress: Callable[[int, int, int], None] | None = None
     failures: list[str] = field(default_factory=list)
     lost: int = 0
+    refused: int = 0
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -156,6 +159,7 @@ class Prober:
         self.notes.extend(keeper.notes)
         self.failures.extend(str(error) for error in keeper.failures)
         self.lost += sum(1 for error in keeper.failures if not error.repairable)
+        self.refused += len(keeper.refused)
 
     def _finish(self, item: tuple[Record, Future[Record] | None]) -> Record:
         record, future = item

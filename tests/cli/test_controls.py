@@ -137,6 +137,23 @@ def test_markdown_report_with_a_double_backtick_email_makes_no_link(pool_dir: Pa
     assert line.index(" ```", opened + 4) == opened + 4 + len(email)
 
 
+@pytest.mark.parametrize(
+    "email", ["x``[click](https://evil.example)``@example.com", "<img src=x onerror=alert(1)>_a_*b*@example.com"]
+)
+def test_markdown_forecast_puts_names_in_code_spans_too(pool_dir: Path, email: str) -> None:
+    """The forecast's Markdown names accounts the way the report's does (its own escaping let
+    a link, emphasis or an HTML tag in an e-mail through)."""
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([poolkit.account("bt", NOW, email=email)]))
+    out = run_cli(["forecast", "--format", "markdown", "--now", str(NOW)], validate=False).text
+    lines = [line for line in out.splitlines() if email in line]
+    assert len(lines) == 2, out  # "Use next" and the table row
+    for line in lines:
+        assert code(email) in line, line
+        opened = line.index(code(email))
+        before, after = line[:opened], line[opened + len(code(email)) :]
+        assert "`" not in before + after and "<" not in before + after, "nothing of the name outside its span"
+
+
 def test_stderr_shows_stored_text_escaped(pool_dir: Path) -> None:
     # a rotated-token failure names the account on stderr; here: a warning that quotes stored text
     from pipeline.cli import common as cli_module

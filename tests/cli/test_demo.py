@@ -124,3 +124,34 @@ def test_every_demo_mode_stays_in_its_temporary_folder(
     assert snapshot(ROOT / "examples" / "sample-pool") == sample_before
     assert list(tmp_root.iterdir()) == [], "the temporary folder was left behind"
     assert listener.connections == 0, "the demo contacted the address in the environment"
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        ["--dir", "{pool}"],
+        ["--json", "--dir={pool}"],
+        ["--project", "{pool}"],
+        ["--live", "--history", "{history}"],
+        ["--history={history}", "--live"],
+    ],
+    ids=lambda mode: " ".join(mode),
+)
+def test_options_that_point_at_real_data_are_refused(
+    mode: list[str], hostile: tuple[dict[str, str], Path, Path, Listener]
+) -> None:
+    env, sentinel, tmp_root, listener = hostile
+    args = [a.format(pool=sentinel / "pool", history=sentinel / "history.sqlite3") for a in mode]
+    before = snapshot(sentinel)
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "demo"), *args], cwd=sentinel, env=env, capture_output=True, timeout=180
+    )
+    name = next(a.split("=", 1)[0] for a in args if a.split("=", 1)[0] in ("--dir", "--project", "--history"))
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == b"", "no report of the real pool"
+    assert done.stderr.decode().splitlines() == [
+        f"demo: {name} would point the demo at real data; the demo runs only on a copy of the sample pool: "
+        f"run `codex auth report {name} ...` for yours"
+    ]
+    assert snapshot(sentinel) == before
+    assert list(tmp_root.iterdir()) == [] and listener.connections == 0

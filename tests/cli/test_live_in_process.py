@@ -432,15 +432,19 @@ def test_no_refresh_when_the_file_cannot_be_written(pool_dir: Path, fake_backend
     else:
         pool_dir.chmod(0o500)
     try:
-        (locked,) = accounts_of(probe().records)
+        result = probe(expect=1)  # a refresh refused to keep the token: a problem found
+        (locked,) = accounts_of(result.records)
     finally:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(pool_dir)], check=True)
         else:
             pool_dir.chmod(0o700)
     assert locked["probe"]["outcome"] == "refresh-failed"
-    assert "rotated tokens could not be saved" in locked["probe"]["detail"]
+    assert locked["probe"]["detail"] == f"not refreshed: the folder {pool_dir} is not writable"
     assert server.stats()["requests"]["refresh"] == 0, "the token was not spent"
+    assert [line for line in result.stderr.splitlines() if "warning" in line] == [
+        f"probe: warning: the folder {pool_dir} is not writable: fix its permissions and run again; no token was spent"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,9 @@ def both_ways(
         ["auth", "fix", "--dry-run"],
         ["auth", "doctor", "--fix"],
         ["login", "--device-auth"],
+        ["auth", "--some-unknown-opt"],  # an option our `codex auth` does not know: not ours
+        ["auth", "--profile", "work", "report"],
+        ["auth", "--", "report"],
     ],
     ids=lambda args: " ".join(args) or "(none)",
 )
@@ -266,6 +269,51 @@ def test_our_command_names_come_from_the_cli_table() -> None:
     for name in ("login", "list", "switch", "check", "fix", "doctor", "status", "best", "wat"):
         assert not wrapper.is_ours([name])
     assert wrapper.is_ours([]) and wrapper.is_ours(["--help"]) and wrapper.is_ours(["--version"])
+    assert not wrapper.is_ours(["--some-unknown-opt"]) and not wrapper.is_ours(["--json", "report"])
+
+
+def test_our_root_options_are_the_cli_groups() -> None:
+    """The wrapper keeps only our root group's options (it cannot import click); any other
+    option after ``codex auth`` goes to the next codex."""
+
+    from pipeline.cli import cli
+
+    context = cli.make_context("codex auth", ["--help"], resilient_parsing=True)
+    options = {name for param in cli.get_params(context) for name in param.opts + param.secondary_opts}
+    assert options == wrapper.ROOT_OPTIONS
+
+
+# Ctrl-C while the wrapper is still deciding, before the exec: ``main`` is run with the step
+# named by $STEP made to receive a SIGINT (as a Ctrl-C typed at that moment would), and the
+# next codex must not run.
+SIGINT_AT = r"""
+import os, signal, sys
+from pipeline import wrapper
+step = os.environ["STEP"]
+original = getattr(wrapper, step)
+def interrupted(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGINT)
+    return original(*args, **kwargs)
+setattr(wrapper, step, interrupted)
+wrapper.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    ("step", "args"),
+    [
+        ("_self_paths", ["exec"]),
+        ("our_commands", ["auth", "login"]),
+        ("find_real_codex", ["exec"]),
+        ("initial_environ", ["auth", "--some-unknown-opt"]),
+    ],
+)
+def test_ctrl_c_before_the_hand_off_ends_the_wrapper_by_sigint(standin: Standin, step: str, args: list[str]) -> None:
+    env = dict(os.environ, PATH=wrapper_path(sys.executable, standin.path.parent), STEP=step, PYTHONPATH=str(ROOT))
+    done = run([sys.executable, "-c", SIGINT_AT, *args], env)
+    assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr)  # as a shell sees Ctrl-C
+    assert done.stderr == b"", "no traceback, no line"
+    assert not (standin.out / "argv").exists(), "the next codex never started"
 
 
 def test_wrappers_on_path_are_skipped(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ import pytest
 
 from pipeline.live.atomic import LOCK_NAME
 from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK
-from pipeline.live.journal import Journal, Rotation, token_hash
+from pipeline.live.journal import MOVE_AWAY, NO_ROOM, Journal, Rotation, token_hash
 from pipeline.live.locks import SPEND_LOCK_PREFIX, SPEND_LOCK_SUFFIX
 from pipeline.live.pending import JOURNAL_NAME
 from testkit import poolkit
@@ -98,15 +98,14 @@ def warnings(stderr: str) -> list[str]:
 def test_a_fifo_journal_refreshes_nothing_and_hangs_nothing(pool_dir: Path, backend: Any) -> None:
     account, server = one_account(pool_dir, backend)
     os.mkfifo(pool_dir / JOURNAL_NAME, 0o600)
-    live = tool("report", "--live", "--json", timeout=60)  # on a FIFO, the run used to block forever
+    live = tool("report", "--live", "--json", timeout=60, expect=1)  # on a FIFO, the run used to block forever
     (reported,) = json.loads(live.stdout)["accounts"]
     assert reported["status"] != "healthy"
     assert server.stats()["requests"]["refresh"] == 0, "the token was not spent"
     assert stored_token(pool_dir) == account["refreshToken"]
     lines = warnings(live.stderr)
     assert lines == [
-        f"report: warning: the token journal {pool_dir / JOURNAL_NAME} is a FIFO, not a regular file: "
-        "no token is refreshed while it is there (move it away)"
+        f"report: warning: the token journal {pool_dir / JOURNAL_NAME} is a FIFO, not a regular file: {MOVE_AWAY}"
     ]
     assert stat.S_ISFIFO(os.lstat(pool_dir / JOURNAL_NAME).st_mode), "left as it was"
     repair = tool("repair", expect=1, timeout=60)
@@ -121,13 +120,13 @@ def test_a_symlinked_journal_gets_no_token_and_its_target_keeps_its_mode(
     outside.write_text("")
     outside.chmod(0o644)
     (pool_dir / JOURNAL_NAME).symlink_to(outside)
-    live = tool("report", "--live", "--json")
+    live = tool("report", "--live", "--json", expect=1)
     assert server.stats()["requests"]["refresh"] == 0
     assert outside.read_text() == "", "no rotated token went through the link"
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644, "no chmod through the link"
     assert warnings(live.stderr) == [
         f"report: warning: the token journal {pool_dir / JOURNAL_NAME} is a symbolic link, not a regular file: "
-        "no token is refreshed while it is there (move it away)"
+        f"{MOVE_AWAY}"
     ]
     assert stored_token(pool_dir) == account["refreshToken"]
 
@@ -137,7 +136,7 @@ def test_a_hard_linked_journal_is_refused(pool_dir: Path, backend: Any, tmp_path
     outside = tmp_path / "other-name.ndjson"
     outside.write_text("")
     os.link(outside, pool_dir / JOURNAL_NAME)
-    live = tool("report", "--live", "--json")
+    live = tool("report", "--live", "--json", expect=1)
     assert server.stats()["requests"]["refresh"] == 0
     assert "has other names too (2 hard links)" in live.stderr
     assert outside.read_text() == ""
@@ -256,14 +255,14 @@ def test_under_a_file_size_limit_no_token_is_spent_that_cannot_be_kept(tmp_path:
     by_limit = {case.limit: case for case in figures.cases}
     for limit in (512, 4096):  # below the journal's reserved room
         case = by_limit[limit]
-        assert case.refreshes == 0 and case.exit == 0, case.lines
-        assert [line for line in case.lines if "not refreshing" in line] == [
-            f"report: warning: not refreshing: no room for rotated tokens in the token journal "
-            f"{tmp_path / '.codex' / 'multi-auth' / JOURNAL_NAME}: File too large "
-            "(no token was spent; free some space and run again)"
+        assert case.refreshes == 0 and case.exit == 1, case.lines
+        assert [line for line in case.lines if NO_ROOM in line] == [
+            f"report: warning: no room for rotated tokens in the token journal "
+            f"{tmp_path / '.codex' / 'multi-auth' / JOURNAL_NAME}: File too large: {NO_ROOM}"
         ]
-    room = [line for line in by_limit[20000].lines if "not refreshing" in line]
+    room = [line for line in by_limit[20000].lines if NO_ROOM in line]
     assert by_limit[20000].refreshes == 0 and len(room) == 1, "the accounts file (about 24 KB) has no room"
+    assert by_limit[20000].exit == 1
     assert by_limit[40000].refreshes > 0, "room for some"
     assert by_limit[None].refreshes == 4
     assert figures.lost == 0 and figures.spent_twice == 0

@@ -227,3 +227,36 @@ def test_repair_with_nothing_to_do(pool_dir: Path) -> None:
     result = run_cli(["repair"], validate=False)
     assert result.stderr == "repair: nothing to repair: storage holds every rotated token\n"
     assert snapshot_tree(pool_dir) == before
+
+
+@pytest.mark.parametrize("args", [["repair"], ["report", "--live"], ["report"]])
+def test_a_journal_line_nested_too_deeply_is_a_damaged_line_not_a_crash(
+    pool_dir: Path, backend: Any, args: list[str]
+) -> None:
+    """A journal line of 100,000 ``[`` (damage, or a planted file) used to end every command that
+    reads the journal in ``internal error: RecursionError``."""
+    t = now()
+    account = expired("deep", t)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    server = backend(poolkit.backend_scenario([account]))
+    good = Rotation(token_hash("rt_fixture_gone"), "access-gone", "rt_fixture_gone_next", t + DAY, None, "acct-x", t)
+    journal = pool_dir / JOURNAL_NAME
+    Journal(pool_dir).append(good)
+    with journal.open("ab") as out:
+        out.write(b"[" * 100_000 + b"\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    damaged = [line for line in done.stderr.splitlines() if f"{journal}:2" in line]
+    if args == ["report"]:
+        assert damaged == [], "a default report reads the journal, and writes and says nothing of it"
+        return
+    assert damaged == [
+        f"{args[0]}: warning: {journal}:2: not an entry of the token journal (torn by a crash or damaged): "
+        "nothing to do, it is left out and dropped at the next compaction"
+    ], done.stderr
+    if args == ["report", "--live"]:
+        assert server.stats()["refresh"]["succeeded"] == 1, "the account is refreshed as usual"
+    assert b"[[[" not in journal.read_bytes(), "dropped by the compaction"

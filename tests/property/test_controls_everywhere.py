@@ -1,8 +1,9 @@
 """Any text in storage (all of Unicode but lone surrogates, which a JSON file cannot hold as
 text; controls included) as an e-mail, a label, a workspace name or a flagged account's label,
 and any text in the history's rows, gives output free of raw control characters in every
-format: text, JSON (its decoded values too), Markdown, HTML, Prometheus, the record stream, and
-the history's NDJSON, CSV and table; and it forges no line (the same line count as a plain name)."""
+format: text, JSON (its decoded values too), Markdown, HTML, Prometheus, the record stream, the
+forecast's text and Markdown, and the history's NDJSON, CSV and table; and it forges no line
+(the same line count as a plain name)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from testkit.helpers import json_strings, run_cli
 
 NOW = poolkit.SEED_NOW
 FORMATS = ("text", "json", "markdown", "html", "prometheus")
-LINE_STABLE = ("text", "markdown", "prometheus")
+LINE_STABLE = ("text", "markdown", "prometheus", "forecast markdown")
 ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24)
 NASTY = "\x1b]0;t\x07\x1b[2J\r\n\x00\x7f\x85\x9b\u202e\u2066\u2028``"
 
@@ -45,6 +46,8 @@ def _outputs(folder: Path) -> dict[str, str]:
     base = ["--dir", str(folder), "--now", str(NOW)]
     found = {fmt: run_cli(["report", "--format", fmt, *base], validate=False).text for fmt in FORMATS}
     found["collect"] = run_cli(["collect", *base], validate=False).text
+    for fmt in ("text", "markdown"):
+        found[f"forecast {fmt}"] = run_cli(["forecast", "--format", fmt, *base], validate=False).text
     return found
 
 

@@ -1,5 +1,6 @@
 """History rows of the wrong type or range (a ``reset_at`` of text, a ``used_percent`` of
-1e308, a sampled time of text, an ``enabled`` of 7, a blob for an e-mail): ``history`` in every
+1e308, a sampled time of text, an ``enabled`` of 7, a blob for an e-mail, text that is not
+UTF-8): ``history`` in every
 kind and format and ``forecast`` skip them, say how many in one line, and never end in an
 internal error (an earlier version did). The rows are written by the tool itself into a real
 SQLite file, then damaged with SQL as another program would."""
@@ -25,6 +26,11 @@ DAMAGE = {
     "enabled 7": "UPDATE observations SET enabled = 7 WHERE id = (SELECT min(id) FROM observations)",
     "email blob": "UPDATE observations SET email = x'00ff' WHERE id = (SELECT min(id) FROM observations)",
     "run text": "UPDATE runs SET sampled_at = 'x' WHERE id = (SELECT max(id) FROM runs)",
+    # text that is not UTF-8 (SQLite keeps the bytes it is given as TEXT)
+    "email not utf-8": "UPDATE observations SET email = CAST(x'61ff62c0' AS TEXT) WHERE id = (SELECT min(id) FROM observations)",
+    "key not utf-8": "UPDATE observations SET account_key = CAST(x'ff' AS TEXT) WHERE id = (SELECT max(id) FROM observations)",
+    "window not utf-8": "UPDATE windows SET name = CAST(x'80' AS TEXT) WHERE observation_id = (SELECT min(id) FROM observations)",
+    "status not utf-8": "UPDATE observations SET status = CAST(x'c3' AS TEXT) WHERE id = (SELECT min(id) FROM observations)",
 }
 
 
