@@ -6,11 +6,16 @@ token the run read from storage or received from the token endpoint is remembere
 every byte we write (stdout, stderr, ``--out``, the NDJSON stream, the state file and the
 quota cache) is scrubbed of them before it leaves.
 
-The scrubber costs one regex pass over the output, and only when the registry holds
-anything: the output is cut into runs of token characters at least :data:`MIN_SECRET`
-long, and each run is looked up by the last :data:`MIN_SECRET` characters of every
-registered token (a dictionary lookup per character of a long run). A token found is
-replaced by ``***``.
+The registry is linear in tokens and the scrubber in output, whatever the tokens share.
+Tokens and text are compared in a canonical form with every ``-`` read as ``_`` (one C pass
+over each), so a token, its copies with ``-`` and ``_`` swapped, and any mixture of the two
+are one entry. A token is indexed by the :data:`_GRAM`-character grams that start at the
+:data:`_STEP` offsets ending at its last characters: the random tail of a JWT's signature or
+of a refresh token, never the header every token of one signing key shares. Registering costs
+:data:`_STEP` dictionary appends per token. Scrubbing cuts the text into aligned
+:data:`_GRAM`-character pieces (one regex pass), intersects them with the index (a set
+operation) and looks for the few tokens found that way; one of those pieces lies inside any
+occurrence of any registered token. A token found is replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -24,23 +29,31 @@ MIN_SECRET = 16  # shorter strings are not registered: real tokens are far longe
 MASK = "***"
 _TOKEN_CHARS = r"A-Za-z0-9._~+/=\-"
 _PLAIN = re.compile(f"[{_TOKEN_CHARS}]+")
-# A run is looked up every _STEP characters by the _GRAM characters found there; a token is
-# indexed by its grams at offsets 0 to _STEP - 1, so that one of those lookups lands inside any
-# occurrence of it. Tokens too short for that (under _STEP + _GRAM - 1 characters) are looked
-# up by their last _GRAM characters at every position instead.
+# A text is looked up every _STEP characters by the _GRAM characters found there; a token is
+# indexed by its grams at the last _STEP offsets where a whole gram fits, so that one of those
+# lookups lands inside any occurrence of it. Tokens too short for that (under _STEP + _GRAM - 1
+# characters) are looked up by their last _GRAM characters at every position of a run instead.
 _GRAM = 16
 _STEP = 16
 _LONG = _STEP + _GRAM - 1
 _CHUNK = re.compile(f"(?s).{{{_GRAM}}}")
 
 _lock = threading.Lock()
-_grams: dict[str, tuple[tuple[str, int], ...]] = {}
-_by_tail: dict[str, tuple[str, ...]] = {}
-_odd: set[str] = set()  # tokens with characters outside the run class: replaced as substrings
-_known: set[str] = set()
+# Lists only ever appended to (under the lock): scrub() reads them without it.
+_grams: dict[str, list[tuple[str, int]]] = {}  # canonical gram -> (canonical token, its offset)
+_by_tail: dict[str, list[str]] = {}  # short canonical tokens by their last _GRAM characters
+_odd: dict[str, None] = {}  # tokens with characters outside the run class: replaced as substrings
+_odd_longest_first: list[tuple[str, ...]] = [()]
+_known: set[str] = set()  # every registered variant
+_canonical: set[str] = set()
 _count = 0
 _shortest = 0  # the shortest registered token: shorter runs need no look at all
 _runs: dict[int, re.Pattern[str]] = {}
+
+
+def _canon(text: str) -> str:
+    """``text`` with every ``-`` read as ``_``: one form for a token and its swapped copies."""
+    return text.replace("-", "_") if "-" in text else text
 
 
 def _run_pattern(length: int) -> re.Pattern[str]:
@@ -57,36 +70,43 @@ def _run_pattern(length: int) -> re.Pattern[str]:
 def remember(*values: object) -> None:
     """Register strings that must never be written (tokens, API keys). Others are ignored."""
     for value in values:
-        if not isinstance(value, str):
-            continue
-        token = value.strip()
-        # The copies with "-" and "_" swapped are secrets too: a header name normalised into a
-        # limit id (or anything else that swaps them) must not carry a token past the scrubber.
-        for variant in {token, token.replace("-", "_"), token.replace("_", "-")}:
-            _register(variant)
+        if isinstance(value, str):
+            _register(value.strip())
 
 
 def _register(token: str) -> None:
     global _count, _shortest
     if len(token) < MIN_SECRET or token in _known:
         return
+    # The copies with "-" and "_" swapped are secrets too: a header name normalised into a
+    # limit id (or anything else that swaps them) must not carry a token past the scrubber.
+    variants = {token, token.replace("-", "_"), token.replace("_", "-")}
     with _lock:
-        if token in _known:
+        new = variants - _known
+        if not new:
             return
-        _known.add(token)
-        # New tuples, never changed ones: scrub() reads without the lock.
-        if not _PLAIN.fullmatch(token):
-            _odd.add(token)
-        elif len(token) >= _LONG:
-            for offset in range(_STEP):
-                gram = token[offset : offset + _GRAM]
-                _grams[gram] = (*_grams.get(gram, ()), (token, offset))
+        _known.update(new)
+        _count += len(new)
+        canon = _canon(token)
+        if canon in _canonical:
+            return
+        _canonical.add(canon)
+        if not _PLAIN.fullmatch(canon):
+            _odd.update(dict.fromkeys(sorted(variants)))
+            _odd_longest_first[0] = ()  # sorted again when next needed
+            return
+        if len(canon) >= _LONG:
+            first = len(canon) - _STEP - _GRAM + 1
+            for offset in range(first, first + _STEP):
+                gram = canon[offset : offset + _GRAM]
+                bucket = _grams.get(gram)
+                if bucket is None:
+                    _grams[gram] = [(canon, offset)]
+                else:
+                    bucket.append((canon, offset))
         else:
-            tail = token[-_GRAM:]
-            _by_tail[tail] = tuple(sorted((*_by_tail.get(tail, ()), token), key=len, reverse=True))
-        if _PLAIN.fullmatch(token):
-            _shortest = len(token) if not _shortest else min(_shortest, len(token))
-        _count += 1
+            _by_tail.setdefault(canon[-_GRAM:], []).append(canon)
+        _shortest = len(canon) if not _shortest else min(_shortest, len(canon))
 
 
 def remember_all(values: Iterable[object]) -> None:
@@ -123,7 +143,9 @@ def forget_all() -> None:
         _grams.clear()
         _by_tail.clear()
         _odd.clear()
+        _odd_longest_first[0] = ()
         _known.clear()
+        _canonical.clear()
         _count = 0
 
 
@@ -137,35 +159,43 @@ def scrub(text: str) -> str:
     if not _count:
         return text
     if _odd:
-        with _lock:
-            odd = sorted(_odd, key=len, reverse=True)
-        for token in odd:
+        for token in _odd_tokens():
             if token in text:
                 text = text.replace(token, MASK)
     if _by_tail:  # short tokens registered: look at every run of token characters
         return _run_pattern(_shortest).sub(_scrub_match, text) if _shortest else text
     if _grams:
         # One dictionary lookup every _STEP characters of the whole text finds every long token.
-        spans = _gram_spans(text)
+        spans = _gram_spans(_canon(text))
         if spans:
             text = _masked(text, spans)
-        if "\\" in text and _gram_spans(text.replace("\\", "")):
+        if "\\" in text and _gram_spans(_canon(text.replace("\\", ""))):
             text = _run_pattern(_shortest).sub(_scrub_match, text)  # a token Markdown escaped
     return text
 
 
-def _gram_spans(text: str) -> list[tuple[int, int]]:
-    """Where registered long tokens occur in ``text``: the text cut into aligned _GRAM-long
-    pieces (by the regex engine), the pieces that are some token's grams picked by a set
-    intersection, and only those tokens searched for."""
-    hits = _grams.keys() & set(_CHUNK.findall(text))
+def _odd_tokens() -> tuple[str, ...]:
+    ordered = _odd_longest_first[0]
+    if len(ordered) != len(_odd):
+        with _lock:
+            ordered = _odd_longest_first[0] = tuple(sorted(_odd, key=len, reverse=True))
+    return ordered
+
+
+def _gram_spans(canon: str) -> list[tuple[int, int]]:
+    """Where registered long tokens occur in ``canon`` (a canonical text): the text cut into
+    aligned _GRAM-long pieces (by the regex engine), the pieces that are some token's grams
+    picked by a set intersection, and each hit checked where it stands."""
+    hits = _grams.keys() & set(_CHUNK.findall(canon))
     spans = []
     for gram in hits:
-        for token, _offset in _grams[gram]:
-            start = text.find(token)
-            while start != -1:
-                spans.append((start, start + len(token)))
-                start = text.find(token, start + 1)
+        position = canon.find(gram)
+        while position != -1:
+            for token, offset in _grams[gram]:
+                start = position - offset
+                if start >= 0 and canon.startswith(token, start):
+                    spans.append((start, start + len(token)))
+            position = canon.find(gram, position + 1)
     return spans
 
 
@@ -180,18 +210,18 @@ def _scrub_match(match: re.Match[str]) -> str:
 
 def _scrub_run(run: str) -> str:
     spans: list[tuple[int, int]] = []
+    canon = _canon(run)
     if _grams:
-        for position in range(0, len(run) - _GRAM + 1, _STEP):
-            for token, offset in _grams.get(run[position : position + _GRAM], ()):
+        for position in range(0, len(canon) - _GRAM + 1, _STEP):
+            for token, offset in _grams.get(canon[position : position + _GRAM], ()):
                 start = position - offset
-                if start >= 0 and run.startswith(token, start):
+                if start >= 0 and canon.startswith(token, start):
                     spans.append((start, start + len(token)))
     if _by_tail:
-        for end in range(_GRAM, len(run) + 1):
-            for token in _by_tail.get(run[end - _GRAM : end], ()):
-                if run.startswith(token, end - len(token)):
+        for end in range(_GRAM, len(canon) + 1):
+            for token in _by_tail.get(canon[end - _GRAM : end], ()):
+                if canon.startswith(token, end - len(token)):
                     spans.append((end - len(token), end))
-                    break
     return _masked(run, spans) if spans else run
 
 
