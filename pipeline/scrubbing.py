@@ -6,16 +6,17 @@ token the run read from storage or received from the token endpoint is remembere
 every byte we write (stdout, stderr, ``--out``, the NDJSON stream, the state file and the
 quota cache) is scrubbed of them before it leaves.
 
-The registry is linear in tokens and the scrubber in output, whatever the tokens share.
-Tokens and text are compared in a canonical form with every ``-`` read as ``_`` (one C pass
-over each), so a token, its copies with ``-`` and ``_`` swapped, and any mixture of the two
-are one entry. A token is indexed by the :data:`_GRAM`-character grams that start at the
-:data:`_STEP` offsets ending at its last characters: the random tail of a JWT's signature or
-of a refresh token, never the header every token of one signing key shares. Registering costs
-:data:`_STEP` dictionary appends per token. Scrubbing cuts the text into aligned
-:data:`_GRAM`-character pieces (one regex pass), intersects them with the index (a set
-operation) and looks for the few tokens found that way; one of those pieces lies inside any
-occurrence of any registered token. A token found is replaced by ``***``.
+The registry is linear in tokens and small: a token costs one dictionary entry, its last
+:data:`MIN_SECRET` characters mapped to its length and a hash of it, whatever prefix the
+tokens share (every JWT of one signing key starts with the same header); the token itself is
+not copied. Tokens and text are compared in a canonical form with every ``-`` read as ``_``,
+so a token, its copies with ``-`` and ``_`` swapped, and any mixture of the two are one entry.
+
+The scrubber costs one regex pass over the output: the runs of token characters at least as
+long as the shortest registered token (none, in a report) are looked at, each end position of
+a run by its last :data:`MIN_SECRET` characters, and a token found there (same length, same
+hash) is replaced by ``***``. Tokens with characters outside the run class are replaced as
+substrings.
 """
 
 from __future__ import annotations
@@ -29,23 +30,17 @@ MIN_SECRET = 16  # shorter strings are not registered: real tokens are far longe
 MASK = "***"
 _TOKEN_CHARS = r"A-Za-z0-9._~+/=\-"
 _PLAIN = re.compile(f"[{_TOKEN_CHARS}]+")
-# A text is looked up every _STEP characters by the _GRAM characters found there; a token is
-# indexed by its grams at the last _STEP offsets where a whole gram fits, so that one of those
-# lookups lands inside any occurrence of it. Tokens too short for that (under _STEP + _GRAM - 1
-# characters) are looked up by their last _GRAM characters at every position of a run instead.
-_GRAM = 16
-_STEP = 16
-_LONG = _STEP + _GRAM - 1
-_CHUNK = re.compile(f"(?s).{{{_GRAM}}}")
+_TAIL = MIN_SECRET
+_HASH_BITS = 64
+_HASH_MASK = (1 << _HASH_BITS) - 1
 
 _lock = threading.Lock()
-# Lists only ever appended to (under the lock): scrub() reads them without it.
-_grams: dict[str, list[tuple[str, int]]] = {}  # canonical gram -> (canonical token, its offset)
-_by_tail: dict[str, list[str]] = {}  # short canonical tokens by their last _GRAM characters
+# canonical last _TAIL characters -> the tokens ending so, each as (length << 64 | hash): one
+# int for the common case, a tuple when several share a tail. Values are replaced, never
+# changed: scrub() reads without the lock.
+_tails: dict[str, int | tuple[int, ...]] = {}
 _odd: dict[str, None] = {}  # tokens with characters outside the run class: replaced as substrings
 _odd_longest_first: list[tuple[str, ...]] = [()]
-_known: set[str] = set()  # every registered variant
-_canonical: set[str] = set()
 _count = 0
 _shortest = 0  # the shortest registered token: shorter runs need no look at all
 _runs: dict[int, re.Pattern[str]] = {}
@@ -54,6 +49,10 @@ _runs: dict[int, re.Pattern[str]] = {}
 def _canon(text: str) -> str:
     """``text`` with every ``-`` read as ``_``: one form for a token and its swapped copies."""
     return text.replace("-", "_") if "-" in text else text
+
+
+def _print(canon: str) -> int:
+    return (len(canon) << _HASH_BITS) | (hash(canon) & _HASH_MASK)
 
 
 def _run_pattern(length: int) -> re.Pattern[str]:
@@ -76,36 +75,22 @@ def remember(*values: object) -> None:
 
 def _register(token: str) -> None:
     global _count, _shortest
-    if len(token) < MIN_SECRET or token in _known:
+    if len(token) < MIN_SECRET:
         return
     # The copies with "-" and "_" swapped are secrets too: a header name normalised into a
     # limit id (or anything else that swaps them) must not carry a token past the scrubber.
-    variants = {token, token.replace("-", "_"), token.replace("_", "-")}
+    canon = _canon(token)
+    tail = canon[-_TAIL:]
+    mark = _print(canon)
     with _lock:
-        new = variants - _known
-        if not new:
+        known = _tails.get(tail)
+        if known == mark or (isinstance(known, tuple) and mark in known):
             return
-        _known.update(new)
-        _count += len(new)
-        canon = _canon(token)
-        if canon in _canonical:
-            return
-        _canonical.add(canon)
+        _tails[tail] = mark if known is None else (*((known,) if isinstance(known, int) else known), mark)
+        _count += 1 + ("-" in token) + ("_" in token)  # the distinct copies: itself and swapped
         if not _PLAIN.fullmatch(canon):
-            _odd.update(dict.fromkeys(sorted(variants)))
-            _odd_longest_first[0] = ()  # sorted again when next needed
+            _odd.update(dict.fromkeys({token, canon, token.replace("_", "-")}))
             return
-        if len(canon) >= _LONG:
-            first = len(canon) - _STEP - _GRAM + 1
-            for offset in range(first, first + _STEP):
-                gram = canon[offset : offset + _GRAM]
-                bucket = _grams.get(gram)
-                if bucket is None:
-                    _grams[gram] = [(canon, offset)]
-                else:
-                    bucket.append((canon, offset))
-        else:
-            _by_tail.setdefault(canon[-_GRAM:], []).append(canon)
         _shortest = len(canon) if not _shortest else min(_shortest, len(canon))
 
 
@@ -140,12 +125,9 @@ def forget_all() -> None:
     global _count, _shortest
     with _lock:
         _shortest = 0
-        _grams.clear()
-        _by_tail.clear()
+        _tails.clear()
         _odd.clear()
         _odd_longest_first[0] = ()
-        _known.clear()
-        _canonical.clear()
         _count = 0
 
 
@@ -162,16 +144,7 @@ def scrub(text: str) -> str:
         for token in _odd_tokens():
             if token in text:
                 text = text.replace(token, MASK)
-    if _by_tail:  # short tokens registered: look at every run of token characters
-        return _run_pattern(_shortest).sub(_scrub_match, text) if _shortest else text
-    if _grams:
-        # One dictionary lookup every _STEP characters of the whole text finds every long token.
-        spans = _gram_spans(_canon(text))
-        if spans:
-            text = _masked(text, spans)
-        if "\\" in text and _gram_spans(_canon(text.replace("\\", ""))):
-            text = _run_pattern(_shortest).sub(_scrub_match, text)  # a token Markdown escaped
-    return text
+    return _run_pattern(_shortest).sub(_scrub_match, text) if _shortest else text
 
 
 def _odd_tokens() -> tuple[str, ...]:
@@ -180,23 +153,6 @@ def _odd_tokens() -> tuple[str, ...]:
         with _lock:
             ordered = _odd_longest_first[0] = tuple(sorted(_odd, key=len, reverse=True))
     return ordered
-
-
-def _gram_spans(canon: str) -> list[tuple[int, int]]:
-    """Where registered long tokens occur in ``canon`` (a canonical text): the text cut into
-    aligned _GRAM-long pieces (by the regex engine), the pieces that are some token's grams
-    picked by a set intersection, and each hit checked where it stands."""
-    hits = _grams.keys() & set(_CHUNK.findall(canon))
-    spans = []
-    for gram in hits:
-        position = canon.find(gram)
-        while position != -1:
-            for token, offset in _grams[gram]:
-                start = position - offset
-                if start >= 0 and canon.startswith(token, start):
-                    spans.append((start, start + len(token)))
-            position = canon.find(gram, position + 1)
-    return spans
 
 
 def _scrub_match(match: re.Match[str]) -> str:
@@ -209,19 +165,19 @@ def _scrub_match(match: re.Match[str]) -> str:
 
 
 def _scrub_run(run: str) -> str:
+    """``run`` with the registered tokens in it masked: each end position looked up by the
+    characters before it."""
     spans: list[tuple[int, int]] = []
     canon = _canon(run)
-    if _grams:
-        for position in range(0, len(canon) - _GRAM + 1, _STEP):
-            for token, offset in _grams.get(canon[position : position + _GRAM], ()):
-                start = position - offset
-                if start >= 0 and canon.startswith(token, start):
-                    spans.append((start, start + len(token)))
-    if _by_tail:
-        for end in range(_GRAM, len(canon) + 1):
-            for token in _by_tail.get(canon[end - _GRAM : end], ()):
-                if canon.startswith(token, end - len(token)):
-                    spans.append((end - len(token), end))
+    tails = _tails
+    for end in range(max(_TAIL, _shortest), len(canon) + 1):
+        found = tails.get(canon[end - _TAIL : end])
+        if found is None:
+            continue
+        for mark in (found,) if isinstance(found, int) else found:
+            start = end - (mark >> _HASH_BITS)
+            if start >= 0 and _print(canon[start:end]) == mark:
+                spans.append((start, end))
     return _masked(run, spans) if spans else run
 
 
