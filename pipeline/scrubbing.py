@@ -44,6 +44,12 @@ _odd_longest_first: list[tuple[str, ...]] = [()]
 _count = 0
 _shortest = 0  # the shortest registered token: shorter runs need no look at all
 _runs: dict[int, re.Pattern[str]] = {}
+# Bytes of a run (token characters and backslashes) read as "a", every other byte as " ": a
+# text holds a run as long as a token only if this translation holds "a" that many times.
+_RUN_CHARS = b"+-./0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ\\_abcdefghijklmnopqrstuvwxyz~"  # _TOKEN_CHARS, "\\"
+_RUN_BYTES = bytes(97 if code in _RUN_CHARS else 32 for code in range(256))
+_WINDOW = 1 << 20
+_SMALL = 1 << 16  # shorter texts go straight to the regex
 
 
 def _canon(text: str) -> str:
@@ -144,7 +150,21 @@ def scrub(text: str) -> str:
         for token in _odd_tokens():
             if token in text:
                 text = text.replace(token, MASK)
-    return _run_pattern(_shortest).sub(_scrub_match, text) if _shortest else text
+    if not _shortest or (len(text) > _SMALL and not _has_run(text, _shortest)):
+        return text
+    return _run_pattern(_shortest).sub(_scrub_match, text)
+
+
+def _has_run(data: str | bytes, length: int) -> bool:
+    """Whether ``data`` holds a run of token characters ``length`` long: a window at a time
+    translated byte for byte and searched in C (most outputs hold none: the regex is skipped)."""
+    needle = b"a" * length
+    for start in range(0, len(data), _WINDOW):
+        piece = data[start : start + _WINDOW + length - 1]
+        raw = piece.encode("utf-8", "replace") if isinstance(piece, str) else piece
+        if needle in raw.translate(_RUN_BYTES):
+            return True
+    return False
 
 
 def _odd_tokens() -> tuple[str, ...]:
@@ -214,7 +234,7 @@ def scrub_value(value: Any) -> Any:
 
 def scrub_bytes(data: bytes) -> bytes:
     """The UTF-8 ``data`` scrubbed; bytes that are not UTF-8 are scrubbed as Latin-1."""
-    if not _count:
+    if not _count or (not _odd and (not _shortest or (len(data) > _SMALL and not _has_run(data, _shortest)))):
         return data
     try:
         text = data.decode("utf-8")

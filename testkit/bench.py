@@ -21,6 +21,8 @@ Parts (``--parts``, comma-separated; all by default):
   10,000 and 100,000 accounts;
 - ``live``: ``report --live`` on 50 accounts, the fake backend answering after 500 ms, at the
   default concurrency and at ``--concurrency 1``;
+- ``registry``: the secrets registry in-process: registering 50,000 accounts' real-shaped access and
+  refresh tokens (cost per token) and scrubbing a 10 MB report with them registered;
 - ``history`` (only when asked for): recording one live run in the history, in-process, on 50
   and 1,000 accounts (ms and bytes per account);
 - ``history-read`` (only when asked for): ``codex auth history`` on a generated 500 MB history
@@ -29,7 +31,9 @@ Parts (``--parts``, comma-separated; all by default):
 
 Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
 large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
-from ``wait4``. Pools are written by poolkit into a temporary folder, never the real home.
+from ``wait4``. Pools are written by poolkit into a temporary folder, never the real home,
+shaped like real ones (:func:`testkit.poolkit.real_pool`: JWTs sharing one header, ``rt_``
+refresh tokens, realistic e-mails, workspaces, a quota cache and flagged accounts).
 The package is byte-compiled first, as an installed copy is.
 """
 
@@ -50,7 +54,7 @@ from pathlib import Path
 
 from testkit import poolkit
 
-PARTS = ("floor", "report", "stages", "pipe", "live")
+PARTS = ("floor", "report", "registry", "stages", "pipe", "live")
 EXTRA_PARTS = ("history", "history-read")
 NOW = str(poolkit.SEED_NOW)
 
@@ -135,7 +139,7 @@ class Bench:
     def pool(self, size: int) -> Path:
         if size not in self.pools:
             folder = self.tmp / f"pool-{size}"
-            poolkit.large_pool(folder, size, poolkit.SEED_NOW)
+            poolkit.real_pool(folder, size, poolkit.SEED_NOW)
             self.pools[size] = folder
         return self.pools[size]
 
@@ -179,6 +183,42 @@ class Bench:
             elif size == 100_000 and base:
                 extra = f"{sample.wall_ms / base:.1f}x the 10,000"
             self.add("codex-auth report --json", f"{size:,}", sample, extra)
+
+    def registry(self, accounts: int = 50_000) -> None:
+        """The secrets registry, in-process: ``accounts`` real-shaped accounts' access and refresh
+        tokens registered, then a report-sized text scrubbed with them registered."""
+        size = 5_000 if self.quick else accounts
+        code = (
+            "import time, statistics\n"
+            "from pipeline import scrubbing\n"
+            "from testkit import poolkit\n"
+            f"tokens = [t for i in range({size}) for t in (poolkit.real_access_token(account_id=f'a{{i}}', "
+            "email=f'u{i}@example.com', issued_ms=i, expires_ms=i + 1), poolkit.real_refresh_token(str(i)))]\n"
+            "start = time.perf_counter(); scrubbing.remember(*tokens); took = time.perf_counter() - start\n"
+            "text = ''.join(f'{i:06d} user{i}@example.com healthy 98 5h 12% 2026-03-03T14:30:00Z '\n"
+            "    f'b1dd3f8f-9926-4b5e-9e3c-7ad2f3c4a801\\n' for i in range(120_000))\n"
+            "start = time.perf_counter(); assert scrubbing.scrub(text) == text; scrubbed = time.perf_counter() - start\n"
+            "import resource; peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+            "print(f'{took / len(tokens) * 1e6:.2f} {scrubbed * 1000:.0f} {len(text) / 1e6:.1f} {len(tokens)} '\n"
+            "    f'{took * 1000:.0f} {peak:.0f}')\n"
+        )
+        script = self.tmp / "registry.py"
+        script.write_text(code)
+        root = Path(__file__).resolve().parent.parent
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env=dict(self.env, PYTHONPATH=str(root)),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        per_token, scrub_ms, mb, tokens, register_ms, peak = done.stdout.split()
+        self.add(
+            "secrets registry, real-shaped tokens",
+            f"{int(tokens):,} tokens",
+            Sample(float(register_ms), float(peak)),
+            f"{per_token} us/token; a {mb} MB text scrubbed in {scrub_ms} ms",
+        )
 
     def stream(self, size: int) -> dict[str, Path]:
         """The stream each stage reads, as the stage before it writes it."""
@@ -235,7 +275,7 @@ class Bench:
 
     def live(self, accounts: int = 50, delay_ms: int = 500) -> None:
         now = poolkit.now_ms()
-        pool = [poolkit.account(f"live{i:03d}", now) for i in range(accounts)]
+        pool = [poolkit.real_account(i, now) for i in range(accounts)]
         folder = self.tmp / "live-pool"
         poolkit.write_pool(folder, poolkit.accounts_v3(pool))
         scenario = self.tmp / "scenario.json"
