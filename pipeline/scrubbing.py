@@ -36,9 +36,10 @@ _HASH_MASK = (1 << _HASH_BITS) - 1
 
 _lock = threading.Lock()
 # canonical last _TAIL characters -> the tokens ending so, each as (length << 64 | hash): one
-# int for the common case, a tuple when several share a tail. Values are replaced, never
-# changed: scrub() reads without the lock.
-_tails: dict[str, int | tuple[int, ...]] = {}
+# int for the common case, a list when several share a tail (appended to under the lock, so
+# that tokens sharing a suffix cost O(1) each; scrub() reads without the lock).
+_tails: dict[str, int | list[int]] = {}
+_shared: dict[str, set[int]] = {}  # the lists' members, for an O(1) duplicate check
 _odd: dict[str, None] = {}  # tokens with characters outside the run class: replaced as substrings
 _odd_longest_first: list[tuple[str, ...]] = [()]
 _count = 0
@@ -90,9 +91,18 @@ def _register(token: str) -> None:
     mark = _print(canon)
     with _lock:
         known = _tails.get(tail)
-        if known == mark or (isinstance(known, tuple) and mark in known):
+        if known is None:
+            _tails[tail] = mark
+        elif isinstance(known, int):
+            if known == mark:
+                return
+            _tails[tail] = [known, mark]
+            _shared[tail] = {known, mark}
+        elif mark in _shared[tail]:
             return
-        _tails[tail] = mark if known is None else (*((known,) if isinstance(known, int) else known), mark)
+        else:
+            _shared[tail].add(mark)
+            known.append(mark)
         _count += 1 + ("-" in token) + ("_" in token)  # the distinct copies: itself and swapped
         if not _PLAIN.fullmatch(canon):
             _odd.update(dict.fromkeys({token, canon, token.replace("_", "-")}))
@@ -132,6 +142,7 @@ def forget_all() -> None:
     with _lock:
         _shortest = 0
         _tails.clear()
+        _shared.clear()
         _odd.clear()
         _odd_longest_first[0] = ()
         _count = 0
