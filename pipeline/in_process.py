@@ -53,7 +53,8 @@ def collected(
     """The pool's records (probed when ``prober`` is given), the time of the report (``now``,
     else the real time after probing) and the notes for stderr. Raises :class:`StorageError`
     when there is nothing to report on."""
-    pool = read_pool(env, now if now is not None else now_ms(), storage_dir)
+    # A run without the live probe sends no token: the access tokens are kept as their claims.
+    pool = read_pool(env, now if now is not None else now_ms(), storage_dir, tokens=prober is not None)
     reason = failure_reason(pool)
     if reason is not None:
         raise StorageError(Masker(set()).text(reason) if redact else reason)

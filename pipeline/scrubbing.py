@@ -6,11 +6,17 @@ token the run read from storage or received from the token endpoint is remembere
 every byte we write (stdout, stderr, ``--out``, the NDJSON stream, the state file and the
 quota cache) is scrubbed of them before it leaves.
 
-The scrubber costs one regex pass over the output, and only when the registry holds
-anything: the output is cut into runs of token characters at least :data:`MIN_SECRET`
-long, and each run is looked up by the last :data:`MIN_SECRET` characters of every
-registered token (a dictionary lookup per character of a long run). A token found is
-replaced by ``***``.
+The registry is linear in tokens and small: a token costs one dictionary entry, its last
+:data:`MIN_SECRET` characters mapped to its length and a hash of it, whatever prefix the
+tokens share (every JWT of one signing key starts with the same header); the token itself is
+not copied. Tokens and text are compared in a canonical form with every ``-`` read as ``_``,
+so a token, its copies with ``-`` and ``_`` swapped, and any mixture of the two are one entry.
+
+The scrubber costs one regex pass over the output: the runs of token characters at least as
+long as the shortest registered token (none, in a report) are looked at, each end position of
+a run by its last :data:`MIN_SECRET` characters, and a token found there (same length, same
+hash) is replaced by ``***``. Tokens with characters outside the run class are replaced as
+substrings.
 """
 
 from __future__ import annotations
@@ -24,23 +30,36 @@ MIN_SECRET = 16  # shorter strings are not registered: real tokens are far longe
 MASK = "***"
 _TOKEN_CHARS = r"A-Za-z0-9._~+/=\-"
 _PLAIN = re.compile(f"[{_TOKEN_CHARS}]+")
-# A run is looked up every _STEP characters by the _GRAM characters found there; a token is
-# indexed by its grams at offsets 0 to _STEP - 1, so that one of those lookups lands inside any
-# occurrence of it. Tokens too short for that (under _STEP + _GRAM - 1 characters) are looked
-# up by their last _GRAM characters at every position instead.
-_GRAM = 16
-_STEP = 16
-_LONG = _STEP + _GRAM - 1
-_CHUNK = re.compile(f"(?s).{{{_GRAM}}}")
+_TAIL = MIN_SECRET
+_HASH_BITS = 64
+_HASH_MASK = (1 << _HASH_BITS) - 1
 
 _lock = threading.Lock()
-_grams: dict[str, tuple[tuple[str, int], ...]] = {}
-_by_tail: dict[str, tuple[str, ...]] = {}
-_odd: set[str] = set()  # tokens with characters outside the run class: replaced as substrings
-_known: set[str] = set()
+# canonical last _TAIL characters -> the tokens ending so, each as (length << 64 | hash): one
+# int for the common case, a list when several share a tail (appended to under the lock, so
+# that tokens sharing a suffix cost O(1) each; scrub() reads without the lock).
+_tails: dict[str, int | list[int]] = {}
+_shared: dict[str, set[int]] = {}  # the lists' members, for an O(1) duplicate check
+_odd: dict[str, None] = {}  # tokens with characters outside the run class: replaced as substrings
+_odd_longest_first: list[tuple[str, ...]] = [()]
 _count = 0
 _shortest = 0  # the shortest registered token: shorter runs need no look at all
 _runs: dict[int, re.Pattern[str]] = {}
+# Bytes of a run (token characters and backslashes) read as "a", every other byte as " ": a
+# text holds a run as long as a token only if this translation holds "a" that many times.
+_RUN_CHARS = b"+-./0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ\\_abcdefghijklmnopqrstuvwxyz~"  # _TOKEN_CHARS, "\\"
+_RUN_BYTES = bytes(97 if code in _RUN_CHARS else 32 for code in range(256))
+_WINDOW = 1 << 20
+_SMALL = 1 << 16  # shorter texts go straight to the regex
+
+
+def _canon(text: str) -> str:
+    """``text`` with every ``-`` read as ``_``: one form for a token and its swapped copies."""
+    return text.replace("-", "_") if "-" in text else text
+
+
+def _print(canon: str) -> int:
+    return (len(canon) << _HASH_BITS) | (hash(canon) & _HASH_MASK)
 
 
 def _run_pattern(length: int) -> re.Pattern[str]:
@@ -57,36 +76,38 @@ def _run_pattern(length: int) -> re.Pattern[str]:
 def remember(*values: object) -> None:
     """Register strings that must never be written (tokens, API keys). Others are ignored."""
     for value in values:
-        if not isinstance(value, str):
-            continue
-        token = value.strip()
-        # The copies with "-" and "_" swapped are secrets too: a header name normalised into a
-        # limit id (or anything else that swaps them) must not carry a token past the scrubber.
-        for variant in {token, token.replace("-", "_"), token.replace("_", "-")}:
-            _register(variant)
+        if isinstance(value, str):
+            _register(value.strip())
 
 
 def _register(token: str) -> None:
     global _count, _shortest
-    if len(token) < MIN_SECRET or token in _known:
+    if len(token) < MIN_SECRET:
         return
+    # The copies with "-" and "_" swapped are secrets too: a header name normalised into a
+    # limit id (or anything else that swaps them) must not carry a token past the scrubber.
+    canon = _canon(token)
+    tail = canon[-_TAIL:]
+    mark = _print(canon)
     with _lock:
-        if token in _known:
+        known = _tails.get(tail)
+        if known is None:
+            _tails[tail] = mark
+        elif isinstance(known, int):
+            if known == mark:
+                return
+            _tails[tail] = [known, mark]
+            _shared[tail] = {known, mark}
+        elif mark in _shared[tail]:
             return
-        _known.add(token)
-        # New tuples, never changed ones: scrub() reads without the lock.
-        if not _PLAIN.fullmatch(token):
-            _odd.add(token)
-        elif len(token) >= _LONG:
-            for offset in range(_STEP):
-                gram = token[offset : offset + _GRAM]
-                _grams[gram] = (*_grams.get(gram, ()), (token, offset))
         else:
-            tail = token[-_GRAM:]
-            _by_tail[tail] = tuple(sorted((*_by_tail.get(tail, ()), token), key=len, reverse=True))
-        if _PLAIN.fullmatch(token):
-            _shortest = len(token) if not _shortest else min(_shortest, len(token))
-        _count += 1
+            _shared[tail].add(mark)
+            known.append(mark)
+        _count += 1 + ("-" in token) + ("_" in token)  # the distinct copies: itself and swapped
+        if not _PLAIN.fullmatch(canon):
+            _odd.update(dict.fromkeys({token, canon, token.replace("_", "-")}))
+            return
+        _shortest = len(canon) if not _shortest else min(_shortest, len(canon))
 
 
 def remember_all(values: Iterable[object]) -> None:
@@ -120,10 +141,10 @@ def forget_all() -> None:
     global _count, _shortest
     with _lock:
         _shortest = 0
-        _grams.clear()
-        _by_tail.clear()
+        _tails.clear()
+        _shared.clear()
         _odd.clear()
-        _known.clear()
+        _odd_longest_first[0] = ()
         _count = 0
 
 
@@ -137,36 +158,32 @@ def scrub(text: str) -> str:
     if not _count:
         return text
     if _odd:
-        with _lock:
-            odd = sorted(_odd, key=len, reverse=True)
-        for token in odd:
+        for token in _odd_tokens():
             if token in text:
                 text = text.replace(token, MASK)
-    if _by_tail:  # short tokens registered: look at every run of token characters
-        return _run_pattern(_shortest).sub(_scrub_match, text) if _shortest else text
-    if _grams:
-        # One dictionary lookup every _STEP characters of the whole text finds every long token.
-        spans = _gram_spans(text)
-        if spans:
-            text = _masked(text, spans)
-        if "\\" in text and _gram_spans(text.replace("\\", "")):
-            text = _run_pattern(_shortest).sub(_scrub_match, text)  # a token Markdown escaped
-    return text
+    if not _shortest or (len(text) > _SMALL and not _has_run(text, _shortest)):
+        return text
+    return _run_pattern(_shortest).sub(_scrub_match, text)
 
 
-def _gram_spans(text: str) -> list[tuple[int, int]]:
-    """Where registered long tokens occur in ``text``: the text cut into aligned _GRAM-long
-    pieces (by the regex engine), the pieces that are some token's grams picked by a set
-    intersection, and only those tokens searched for."""
-    hits = _grams.keys() & set(_CHUNK.findall(text))
-    spans = []
-    for gram in hits:
-        for token, _offset in _grams[gram]:
-            start = text.find(token)
-            while start != -1:
-                spans.append((start, start + len(token)))
-                start = text.find(token, start + 1)
-    return spans
+def _has_run(data: str | bytes, length: int) -> bool:
+    """Whether ``data`` holds a run of token characters ``length`` long: a window at a time
+    translated byte for byte and searched in C (most outputs hold none: the regex is skipped)."""
+    needle = b"a" * length
+    for start in range(0, len(data), _WINDOW):
+        piece = data[start : start + _WINDOW + length - 1]
+        raw = piece.encode("utf-8", "replace") if isinstance(piece, str) else piece
+        if needle in raw.translate(_RUN_BYTES):
+            return True
+    return False
+
+
+def _odd_tokens() -> tuple[str, ...]:
+    ordered = _odd_longest_first[0]
+    if len(ordered) != len(_odd):
+        with _lock:
+            ordered = _odd_longest_first[0] = tuple(sorted(_odd, key=len, reverse=True))
+    return ordered
 
 
 def _scrub_match(match: re.Match[str]) -> str:
@@ -179,19 +196,19 @@ def _scrub_match(match: re.Match[str]) -> str:
 
 
 def _scrub_run(run: str) -> str:
+    """``run`` with the registered tokens in it masked: each end position looked up by the
+    characters before it."""
     spans: list[tuple[int, int]] = []
-    if _grams:
-        for position in range(0, len(run) - _GRAM + 1, _STEP):
-            for token, offset in _grams.get(run[position : position + _GRAM], ()):
-                start = position - offset
-                if start >= 0 and run.startswith(token, start):
-                    spans.append((start, start + len(token)))
-    if _by_tail:
-        for end in range(_GRAM, len(run) + 1):
-            for token in _by_tail.get(run[end - _GRAM : end], ()):
-                if run.startswith(token, end - len(token)):
-                    spans.append((end - len(token), end))
-                    break
+    canon = _canon(run)
+    tails = _tails
+    for end in range(max(_TAIL, _shortest), len(canon) + 1):
+        found = tails.get(canon[end - _TAIL : end])
+        if found is None:
+            continue
+        for mark in (found,) if isinstance(found, int) else found:
+            start = end - (mark >> _HASH_BITS)
+            if start >= 0 and _print(canon[start:end]) == mark:
+                spans.append((start, end))
     return _masked(run, spans) if spans else run
 
 
@@ -228,7 +245,7 @@ def scrub_value(value: Any) -> Any:
 
 def scrub_bytes(data: bytes) -> bytes:
     """The UTF-8 ``data`` scrubbed; bytes that are not UTF-8 are scrubbed as Latin-1."""
-    if not _count:
+    if not _count or (not _odd and (not _shortest or (len(data) > _SMALL and not _has_run(data, _shortest)))):
         return data
     try:
         text = data.decode("utf-8")

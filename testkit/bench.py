@@ -21,6 +21,8 @@ Parts (``--parts``, comma-separated; all by default):
   10,000 and 100,000 accounts;
 - ``live``: ``report --live`` on 50 accounts, the fake backend answering after 500 ms, at the
   default concurrency and at ``--concurrency 1``;
+- ``registry``: the secrets registry in-process: registering 50,000 accounts' real-shaped access and
+  refresh tokens (cost per token) and scrubbing a 10 MB report with them registered;
 - ``history`` (only when asked for): recording one live run in the history, in-process, on 50
   and 1,000 accounts (ms and bytes per account);
 - ``history-read`` (only when asked for): ``codex auth history`` on a generated 500 MB history
@@ -29,7 +31,9 @@ Parts (``--parts``, comma-separated; all by default):
 
 Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
 large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
-from ``wait4``. Pools are written by poolkit into a temporary folder, never the real home.
+from ``wait4``. Pools are written by poolkit into a temporary folder, never the real home,
+shaped like real ones (:func:`testkit.poolkit.real_pool`: JWTs sharing one header, ``rt_``
+refresh tokens, realistic e-mails, workspaces, a quota cache and flagged accounts).
 The package is byte-compiled first, as an installed copy is.
 """
 
@@ -50,7 +54,7 @@ from pathlib import Path
 
 from testkit import poolkit
 
-PARTS = ("floor", "report", "stages", "pipe", "live")
+PARTS = ("floor", "report", "registry", "stages", "pipe", "live")
 EXTRA_PARTS = ("history", "history-read")
 NOW = str(poolkit.SEED_NOW)
 
@@ -59,6 +63,7 @@ NOW = str(poolkit.SEED_NOW)
 class Sample:
     wall_ms: float
     peak_mib: float
+    cpu_ms: float = float("nan")  # user + system time of the process
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Row:
     median_ms: float
     peak_mib: float
     extra: str = ""
+    cpu_ms: float = float("nan")
 
 
 TIME = "/usr/bin/time"  # GNU time: reports the peak memory of the process it starts
@@ -80,7 +86,7 @@ def run_once(argv: Sequence[str], env: dict[str, str], stdin: Path | None = None
     child forked from this (large) benchmark process would report this one's memory too."""
     handle = open(stdin, "rb") if stdin else subprocess.DEVNULL  # noqa: SIM115 - closed below
     with tempfile.NamedTemporaryFile("r", prefix="peak-") as peak_file:
-        timed = [TIME, "-f", "%M", "-o", peak_file.name, *argv] if os.path.exists(TIME) else list(argv)
+        timed = [TIME, "-f", "%U %S %M", "-o", peak_file.name, *argv] if os.path.exists(TIME) else list(argv)
         try:
             start = time.perf_counter()
             child = subprocess.Popen(timed, env=env, stdin=handle, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -92,26 +98,40 @@ def run_once(argv: Sequence[str], env: dict[str, str], stdin: Path | None = None
         lines = peak_file.read().strip().splitlines()
     if child.returncode not in (0, 3):
         sys.exit(f"{' '.join(argv)} exited {child.returncode}: {error.decode(errors='replace')[-500:]}")
-    peak = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else float("nan")
-    return Sample(elapsed, peak)
+    figures = lines[-1].split() if lines else []
+    if len(figures) == 3 and figures[2].isdigit():
+        return Sample(elapsed, int(figures[2]) / 1024, (float(figures[0]) + float(figures[1])) * 1000)
+    return Sample(elapsed, float("nan"))
 
 
 def measure(argv: Sequence[str], env: dict[str, str], runs: int, stdin: Path | None = None) -> Sample:
     run_once(argv, env, stdin)  # warm-up: file cache, first compile
     samples = [run_once(argv, env, stdin) for _ in range(runs)]
-    return Sample(statistics.median(s.wall_ms for s in samples), max(s.peak_mib for s in samples))
+    return Sample(
+        statistics.median(s.wall_ms for s in samples),
+        max(s.peak_mib for s in samples),
+        statistics.median(s.cpu_ms for s in samples),
+    )
 
 
-def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, Sample]:
-    """Each command once per round, ``runs`` rounds: a side-by-side comparison."""
+def interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], runs: int, rounds: dict[str, list[Sample]] | None = None
+) -> dict[str, Sample]:
+    """Each command once per round, ``runs`` rounds: a side-by-side comparison (``rounds``, when
+    given, receives every run's sample, in round order)."""
     for argv in commands.values():
         run_once(argv, env)
-    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    samples: dict[str, list[Sample]] = rounds if rounds is not None else {}
+    samples.update({name: [] for name in commands})
     for _ in range(runs):
         for name, argv in commands.items():
             samples[name].append(run_once(argv, env))
     return {
-        name: Sample(statistics.median(s.wall_ms for s in got), max(s.peak_mib for s in got))
+        name: Sample(
+            statistics.median(s.wall_ms for s in got),
+            max(s.peak_mib for s in got),
+            statistics.median(s.cpu_ms for s in got),
+        )
         for name, got in samples.items()
     }
 
@@ -135,7 +155,7 @@ class Bench:
     def pool(self, size: int) -> Path:
         if size not in self.pools:
             folder = self.tmp / f"pool-{size}"
-            poolkit.large_pool(folder, size, poolkit.SEED_NOW)
+            poolkit.real_pool(folder, size, poolkit.SEED_NOW)
             self.pools[size] = folder
         return self.pools[size]
 
@@ -144,7 +164,7 @@ class Bench:
         return [self.exe, *args, *extra, "--now", NOW]
 
     def add(self, what: str, size: str, sample: Sample, extra: str = "") -> None:
-        row = Row(what, size, sample.wall_ms, sample.peak_mib, extra)
+        row = Row(what, size, sample.wall_ms, sample.peak_mib, extra, sample.cpu_ms)
         self.rows.append(row)
         print(format_row(row), flush=True)
 
@@ -157,13 +177,17 @@ class Bench:
             "codex-auth report": [self.exe, "report", "--dir", pool, "--now", NOW],
             "codex auth report (wrapper)": [self.wrapper, "auth", "report", "--dir", pool, "--now", NOW],
         }
-        got = interleaved(commands, self.env, max(self.runs, 5))
-        click_ms = got['python -c "import click"'].wall_ms
+        rounds: dict[str, list[Sample]] = {}
+        got = interleaved(commands, self.env, max(self.runs, 5), rounds)
         report_ms = got["codex-auth report"].wall_ms
+        paired = statistics.median(
+            r.wall_ms / c.wall_ms
+            for r, c in zip(rounds["codex-auth report"], rounds['python -c "import click"'], strict=True)
+        )
         for name, sample in got.items():
             extra = ""
             if name == "codex-auth report":
-                extra = f"{sample.wall_ms / click_ms:.2f}x import click"
+                extra = f"{paired:.2f}x import click (median of {len(rounds[name])} pairs)"
             elif name.startswith("codex auth"):
                 extra = f"{(sample.wall_ms / report_ms - 1) * 100:+.1f}% over codex-auth report"
             self.add(name, "5" if "report" in name else "", sample, extra)
@@ -179,6 +203,45 @@ class Bench:
             elif size == 100_000 and base:
                 extra = f"{sample.wall_ms / base:.1f}x the 10,000"
             self.add("codex-auth report --json", f"{size:,}", sample, extra)
+
+    def registry(self, accounts: int = 50_000) -> None:
+        """The secrets registry, in-process: ``accounts`` real-shaped accounts' access and refresh
+        tokens registered (the time, and the memory the registry grew by), then a report-sized
+        text scrubbed with them registered."""
+        size = 5_000 if self.quick else accounts
+        code = (
+            "import time, statistics\n"
+            "from pipeline import scrubbing\n"
+            "from testkit import poolkit\n"
+            f"tokens = [t for i in range({size}) for t in (poolkit.real_access_token(account_id=f'a{{i}}', "
+            "email=f'u{i}@example.com', issued_ms=i, expires_ms=i + 1), poolkit.real_refresh_token(str(i)))]\n"
+            "def resident(): return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
+            "before = resident()\n"
+            "start = time.perf_counter(); scrubbing.remember(*tokens); took = time.perf_counter() - start\n"
+            "grown = resident() - before\n"
+            "text = ''.join(f'{i:06d} user{i}@example.com healthy 98 5h 12% 2026-03-03T14:30:00Z '\n"
+            "    f'b1dd3f8f-9926-4b5e-9e3c-7ad2f3c4a801\\n' for i in range(120_000))\n"
+            "start = time.perf_counter(); assert scrubbing.scrub(text) == text; scrubbed = time.perf_counter() - start\n"
+            "print(f'{took / len(tokens) * 1e6:.2f} {scrubbed * 1000:.0f} {len(text) / 1e6:.1f} {len(tokens)} '\n"
+            "    f'{took * 1000:.0f} {grown:.0f}')\n"
+        )
+        script = self.tmp / "registry.py"
+        script.write_text(code)
+        root = Path(__file__).resolve().parent.parent
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env=dict(self.env, PYTHONPATH=str(root)),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        per_token, scrub_ms, mb, tokens, register_ms, grown = done.stdout.split()
+        self.add(
+            "secrets registry, real-shaped tokens",
+            f"{int(tokens):,} tokens",
+            Sample(float(register_ms), float(grown)),
+            f"{per_token} us/token; a {mb} MB text scrubbed in {scrub_ms} ms (MiB: the registry's own)",
+        )
 
     def stream(self, size: int) -> dict[str, Path]:
         """The stream each stage reads, as the stage before it writes it."""
@@ -235,7 +298,7 @@ class Bench:
 
     def live(self, accounts: int = 50, delay_ms: int = 500) -> None:
         now = poolkit.now_ms()
-        pool = [poolkit.account(f"live{i:03d}", now) for i in range(accounts)]
+        pool = [poolkit.real_account(i, now) for i in range(accounts)]
         folder = self.tmp / "live-pool"
         poolkit.write_pool(folder, poolkit.accounts_v3(pool))
         scenario = self.tmp / "scenario.json"
@@ -390,12 +453,20 @@ def journal_cost(folder: Path, count: int = 200) -> str:
     )
 
 
-HEADER = f"| {'what':<44} | {'size':>16} | {'median':>9} | {'peak MiB':>8} | {'':<36} |"
+HEADER = f"| {'what':<44} | {'size':>16} | {'median':>9} | {'CPU':>9} | {'peak MiB':>8} | {'':<36} |"
+
+
+def _ms(value: float) -> str:
+    if value != value:  # NaN: not measured
+        return ""
+    return f"{value:.0f} ms" if value < 10_000 else f"{value / 1000:.2f} s"
 
 
 def format_row(row: Row) -> str:
-    wall = f"{row.median_ms:.0f} ms" if row.median_ms < 10_000 else f"{row.median_ms / 1000:.2f} s"
-    return f"| {row.what:<44} | {row.size:>16} | {wall:>9} | {row.peak_mib:>8.0f} | {row.extra:<36} |"
+    return (
+        f"| {row.what:<44} | {row.size:>16} | {_ms(row.median_ms):>9} | {_ms(row.cpu_ms):>9} "
+        f"| {row.peak_mib:>8.0f} | {row.extra:<36} |"
+    )
 
 
 def machine() -> str:
@@ -461,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "pipeline")], check=True)
     print(f"machine: {machine()}", flush=True)
     print(HEADER)
-    print(f"|{'-' * 46}|{'-' * 18}|{'-' * 11}|{'-' * 10}|{'-' * 38}|", flush=True)
+    print(f"|{'-' * 46}|{'-' * 18}|{'-' * 11}|{'-' * 11}|{'-' * 10}|{'-' * 38}|", flush=True)
     with tempfile.TemporaryDirectory(prefix="codex-auth-bench-") as tmp:
         bench = Bench(Path(tmp), args.runs, args.quick)
         for part in PARTS:

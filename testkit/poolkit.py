@@ -2,6 +2,13 @@
 the benchmarks. Every token written here is fake: a JWT-shaped string with a made-up
 signature (``fake-...``), or an ``rt_fixture_...`` refresh token, recognisable by :data:`FAKE_MARKERS`.
 
+Real-shaped pools (:func:`real_pool`, and :func:`large_pool` by default) carry tokens with the
+shape real ones have, made of random bytes: access and id tokens are RS256 JWTs sharing one
+header with a ``kid`` (as every token one signing key issues does), the claims the service
+puts in them and a 342-character signature (256 random bytes: nothing could verify it);
+refresh tokens are ``rt_`` and two base64url runs. Those are what the benchmarks and the scale
+tests measure: tokens sharing a long prefix are what a secrets registry must index linearly.
+
 Nothing here is imported by the tool itself.
 """
 
@@ -11,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 from collections.abc import Iterable, Mapping
 from datetime import UTC
 from pathlib import Path
@@ -35,6 +43,112 @@ def make_jwt(claims: Mapping[str, Any], salt: str = "") -> str:
     # A short, plainly fake signature: nothing here could pass for a real token.
     signature = _b64(("fake-" + hashlib.sha256((payload + salt).encode()).hexdigest()[:8]).encode())
     return f"{header}.{payload}.{signature}"
+
+
+# --- real-shaped tokens ----------------------------------------------------------------
+
+CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"  # the Codex CLI's public OAuth client id
+ISSUER = "https://auth.openai.com"
+SIGNING_KID = "b1dd3f8f-9926-4b5e-9e3c-7ad2f3c4a801"  # made up: one key signs every token
+REAL_HEADER = {"alg": "RS256", "kid": SIGNING_KID, "typ": "JWT"}
+SIGNATURE_CHARS = 342  # an RS256 signature: 256 bytes, base64url without padding
+REFRESH_PREFIX = "rt_"
+_REAL_HEADER_B64 = _b64(json.dumps(REAL_HEADER, separators=(",", ":")).encode())
+
+
+def _rng(*seed: object) -> random.Random:
+    return random.Random(hashlib.sha256("|".join(map(str, seed)).encode()).digest())
+
+
+def _uuid(rng: random.Random) -> str:
+    h = rng.randbytes(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def _real_jwt(claims: Mapping[str, Any], rng: random.Random) -> str:
+    payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
+    return f"{_REAL_HEADER_B64}.{payload}.{_b64(rng.randbytes(256))}"
+
+
+def real_access_token(
+    *,
+    account_id: str | None,
+    email: str | None,
+    issued_ms: int,
+    expires_ms: int,
+    plan: str = "plus",
+    user_id: str | None = None,
+) -> str:
+    """An access token shaped as the OAuth service issues them (about 1.7 KB)."""
+    rng = _rng("access", account_id, email, issued_ms)
+    user = user_id or "user-" + _b64(rng.randbytes(18))[:24]
+    auth: dict[str, Any] = {"chatgpt_compute_residency": "no_constraint", "chatgpt_plan_type": plan}
+    if account_id:
+        auth["chatgpt_account_id"] = account_id
+        auth["chatgpt_account_user_id"] = f"{user}__{account_id}"
+    auth["chatgpt_user_id"] = user
+    auth["user_id"] = user
+    claims: dict[str, Any] = {
+        "aud": ["https://api.openai.com/v1"],
+        "client_id": CLIENT_ID,
+        "exp": expires_ms // 1000,
+        "https://api.openai.com/auth": auth,
+    }
+    if email:
+        claims["https://api.openai.com/profile"] = {"email": email, "email_verified": True}
+    claims.update(
+        {
+            "iat": issued_ms // 1000,
+            "iss": ISSUER,
+            "jti": _uuid(rng),
+            "nbf": issued_ms // 1000,
+            "pwd_auth_time": issued_ms - 40_000,
+            "scp": ["openid", "profile", "email", "offline_access"],
+            "session_id": "authsess_" + _b64(rng.randbytes(18)),
+            "sub": "google-oauth2|" + str(rng.randrange(10**20, 10**21)),
+        }
+    )
+    return _real_jwt(claims, rng)
+
+
+def real_id_token(
+    *, account_id: str | None, email: str | None, issued_ms: int, plan: str = "plus", workspace: str = "Personal"
+) -> str:
+    """An id token shaped as the OAuth service issues them."""
+    rng = _rng("id", account_id, email, issued_ms)
+    user = "user-" + _b64(rng.randbytes(18))[:24]
+    auth: dict[str, Any] = {"chatgpt_plan_type": plan, "chatgpt_user_id": user, "user_id": user}
+    if account_id:
+        auth["chatgpt_account_id"] = account_id
+    auth["chatgpt_subscription_active_start"] = _iso(issued_ms - 20 * DAY)[:19] + "+00:00"
+    auth["chatgpt_subscription_active_until"] = _iso(issued_ms + 10 * DAY)[:19] + "+00:00"
+    auth["organizations"] = [
+        {"id": "org-" + _b64(rng.randbytes(18))[:24], "is_default": True, "role": "owner", "title": workspace}
+    ]
+    claims: dict[str, Any] = {
+        "at_hash": _b64(rng.randbytes(16)),
+        "aud": [CLIENT_ID],
+        "auth_provider": "google",
+        "auth_time": issued_ms // 1000 - 40,
+        "email": email,
+        "email_verified": True,
+        "exp": issued_ms // 1000 + 3600,
+        "https://api.openai.com/auth": auth,
+        "iat": issued_ms // 1000,
+        "iss": ISSUER,
+        "jti": _uuid(rng),
+        "rat": issued_ms // 1000 - 60,
+        "sid": _uuid(rng),
+        "sub": "google-oauth2|" + str(rng.randrange(10**20, 10**21)),
+    }
+    return _real_jwt(claims, rng)
+
+
+def real_refresh_token(name: str) -> str:
+    """A refresh token in the service's format: ``rt_``, 43 base64url characters, a dot and 43
+    more (32 random bytes each)."""
+    rng = _rng("refresh", name)
+    return f"{REFRESH_PREFIX}{_b64(rng.randbytes(32))}.{_b64(rng.randbytes(32))}"
 
 
 def access_token(
@@ -68,10 +182,12 @@ def account(
     refreshed: int | None = None,
     lifetime: int = 10 * DAY,
     plan: str = "plus",
+    real_shaped: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
     """One V3 account object. ``email``/``account_id`` default from ``name``; pass None to leave
-    them out. ``refreshed`` is when the access token was issued (default: one day ago)."""
+    them out. ``refreshed`` is when the access token was issued (default: one day ago).
+    ``real_shaped``: tokens with the shape real ones have (see the module's help)."""
     email = f"{name}@example.com" if email == "" else email
     account_id = f"acct-{name}" if account_id == "" else account_id
     issued = now - DAY if refreshed is None else refreshed
@@ -81,8 +197,11 @@ def account(
         record["accountIdSource"] = "token"
     if email is not None:
         record["email"] = email
-    record["refreshToken"] = refresh_token(f"{name}-{account_id}")
-    record["accessToken"] = access_token(
+    make_refresh, make_access = (
+        (real_refresh_token, real_access_token) if real_shaped else (refresh_token, access_token)
+    )
+    record["refreshToken"] = make_refresh(f"{name}-{account_id}")
+    record["accessToken"] = make_access(
         account_id=account_id, email=email, issued_ms=issued, expires_ms=issued + lifetime, plan=plan
     )
     record["expiresAt"] = issued + lifetime
@@ -193,19 +312,28 @@ def write_auth_json(
     refreshed: int,
     lifetime: int = 10 * DAY,
     plan: str = "plus",
+    real_shaped: bool = False,
 ) -> Path:
-    id_token = make_jwt(
-        {"email": email, "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": account_id}},
-        salt="id" + email,
-    )
+    if real_shaped:
+        id_token = real_id_token(account_id=account_id, email=email, issued_ms=refreshed, plan=plan)
+        make_access, make_refresh = real_access_token, real_refresh_token
+    else:
+        id_token = make_jwt(
+            {
+                "email": email,
+                "https://api.openai.com/auth": {"chatgpt_plan_type": plan, "chatgpt_account_id": account_id},
+            },
+            salt="id" + email,
+        )
+        make_access, make_refresh = access_token, refresh_token
     data = {
         "OPENAI_API_KEY": None,
         "tokens": {
             "id_token": id_token,
-            "access_token": access_token(
+            "access_token": make_access(
                 account_id=account_id, email=email, issued_ms=refreshed, expires_ms=refreshed + lifetime, plan=plan
             ),
-            "refresh_token": refresh_token("cli-" + email),
+            "refresh_token": make_refresh("cli-" + email),
             "account_id": account_id,
         },
         "last_refresh": _iso(refreshed),
@@ -367,8 +495,10 @@ def seed_example_scenario(folder: Path, *, delay_ms: int = 0) -> dict[str, Any]:
     return backend_scenario([*pool, *flagged_accounts], delay_ms=delay_ms, overrides=overrides)
 
 
-def large_pool(folder: Path, count: int, now: int) -> Path:
-    """``count`` distinct accounts with varied facts, and a quota cache for most of them."""
+def large_pool(folder: Path, count: int, now: int, *, real_shaped: bool = True) -> Path:
+    """``count`` distinct accounts with varied facts, and a quota cache for most of them.
+    Their tokens have the real shape unless ``real_shaped`` is False (names stay
+    ``userNNNNN@example.com``; :func:`real_pool` has realistic names too)."""
     folder.mkdir(parents=True, exist_ok=True)
     accounts, cache = [], {}
     for i in range(count):
@@ -383,7 +513,13 @@ def large_pool(folder: Path, count: int, now: int) -> Path:
             extra["cooldownReason"] = "network-error"
         accounts.append(
             account(
-                name, now, last_used=now - (i % 97) * HOUR, refreshed=now - (i % 13) * DAY, lifetime=14 * DAY, **extra
+                name,
+                now,
+                last_used=now - (i % 97) * HOUR,
+                refreshed=now - (i % 13) * DAY,
+                lifetime=14 * DAY,
+                real_shaped=real_shaped,
+                **extra,
             )
         )
         if i % 5:
@@ -394,6 +530,85 @@ def large_pool(folder: Path, count: int, now: int) -> Path:
             )
     write_pool(folder, accounts_v3(accounts, active=0))
     write_quota_cache(folder, by_account_id=cache)
+    return folder
+
+
+FIRST_NAMES = ("alice", "bruno", "chen", "dana", "emeka", "fatima", "goran", "hana", "ivan", "julia", "kofi", "lena")
+LAST_NAMES = ("nguyen", "garcia", "smith", "kowalski", "okafor", "tanaka", "silva", "müller", "haddad", "novak")
+DOMAINS = ("gmail.com", "outlook.com", "proton.me", "example-corp.com", "icloud.com", "fastmail.fm")
+PLANS = ("plus", "plus", "plus", "pro", "team", "business", "free", "prolite")
+
+
+def real_account(i: int, now: int) -> dict[str, Any]:
+    """Account ``i`` of a real-shaped pool: a UUID account id, a realistic e-mail, real-shaped
+    tokens, workspaces on some, the fields codex-multi-auth writes."""
+    rng = _rng("account", i)
+    first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i // 7) % len(LAST_NAMES)]
+    email = f"{first}.{last}+{i}@{DOMAINS[i % len(DOMAINS)]}" if i % 3 else f"{first}{last[:1]}{i}@{DOMAINS[0]}"
+    account_id = _uuid(rng)
+    extra: dict[str, Any] = {"accountIdSource": "token" if i % 9 else "id_token"}
+    if i % 4 == 1:
+        extra["accountLabel"] = f"{first.title()} ({PLANS[i % len(PLANS)]})"
+    if i % 6 == 2:
+        extra["workspaces"] = [
+            {"id": _uuid(rng), "name": "Personal", "enabled": True, "isDefault": True},
+            {"id": account_id, "name": f"{last.title()} Labs", "enabled": True},
+        ]
+        extra["currentWorkspaceIndex"] = 1
+    if i % 17 == 3:
+        extra["enabled"] = False
+    if i % 11 == 5:
+        extra["rateLimitResetTimes"] = {"codex": now + (i % 7 + 1) * 10 * MINUTE, "gpt-5.2:gpt-5.2-codex": now + HOUR}
+        extra["lastSwitchReason"] = "rate-limit"
+    if i % 23 == 7:
+        extra["coolingDownUntil"] = now + 5 * MINUTE
+        extra["cooldownReason"] = "network-error"
+    record = account(
+        f"r{i}",
+        now,
+        email=email,
+        account_id=account_id,
+        last_used=now - (i % 97) * HOUR,
+        refreshed=now - (i % 13) * DAY,
+        lifetime=10 * DAY,
+        added_at=now - (40 + i % 200) * DAY,
+        plan=PLANS[i % len(PLANS)],
+        real_shaped=True,
+        **extra,
+    )
+    record["recordId"] = "record:" + hashlib.sha256(f"{account_id}|{email}".encode()).hexdigest()
+    return record
+
+
+def real_pool(folder: Path, count: int, now: int, *, flagged_every: int = 50) -> Path:
+    """A pool of ``count`` accounts shaped like a real one (:func:`real_account`), a quota
+    cache for most of them (by account id, some by e-mail, as codex-multi-auth keeps it) and
+    one account in ``flagged_every`` in the flagged file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts, flagged_accounts, by_id, by_email = [], [], {}, {}
+    for i in range(count):
+        record = real_account(i, now)
+        if flagged_every and i % flagged_every == flagged_every - 1:
+            record["flaggedAt"] = now - (i % 5 + 1) * DAY
+            record["flaggedReason"] = "token-invalid" if i % 2 else "invalid_grant"
+            record["lastError"] = "refresh failed: invalid_grant"
+            flagged_accounts.append(record)
+            continue
+        accounts.append(record)
+        if i % 5:
+            plan = PLANS[i % len(PLANS)]
+            entry = quota_entry(
+                now - (i % 9) * HOUR,
+                window(300, (i * 7) % 101, now + HOUR) if i % 8 else None,
+                window(10080, (i * 3) % 101, now + 3 * DAY),
+                plan=plan,
+                status=429 if (i * 7) % 101 == 100 else 200,
+            )
+            (by_email if i % 10 == 3 else by_id)[record["email"] if i % 10 == 3 else record["accountId"]] = entry
+    write_pool(folder, accounts_v3(accounts, active=0))
+    write_quota_cache(folder, by_account_id=by_id, by_email=by_email)
+    if flagged_accounts:
+        write_flagged(folder, flagged_accounts)
     return folder
 
 

@@ -44,8 +44,9 @@ import contextlib
 import errno
 import json
 import os
+import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,9 @@ from pipeline.output import fsync_dir
 from pipeline.scrubbing import remember
 
 LOCK_NAME = ".codex-auth-report-journal.lock"
+# The spent hash as an entry's line names it (a quote inside a JSON string is escaped, so this
+# matches only a member of the line's object).
+_SPENT = re.compile(rb'"spent"\s*:\s*"([0-9a-f]{64})"')
 KEEP_SETTLED_MS = 10 * 60 * 1000
 VERSION = 1
 
@@ -390,9 +394,11 @@ class Journal:
                 ) from None
             raise
 
-    def read(self) -> Contents:
+    def read(self, wanted: Callable[[str], bool] | None = None) -> Contents:
         """Every intact entry, oldest first (none when there is no journal, or when it is not
-        ours: then ``refused`` says why)."""
+        ours: then ``refused`` says why). ``wanted``: only the entries whose spent hash it
+        accepts are decoded; a line that names no spent hash it accepts is skipped unread (a
+        large journal costs one pass over its bytes, not a decoding of every entry)."""
         try:
             fd = self._open(os.O_RDONLY)
         except FileNotFoundError:
@@ -402,19 +408,32 @@ class Journal:
         except OSError as exc:
             return Contents([], 0, refused=f"cannot read the token journal {self.path}: {exc.strerror or exc}")
         try:
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
+            chunks = [os.read(fd, os.fstat(fd).st_size + 1)]  # one buffer, not chunks joined
+            while chunks[-1] and (chunk := os.read(fd, 1 << 20)):
                 chunks.append(chunk)
         except OSError as exc:
             return Contents([], 0, refused=f"cannot read the token journal {self.path}: {exc.strerror or exc}")
         finally:
             os.close(fd)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        del chunks
         entries: list[Rotation] = []
         damaged = padding = first = 0
-        for number, raw in enumerate(b"".join(chunks).split(b"\n"), 1):
+        start = 0
+        number = 0
+        while start <= len(data):  # line by line, as split(b"\n") cuts it, one line at a time
+            stop = data.find(b"\n", start)
+            stop = len(data) if stop == -1 else stop
+            raw = data[start:stop]
+            start = stop + 1
+            number += 1
             if not raw.strip():
                 padding += 1 if raw else 0
                 continue
+            if wanted is not None:
+                named = _SPENT.findall(raw)
+                if named and not any(wanted(found.decode("ascii")) for found in named):
+                    continue
             entry = decode(raw)
             if entry is None:
                 damaged += 1

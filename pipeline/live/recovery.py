@@ -79,9 +79,13 @@ class Survey:
     damage: str | None = None  # the journal's damaged lines, named (``journal:LINE``)
 
 
-def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -> Survey:
+def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None, *, only_stored: bool = False) -> Survey:
+    """``only_stored``: for the count of waiting tokens alone (a default report's warning):
+    only the journal entries spending a token storage holds are decoded; ``rotations`` then
+    holds only those (chains are not followed past them)."""
     journal = journal or Journal(journal_folder(pool))
-    contents = journal.read()
+    stored_first = {digest for target in targets(pool) for digest in holding(pool, target)} if only_stored else None
+    contents = journal.read(stored_first.__contains__ if stored_first is not None else None)
     rotations = {k: r for k, r in latest(contents.entries).items() if r.next != r.spent}
     journaled = set(rotations)
     results: list[tuple[str, int | None, Path]] = []
@@ -100,7 +104,11 @@ def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None) -
             )
             if rotation.next != rotation.spent:
                 rotations[digest] = rotation
-    stored = {digest for target in targets(pool) for digest in holding(pool, target)}
+    stored = (
+        stored_first
+        if stored_first is not None
+        else {digest for target in targets(pool) for digest in holding(pool, target)}
+    )
     waiting = {digest for digest in stored if newest(rotations, digest) is not None}
     return Survey(
         rotations,
@@ -137,7 +145,7 @@ def pending_note(pool: Pool, env: Mapping[str, str]) -> str | None:
     """The storage warning for tokens that storage lacks, or None (read-only)."""
     if not may_be_waiting(pool, env):
         return None  # the common case costs a stat call or two
-    count = len(survey(pool, env).waiting)
+    count = len(survey(pool, env, only_stored=True).waiting)
     return pending_text(count) if count else None
 
 

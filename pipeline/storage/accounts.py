@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 
 from pipeline.numbers import MAX_SAFE, real, whole
 from pipeline.scrubbing import remember_tokens
-from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
+from pipeline.storage import jwt
+from pipeline.storage.files import Outcome, Unreadable, load_with_recovery, read_listed_json
 
 MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
 CURRENT_FAMILY = "codex"
@@ -35,13 +36,38 @@ class _Normalized:
     warnings: list[str]
 
 
-def load_accounts(path: Path, now_ms: int) -> AccountsFile:
+def load_accounts(path: Path, now_ms: int, *, tokens: bool = True) -> AccountsFile:
+    """The pool file, read account by account (:func:`read_listed_json`). ``tokens`` False
+    (a run that sends no token): each access token is registered with the scrubber and kept
+    only as :func:`pipeline.storage.jwt.stand_in`, its claims without the rest."""
     outcome, value = load_with_recovery(
-        path, lambda data: normalize(data, now_ms), wal=True, is_empty=lambda v: v is None or not v.accounts
+        path,
+        lambda data: normalize(data, now_ms),
+        wal=True,
+        is_empty=lambda v: v is None or not v.accounts,
+        reader=lambda p: read_listed_json(p, _kept if tokens else _slimmed),
     )
     if value is None:
         return AccountsFile(outcome)
     return AccountsFile(outcome, value.version, value.accounts, value.current_index, value.warnings)
+
+
+def _kept(account: Any) -> Any:
+    return account
+
+
+def _slimmed(account: Any) -> Any:
+    if isinstance(account, dict):
+        token = account.get("accessToken")
+        if isinstance(token, str) and len(token) > _SLIM_OVER:
+            remember_tokens(account)
+            copy = jwt.stand_in(token)
+            if copy is not None:
+                account["accessToken"] = copy
+    return account
+
+
+_SLIM_OVER = 256  # shorter access tokens are kept as they are
 
 
 def _finite(value: Any) -> bool:
@@ -84,7 +110,8 @@ def normalize(data: Any, now_ms: int) -> _Normalized:
         if not _nonblank(account.get("refreshToken")):
             warnings.append(f"accounts[{position}] has no refresh token; skipped (codex-multi-auth drops it too)")
             continue
-        account = dict(account)
+        # Changed in place: the parsed file is ours alone (a copy of each would double the
+        # pool's memory while the list it came from lives).
         if not (_finite(account.get("authInvalidatedAt")) and account["authInvalidatedAt"] > 0):
             account.pop("authInvalidatedAt", None)
             account.pop("authInvalidationErrorCode", None)

@@ -60,20 +60,110 @@ def read_regular(path: Path) -> bytes:
     a FIFO or a device in its place would block the run or have side effects, so it is
     refused with :class:`NotRegular` (before opening, and checked again on the open file,
     which is opened non-blocking). Other failures raise the usual :class:`OSError`."""
+    fd, size = _open_regular(path)
+    try:
+        # One read of the whole file into one buffer (not chunks joined: twice the file's size
+        # at once); more reads only when the file grew meanwhile.
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1] and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path) -> tuple[int, int]:
+    """An open descriptor of ``path`` and its size, when it is a regular file (see
+    :func:`read_regular`)."""
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
         raise NotRegular(errno.EINVAL, f"is {_kind(mode)}, not a regular file")
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegular(errno.EINVAL, f"is {_kind(mode)}, not a regular file")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegular(errno.EINVAL, f"is {_kind(info.st_mode)}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info.st_size
+
+
+# The accounts array as codex-multi-auth writes it (JSON.stringify(storage, null, 2)): each
+# account an object at an indent of 4, its members deeper. JSON strings hold no raw newline,
+# so these byte sequences never occur inside a string.
+_LIST_OPEN = b'\n  "accounts": [\n    {'
+_ITEM_END = b"\n    }"
+_NEXT_ITEM = b",\n    {"
+_LIST_CLOSE = b"\n  ]"
+_CHUNK = 1 << 22
+
+
+def read_listed_json(path: Path, each: Callable[[Any], Any]) -> Any:
+    """:func:`read_json` for a pool file, the accounts parsed one at a time as the file is
+    read and each replaced by what ``each`` makes of it: the file's bytes and all its parsed
+    objects are never in memory at once (a pool of 100,000 accounts is 200 MB of JSON). When
+    the file is laid out otherwise, or orjson refuses a piece, the file is read again by
+    :func:`read_json` and ``each`` applied to its accounts (those met before the layout
+    turned out otherwise are handed to it again: ``each`` must not mind). The result is the
+    same either way: pieces that each parse as an object, joined by commas, are the array
+    they came from."""
+    try:
+        value = _read_listed(path, each)
+    except (OSError, ValueError):
+        value = None
+    if value is not None:
+        return value
+    value = read_json(path)
+    if isinstance(value, dict) and isinstance(value.get("accounts"), list):
+        value["accounts"] = [each(item) for item in value["accounts"]]
+    return value
+
+
+def _read_listed(path: Path, each: Callable[[Any], Any]) -> Any:
+    import orjson
+
+    fd, _size = _open_regular(path)
+    try:
+        buf = os.read(fd, _CHUNK)
+        start = buf.find(_LIST_OPEN)
+        if start == -1 or buf.startswith(b"\xef\xbb\xbf"):
+            return None
+        head = buf[: start + len(_LIST_OPEN) - 1]  # up to the "[" and its newline
+        position = start + len(_LIST_OPEN) - 1  # the first account's "{"
+        items: list[Any] = []
+        while True:
+            end = buf.find(_ITEM_END, position)
+            while end == -1 or len(buf) < end + len(_ITEM_END) + len(_NEXT_ITEM):
+                more = os.read(fd, _CHUNK)
+                if not more:
+                    break
+                buf = buf[position:] + more
+                position = 0
+                end = buf.find(_ITEM_END)
+            if end == -1:
+                return None
+            stop = end + len(_ITEM_END)
+            item = orjson.loads(memoryview(buf)[position:stop])
+            if not isinstance(item, dict):
+                return None
+            items.append(each(item))
+            if buf.startswith(_NEXT_ITEM, stop):
+                position = stop + len(_NEXT_ITEM) - 1
+                continue
+            if not buf.startswith(_LIST_CLOSE, stop):
+                return None
+            tail = [buf[stop + len(_LIST_CLOSE) :]]
+            while more := os.read(fd, _CHUNK):
+                tail.append(more)
+            break
     finally:
         os.close(fd)
+    document = orjson.loads(head + b"]" + b"".join(tail))
+    if not isinstance(document, dict) or document.get("accounts") != []:
+        return None
+    document["accounts"] = items
+    return document
 
 
 def parse_json(text: str) -> Any:
@@ -233,19 +323,25 @@ class Outcome:
 
 
 def load_with_recovery(
-    path: Path, normalize: Callable[[Any], T], *, wal: bool, is_empty: Callable[[T], bool]
+    path: Path,
+    normalize: Callable[[Any], T],
+    *,
+    wal: bool,
+    is_empty: Callable[[T], bool],
+    reader: Callable[[Path], Any] = read_json,
 ) -> tuple[Outcome, T | None]:
     """Read ``path``; when it is missing or unreadable, read the first good recovery copy.
 
     ``normalize`` turns parsed JSON into the caller's form or raises :class:`Unreadable`
     (an unknown version, say). As codex-multi-auth does, a file that parses but cannot be
     normalised is reported as corrupt without falling back to a copy; a reset marker always
-    means an intentionally empty pool.
+    means an intentionally empty pool. ``reader`` reads ``path`` itself (the copies are read
+    as they always are).
     """
     if present(reset_marker(path)):
         return Outcome("intentional-reset", details=f"reset marker {reset_marker(path).name} is present"), None
     try:
-        parsed = read_json(path)
+        parsed = reader(path)
     except Unreadable as primary_error:
         tried: list[str] = []
         same = 0  # copies failing for the primary's own reason (a folder closed to us, say)

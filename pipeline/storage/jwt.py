@@ -84,3 +84,32 @@ def instant_ms(payload: dict[str, Any] | None, claim: str) -> int | None:
     if value is None or value <= 0:
         return None
     return instant(value * 1000)
+
+
+_READ = ("exp", "iat", "email", "preferred_username")
+_READ_AUTH = ("chatgpt_account_id", "chatgpt_plan_type", "email", "chatgpt_user_email")
+
+
+def stand_in(token: object) -> str | None:
+    """For an access token that this run reads but never sends (a default report): a
+    token-shaped string whose payload holds only the claims this module reads, so that every
+    function here answers the same for it, in a tenth of the memory (real access tokens are
+    1.5 to 2 KB). None when the token is not a JWT or the claims do not survive the copy."""
+    payload = claims(token)
+    if payload is None:
+        return None
+    small = {key: payload[key] for key in _READ if key in payload}
+    for claim, keys in ((AUTH_CLAIM, _READ_AUTH), (PROFILE_CLAIM, ("email",))):
+        if claim in payload:
+            value = payload[claim]
+            small[claim] = {key: value[key] for key in keys if key in value} if isinstance(value, dict) else value
+    try:
+        encoded = orjson.dumps(small)
+    except TypeError:
+        return None
+    if orjson.loads(encoded) != small:  # a claim orjson cannot write as it was read (NaN, say)
+        return None
+    return "x." + binascii.b2a_base64(encoded, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode() + ".x"
+
+
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")

@@ -54,11 +54,18 @@ class Pool:
 
 
 def read_pool(
-    env: Mapping[str, str], now_ms: int, dir_override: str | Path | None = None, project: str | Path | None = None
+    env: Mapping[str, str],
+    now_ms: int,
+    dir_override: str | Path | None = None,
+    project: str | Path | None = None,
+    *,
+    tokens: bool = True,
 ) -> Pool:
     """The pool in the multi-auth folder (``--dir``, ``CODEX_MULTI_AUTH_DIR`` or the default
     search); with ``project`` (or ``CODEX_AUTH_PROJECT``) the pool codex-multi-auth uses for
-    that project: its ``projects/<key>/`` pool, or the global one when its rules say so."""
+    that project: its ``projects/<key>/`` pool, or the global one when its rules say so.
+    ``tokens`` False: for a run that sends no token (the access tokens kept as their claims,
+    see :func:`pipeline.storage.accounts.load_accounts`)."""
     resolved = resolve_dir(env, dir_override)
     if project is None and env.get(PROJECT_VAR, "").strip():
         project = env[PROJECT_VAR].strip()
@@ -69,7 +76,7 @@ def read_pool(
         scope = resolve_project(env, resolved.dir, project)
     folder = scope.dir if scope is not None and scope.used and scope.dir is not None else resolved.dir
     accounts_path = folder / ACCOUNTS_FILE
-    loaded = load_accounts(accounts_path, now_ms)
+    loaded = load_accounts(accounts_path, now_ms, tokens=tokens)
     flagged = load_flagged(folder)
     quota = load_quota_cache(resolved.dir / QUOTA_CACHE_FILE)  # one cache for every pool of the folder
     history, history_warning = load_state(folder / STATE_FILE)

@@ -27,14 +27,14 @@ def unreadable_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if os.geteuid() == 0:
         from pipeline.storage import files
 
-        real = files.read_regular
+        real = files._open_regular  # every read of a storage file opens it here
 
-        def refuse(candidate: Path) -> bytes:
+        def refuse(candidate: Path) -> tuple[int, int]:
             if candidate == path:
                 raise PermissionError(13, "Permission denied", str(candidate))
             return real(candidate)
 
-        monkeypatch.setattr(files, "read_regular", refuse)
+        monkeypatch.setattr(files, "_open_regular", refuse)
     return folder
 
 

@@ -39,6 +39,18 @@ def test_scrub_replaces_every_registered_token_wherever_it_stands() -> None:
     assert scrubbing.count() == 3, "the token, its copy with - for _ (the JWT has neither to swap)"
 
 
+def test_the_quick_look_for_long_runs_knows_the_run_characters() -> None:
+    """A long text is first searched for a run as long as a token, byte by byte: the bytes it
+    counts as run characters are the regex's, and a token in a long text is still found."""
+    run = scrubbing._run_pattern(1)
+    assert {bytes([c]) for c in scrubbing._RUN_CHARS} == {bytes([c]) for c in range(128) if run.fullmatch(chr(c))}
+    scrubbing.remember(JWT)
+    filler = "ordinary words, 2026-03-03T14:30:00Z, user@example.com\n" * 4000
+    assert scrubbing.scrub(filler + JWT + filler) == filler + "***" + filler
+    assert scrubbing.scrub_bytes((filler + "ü" + JWT).encode()) == (filler + "ü***").encode()
+    assert scrubbing.scrub(filler) is filler
+
+
 def test_scrub_is_the_identity_while_the_registry_is_empty() -> None:
     data = b"anything " + TOKEN.encode()
     assert scrubbing.scrub_bytes(data) is data

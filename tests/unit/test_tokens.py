@@ -287,3 +287,33 @@ def test_restore_puts_journal_tokens_into_storage_and_then_compacts(pool_dir: Pa
     assert stored["refreshToken"] == "rt_fixture_from_journal" and stored["accessToken"] == entry.access
     assert pending_note(read_pool(env, t), env) is None
     assert not (pool_dir / journal.JOURNAL_NAME).exists(), "settled and old: compacted away"
+
+
+def test_a_large_settled_journal_is_scanned_not_decoded(pool_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A default report's warning decodes only the entries spending a token storage holds:
+    the others (settled, waiting for compaction) cost a pass over their bytes."""
+    t = poolkit.now_ms()
+    accounts = [poolkit.account(f"s{i}", t, real_shaped=True) for i in range(3)]
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3(accounts))
+    book = Journal(pool_dir)
+    for n in range(300):  # tokens spent long ago: storage holds none of them
+        book.append(rotation(f"rt_fixture_gone_{n}", f"rt_fixture_later_{n}", at=t - 3_600_000))
+    # an entry whose account id quotes a stored token's hash as a JSON member: not a spent hash
+    quoted = f'"spent":"{token_hash(accounts[2]["refreshToken"])}"'
+    book.append(rotation("rt_fixture_gone_x", "rt_fixture_later_x", account=quoted))
+    book.append(rotation(accounts[1]["refreshToken"], "rt_fixture_newer_1", at=t - 3_600_000))
+    decoded: list[bytes] = []
+    real = journal.decode
+
+    def counting(line: bytes) -> Rotation | None:
+        decoded.append(line)
+        return real(line)
+
+    monkeypatch.setattr(journal, "decode", counting)
+    env = dict(os.environ)
+    assert pending_note(read_pool(env, t), env) == (
+        "1 rotated token is not in storage yet: run codex auth report --live, or codex auth repair"
+    )
+    assert len(decoded) == 1 and b"rt_fixture_newer_1" in decoded[0]
+    decoded.clear()
+    assert len(book.read().entries) == 302 and len(decoded) == 302, "a live run still reads every entry"
