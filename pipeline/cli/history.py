@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pipeline.cli.common import resolve_now, say, stage_command
+from pipeline.cli.common import note, resolve_now, stage_command
 from pipeline.cli.options import now_option
 from pipeline.errors import PipelineError
 
@@ -93,7 +93,7 @@ def history(
             count = prune_runs(path, when - parse_duration(keep, "--keep"))
         except HistoryError as error:
             raise HistoryUnavailable(str(error)) from None
-        say(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}")
+        note("history", f"pruned {count} run{'' if count == 1 else 's'} older than {keep}")
         return
     if keep:
         raise click.UsageError("--keep goes with --prune")
@@ -111,8 +111,8 @@ def history(
         done = answer(path, kind, fmt, Query(start, end, account))
     except HistoryError as error:
         raise HistoryUnavailable(str(error)) from None
-    for note in done.notes:
-        say(f"history: {note}")
+    for message in done.notes:
+        note("history", message)
 
 
 class HistoryUnavailable(PipelineError):

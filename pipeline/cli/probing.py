@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, cast
 
-from pipeline.cli.common import say
+from pipeline.cli.common import note
 from pipeline.errors import ExitStatus
 from pipeline.records import DEFAULT_MODEL, ProbeMethod
 
@@ -52,21 +52,23 @@ def _progress_printer() -> Callable[[int, int, int], None] | None:
 
 def report_live_outcome(stage: str, prober: Any, masker: Any = None) -> None:
     mask = masker.text if masker is not None else (lambda text: text)
-    for note in prober.notes:
-        say(f"{stage}: {mask(note)}")
+    for message in prober.notes:
+        note(stage, mask(message))
     if prober.failures:
         for failure in prober.failures:
-            say(f"{stage}: ERROR: {mask(failure)}")
+            note(stage, f"ERROR: {mask(failure)}")
         if prober.lost:
-            say(
-                f"{stage}: ERROR: {prober.lost} rotated token(s) could not be written back, and no later run can "
+            note(
+                stage,
+                f"ERROR: {prober.lost} rotated token(s) could not be written back, and no later run can "
                 "restore them; the old refresh token is spent, so those accounts will need a new login. Check the "
-                "folder's permissions and free space."
+                "folder's permissions and free space.",
             )
         else:
-            say(
-                f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written into storage; the "
+            note(
+                stage,
+                f"ERROR: {len(prober.failures)} rotated token(s) could not be written into storage; the "
                 "token journal keeps them: run `codex auth repair` once the files can be written (check the "
-                "folder's permissions and free space)."
+                "folder's permissions and free space).",
             )
         raise SystemExit(int(ExitStatus.FAILURE))

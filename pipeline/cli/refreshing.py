@@ -8,9 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import click
-
-from pipeline.cli.common import say
+from pipeline.cli.common import note, say
 
 
 def loop_interval(value: str | None, live: bool, stage: str) -> float:
@@ -21,10 +19,10 @@ def loop_interval(value: str | None, live: bool, stage: str) -> float:
         return LIVE_DEFAULT_INTERVAL if live else DEFAULT_INTERVAL
     seconds = parse_interval(value)
     if live and seconds < ABUSIVE_LIVE_INTERVAL:
-        click.echo(
-            f"{stage}: warning: --interval {value} probes every account every {seconds:g}s; the service may take "
+        note(
+            stage,
+            f"warning: --interval {value} probes every account every {seconds:g}s; the service may take "
             "that for abuse and throttle or flag the accounts (5m is the default)",
-            err=True,
         )
     return seconds
 

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from pipeline.cli.common import say, stage_command
+from pipeline.cli.common import note, stage_command
 from pipeline.cli.options import dir_option
 from pipeline.errors import ExitStatus
 
@@ -34,9 +34,9 @@ def repair(storage_dir: str | None) -> None:
     from pipeline.live.recovery import repair as run_repair
 
     result, lines = run_repair(os.environ, now_ms(), storage_dir)
-    for line in lines:
-        say(f"repair: {line}")
+    for message in lines:
+        note("repair", message)
     for failure in result.failures:
-        say(f"repair: ERROR: {failure}")
+        note("repair", f"ERROR: {failure}")
     if result.failures:
         raise SystemExit(int(ExitStatus.FAILURE))

@@ -12,10 +12,10 @@ from pipeline.cli.common import (
     check_gate,
     check_live_clock,
     emit_report,
+    note,
     pick_format,
     resolve_history,
     resolve_now,
-    say,
     stage_command,
     use_color,
 )
@@ -100,8 +100,8 @@ def report(
         statuses=statuses,
         history=resolve_history(history_file, no_history, record),
     )
-    for note in result.notes:
-        say(f"report: {note}")
+    for message in result.notes:
+        note("report", message)
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
         report_live_outcome("report", prober, result.masker)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import click
 
-from pipeline.cli.common import resolve_history, stage_command, tell
+from pipeline.cli.common import note, resolve_history, stage_command
 from pipeline.cli.options import dir_option, history_options, interval_option, model_option
 from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, make_refresher
+from pipeline.errors import PipelineError
 
 
 @click.command()
@@ -57,10 +58,10 @@ def serve(
     history = resolve_history(history_file, no_history)
     seconds = loop_interval(interval, live, "serve")
     if not is_loopback_host(address[0]):
-        click.echo(
-            f"serve: listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
+        note(
+            "serve",
+            f"listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
             "(e-mails included unless --redact)",
-            err=True,
         )
 
     from pipeline.redact import Masker
@@ -68,7 +69,7 @@ def serve(
     mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
 
     def say(line: str) -> None:
-        tell(f"serve: {mask(line)}")
+        note("serve", mask(line))
 
     refresher = make_refresher(live, storage_dir, model)
     loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
@@ -76,7 +77,10 @@ def serve(
         code = run_server(Exporter(loop, redact=redact), address, say=say)
     except OSError as error:
         refresher.close()
-        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+        raise PipelineError(
+            f"cannot listen on {listen}: {error.strerror or error}: choose another --listen HOST:PORT "
+            "or stop what holds it"
+        ) from None
     leave_now(loop, code)
     refresher.close()
     raise SystemExit(code)

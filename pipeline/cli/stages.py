@@ -14,10 +14,11 @@ from pipeline.cli.common import (
     check_forecast_format,
     check_gate,
     emit_report,
+    line,
+    note,
     pick_format,
     read_input,
     resolve_now,
-    say,
     source_of,
     stage_command,
     stream_now,
@@ -60,8 +61,8 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
     pool = read_pool(os.environ, resolve_now(now), storage_dir)
     note_pending_tokens(pool, os.environ)
-    for line in messages(pool):
-        say(f"collect: {line}")
+    for message in messages(pool):
+        note("collect", message)
     write_output(run_collect(pool), output_file)
     if pool.nothing_read:
         raise SystemExit(int(ExitStatus.FAILURE))
@@ -147,7 +148,7 @@ def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, 
     from pipeline.report.from_json import health_report_document, records_of
     from pipeline.stages.render import checked_view
 
-    stdin_hint(stream, "render")
+    stdin_hint(stream, "render", line("render", ""))
     source = source_of(stream)
     data = stream.read()
     document = health_report_document(data, source)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pipeline.cli.common import stage_command, tell, use_color
+from pipeline.cli.common import note, stage_command, use_color
 from pipeline.cli.options import dir_option, gate_option, interval_option, model_option
 from pipeline.cli.refreshing import leave_now, loop_interval, make_refresher
 
@@ -103,7 +103,7 @@ def watch(
     seconds = loop_interval(interval, live, "watch")
 
     def say(line: str) -> None:
-        tell(f"watch: {line}")
+        note("watch", line)
 
     terminal = sys.stdout.isatty()
     colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
