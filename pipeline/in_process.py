@@ -157,8 +157,9 @@ class HistoryOptions:
 def record_history(history: HistoryOptions, records: list[dict[str, Any]], when: int, model: str | None) -> list[str]:
     """Append one run to the history; a failure is a note (one line), never an exception."""
     assert history.path is not None
+    from pipeline.errors import HistoryError
     from pipeline.history.samples import observations
-    from pipeline.history.store import HistoryError, record_run
+    from pipeline.history.store import record_run
 
     pool = next((r for r in records if r.get("kind") == "pool"), {})
     probe = pool.get("probe") or {}
@@ -183,7 +184,8 @@ def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]
     if path is None or (not path.exists() and not path.is_symlink()):
         yield None, []
         return
-    from pipeline.history.store import HistoryError, HistoryStore
+    from pipeline.errors import HistoryError
+    from pipeline.history.store import HistoryStore
 
     try:
         store = HistoryStore(path, create=False)

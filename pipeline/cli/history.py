@@ -9,7 +9,6 @@ import click
 
 from pipeline.cli.common import note, resolve_now, stage_command
 from pipeline.cli.options import now_option
-from pipeline.errors import PipelineError
 
 
 @click.command()
@@ -77,7 +76,6 @@ def history(
     from pipeline.clock import parse_duration, parse_time
     from pipeline.errors import ConfigError
     from pipeline.history.location import history_path
-    from pipeline.history.store import HistoryError
 
     when = resolve_now(now)
     path = history_path(os.environ, history_file, False)
@@ -89,10 +87,7 @@ def history(
             raise click.UsageError("--prune takes only --keep (and --history)")
         from pipeline.history.query import prune as prune_runs
 
-        try:
-            count = prune_runs(path, when - parse_duration(keep, "--keep"))
-        except HistoryError as error:
-            raise HistoryUnavailable(str(error)) from None
+        count = prune_runs(path, when - parse_duration(keep, "--keep"))
         note("history", f"pruned {count} run{'' if count == 1 else 's'} older than {keep}")
         return
     if keep:
@@ -107,13 +102,6 @@ def history(
 
     kind = "events" if events else "daily" if daily else "samples"
     fmt = fmt or ("text" if sys.stdout.isatty() else "ndjson")
-    try:
-        done = answer(path, kind, fmt, Query(start, end, account))
-    except HistoryError as error:
-        raise HistoryUnavailable(str(error)) from None
+    done = answer(path, kind, fmt, Query(start, end, account))
     for message in done.notes:
         note("history", message)
-
-
-class HistoryUnavailable(PipelineError):
-    """The history cannot be read (exit 1)."""

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import HistoryError
 from pipeline.history.samples import Observation, WindowRow
-from pipeline.history.store import SCHEMA_VERSION, HistoryError, HistoryStore, record_run
+from pipeline.history.store import SCHEMA_VERSION, HistoryStore, record_run
 from testkit import poolkit
 from testkit.helpers import ROOT, fixture_secrets, run_cli
 
