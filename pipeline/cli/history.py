@@ -8,7 +8,7 @@ import sys
 import click
 
 from pipeline.cli.common import note, resolve_now, stage_command
-from pipeline.cli.options import now_option
+from pipeline.cli.options import history_file_option, now_option
 
 
 @click.command()
@@ -31,15 +31,10 @@ from pipeline.cli.options import now_option
 @click.option("--events", is_flag=True, help="What happened, derived from consecutive samples, instead of the samples.")
 @click.option("--daily", is_flag=True, help="Per UTC day: runs, accounts, active, healthy, rate-limited, in error.")
 @click.option("--prune", is_flag=True, help="Delete the runs older than --keep (and print how many went).")
-@click.option("--keep", metavar="DURATION", default=None, help="With --prune: how much to keep (e.g. 90d).")
 @click.option(
-    "--history",
-    "history_file",
-    metavar="PATH",
-    type=click.Path(path_type=str),
-    default=None,
-    help="The history database (default: CODEX_AUTH_HISTORY, else $XDG_STATE_HOME/codex-auth-report/history.sqlite3).",
+    "--keep", metavar="DURATION", default=None, help="With --prune: how much to keep (e.g. 90d, 12h, or seconds)."
 )
+@history_file_option
 @now_option
 @stage_command("history")
 def history(

@@ -27,7 +27,7 @@ def loop_interval(value: str | None, live: bool, stage: str) -> float:
     return seconds
 
 
-def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> Any:
+def make_refresher(live: bool, storage_dir: str | None, model: str | None, now: int | None = None) -> Any:
     from pipeline.service.snapshots import Refresher
 
     def prober(client: Any) -> Any:
@@ -35,7 +35,7 @@ def make_refresher(live: bool, storage_dir: str | None, model: str | None) -> An
 
         return Prober(ProbeOptions(model or "gpt-5-codex"), os.environ, client=client)
 
-    return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober)
+    return Refresher(env=os.environ, storage_dir=storage_dir, model=model, live=live, make_prober=prober, now=now)
 
 
 TOKEN_SAVE_GRACE_SECONDS = 30.0

@@ -13,8 +13,9 @@ from pipeline.errors import ExitStatus
 
 @click.command()
 @dir_option
+@click.option("--dry-run", is_flag=True, help="Only say what would be restored: write and remove nothing.")
 @stage_command("repair")
-def repair(storage_dir: str | None) -> None:
+def repair(storage_dir: str | None, dry_run: bool) -> None:
     """Put rotated tokens that storage lacks into storage, without probing anything.
 
     \b
@@ -27,13 +28,14 @@ def repair(storage_dir: str | None) -> None:
     report does the same before it refreshes; a default report only says so.
     Exit 0: nothing to do, or everything restored; 1: a file could not be written.
     \b
+      codex auth repair --dry-run
       codex auth repair
       codex auth repair --dir ~/.codex/multi-auth && codex auth report
     """
     from pipeline.clock import now_ms
     from pipeline.live.recovery import repair as run_repair
 
-    result, lines = run_repair(os.environ, now_ms(), storage_dir)
+    result, lines = run_repair(os.environ, now_ms(), storage_dir, dry_run=dry_run)
     for message in lines:
         note("repair", message)
     for failure in result.failures:

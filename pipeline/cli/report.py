@@ -24,6 +24,7 @@ from pipeline.cli.options import (
     format_options,
     gate_option,
     history_options,
+    live_option,
     live_options,
     model_option,
     now_option,
@@ -33,9 +34,7 @@ from pipeline.records import Status
 
 
 @click.command()
-@click.option(
-    "--live", is_flag=True, help="Probe live quota for every account before reporting (see `codex-auth probe --help`)."
-)
+@live_option
 @dir_option
 @now_option
 @model_option

@@ -6,7 +6,14 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import note, resolve_history, stage_command
-from pipeline.cli.options import dir_option, history_options, interval_option, model_option
+from pipeline.cli.options import (
+    dir_option,
+    history_options,
+    interval_option,
+    live_option,
+    model_option,
+    redact_option,
+)
 from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, make_refresher
 from pipeline.errors import PipelineError
 
@@ -20,10 +27,10 @@ from pipeline.errors import PipelineError
     help="Address to listen on. Anything but a loopback address is said on stderr: the report names your accounts.",
 )
 @interval_option
-@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
+@live_option
 @dir_option
 @model_option
-@click.option("--redact", is_flag=True, help="Mask e-mails and account ids in every endpoint, labels included.")
+@redact_option
 @history_options(record=False)
 @stage_command("serve")
 def serve(

@@ -175,6 +175,15 @@ def test_repair_puts_the_journal_into_storage(pool_dir: Path, backend: Any) -> N
     assert f"codex-auth collect: warning: {PENDING}" in collect.stderr
     assert collect.records[0]["warnings"] == [PENDING]
 
+    before = {path.name: path.read_bytes() for path in sorted(pool_dir.iterdir()) if path.is_file()}
+    dry = run_cli(["repair", "--dry-run"], validate=False)
+    assert dry.stderr.splitlines() == [
+        f"codex-auth repair: would restore 1 rotated token into {pool_dir / poolkit.ACCOUNTS_FILE}",
+        f"codex-auth repair: would restore 1 rotated token into {pool_dir / poolkit.FLAGGED_FILE}",
+    ]
+    after = {path.name: path.read_bytes() for path in sorted(pool_dir.iterdir()) if path.is_file()}
+    assert after == before, "--dry-run writes and removes nothing"
+
     repaired = run_cli(["repair"], validate=False)
     assert repaired.stderr == "codex-auth repair: restored 1 rotated token from the journal\n"
     assert [a["refreshToken"] for a in stored(pool_dir)] == [new, accounts[1]["refreshToken"]]
