@@ -57,14 +57,15 @@ def serve(
       codex auth serve                                  # http://127.0.0.1:9467/metrics
       codex auth serve --live --interval 5m --redact
     """
-    from pipeline.service.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.loopback import is_loopback
+    from pipeline.service.exporter import Exporter, parse_listen
     from pipeline.service.exporter import serve as run_server
     from pipeline.service.snapshots import RefreshLoop
 
     address = parse_listen(listen)
     history = resolve_history(history_file, no_history)
     seconds = loop_interval(interval, live, "serve")
-    if not is_loopback_host(address[0]):
+    if not is_loopback(address[0]):
         note(
             "serve",
             f"listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "

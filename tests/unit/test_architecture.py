@@ -46,6 +46,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.pool_record",
         "pipeline.terminal",
         "pipeline.visible",
+        "pipeline.loopback",
         "pipeline",
     ),
 ]
