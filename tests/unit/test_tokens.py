@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.live import atomic, journal
+from pipeline.live import atomic, journal, processes
 from pipeline.live.journal import Journal, Rotation, decode, encode, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.recovery import pending_note, restore
@@ -184,7 +184,7 @@ def test_nothing_to_change_writes_nothing(tmp_path: Path) -> None:
 
 def test_temporary_files_of_dead_processes_go_ours_only(tmp_path: Path) -> None:
     pid = dead_pid()
-    mine, started = atomic.me()
+    mine, started = processes.me()
     dead = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{pid}.123.deadbeef.tmp"
     live = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{mine}.{started}.cafef00d.tmp"
     reused = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{mine}.1.abcdef01.tmp"  # pid reused
@@ -205,7 +205,7 @@ def test_a_lease_lock_of_a_dead_process_is_taken_over_at_once(tmp_path: Path) ->
     nonce, published = lease.acquire(token)
     assert nonce and published is None
     held = json.loads(lock.read_text())
-    assert held["pid"] == os.getpid() and held["startTime"] == atomic.me()[1] and "bootId" in held
+    assert held["pid"] == os.getpid() and held["startTime"] == processes.me()[1] and "bootId" in held
     lease.release(token, nonce)
     assert not lock.exists()
 
@@ -216,7 +216,7 @@ def test_a_lease_lock_of_a_live_process_is_honoured(tmp_path: Path) -> None:
     lease = Lease(tmp_path / "refresh-leases", wait_ms=1, poll_ms=1)
     lease.folder.mkdir()
     token = "rt_fixture_busy_token"
-    pid, started = atomic.me()
+    pid, started = processes.me()
     owner = {"tokenHash": token_hash(token), "pid": pid, "startTime": started, "expiresAt": 10**13, "nonce": "y"}
     (lease.folder / f"{token_hash(token)}.lock").write_text(json.dumps(owner))
     with pytest.raises(LeaseTimeout):
@@ -224,10 +224,10 @@ def test_a_lease_lock_of_a_live_process_is_honoured(tmp_path: Path) -> None:
 
 
 def test_a_lock_left_by_a_reboot_is_dead(tmp_path: Path) -> None:
-    pid, started = atomic.me()
-    assert atomic.alive(pid, started, atomic.boot_id())
-    assert not atomic.alive(pid, started, "another-boot") or atomic.boot_id() is None
-    assert not atomic.alive(pid, "1")  # the same pid, started at another time
+    pid, started = processes.me()
+    assert processes.alive(pid, started, processes.boot_id())
+    assert not processes.alive(pid, started, "another-boot") or processes.boot_id() is None
+    assert not processes.alive(pid, "1")  # the same pid, started at another time
 
 
 # --- every record holding the spent token ----------------------------------------------------------
