@@ -12,12 +12,15 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pipeline.cli.options import FORECAST_FORMATS
 from pipeline.errors import ExitStatus, PipelineError
+
+if TYPE_CHECKING:  # for the annotations only: the module loads when a command runs
+    from pipeline.in_process import HistoryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -189,7 +192,7 @@ def check_forecast_format(fmt: str) -> None:
         raise click.UsageError(f"the forecast comes as {', '.join(FORECAST_FORMATS)}, not {fmt}")
 
 
-def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> Any:
+def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> HistoryOptions:
     from pipeline.history.location import history_path
     from pipeline.in_process import HistoryOptions
 

@@ -5,7 +5,7 @@ thin adapter from NDJSON records in to records (or the report) out over
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -39,6 +39,9 @@ from pipeline.cli.options import (
 from pipeline.cli.probing import make_prober, report_live_outcome
 from pipeline.errors import ExitStatus
 from pipeline.records import Status
+
+if TYPE_CHECKING:  # for the annotations only: the module loads when a command runs
+    from pipeline.report.view import View
 
 
 @click.command()
@@ -139,7 +142,7 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
     write_output(run_recommend(read_input(input_file, "recommend"), now=stream_now(now)), output_file)
 
 
-def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, redact: bool) -> Any:
+def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, redact: bool) -> View:
     """The View of render's input: an NDJSON record stream, or a saved HealthReport document
     (``--json`` output), told apart by their shape."""
     import io

@@ -226,7 +226,7 @@ class RefreshLoop:
 
     def __init__(
         self,
-        refresher: Any,
+        refresher: Refresher,
         interval: float,
         *,
         hook: SnapshotHook | None = None,

@@ -20,13 +20,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO
 
 import orjson
 
+from pipeline.report.view import View
 from pipeline.scrubbing import scrub
 from pipeline.service.events import Event, PoolState, detect_events, pool_state
-from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
+from pipeline.service.snapshots import Assessment, LoopState, Refresher, RefreshLoop, Snapshot, SnapshotHook
 
 ENTER = "\x1b[?1049h\x1b[?25l"  # alternate screen, cursor hidden
 LEAVE = "\x1b[?25h\x1b[?1049l"  # cursor shown, main screen back
@@ -94,7 +95,7 @@ class Watch:
         thresholds: Sequence[int],
         min_healthy: int | None,
         runner: EventRunner | None,
-        render: Callable[[Any], str],
+        render: Callable[[View], str],
         interval: float,
         title: str,
         redact: bool = False,
@@ -133,7 +134,7 @@ class Watch:
                 for event in events:
                     self.runner.submit(event)
 
-    def shown(self, view: Any) -> Any:
+    def shown(self, view: View) -> View:
         """The view as the screen and the events show it (masked under ``--redact``)."""
         if not self.redact:
             return view
@@ -156,11 +157,11 @@ class Watch:
 
 
 def watch_pool(
-    refresher: Any,
+    refresher: Refresher,
     *,
     interval: float,
     title: str,
-    render: Callable[[Any], str],
+    render: Callable[[View], str],
     terminal: bool,
     thresholds: Sequence[int],
     min_healthy: int | None,
@@ -168,7 +169,7 @@ def watch_pool(
     on_event_timeout: float,
     say: Callable[[str], None],
     redact: bool = False,
-    hook: Any = None,
+    hook: SnapshotHook | None = None,
 ) -> tuple[RefreshLoop, int]:
     """``codex auth watch``: the loop and the exit code, once SIGINT or SIGTERM came."""
     runner = EventRunner(on_event, on_event_timeout, say) if on_event else None
