@@ -75,3 +75,24 @@ def test_bare_codex_auth_prints_the_help_and_succeeds() -> None:
     result = run_cli([], expect=int(ExitStatus.OK), validate=False)
     assert result.text.startswith("Usage: codex-auth [OPTIONS] COMMAND [ARGS]...") and result.stderr == ""
     assert "  report " in result.text
+
+
+def test_ctrl_c_exits_130_quietly() -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from testkit.helpers import ROOT, stop_with
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "score"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,  # held open: score waits for its records
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)  # not a timing assertion: only lets the interpreter start
+    out, err = stop_with(process, signal.SIGINT)
+    assert process.returncode == int(ExitStatus.INTERRUPTED), err
+    assert b"Aborted" not in err and b"Traceback" not in err and out == b"", err

@@ -22,7 +22,7 @@ from typing import Any
 from pipeline.schema import schema_errors
 from pipeline.service.watch import CLEAR_LINE, ENTER, HOME, LEAVE
 from testkit import poolkit
-from testkit.helpers import ROOT, parse_ndjson, run_cli
+from testkit.helpers import ROOT, parse_ndjson, run_cli, stop_with
 
 
 def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
@@ -106,20 +106,14 @@ def watch_in_a_pipe(args: list[str], enough: Callable[[list[bytes]], bool]) -> t
     )
     assert process.stdout is not None
     lines: list[bytes] = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not enough(lines):
-            if select.select([process.stdout], [], [], 0.5)[0]:
-                line = process.stdout.readline()
-                if not line:
-                    break
-                lines.append(line)
-        process.send_signal(signal.SIGTERM)
-        rest, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not enough(lines):
+        if select.select([process.stdout], [], [], 0.5)[0]:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+    rest, stderr = stop_with(process, signal.SIGTERM)
     return process.returncode, [*lines, *rest.splitlines(keepends=True)], stderr
 
 
