@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
@@ -23,6 +23,9 @@ from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 
+if TYPE_CHECKING:  # the live probe loads only for a live run
+    from pipeline.stages.probe import Prober
+
 
 class ReportResult:
     """The report's bytes, and what the command line needs besides. (A plain class: a
@@ -30,7 +33,9 @@ class ReportResult:
 
     __slots__ = ("healthy", "masker", "notes", "output")
 
-    def __init__(self, output: bytes, notes: list[str] | None = None, healthy: int = 0, masker: Any = None) -> None:
+    def __init__(
+        self, output: bytes, notes: list[str] | None = None, healthy: int = 0, masker: Masker | None = None
+    ) -> None:
         self.output = output
         self.notes = notes if notes is not None else []  # for stderr
         self.healthy = healthy
@@ -48,7 +53,7 @@ def failure_reason(pool: Pool) -> str | None:
 
 
 def collected(
-    env: Mapping[str, str], now: int | None, storage_dir: str | None, prober: Any, redact: bool
+    env: Mapping[str, str], now: int | None, storage_dir: str | None, prober: Prober | None, redact: bool
 ) -> tuple[Iterable[dict[str, Any]], int, list[str]]:
     """The pool's records (probed when ``prober`` is given), the time of the report (``now``,
     else the real time after probing) and the notes for stderr. Raises :class:`StorageError`
@@ -79,7 +84,7 @@ def report_view(
     storage_dir: str | None = None,
     model: str | None = None,
     redact: bool = False,
-    prober: Any = None,
+    prober: Prober | None = None,
 ) -> ViewResult:
     """The report's facts before any format (for ``serve`` and ``watch``, which render one
     view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
@@ -100,7 +105,7 @@ def run_report(
     color: bool = False,
     explain: bool = False,
     redact: bool = False,
-    prober: Any = None,
+    prober: Prober | None = None,
     statuses: Sequence[Status] | None = None,
     history: HistoryOptions | None = None,
 ) -> ReportResult:
@@ -120,7 +125,7 @@ def _run_report(
     color: bool,
     explain: bool,
     redact: bool,
-    prober: Any,
+    prober: Prober | None,
     statuses: Sequence[Status] | None,
     history: HistoryOptions | None,
 ) -> ReportResult:
@@ -158,8 +163,9 @@ class HistoryOptions:
 def record_history(history: HistoryOptions, records: list[dict[str, Any]], when: int, model: str | None) -> list[str]:
     """Append one run to the history; a failure is a note (one line), never an exception."""
     assert history.path is not None
+    from pipeline.errors import HistoryError
     from pipeline.history.samples import observations
-    from pipeline.history.store import HistoryError, record_run
+    from pipeline.history.store import record_run
 
     pool = next((r for r in records if r.get("kind") == "pool"), {})
     probe = pool.get("probe") or {}
@@ -184,7 +190,8 @@ def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]
     if path is None or (not path.exists() and not path.is_symlink()):
         yield None, []
         return
-    from pipeline.history.store import HistoryError, HistoryStore
+    from pipeline.errors import HistoryError
+    from pipeline.history.store import HistoryStore
 
     try:
         store = HistoryStore(path, create=False)
@@ -218,7 +225,7 @@ class ForecastResult:
     document: dict[str, Any]
     output: bytes = b""
     notes: list[str] = field(default_factory=list)
-    masker: Any = None
+    masker: Masker | None = None
 
     @property
     def below_min_healthy(self) -> bool:
@@ -259,7 +266,7 @@ def build_forecast(
     now: int | None = None,
     storage_dir: str | None = None,
     model: str | None = None,
-    prober: Any = None,
+    prober: Prober | None = None,
     history: HistoryOptions | None = None,
     horizon_ms: int | None = None,
     min_healthy: int | None = None,

@@ -129,12 +129,13 @@ def write_records(records: Iterable[Record], stream: IO[bytes], *, flush_each: b
     return count
 
 
-def stdin_hint(stream: IO[bytes], stage: str) -> None:
-    """Tell a person at a terminal why nothing happens (the stage waits for records)."""
+def stdin_hint(stream: IO[bytes], stage: str, prefix: str | None = None) -> None:
+    """Tell a person at a terminal why nothing happens (the stage waits for records);
+    ``prefix`` starts the line (the command line's ``codex-auth STAGE: ``)."""
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         print(
-            f"{stage}: reading NDJSON records from the terminal; pipe them in "
+            f"{prefix if prefix is not None else stage + ': '}reading NDJSON records from the terminal; pipe them in "
             f"(codex-auth collect | codex-auth {stage}) or end with Ctrl-D",
             file=sys.stderr,
         )

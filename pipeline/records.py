@@ -123,3 +123,18 @@ class RecommendationRecord(TypedDict, total=False):
     reasoning: str
     usableCount: int
     nextAvailableAt: int | None
+
+
+def identity_key(account_id: str | None, email: str | None) -> str:
+    """One account's identity as one string: the account id and the e-mail (case folded)
+    together, since one e-mail can hold several workspaces and one id can be shared by a team."""
+    return f"{account_id or ''}|{(email or '').lower()}"
+
+
+def account_key(record: Record) -> str:
+    """The same account from one run (or snapshot) to the next, for the history's samples and
+    the events of ``watch``: :func:`identity_key`, or the pool position without id and e-mail."""
+    account_id, email = record.get("accountId"), record.get("email")
+    if not account_id and not email:
+        return f"#{record.get('index')}"
+    return identity_key(account_id, email)

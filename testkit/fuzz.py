@@ -161,8 +161,8 @@ def garbage() -> st.SearchStrategy[bytes]:
 
 
 def assert_one_line_errors(stderr: str, prefix: str, exit_code: int, allowed: Callable[[int], bool]) -> None:
-    """Every stderr line is ``<prefix>: ...``; the exit code is documented; no traceback."""
+    """Every stderr line is ``codex-auth <prefix>: ...``; the exit code is documented; no traceback."""
     assert allowed(exit_code), f"undocumented exit code {exit_code}: {stderr!r}"
     assert "Traceback" not in stderr, stderr
     for line in stderr.splitlines():
-        assert line.startswith(f"{prefix}: "), f"stderr line without the command's name: {line!r}"
+        assert line.startswith(f"codex-auth {prefix}: "), f"stderr line without the command's name: {line!r}"

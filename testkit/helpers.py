@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,3 +146,16 @@ def iter_files(folder: Path) -> Iterator[Path]:
 def snapshot_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Contents and modes of every file, to prove a command changed nothing."""
     return {str(p.relative_to(folder)): (p.read_bytes(), os.stat(p).st_mode) for p in iter_files(folder)}
+
+
+def stop_with(process: subprocess.Popen[bytes], sig: int, timeout: float = 30) -> tuple[bytes, bytes]:
+    """Send ``sig`` to ``process`` and wait for it: its stdout and stderr (the rest of them).
+    A process that does not end in ``timeout`` seconds is killed, and the wait fails."""
+    try:
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return out or b"", err or b""

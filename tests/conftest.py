@@ -94,3 +94,11 @@ def backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``start(scenario, delay_ms=None)`` starts the fake backend as a server on 127.0.0.1 and
     points the tool at it: for the tool run as another process, or real sockets."""
     yield from _fake_backends(monkeypatch, in_process=False)
+
+
+@pytest.fixture(scope="module")
+def big_pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pool of testkit.cases.BIG (1,000) accounts, made once per test module."""
+    from testkit.cases import BIG
+
+    return poolkit.large_pool(tmp_path_factory.mktemp("big") / "pool", BIG, poolkit.SEED_NOW)

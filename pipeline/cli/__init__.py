@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import Any
 
 import click
 
@@ -50,6 +51,38 @@ class LazyGroup(click.Group):
             self.commands[cmd_name] = command
         return command
 
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's main, with every failure click itself reports (a usage error, an unknown
+        command, a bad option value) put in our one-line style (common.usage_line) and Ctrl-C
+        exiting 130 quietly instead of click's ``Aborted!`` and 1."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from pipeline.cli.common import PROG, say, usage_line
+
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            say(usage_line(error))
+            raise SystemExit(int(ExitStatus.USAGE)) from None
+        except click.ClickException as error:
+            say(f"{prog_name or PROG}: {error.format_message()}")
+            raise SystemExit(error.exit_code) from None
+        except click.Abort:
+            _drop_stdout()
+            raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
+        raise SystemExit(code if isinstance(code, int) else int(ExitStatus.OK))
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        """``COMMAND`` as before: a bare ``codex-auth`` only prints this help."""
+        return [*click.Command.collect_usage_pieces(self, ctx), "COMMAND [ARGS]..."]
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands and their summaries, from the table (no command module is imported)."""
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
@@ -62,13 +95,18 @@ class LazyGroup(click.Group):
 
 
 @click.group(
+    "codex-auth",
     cls=LazyGroup,
     help=ROOT_HELP,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="codex-auth")
-def cli() -> None:
-    pass
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    if ctx.invoked_subcommand is None:  # bare `codex-auth`: the help, and success
+        click.echo(ctx.get_help())
+        ctx.exit(int(ExitStatus.OK))
 
 
 def commands_of(group: click.Group) -> dict[str, click.Command]:
@@ -93,7 +131,7 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
         raise
     except KeyboardInterrupt:
         _drop_stdout()
-        raise SystemExit(130) from None
+        raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
     except OSError as exc:

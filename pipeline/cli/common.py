@@ -1,6 +1,10 @@
 """What every command body uses: one line on stderr, our errors turned into
-``command: message`` and an exit code, the records in and out, the report out, and the
-checks that several commands share."""
+``codex-auth COMMAND: message`` and an exit code, the records in and out, the report out, and
+the checks that several commands share.
+
+Every line a command writes on stderr goes through :func:`note` (or :func:`line`): the one
+style, ``codex-auth COMMAND: what went wrong: what to do``. Click's own usage errors are put
+in the same style by the root group (:func:`usage_line`, ``pipeline.cli.LazyGroup.main``)."""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pipeline.cli.options import FORECAST_FORMATS
 from pipeline.errors import ExitStatus, PipelineError
+
+if TYPE_CHECKING:  # for the annotations only: the module loads when a command runs
+    from pipeline.in_process import HistoryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,9 +39,39 @@ def say(line: str) -> None:
 
 tell = say  # for commands whose own ``say`` adds a prefix or a mask
 
+PROG = "codex-auth"
+
+
+def program() -> str:
+    """The name the tool was run by (``codex-auth``, or ``codex auth`` through the wrapper)."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.find_root().info_name if ctx is not None else None
+    return name or PROG
+
+
+def line(command: str, message: str) -> str:
+    """The one style of what a command says on stderr: ``codex-auth COMMAND: message``."""
+    return f"{program()} {command}: {message}"
+
+
+def note(command: str, message: str) -> None:
+    """``codex-auth COMMAND: message`` on stderr (see :func:`say`)."""
+    say(line(command, message))
+
+
+def usage_line(error: click.UsageError) -> str:
+    """Click's usage error (three lines and a blank) as one line in our style, with the way to
+    the command's help: ``codex-auth report: invalid value for '--format': ...: see
+    'codex-auth report --help'``."""
+    path = error.ctx.command_path if error.ctx is not None else PROG
+    message = error.format_message().strip().rstrip(".")
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[:1].lower() + message[1:]
+    return f"{path}: {message}: see '{path} --help'"
+
 
 def fail(stage: str, error: PipelineError) -> None:
-    say(f"{stage}: {error}")
+    note(stage, str(error))
     raise SystemExit(int(error.exit_status))
 
 
@@ -90,7 +127,7 @@ def source_of(stream: IO[bytes]) -> str:
 def read_input(stream: IO[bytes], stage: str) -> Iterator[dict[str, Any]]:
     from pipeline.ndjson import read_records, stdin_hint
 
-    stdin_hint(stream, stage)
+    stdin_hint(stream, stage, line(stage, ""))
     return read_records(stream, source_of(stream), require_pool=True)
 
 
@@ -146,7 +183,7 @@ def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> Non
 
 def check_gate(stage: str, healthy: int, min_healthy: int | None) -> None:
     if min_healthy is not None and healthy < min_healthy:
-        say(f"{stage}: {healthy} healthy account{'' if healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}")
+        note(stage, f"{healthy} healthy account{'' if healthy == 1 else 's'}, fewer than --min-healthy {min_healthy}")
         raise SystemExit(int(ExitStatus.GATE))
 
 
@@ -155,7 +192,7 @@ def check_forecast_format(fmt: str) -> None:
         raise click.UsageError(f"the forecast comes as {', '.join(FORECAST_FORMATS)}, not {fmt}")
 
 
-def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> Any:
+def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> HistoryOptions:
     from pipeline.history.location import history_path
     from pipeline.in_process import HistoryOptions
 

@@ -7,9 +7,8 @@ import sys
 
 import click
 
-from pipeline.cli.common import resolve_now, say, stage_command
-from pipeline.cli.options import now_option
-from pipeline.errors import PipelineError
+from pipeline.cli.common import note, resolve_now, stage_command
+from pipeline.cli.options import history_file_option, now_option
 
 
 @click.command()
@@ -32,15 +31,10 @@ from pipeline.errors import PipelineError
 @click.option("--events", is_flag=True, help="What happened, derived from consecutive samples, instead of the samples.")
 @click.option("--daily", is_flag=True, help="Per UTC day: runs, accounts, active, healthy, rate-limited, in error.")
 @click.option("--prune", is_flag=True, help="Delete the runs older than --keep (and print how many went).")
-@click.option("--keep", metavar="DURATION", default=None, help="With --prune: how much to keep (e.g. 90d).")
 @click.option(
-    "--history",
-    "history_file",
-    metavar="PATH",
-    type=click.Path(path_type=str),
-    default=None,
-    help="The history database (default: CODEX_AUTH_HISTORY, else $XDG_STATE_HOME/codex-auth-report/history.sqlite3).",
+    "--keep", metavar="DURATION", default=None, help="With --prune: how much to keep (e.g. 90d, 12h, or seconds)."
 )
+@history_file_option
 @now_option
 @stage_command("history")
 def history(
@@ -77,7 +71,6 @@ def history(
     from pipeline.clock import parse_duration, parse_time
     from pipeline.errors import ConfigError
     from pipeline.history.location import history_path
-    from pipeline.history.store import HistoryError
 
     when = resolve_now(now)
     path = history_path(os.environ, history_file, False)
@@ -89,11 +82,8 @@ def history(
             raise click.UsageError("--prune takes only --keep (and --history)")
         from pipeline.history.query import prune as prune_runs
 
-        try:
-            count = prune_runs(path, when - parse_duration(keep, "--keep"))
-        except HistoryError as error:
-            raise HistoryUnavailable(str(error)) from None
-        say(f"history: pruned {count} run{'' if count == 1 else 's'} older than {keep}")
+        count = prune_runs(path, when - parse_duration(keep, "--keep"))
+        note("history", f"pruned {count} run{'' if count == 1 else 's'} older than {keep}")
         return
     if keep:
         raise click.UsageError("--keep goes with --prune")
@@ -107,13 +97,6 @@ def history(
 
     kind = "events" if events else "daily" if daily else "samples"
     fmt = fmt or ("text" if sys.stdout.isatty() else "ndjson")
-    try:
-        done = answer(path, kind, fmt, Query(start, end, account))
-    except HistoryError as error:
-        raise HistoryUnavailable(str(error)) from None
-    for note in done.notes:
-        say(f"history: {note}")
-
-
-class HistoryUnavailable(PipelineError):
-    """The history cannot be read (exit 1)."""
+    done = answer(path, kind, fmt, Query(start, end, account))
+    for message in done.notes:
+        note("history", message)

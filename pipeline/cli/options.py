@@ -85,6 +85,7 @@ def input_option(func: F) -> F:
         "--input",
         "input_file",
         type=click.File("rb"),
+        metavar="FILE",
         default="-",
         show_default=True,
         help="Read NDJSON records from this file (- for stdin).",
@@ -100,6 +101,7 @@ def output_option(func: F) -> F:
         cls=AliasOption,
         hidden_names=("--output",),
         type=click.File("wb"),
+        metavar="FILE",
         default="-",
         show_default=True,
         help="Write NDJSON records to this file (- for stdout).",
@@ -112,6 +114,35 @@ def model_option(func: F) -> F:
         metavar="MODEL",
         default=None,
         help=f"Model whose limits count (default {DEFAULT_MODEL}; live mode probes with it and the report echoes it).",
+    )(func)
+
+
+def live_option(func: F) -> F:
+    """``--live/--no-live`` of report, serve and watch: one name, one meaning."""
+    return click.option(
+        "--live/--no-live",
+        default=False,
+        help="Probe live quota for every account (see `codex-auth probe --help`); --no-live, the default, "
+        "reads only what is stored and sends no request.",
+    )(func)
+
+
+def redact_option(func: F) -> F:
+    return click.option(
+        "--redact",
+        is_flag=True,
+        help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.",
+    )(func)
+
+
+def color_option(func: F) -> F:
+    return click.option(
+        "--color",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
+        help="Colour the text report. always/never win over the environment; auto: off when NO_COLOR "
+        "is set, on when FORCE_COLOR or CLICOLOR_FORCE is, off when TERM=dumb, else only on a terminal.",
     )(func)
 
 
@@ -131,25 +162,14 @@ def format_options(func: F) -> F:
         is_flag=True,
         help="Machine-readable JSON (the HealthReport document); same as --format json.",
     )(func)
-    func = click.option(
-        "--color",
-        type=click.Choice(["auto", "always", "never"]),
-        default="auto",
-        show_default=True,
-        help="Colour the text report. always/never win over the environment; auto: off when NO_COLOR "
-        "is set, on when FORCE_COLOR or CLICOLOR_FORCE is, off when TERM=dumb, else only on a terminal.",
-    )(func)
+    func = color_option(func)
     func = click.option(
         "--explain",
         is_flag=True,
         help="List every reason behind each account's status and score, with its points: text, Markdown "
         "and HTML show them, JSON adds a `factors` list per account; Prometheus has no place for them (exit 2).",
     )(func)
-    func = click.option(
-        "--redact",
-        is_flag=True,
-        help="Mask e-mails and account ids everywhere (a***@***.com#<hash>), for screenshots and incident reports.",
-    )(func)
+    func = redact_option(func)
     func = click.option(
         "-o",
         "--out",
@@ -269,17 +289,21 @@ def gate_option(func: F) -> F:
     )(func)
 
 
+def history_file_option(func: F) -> F:
+    return click.option(
+        "--history",
+        "history_file",
+        metavar="PATH",
+        type=click.Path(path_type=str),
+        default=None,
+        help="The history database (default: CODEX_AUTH_HISTORY, else "
+        "$XDG_STATE_HOME/codex-auth-report/history.sqlite3).",
+    )(func)
+
+
 def history_options(record: bool = True) -> Callable[[F], F]:
     def decorate(func: F) -> F:
-        func = click.option(
-            "--history",
-            "history_file",
-            metavar="PATH",
-            type=click.Path(path_type=str),
-            default=None,
-            help="The history database (default: CODEX_AUTH_HISTORY, else "
-            "$XDG_STATE_HOME/codex-auth-report/history.sqlite3).",
-        )(func)
+        func = history_file_option(func)
         func = click.option("--no-history", is_flag=True, help="Neither read nor write the history.")(func)
         if record:
             func = click.option(

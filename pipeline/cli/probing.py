@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pipeline.cli.common import say
+from pipeline.cli.common import note
 from pipeline.errors import ExitStatus
 from pipeline.records import DEFAULT_MODEL, ProbeMethod
+
+if TYPE_CHECKING:  # for the annotations only: the modules load when a command runs
+    from pipeline.redact import Masker
+    from pipeline.stages.probe import Prober
 
 
 def make_prober(
@@ -22,7 +26,7 @@ def make_prober(
     cached_only: bool,
     reset_credits: bool = False,
     **kwargs: Any,
-) -> Any:
+) -> Prober:
     from pipeline.stages.probe import ProbeOptions, Prober
 
     options = ProbeOptions(
@@ -50,24 +54,26 @@ def _progress_printer() -> Callable[[int, int, int], None] | None:
     return show
 
 
-def report_live_outcome(stage: str, prober: Any, masker: Any = None) -> None:
+def report_live_outcome(stage: str, prober: Prober, masker: Masker | None = None) -> None:
     mask = masker.text if masker is not None else (lambda text: text)
-    for note in prober.notes:
-        say(f"{stage}: {mask(note)}")
+    for message in prober.notes:
+        note(stage, mask(message))
     if prober.failures:
         for failure in prober.failures:
-            say(f"{stage}: ERROR: {mask(failure)}")
+            note(stage, f"ERROR: {mask(failure)}")
         if prober.lost:
-            say(
-                f"{stage}: ERROR: {prober.lost} rotated token(s) could not be written back, and no later run can "
+            note(
+                stage,
+                f"ERROR: {prober.lost} rotated token(s) could not be written back, and no later run can "
                 "restore them; the old refresh token is spent, so those accounts will need a new login. Check the "
-                "folder's permissions and free space."
+                "folder's permissions and free space.",
             )
         else:
-            say(
-                f"{stage}: ERROR: {len(prober.failures)} rotated token(s) could not be written into storage; the "
+            note(
+                stage,
+                f"ERROR: {len(prober.failures)} rotated token(s) could not be written into storage; the "
                 "token journal keeps them: run `codex auth repair` once the files can be written (check the "
-                "folder's permissions and free space)."
+                "folder's permissions and free space).",
             )
         raise SystemExit(int(ExitStatus.FAILURE))
     if prober.refused:

@@ -6,15 +6,16 @@ import os
 
 import click
 
-from pipeline.cli.common import say, stage_command
+from pipeline.cli.common import note, stage_command
 from pipeline.cli.options import dir_option
 from pipeline.errors import ExitStatus
 
 
 @click.command()
 @dir_option
+@click.option("--dry-run", is_flag=True, help="Only say what would be restored: write and remove nothing.")
 @stage_command("repair")
-def repair(storage_dir: str | None) -> None:
+def repair(storage_dir: str | None, dry_run: bool) -> None:
     """Put rotated tokens that storage lacks into storage, without probing anything.
 
     \b
@@ -27,16 +28,17 @@ def repair(storage_dir: str | None) -> None:
     report does the same before it refreshes; a default report only says so.
     Exit 0: nothing to do, or everything restored; 1: a file could not be written.
     \b
+      codex auth repair --dry-run
       codex auth repair
       codex auth repair --dir ~/.codex/multi-auth && codex auth report
     """
     from pipeline.clock import now_ms
     from pipeline.live.recovery import repair as run_repair
 
-    result, lines = run_repair(os.environ, now_ms(), storage_dir)
-    for line in lines:
-        say(f"repair: {line}")
+    result, lines = run_repair(os.environ, now_ms(), storage_dir, dry_run=dry_run)
+    for message in lines:
+        note("repair", message)
     for failure in result.failures:
-        say(f"repair: ERROR: {failure}")
+        note("repair", f"ERROR: {failure}")
     if result.failures:
         raise SystemExit(int(ExitStatus.FAILURE))

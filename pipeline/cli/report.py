@@ -12,10 +12,10 @@ from pipeline.cli.common import (
     check_gate,
     check_live_clock,
     emit_report,
+    note,
     pick_format,
     resolve_history,
     resolve_now,
-    say,
     stage_command,
     use_color,
 )
@@ -24,6 +24,7 @@ from pipeline.cli.options import (
     format_options,
     gate_option,
     history_options,
+    live_option,
     live_options,
     model_option,
     now_option,
@@ -33,9 +34,7 @@ from pipeline.records import Status
 
 
 @click.command()
-@click.option(
-    "--live", is_flag=True, help="Probe live quota for every account before reporting (see `codex-auth probe --help`)."
-)
+@live_option
 @dir_option
 @now_option
 @model_option
@@ -100,8 +99,8 @@ def report(
         statuses=statuses,
         history=resolve_history(history_file, no_history, record),
     )
-    for note in result.notes:
-        say(f"report: {note}")
+    for message in result.notes:
+        note("report", message)
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
         report_live_outcome("report", prober, result.masker)

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import click
 
-from pipeline.cli.common import resolve_history, stage_command, tell
-from pipeline.cli.options import dir_option, history_options, interval_option, model_option
+from pipeline.cli.common import note, resolve_history, stage_command
+from pipeline.cli.options import (
+    dir_option,
+    history_options,
+    interval_option,
+    live_option,
+    model_option,
+    redact_option,
+)
 from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, make_refresher
+from pipeline.errors import PipelineError
 
 
 @click.command()
@@ -19,10 +27,10 @@ from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, mak
     help="Address to listen on. Anything but a loopback address is said on stderr: the report names your accounts.",
 )
 @interval_option
-@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
+@live_option
 @dir_option
 @model_option
-@click.option("--redact", is_flag=True, help="Mask e-mails and account ids in every endpoint, labels included.")
+@redact_option
 @history_options(record=False)
 @stage_command("serve")
 def serve(
@@ -49,18 +57,19 @@ def serve(
       codex auth serve                                  # http://127.0.0.1:9467/metrics
       codex auth serve --live --interval 5m --redact
     """
-    from pipeline.service.exporter import Exporter, is_loopback_host, parse_listen
+    from pipeline.loopback import is_loopback
+    from pipeline.service.exporter import Exporter, parse_listen
     from pipeline.service.exporter import serve as run_server
     from pipeline.service.snapshots import RefreshLoop
 
     address = parse_listen(listen)
     history = resolve_history(history_file, no_history)
     seconds = loop_interval(interval, live, "serve")
-    if not is_loopback_host(address[0]):
-        click.echo(
-            f"serve: listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
+    if not is_loopback(address[0]):
+        note(
+            "serve",
+            f"listening on {address[0]}, not a loopback address: anyone who can reach it reads the report "
             "(e-mails included unless --redact)",
-            err=True,
         )
 
     from pipeline.redact import Masker
@@ -68,7 +77,7 @@ def serve(
     mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
 
     def say(line: str) -> None:
-        tell(f"serve: {mask(line)}")
+        note("serve", mask(line))
 
     refresher = make_refresher(live, storage_dir, model)
     loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
@@ -76,7 +85,10 @@ def serve(
         code = run_server(Exporter(loop, redact=redact), address, say=say)
     except OSError as error:
         refresher.close()
-        raise click.ClickException(f"cannot listen on {listen}: {error.strerror or error}") from None
+        raise PipelineError(
+            f"cannot listen on {listen}: {error.strerror or error}: choose another --listen HOST:PORT "
+            "or stop what holds it"
+        ) from None
     leave_now(loop, code)
     refresher.close()
     raise SystemExit(code)

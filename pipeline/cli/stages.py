@@ -5,7 +5,7 @@ thin adapter from NDJSON records in to records (or the report) out over
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -14,10 +14,11 @@ from pipeline.cli.common import (
     check_forecast_format,
     check_gate,
     emit_report,
+    line,
+    note,
     pick_format,
     read_input,
     resolve_now,
-    say,
     source_of,
     stage_command,
     stream_now,
@@ -38,6 +39,9 @@ from pipeline.cli.options import (
 from pipeline.cli.probing import make_prober, report_live_outcome
 from pipeline.errors import ExitStatus
 from pipeline.records import Status
+
+if TYPE_CHECKING:  # for the annotations only: the module loads when a command runs
+    from pipeline.report.view import View
 
 
 @click.command()
@@ -60,8 +64,8 @@ def collect(storage_dir: str | None, now: str | None, output_file: IO[bytes]) ->
 
     pool = read_pool(os.environ, resolve_now(now), storage_dir)
     note_pending_tokens(pool, os.environ)
-    for line in messages(pool):
-        say(f"collect: {line}")
+    for message in messages(pool):
+        note("collect", message)
     write_output(run_collect(pool), output_file)
     if pool.nothing_read:
         raise SystemExit(int(ExitStatus.FAILURE))
@@ -138,7 +142,7 @@ def recommend(input_file: IO[bytes], output_file: IO[bytes], now: str | None) ->
     write_output(run_recommend(read_input(input_file, "recommend"), now=stream_now(now)), output_file)
 
 
-def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, redact: bool) -> Any:
+def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, redact: bool) -> View:
     """The View of render's input: an NDJSON record stream, or a saved HealthReport document
     (``--json`` output), told apart by their shape."""
     import io
@@ -147,7 +151,7 @@ def read_render_input(stream: IO[bytes], *, now: int | None, model: str | None, 
     from pipeline.report.from_json import health_report_document, records_of
     from pipeline.stages.render import checked_view
 
-    stdin_hint(stream, "render")
+    stdin_hint(stream, "render", line("render", ""))
     source = source_of(stream)
     data = stream.read()
     document = health_report_document(data, source)

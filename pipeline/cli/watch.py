@@ -6,9 +6,19 @@ import sys
 
 import click
 
-from pipeline.cli.common import stage_command, tell, use_color
-from pipeline.cli.options import dir_option, gate_option, interval_option, model_option
-from pipeline.cli.refreshing import leave_now, loop_interval, make_refresher
+from pipeline.cli.common import check_live_clock, note, resolve_history, stage_command, stream_now, use_color
+from pipeline.cli.options import (
+    color_option,
+    dir_option,
+    gate_option,
+    history_options,
+    interval_option,
+    live_option,
+    model_option,
+    now_option,
+    redact_option,
+)
+from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, make_refresher
 
 
 def _command_line(value: str | None) -> list[str] | None:
@@ -37,9 +47,12 @@ def _thresholds(value: str) -> tuple[int, ...]:
 
 @click.command()
 @interval_option
-@click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
+@live_option
 @dir_option
+@now_option
 @model_option
+@redact_option
+@history_options(record=False)
 @click.option(
     "--on-event",
     "on_event",
@@ -66,19 +79,17 @@ def _thresholds(value: str) -> tuple[int, ...]:
     help="Quota-left thresholds (percent) whose crossing is an event.",
 )
 @gate_option
-@click.option(
-    "--color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Colour the redrawn report, by the same rules as report --color.",
-)
+@color_option
 @stage_command("watch")
 def watch(
     interval: str | None,
     live: bool,
     storage_dir: str | None,
+    now: str | None,
     model: str | None,
+    redact: bool,
+    history_file: str | None,
+    no_history: bool,
     on_event: list[str] | None,
     on_event_timeout: float,
     thresholds: tuple[int, ...],
@@ -91,7 +102,8 @@ def watch(
     On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
     screen). Elsewhere, one JSON event per line when something changes: a quota threshold
     crossed, a window reset, an account broken or recovered, rate-limited or free again,
-    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on Ctrl-C or SIGTERM.
+    the pool below --min-healthy (`codex-auth schema event`). Each live snapshot is added
+    to the history (--history, --no-history). Exit 0 on Ctrl-C or SIGTERM.
     \b
       codex auth watch
       codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
@@ -100,14 +112,20 @@ def watch(
     from pipeline.report.text import render_text
     from pipeline.service.watch import watch_pool
 
+    check_live_clock(now, live)
+    history = resolve_history(history_file, no_history)
     seconds = loop_interval(interval, live, "watch")
 
+    from pipeline.redact import Masker
+
+    mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
+
     def say(line: str) -> None:
-        tell(f"watch: {line}")
+        note("watch", mask(line))
 
     terminal = sys.stdout.isatty()
     colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
-    refresher = make_refresher(live, storage_dir, model)
+    refresher = make_refresher(live, storage_dir, model, stream_now(now))
     loop, code = watch_pool(
         refresher,
         interval=seconds,
@@ -119,6 +137,8 @@ def watch(
         on_event=on_event,
         on_event_timeout=on_event_timeout,
         say=say,
+        redact=redact,
+        hook=forecast_hook(history, model, redact, say) if live and history.path is not None else None,
     )
     leave_now(loop, code)
     refresher.close()

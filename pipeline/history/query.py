@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from pipeline.errors import HistoryError
 from pipeline.history import checks
 from pipeline.history.events import pair_events
-from pipeline.history.store import HistoryError, HistoryStore, _why
+from pipeline.history.store import HistoryStore, _why
 from pipeline.numbers import MAX_INSTANT_MS
 
 Row = dict[str, Any]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from pipeline.forecast import account_windows
-
-Record = dict[str, Any]
+from pipeline.records import Record
+from pipeline.records import account_key as account_key  # where the forecast stage finds it
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,6 @@ class Observation:
     reset_credits: int | None
     limit_reached: bool | None
     windows: tuple[WindowRow, ...] = field(default_factory=tuple)
-
-
-def account_key(record: Record) -> str:
-    """Who an observation is about: the account id and e-mail together (one e-mail can hold
-    several workspaces, one id can be shared by a team); the pool position without either."""
-    account_id, email = record.get("accountId"), record.get("email")
-    if not account_id and not email:
-        return f"#{record.get('index')}"
-    return f"{account_id or ''}|{(email or '').lower()}"
 
 
 def observations(records: Iterable[Record], sampled_at: int) -> list[Observation]:

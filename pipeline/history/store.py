@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.errors import HistoryError
 from pipeline.forecast import Sample
 from pipeline.history import checks
 from pipeline.history.samples import Observation
@@ -80,10 +81,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class HistoryError(Exception):
-    """The history could not be used; the message is one line for a person."""
 
 
 def _why(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ one, with no lock that crosses processes. So every write of ours is optimistic:
 Our writers also serialise among themselves (threads and processes) with an advisory lock
 (:mod:`pipeline.live.locks`), which the kernel drops when its owner dies; its file is removed
 when the run ends, and by the next run after a crash. Temporary files
-carry the writer's pid and start time in their name
+carry the writer's pid and start time in their name (:mod:`pipeline.live.processes`)
 (``.<target>.codex-auth-report.<pid>.<start>.<random>.tmp``): the next write in that folder
 removes those whose process is gone, since they may hold tokens.
 """
@@ -37,6 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.live.processes import alive as alive  # the names other modules know from here
+from pipeline.live.processes import boot_id as boot_id
+from pipeline.live.processes import me as me
+from pipeline.live.processes import start_time as start_time
 from pipeline.output import fsync_dir
 
 LOCK_NAME = ".codex-auth-report.lock"
@@ -53,68 +57,6 @@ _held = threading.local()
 
 class WriteError(Exception):
     """A file could not be updated; the message names it and says why (never a token)."""
-
-
-# --- processes ----------------------------------------------------------------------
-
-
-def boot_id() -> str | None:
-    """This boot of the machine (Linux), so a pid from before a reboot is known dead."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
-    except OSError:
-        return None
-
-
-def start_time(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, Linux), to tell a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :][:1] in ("Z", "X")
-
-
-def alive(pid: object, started: object = None, boot: object = None) -> bool:
-    """Whether the process ``pid`` (started at ``started``, in boot ``boot``, when known)
-    still runs. Unknown or unreadable facts count as alive: only a sure death frees a lock."""
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        return True
-    if isinstance(boot, str) and boot and (current := boot_id()) is not None and boot != current:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pass  # it exists, but belongs to someone else
-    if _zombie(pid):
-        return False
-    if isinstance(started, str) and started and started != "x":
-        now = start_time(pid)
-        if now is not None and now != started:
-            return False
-    return True
-
-
-_ME: tuple[int, str] | None = None
-
-
-def me() -> tuple[int, str]:
-    """(pid, start time) of this process; recomputed after a fork."""
-    global _ME
-    if _ME is None or _ME[0] != os.getpid():
-        _ME = (os.getpid(), start_time(os.getpid()) or "x")
-    return _ME
 
 
 # --- leftovers ----------------------------------------------------------------------

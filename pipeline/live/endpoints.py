@@ -4,7 +4,6 @@ HTTP client every call shares."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pipeline import __version__
 from pipeline.errors import ConfigError
+from pipeline.loopback import is_loopback
 
 if TYPE_CHECKING:
     import httpx
@@ -59,15 +59,6 @@ class Endpoints:
             if "/backend-api" in self.base_url
             else f"{self.base_url}/api/codex/responses"
         )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(url: str, name: str) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.live import atomic
+from pipeline.live import atomic, processes
 from pipeline.live.atomic import WriteError
 from pipeline.live.journal import token_hash
 from pipeline.live.pending import lease_folder, leases_enabled
@@ -90,7 +90,7 @@ class Lease:
             return
         except OSError as exc:
             raise WriteError(f"cannot create the refresh lease folder {self.folder}: {exc.strerror or exc}") from None
-        pid, started = atomic.me()
+        pid, started = processes.me()
         try:
             os.close(
                 os.open(self.folder / f"{MADE_PREFIX}{pid}.{started}{MADE_SUFFIX}", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -118,7 +118,7 @@ class Lease:
 
             nonce = secrets.token_hex(8)
             now = self._now()
-            pid, started = atomic.me()
+            pid, started = processes.me()
             owner = {
                 "tokenHash": digest,
                 "pid": pid,
@@ -126,7 +126,7 @@ class Lease:
                 "expiresAt": now + self.ttl_ms,
                 "nonce": nonce,
                 "startTime": started,
-                "bootId": atomic.boot_id(),
+                "bootId": processes.boot_id(),
             }
             try:
                 # written whole, then linked into place: a crash never leaves a half-written lock
@@ -205,7 +205,7 @@ class Lease:
             except (OSError, ValueError):
                 held = None
             if isinstance(held, dict):
-                dead = not atomic.alive(held.get("pid"), held.get("startTime"), held.get("bootId"))
+                dead = not processes.alive(held.get("pid"), held.get("startTime"), held.get("bootId"))
                 expires = held.get("expiresAt")
                 expired = isinstance(expires, (int, float)) and not isinstance(expires, bool) and expires <= now
             else:
@@ -252,12 +252,12 @@ class Lease:
         marks = [name for name in names if _MADE.match(name)]
         if not marks or len(marks) != len(names):
             return False
-        me = atomic.me()
+        me = processes.me()
         for name in marks:
             match = _MADE.match(name)
             assert match is not None
             pid, started = int(match.group(1)), match.group(2)
-            if (pid, started) != me and atomic.alive(pid, started):
+            if (pid, started) != me and processes.alive(pid, started):
                 return False  # another run of ours that made it still runs
         for name in marks:
             try:
@@ -275,7 +275,9 @@ class Lease:
             held = parse_json(read_regular(lock).decode())
         except (OSError, ValueError):
             return False
-        return isinstance(held, dict) and not atomic.alive(held.get("pid"), held.get("startTime"), held.get("bootId"))
+        return isinstance(held, dict) and not processes.alive(
+            held.get("pid"), held.get("startTime"), held.get("bootId")
+        )
 
     def results(self) -> list[tuple[str, dict[str, Any], int | None, Path]]:
         """Every result file: (hash of the spent token, its tokens, createdAt, path)."""

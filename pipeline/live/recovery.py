@@ -211,6 +211,19 @@ def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | 
     return result
 
 
+def preview(pool: Pool, env: Mapping[str, str]) -> list[str]:
+    """What :func:`restore` would put into storage, read only (``repair --dry-run``)."""
+    found = survey(pool, env)
+    lines = []
+    for target in targets(pool):
+        waiting = len(holding(pool, target) & found.waiting)
+        if waiting:
+            lines.append(f"would restore {waiting} rotated token{'s' if waiting != 1 else ''} into {target.path}")
+    if found.refused:
+        lines.append(f"{found.refused}: no token is refreshed while it is there (move it away)")
+    return lines or ["nothing to repair: storage holds every rotated token"]
+
+
 def lock_folders(pool: Pool, journal: Journal) -> list[Path]:
     """Where a refresh takes our lock on the token it spends: the journal's folder first, then
     every other folder holding a storage file of the pool (the same order in every process)."""
@@ -285,14 +298,19 @@ def tidy(
             pass
 
 
-def repair(env: Mapping[str, str], now_ms: int, storage_dir: str | None = None) -> tuple[Restored, list[str]]:
+def repair(
+    env: Mapping[str, str], now_ms: int, storage_dir: str | None = None, *, dry_run: bool = False
+) -> tuple[Restored, list[str]]:
     """``codex auth repair``: :func:`restore` on the pool, without probing anything. Returns
-    the outcome and the lines to show a person (failures are in the outcome)."""
+    the outcome and the lines to show a person (failures are in the outcome). ``dry_run``:
+    only say what would be restored (:func:`preview`), writing and removing nothing."""
     from pipeline.storage.pool import read_pool
 
     pool = read_pool(env, now_ms, storage_dir)
     if pool.source == "none":
         return Restored(), [f"nothing to repair: no account storage in {pool.resolved.dir}"]
+    if dry_run:
+        return Restored(), preview(pool, env)
     result = restore(pool, env, now_ms)
     lines = []
     if result.removed:

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import orjson
 
-from pipeline.records import Record
+from pipeline.records import Mode, Record, Status
 from pipeline.report.extra_limits import credit_fields, first_expiring, report_fields
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
 
 _ACCOUNTS_SLOT = b'"accounts": []'
+
+
+class Summary(TypedDict, total=False):
+    """The HealthReport's ``summary`` (schemas/report.json)."""
+
+    totalAccounts: int
+    activeAccounts: int
+    flaggedAccounts: int
+    currentAccountEmail: str
+    statusCounts: dict[Status, int]
+
+
+class HealthReport(TypedDict, total=False):
+    """The ``--json`` document's top level (schemas/report.json); accounts, flagged and the
+    optional parts stay plain objects: their optional fields are left out when unknown."""
+
+    generatedAt: int
+    mode: Mode
+    model: str
+    summary: Summary
+    accounts: list[Record]
+    flagged: list[Record]
+    recommendation: Record
+    advice: Record
+    storage: Record
+    resetCredits: Record
+    warnings: list[str]
+    shownStatuses: list[str]
 
 
 def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
@@ -31,11 +61,11 @@ def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
     return head[:slot] + accounts + head[slot + len(_ACCOUNTS_SLOT) :]
 
 
-def health_report(view: View, *, explain: bool = False, accounts: bool = True) -> Record:
+def health_report(view: View, *, explain: bool = False, accounts: bool = True) -> HealthReport:
     """The HealthReport document (schemas/report.json): optional fields left out when unknown;
     with ``explain``, each account's ``factors`` too (an extension the schema documents). With
     ``accounts`` False, the accounts list is left empty (:func:`render` fills it in)."""
-    summary: Record = {
+    summary: Summary = {
         "totalAccounts": len(view.accounts) + len(view.flagged),
         "activeAccounts": len(view.accounts),
         "flaggedAccounts": len(view.flagged),
@@ -44,7 +74,12 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
     if current and current.record.get("email"):
         summary["currentAccountEmail"] = current.record["email"]
     summary["statusCounts"] = view.status_counts()
-    report: Record = {"generatedAt": view.generated_at, "mode": view.mode, "model": view.model, "summary": summary}
+    report: HealthReport = {
+        "generatedAt": view.generated_at,
+        "mode": view.mode,
+        "model": view.model,
+        "summary": summary,
+    }
     report["accounts"] = [_report_account(a, explain) for a in view.listed] if accounts else []
     report["flagged"] = [_report_flagged(f, view.generated_at) for f in view.flagged]
     rec = view.recommendation

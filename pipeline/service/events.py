@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.records import account_key
 from pipeline.report.view import View
 from pipeline.report.wording import flagged_name
 
@@ -59,14 +60,6 @@ class PoolState:
     healthy: int
     accounts: dict[str, AccountState]
     flagged: dict[str, tuple[str | None, str | None, str]]  # key -> (accountId, email, name)
-
-
-def account_key(record: dict[str, Any]) -> str:
-    """The same account from one snapshot to the next: its id and e-mail (index as a last resort)."""
-    account_id, email = record.get("accountId"), record.get("email")
-    if account_id or email:
-        return f"{account_id or ''}|{(email or '').lower()}"
-    return f"#{record.get('index')}"
 
 
 def pool_state(view: View) -> PoolState:

@@ -19,7 +19,6 @@ no endpoint carries a token (no record holds one).
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import threading
 import time
@@ -31,6 +30,7 @@ from typing import Any
 import orjson
 
 from pipeline.errors import ConfigError
+from pipeline.loopback import is_loopback
 from pipeline.report import render_view
 from pipeline.report.view import View, redact_view
 from pipeline.scrubbing import scrub_bytes
@@ -38,7 +38,6 @@ from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snaps
 
 DEFAULT_LISTEN = "127.0.0.1:9467"
 HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # the HTML format's own meta tag says the same
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -48,15 +47,6 @@ def parse_listen(value: str) -> tuple[str, int]:
         raise ConfigError(f"--listen: {value!r} is not HOST:PORT (e.g. 127.0.0.1:9467)")
     host = host.strip("[]") or "127.0.0.1"
     return host, int(port_text)
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -230,7 +220,7 @@ class _Server(ThreadingHTTPServer):
 
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.exporter = exporter
-        self.loopback = is_loopback_host(address[0])
+        self.loopback = is_loopback(address[0])
         super().__init__(address, _Handler)
 
 
@@ -287,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
             host = host[1 : host.find("]")] if "]" in host else host
         else:
             host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-        return not host or is_loopback_host(host)
+        return not host or is_loopback(host)
 
     def _send(
         self,

@@ -172,8 +172,9 @@ class Refresher:
         model: str | None = None,
         live: bool = False,
         make_prober: Callable[..., Any] | None = None,
+        now: int | None = None,
     ) -> None:
-        self.env, self.storage_dir, self.model, self.live = env, storage_dir, model, live
+        self.env, self.storage_dir, self.model, self.live, self.now = env, storage_dir, model, live, now
         self.make_prober = make_prober
         self.wire = WireObserver()
         self.notes: list[str] = []  # what the last run had to say (stderr)
@@ -190,7 +191,7 @@ class Refresher:
 
         self.wire.reset()
         prober = self.make_prober(client=self.client) if self.live and self.make_prober else None
-        result = report_view(env=self.env, now=None, storage_dir=self.storage_dir, model=self.model, prober=prober)
+        result = report_view(env=self.env, now=self.now, storage_dir=self.storage_dir, model=self.model, prober=prober)
         self.notes = list(result.notes)
         if prober is not None:
             self.notes += list(prober.notes)
@@ -225,7 +226,7 @@ class RefreshLoop:
 
     def __init__(
         self,
-        refresher: Any,
+        refresher: Refresher,
         interval: float,
         *,
         hook: SnapshotHook | None = None,

@@ -20,13 +20,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO
 
 import orjson
 
+from pipeline.report.view import View
 from pipeline.scrubbing import scrub
 from pipeline.service.events import Event, PoolState, detect_events, pool_state
-from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
+from pipeline.service.snapshots import Assessment, LoopState, Refresher, RefreshLoop, Snapshot, SnapshotHook
 
 ENTER = "\x1b[?1049h\x1b[?25l"  # alternate screen, cursor hidden
 LEAVE = "\x1b[?25h\x1b[?1049l"  # cursor shown, main screen back
@@ -94,10 +95,12 @@ class Watch:
         thresholds: Sequence[int],
         min_healthy: int | None,
         runner: EventRunner | None,
-        render: Callable[[Any], str],
+        render: Callable[[View], str],
         interval: float,
         title: str,
+        redact: bool = False,
     ) -> None:
+        self.redact = redact  # --redact: e-mails and account ids masked on the screen and in events
         self.terminal, self.out, self.thresholds, self.min_healthy = terminal, out, thresholds, min_healthy
         self.runner, self.render, self.interval, self.title = runner, render, interval, title
         self.previous: PoolState | None = None
@@ -118,7 +121,7 @@ class Watch:
             events: list[Event] = []
             if snapshot is not None and snapshot is not self.seen:
                 self.seen = snapshot
-                current = pool_state(snapshot.view)
+                current = pool_state(self.shown(snapshot.view))
                 events = detect_events(self.previous, current, self.thresholds, self.min_healthy)
                 self.previous = current
             if self.terminal:
@@ -131,13 +134,21 @@ class Watch:
                 for event in events:
                     self.runner.submit(event)
 
+    def shown(self, view: View) -> View:
+        """The view as the screen and the events show it (masked under ``--redact``)."""
+        if not self.redact:
+            return view
+        from pipeline.report.view import redact_view
+
+        return redact_view(view)
+
     def draw(self, state: LoopState, snapshot: Snapshot | None) -> None:
         size = shutil.get_terminal_size()
         status = f"Every {self.interval:g}s: {self.title}"
         if state.last_error:
             status += f"  [refresh failed: {state.last_error}; showing the last good report]"
         lines = [status[: size.columns], ""]
-        lines += self.render(snapshot.view).splitlines() if snapshot else ["(waiting for the first report)"]
+        lines += self.render(self.shown(snapshot.view)).splitlines() if snapshot else ["(waiting for the first report)"]
         if len(lines) > size.lines - 1:
             hidden = len(lines) - (size.lines - 2)
             lines = [*lines[: size.lines - 2], f"... {hidden} more lines (a taller window shows them)"]
@@ -146,22 +157,24 @@ class Watch:
 
 
 def watch_pool(
-    refresher: Any,
+    refresher: Refresher,
     *,
     interval: float,
     title: str,
-    render: Callable[[Any], str],
+    render: Callable[[View], str],
     terminal: bool,
     thresholds: Sequence[int],
     min_healthy: int | None,
     on_event: Sequence[str] | None,
     on_event_timeout: float,
     say: Callable[[str], None],
+    redact: bool = False,
+    hook: SnapshotHook | None = None,
 ) -> tuple[RefreshLoop, int]:
     """``codex auth watch``: the loop and the exit code, once SIGINT or SIGTERM came."""
     runner = EventRunner(on_event, on_event_timeout, say) if on_event else None
     # on a terminal, failures show in the redrawn status line instead of scrolling stderr
-    loop = RefreshLoop(refresher, interval, say=(lambda line: None) if terminal else say)
+    loop = RefreshLoop(refresher, interval, hook=hook, say=(lambda line: None) if terminal else say)
     watch = Watch(
         terminal=terminal,
         out=sys.stdout,
@@ -171,6 +184,7 @@ def watch_pool(
         render=render,
         interval=interval,
         title=title,
+        redact=redact,
     )
     return loop, run_watch(loop, watch, runner)
 

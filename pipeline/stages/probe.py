@@ -30,15 +30,14 @@ import httpx
 from pipeline.errors import InvalidInput
 from pipeline.live import DEFAULT_CONCURRENCY, backend, endpoints
 from pipeline.live.recovery import PENDING_SUFFIX, pending_text
+from pipeline.live.side_files import SideUpdates, save_side_files
 from pipeline.live.tokens import Failure, Source, TokenKeeper
-from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target, WriteBackError, update_json
+from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod
-from pipeline.scrubbing import scrub_value
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts
-from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 from pipeline.visible import visible_or_none
@@ -454,60 +453,13 @@ class Prober:
     # --- after the run ---------------------------------------------------------------------
 
     def _save_side_files(self, pool: Pool) -> None:
-        folder = pool.resolved.dir
         if self._pacer is not None and self._pacer.stopped:
             self.notes.append(
                 "reset credits: the service limits these reads per address; "
                 f"{self._pacer.skipped} account(s) not read this run (their last figures are kept)"
             )
-        if self._history_updates or (self._credit_updates and not self.options.cached_only and folder.is_dir()):
-            try:
-                update_json(
-                    pool.flagged.path.parent / STATE_FILE,  # beside the flagged file (a project's own)
-                    lambda data: scrub_value(self._merge_history(data)),
-                    missing={"version": 1, "flagged": {}},
-                )
-            except WriteBackError as exc:
-                self.notes.append(f"warning: verification history not saved: {exc}")
-        if (
-            self._quota_updates
-            and pool.source == "codex-multi-auth"
-            and not self.options.cached_only
-            and folder.is_dir()
-        ):
-            try:
-                update_json(
-                    folder / QUOTA_CACHE_FILE,
-                    lambda data: scrub_value(self._merge_quota(data)),
-                    pretty_newline=True,
-                    missing={"version": 1, "byAccountId": {}, "byEmail": {}},
-                )
-            except WriteBackError as exc:
-                self.notes.append(f"warning: quota cache not updated: {exc}")
-
-    def _merge_history(self, data: Any) -> Record:
-        if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("flagged"), dict):
-            data = {"version": 1, "flagged": {}}  # not ours to keep: a damaged state file starts over
-        data["flagged"].update(self._history_updates)
-        if self._credit_updates:
-            credits = data.get("resetCredits") if isinstance(data.get("resetCredits"), dict) else {}
-            data["resetCredits"] = {**credits, **self._credit_updates}
-        merged: Record = data
-        return merged
-
-    def _merge_quota(self, data: Any) -> Record:
-        if not isinstance(data, dict) or data.get("version") != 1:
-            data = {"version": 1}  # codex-multi-auth ignores such a cache too
-        by_id = data.setdefault("byAccountId", {})
-        by_email = data.setdefault("byEmail", {})
-        for record in self._quota_updates:
-            entry = _cache_entry(record["quota"])
-            if record.get("accountId"):
-                by_id[record["accountId"]] = entry
-            if record.get("email"):
-                by_email[record["email"].strip().lower()] = entry
-        merged: Record = data
-        return merged
+        updates = SideUpdates(self._history_updates, self._credit_updates, self._quota_updates)
+        self.notes += save_side_files(pool, updates, cached_only=self.options.cached_only)
 
 
 def _with_note(lines: list[str], note: str | None) -> list[str]:
@@ -535,24 +487,3 @@ def _done(record: Record) -> Future[Record]:
 def _expiry(creds: Record) -> int | None:
     expiry: int | None = token_facts(creds, jwt.claims(creds.get("accessToken")))["accessExpiresAt"]
     return expiry
-
-
-def _cache_entry(quota: Record) -> Record:
-    """codex-multi-auth's quota-cache entry (primary/secondary as the service ordered them)."""
-    entry: Record = {
-        "updatedAt": quota["sampledAt"],
-        "status": quota.get("httpStatus") or 200,
-        "model": quota.get("model") or DEFAULT_MODEL,
-    }
-    if quota.get("planType"):
-        entry["planType"] = quota["planType"]
-    for key, window in zip(("primary", "secondary"), quota.get("windows") or [], strict=False):
-        shaped: Record = {}
-        if window.get("usedPercent") is not None:
-            shaped["usedPercent"] = window["usedPercent"]
-        if window.get("windowMinutes") is not None:
-            shaped["windowMinutes"] = window["windowMinutes"]
-        if window.get("resetAt") is not None:
-            shaped["resetAtMs"] = window["resetAt"]
-        entry[key] = shaped
-    return entry

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.numbers import whole
+from pipeline.records import identity_key
 from pipeline.storage.files import Unreadable, read_json
 from pipeline.vocabulary import known_code
 
@@ -16,7 +17,9 @@ MAX_CREDITS = 100  # reset credits kept per account (the service lists a handful
 
 
 def flagged_key(account_id: str | None, email: str | None) -> str:
-    return f"{(account_id or '').strip()}|{(email or '').strip().lower()}"
+    """The state file's key of a flagged account: :func:`pipeline.records.identity_key` of its
+    trimmed id and e-mail (stored, so it keeps its form: ``|`` when both are missing)."""
+    return identity_key((account_id or "").strip(), (email or "").strip())
 
 
 def load_state(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:

@@ -29,7 +29,7 @@ def test_enough_healthy_accounts_exit_0(seed_pool: Path, needed: int) -> None:
 def test_too_few_healthy_accounts_exit_3_after_the_report(seed_pool: Path, needed: int) -> None:
     result = report("--json", "--min-healthy", str(needed), expect=3)
     assert json.loads(result.stdout)["summary"]["statusCounts"]["healthy"] == 2, "the report is printed in full"
-    assert result.stderr == f"report: 2 healthy accounts, fewer than --min-healthy {needed}\n"
+    assert result.stderr == f"codex-auth report: 2 healthy accounts, fewer than --min-healthy {needed}\n"
 
 
 def test_gate_with_out_writes_the_file_then_exits_3(seed_pool: Path, tmp_path: Path) -> None:
@@ -54,7 +54,10 @@ def test_only_healthy_counts(pool_dir: Path) -> None:
     counts = json.loads(report("--json", expect=0).stdout)["summary"]["statusCounts"]
     assert (counts["healthy"], counts["warning"]) == (1, 1)
     report("--min-healthy", "1", expect=0)
-    assert report("--min-healthy", "2", expect=3).stderr == "report: 1 healthy account, fewer than --min-healthy 2\n"
+    assert (
+        report("--min-healthy", "2", expect=3).stderr
+        == "codex-auth report: 1 healthy account, fewer than --min-healthy 2\n"
+    )
 
 
 def test_failure_takes_precedence_over_the_gate(pool_dir: Path, tmp_path: Path) -> None:

@@ -104,11 +104,11 @@ def test_a_terminal_gets_the_table(recorded: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "note"),
     [
-        (["--account", "nobody"], "history: no samples for --account nobody in the history"),
-        (["--events", "--account", "nobody"], "history: no events for --account nobody in the history"),
+        (["--account", "nobody"], "codex-auth history: no samples for --account nobody in the history"),
+        (["--events", "--account", "nobody"], "codex-auth history: no events for --account nobody in the history"),
         (
             ["--daily", "--since", "2030-01-01"],
-            "history: no days with samples since 2030-01-01T00:00:00Z in the history",
+            "codex-auth history: no days with samples since 2030-01-01T00:00:00Z in the history",
         ),
     ],
 )
@@ -123,7 +123,7 @@ def test_no_events_at_all_is_said(seed_pool: Path, tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     run_cli(["report", "--record", "--history", str(path), "--now", str(NOW)], validate=False)
     done = run_cli(["history", "--history", str(path), "--events"], expect=0, validate=False)
-    assert done.text == "" and done.stderr.splitlines() == ["history: no events in the history"]
+    assert done.text == "" and done.stderr.splitlines() == ["codex-auth history: no events in the history"]
 
 
 def test_a_missing_history_is_exit_1_in_one_line(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ def test_now_with_live_is_a_usage_error_before_any_request(command: str, pool_di
     backend = fake_backend(poolkit.backend_scenario(accounts))
     result = run_cli([command, "--live", "--now", "2026-03-03T14:30:00Z"], expect=2, validate=False)
     assert "--now cannot be used with --live" in result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.count("Error:") == 1, "one clear usage error"
+    assert "Traceback" not in result.stderr and result.stderr.startswith(f"codex-auth {command}: --now cannot")
+    assert result.stderr.count("\n") == 1, "one clear usage error, on one line"
     assert backend.stats()["total"] == 0, "refused before any request"
 
 

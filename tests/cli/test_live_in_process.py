@@ -351,7 +351,7 @@ def test_codex_multi_auth_lease_result_is_reused(pool_dir: Path, fake_backend: A
     # the result proves the stored token spent: it goes into storage before anything is probed
     assert leased["probe"]["outcome"] == "ok" and leased["probe"]["refreshed"] is False
     assert leased["token"]["accessExpiresAt"] == t + 5 * DAY
-    assert "probe: restored 1 rotated token from the journal" in result.stderr
+    assert "codex-auth probe: restored 1 rotated token from the journal" in result.stderr
     assert server.stats()["requests"]["refresh"] == 0
     assert pool_file(pool_dir)["accounts"][0]["refreshToken"] == "rt_fixture_published_1234567890"
 
@@ -443,7 +443,7 @@ def test_no_refresh_when_the_file_cannot_be_written(pool_dir: Path, fake_backend
     assert locked["probe"]["detail"] == f"not refreshed: the folder {pool_dir} is not writable"
     assert server.stats()["requests"]["refresh"] == 0, "the token was not spent"
     assert [line for line in result.stderr.splitlines() if "warning" in line] == [
-        f"probe: warning: the folder {pool_dir} is not writable: fix its permissions and run again; no token was spent"
+        f"codex-auth probe: warning: the folder {pool_dir} is not writable: fix its permissions and run again; no token was spent"
     ]
 
 
@@ -625,7 +625,7 @@ def test_no_token_in_any_live_output(pool_dir: Path, fake_backend: Any) -> None:
 def test_probe_needs_the_pool_record_first(pool_dir: Path) -> None:
     result = run_cli(["probe"], input=b'{"kind":"account","index":0,"enabled":true}\n', expect=1)
     assert result.stderr == (
-        "probe: stdin:1: $.kind: expected the pool record first (the first line codex-auth collect writes), "
+        "codex-auth probe: stdin:1: $.kind: expected the pool record first (the first line codex-auth collect writes), "
         "found a record of kind 'account'\n"
     )
 

@@ -96,5 +96,5 @@ def test_bad_record_mid_pipe_names_stage_and_line(env: dict[str, str]) -> None:
         text=True,
         timeout=60,
     )
-    assert "score: stdin:3: $.enabled: account record: 'yes' is not of type 'boolean'" in done.stderr
+    assert "codex-auth score: stdin:3: $.enabled: account record: 'yes' is not of type 'boolean'" in done.stderr
     assert "Traceback" not in done.stderr

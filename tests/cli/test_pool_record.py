@@ -40,9 +40,9 @@ def test_failed_collect_in_a_cron_pipe_keeps_the_good_metrics_file(tmp_path: Pat
         tmp_path,
     )
     assert done.returncode == 1, "render's exit is the pipe's exit without pipefail"
-    render_lines = [line for line in done.stderr.splitlines() if line.startswith("render:")]
+    render_lines = [line for line in done.stderr.splitlines() if line.startswith("codex-auth render:")]
     assert render_lines == [
-        "render: no account storage found in /nonexistent: openai-codex-accounts.json not found "
+        "codex-auth render: no account storage found in /nonexistent: openai-codex-accounts.json not found "
         "(folder /nonexistent does not exist)"
     ]
     assert good.read_bytes() == before, "the good .prom file is untouched"
@@ -53,7 +53,7 @@ def test_empty_input_is_refused_by_every_stage() -> None:
         result = run_cli([stage], input=b"", expect=1, validate=False)
         assert result.stdout == b""
         assert result.stderr == (
-            f"{stage}: stdin: no records: expected the pool record first (the first line codex-auth collect "
+            f"codex-auth {stage}: stdin: no records: expected the pool record first (the first line codex-auth collect "
             "writes); did the command before this one fail?\n"
         )
 
@@ -64,7 +64,7 @@ def test_a_stream_without_its_pool_record_is_refused() -> None:
         result = run_cli([stage, "--now", NOW], input=json.dumps(account) + "\n", expect=1, validate=False)
         assert result.stdout == b"", "nothing is written before the refusal"
         assert result.stderr == (
-            f"{stage}: stdin:1: $.kind: expected the pool record first (the first line codex-auth collect writes), "
+            f"codex-auth {stage}: stdin:1: $.kind: expected the pool record first (the first line codex-auth collect writes), "
             "found a record of kind 'account'\n"
         )
 
@@ -93,9 +93,9 @@ def test_report_and_the_pipe_apply_one_rule(tmp_path: Path, state: str, fmt: str
     assert report.stdout == render.stdout == b""
     assert report.stderr.count("\n") == render.stderr.count("\n") == 1
     if state != "missing":  # report knows more about a missing folder than the stream carries
-        assert report.stderr.removeprefix("report: ") == render.stderr.removeprefix("render: ")
+        assert report.stderr.removeprefix("codex-auth report: ") == render.stderr.removeprefix("codex-auth render: ")
     else:
-        assert render.stderr.startswith(f"render: no account storage found in {folder}")
+        assert render.stderr.startswith(f"codex-auth render: no account storage found in {folder}")
 
 
 def test_a_pool_of_flagged_accounts_only_is_still_a_report() -> None:

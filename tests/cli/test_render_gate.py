@@ -31,10 +31,10 @@ def test_render_min_healthy_gates_like_report(snapshot: bytes, tmp_path: Path) -
         expect=3,
         validate=False,
     )
-    assert failed.stderr == "render: 2 healthy accounts, fewer than --min-healthy 3\n"
+    assert failed.stderr == "codex-auth render: 2 healthy accounts, fewer than --min-healthy 3\n"
     assert out.read_text().startswith("### Codex auth report"), "the report is written all the same"
     report = run_cli(["report", "--dir", SAMPLE, "--now", NOW, "--min-healthy", "3"], expect=3, validate=False)
-    assert report.stderr == "report: 2 healthy accounts, fewer than --min-healthy 3\n"
+    assert report.stderr == "codex-auth report: 2 healthy accounts, fewer than --min-healthy 3\n"
 
 
 def test_render_refuses_a_negative_min_healthy(snapshot: bytes) -> None:

@@ -64,7 +64,7 @@ def test_explain_survives_when_it_was_saved(tmp_path: Path, snapshot: bytes) -> 
 
 def test_a_saved_report_is_a_gate_and_filters(saved: Path) -> None:
     gate = run_cli(["render", "-i", str(saved), "--min-healthy", "3"], expect=3, validate=False)
-    assert gate.stderr == "render: 2 healthy accounts, fewer than --min-healthy 3\n"
+    assert gate.stderr == "codex-auth render: 2 healthy accounts, fewer than --min-healthy 3\n"
     kept = run_cli(["render", "-i", str(saved), "--status", "rate-limited"], validate=False).text
     assert "dave@example.com" in kept and "bob@example.com" not in kept
 
@@ -86,7 +86,7 @@ def test_a_broken_saved_report_names_line_and_column(saved: Path, tmp_path: Path
     broken.write_bytes(data)
     line, column = data.count(b"\n") + 1, len(data.split(b"\n")[-1]) + 1
     result = run_cli(["render", "-i", str(broken)], expect=1, validate=False)
-    assert result.stderr == f"render: {broken}:{line}:{column}: invalid JSON: unexpected end of data\n"
+    assert result.stderr == f"codex-auth render: {broken}:{line}:{column}: invalid JSON: unexpected end of data\n"
 
 
 def test_a_json_document_that_is_no_health_report(saved: Path, tmp_path: Path) -> None:
@@ -95,7 +95,9 @@ def test_a_json_document_that_is_no_health_report(saved: Path, tmp_path: Path) -
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(document, indent=2))
     result = run_cli(["render", "-i", str(bad)], expect=1, validate=False)
-    assert result.stderr.startswith(f"render: {bad}:1: $.accounts[0].healthScore: not a valid HealthReport: ")
+    assert result.stderr.startswith(
+        f"codex-auth render: {bad}:1: $.accounts[0].healthScore: not a valid HealthReport: "
+    )
 
 
 def test_an_empty_saved_report_fails_like_the_pool(saved: Path, tmp_path: Path) -> None:
@@ -106,7 +108,7 @@ def test_an_empty_saved_report_fails_like_the_pool(saved: Path, tmp_path: Path) 
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps(document))
     result = run_cli(["render", "-i", str(empty)], expect=1, validate=False)
-    assert result.stderr.startswith("render: no accounts in ")
+    assert result.stderr.startswith("codex-auth render: no accounts in ")
 
 
 def test_a_live_report_stays_live(saved: Path) -> None:

@@ -57,7 +57,7 @@ def test_exit_1_with_one_line_reason(pool_dir: Path, setup: str, needle: str) ->
         (pool_dir / "openai-codex-accounts.json.reset-intent").touch()
     result = report(expect=1)
     assert result.stdout == b""
-    assert result.stderr.startswith("report: ") and needle in result.stderr
+    assert result.stderr.startswith("codex-auth report: ") and needle in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
 
 
@@ -103,7 +103,7 @@ def test_out_into_a_missing_folder(seed_pool: Path, tmp_path: Path) -> None:
     assert result.stdout == b""
     assert (
         result.stderr
-        == f"report: cannot write {tmp_path / 'nope' / 'r.json'}: folder {tmp_path / 'nope'} does not exist (create it first: mkdir -p {tmp_path / 'nope'})\n"
+        == f"codex-auth report: cannot write {tmp_path / 'nope' / 'r.json'}: folder {tmp_path / 'nope'} does not exist (create it first: mkdir -p {tmp_path / 'nope'})\n"
     )
 
 
@@ -141,7 +141,7 @@ def test_out_into_a_read_only_folder(seed_pool: Path, read_only_folder: Path) ->
     assert result.stdout == b""
     assert (
         result.stderr
-        == f"report: cannot write {target}: permission denied in {read_only_folder} (check with: ls -ld {read_only_folder})\n"
+        == f"codex-auth report: cannot write {target}: permission denied in {read_only_folder} (check with: ls -ld {read_only_folder})\n"
     )
     assert target.read_text() == "previous\n", "the old file is untouched"
     assert [p.name for p in read_only_folder.iterdir()] == ["r.json"]

@@ -65,7 +65,7 @@ def test_an_empty_selection_says_so() -> None:
 @pytest.mark.parametrize("value", ["bogus", "healthy,nope", ",", "Healthy"])
 def test_unknown_statuses_are_a_usage_error(value: str) -> None:
     result = run_cli(["report", "--dir", SAMPLE, "--status", value], expect=2, validate=False)
-    assert "Invalid value for '--status'" in result.stderr and result.stdout == b""
+    assert result.stderr.startswith("codex-auth report: invalid value for '--status'") and result.stdout == b""
 
 
 def test_a_thousand_accounts_shrink_to_what_needs_attention(tmp_path: Path) -> None:

@@ -60,4 +60,4 @@ def test_a_full_disk_on_stdout_is_one_line(args: list[str], snapshot: bytes) -> 
     assert done.returncode == 1, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert stderr.count("\n") == 1 and stderr.endswith("cannot write to standard output: No space left on device\n")
-    assert stderr.startswith(f"{args[0]}: ")
+    assert stderr.startswith(f"codex-auth {args[0]}: ")

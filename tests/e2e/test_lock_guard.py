@@ -100,7 +100,9 @@ def test_a_lock_file_not_ours_refuses_the_refresh_before_the_token_is_spent(
     live = tool("report", "--live")
     assert server.stats()["requests"]["refresh"] == 0, f"the token was spent:\n{live.stderr}"
     assert stored_token(pool_dir) == account["refreshToken"]
-    assert refusals(live.stderr) == [f"report: warning: the lock file {lock} {said}: {MOVE_AWAY}"], live.stderr
+    assert refusals(live.stderr) == [f"codex-auth report: warning: the lock file {lock} {said}: {MOVE_AWAY}"], (
+        live.stderr
+    )
     assert "Traceback" not in live.stderr and "ERROR" not in live.stderr, "nothing spent, nothing lost"
     assert live.returncode == 1, "a refused refresh is a problem found"
     assert "guard@example.com" in live.stdout, "the report is still printed"
@@ -129,7 +131,7 @@ def test_a_pool_folder_of_another_user_refuses_the_refresh(
     assert server.stats()["requests"]["refresh"] == 0
     assert stored_token(folder) == account["refreshToken"]
     assert refusals(live.stderr) == [
-        f"report: warning: the folder {pool_dir} of our lock files belongs to another user (uid {OTHER_UID}): "
+        f"codex-auth report: warning: the folder {pool_dir} of our lock files belongs to another user (uid {OTHER_UID}): "
         f"{MOVE_AWAY}"
     ], live.stderr
     assert live.returncode == 1

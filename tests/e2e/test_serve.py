@@ -62,7 +62,7 @@ def test_default_mode_endpoints(seed_pool: Path) -> None:
         everything = b"".join(serve.get(p) for p in ("/metrics", "/report.json", "/", "/healthz", "/forecast.json"))
         assert_no_secrets(everything.decode(), fixture_secrets(seed_pool))
         assert serve.stop() == 0
-    assert "serve: stopped" in serve.stderr
+    assert "codex-auth serve: stopped" in serve.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -105,10 +105,10 @@ def test_listen_elsewhere_is_said_and_bad_listen_refused(seed_pool: Path, monkey
 
     monkeypatch.setattr(pipeline.service.exporter, "serve", lambda exporter, listen, say, ready=None: 0)
     result = run_cli(["serve", "--listen", "0.0.0.0:9467"], validate=False)
-    assert "serve: listening on 0.0.0.0, not a loopback address" in result.stderr
+    assert "codex-auth serve: listening on 0.0.0.0, not a loopback address" in result.stderr
     assert "not a loopback" not in run_cli(["serve", "--listen", "[::1]:9467"], validate=False).stderr
     bad = run_cli(["serve", "--listen", "9467"], expect=2, validate=False)
-    assert bad.stderr == "serve: --listen: '9467' is not HOST:PORT (e.g. 127.0.0.1:9467)\n"
+    assert bad.stderr == "codex-auth serve: --listen: '9467' is not HOST:PORT (e.g. 127.0.0.1:9467)\n"
     assert "--interval: 'soon'" in run_cli(["serve", "--interval", "soon"], expect=2, validate=False).stderr
 
 

@@ -102,7 +102,7 @@ def test_sigterm_does_not_wait_for_a_slow_run(pool_dir: Path, backend: Any) -> N
         serve.wait_for(lambda h: h["runs"] >= 1 and h["running"])
         serve.process.send_signal(signal.SIGTERM)
         assert serve.process.wait(timeout=10) == 0
-    assert "serve: stopped" in serve.stderr
+    assert "codex-auth serve: stopped" in serve.stderr
 
 
 def test_sigterm_waits_for_a_token_refresh_to_be_saved(pool_dir: Path, backend: Any) -> None:

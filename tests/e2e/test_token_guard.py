@@ -105,7 +105,7 @@ def test_a_fifo_journal_refreshes_nothing_and_hangs_nothing(pool_dir: Path, back
     assert stored_token(pool_dir) == account["refreshToken"]
     lines = warnings(live.stderr)
     assert lines == [
-        f"report: warning: the token journal {pool_dir / JOURNAL_NAME} is a FIFO, not a regular file: {MOVE_AWAY}"
+        f"codex-auth report: warning: the token journal {pool_dir / JOURNAL_NAME} is a FIFO, not a regular file: {MOVE_AWAY}"
     ]
     assert stat.S_ISFIFO(os.lstat(pool_dir / JOURNAL_NAME).st_mode), "left as it was"
     repair = tool("repair", expect=1, timeout=60)
@@ -125,7 +125,7 @@ def test_a_symlinked_journal_gets_no_token_and_its_target_keeps_its_mode(
     assert outside.read_text() == "", "no rotated token went through the link"
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644, "no chmod through the link"
     assert warnings(live.stderr) == [
-        f"report: warning: the token journal {pool_dir / JOURNAL_NAME} is a symbolic link, not a regular file: "
+        f"codex-auth report: warning: the token journal {pool_dir / JOURNAL_NAME} is a symbolic link, not a regular file: "
         f"{MOVE_AWAY}"
     ]
     assert stored_token(pool_dir) == account["refreshToken"]
@@ -257,7 +257,7 @@ def test_under_a_file_size_limit_no_token_is_spent_that_cannot_be_kept(tmp_path:
         case = by_limit[limit]
         assert case.refreshes == 0 and case.exit == 1, case.lines
         assert [line for line in case.lines if NO_ROOM in line] == [
-            f"report: warning: no room for rotated tokens in the token journal "
+            f"codex-auth report: warning: no room for rotated tokens in the token journal "
             f"{tmp_path / '.codex' / 'multi-auth' / JOURNAL_NAME}: File too large: {NO_ROOM}"
         ]
     room = [line for line in by_limit[20000].lines if NO_ROOM in line]

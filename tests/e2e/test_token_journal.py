@@ -97,7 +97,7 @@ def test_a_stale_lease_result_is_the_token_not_garbage(pool_dir: Path, backend: 
 
     before = snapshot_tree(pool_dir)
     default = run_cli(["report", "--json"], validate=False)
-    assert f"report: warning: {PENDING}" in default.stderr
+    assert f"codex-auth report: warning: {PENDING}" in default.stderr
     assert json.loads(default.stdout)["storage"]["warnings"] == [PENDING]
     assert PENDING in run_cli(["report"], validate=False).text, "in the text report's Warnings too"
     assert snapshot_tree(pool_dir) == before, "a default report writes nothing"
@@ -172,17 +172,26 @@ def test_repair_puts_the_journal_into_storage(pool_dir: Path, backend: Any) -> N
     new = _killed_after_journal(pool_dir, server, accounts[0], t)
 
     collect = run_cli(["collect"])
-    assert f"collect: warning: {PENDING}" in collect.stderr
+    assert f"codex-auth collect: warning: {PENDING}" in collect.stderr
     assert collect.records[0]["warnings"] == [PENDING]
 
+    before = {path.name: path.read_bytes() for path in sorted(pool_dir.iterdir()) if path.is_file()}
+    dry = run_cli(["repair", "--dry-run"], validate=False)
+    assert dry.stderr.splitlines() == [
+        f"codex-auth repair: would restore 1 rotated token into {pool_dir / poolkit.ACCOUNTS_FILE}",
+        f"codex-auth repair: would restore 1 rotated token into {pool_dir / poolkit.FLAGGED_FILE}",
+    ]
+    after = {path.name: path.read_bytes() for path in sorted(pool_dir.iterdir()) if path.is_file()}
+    assert after == before, "--dry-run writes and removes nothing"
+
     repaired = run_cli(["repair"], validate=False)
-    assert repaired.stderr == "repair: restored 1 rotated token from the journal\n"
+    assert repaired.stderr == "codex-auth repair: restored 1 rotated token from the journal\n"
     assert [a["refreshToken"] for a in stored(pool_dir)] == [new, accounts[1]["refreshToken"]]
     flagged = json.loads((pool_dir / poolkit.FLAGGED_FILE).read_text())["accounts"]
     assert flagged[0]["refreshToken"] == new, "the flagged file's copy too"
     assert server.stats()["requests"]["refresh"] == 1, "repair probes nothing"
     assert run_cli(["repair"], validate=False).stderr == (
-        "repair: nothing to repair: storage holds every rotated token\n"
+        "codex-auth repair: nothing to repair: storage holds every rotated token\n"
     )
     assert "warnings" not in (json.loads(run_cli(["report", "--json"], validate=False).stdout)["storage"])
     secrets = fixture_secrets(pool_dir) | {new}
@@ -197,7 +206,7 @@ def test_a_live_run_restores_before_it_refreshes(pool_dir: Path, backend: Any) -
     server = backend(poolkit.backend_scenario([account]))
     new = _killed_after_journal(pool_dir, server, account, t)
     live = run_cli(["report", "--live", "--json"], validate=False)
-    assert live.stderr.startswith("report: restored 1 rotated token from the journal\n")
+    assert live.stderr.startswith("codex-auth report: restored 1 rotated token from the journal\n")
     assert json.loads(live.stdout)["accounts"][0]["status"] == "healthy"
     stats = server.stats()
     assert stats["refresh"]["reused"] == 0
@@ -216,7 +225,7 @@ def test_repair_fails_loudly_when_storage_cannot_be_written(pool_dir: Path, back
     (pool_dir / (poolkit.ACCOUNTS_FILE + ".bak")).write_text((pool_dir / poolkit.ACCOUNTS_FILE).read_text())
     (pool_dir / poolkit.ACCOUNTS_FILE).write_text("{ damaged")
     result = run_cli(["repair"], expect=1, validate=False)
-    assert "repair: ERROR: cannot restore rotated tokens into" in result.stderr
+    assert "codex-auth repair: ERROR: cannot restore rotated tokens into" in result.stderr
     assert "not in a state to write to" in result.stderr
     assert (pool_dir / poolkit.ACCOUNTS_FILE).read_text() == "{ damaged", "nothing written"
 
@@ -225,7 +234,7 @@ def test_repair_with_nothing_to_do(pool_dir: Path) -> None:
     poolkit.write_pool(pool_dir, poolkit.accounts_v3([poolkit.account("calm", now())]))
     before = snapshot_tree(pool_dir)
     result = run_cli(["repair"], validate=False)
-    assert result.stderr == "repair: nothing to repair: storage holds every rotated token\n"
+    assert result.stderr == "codex-auth repair: nothing to repair: storage holds every rotated token\n"
     assert snapshot_tree(pool_dir) == before
 
 

@@ -15,13 +15,14 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline.schema import schema_errors
 from pipeline.service.watch import CLEAR_LINE, ENTER, HOME, LEAVE
 from testkit import poolkit
-from testkit.helpers import ROOT, run_cli
+from testkit.helpers import ROOT, parse_ndjson, run_cli, stop_with
 
 
 def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
@@ -93,6 +94,29 @@ def usage_body(used_5h: int, now: float) -> dict[str, Any]:
     }
 
 
+def watch_in_a_pipe(args: list[str], enough: Callable[[list[bytes]], bool]) -> tuple[int, list[bytes], bytes]:
+    """``codex-auth watch ARGS`` with stdout a pipe, until ``enough(lines)`` (or 60 s), then SIGTERM:
+    the exit code, every stdout line and stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "watch", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    lines: list[bytes] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not enough(lines):
+        if select.select([process.stdout], [], [], 0.5)[0]:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+    rest, stderr = stop_with(process, signal.SIGTERM)
+    return process.returncode, [*lines, *rest.splitlines(keepends=True)], stderr
+
+
 def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, tmp_path: Path) -> None:
     now = poolkit.now_ms()
     accounts = [poolkit.account("ann", now), poolkit.account("ben", now)]
@@ -111,43 +135,10 @@ def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, t
     server = backend(poolkit.backend_scenario(accounts, overrides=overrides))
     received = tmp_path / "received.ndjson"
     hook = f"{sys.executable} -c 'import sys; open(sys.argv[1], \"ab\").write(sys.stdin.buffer.read())' {received}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "watch",
-            "--live",
-            "--interval",
-            "1",
-            "--min-healthy",
-            "3",
-            "--on-event",
-            hook,
-        ],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    lines: list[bytes] = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(b"account-recovered" in line for line in lines):
-            if select.select([process.stdout], [], [], 0.5)[0]:
-                line = process.stdout.readline()
-                if not line:
-                    break
-                lines.append(line)
-        process.send_signal(signal.SIGTERM)
-        rest, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
-    events = [json.loads(line) for line in [*lines, *rest.splitlines()]]
+    args = ["--live", "--interval", "1", "--min-healthy", "3", "--on-event", hook]
+    code, lines, stderr = watch_in_a_pipe(args, lambda lines: any(b"account-recovered" in line for line in lines))
+    assert code == 0, stderr
+    events = [json.loads(line) for line in lines]
     for event in events:
         assert schema_errors(event, "event") == [], event
     kinds = [(e["kind"], e.get("email")) for e in events]
@@ -195,3 +186,24 @@ def test_watch_usage_errors(seed_pool: Path) -> None:
     assert "--threshold" in run_cli(["watch", "--threshold", "0"], expect=2, validate=False).stderr
     assert "--on-event" in run_cli(["watch", "--on-event", "'unclosed"], expect=2, validate=False).stderr
     assert "--on-event" in run_cli(["watch", "--on-event", "  "], expect=2, validate=False).stderr
+
+
+def test_watch_takes_report_options_redact_and_history(pool_dir: Path, backend: Any, tmp_path: Path) -> None:
+    """watch --redact masks the events' e-mails; --history gets each live snapshot (as serve's)."""
+    now = poolkit.now_ms()
+    accounts = [poolkit.account("ann", now)]
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3(accounts))
+    ok = [{"mode": "ok", "body": usage_body(used, now / 1000)} for used in (40, 92)]  # 60% left, then 8%
+    overrides = {"acct-ann": {"usage": ok}}
+    backend(poolkit.backend_scenario(accounts, overrides=overrides))
+    history = tmp_path / "history.sqlite3"
+    args = ["--live", "--no-live", "--live", "--interval", "1", "--redact", "--history", str(history)]
+    code, lines, stderr = watch_in_a_pipe([*args, "--threshold", "25"], bool)
+    assert code == 0, stderr
+    events = [json.loads(line) for line in lines]
+    assert events and events[0]["kind"] == "quota-threshold", events
+    assert all(b"ann@example.com" not in line for line in [*lines, stderr])
+    assert str(events[0]["email"]).startswith("a***@"), events[0]
+    listed = run_cli(["history", "--history", str(history), "--format", "ndjson"], validate=False)
+    samples = parse_ndjson(listed.stdout)
+    assert samples and {s["accountId"] for s in samples} == {"acct-ann"}, "the history keeps who it was"

@@ -56,7 +56,7 @@ def test_stage_golden(stage: str, name: str, request: pytest.FixtureRequest) -> 
     else:
         # one line naming the stage: where in the input (stdin:LINE) or, for a pool with nothing
         # to report, where the storage was
-        assert "Traceback" not in result.stderr and result.stderr.startswith(f"{stage}: ")
+        assert "Traceback" not in result.stderr and result.stderr.startswith(f"codex-auth {stage}: ")
         assert result.stderr.count("\n") == 1
 
 

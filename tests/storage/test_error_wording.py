@@ -41,7 +41,7 @@ def unreadable_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_permission_denied_says_so(unreadable_pool: Path) -> None:
     result = run_cli(["report", "--dir", str(unreadable_pool), "--now", NOW], expect=1, validate=False)
     assert result.stderr.startswith(
-        f"report: account storage cannot be read in {unreadable_pool}: openai-codex-accounts.json cannot be read: "
+        f"codex-auth report: account storage cannot be read in {unreadable_pool}: openai-codex-accounts.json cannot be read: "
         "permission denied (owner uid "
     )
     assert "corrupt" not in result.stderr and result.stderr.count("\n") == 1
@@ -50,9 +50,9 @@ def test_permission_denied_says_so(unreadable_pool: Path) -> None:
 
 def test_permission_denied_in_the_pipe(unreadable_pool: Path) -> None:
     collected = run_cli(["collect", "--dir", str(unreadable_pool), "--now", NOW], expect=1, validate=False)
-    assert "collect: account storage cannot be read in" in collected.stderr
+    assert "codex-auth collect: account storage cannot be read in" in collected.stderr
     rendered = run_cli(["render"], input=collected.stdout, expect=1, validate=False)
-    assert rendered.stderr.startswith("render: account storage cannot be read in ")
+    assert rendered.stderr.startswith("codex-auth render: account storage cannot be read in ")
 
 
 def test_a_dir_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +93,7 @@ def test_json_errors_read_cleanly(tmp_path: Path, content: str, expected: str) -
     (folder / poolkit.ACCOUNTS_FILE).write_text(content)
     result = run_cli(["report", "--dir", str(folder), "--now", NOW], expect=1, validate=False)
     assert result.stderr == (
-        f"report: account storage is corrupt in {folder}: {expected}; no backup or WAL to recover from\n"
+        f"codex-auth report: account storage is corrupt in {folder}: {expected}; no backup or WAL to recover from\n"
     )
     assert " at at " not in result.stderr and "(char " not in result.stderr
 
@@ -108,7 +108,7 @@ def test_unreadable_knows_its_position(tmp_path: Path) -> None:
 
 def test_ndjson_errors_name_line_and_column() -> None:
     result = run_cli(["score"], input=b'{"kind": "pool", "x": \n', expect=1, validate=False)
-    assert result.stderr.startswith("score: stdin:1:")
+    assert result.stderr.startswith("codex-auth score: stdin:1:")
     assert (
         ": invalid JSON: " in result.stderr and "(char " not in result.stderr and "line 1 column" not in result.stderr
     )

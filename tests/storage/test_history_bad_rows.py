@@ -65,7 +65,7 @@ def test_history_skips_and_counts_bad_rows(recorded: Path, name: str) -> None:
     kind = ["--events"] if name == "run text" else []
     done = run_cli(["history", "--history", str(recorded), *kind], validate=False)
     skipped = no_traceback(done.stderr)
-    assert len(skipped) == 1 and skipped[0].startswith("history: skipped "), done.stderr
+    assert len(skipped) == 1 and skipped[0].startswith("codex-auth history: skipped "), done.stderr
     assert "wrong type or out of range" in skipped[0]
 
 
@@ -76,7 +76,7 @@ def test_the_count_is_exact(recorded: Path) -> None:
         bad = db.execute("SELECT count(*) FROM windows WHERE used_percent = 'lots'").fetchone()[0]
     assert 0 < bad < windows
     done = run_cli(["history", "--history", str(recorded)], validate=False)
-    assert f"history: skipped {bad} rows of {recorded} " in done.stderr
+    assert f"codex-auth history: skipped {bad} rows of {recorded} " in done.stderr
     assert len(done.stdout.splitlines()) == windows - bad
 
 

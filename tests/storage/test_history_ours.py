@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.history.store import HistoryError, HistoryStore, record_run
+from pipeline.errors import HistoryError
+from pipeline.history.store import HistoryStore, record_run
 from testkit import poolkit
 from testkit.helpers import run_cli
 

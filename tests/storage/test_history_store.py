@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import HistoryError
 from pipeline.history.samples import Observation, WindowRow
-from pipeline.history.store import SCHEMA_VERSION, HistoryError, HistoryStore, record_run
+from pipeline.history.store import SCHEMA_VERSION, HistoryStore, record_run
 from testkit import poolkit
 from testkit.helpers import ROOT, fixture_secrets, run_cli
 
@@ -137,7 +138,7 @@ def test_a_damaged_history_never_blocks_the_report(seed_pool: Path, isolated_hom
     gate = run_cli(["report", "--record", "--min-healthy", "9", "--now", NOW], validate=False, expect=3)
     assert "history" in gate.stderr, "the exit code stays the report's own"
     listed = run_cli(["history"], validate=False, expect=1)
-    assert listed.stderr.startswith("history: ") and len(listed.stderr.strip().splitlines()) == 1
+    assert listed.stderr.startswith("codex-auth history: ") and len(listed.stderr.strip().splitlines()) == 1
 
 
 def test_a_read_only_history_is_one_line(tmp_path: Path) -> None:

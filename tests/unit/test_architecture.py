@@ -46,6 +46,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.pool_record",
         "pipeline.terminal",
         "pipeline.visible",
+        "pipeline.loopback",
         "pipeline",
     ),
 ]
@@ -164,3 +165,12 @@ def test_record_literals_match_the_schemas() -> None:
     assert list(PROBE_OUTCOMES) == probe["outcome"]["enum"]
     assert [*PROBE_METHODS, None] == probe["method"]["enum"]
     assert set(get_args(Kind)) == {"pool", "account", "flagged", "recommendation"}
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_is_over_500_lines() -> None:
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py")}
+    assert len(sizes) > 50, "the walk found the package"
+    assert {path: n for path, n in sizes.items() if n > MAX_MODULE_LINES} == {}, "split along a natural seam"

@@ -50,7 +50,7 @@ def test_date_plus_s_dates_the_report_right() -> None:
 
 def test_a_bad_now_is_a_usage_error() -> None:
     result = run_cli(["report", "--now", "tomorrow"], expect=2, validate=False)
-    assert result.stderr.startswith("report: --now: 'tomorrow' is neither a Unix time")
+    assert result.stderr.startswith("codex-auth report: --now: 'tomorrow' is neither a Unix time")
 
 
 def test_help_documents_the_magnitude_rule() -> None:

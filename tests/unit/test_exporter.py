@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.service.exporter import Exporter, _Server, is_loopback_host, parse_listen
+from pipeline.loopback import is_loopback
+from pipeline.service.exporter import Exporter, _Server, parse_listen
 from pipeline.service.snapshots import Extras, Refresher, RefreshLoop
 
 EXTRA = (
@@ -68,5 +69,5 @@ def test_listen_addresses() -> None:
     for bad in ("9467", "host:", "host:http", "127.0.0.1:70000"):
         with pytest.raises(ConfigError, match="--listen"):
             parse_listen(bad)
-    assert all(map(is_loopback_host, ["127.0.0.1", "127.1.2.3", "::1", "localhost"]))
-    assert not any(map(is_loopback_host, ["0.0.0.0", "192.168.1.2", "::", "example.com"]))
+    assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "192.168.1.2", "::", "example.com"]))

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import stat
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,34 +18,11 @@ import pytest
 
 from pipeline.schema import schema_errors
 from testkit import poolkit
-from testkit.helpers import ROOT, pool_record, run_cli, system_tool
+from testkit.cases import BIG, NOW, RENDER_CASES, SMALL, big_report, render_case
+from testkit.helpers import pool_record, run_cli, system_tool
 
-NOW = str(poolkit.SEED_NOW)
 FORMATS = ("text", "json", "prometheus", "html", "markdown")
-RENDER_CASES = ROOT / "tests" / "golden" / "stages" / "render"
 # (case, active accounts, flagged accounts)
-SMALL = [("seed-example", 4, 1), ("all-flagged", 0, 2)]  # an empty pool fails: tests/cli/test_pool_record.py
-BIG = 1000
-
-
-def render_case(case: str, *args: str) -> bytes:
-    data = (RENDER_CASES / f"{case}.in.ndjson").read_bytes()
-    return run_cli(["render", "--now", NOW, *args], input=data, validate=False).stdout
-
-
-@pytest.fixture(scope="module")
-def big_pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return poolkit.large_pool(tmp_path_factory.mktemp("big") / "pool", BIG, poolkit.SEED_NOW)
-
-
-_big_reports: dict[tuple[str, ...], bytes] = {}
-
-
-def big_report(pool: Path, *args: str) -> bytes:
-    """`codex auth report` on the 1,000-account pool (made once per argument list)."""
-    if args not in _big_reports:
-        _big_reports[args] = run_cli(["report", "--dir", str(pool), "--now", NOW, *args], validate=False).stdout
-    return _big_reports[args]
 
 
 # --- one checker per format: what every report in that format must be ----------------
@@ -251,29 +227,6 @@ def test_prometheus_label_values_are_escaped() -> None:
 @pytest.fixture
 def promtool() -> str:
     return system_tool("promtool", "prometheus")
-
-
-def promtool_check(promtool: str, data: bytes) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [promtool, "check", "metrics"], input=data.decode(), capture_output=True, text=True, timeout=60
-    )
-
-
-@pytest.mark.parametrize("case", [c for c, _, _ in SMALL] + ["recovered-shared-email", "redact-everywhere"])
-def test_promtool_accepts_the_metrics(promtool: str, case: str) -> None:
-    args = ["--format", "prometheus"] + (["--redact"] if case.startswith("redact") else [])
-    done = promtool_check(promtool, render_case(case, *args))
-    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
-
-
-def test_promtool_accepts_1000_accounts(promtool: str, big_pool: Path) -> None:
-    done = promtool_check(promtool, big_report(big_pool, "--format", "prometheus"))
-    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
-
-
-def test_promtool_would_catch_a_bad_exposition(promtool: str) -> None:
-    bad = b"# HELP codex_auth_x_ms In milliseconds.\n# TYPE codex_auth_x_ms counter\ncodex_auth_x_ms 3\n"
-    assert promtool_check(promtool, bad).returncode != 0
 
 
 def test_prometheus_out_file_is_whole_or_absent(

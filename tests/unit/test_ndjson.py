@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import InvalidInput
 from pipeline.ndjson import read_records, write_records
-from testkit.helpers import ROOT
 
 
 def read(data: bytes, source: str = "stdin"):
@@ -88,20 +84,3 @@ def test_write_can_flush_each_record() -> None:
     assert write_records(records(), stream, flush_each=True) == 2
     assert seen == [1, 2]
     assert stream.getvalue() == b'{"kind":"x","n":1}\n{"kind":"x","n":2}\n'
-
-
-def test_head_one_ends_quietly(tmp_path: Path) -> None:
-    from testkit import poolkit
-
-    poolkit.large_pool(tmp_path / "pool", 300, poolkit.SEED_NOW)
-    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(tmp_path / "pool"))
-    pipe = subprocess.run(
-        f"{sys.executable} -m pipeline collect | head -1",
-        shell=True,
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        check=True,
-    )
-    assert pipe.stdout.count(b"\n") == 1 and b'"kind":"pool"' in pipe.stdout
-    assert pipe.stderr == b"", pipe.stderr.decode()

@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.live import atomic, journal
+from pipeline.live import atomic, journal, processes
 from pipeline.live.journal import Journal, Rotation, decode, encode, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.recovery import pending_note, restore
@@ -25,12 +23,6 @@ from testkit import poolkit
 
 def rotation(spent_token: str, new: str, at: int = 1_000, account: str | None = "acct-a") -> Rotation:
     return Rotation(token_hash(spent_token), f"access-for-{new}", new, 2_000_000, None, account, at, "refresh")
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 # --- the journal ---------------------------------------------------------------------------
@@ -182,41 +174,13 @@ def test_nothing_to_change_writes_nothing(tmp_path: Path) -> None:
 # --- leftovers of dead processes ------------------------------------------------------------------
 
 
-def test_temporary_files_of_dead_processes_go_ours_only(tmp_path: Path) -> None:
-    pid = dead_pid()
-    mine, started = atomic.me()
-    dead = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{pid}.123.deadbeef.tmp"
-    live = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{mine}.{started}.cafef00d.tmp"
-    reused = tmp_path / f".openai-codex-accounts.json.codex-auth-report.{mine}.1.abcdef01.tmp"  # pid reused
-    theirs = tmp_path / f"openai-codex-accounts.json.{pid}.1764530000000.0badc0de.tmp"  # codex-multi-auth's
-    for path in (dead, live, reused, theirs):
-        path.write_text('{"refreshToken": "rt_fixture_left_over"}')
-    assert atomic.remove_dead_temps(tmp_path) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, theirs.name])
-
-
-def test_a_lease_lock_of_a_dead_process_is_taken_over_at_once(tmp_path: Path) -> None:
-    lease = Lease(tmp_path / "refresh-leases", wait_ms=1, poll_ms=1)
-    lease.folder.mkdir()
-    token = "rt_fixture_locked_token"
-    lock = lease.folder / f"{token_hash(token)}.lock"
-    far = 10**13
-    lock.write_text(json.dumps({"tokenHash": token_hash(token), "pid": dead_pid(), "expiresAt": far, "nonce": "x"}))
-    nonce, published = lease.acquire(token)
-    assert nonce and published is None
-    held = json.loads(lock.read_text())
-    assert held["pid"] == os.getpid() and held["startTime"] == atomic.me()[1] and "bootId" in held
-    lease.release(token, nonce)
-    assert not lock.exists()
-
-
 def test_a_lease_lock_of_a_live_process_is_honoured(tmp_path: Path) -> None:
     from pipeline.live.lease import LeaseTimeout
 
     lease = Lease(tmp_path / "refresh-leases", wait_ms=1, poll_ms=1)
     lease.folder.mkdir()
     token = "rt_fixture_busy_token"
-    pid, started = atomic.me()
+    pid, started = processes.me()
     owner = {"tokenHash": token_hash(token), "pid": pid, "startTime": started, "expiresAt": 10**13, "nonce": "y"}
     (lease.folder / f"{token_hash(token)}.lock").write_text(json.dumps(owner))
     with pytest.raises(LeaseTimeout):
@@ -224,10 +188,10 @@ def test_a_lease_lock_of_a_live_process_is_honoured(tmp_path: Path) -> None:
 
 
 def test_a_lock_left_by_a_reboot_is_dead(tmp_path: Path) -> None:
-    pid, started = atomic.me()
-    assert atomic.alive(pid, started, atomic.boot_id())
-    assert not atomic.alive(pid, started, "another-boot") or atomic.boot_id() is None
-    assert not atomic.alive(pid, "1")  # the same pid, started at another time
+    pid, started = processes.me()
+    assert processes.alive(pid, started, processes.boot_id())
+    assert not processes.alive(pid, started, "another-boot") or processes.boot_id() is None
+    assert not processes.alive(pid, "1")  # the same pid, started at another time
 
 
 # --- every record holding the spent token ----------------------------------------------------------
