@@ -46,7 +46,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,17 @@ class JournalRefused(JournalError):
 #: (two JWTs and a refresh token); :meth:`Journal.reserve` takes more when the stored tokens
 #: are larger.
 RESERVE_BYTES = 16 * 1024
+
+
+def room_for(creds: Mapping[str, Any]) -> int:
+    """The room to reserve for a refresh answer: twice what the stored tokens take, and at
+    least :data:`RESERVE_BYTES`."""
+    stored = sum(len(v) for k, v in creds.items() if isinstance(v, str) and k in _TOKEN_FIELDS)
+    return max(RESERVE_BYTES, 2 * stored + 2048)
+
+
+_TOKEN_FIELDS = ("accessToken", "refreshToken", "idToken", "access_token", "refresh_token", "id_token")
+
 _OPEN = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
 
 

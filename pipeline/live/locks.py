@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-#: Our lock on spending one refresh token (:class:`pipeline.live.tokens.SpendLock`):
+#: Our lock on spending one refresh token (:class:`SpendLock`):
 #: ``.codex-auth-report-refresh.<sha256 of the token>.lock``.
 SPEND_LOCK_PREFIX = ".codex-auth-report-refresh."
 SPEND_LOCK_SUFFIX = ".lock"
@@ -238,3 +238,53 @@ def remove_if_free(path: Path) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+_MARK = b"spending\n"
+
+
+class SpendLock:
+    """Our own cross-process lock on spending one refresh token: an ``flock`` on
+    ``.codex-auth-report-refresh.<sha256 of the token>.lock`` in every folder that holds a
+    storage file of the pool (:mod:`pipeline.live.locks`), whatever codex-multi-auth's lease
+    setting, and for a Codex CLI login too. Held from the re-read of the stored token until its
+    successor is in the journal and in storage. Its holder writes a mark into it; a clean
+    release removes the file, so a mark found by the next holder means the last one did not
+    finish (killed, or storage refused its tokens) and the journal must be read."""
+
+    def __init__(self, folders: list[Path], digest: str, deadline: float) -> None:
+        self.paths = [folder / f"{SPEND_LOCK_PREFIX}{digest}{SPEND_LOCK_SUFFIX}" for folder in folders]
+        self.deadline = deadline
+        self.fds: list[int] = []
+        self.unfinished = False
+        self.settled = True  # False: keep the file and its mark (a token waits in the journal)
+
+    def left_s(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def __enter__(self) -> SpendLock:
+        try:
+            for path in self.paths:
+                fd = acquire(path, wait_s=self.left_s())
+                self.fds.append(fd)
+                if os.fstat(fd).st_size:
+                    self.unfinished = True
+            for fd in self.fds:
+                os.pwrite(fd, _MARK, 0)
+        except OSError as exc:
+            self._release(keep=self.unfinished)
+            where = self.paths[len(self.fds) - 1 if self.fds else 0]
+            raise LockError(f"cannot lock {where}: {exc.strerror}", foreign=False) from None
+        except BaseException:
+            self._release(keep=self.unfinished)
+            raise
+        return self
+
+    def _release(self, keep: bool) -> None:
+        for path, fd in zip(self.paths, self.fds, strict=False):
+            release(fd, None if keep else path)
+        self.fds = []
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        # An unexpected error mid-way keeps the mark: the next holder reads the journal.
+        self._release(keep=not self.settled or kind is not None)

@@ -29,7 +29,6 @@ stale write). A rotated token that could not be written into storage is a
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -47,7 +46,6 @@ from pipeline.live.journal import (
     FIX_PERMISSIONS,
     MOVE_AWAY,
     NO_ROOM,
-    RESERVE_BYTES,
     Journal,
     JournalError,
     JournalRefused,
@@ -55,11 +53,12 @@ from pipeline.live.journal import (
     Rotation,
     latest,
     refused_line,
+    room_for,
     token_hash,
 )
 from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK
 from pipeline.live.lease import Lease, LeaseTimeout
-from pipeline.live.locks import SPEND_LOCK_PREFIX, SPEND_LOCK_SUFFIX, LockBusy, LockError
+from pipeline.live.locks import LockBusy, LockError, SpendLock
 from pipeline.live.pending import journal_folder
 from pipeline.live.writeback import Target, apply, find_account, held, newest, stored_tokens, writable
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS
@@ -254,7 +253,7 @@ class TokenKeeper:
             refused = self.journal.refused()
             if refused:
                 return self._refuse(refused, MOVE_AWAY)
-            room = _room_for(creds)
+            room = room_for(creds)
             spent = first
             deadline = time.monotonic() + self.wait_s()
             for _ in range(MAX_HOPS):
@@ -473,66 +472,6 @@ class _Next:
 
     token: str
     digest: str
-
-
-def _room_for(creds: Mapping[str, Any]) -> int:
-    """The room to reserve for a refresh answer: twice what the stored tokens take, and at
-    least :data:`RESERVE_BYTES`."""
-    stored = sum(len(v) for k, v in creds.items() if isinstance(v, str) and k in _TOKEN_FIELDS)
-    return max(RESERVE_BYTES, 2 * stored + 2048)
-
-
-_TOKEN_FIELDS = ("accessToken", "refreshToken", "idToken", "access_token", "refresh_token", "id_token")
-
-
-_MARK = b"spending\n"
-
-
-class SpendLock:
-    """Our own cross-process lock on spending one refresh token: an ``flock`` on
-    ``.codex-auth-report-refresh.<sha256 of the token>.lock`` in every folder that holds a
-    storage file of the pool (:mod:`pipeline.live.locks`), whatever codex-multi-auth's lease
-    setting, and for a Codex CLI login too. Held from the re-read of the stored token until its
-    successor is in the journal and in storage. Its holder writes a mark into it; a clean
-    release removes the file, so a mark found by the next holder means the last one did not
-    finish (killed, or storage refused its tokens) and the journal must be read."""
-
-    def __init__(self, folders: list[Path], digest: str, deadline: float) -> None:
-        self.paths = [folder / f"{SPEND_LOCK_PREFIX}{digest}{SPEND_LOCK_SUFFIX}" for folder in folders]
-        self.deadline = deadline
-        self.fds: list[int] = []
-        self.unfinished = False
-        self.settled = True  # False: keep the file and its mark (a token waits in the journal)
-
-    def left_s(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-    def __enter__(self) -> SpendLock:
-        try:
-            for path in self.paths:
-                fd = locks.acquire(path, wait_s=self.left_s())
-                self.fds.append(fd)
-                if os.fstat(fd).st_size:
-                    self.unfinished = True
-            for fd in self.fds:
-                os.pwrite(fd, _MARK, 0)
-        except OSError as exc:
-            self._release(keep=self.unfinished)
-            where = self.paths[len(self.fds) - 1 if self.fds else 0]
-            raise LockError(f"cannot lock {where}: {exc.strerror}", foreign=False) from None
-        except BaseException:
-            self._release(keep=self.unfinished)
-            raise
-        return self
-
-    def _release(self, keep: bool) -> None:
-        for path, fd in zip(self.paths, self.fds, strict=False):
-            locks.release(fd, None if keep else path)
-        self.fds = []
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        # An unexpected error mid-way keeps the mark: the next holder reads the journal.
-        self._release(keep=not self.settled or kind is not None)
 
 
 def _answer(rotation: Rotation) -> dict[str, Any]:
