@@ -181,7 +181,7 @@ def test_a_refused_journal_warns_on_stderr_and_exits_1(pool_dir: Path, backend: 
     assert server.stats()["requests"]["refresh"] == 0
     assert stored_token(pool_dir) == account["refreshToken"]
     assert refusals(live.stderr) == [
-        f"{command}: warning: the token journal {pool_dir / JOURNAL_NAME} is a FIFO, not a regular file: {MOVE_AWAY}"
+        f"codex-auth {command}: warning: the token journal {pool_dir / JOURNAL_NAME} is a FIFO, not a regular file: {MOVE_AWAY}"
     ]
     assert live.returncode == 1, live.stderr
     assert live.stdout, "the output is still written"
@@ -221,7 +221,7 @@ def test_a_storage_folder_that_cannot_be_written_warns_on_stderr_and_exits_1(
     assert server.stats()["requests"]["refresh"] == 0
     assert stored_token(pool_dir) == account["refreshToken"]
     assert [line for line in live.stderr.splitlines() if "warning" in line and "history" not in line] == [
-        f"{command}: warning: the folder {pool_dir} is not writable: fix its permissions and run again; "
+        f"codex-auth {command}: warning: the folder {pool_dir} is not writable: fix its permissions and run again; "
         "no token was spent"
     ]
     assert live.returncode == 1, live.stderr
