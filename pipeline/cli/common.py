@@ -99,7 +99,11 @@ def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes], *, flush_
     that refuses them is one line (see output.write_stream)."""
     from pipeline.ndjson import write_records
 
-    return write_records(records, stream, flush_each=flush_each)
+    count = write_records(records, stream, flush_each=flush_each)
+    commit = getattr(stream, "commit", None)
+    if commit is not None:
+        commit()  # a -o FILE: renamed into place only now that every record is written
+    return count
 
 
 def pick_format(fmt: str | None, as_json: bool) -> str:

@@ -91,6 +91,25 @@ def input_option(func: F) -> F:
     )(func)
 
 
+class StageOutput(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2
+    """A stage's ``-o``: stdout for ``-``, else a :class:`pipeline.output.AtomicStream`
+    (private, whole or not at all), dropped when the command ends without committing it."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value == "-":
+            return click.File("wb").convert(value, param, ctx)
+        from pipeline.output import AtomicStream
+
+        stream = AtomicStream(value)
+        if ctx is not None:
+            ctx.call_on_close(stream.discard)
+        return stream
+
+
 def output_option(func: F) -> F:
     return click.option(
         "-o",
@@ -99,10 +118,10 @@ def output_option(func: F) -> F:
         "output_file",
         cls=AliasOption,
         hidden_names=("--output",),
-        type=click.File("wb"),
+        type=StageOutput(),
         default="-",
         show_default=True,
-        help="Write NDJSON records to this file (- for stdout).",
+        help="Write NDJSON records to this file (- for stdout): private (0600) and whole or not at all.",
     )(func)
 
 
