@@ -26,6 +26,7 @@ class ExitStatus(IntEnum):
     FAILURE = 1  # no accounts, storage error, write failure, invalid input
     USAGE = 2  # click's own code for usage errors
     GATE = 3  # `report --min-healthy N` found fewer than N healthy accounts
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, as a shell reports a process it ended
     BROKEN_PIPE = 141  # the reader went away (`| head -1`): 128 + SIGPIPE, like other tools
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 import click
 
@@ -32,8 +33,24 @@ runs them all in one process; `codex auth report` is the same command.
 """
 
 
+class Interrupted(BaseException):
+    """Ctrl-C inside a command, carried past click (which would print "Aborted!" and exit 1)
+    to :func:`main`, which ends with 130."""
+
+
+# How long Ctrl-C lets the work in flight finish (a refresh being answered journals its
+# rotated token) before the process ends regardless: well within a second.
+SETTLE_SECONDS = 0.6
+
+
 class LazyGroup(click.Group):
     """A group whose commands live in the table and are imported when first asked for."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -91,9 +108,8 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
         cli.main(args=argv, prog_name=prog_name)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
-        _drop_stdout()
-        raise SystemExit(130) from None
+    except (KeyboardInterrupt, Interrupted):
+        _interrupted()
     except BrokenPipeError:
         _quiet_broken_pipe()
     except OSError as exc:
@@ -107,6 +123,28 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
         say(f"{prog_name}: internal error: {type(exc).__name__}")
         _drop_stdout()
         raise SystemExit(int(ExitStatus.FAILURE)) from None
+
+
+def _interrupted() -> None:
+    """Ctrl-C: no "Aborted!", no traceback, exit 130 (128 + SIGINT, as a shell reports it).
+    Threads still working (a probe waiting for a slow answer) get :data:`SETTLE_SECONDS` to
+    finish; then the process ends without waiting for them (the token journal holds every
+    rotated token that arrived, and the next run or ``codex auth repair`` stores it)."""
+    import threading
+    import time
+
+    _drop_stdout()
+    deadline = time.monotonic() + SETTLE_SECONDS
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(int(ExitStatus.INTERRUPTED))
+    raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
 
 
 def say(line: str) -> None:
