@@ -201,7 +201,18 @@ def format_options(func: F) -> F:
         "rate-limited, disabled, error), in every format; the summary still counts the whole pool and "
         "flagged accounts are always listed. E.g. --status warning,rate-limited,error",
     )(func)
-    return func
+    return sort_option(func)
+
+
+def sort_option(func: F) -> F:
+    return click.option(
+        "--sort",
+        type=click.Choice(["pool", "problems"]),
+        default="pool",
+        show_default=True,
+        help="The order of the accounts: pool (codex-multi-auth's order) or problems (worst first: "
+        "error, rate-limited, warning, disabled, healthy; the lowest health score first within each).",
+    )(func)
 
 
 class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2

@@ -58,6 +58,7 @@ def report(
     redact: bool,
     min_healthy: int | None,
     statuses: tuple[Status, ...] | None,
+    sort: str,
     history_file: str | None,
     no_history: bool,
     record: bool,
@@ -98,6 +99,7 @@ def report(
         redact=redact,
         prober=prober,
         statuses=statuses,
+        sort=sort,
         history=resolve_history(history_file, no_history, record),
     )
     for note in result.notes:

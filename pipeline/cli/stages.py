@@ -189,6 +189,7 @@ def render(
     out_mode: int,
     min_healthy: int | None,
     statuses: tuple[Status, ...] | None,
+    sort: str,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
@@ -226,7 +227,13 @@ def render(
         return
     view = read_render_input(input_file, now=stream_now(now), model=model, redact=redact)
     data = render_view(
-        view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact, statuses=statuses
+        view,
+        fmt=fmt,
+        color=use_color(color, out_path, fmt),
+        explain=explain,
+        redact=redact,
+        statuses=statuses,
+        sort=sort,
     )
     emit_report(data, out_path, out_mode)
     check_gate("render", view.status_counts()["healthy"], min_healthy)

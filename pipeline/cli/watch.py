@@ -7,7 +7,7 @@ import sys
 import click
 
 from pipeline.cli.common import stage_command, tell, use_color
-from pipeline.cli.options import dir_option, gate_option, interval_option, model_option
+from pipeline.cli.options import dir_option, gate_option, interval_option, model_option, sort_option
 from pipeline.cli.refreshing import leave_now, loop_interval, make_refresher
 
 
@@ -73,6 +73,7 @@ def _thresholds(value: str) -> tuple[int, ...]:
     show_default=True,
     help="Colour the redrawn report, by the same rules as report --color.",
 )
+@sort_option
 @stage_command("watch")
 def watch(
     interval: str | None,
@@ -84,6 +85,7 @@ def watch(
     thresholds: tuple[int, ...],
     min_healthy: int | None,
     color: str,
+    sort: str,
 ) -> None:
     """Keep the report up to date: redrawn on a terminal, events in a pipe.
 
@@ -97,6 +99,8 @@ def watch(
       codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
       codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
     """
+    from dataclasses import replace
+
     from pipeline.report.text import render_text
     from pipeline.service.watch import watch_pool
 
@@ -112,7 +116,7 @@ def watch(
         refresher,
         interval=seconds,
         title="codex auth report" + (" --live" if live else ""),
-        render=lambda view: render_text(view, color=colored),
+        render=lambda view: render_text(replace(view, sort=sort), color=colored),
         terminal=terminal,
         thresholds=thresholds,
         min_healthy=min_healthy,

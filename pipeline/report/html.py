@@ -22,7 +22,7 @@ from pipeline import quota as q
 from pipeline.humanize import ago, utc, utc_stamp
 from pipeline.records import STATUSES, Record, Status
 from pipeline.report.extra_limits import credit_line, extra_window_texts, first_expiring, pool_credit_line
-from pipeline.report.view import AccountView, View
+from pipeline.report.view import PROBLEM_ORDER, AccountView, View
 from pipeline.report.wording import (
     STATUS_LABELS,
     flagged_name,
@@ -35,8 +35,9 @@ from pipeline.report.wording import (
     verification_text,
 )
 
-# Problems first: the order of the groups on the page.
-GROUP_ORDER: tuple[Status, ...] = ("error", "rate-limited", "warning", "disabled", "healthy")
+# Problems first: the order of the groups on the page (``--sort problems`` also puts the lowest
+# score first within a group).
+GROUP_ORDER: tuple[Status, ...] = PROBLEM_ORDER
 
 SYMBOLS: dict[Status, str] = {
     "healthy": "\u2713",
