@@ -7,7 +7,7 @@ import sys
 import click
 
 from pipeline.cli.common import stage_command, tell, use_color
-from pipeline.cli.options import dir_option, gate_option, interval_option, model_option, sort_option
+from pipeline.cli.options import dir_option, interval_option, model_option, sort_option
 from pipeline.cli.refreshing import leave_now, loop_interval, make_refresher
 
 
@@ -65,7 +65,14 @@ def _thresholds(value: str) -> tuple[int, ...]:
     show_default=True,
     help="Quota-left thresholds (percent) whose crossing is an event.",
 )
-@gate_option
+@click.option(
+    "--min-healthy",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=None,
+    help="An event (pool-below-min-healthy, then pool-min-healthy-again) when fewer than N accounts "
+    "are healthy; the watch goes on (it never exits for it).",
+)
 @click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
@@ -90,10 +97,12 @@ def watch(
     """Keep the report up to date: redrawn on a terminal, events in a pipe.
 
     \b
-    On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
-    screen). Elsewhere, one JSON event per line when something changes: a quota threshold
+    On a terminal the report is redrawn in place every --interval, cut to the window
+    (summary, recommendation and problems first; q or Ctrl-C leaves a clean screen).
+    Elsewhere, one JSON event per line when something changes: a quota threshold
     crossed, a window reset, an account broken or recovered, rate-limited or free again,
-    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on Ctrl-C or SIGTERM.
+    the pool below --min-healthy (`codex-auth schema event`). Exit 0 on q, Ctrl-C or
+    SIGTERM; 141 when the reader of the events went away.
     \b
       codex auth watch
       codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message

@@ -4,24 +4,20 @@ against the published schema, and --on-event hands each event to the command exa
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 from typing import Any
 
 from pipeline.schema import schema_errors
-from pipeline.service.watch import CLEAR_LINE, ENTER, HOME, LEAVE
+from pipeline.service.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE, screen_rows
 from testkit import poolkit
-from testkit.helpers import ROOT, run_cli
+from testkit.helpers import ROOT, run_cli, watch_in_terminal
 
 
 def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
@@ -40,23 +36,13 @@ def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
 
 
 def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 120, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "watch", "--interval", "1"],
-        cwd=ROOT,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
-    )
-    os.close(slave)
+    process, master = watch_in_terminal(60, 120)
     try:
         screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
         assert screen.startswith(ENTER.encode()), screen[:40]
         assert screen.count(HOME.encode()) >= 3, "redrawn in place, three times"
         frame = screen.split(HOME.encode())[2].decode()
-        assert frame.startswith("Every 1s: codex auth report" + CLEAR_LINE)
+        assert frame.startswith("Every 1s: codex auth report  (q quits)" + CLEAR_LINE)
         assert "=== Codex Multi-Auth Health Report ===" in frame and "alice@example.com" in frame
         assert all(line.rstrip("\r").endswith(CLEAR_LINE) for line in frame.split("\n")[:-1]), "each line cleared"
         process.send_signal(signal.SIGINT)
@@ -69,6 +55,52 @@ def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
             process.kill()
             process.wait()
         os.close(master)
+
+
+def test_watch_fits_a_small_terminal_by_wrapped_rows(pool_dir: Path) -> None:
+    poolkit.large_pool(pool_dir, 200, poolkit.now_ms())
+    process, master = watch_in_terminal(24, 40, "--sort", "problems")
+    try:
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
+        frame = screen.split(HOME.encode())[2].decode().replace("\r", "")
+        assert frame.endswith(CLEAR_BELOW)
+        lines = [line.removesuffix(CLEAR_LINE) for line in frame.removesuffix(CLEAR_BELOW).split("\n")[:-1]]
+        assert sum(screen_rows(line, 40) for line in lines) <= 23, "wrapped rows, not lines, fit (one row spare)"
+        assert lines[0].startswith("Every 1s: codex auth"), "the header stays on screen"
+        text = "\n".join(lines)
+        assert "Summary:" in text and "Use account: " in text, "summary and recommendation first"
+        assert lines[-1].startswith("... ") and "more accounts" in lines[-1]
+        assert "Status: Healthy" not in text, "problems before healthy accounts"
+        process.send_signal(signal.SIGINT)
+        read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+def test_q_quits_the_watch_in_a_terminal(seed_pool: Path) -> None:
+    process, master = watch_in_terminal(60, 120)
+    try:
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 2)
+        assert b"(q quits)" in screen
+        os.write(master, b"q")
+        rest = read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+        assert rest.endswith(LEAVE.encode()) and b"Traceback" not in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+def test_watch_help_promises_no_exit_for_min_healthy() -> None:
+    text = run_cli(["watch", "--help"], validate=False).text
+    option = text.split("--min-healthy N")[1].split("\n  --")[0]
+    assert "Exit 3" not in option and "never exits" in " ".join(option.split())
 
 
 def usage_body(used_5h: int, now: float) -> dict[str, Any]:
