@@ -62,7 +62,7 @@ class LazyGroup(click.Group):
         command = self.commands.get(cmd_name)
         if command is None:
             module = importlib.import_module(f"pipeline.cli.{entry.module}")
-            command = getattr(module, cmd_name)
+            command = getattr(module, cmd_name.replace("-", "_"))
             assert isinstance(command, click.Command)
             self.commands[cmd_name] = command
         return command
