@@ -42,11 +42,14 @@ class AliasOption(click.Option):
     def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hidden_names = hidden_names
+        # ``opts`` is what help, errors and shell completion show; the parser gets every name
+        self.all_opts = list(self.opts)
+        self.opts = [name for name in self.opts if name not in hidden_names]
 
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        shown, self.opts = self.opts, [name for name in self.opts if name not in self.hidden_names]
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        shown, self.opts = self.opts, self.all_opts
         try:
-            return super().get_help_record(ctx)
+            super().add_to_parser(parser, ctx)
         finally:
             self.opts = shown
 
@@ -230,6 +233,18 @@ class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click
         if unknown or not chosen:
             self.fail(f"{value!r}: give one or more of {', '.join(STATUSES)}, separated by commas", param, ctx)
         return tuple(dict.fromkeys(chosen))
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        """Each status not yet in the list, after what is typed so far (``warning,ra`` gives
+        ``warning,rate-limited``)."""
+        from click.shell_completion import CompletionItem
+
+        from pipeline.records import STATUSES
+
+        done, _, last = incomplete.rpartition(",")
+        taken = set(done.split(",")) if done else set()
+        prefix = done + "," if done else ""
+        return [CompletionItem(prefix + s) for s in STATUSES if s.startswith(last) and s not in taken]
 
 
 class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support

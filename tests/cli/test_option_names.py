@@ -19,7 +19,8 @@ WRITERS = ("collect", "probe", "score", "recommend", "render", "report")
 @pytest.mark.parametrize("name", WRITERS)
 def test_every_writer_has_out_and_o(name: str) -> None:
     (option,) = [p for p in all_commands()[name].params if "--out" in getattr(p, "opts", [])]
-    assert option.opts == ["-o", "--out", "--output"]
+    assert option.opts == ["-o", "--out"], "what help and completion show"
+    assert option.all_opts == ["-o", "--out", "--output"], "what the parser takes"
     help_text = run_cli([name, "--help"], validate=False).text
     assert "-o, --out" in help_text and "--output" not in help_text
 
