@@ -120,6 +120,8 @@ class Prober:
             pending: deque[tuple[Record, Future[Record] | None]] = deque()
             for record in iterator:
                 pending.append((record, self._submit(pool_executor, client, pool, record)))
+                if self.progress and not self._done and pending[-1][1] is not None:
+                    self.progress(0, self._total, 0)  # a line at once, before the first answer
                 while pending and (pending[0][1] is None or pending[0][1].done()):
                     yield self._finish(pending.popleft())
             while pending:

@@ -64,3 +64,37 @@ def test_ctrl_c_during_a_slow_live_report(pool_dir: Path, backend: Any) -> None:
     run_cli(["repair"], validate=False)
     stored = json.loads((pool_dir / poolkit.ACCOUNTS_FILE).read_text())["accounts"]
     assert stored[0]["refreshToken"] == new, "the token rotated before Ctrl-C is kept"
+
+
+def test_a_terminal_sees_progress_before_the_first_answer_and_ctrl_c_ends_it(pool_dir: Path, backend: Any) -> None:
+    import pty
+    import select
+
+    t = poolkit.now_ms()
+    accounts = [poolkit.account("slow-a", t), poolkit.account("slow-b", t)]
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3(accounts))
+    slow = {"usage": {"mode": "ok", "delayMs": SLOW}}
+    backend(poolkit.backend_scenario(accounts, overrides={"acct-slow-a": slow, "acct-slow-b": slow}))
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "report", "--live"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"probing: 0/2 done" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                seen += os.read(master, 4096)
+        assert b"probing: 0/2 done, 0 failed" in seen, seen
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=SLOW / 1000 / 2) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
