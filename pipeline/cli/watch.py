@@ -46,7 +46,8 @@ def _thresholds(value: str) -> tuple[int, ...]:
     metavar="CMD",
     default=None,
     callback=lambda ctx, param, value: _command_line(value),
-    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
+    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by "
+    "one); what CMD prints goes to watch's stderr, so stdout stays the event stream.",
 )
 @click.option(
     "--on-event-timeout",
@@ -121,6 +122,8 @@ def watch(
     terminal = sys.stdout.isatty()
     colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
     refresher = make_refresher(live, storage_dir, model)
+    if not terminal:  # a pipe sees nothing until something changes: say what to expect, once
+        say(f"one JSON event per line on stdout when something changes, checked every {seconds:g}s; Ctrl-C stops")
     loop, code = watch_pool(
         refresher,
         interval=seconds,

@@ -179,6 +179,8 @@ def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, t
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
+    said = stderr.decode().splitlines()
+    assert "watch: one JSON event per line on stdout when something changes, checked every 1s; Ctrl-C stops" in said
     events = [json.loads(line) for line in [*lines, *rest.splitlines()]]
     for event in events:
         assert schema_errors(event, "event") == [], event
