@@ -46,6 +46,14 @@ SETTLE_SECONDS = 0.6
 class LazyGroup(click.Group):
     """A group whose commands live in the table and are imported when first asked for."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Bare ``codex-auth`` is a request for help, as for gh or kubectl: the help on stdout,
+        exit 0 (click's own answer is the help on stderr and exit 2)."""
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -69,11 +77,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands and their summaries, from the table (no command module is imported)."""
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [
-            (name, click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit))
-            for name in self.list_commands(ctx)
-        ]
+        rows = [(name, COMMANDS[name].summary) for name in self.list_commands(ctx)]  # wrapped, never cut
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -88,6 +88,7 @@ def input_option(func: F) -> F:
         "--input",
         "input_file",
         type=click.File("rb"),
+        metavar="FILE",
         default="-",
         show_default=True,
         help="Read NDJSON records from this file (- for stdin).",
@@ -280,16 +281,21 @@ def live_options(func: F) -> F:
     func = click.option(
         "--concurrency",
         type=click.IntRange(1, MAX_CONCURRENCY),
+        metavar="N",
         default=DEFAULT_CONCURRENCY,
         show_default=True,
         help=f"Probes in flight at once (one request per account; at most {MAX_CONCURRENCY}).",
     )(func)
     func = click.option(
-        "--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts."
+        "--max-accounts",
+        type=click.IntRange(min=1),
+        metavar="N",
+        default=None,
+        help="Probe at most the first N enabled accounts.",
     )(func)
-    func = click.option("--max-probes", type=click.IntRange(min=1), default=None, help="Send at most N quota probes.")(
-        func
-    )
+    func = click.option(
+        "--max-probes", type=click.IntRange(min=1), metavar="N", default=None, help="Send at most N quota probes."
+    )(func)
     func = click.option(
         "--cached-only",
         is_flag=True,
