@@ -37,7 +37,7 @@ def _thresholds(value: str) -> tuple[int, ...]:
 
 @click.command()
 @interval_option
-@click.option("--live", is_flag=True, help="Probe live quota on every refresh (default: cached data).")
+@click.option("--live/--no-live", default=False, help="Probe live quota on every refresh (default: cached data).")
 @dir_option
 @model_option
 @click.option(

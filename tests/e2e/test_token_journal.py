@@ -175,6 +175,12 @@ def test_repair_puts_the_journal_into_storage(pool_dir: Path, backend: Any) -> N
     assert f"collect: warning: {PENDING}" in collect.stderr
     assert collect.records[0]["warnings"] == [PENDING]
 
+    before = snapshot_tree(pool_dir)
+    dry = run_cli(["repair", "--dry-run"], validate=False)
+    assert dry.stderr == (
+        "repair: would restore 1 rotated token from the journal (dry run: nothing written; run codex auth repair)\n"
+    )
+    assert snapshot_tree(pool_dir) == before, "a dry run writes nothing"
     repaired = run_cli(["repair"], validate=False)
     assert repaired.stderr == "repair: restored 1 rotated token from the journal\n"
     assert [a["refreshToken"] for a in stored(pool_dir)] == [new, accounts[1]["refreshToken"]]
@@ -183,6 +189,9 @@ def test_repair_puts_the_journal_into_storage(pool_dir: Path, backend: Any) -> N
     assert server.stats()["requests"]["refresh"] == 1, "repair probes nothing"
     assert run_cli(["repair"], validate=False).stderr == (
         "repair: nothing to repair: storage holds every rotated token\n"
+    )
+    assert run_cli(["repair", "--dry-run"], validate=False).stderr == (
+        "repair: nothing to repair: storage holds every rotated token (dry run: nothing written)\n"
     )
     assert "warnings" not in (json.loads(run_cli(["report", "--json"], validate=False).stdout)["storage"])
     secrets = fixture_secrets(pool_dir) | {new}
