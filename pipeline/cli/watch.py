@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -82,6 +83,11 @@ def _thresholds(value: str) -> tuple[int, ...]:
     help="Colour the redrawn report, by the same rules as report --color.",
 )
 @sort_option
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Mask e-mails and account ids in the redrawn report, the events and stderr, as report --redact does.",
+)
 @stage_command("watch")
 def watch(
     interval: str | None,
@@ -94,6 +100,7 @@ def watch(
     min_healthy: int | None,
     color: str,
     sort: str,
+    redact: bool,
 ) -> None:
     """Keep the report up to date: redrawn on a terminal, events in a pipe.
 
@@ -116,8 +123,16 @@ def watch(
 
     seconds = loop_interval(interval, live, "watch")
 
+    from pipeline.redact import Masker
+    from pipeline.report.view import redact_view
+
+    mask = Masker(set()).text if redact else str  # stderr lands in logs: mask e-mails there too
+
     def say(line: str) -> None:
-        tell(f"watch: {line}")
+        tell(f"watch: {mask(line)}")
+
+    def shown(view: Any) -> Any:
+        return replace(redact_view(view) if redact else view, sort=sort)
 
     terminal = sys.stdout.isatty()
     colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
@@ -128,13 +143,14 @@ def watch(
         refresher,
         interval=seconds,
         title="codex auth report" + (" --live" if live else ""),
-        render=lambda view: render_text(replace(view, sort=sort), color=colored),
+        render=lambda view: render_text(shown(view), color=colored),
         terminal=terminal,
         thresholds=thresholds,
         min_healthy=min_healthy,
         on_event=on_event,
         on_event_timeout=on_event_timeout,
         say=say,
+        redact=redact,
     )
     leave_now(loop, code)
     refresher.close()

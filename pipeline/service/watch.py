@@ -98,7 +98,9 @@ class Watch:
         render: Callable[[Any], str],
         interval: float,
         title: str,
+        redact: bool = False,
     ) -> None:
+        self.redact = redact
         self.terminal, self.out, self.thresholds, self.min_healthy = terminal, out, thresholds, min_healthy
         self.runner, self.render, self.interval, self.title = runner, render, interval, title
         self.previous: PoolState | None = None
@@ -122,6 +124,11 @@ class Watch:
                 self.seen = snapshot
                 current = pool_state(snapshot.view)
                 events = detect_events(self.previous, current, self.thresholds, self.min_healthy)
+                if self.redact and events:  # --redact: the events' e-mails and ids masked as the report's
+                    from pipeline.report.view import view_masker
+
+                    masker = view_masker(snapshot.view)
+                    events = [masker.value(event) for event in events]
                 self.previous = current
             if self.terminal:
                 self.draw(state, snapshot)
@@ -243,6 +250,7 @@ def watch_pool(
     on_event: Sequence[str] | None,
     on_event_timeout: float,
     say: Callable[[str], None],
+    redact: bool = False,
 ) -> tuple[RefreshLoop, int]:
     """``codex auth watch``: the loop and the exit code, once SIGINT or SIGTERM came."""
     runner = EventRunner(on_event, on_event_timeout, say) if on_event else None
@@ -257,6 +265,7 @@ def watch_pool(
         render=render,
         interval=interval,
         title=title,
+        redact=redact,
     )
     return loop, run_watch(loop, watch, runner)
 

@@ -4,6 +4,7 @@ against the published schema, and --on-event hands each event to the command exa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,19 @@ from pipeline.schema import schema_errors
 from pipeline.service.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE, screen_rows
 from testkit import poolkit
 from testkit.helpers import ROOT, run_cli, watch_in_terminal
+
+
+@contextlib.contextmanager
+def terminal_watch(rows: int, columns: int, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``watch`` in a pseudo-terminal, killed (if it still runs) and closed afterwards."""
+    process, master = watch_in_terminal(rows, columns, *args)
+    try:
+        yield process, master
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
 
 
 def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
@@ -36,8 +51,7 @@ def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
 
 
 def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
-    process, master = watch_in_terminal(60, 120)
-    try:
+    with terminal_watch(60, 120) as (process, master):
         screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
         assert screen.startswith(ENTER.encode()), screen[:40]
         assert screen.count(HOME.encode()) >= 3, "redrawn in place, three times"
@@ -50,17 +64,11 @@ def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
         assert process.wait(timeout=10) == 0
         assert rest.endswith(LEAVE.encode()), rest[-40:]
         assert b"Traceback" not in screen + rest and b"Aborted" not in rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
 
 
 def test_watch_fits_a_small_terminal_by_wrapped_rows(pool_dir: Path) -> None:
     poolkit.large_pool(pool_dir, 200, poolkit.now_ms())
-    process, master = watch_in_terminal(24, 40, "--sort", "problems")
-    try:
+    with terminal_watch(24, 40, "--sort", "problems") as (process, master):
         screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
         frame = screen.split(HOME.encode())[2].decode().replace("\r", "")
         assert frame.endswith(CLEAR_BELOW)
@@ -74,27 +82,16 @@ def test_watch_fits_a_small_terminal_by_wrapped_rows(pool_dir: Path) -> None:
         process.send_signal(signal.SIGINT)
         read_until(master, lambda d: LEAVE.encode() in d)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
 
 
 def test_q_quits_the_watch_in_a_terminal(seed_pool: Path) -> None:
-    process, master = watch_in_terminal(60, 120)
-    try:
+    with terminal_watch(60, 120) as (process, master):
         screen = read_until(master, lambda d: d.count(HOME.encode()) >= 2)
         assert b"(q quits)" in screen
         os.write(master, b"q")
         rest = read_until(master, lambda d: LEAVE.encode() in d)
         assert process.wait(timeout=10) == 0
         assert rest.endswith(LEAVE.encode()) and b"Traceback" not in rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
 
 
 def test_watch_help_promises_no_exit_for_min_healthy() -> None:
@@ -229,3 +226,46 @@ def test_watch_usage_errors(seed_pool: Path) -> None:
     assert "--threshold" in run_cli(["watch", "--threshold", "0"], expect=2, validate=False).stderr
     assert "--on-event" in run_cli(["watch", "--on-event", "'unclosed"], expect=2, validate=False).stderr
     assert "--on-event" in run_cli(["watch", "--on-event", "  "], expect=2, validate=False).stderr
+
+
+def test_watch_redact_masks_the_screen(seed_pool: Path) -> None:
+    with terminal_watch(60, 120, "--redact") as (process, master):
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 2 and b"Recommendation" in d)
+        frame = screen.split(HOME.encode())[-1].decode()
+        assert "a***@***.com#" in frame, frame
+        assert "alice@example.com" not in screen.decode() and "user-abc123" not in screen.decode()
+        process.send_signal(signal.SIGINT)
+        read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+
+
+def test_watch_redact_masks_the_events(seed_pool: Path) -> None:
+    import io
+    from dataclasses import replace
+
+    from pipeline.report.view import build_view
+    from pipeline.service.snapshots import LoopState, Snapshot
+    from pipeline.service.watch import Watch
+
+    records = run_cli(["collect", "--now", str(poolkit.SEED_NOW)]).records
+    view = build_view(records, now=poolkit.SEED_NOW)
+    worse = replace(view, accounts=[replace(a, record={**a.record, "status": "error"}) for a in view.accounts])
+    out = io.StringIO()
+    watch = Watch(
+        terminal=False,
+        out=out,
+        thresholds=(25, 10, 5),
+        min_healthy=None,
+        runner=None,
+        render=str,
+        interval=1,
+        title="t",
+        redact=True,
+    )
+    for shown in (view, worse):
+        watch.after_run(LoopState(), Snapshot(shown, 0.0, 0.0, False), None)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert any(e["kind"] == "account-broken" for e in events), events
+    text = out.getvalue()
+    assert "@example.com" not in text and "user-abc123" not in text
+    assert any(str(e.get("email", "")).startswith("a***@***.com#") for e in events)
