@@ -132,6 +132,11 @@ def check_live_clock(now: str | None, live: bool) -> None:
         )
 
 
+def check_compact(compact: bool, fmt: str) -> None:
+    if compact and fmt != "json":
+        raise click.UsageError(f"--compact is for --json (one line instead of indented), not --format {fmt}")
+
+
 def check_explain(explain: bool, fmt: str) -> None:
     if explain and fmt == "prometheus":
         raise click.UsageError(

@@ -205,6 +205,12 @@ def format_options(func: F) -> F:
         "rate-limited, disabled, error), in every format; the summary still counts the whole pool and "
         "flagged accounts are always listed. E.g. --status warning,rate-limited,error",
     )(func)
+    func = click.option(
+        "--compact",
+        is_flag=True,
+        help="With --json: the document on one line, e.g. to append one report per line to a file "
+        "(forecast --json is always one line; the report is indented for reading).",
+    )(func)
     return sort_option(func)
 
 

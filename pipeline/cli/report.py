@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from pipeline.cli.common import (
+    check_compact,
     check_explain,
     check_gate,
     check_live_clock,
@@ -59,6 +60,7 @@ def report(
     min_healthy: int | None,
     statuses: tuple[Status, ...] | None,
     sort: str,
+    compact: bool,
     history_file: str | None,
     no_history: bool,
     record: bool,
@@ -84,6 +86,7 @@ def report(
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
+    check_compact(compact, fmt)
     check_live_clock(now, live)
     if live_settings.get("reset_credits") and not live:
         raise click.UsageError("--reset-credits asks the service: use it with --live")
@@ -100,6 +103,7 @@ def report(
         prober=prober,
         statuses=statuses,
         sort=sort,
+        compact=compact,
         history=resolve_history(history_file, no_history, record),
     )
     for note in result.notes:

@@ -10,6 +10,7 @@ from typing import IO, Any
 import click
 
 from pipeline.cli.common import (
+    check_compact,
     check_explain,
     check_forecast_format,
     check_gate,
@@ -190,6 +191,7 @@ def render(
     min_healthy: int | None,
     statuses: tuple[Status, ...] | None,
     sort: str,
+    compact: bool,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
@@ -209,6 +211,7 @@ def render(
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
+    check_compact(compact, fmt)
     if view_name == "forecast":
         from pipeline.stages.render import render as run_render
 
@@ -234,6 +237,7 @@ def render(
         redact=redact,
         statuses=statuses,
         sort=sort,
+        compact=compact,
     )
     emit_report(data, out_path, out_mode)
     check_gate("render", view.status_counts()["healthy"], min_healthy)

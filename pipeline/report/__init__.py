@@ -40,6 +40,7 @@ def render_view(
     redact: bool = False,
     statuses: Sequence[Status] | None = None,
     sort: str = "pool",
+    compact: bool = False,
 ) -> bytes:
     """The report in format ``fmt``; with ``redact``, e-mails and ids masked first; with
     ``statuses`` (``--status``), only the accounts with those statuses listed; ``sort``
@@ -52,6 +53,10 @@ def render_view(
         view = replace(view, shown_statuses=tuple(statuses))
     if sort != "pool":
         view = replace(view, sort=sort)
+    if compact and fmt == "json":
+        from pipeline.report.json_report import render_compact
+
+        return render_compact(view, explain=explain)
     module = import_module(FORMATS[fmt])
     output: bytes = module.render(view, color=color, explain=explain)
     return output
