@@ -98,13 +98,13 @@ _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_8
 
 
 def parse_duration(value: str, option: str = "--keep") -> int:
-    """``90d``, ``12h``, ``30m``, ``2w``, ``45s`` (or a sum such as ``1d12h``), or bare seconds
+    """``90d``, ``12h``, ``30m``, ``2w``, ``45s`` (or a sum such as ``1d12h``), or plain seconds
     (``3600``, as ``--interval`` takes them), in milliseconds."""
     import re
 
     text = value.strip().lower()
     if len(text) > 40:
-        raise ConfigError(f"{option}: not a duration such as 90d, 12h or 30m")
+        raise ConfigError(f"{option}: not a duration such as 90d, 12h, 30m or 3600 (seconds)")
     if text.isdigit():
         return int(text) * 1000
     parts = re.findall(r"(\d+)\s*([smhdw])", text)

@@ -108,12 +108,16 @@ def run_report(
     prober: Prober | None = None,
     statuses: Sequence[Status] | None = None,
     history: HistoryOptions | None = None,
+    sort: str = "pool",
+    compact: bool = False,
 ) -> ReportResult:
     """The report. ``now`` None means the real time, taken after live probing (so the
     report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
     with collector_paused():  # long-lived records only: see pipeline.gc_pause
-        return _run_report(env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history)
+        return _run_report(
+            env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history, sort, compact
+        )
 
 
 def _run_report(
@@ -128,6 +132,8 @@ def _run_report(
     prober: Prober | None,
     statuses: Sequence[Status] | None,
     history: HistoryOptions | None,
+    sort: str = "pool",
+    compact: bool = False,
 ) -> ReportResult:
     # The stored accounts are let go once the last record is made (``collected`` keeps no
     # reference but the records' generator's).
@@ -142,7 +148,9 @@ def _run_report(
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)
         notes = [masker.text(line) for line in notes]
-    output = render_view(view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses)
+    output = render_view(
+        view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses, sort=sort, compact=compact
+    )
     return ReportResult(output, notes, view.status_counts()["healthy"], masker)
 
 

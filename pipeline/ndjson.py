@@ -110,14 +110,17 @@ def write_records(records: Iterable[Record], stream: IO[bytes], *, flush_each: b
     end, and after every record with ``flush_each`` (for ``probe``, whose records come slowly
     and should reach the next stage as each is made). A stream that refuses the bytes (a full
     disk, ``> /dev/full``) raises :class:`OutputError`."""
-    from pipeline.output import refused
+    from pipeline.output import refused, write_fully
     from pipeline.scrubbing import scrub_bytes
 
     count = 0
     write = stream.write
     try:
         for record in records:
-            write(scrub_bytes(dumps(record)))
+            line = scrub_bytes(dumps(record))
+            taken = write(line)
+            if taken is not None and taken < len(line):  # a pipe whose reader left: raise what it hid
+                write_fully(stream, memoryview(line)[taken:])
             if flush_each:
                 stream.flush()
             count += 1

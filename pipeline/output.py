@@ -57,15 +57,119 @@ def write_out(out_path: str | None, data: bytes, mode: int = 0o600) -> None:
 
 
 def write_stream(stream: IO[bytes], data: bytes) -> None:
-    """Write and flush. A reader that went away is :class:`BrokenPipeError` (the CLI exits
-    quietly); any other refusal (``> /dev/full``) is :class:`OutputError` naming the stream."""
+    """Write all of ``data`` and flush. A reader that went away is :class:`BrokenPipeError`
+    (the CLI exits quietly); any other refusal (``> /dev/full``) is :class:`OutputError`
+    naming the stream."""
     try:
-        stream.write(data)
+        write_fully(stream, data)
         stream.flush()
     except BrokenPipeError:
         raise
     except OSError as exc:
         raise refused(stream, exc) from None
+
+
+def write_fully(stream: IO[bytes], data: bytes | memoryview) -> None:
+    """``stream.write`` until every byte is taken. A buffered stream returns a short count,
+    not an error, when its pipe's reader goes away after part of a large write (65,536 bytes
+    taken and no exception); writing the rest raises the :class:`BrokenPipeError` it hid."""
+    view = memoryview(data)
+    while view:
+        taken: int | None = stream.write(view)
+        if taken is None:  # a non-blocking raw stream that took nothing: try again
+            continue
+        if taken >= len(view):
+            return
+        view = view[taken:]
+
+
+class AtomicStream:
+    """A stage's ``-o FILE``: records go to a private temporary file in the target's folder
+    (mode 0600 from its creation), which :meth:`commit` renames over the target once the
+    stage has written everything; a stage that fails leaves the target as it was
+    (:meth:`discard`). A FIFO, a device or a /dev, /proc name is written into as it is."""
+
+    def __init__(self, path: str) -> None:
+        self.name = path
+        self._given = Path(path)
+        self._fd: int | None = None
+        self._temp: str | None = None
+        self._target: Path | None = None
+        self._committed = False
+
+    def _open(self) -> int:
+        if self._fd is not None:
+            return self._fd
+        given = self._given
+        target, replace = where_to_write(given)
+        if not replace:
+            try:
+                self._fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+            except OSError as exc:
+                raise OutputError(f"cannot write {given}: {_why(exc, target.parent)}") from None
+            return self._fd
+        folder = target.parent
+        import tempfile
+
+        try:
+            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"cannot write {given}: {_why(exc, folder)}") from None
+        self._fd, self._temp, self._target = fd, temp, target
+        try:
+            os.fchmod(fd, 0o600)
+        except OSError:
+            pass  # mkstemp made it 0600 already
+        return fd
+
+    def write(self, data: bytes | memoryview) -> int:
+        fd = self._open()
+        try:
+            _write_all(fd, bytes(data))
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._given}: {_why(exc, self._given.parent)}") from None
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here (each write reaches the file)."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def commit(self) -> None:
+        """Everything is written: make the file whole on disk and put it in place."""
+        fd = self._open()
+        self._committed = True
+        if self._temp is None or self._target is None:
+            os.close(fd)
+            self._fd = None
+            return
+        try:
+            os.fsync(fd)
+            os.close(fd)
+            self._fd = None
+            os.replace(self._temp, self._target)
+        except OSError as exc:
+            self._committed = False
+            self.discard()
+            raise OutputError(f"cannot write {self._given}: {_why(exc, self._target.parent)}") from None
+        self._temp = None
+        fsync_dir(self._target.parent)
+
+    def discard(self) -> None:
+        """The stage did not finish: close and remove the temporary file (the target is untouched)."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+        if self._temp is not None and not self._committed:
+            try:
+                os.unlink(self._temp)
+            except OSError:
+                pass
+            self._temp = None
 
 
 def refused(stream: IO[bytes], exc: OSError) -> OutputError:
@@ -82,9 +186,22 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -
     """``--out``: into a stream-like file as it is, else whole or not at all, with a clear
     error when it cannot. Returns the path written (a link's target for a link)."""
     given = Path(path)
+    target, replace = where_to_write(given)
+    if not replace:
+        _write_into(target, data)
+        return target
+    try:
+        replace_atomically(target, data, mode)
+    except OSError as exc:
+        raise OutputError(f"cannot write {given}: {_why(exc, target.parent)}") from None
+    return target
+
+
+def where_to_write(given: Path) -> tuple[Path, bool]:
+    """The path to write for ``given`` and whether it is replaced whole (a regular file or a
+    new one, in a folder that exists) rather than written into (a FIFO, a device, /dev)."""
     if _is_special_name(given):
-        _write_into(given, data)
-        return given
+        return given, False
     target = _final_target(given)
     try:
         found = os.stat(target).st_mode
@@ -95,18 +212,13 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -
     if found is not None and stat.S_ISDIR(found):
         raise OutputError(f"cannot write {given}: it is a folder")
     if found is not None and (stat.S_ISFIFO(found) or stat.S_ISCHR(found) or stat.S_ISBLK(found)):
-        _write_into(target, data)
-        return target
+        return target, False
     if found is not None and not stat.S_ISREG(found):
         raise OutputError(f"cannot write {given}: it is neither a file, a FIFO nor a device")
     folder = target.parent if str(target.parent) else Path(".")
     if not os.path.isdir(folder):
         raise OutputError(f"cannot write {given}: folder {folder} does not exist (create it first: mkdir -p {folder})")
-    try:
-        replace_atomically(target, data, mode)
-    except OSError as exc:
-        raise OutputError(f"cannot write {given}: {_why(exc, folder)}") from None
-    return target
+    return Path(folder) / target.name, True
 
 
 def _is_special_name(path: Path) -> bool:

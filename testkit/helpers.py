@@ -159,3 +159,27 @@ def stop_with(process: subprocess.Popen[bytes], sig: int, timeout: float = 30) -
             process.kill()
             process.communicate()
     return out or b"", err or b""
+
+
+def watch_in_terminal(rows: int, columns: int, *args: str) -> tuple[Any, int]:
+    """``codex-auth watch --interval 1 ARGS`` in a pseudo-terminal of ``rows`` x ``columns``
+    (stdin, stdout and stderr); returns the process and the terminal's master side."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "watch", "--interval", "1", *args],
+        cwd=ROOT,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    return process, master

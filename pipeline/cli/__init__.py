@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 import click
@@ -33,8 +34,32 @@ runs them all in one process; `codex auth report` is the same command.
 """
 
 
+class Interrupted(BaseException):
+    """Ctrl-C inside a command, carried past click (which would print "Aborted!" and exit 1)
+    to :func:`main`, which ends with 130."""
+
+
+# How long Ctrl-C lets the work in flight finish (a refresh being answered journals its
+# rotated token) before the process ends regardless: well within a second.
+SETTLE_SECONDS = 0.6
+
+
 class LazyGroup(click.Group):
     """A group whose commands live in the table and are imported when first asked for."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Bare ``codex-auth`` is a request for help, as for gh or kubectl: the help on stdout,
+        exit 0 (click's own answer is the help on stderr and exit 2)."""
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -46,7 +71,7 @@ class LazyGroup(click.Group):
         command = self.commands.get(cmd_name)
         if command is None:
             module = importlib.import_module(f"pipeline.cli.{entry.module}")
-            command = getattr(module, cmd_name)
+            command = getattr(module, cmd_name.replace("-", "_"))
             assert isinstance(command, click.Command)
             self.commands[cmd_name] = command
         return command
@@ -75,8 +100,7 @@ class LazyGroup(click.Group):
             say(f"{prog_name or PROG}: {error.format_message()}")
             raise SystemExit(error.exit_code) from None
         except click.Abort:
-            _drop_stdout()
-            raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
+            _interrupted()
         raise SystemExit(code if isinstance(code, int) else int(ExitStatus.OK))
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
@@ -85,11 +109,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands and their summaries, from the table (no command module is imported)."""
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [
-            (name, click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit))
-            for name in self.list_commands(ctx)
-        ]
+        rows = [(name, COMMANDS[name].summary) for name in self.list_commands(ctx)]  # wrapped, never cut
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -129,9 +149,8 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
         cli.main(args=argv, prog_name=prog_name)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
-        _drop_stdout()
-        raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
+    except (KeyboardInterrupt, Interrupted):
+        _interrupted()
     except BrokenPipeError:
         _quiet_broken_pipe()
     except OSError as exc:
@@ -145,6 +164,28 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
         say(f"{prog_name}: internal error: {type(exc).__name__}")
         _drop_stdout()
         raise SystemExit(int(ExitStatus.FAILURE)) from None
+
+
+def _interrupted() -> None:
+    """Ctrl-C: no "Aborted!", no traceback, exit 130 (128 + SIGINT, as a shell reports it).
+    Threads still working (a probe waiting for a slow answer) get :data:`SETTLE_SECONDS` to
+    finish; then the process ends without waiting for them (the token journal holds every
+    rotated token that arrived, and the next run or ``codex auth repair`` stores it)."""
+    import threading
+    import time
+
+    _drop_stdout()
+    deadline = time.monotonic() + SETTLE_SECONDS
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(int(ExitStatus.INTERRUPTED))
+    raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
 
 
 def say(line: str) -> None:

@@ -136,7 +136,11 @@ def write_output(records: Iterable[dict[str, Any]], stream: IO[bytes], *, flush_
     that refuses them is one line (see output.write_stream)."""
     from pipeline.ndjson import write_records
 
-    return write_records(records, stream, flush_each=flush_each)
+    count = write_records(records, stream, flush_each=flush_each)
+    commit = getattr(stream, "commit", None)
+    if commit is not None:
+        commit()  # a -o FILE: renamed into place only now that every record is written
+    return count
 
 
 def pick_format(fmt: str | None, as_json: bool) -> str:
@@ -163,6 +167,11 @@ def check_live_clock(now: str | None, live: bool) -> None:
             "checks, quota samples and history are dated by the real clock (use --now without --live to "
             "look at stored data as of another time)"
         )
+
+
+def check_compact(compact: bool, fmt: str) -> None:
+    if compact and fmt != "json":
+        raise click.UsageError(f"--compact is for --json (one line instead of indented), not --format {fmt}")
 
 
 def check_explain(explain: bool, fmt: str) -> None:

@@ -40,7 +40,7 @@ def _source(command: click.Command, prog: str, var: str, shell: str) -> str:
 
 
 @click.command()
-@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]), metavar="SHELL")
 @click.option(
     "--no-wrapper",
     is_flag=True,

@@ -42,11 +42,14 @@ class AliasOption(click.Option):
     def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hidden_names = hidden_names
+        # ``opts`` is what help, errors and shell completion show; the parser gets every name
+        self.all_opts = list(self.opts)
+        self.opts = [name for name in self.opts if name not in hidden_names]
 
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        shown, self.opts = self.opts, [name for name in self.opts if name not in self.hidden_names]
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        shown, self.opts = self.opts, self.all_opts
         try:
-            return super().get_help_record(ctx)
+            super().add_to_parser(parser, ctx)
         finally:
             self.opts = shown
 
@@ -92,6 +95,25 @@ def input_option(func: F) -> F:
     )(func)
 
 
+class StageOutput(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2
+    """A stage's ``-o``: stdout for ``-``, else a :class:`pipeline.output.AtomicStream`
+    (private, whole or not at all), dropped when the command ends without committing it."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value == "-":
+            return click.File("wb").convert(value, param, ctx)
+        from pipeline.output import AtomicStream
+
+        stream = AtomicStream(value)
+        if ctx is not None:
+            ctx.call_on_close(stream.discard)
+        return stream
+
+
 def output_option(func: F) -> F:
     return click.option(
         "-o",
@@ -100,11 +122,11 @@ def output_option(func: F) -> F:
         "output_file",
         cls=AliasOption,
         hidden_names=("--output",),
-        type=click.File("wb"),
+        type=StageOutput(),
         metavar="FILE",
         default="-",
         show_default=True,
-        help="Write NDJSON records to this file (- for stdout).",
+        help="Write NDJSON records to this file (- for stdout): private (0600) and whole or not at all.",
     )(func)
 
 
@@ -202,7 +224,24 @@ def format_options(func: F) -> F:
         "rate-limited, disabled, error), in every format; the summary still counts the whole pool and "
         "flagged accounts are always listed. E.g. --status warning,rate-limited,error",
     )(func)
-    return func
+    func = click.option(
+        "--compact",
+        is_flag=True,
+        help="With --json: the document on one line, e.g. to append one report per line to a file "
+        "(forecast --json is always one line; the report is indented for reading).",
+    )(func)
+    return sort_option(func)
+
+
+def sort_option(func: F) -> F:
+    return click.option(
+        "--sort",
+        type=click.Choice(["pool", "problems"]),
+        default="pool",
+        show_default=True,
+        help="The order of the accounts: pool (codex-multi-auth's order) or problems (worst first: "
+        "error, rate-limited, warning, disabled, healthy; the lowest health score first within each).",
+    )(func)
 
 
 class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2
@@ -220,6 +259,18 @@ class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click
         if unknown or not chosen:
             self.fail(f"{value!r}: give one or more of {', '.join(STATUSES)}, separated by commas", param, ctx)
         return tuple(dict.fromkeys(chosen))
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        """Each status not yet in the list, after what is typed so far (``warning,ra`` gives
+        ``warning,rate-limited``)."""
+        from click.shell_completion import CompletionItem
+
+        from pipeline.records import STATUSES
+
+        done, _, last = incomplete.rpartition(",")
+        taken = set(done.split(",")) if done else set()
+        prefix = done + "," if done else ""
+        return [CompletionItem(prefix + s) for s in STATUSES if s.startswith(last) and s not in taken]
 
 
 class OctalMode(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5; plain in 8.2, which we support
@@ -255,16 +306,21 @@ def live_options(func: F) -> F:
     func = click.option(
         "--concurrency",
         type=click.IntRange(1, MAX_CONCURRENCY),
+        metavar="N",
         default=DEFAULT_CONCURRENCY,
         show_default=True,
         help=f"Probes in flight at once (one request per account; at most {MAX_CONCURRENCY}).",
     )(func)
     func = click.option(
-        "--max-accounts", type=click.IntRange(min=1), default=None, help="Probe at most the first N enabled accounts."
+        "--max-accounts",
+        type=click.IntRange(min=1),
+        metavar="N",
+        default=None,
+        help="Probe at most the first N enabled accounts.",
     )(func)
-    func = click.option("--max-probes", type=click.IntRange(min=1), default=None, help="Send at most N quota probes.")(
-        func
-    )
+    func = click.option(
+        "--max-probes", type=click.IntRange(min=1), metavar="N", default=None, help="Send at most N quota probes."
+    )(func)
     func = click.option(
         "--cached-only",
         is_flag=True,

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from pipeline.cli.common import (
+    check_compact,
     check_explain,
     check_gate,
     check_live_clock,
@@ -57,6 +58,8 @@ def report(
     redact: bool,
     min_healthy: int | None,
     statuses: tuple[Status, ...] | None,
+    sort: str,
+    compact: bool,
     history_file: str | None,
     no_history: bool,
     record: bool,
@@ -82,6 +85,7 @@ def report(
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
+    check_compact(compact, fmt)
     check_live_clock(now, live)
     if live_settings.get("reset_credits") and not live:
         raise click.UsageError("--reset-credits asks the service: use it with --live")
@@ -97,6 +101,8 @@ def report(
         redact=redact,
         prober=prober,
         statuses=statuses,
+        sort=sort,
+        compact=compact,
         history=resolve_history(history_file, no_history, record),
     )
     for message in result.notes:

@@ -18,6 +18,20 @@ from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, mak
 from pipeline.errors import PipelineError
 
 
+def _listen_advice(error: OSError) -> str:
+    """What went wrong binding the address, and what to do, for one line on stderr."""
+    import errno
+
+    if error.errno == errno.EADDRINUSE:
+        return "the port is in use by another program: stop it, or choose another port with --listen HOST:PORT"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (ports below 1024 need privileges): choose a port above 1023 with --listen"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return "no interface of this machine has that address: check the host part of --listen"
+    why = error.strerror or type(error).__name__
+    return f"{why[:1].lower() + why[1:]}: check --listen"
+
+
 @click.command()
 @click.option(
     "--listen",
@@ -80,15 +94,14 @@ def serve(
         note("serve", mask(line))
 
     refresher = make_refresher(live, storage_dir, model)
-    loop = RefreshLoop(refresher, seconds, hook=forecast_hook(history, model, redact, say), say=say)
+    hook = forecast_hook(history, model, redact, say)
+    loop = RefreshLoop(refresher, seconds, hook=hook, say=say)
     try:
-        code = run_server(Exporter(loop, redact=redact), address, say=say)
+        documents = ("/forecast.json",) if hook is not None else ()
+        code = run_server(Exporter(loop, redact=redact), address, say=say, documents=documents)
     except OSError as error:
         refresher.close()
-        raise PipelineError(
-            f"cannot listen on {listen}: {error.strerror or error}: choose another --listen HOST:PORT "
-            "or stop what holds it"
-        ) from None
+        raise PipelineError(f"cannot listen on {listen}: {_listen_advice(error)}") from None
     leave_now(loop, code)
     refresher.close()
     raise SystemExit(code)

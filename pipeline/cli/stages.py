@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from pipeline.cli.common import (
+    check_compact,
     check_explain,
     check_forecast_format,
     check_gate,
@@ -193,6 +194,8 @@ def render(
     out_mode: int,
     min_healthy: int | None,
     statuses: tuple[Status, ...] | None,
+    sort: str,
+    compact: bool,
 ) -> None:
     """Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown).
 
@@ -212,6 +215,7 @@ def render(
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)
+    check_compact(compact, fmt)
     if view_name == "forecast":
         from pipeline.stages.render import render as run_render
 
@@ -230,7 +234,14 @@ def render(
         return
     view = read_render_input(input_file, now=stream_now(now), model=model, redact=redact)
     data = render_view(
-        view, fmt=fmt, color=use_color(color, out_path, fmt), explain=explain, redact=redact, statuses=statuses
+        view,
+        fmt=fmt,
+        color=use_color(color, out_path, fmt),
+        explain=explain,
+        redact=redact,
+        statuses=statuses,
+        sort=sort,
+        compact=compact,
     )
     emit_report(data, out_path, out_mode)
     check_gate("render", view.status_counts()["healthy"], min_healthy)

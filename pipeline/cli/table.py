@@ -25,6 +25,7 @@ COMMANDS: dict[str, Entry] = {
     "render": Entry("stages", "Turn the record stream into the report (text, JSON, Prometheus, HTML or Markdown)."),
     "repair": Entry("repair", "Put rotated tokens that storage lacks into storage, without probing anything."),
     "report": Entry("report", "Health and status report for every account in the pool."),
+    "sample-pool": Entry("sample_pool", "Write a sample pool into DIR (new or empty), to try every command on."),
     "schema": Entry("schema", "Print the JSON Schema of a record kind, or of the JSON report."),
     "score": Entry("stages", "Give each account a status, a health score and the reasons for them."),
     "serve": Entry("serve", "Serve the report to Prometheus and browsers, refreshed in the background."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -10,13 +11,13 @@ from pipeline.cli.common import check_live_clock, note, resolve_history, stage_c
 from pipeline.cli.options import (
     color_option,
     dir_option,
-    gate_option,
     history_options,
     interval_option,
     live_option,
     model_option,
     now_option,
     redact_option,
+    sort_option,
 )
 from pipeline.cli.refreshing import forecast_hook, leave_now, loop_interval, make_refresher
 
@@ -59,7 +60,8 @@ def _thresholds(value: str) -> tuple[int, ...]:
     metavar="CMD",
     default=None,
     callback=lambda ctx, param, value: _command_line(value),
-    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by one).",
+    help="Run CMD for each event, with the event as JSON on its stdin (split like a shell would, never run by "
+    "one); what CMD prints goes to watch's stderr, so stdout stays the event stream.",
 )
 @click.option(
     "--on-event-timeout",
@@ -78,8 +80,16 @@ def _thresholds(value: str) -> tuple[int, ...]:
     show_default=True,
     help="Quota-left thresholds (percent) whose crossing is an event.",
 )
-@gate_option
+@click.option(
+    "--min-healthy",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=None,
+    help="An event (pool-below-min-healthy, then pool-min-healthy-again) when fewer than N accounts "
+    "are healthy; the watch goes on (it never exits for it).",
+)
 @color_option
+@sort_option
 @stage_command("watch")
 def watch(
     interval: str | None,
@@ -95,20 +105,25 @@ def watch(
     thresholds: tuple[int, ...],
     min_healthy: int | None,
     color: str,
+    sort: str,
 ) -> None:
     """Keep the report up to date: redrawn on a terminal, events in a pipe.
 
     \b
-    On a terminal the report is redrawn in place every --interval (Ctrl-C leaves a clean
-    screen). Elsewhere, one JSON event per line when something changes: a quota threshold
+    On a terminal the report is redrawn in place every --interval, cut to the window
+    (summary, recommendation and problems first; q or Ctrl-C leaves a clean screen).
+    Elsewhere, one JSON event per line when something changes: a quota threshold
     crossed, a window reset, an account broken or recovered, rate-limited or free again,
     the pool below --min-healthy (`codex-auth schema event`). Each live snapshot is added
-    to the history (--history, --no-history). Exit 0 on Ctrl-C or SIGTERM.
+    to the history (--history, --no-history). Exit 0 on q, Ctrl-C or SIGTERM; 141 when
+    the reader of the events went away.
     \b
       codex auth watch
       codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
       codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
     """
+    from dataclasses import replace
+
     from pipeline.report.text import render_text
     from pipeline.service.watch import watch_pool
 
@@ -123,14 +138,19 @@ def watch(
     def say(line: str) -> None:
         note("watch", mask(line))
 
+    def shown(view: Any) -> Any:
+        return replace(view, sort=sort)  # masked under --redact by the watch itself
+
     terminal = sys.stdout.isatty()
     colored = use_color(color, None, "text")  # the report's own rules: --color wins, then NO_COLOR, ...
     refresher = make_refresher(live, storage_dir, model, stream_now(now))
+    if not terminal:  # a pipe sees nothing until something changes: say what to expect, once
+        say(f"one JSON event per line on stdout when something changes, checked every {seconds:g}s; Ctrl-C stops")
     loop, code = watch_pool(
         refresher,
         interval=seconds,
         title="codex auth report" + (" --live" if live else ""),
-        render=lambda view: render_text(view, color=colored),
+        render=lambda view: render_text(shown(view), color=colored),
         terminal=terminal,
         thresholds=thresholds,
         min_healthy=min_healthy,

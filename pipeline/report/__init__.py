@@ -39,15 +39,24 @@ def render_view(
     explain: bool = False,
     redact: bool = False,
     statuses: Sequence[Status] | None = None,
+    sort: str = "pool",
+    compact: bool = False,
 ) -> bytes:
     """The report in format ``fmt``; with ``redact``, e-mails and ids masked first; with
-    ``statuses`` (``--status``), only the accounts with those statuses listed."""
+    ``statuses`` (``--status``), only the accounts with those statuses listed; ``sort``
+    ``problems`` (``--sort``) lists them worst first (see :data:`pipeline.report.view.PROBLEM_ORDER`)."""
     if not _known(fmt):
         raise ValueError(f"unknown format {fmt!r}")
     if redact:
         view = redact_view(view)
     if statuses:
         view = replace(view, shown_statuses=tuple(statuses))
+    if sort != "pool":
+        view = replace(view, sort=sort)
+    if compact and fmt == "json":
+        from pipeline.report.json_report import render_compact
+
+        return render_compact(view, explain=explain)
     module = import_module(FORMATS[fmt])
     output: bytes = module.render(view, color=color, explain=explain)
     return output

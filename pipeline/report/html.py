@@ -22,7 +22,7 @@ from pipeline import quota as q
 from pipeline.humanize import ago, utc, utc_stamp
 from pipeline.records import STATUSES, Record, Status
 from pipeline.report.extra_limits import credit_line, extra_window_texts, first_expiring, pool_credit_line
-from pipeline.report.view import AccountView, View
+from pipeline.report.view import PROBLEM_ORDER, AccountView, View
 from pipeline.report.wording import (
     STATUS_LABELS,
     flagged_name,
@@ -35,8 +35,9 @@ from pipeline.report.wording import (
     verification_text,
 )
 
-# Problems first: the order of the groups on the page.
-GROUP_ORDER: tuple[Status, ...] = ("error", "rate-limited", "warning", "disabled", "healthy")
+# Problems first: the order of the groups on the page (``--sort problems`` also puts the lowest
+# score first within a group).
+GROUP_ORDER: tuple[Status, ...] = PROBLEM_ORDER
 
 SYMBOLS: dict[Status, str] = {
     "healthy": "\u2713",
@@ -77,11 +78,25 @@ th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{display:inline-block;width:5.5rem;height:.6rem;margin-right:.4rem;border-radius:3px;background:var(--bar);overflow:hidden;vertical-align:middle}
 .bar i{display:block;height:100%;background:var(--healthy)}
 .bar i.mid{background:var(--warning)}.bar i.low{background:var(--error)}
+.accounts{table-layout:fixed}.scroll table.accounts{min-width:72rem}
+.accounts td{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.accounts .why td,.accounts td:nth-child(2){white-space:normal;overflow-wrap:anywhere}
+.c-n{width:3.5rem}.c-st{width:12rem}.c-sc{width:5rem}.c-q{width:10rem}.c-rl{width:10rem}.c-lu{width:9rem}
 .why td{border-bottom-style:dashed;padding-top:0}
 .why ul{margin:0;padding-left:1.2rem}
 code{font:.85em ui-monospace,"DejaVu Sans Mono",monospace}
 footer{margin-top:2rem;font-size:.85rem;color:var(--mute)}
 """
+
+
+# Every group's table has the same fixed column widths (the account's column takes the rest), so
+# the groups' columns line up, and no cell but the account's wraps: a row is one line (two for a
+# status with its reason, or a tag beside the e-mail) at any width, the wrapper scrolling sideways
+# on a narrow screen.
+ACCOUNT_COLUMNS = (
+    '<colgroup><col class="c-n"><col><col class="c-st"><col class="c-sc"><col class="c-q"><col class="c-q">'
+    '<col class="c-rl"><col class="c-lu"></colgroup>'
+)
 
 
 def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
@@ -136,7 +151,8 @@ def render_html(view: View, *, explain: bool = False) -> str:
                 f'<section id="status-{status}" aria-label="{STATUS_LABELS[status]} accounts">',
                 f"<h3>{_status(status)} <small>({len(group)})</small></h3>",
                 '<div class="scroll">',
-                "<table>",
+                '<table class="accounts">',
+                ACCOUNT_COLUMNS,
                 "<thead><tr><th class=n>#</th><th>Account</th><th>Status</th><th class=n>Score</th><th>5h quota left</th><th>7d quota left</th>"
                 "<th>Rate limit</th><th>Last used</th></tr></thead>",
                 "<tbody>",

@@ -61,6 +61,11 @@ def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
     return head[:slot] + accounts + head[slot + len(_ACCOUNTS_SLOT) :]
 
 
+def render_compact(view: View, *, explain: bool = False) -> bytes:
+    """The same document on one line (``--json --compact``), for a file of one report per line."""
+    return orjson.dumps(health_report(view, explain=explain), option=orjson.OPT_APPEND_NEWLINE)
+
+
 def health_report(view: View, *, explain: bool = False, accounts: bool = True) -> HealthReport:
     """The HealthReport document (schemas/report.json): optional fields left out when unknown;
     with ``explain``, each account's ``factors`` too (an extension the schema documents). With

@@ -6,7 +6,8 @@
 Every name starts with ``codex_auth_``; each metric has its ``# HELP`` and ``# TYPE`` once,
 with all its samples together; values are in base units (seconds, Unix time in seconds,
 ratios from 0 to 1). Per-account series carry ``index`` (0-based, as in the JSON report),
-``email`` and ``account_id`` (empty when unknown; masked with ``--redact``). A figure the
+``number`` (1-based: the number the text report, the HTML and codex-multi-auth's
+``switch <number>`` use), ``email`` and ``account_id`` (empty when unknown; masked with ``--redact``). A figure the
 report does not know (a quota, a reset time) has no sample at all, never a 0. Samples have
 no timestamps: the textfile collector refuses them; the report's own time is a metric.
 """
@@ -171,8 +172,12 @@ def render_prometheus(view: View) -> str:
 
 def _identity(record: Record) -> str:
     """The labels of an account's series, written out once per account."""
+    index = int(record["index"])
     return _labels(
-        index=str(record["index"]), email=str(record.get("email") or ""), account_id=str(record.get("accountId") or "")
+        index=str(index),
+        number=str(index + 1),
+        email=str(record.get("email") or ""),
+        account_id=str(record.get("accountId") or ""),
     )
 
 

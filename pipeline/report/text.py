@@ -20,6 +20,7 @@ from pipeline.report.wording import (
     rate_limit_text,
     recommended_name,
     shown_text,
+    status_summary,
     status_text,
     verification_text,
 )
@@ -29,6 +30,12 @@ _COLORS: dict[Status, str] = {"healthy": "32", "warning": "33", "rate-limited": 
 
 def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
     return render_text(view, color=color, explain=explain).encode("utf-8")
+
+
+# A text report listing more active accounts than this also gives the status counts and the
+# account to use next in its Summary, so the answer is on the first screen; a short report is
+# the usage guide's example as it is.
+LONG_REPORT = 20
 
 
 class _Style:
@@ -55,6 +62,9 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     out.append(f"  Current account: {current.name if current else 'none'}")
     first = first_expiring(((a.index, a.record) for a in view.accounts), now)
     out += pool_credit_line(first, {a.index: a.name for a in view.accounts}, "  ")
+    if len(view.accounts) > LONG_REPORT:  # the answer before a long list, not only after it
+        out.append(f"  Statuses: {status_summary(view)}")
+        out.append(f"  Use next: {_recommended(view)}")
     out += ["", "Active Accounts:" if view.shown_statuses is None else f"Active Accounts ({shown_text(view)}):"]
     if not view.listed:
         out += ["  (none)", ""]
@@ -70,7 +80,7 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     out.append("Recommendation:")
     rec = view.recommendation
     if rec.get("index") is not None:
-        out.append(f"  Use account: {recommended_name(view)} (index {rec['index'] + 1})")
+        out.append(f"  Use account: {_recommended(view)}")
     else:
         out.append("  No account to use right now")
     out.append(f"  Reason: {rec['reasoning']}")
@@ -78,6 +88,13 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
         out += ["", "Warnings:"]
         out += [f"  {line}" for line in view.warnings]
     return "\n".join(out) + "\n"
+
+
+def _recommended(view: View) -> str:
+    rec = view.recommendation
+    if rec.get("index") is None:
+        return "none right now"
+    return f"{recommended_name(view)} (index {rec['index'] + 1})"
 
 
 def _account_lines(account: AccountView, now: int, style: _Style, explain: bool) -> list[str]:

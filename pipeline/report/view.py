@@ -54,6 +54,17 @@ class AccountView:
         return self.record.get("quota")
 
 
+# ``--sort problems``: the worst first (broken, rate-limited, warning, disabled, healthy), the
+# lowest health score first within a status, then pool order. The HTML's groups use it too.
+PROBLEM_ORDER: tuple[Status, ...] = ("error", "rate-limited", "warning", "disabled", "healthy")
+SORTS = ("pool", "problems")
+
+
+def problems_first(accounts: Iterable[AccountView]) -> list[AccountView]:
+    rank = {status: place for place, status in enumerate(PROBLEM_ORDER)}
+    return sorted(accounts, key=lambda a: (rank[a.status], a.score, a.index))
+
+
 @dataclass
 class View:
     generated_at: int
@@ -66,13 +77,17 @@ class View:
     warnings: list[str] = field(default_factory=list)
     # --status: the statuses whose accounts are listed (None: all); counts still cover the pool
     shown_statuses: tuple[Status, ...] | None = None
+    # --sort: "pool" (pool order) or "problems" (worst first, see PROBLEM_ORDER)
+    sort: str = "pool"
 
     @property
     def listed(self) -> list[AccountView]:
-        """The active accounts the report lists one by one: all, or those ``--status`` asks for."""
-        if self.shown_statuses is None:
-            return self.accounts
-        return [a for a in self.accounts if a.status in self.shown_statuses]
+        """The active accounts the report lists one by one: all, or those ``--status`` asks
+        for, in pool order or (``--sort problems``) worst first."""
+        shown = self.accounts
+        if self.shown_statuses is not None:
+            shown = [a for a in self.accounts if a.status in self.shown_statuses]
+        return problems_first(shown) if self.sort == "problems" else shown
 
     @property
     def current(self) -> AccountView | None:

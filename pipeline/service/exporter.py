@@ -19,6 +19,7 @@ no endpoint carries a token (no record holds one).
 
 from __future__ import annotations
 
+import gzip
 import signal
 import threading
 import time
@@ -60,12 +61,19 @@ class Rendered:
     generated_at: int
 
 
-def render_snapshot(snapshot: Snapshot, redact: bool) -> Rendered:
+def render_snapshot(snapshot: Snapshot, redact: bool, reload_seconds: float | None = None) -> Rendered:
+    """Every form of ``snapshot``; the page reloads itself every ``reload_seconds`` (the
+    refresh interval), so an open tab follows the snapshots."""
     view: View = redact_view(snapshot.view) if redact else snapshot.view  # masked once, for every form
+    html = render_view(view, fmt="html")
+    if reload_seconds:
+        html = html.replace(
+            b"<head>", f'<head>\n<meta http-equiv="refresh" content="{max(1, round(reload_seconds))}">'.encode(), 1
+        )
     return Rendered(
         render_view(view, fmt="prometheus") + snapshot.extras.metrics.encode("utf-8"),
         render_view(view, fmt="json"),
-        render_view(view, fmt="html"),
+        html,
         dict(snapshot.extras.documents),
         view.generated_at,
     )
@@ -169,7 +177,9 @@ class Exporter:
 
     def _after_run(self, state: LoopState, snapshot: Snapshot | None, assessment: Assessment | None) -> None:
         if snapshot is not None and snapshot is not self._rendered_from:
-            self.rendered = render_snapshot(snapshot, self.redact)  # one swap: readers see old or new, whole
+            self.rendered = render_snapshot(
+                snapshot, self.redact, self.loop.interval
+            )  # one swap: readers see old or new, whole
             self._rendered_from = snapshot
         with self._lock:
             self.metrics.update(state)
@@ -179,6 +189,35 @@ class Exporter:
             own = self.metrics.text()
         rendered = self.rendered
         return (rendered.metrics if rendered else b"") + own
+
+    def page(self) -> bytes:
+        """The HTML report; while refreshes fail, with a line at its top that says so (the page
+        is the last good report, not a current one)."""
+        rendered = self.rendered
+        assert rendered is not None
+        state = self.loop.state
+        if not state.consecutive_failures:
+            return rendered.html
+        from html import escape
+
+        from pipeline.humanize import utc_stamp
+
+        note = (
+            f'<p class="rec none" role="alert">The last {state.consecutive_failures} refresh'
+            f"{'' if state.consecutive_failures == 1 else 'es'} failed ({escape(state.last_error or 'no report')}): "
+            f"this is the report of {utc_stamp(rendered.generated_at)}.</p>"
+        )
+        return rendered.html.replace(b"<body>", b"<body>\n" + note.encode(), 1)
+
+    def not_yet(self) -> bytes:
+        """Why there is no report to serve: the first refresh is running, or it failed."""
+        state = self.loop.state
+        if not state.runs:
+            return b"no report yet: the first refresh has not finished\n"
+        return (
+            f"no report yet: {state.runs} refresh{'' if state.runs == 1 else 'es'} failed ({state.last_error}); "
+            f"the next try is in about {state.next_delay:.0f}s (see /healthz)\n"
+        ).encode()
 
     def health(self) -> tuple[int, bytes]:
         state = self.loop.state
@@ -209,6 +248,26 @@ class Exporter:
         }
         # 503 only while there is nothing to serve; a failing refresh still serves the last snapshot
         return (200 if rendered else 503), orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
+
+
+# Bodies this large or larger go gzip-compressed to a client that asks (Prometheus does): the
+# report's metrics of 1,000 accounts are 1.6 MB as text and 100 KB compressed.
+GZIP_FROM = 1024
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header takes gzip (``gzip;q=0`` refuses it)."""
+    for part in (header or "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "x-gzip", "*"):
+            q = params.strip()
+            if q.startswith("q="):
+                try:
+                    return float(q[2:]) > 0
+                except ValueError:
+                    return False
+            return True
+    return False
 
 
 class _Server(ThreadingHTTPServer):
@@ -260,10 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, body, "application/json", head=head)
         elif path in ("/", "/report.json") or (rendered is not None and path in rendered.documents):
             if rendered is None:
-                self._send(503, b"no report yet: the first refresh has not finished\n", "text/plain", head=head)
+                self._send(503, exporter.not_yet(), "text/plain; charset=utf-8", head=head)
             elif path == "/":
                 headers = {"Content-Security-Policy": HTML_CSP}
-                self._send(200, rendered.html, "text/html; charset=utf-8", headers, head=head)
+                self._send(200, exporter.page(), "text/html; charset=utf-8", headers, head=head)
             elif path == "/report.json":
                 self._send(200, rendered.report_json, "application/json", head=head)
             else:
@@ -288,13 +347,19 @@ class _Handler(BaseHTTPRequestHandler):
         head: bool = False,
     ) -> None:
         body = scrub_bytes(body)  # the run's tokens never leave, whatever a page holds
+        extra = dict(headers or {})
+        if len(body) >= GZIP_FROM and accepts_gzip(self.headers.get("Accept-Encoding")):
+            body = gzip.compress(body, compresslevel=5, mtime=0)
+            extra["Content-Encoding"] = "gzip"
+        if status == 200:
+            extra["Vary"] = "Accept-Encoding"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
-        for name, value in (headers or {}).items():
+        for name, value in extra.items():
             self.send_header(name, value)
         self.end_headers()
         if not head:
@@ -307,6 +372,7 @@ def serve(
     *,
     say: Callable[[str], None],
     ready: Callable[[str], None] | None = None,
+    documents: tuple[str, ...] = (),
 ) -> int:
     """Listen, run the loop, and return 0 once SIGTERM or SIGINT arrives (within 2 s: the run
     in flight gets 1.5 s to finish, then the process ends without it)."""
@@ -317,7 +383,8 @@ def serve(
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
-    (ready or say)(f"listening on {url} (/metrics, /report.json, /, /healthz)")
+    paths = ", ".join(("/metrics", "/report.json", *documents, "/", "/healthz"))
+    (ready or say)(f"listening on {url} ({paths})")
     exporter.loop.start()
     try:
         while not stop.wait(0.5):

@@ -311,7 +311,8 @@ class RefreshLoop:
         elif failure is not None:
             consecutive += 1
             changes = {"failures": state.failures + 1, "last_error": failure}
-            self.say(f"refresh failed: {failure}; serving the last good snapshot")
+            kept = "serving the last good snapshot" if self.snapshot is not None else "no report to serve yet"
+            self.say(f"refresh failed: {failure}; {kept}")
         retry_after = assessment.retry_after if assessment else None
         delay = with_jitter(next_delay(self.interval, consecutive, retry_after), self.rng)
         self.state = replace(

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
@@ -108,6 +109,7 @@ class Watch:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.reader_gone = False
+        self.keys = False  # q quits: stdin is a terminal read key by key
 
     def after_run(self, state: LoopState, snapshot: Snapshot | None, assessment: Assessment | None) -> None:
         try:
@@ -123,6 +125,11 @@ class Watch:
                 self.seen = snapshot
                 current = pool_state(self.shown(snapshot.view))
                 events = detect_events(self.previous, current, self.thresholds, self.min_healthy)
+                if self.redact and events:  # --redact: the events' e-mails and ids masked as the report's
+                    from pipeline.report.view import view_masker
+
+                    masker = view_masker(snapshot.view)
+                    events = [masker.value(event) for event in events]
                 self.previous = current
             if self.terminal:
                 self.draw(state, snapshot)
@@ -143,17 +150,101 @@ class Watch:
         return redact_view(view)
 
     def draw(self, state: LoopState, snapshot: Snapshot | None) -> None:
-        size = shutil.get_terminal_size()
-        status = f"Every {self.interval:g}s: {self.title}"
+        size = window_size(self.out)
+        status = f"Every {self.interval:g}s: {self.title}" + ("  (q quits)" if self.keys else "")
         if state.last_error:
             status += f"  [refresh failed: {state.last_error}; showing the last good report]"
         lines = [status[: size.columns], ""]
-        lines += self.render(self.shown(snapshot.view)).splitlines() if snapshot else ["(waiting for the first report)"]
-        if len(lines) > size.lines - 1:
-            hidden = len(lines) - (size.lines - 2)
-            lines = [*lines[: size.lines - 2], f"... {hidden} more lines (a taller window shows them)"]
+        report = self.render(self.shown(snapshot.view)) if snapshot else "(waiting for the first report)"
+        # the last row stays empty: a line that ends in the bottom row would scroll the screen
+        lines += fit_report(report, size.lines - 1 - 2, size.columns)
         self.out.write(scrub(HOME + "".join(line + CLEAR_LINE + "\n" for line in lines) + CLEAR_BELOW))
         self.out.flush()
+
+
+def window_size(out: IO[str]) -> os.terminal_size:
+    """The terminal's size as it is now (read from the terminal itself: a COLUMNS or LINES left
+    in the environment is often stale after a resize), else the environment's, else 80x24."""
+    try:
+        return os.get_terminal_size(out.fileno())
+    except (OSError, ValueError, AttributeError):
+        return shutil.get_terminal_size()
+
+
+_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def screen_rows(line: str, columns: int) -> int:
+    """How many rows of a ``columns``-wide terminal ``line`` takes once wrapped (colour codes
+    take none)."""
+    width = len(_ESCAPE.sub("", line))
+    return max(1, -(-width // max(1, columns)))
+
+
+def fit_report(report: str, rows: int, columns: int) -> list[str]:
+    """The text report as it is when it fits in ``rows`` wrapped rows; else what matters first:
+    the title and Summary, the Recommendation, the warnings, the accounts with a problem, the
+    flagged accounts, then the healthy ones, as many as fit, and one ``... N more`` line."""
+    lines = report.splitlines()
+    if sum(screen_rows(line, columns) for line in lines) <= rows:
+        return lines
+    head, sections = _sections(lines)
+    first = [*head, *_section(sections, "Summary:"), *_section(sections, "Recommendation:")]
+    first += _section(sections, "Warnings:")
+    if first and first[-1]:
+        first.append("")
+    active: list[list[str]] = next(
+        (part for heading, part in sections.items() if heading.startswith("Active Accounts")), [[]]
+    )
+    heading, items = active[0], active[1:]
+    problems: list[list[str]] = []
+    healthy: list[list[str]] = []
+    for item in items:
+        (healthy if any(_ESCAPE.sub("", line).strip() == "Status: Healthy" for line in item) else problems).append(item)
+    flagged = sections.get("Flagged Accounts:", [[]])
+    blocks: list[list[str]] = [first]
+    blocks += [[*heading, *item] if n == 0 else item for n, item in enumerate(problems)]
+    blocks += [[*flagged[0], *item] if n == 0 else item for n, item in enumerate(flagged[1:])]
+    blocks += [["Healthy Accounts:", *item] if n == 0 else item for n, item in enumerate(healthy)]
+    shown: list[str] = []
+    used = 0
+    for number, block in enumerate(blocks):
+        need = sum(screen_rows(line, columns) for line in block)
+        if used + need > rows - 1:  # one row for the "... more" line
+            if number == 0:  # not even the summary fits: as many of its lines as do
+                for line in block:
+                    used += screen_rows(line, columns)
+                    if used > rows - 1:
+                        break
+                    shown.append(line)
+            left = len(blocks) - max(1, number)
+            shown.append(f"... {left} more account{'' if left == 1 else 's'} (a taller window shows them)"[:columns])
+            return shown
+        shown += block
+        used += need
+    return shown
+
+
+def _sections(lines: list[str]) -> tuple[list[str], dict[str, list[list[str]]]]:
+    """The title lines, and each section by its heading: ``[heading lines, item, item...]``
+    where an item is one numbered entry with its indented lines and the blank line after it."""
+    head: list[str] = []
+    sections: dict[str, list[list[str]]] = {}
+    current: list[list[str]] | None = None
+    for line in lines:
+        if line and not line.startswith(" ") and line.endswith(":"):
+            current = sections.setdefault(line, [[line]])
+        elif current is None:
+            head.append(line)
+        elif re.match(r"^  \d+\. ", line):
+            current.append([line])
+        else:
+            current[-1].append(line)
+    return head, sections
+
+
+def _section(sections: dict[str, list[list[str]]], heading: str) -> list[str]:
+    return [line for part in sections.get(heading, []) for line in part]
 
 
 def watch_pool(
@@ -197,12 +288,18 @@ def run_watch(loop: RefreshLoop, watch: Watch, runner: EventRunner | None) -> in
     if watch.terminal:
         watch.out.write(ENTER)
         watch.out.flush()
+    saved = _keys_on(watch) if watch.terminal else None
     loop.on_run = watch.after_run
     loop.start()
     try:
-        while not stop.wait(0.25):
-            pass
+        while not stop.is_set():
+            if saved is None:
+                stop.wait(0.25)
+            elif _key_pressed(0.25) in ("q", "Q"):
+                stop.set()
     finally:
+        if saved is not None:
+            _keys_off(saved)
         loop.stop(wait=1.5)
         with watch.lock:
             if watch.terminal:
@@ -215,6 +312,46 @@ def run_watch(loop: RefreshLoop, watch: Watch, runner: EventRunner | None) -> in
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 141 if watch.reader_gone else 0
+
+
+def _keys_on(watch: Watch) -> list[Any] | None:
+    """On a terminal stdin, read keys as they are pressed (no echo, no Enter; Ctrl-C still
+    interrupts); return the settings to restore, or None when stdin is no terminal."""
+    try:
+        import termios
+        import tty
+
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd):
+            return None
+        saved = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return None
+    watch.keys = True
+    return saved
+
+
+def _key_pressed(timeout: float) -> str | None:
+    import select
+
+    try:
+        fd = sys.stdin.fileno()
+        if not select.select([fd], [], [], timeout)[0]:
+            return None
+        data = os.read(fd, 32)
+    except (OSError, ValueError):
+        return None
+    return data.decode("utf-8", "replace")[-1:] if data else None
+
+
+def _keys_off(saved: list[Any]) -> None:
+    try:
+        import termios
+
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def _quiet_stdout() -> None:

@@ -116,20 +116,30 @@ class Prober:
         yield self._pool_record(first, started)
         own_client = self.client is None
         client = self.client or endpoints.make_client(self.endpoints, self.options.concurrency)
+        pool_executor = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="probe")
+        interrupted = False
         try:
-            with ThreadPoolExecutor(
-                max_workers=max(1, self.options.concurrency), thread_name_prefix="probe"
-            ) as pool_executor:
-                pending: deque[tuple[Record, Future[Record] | None]] = deque()
-                for record in iterator:
-                    pending.append((record, self._submit(pool_executor, client, pool, record)))
-                    while pending and (pending[0][1] is None or pending[0][1].done()):
-                        yield self._finish(pending.popleft())
-                while pending:
+            pending: deque[tuple[Record, Future[Record] | None]] = deque()
+            for record in iterator:
+                pending.append((record, self._submit(pool_executor, client, pool, record)))
+                if self.progress and not self._done and pending[-1][1] is not None:
+                    self.progress(0, self._total, 0)  # a line at once, before the first answer
+                while pending and (pending[0][1] is None or pending[0][1].done()):
                     yield self._finish(pending.popleft())
+            while pending:
+                yield self._finish(pending.popleft())
+        except KeyboardInterrupt:
+            # Ctrl-C: start nothing more and wait for nothing in flight here (a slow answer must
+            # not hold the exit); the CLI gives a refresh being answered a moment to journal its
+            # token, then ends with 130.
+            interrupted = True
+            pool_executor.shutdown(wait=False, cancel_futures=True)
+            raise
         finally:
-            if own_client:
-                client.close()
+            if not interrupted:
+                pool_executor.shutdown(wait=True)
+                if own_client:
+                    client.close()
         if self.keeper is not None:
             self.keeper.settle()
             self._report_keeper(self.keeper)

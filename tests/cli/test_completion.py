@@ -91,3 +91,28 @@ printf '%s\n' "${COMPREPLY[@]}"
     done = subprocess.run([bash, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["report", "--color"]
+
+
+@pytest.mark.usefixtures("seed_pool")
+def test_completion_offers_no_hidden_alias_and_completes_status_lists() -> None:
+    tool = str(BIN / "codex-auth")
+    offered = complete(tool, "_CODEX_AUTH_COMPLETE", "codex-auth report --ou")
+    assert sorted(offered) == ["plain,--out", "plain,--out-mode"], "--output is an old name, not offered"
+    assert complete(tool, "_CODEX_AUTH_COMPLETE", "codex-auth collect --ou") == ["plain,--out"]
+    assert run_cli(["collect", "--output", "-"]).records, "the old name still works"
+    assert complete(tool, "_CODEX_AUTH_COMPLETE", "codex-auth report --status ") == [
+        "plain,healthy",
+        "plain,warning",
+        "plain,rate-limited",
+        "plain,disabled",
+        "plain,error",
+    ]
+    assert complete(tool, "_CODEX_AUTH_COMPLETE", "codex-auth report --status warning,r") == [
+        "plain,warning,rate-limited"
+    ]
+
+
+def test_an_unknown_shell_names_the_argument() -> None:
+    done = run_cli(["completion", "tcsh"], expect=2, validate=False)
+    assert "Invalid value for 'SHELL': 'tcsh' is not one of 'bash', 'zsh', 'fish'." in done.stderr
+    assert "{bash|zsh|fish}" not in done.stderr

@@ -6,17 +6,13 @@ found against an earlier version, where the text went out raw."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
 import select
 import sqlite3
-import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +25,7 @@ from pipeline.report.markdown import code
 from pipeline.service.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE
 from pipeline.visible import CONTROL, visible
 from testkit import poolkit
-from testkit.helpers import ROOT, json_strings, run_cli
+from testkit.helpers import ROOT, json_strings, run_cli, watch_in_terminal
 
 NOW = poolkit.SEED_NOW
 HOSTILE = {
@@ -241,17 +237,7 @@ def _read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
 
 def test_watch_on_a_terminal_sends_only_its_own_sequences(pool_dir: Path) -> None:
     hostile_pool(pool_dir)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 200, 200, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "watch", "--interval", "1"],
-        cwd=ROOT,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
-    )
-    os.close(slave)
+    process, master = watch_in_terminal(200, 200)
     try:
         screen = _read_until(master, lambda d: d.count(HOME.encode()) >= 2).decode("utf-8", "replace")
     finally:

@@ -141,15 +141,15 @@ def test_prometheus_forecast_passes_promtool(seed_pool: Path, tmp_path: Path) ->
     checked = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (
-        'codex_auth_run_out_timestamp_seconds{index="2",email="carol@example.com",account_id="user-ghi789",window="5h"} 1772548500'
+        'codex_auth_run_out_timestamp_seconds{index="2",number="3",email="carol@example.com",account_id="user-ghi789",window="5h"} 1772548500'
         in text
     )
     assert (
-        'codex_auth_available_timestamp_seconds{index="3",email="dave@example.com",account_id="user-jkl012",window="5h"} 1772553600'
+        'codex_auth_available_timestamp_seconds{index="3",number="4",email="dave@example.com",account_id="user-jkl012",window="5h"} 1772553600'
         in text
     )
     assert (
-        'codex_auth_account_forecast_verdict{index="3",email="dave@example.com",account_id="user-jkl012",verdict="exhausted"} 1'
+        'codex_auth_account_forecast_verdict{index="3",number="4",email="dave@example.com",account_id="user-jkl012",verdict="exhausted"} 1'
         in text
     )
     assert "codex_auth_forecast_below_min_healthy_timestamp_seconds 1772548500" in text

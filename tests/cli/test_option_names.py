@@ -19,7 +19,8 @@ WRITERS = ("collect", "probe", "score", "recommend", "render", "report")
 @pytest.mark.parametrize("name", WRITERS)
 def test_every_writer_has_out_and_o(name: str) -> None:
     (option,) = [p for p in all_commands()[name].params if "--out" in getattr(p, "opts", [])]
-    assert option.opts == ["-o", "--out", "--output"]
+    assert option.opts == ["-o", "--out"], "what help and completion show"
+    assert option.all_opts == ["-o", "--out", "--output"], "what the parser takes"
     help_text = run_cli([name, "--help"], validate=False).text
     assert "-o, --out" in help_text and "--output" not in help_text
 
@@ -38,3 +39,10 @@ def test_each_spelling_writes_the_file(flag: str, tmp_path: Path) -> None:
     rendered = tmp_path / "rendered.txt"
     run_cli(["render", "-i", str(scored), flag, str(rendered)], validate=False)
     assert rendered.read_text() == report.read_text()
+
+
+def test_serve_and_watch_take_the_same_live_switch() -> None:
+    for name in ("serve", "watch"):
+        (live,) = [p for p in all_commands()[name].params if p.name == "live"]
+        assert live.opts == ["--live"] and live.secondary_opts == ["--no-live"], name
+    assert "--dry-run" in run_cli(["repair", "--help"], validate=False).text

@@ -101,3 +101,22 @@ def test_the_docs_screenshots_exist() -> None:
         assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
     page = (ROOT / "docs" / "formats.md").read_text()
     assert "](report-420.png)" in page and "](report-1000.png)" in page
+
+
+ROWS = """JSON.stringify((() => {
+  const groups = [...document.querySelectorAll('section[id^="status-"]')];
+  return {
+    tallest: Math.max(...groups.flatMap(g => [...g.querySelectorAll('tbody tr:not(.why)')].map(r => r.getBoundingClientRect().height))),
+    lefts: groups.map(g => [...g.querySelectorAll('thead th')].map(th => Math.round(th.getBoundingClientRect().left))),
+    cutNames: [...document.querySelectorAll('.accounts tbody tr:not(.why) td:nth-child(2)')].filter(td => td.scrollWidth > td.clientWidth).length,
+  };
+})())"""
+
+
+@pytest.mark.parametrize("width", [420, 1280])
+def test_rows_stay_short_and_the_groups_columns_line_up(browser: Chromium, pages: dict[int, Path], width: int) -> None:
+    facts = browser.load(pages[1000], width=width, measure=ROWS, max_height=3000).measured
+    # one line, two for a status with its reason: no cell wraps (they took 145 px at 420 px)
+    assert facts["tallest"] < 64, facts["tallest"]
+    assert len(facts["lefts"]) >= 4 and all(lefts == facts["lefts"][0] for lefts in facts["lefts"])
+    assert facts["cutNames"] == 0, "every e-mail fits its column"

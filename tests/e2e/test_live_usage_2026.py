@@ -116,14 +116,17 @@ def test_2026_usage_fields_in_records_report_explain_and_metrics(pool_dir: Path,
     checked = subprocess.run([promtool, "check", "metrics"], input=metrics.encode(), capture_output=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (
-        'codex_auth_account_spend_used_ratio{index="0",email="biz@example.com",account_id="acct-biz",limit_type="individual"} 0.62'
+        'codex_auth_account_spend_used_ratio{index="0",number="1",email="biz@example.com",account_id="acct-biz",limit_type="individual"} 0.62'
         in metrics
     )
     assert (
-        'codex_auth_account_spend_limit_reached{index="1",email="capped@example.com",account_id="acct-capped"} 1'
+        'codex_auth_account_spend_limit_reached{index="1",number="2",email="capped@example.com",account_id="acct-capped"} 1'
         in metrics
     )
-    assert 'codex_auth_account_reset_credits{index="0",email="biz@example.com",account_id="acct-biz"} 2' in metrics
+    assert (
+        'codex_auth_account_reset_credits{index="0",number="1",email="biz@example.com",account_id="acct-biz"} 2'
+        in metrics
+    )
     assert 'limit_id="code_review",limit_name="Code review",window="7d"} 0.4' in metrics
 
     forecast = json.loads(run_cli(["forecast", "--live", "--json", "--no-history"], validate=False).stdout)

@@ -227,3 +227,8 @@ def test_the_systemd_unit_is_hardened() -> None:
     for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "PrivateTmp=true", "UMask=0077"):
         assert f"\n{line}\n" in unit
     assert re.search(r"^ExecStart=\S+ serve --live", unit, re.M)
+    # a fresh install has no history folder: systemd makes it (a ReadWritePaths= of a missing
+    # folder is skipped, and the read-only home refuses to create it), and the history is there
+    assert "\nStateDirectory=codex-auth-report\n" in unit and "\nStateDirectoryMode=0700\n" in unit
+    assert "\nEnvironment=CODEX_AUTH_HISTORY=%S/codex-auth-report/history.sqlite3\n" in unit
+    assert "ReadWritePaths=-" not in unit, "no path that is skipped when it does not exist"

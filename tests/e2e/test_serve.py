@@ -3,8 +3,10 @@ anywhere, a scrape that never probes, and a clean stop on SIGTERM and SIGINT."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,7 @@ def test_live_scrapes_never_probe(pool_dir: Path, backend: Any) -> None:
 def test_listen_elsewhere_is_said_and_bad_listen_refused(seed_pool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pipeline.service.exporter
 
-    monkeypatch.setattr(pipeline.service.exporter, "serve", lambda exporter, listen, say, ready=None: 0)
+    monkeypatch.setattr(pipeline.service.exporter, "serve", lambda exporter, listen, say, **_: 0)
     result = run_cli(["serve", "--listen", "0.0.0.0:9467"], validate=False)
     assert "codex-auth serve: listening on 0.0.0.0, not a loopback address" in result.stderr
     assert "not a loopback" not in run_cli(["serve", "--listen", "[::1]:9467"], validate=False).stderr
@@ -148,3 +150,53 @@ def test_default_snapshots_and_no_history_record_nothing(seed_pool: Path, isolat
     with ServeProcess(["--interval", "1"]) as serve:
         serve.wait_for(lambda h: h["runs"] >= 2)
     assert not (isolated_home / ".local" / "state" / "codex-auth-report").exists()
+
+
+def test_gzip_when_asked_a_start_line_naming_every_path_and_a_page_that_reloads(seed_pool: Path) -> None:
+    with ServeProcess(["--interval", "2"]) as serve:
+        serve.wait_for(lambda h: h["up"])
+        assert "(/metrics, /report.json, /forecast.json, /, /healthz)" in serve.lines[0]
+        status, headers, plain = serve.request("/metrics")
+        assert "Content-Encoding" not in headers and headers["Vary"] == "Accept-Encoding"
+        status, headers, packed = serve.request("/metrics", headers={"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "gzip"
+        assert int(headers["Content-Length"]) == len(packed) < len(plain)
+        unpacked = samples(gzip.decompress(packed))
+        assert unpacked["codex_auth_accounts"][0].value == 5
+        assert "Content-Encoding" not in serve.request("/metrics", headers={"Accept-Encoding": "gzip;q=0"})[1]
+        _, headers, page = serve.request("/", headers={"Accept-Encoding": "br, gzip"})
+        page = gzip.decompress(page) if headers.get("Content-Encoding") == "gzip" else page
+        assert b'<meta http-equiv="refresh" content="2">' in page, "an open tab follows the snapshots"
+
+
+def test_no_pool_says_the_refresh_failed_not_that_it_is_running(pool_dir: Path) -> None:
+    with ServeProcess(["--interval", "1"]) as serve:
+        serve.wait_for(lambda h: h["runs"] >= 1)
+        status, _, body = serve.request("/")
+        assert status == 503
+        assert b"has not finished" not in body and b"failed (no account storage found" in body, body
+    assert "refresh failed: no account storage found" in serve.stderr
+    assert "last good snapshot" not in serve.stderr, "there is none"
+    assert "no report to serve yet" in serve.stderr
+
+
+def test_a_busy_port_is_one_line_with_what_to_do(seed_pool: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = run_cli(["serve", "--listen", f"127.0.0.1:{port}"], expect=1, validate=False)
+    assert done.stderr == (
+        f"serve: cannot listen on 127.0.0.1:{port}: the port is in use by another program: stop it, "
+        "or choose another port with --listen HOST:PORT\n"
+    )
+
+
+def test_the_page_says_when_it_is_the_last_good_report(seed_pool: Path) -> None:
+    with ServeProcess(["--interval", "1"]) as serve:
+        serve.wait_for(lambda h: h["up"])
+        assert b'role="alert"' not in serve.get("/")
+        for path in seed_pool.iterdir():
+            path.unlink()
+        serve.wait_for(lambda h: h["consecutiveFailures"] >= 1)
+        page = serve.get("/").decode()
+    assert 'role="alert"' in page and "failed (no account storage found" in page
+    assert "this is the report of 20" in page

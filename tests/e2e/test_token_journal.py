@@ -193,6 +193,9 @@ def test_repair_puts_the_journal_into_storage(pool_dir: Path, backend: Any) -> N
     assert run_cli(["repair"], validate=False).stderr == (
         "codex-auth repair: nothing to repair: storage holds every rotated token\n"
     )
+    assert run_cli(["repair", "--dry-run"], validate=False).stderr == (
+        "repair: nothing to repair: storage holds every rotated token (dry run: nothing written)\n"
+    )
     assert "warnings" not in (json.loads(run_cli(["report", "--json"], validate=False).stdout)["storage"])
     secrets = fixture_secrets(pool_dir) | {new}
     for text in (repaired.stderr, collect.stderr):

@@ -4,25 +4,35 @@ against the published schema, and --on-event hands each event to the command exa
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import os
-import pty
 import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pipeline.schema import schema_errors
-from pipeline.service.watch import CLEAR_LINE, ENTER, HOME, LEAVE
+from pipeline.service.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE, screen_rows
 from testkit import poolkit
-from testkit.helpers import ROOT, parse_ndjson, run_cli, stop_with
+from testkit.helpers import ROOT, parse_ndjson, run_cli, stop_with, watch_in_terminal
+
+
+@contextlib.contextmanager
+def terminal_watch(rows: int, columns: int, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``watch`` in a pseudo-terminal, killed (if it still runs) and closed afterwards."""
+    process, master = watch_in_terminal(rows, columns, *args)
+    try:
+        yield process, master
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
 
 
 def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
@@ -41,23 +51,12 @@ def read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:
 
 
 def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 120, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "watch", "--interval", "1"],
-        cwd=ROOT,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
-    )
-    os.close(slave)
-    try:
+    with terminal_watch(60, 120) as (process, master):
         screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
         assert screen.startswith(ENTER.encode()), screen[:40]
         assert screen.count(HOME.encode()) >= 3, "redrawn in place, three times"
         frame = screen.split(HOME.encode())[2].decode()
-        assert frame.startswith("Every 1s: codex auth report" + CLEAR_LINE)
+        assert frame.startswith("Every 1s: codex auth report  (q quits)" + CLEAR_LINE)
         assert "=== Codex Multi-Auth Health Report ===" in frame and "alice@example.com" in frame
         assert all(line.rstrip("\r").endswith(CLEAR_LINE) for line in frame.split("\n")[:-1]), "each line cleared"
         process.send_signal(signal.SIGINT)
@@ -65,11 +64,40 @@ def test_watch_in_a_terminal_redraws_and_exits_cleanly(seed_pool: Path) -> None:
         assert process.wait(timeout=10) == 0
         assert rest.endswith(LEAVE.encode()), rest[-40:]
         assert b"Traceback" not in screen + rest and b"Aborted" not in rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
+
+
+def test_watch_fits_a_small_terminal_by_wrapped_rows(pool_dir: Path) -> None:
+    poolkit.large_pool(pool_dir, 200, poolkit.now_ms())
+    with terminal_watch(24, 40, "--sort", "problems") as (process, master):
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 3)
+        frame = screen.split(HOME.encode())[2].decode().replace("\r", "")
+        assert frame.endswith(CLEAR_BELOW)
+        lines = [line.removesuffix(CLEAR_LINE) for line in frame.removesuffix(CLEAR_BELOW).split("\n")[:-1]]
+        assert sum(screen_rows(line, 40) for line in lines) <= 23, "wrapped rows, not lines, fit (one row spare)"
+        assert lines[0].startswith("Every 1s: codex auth"), "the header stays on screen"
+        text = "\n".join(lines)
+        assert "Summary:" in text and "Use account: " in text, "summary and recommendation first"
+        assert lines[-1].startswith("... ") and "more accounts" in lines[-1]
+        assert "Status: Healthy" not in text, "problems before healthy accounts"
+        process.send_signal(signal.SIGINT)
+        read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+
+
+def test_q_quits_the_watch_in_a_terminal(seed_pool: Path) -> None:
+    with terminal_watch(60, 120) as (process, master):
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 2)
+        assert b"(q quits)" in screen
+        os.write(master, b"q")
+        rest = read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+        assert rest.endswith(LEAVE.encode()) and b"Traceback" not in rest
+
+
+def test_watch_help_promises_no_exit_for_min_healthy() -> None:
+    text = run_cli(["watch", "--help"], validate=False).text
+    option = text.split("--min-healthy N")[1].split("\n  --")[0]
+    assert "Exit 3" not in option and "never exits" in " ".join(option.split())
 
 
 def usage_body(used_5h: int, now: float) -> dict[str, Any]:
@@ -139,6 +167,11 @@ def test_watch_in_a_pipe_prints_each_change_once(pool_dir: Path, backend: Any, t
     code, lines, stderr = watch_in_a_pipe(args, lambda lines: any(b"account-recovered" in line for line in lines))
     assert code == 0, stderr
     events = [json.loads(line) for line in lines]
+    said = stderr.decode().splitlines()
+    assert (
+        "codex-auth watch: one JSON event per line on stdout when something changes, checked every 1s; Ctrl-C stops"
+        in said
+    )
     for event in events:
         assert schema_errors(event, "event") == [], event
     kinds = [(e["kind"], e.get("email")) for e in events]
@@ -207,3 +240,46 @@ def test_watch_takes_report_options_redact_and_history(pool_dir: Path, backend: 
     listed = run_cli(["history", "--history", str(history), "--format", "ndjson"], validate=False)
     samples = parse_ndjson(listed.stdout)
     assert samples and {s["accountId"] for s in samples} == {"acct-ann"}, "the history keeps who it was"
+
+
+def test_watch_redact_masks_the_screen(seed_pool: Path) -> None:
+    with terminal_watch(60, 120, "--redact") as (process, master):
+        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 2 and b"Recommendation" in d)
+        frame = screen.split(HOME.encode())[-1].decode()
+        assert "a***@***.com#" in frame, frame
+        assert "alice@example.com" not in screen.decode() and "user-abc123" not in screen.decode()
+        process.send_signal(signal.SIGINT)
+        read_until(master, lambda d: LEAVE.encode() in d)
+        assert process.wait(timeout=10) == 0
+
+
+def test_watch_redact_masks_the_events(seed_pool: Path) -> None:
+    import io
+    from dataclasses import replace
+
+    from pipeline.report.view import build_view
+    from pipeline.service.snapshots import LoopState, Snapshot
+    from pipeline.service.watch import Watch
+
+    records = run_cli(["collect", "--now", str(poolkit.SEED_NOW)]).records
+    view = build_view(records, now=poolkit.SEED_NOW)
+    worse = replace(view, accounts=[replace(a, record={**a.record, "status": "error"}) for a in view.accounts])
+    out = io.StringIO()
+    watch = Watch(
+        terminal=False,
+        out=out,
+        thresholds=(25, 10, 5),
+        min_healthy=None,
+        runner=None,
+        render=str,
+        interval=1,
+        title="t",
+        redact=True,
+    )
+    for shown in (view, worse):
+        watch.after_run(LoopState(), Snapshot(shown, 0.0, 0.0, False), None)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert any(e["kind"] == "account-broken" for e in events), events
+    text = out.getvalue()
+    assert "@example.com" not in text and "user-abc123" not in text
+    assert any(str(e.get("email", "")).startswith("a***@***.com#") for e in events)

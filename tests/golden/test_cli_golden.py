@@ -33,6 +33,7 @@ COMMANDS = (
     "serve",
     "watch",
     "repair",
+    "sample-pool",
     "schema",
     "completion",
 )

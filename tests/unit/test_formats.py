@@ -19,7 +19,7 @@ import pytest
 from pipeline.schema import schema_errors
 from testkit import poolkit
 from testkit.cases import BIG, NOW, RENDER_CASES, SMALL, big_report, render_case
-from testkit.helpers import pool_record, run_cli, system_tool
+from testkit.helpers import ROOT, pool_record, run_cli, system_tool
 
 FORMATS = ("text", "json", "prometheus", "html", "markdown")
 # (case, active accounts, flagged accounts)
@@ -330,3 +330,19 @@ def test_json_written_account_by_account_equals_the_whole_document_dumped(case: 
     assert render(view) == whole
     data = big_report(big_pool, "--json")
     assert data == orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
+def test_prometheus_numbers_accounts_as_people_and_codex_multi_auth_do() -> None:
+    """``number`` is the 1-based number the text report shows (and codex-multi-auth's
+    ``switch <number>`` takes) beside the 0-based ``index`` of the JSON; the shipped alert
+    names the account by its number."""
+    data = render_case("seed-example", "--format", "prometheus")
+    text = render_case("seed-example").decode()
+    shown = dict(re.findall(r"^  (\d+)\. (\S+@example\.com)$", text.split("Flagged Accounts:")[0], re.M))
+    labelled = samples(data, "codex_auth_account_health_score")
+    assert len(labelled) == 4
+    for sample in labelled:
+        assert int(sample.labels["number"]) == int(sample.labels["index"]) + 1
+        assert shown[sample.labels["number"]] == sample.labels["email"]
+    rules = (ROOT / "examples" / "prometheus" / "codex-auth-rules.yml").read_text()
+    assert "$labels.number" in rules and "$labels.index" not in rules
