@@ -80,6 +80,7 @@ class ConfigError(PipelineError):
 
 # Exception classes that never reach a user: module.Class -> who catches it.
 INTERNAL: dict[str, str] = {
+    "pipeline.cli.Interrupted": "cli.main: Ctrl-C carried past click, exit 130",
     "pipeline.history.checks.Bad": "the history's readers: a bad row is skipped and counted",
     "pipeline.storage.files.Unreadable": "storage readers: the next candidate file, or a StorageError",
     "pipeline.storage.files.NotRegular": "storage.files: a FIFO or device in place of a file is Unreadable",

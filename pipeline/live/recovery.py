@@ -221,7 +221,7 @@ def preview(pool: Pool, env: Mapping[str, str]) -> list[str]:
             lines.append(f"would restore {waiting} rotated token{'s' if waiting != 1 else ''} into {target.path}")
     if found.refused:
         lines.append(f"{found.refused}: no token is refreshed while it is there (move it away)")
-    return lines or ["nothing to repair: storage holds every rotated token"]
+    return lines or ["nothing to repair: storage holds every rotated token (dry run: nothing written)"]
 
 
 def lock_folders(pool: Pool, journal: Journal) -> list[Path]:

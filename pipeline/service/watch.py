@@ -125,11 +125,6 @@ class Watch:
                 self.seen = snapshot
                 current = pool_state(self.shown(snapshot.view))
                 events = detect_events(self.previous, current, self.thresholds, self.min_healthy)
-                if self.redact and events:  # --redact: the events' e-mails and ids masked as the report's
-                    from pipeline.report.view import view_masker
-
-                    masker = view_masker(snapshot.view)
-                    events = [masker.value(event) for event in events]
                 self.previous = current
             if self.terminal:
                 self.draw(state, snapshot)

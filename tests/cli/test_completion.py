@@ -114,5 +114,5 @@ def test_completion_offers_no_hidden_alias_and_completes_status_lists() -> None:
 
 def test_an_unknown_shell_names_the_argument() -> None:
     done = run_cli(["completion", "tcsh"], expect=2, validate=False)
-    assert "Invalid value for 'SHELL': 'tcsh' is not one of 'bash', 'zsh', 'fish'." in done.stderr
+    assert "invalid value for 'SHELL': 'tcsh' is not one of 'bash', 'zsh', 'fish'" in done.stderr
     assert "{bash|zsh|fish}" not in done.stderr

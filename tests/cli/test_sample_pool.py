@@ -46,7 +46,9 @@ def test_the_sample_pool_is_written_private_and_reports_as_the_bundled_one(tmp_p
 def test_a_folder_that_holds_anything_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine\n")
     done = run_cli(["sample-pool", str(tmp_path)], expect=1, validate=False)
-    assert done.stderr == (f"sample-pool: {tmp_path} is not empty: give a new or empty folder (nothing was written)\n")
+    assert done.stderr == (
+        f"codex-auth sample-pool: {tmp_path} is not empty: give a new or empty folder (nothing was written)\n"
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -62,5 +62,5 @@ def test_a_failing_stage_leaves_the_old_file(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("seed_pool")
 def test_a_missing_folder_is_one_line_naming_the_stage(tmp_path: Path) -> None:
     done = run_cli(["collect", "--now", NOW, "-o", str(tmp_path / "nope" / "x.ndjson")], expect=1, validate=False)
-    assert done.stderr.startswith("collect: cannot write ")
+    assert done.stderr.startswith("codex-auth collect: cannot write ")
     assert "mkdir -p" in done.stderr and len(done.stderr.strip().splitlines()) == 1

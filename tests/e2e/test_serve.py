@@ -185,7 +185,7 @@ def test_a_busy_port_is_one_line_with_what_to_do(seed_pool: Path) -> None:
         port = busy.getsockname()[1]
         done = run_cli(["serve", "--listen", f"127.0.0.1:{port}"], expect=1, validate=False)
     assert done.stderr == (
-        f"serve: cannot listen on 127.0.0.1:{port}: the port is in use by another program: stop it, "
+        f"codex-auth serve: cannot listen on 127.0.0.1:{port}: the port is in use by another program: stop it, "
         "or choose another port with --listen HOST:PORT\n"
     )
 

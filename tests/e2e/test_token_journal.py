@@ -194,7 +194,7 @@ def test_repair_puts_the_journal_into_storage(pool_dir: Path, backend: Any) -> N
         "codex-auth repair: nothing to repair: storage holds every rotated token\n"
     )
     assert run_cli(["repair", "--dry-run"], validate=False).stderr == (
-        "repair: nothing to repair: storage holds every rotated token (dry run: nothing written)\n"
+        "codex-auth repair: nothing to repair: storage holds every rotated token (dry run: nothing written)\n"
     )
     assert "warnings" not in (json.loads(run_cli(["report", "--json"], validate=False).stdout)["storage"])
     secrets = fixture_secrets(pool_dir) | {new}
@@ -266,7 +266,7 @@ def test_a_journal_line_nested_too_deeply_is_a_damaged_line_not_a_crash(
         assert damaged == [], "a default report reads the journal, and writes and says nothing of it"
         return
     assert damaged == [
-        f"{args[0]}: warning: {journal}:2: not an entry of the token journal (torn by a crash or damaged): "
+        f"codex-auth {args[0]}: warning: {journal}:2: not an entry of the token journal (torn by a crash or damaged): "
         "nothing to do, it is left out and dropped at the next compaction"
     ], done.stderr
     if args == ["report", "--live"]:

@@ -169,7 +169,7 @@ def test_a_bug_in_a_refresh_is_said_and_survived() -> None:
     said: list[str] = []
     loop = RefreshLoop(Scripted(RuntimeError("boom"), good), 1.0, say=said.append)
     loop.run_once()
-    assert said == ["refresh failed: RuntimeError: boom; serving the last good snapshot"]
+    assert said == ["refresh failed: RuntimeError: boom; no report to serve yet"]  # none was good yet
     assert loop.run_once()[0] is not None
 
 
