@@ -51,9 +51,13 @@ def read_records(
             try:  # whitespace JSON does not allow around a value (form feed), or a real error
                 record = loads(stripped)
             except orjson.JSONDecodeError as exc:
+                if line_no == 1 and stripped in (b"{", b"["):
+                    raise InvalidInput(source, 1, SPREAD_DOCUMENT) from None
                 raise InvalidInput(
                     source, line_no, f"invalid JSON: {json_error_message(exc)}", column=exc.colno
                 ) from None
+        if isinstance(record, dict) and "kind" not in record and "generatedAt" in record:
+            raise InvalidInput(source, line_no, _document_advice(record), "$")
         if check is not None:
             check(record, source, line_no)
             huge = first_huge(record)
@@ -70,6 +74,25 @@ def read_records(
         yield record
     if require_pool and not seen:
         raise PipelineError(f"{source}: no records: {EXPECTED_POOL}; did the command before this one fail?")
+
+
+SPREAD_DOCUMENT = (
+    "a JSON document over many lines (report --json or forecast --json?), not records: "
+    "the stages read the records collect writes, one per line"
+)
+
+
+def _document_advice(record: Record) -> str:
+    """What a whole document fed to a stage is, and what reads it instead."""
+    if "horizon" in record and "summary" not in record:
+        return (
+            "a forecast document (forecast --json), not records: for the forecast as a stage, "
+            "collect | forecast -i - | render --view forecast"
+        )
+    return (
+        "a HealthReport (report --json), not records: the stages read the records collect writes; "
+        "render alone also takes a HealthReport"
+    )
 
 
 NAME_FIELDS = ("accountId", "email", "label", "workspace")

@@ -42,6 +42,14 @@ def health_report_document(data: bytes, source: str) -> Record | None:
         return None  # several records (NDJSON), or a broken first record: the stream reader says which
     if not isinstance(document, dict) or "kind" in document or "generatedAt" not in document:
         return None
+    if "horizon" in document and "summary" not in document:
+        raise InvalidInput(
+            source,
+            1,
+            "a forecast document (forecast --json), not a HealthReport: render shows a forecast from "
+            "the stages, collect | forecast -i - | render --view forecast",
+            "$",
+        )
     from pipeline.schema import schema_errors
 
     problems = schema_errors(document, "report")
