@@ -214,7 +214,8 @@ def account(
 
 
 def write_json(path: Path, data: Any, *, pretty: bool = True, mode: int = 0o600) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():  # codex-multi-auth makes its folder 0700
+        path.parent.mkdir(mode=0o700, parents=True)
     text = json.dumps(data, indent=2) if pretty else json.dumps(data, separators=(",", ":"))
     path.write_text(text, encoding="utf-8")  # codex-multi-auth writes no trailing newline
     os.chmod(path, mode)

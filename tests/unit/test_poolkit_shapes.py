@@ -146,3 +146,12 @@ def test_the_tool_reads_a_real_shaped_pool(pool: Path) -> None:
     assert len(accounts) == 294 and sum(r["kind"] == "flagged" for r in records) == 6
     assert {r["plan"] for r in accounts} >= {"plus", "pro", "team"}
     assert sum(r["quota"] is not None for r in accounts) > 200
+
+
+def test_the_pool_folder_poolkit_makes_is_private_as_codex_multi_auth_makes_it(tmp_path: Path) -> None:
+    import stat
+
+    folder = tmp_path / "home" / ".codex" / "multi-auth"
+    poolkit.write_pool(folder, poolkit.accounts_v3([poolkit.account("ann", poolkit.now_ms())]))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
