@@ -136,8 +136,17 @@ def forecast(
             raise click.UsageError(
                 "with --input, forecast is a stage: it writes records (render them with render --view forecast)"
             )
-        with click.open_file(out_path or "-", "wb") as output_file:
-            run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
+        if out_path is None or out_path == "-":
+            with click.open_file("-", "wb") as output_file:
+                run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
+            return
+        from pipeline.output import AtomicStream
+
+        records_file = AtomicStream(out_path)  # private (0600) and whole, as the other stages' -o
+        try:
+            run_forecast_stage(input_file, records_file, now, model, history.path, horizon_ms, min_healthy)  # type: ignore[arg-type]
+        finally:
+            records_file.discard()  # nothing once committed; a failed run leaves the old file
         return
     fmt = pick_format(fmt, as_json)
     check_live_clock(now, live)
@@ -178,13 +187,21 @@ def run_forecast_stage(
     horizon_ms: int | None,
     min_healthy: int | None,
 ) -> None:
+    import itertools
+
     from pipeline.in_process import history_reader
+    from pipeline.pool_record import stream_time
     from pipeline.stages.forecast import forecast as run_forecast
 
-    when = resolve_now(now)
+    stream = iter(read_input(input_file, "forecast"))
+    first = next(stream, None)
+    head = [] if first is None else [first]
+    # As score and recommend do: without --now, the stream's own time (a saved snapshot
+    # forecasts as of when it was collected), else the clock.
+    when = resolve_now(now) if now is not None else (stream_time(first) or resolve_now(None))
     with history_reader(history, when) as (loader, notes):
         records = run_forecast(
-            read_input(input_file, "forecast"),
+            itertools.chain(head, stream),
             now=when,
             model=model,
             history=loader,

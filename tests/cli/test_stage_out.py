@@ -64,3 +64,28 @@ def test_a_missing_folder_is_one_line_naming_the_stage(tmp_path: Path) -> None:
     done = run_cli(["collect", "--now", NOW, "-o", str(tmp_path / "nope" / "x.ndjson")], expect=1, validate=False)
     assert done.stderr.startswith("codex-auth collect: cannot write ")
     assert "mkdir -p" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.usefixtures("seed_pool", "loose_umask")
+def test_the_forecast_stage_file_is_private_and_whole(tmp_path: Path) -> None:
+    records = run_cli(["collect", "--now", NOW]).stdout
+    target = tmp_path / "forecast.ndjson"
+    run_cli(["forecast", "-i", "-", "--no-history", "-o", str(target)], input=records)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    kept = target.read_bytes()
+    assert b'"forecast"' in kept
+    run_cli(["forecast", "-i", "-", "--no-history", "-o", str(target)], input=b'{"kind":', expect=1, validate=False)
+    assert target.read_bytes() == kept, "a failing run leaves the older file as it was"
+    assert [p.name for p in tmp_path.iterdir()] == ["forecast.ndjson"], "no temporary file is left"
+
+
+@pytest.mark.usefixtures("seed_pool")
+def test_the_forecast_stage_takes_the_streams_time_as_score_does() -> None:
+    """`collect --now T | forecast -i - | render --view forecast` is the forecast of T, with
+    its 7-day horizon, byte for byte the command's (the stage used to take the wall clock)."""
+    records = run_cli(["collect", "--now", NOW]).stdout
+    staged = run_cli(["forecast", "-i", "-", "--no-history"], input=records).stdout
+    shown = run_cli(["render", "--view", "forecast"], input=staged, validate=False).stdout
+    direct = run_cli(["forecast", "--now", NOW, "--no-history"], validate=False).stdout
+    assert b"(7d 0h)" in shown
+    assert shown == direct
