@@ -70,10 +70,17 @@ def window_kind(minutes: float | None) -> int | None:
     Prometheus all name windows through it."""
     if minutes is None or minutes <= 0:
         return None
-    for known in KNOWN_LENGTHS:
-        if known * (1 - TOLERANCE) <= minutes <= known * (1 + TOLERANCE):
-            return known
-    return None
+    kind = _kinds.get(minutes, _UNSEEN)
+    if kind is not _UNSEEN:
+        return kind  # type: ignore[return-value]
+    kind = next((k for k in KNOWN_LENGTHS if k * (1 - TOLERANCE) <= minutes <= k * (1 + TOLERANCE)), None)
+    if len(_kinds) < 256:  # a pool has a handful of lengths: each classified once
+        _kinds[minutes] = kind
+    return kind
+
+
+_UNSEEN = object()
+_kinds: dict[float, int | None] = {}
 
 
 def window_label(minutes: int | None) -> str:
