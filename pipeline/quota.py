@@ -109,8 +109,25 @@ def is_stale(window: dict[str, Any], sampled_at: int | None, now: int) -> bool:
 
 
 def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
+    """Every window of a record's quota at ``now``: its own, the model limit's, the spend
+    limits. Scoring and choosing both read an account's windows, one right after the other:
+    the last answer is kept for that (a new list of the same windows, which nobody changes)."""
     if not quota:
         return []
+    global _last_windows
+    last = _last_windows  # one tuple, replaced whole: threads read a consistent one
+    if last[0] is quota and last[1] == now:
+        return list(last[2])
+    result = _windows_of(quota, now)
+    _last_windows = (quota, now, result)
+    return list(result)
+
+
+# The quota (kept, so that its id is not reused), the time, its windows.
+_last_windows: tuple[Any, int | None, list[Window]] = (None, None, [])
+
+
+def _windows_of(quota: dict[str, Any], now: int) -> list[Window]:
     sampled = quota.get("sampledAt")
     result = [_window(w, sampled, now) for w in quota.get("windows") or []]
     limit = quota.get("modelLimit")

@@ -135,7 +135,7 @@ def account_record(
     plan = plan_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
     if plan is None and quota is not None:
         plan = quota["planType"]
-    return {
+    record: Record = {
         "kind": "account",
         "index": index,
         "accountId": _shown(account_id),
@@ -157,7 +157,10 @@ def account_record(
         "authInvalidatedAt": _ms(account.get("authInvalidatedAt")),
         "authInvalidationErrorCode": stored_code(account.get("authInvalidationErrorCode")),
         "quota": quota,
-    } | _reset_credits(pool, account_id, email)
+    }
+    if pool.reset_credits:  # merged only when there are any: a merge copies the record
+        record |= _reset_credits(pool, account_id, email)
+    return record
 
 
 def _reset_credits(pool: Pool, account_id: str | None, email: str | None) -> Record:
