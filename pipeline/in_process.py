@@ -64,7 +64,7 @@ def collected(
     if reason is not None:
         raise StorageError(Masker(set()).text(reason) if redact else reason)
     note_pending_tokens(pool, env)
-    records: Iterable[dict[str, Any]] = collect(pool)
+    records: Iterable[dict[str, Any]] = collect(pool, release=prober is None)
     if prober is not None:
         prober.pool_loader = lambda _record: pool
         records = list(prober.run(records))

@@ -19,6 +19,8 @@ MAX_INSTANT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 def real(value: Any) -> int | float | None:
     """``value`` when it is a finite int or float (not a bool) within ±2^53, else ``None``."""
+    if type(value) is int:  # the common case first (a bool is an int, but not of this type)
+        return value if -MAX_SAFE <= value <= MAX_SAFE else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if isinstance(value, float) and not math.isfinite(value):

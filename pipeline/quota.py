@@ -70,10 +70,17 @@ def window_kind(minutes: float | None) -> int | None:
     Prometheus all name windows through it."""
     if minutes is None or minutes <= 0:
         return None
-    for known in KNOWN_LENGTHS:
-        if known * (1 - TOLERANCE) <= minutes <= known * (1 + TOLERANCE):
-            return known
-    return None
+    kind = _kinds.get(minutes, _UNSEEN)
+    if kind is not _UNSEEN:
+        return kind  # type: ignore[return-value]
+    kind = next((k for k in KNOWN_LENGTHS if k * (1 - TOLERANCE) <= minutes <= k * (1 + TOLERANCE)), None)
+    if len(_kinds) < 256:  # a pool has a handful of lengths: each classified once
+        _kinds[minutes] = kind
+    return kind
+
+
+_UNSEEN = object()
+_kinds: dict[float, int | None] = {}
 
 
 def window_label(minutes: int | None) -> str:
@@ -102,8 +109,25 @@ def is_stale(window: dict[str, Any], sampled_at: int | None, now: int) -> bool:
 
 
 def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
+    """Every window of a record's quota at ``now``: its own, the model limit's, the spend
+    limits. Scoring and choosing both read an account's windows, one right after the other:
+    the last answer is kept for that (a new list of the same windows, which nobody changes)."""
     if not quota:
         return []
+    global _last_windows
+    last = _last_windows  # one tuple, replaced whole: threads read a consistent one
+    if last[0] is quota and last[1] == now:
+        return list(last[2])
+    result = _windows_of(quota, now)
+    _last_windows = (quota, now, result)
+    return list(result)
+
+
+# The quota (kept, so that its id is not reused), the time, its windows.
+_last_windows: tuple[Any, int | None, list[Window]] = (None, None, [])
+
+
+def _windows_of(quota: dict[str, Any], now: int) -> list[Window]:
     sampled = quota.get("sampledAt")
     result = [_window(w, sampled, now) for w in quota.get("windows") or []]
     limit = quota.get("modelLimit")

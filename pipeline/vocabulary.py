@@ -100,6 +100,8 @@ PLAN_NAMES = {
 def holds_secret(text: str) -> bool:
     """True when ``text``, or a copy of it with ``-`` and ``_`` swapped either way, holds a
     secret the run knows."""
+    if len(text) < scrubbing.MIN_SECRET:  # shorter than any registered secret (most plans and names)
+        return False
     return any(scrubbing.is_secret(variant) for variant in {text, text.replace("-", "_"), text.replace("_", "-")})
 
 

@@ -53,12 +53,14 @@ def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
     slot = head.index(_ACCOUNTS_SLOT)  # a key: inside strings a quote is always escaped
     indent = orjson.OPT_INDENT_2
     parts = [
-        b"    " + orjson.dumps(_report_account(account, explain), option=indent).replace(b"\n", b"\n    ")
+        orjson.dumps(_report_account(account, explain), option=indent).replace(b"\n", b"\n    ")
         for account in view.listed
     ]
-    accounts = b'"accounts": [\n' + b",\n".join(parts) + b"\n  ]"
-    del parts
-    return head[:slot] + accounts + head[slot + len(_ACCOUNTS_SLOT) :]
+    # The rest of the document around the first and after the last, then one join: the
+    # document is copied once.
+    parts[0] = head[:slot] + b'"accounts": [\n    ' + parts[0]
+    parts[-1] += b"\n  ]" + head[slot + len(_ACCOUNTS_SLOT) :]
+    return b",\n    ".join(parts)
 
 
 def render_compact(view: View, *, explain: bool = False) -> bytes:
@@ -118,32 +120,30 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
 def _report_account(account: AccountView, explain: bool = False) -> Record:
     record = account.record
     quota = account.quota or {}
-    fields = (
-        _drop_none(
-            {
-                "index": account.index,
-                "accountId": record.get("accountId"),
-                "email": record.get("email"),
-                "status": account.status,
-                "healthScore": account.score,
-                "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
-                "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
-                "quota30dPercent": account.window_30d.remaining if account.window_30d else None,
-                "rateLimited": bool(record.get("rateLimited")),
-                "disabled": record.get("enabled") is False,
-                "lastUsed": record.get("lastUsed"),
-                "addedAt": record.get("addedAt"),
-                "reasons": account.reasons,
-                "rateLimitResetAt": record.get("rateLimitResetAt"),
-                "quotaSource": quota.get("source"),
-                "quotaSampledAt": quota.get("sampledAt"),
-                "plan": record.get("plan"),
-                "isCurrent": bool(record.get("isCurrent")),
-            }
-        )
-        | report_fields(account.quota)
-        | credit_fields(record)
+    fields = _drop_none(
+        {
+            "index": account.index,
+            "accountId": record.get("accountId"),
+            "email": record.get("email"),
+            "status": account.status,
+            "healthScore": account.score,
+            "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
+            "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
+            "quota30dPercent": account.window_30d.remaining if account.window_30d else None,
+            "rateLimited": bool(record.get("rateLimited")),
+            "disabled": record.get("enabled") is False,
+            "lastUsed": record.get("lastUsed"),
+            "addedAt": record.get("addedAt"),
+            "reasons": account.reasons,
+            "rateLimitResetAt": record.get("rateLimitResetAt"),
+            "quotaSource": quota.get("source"),
+            "quotaSampledAt": quota.get("sampledAt"),
+            "plan": record.get("plan"),
+            "isCurrent": bool(record.get("isCurrent")),
+        }
     )
+    fields.update(report_fields(account.quota))  # in place: a merge would copy the account twice
+    fields.update(credit_fields(record))
     if explain:  # --explain: the account record's factors, as the text report lists them
         fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
     return fields

@@ -102,7 +102,7 @@ class View:
 
 # Facts no format shows: left out of the records a view keeps (a large pool's report holds
 # every account until it is written). The factors stay only for --explain.
-_UNSHOWN = ("token", "rateLimit", "emailSource", "authInvalidatedAt", "authInvalidationErrorCode")
+_UNSHOWN = frozenset(("token", "rateLimit", "emailSource", "authInvalidatedAt", "authInvalidationErrorCode"))
 
 
 def _shown(record: Record, explain: bool) -> Record:

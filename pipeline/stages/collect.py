@@ -45,8 +45,11 @@ def note_pending_tokens(pool: Pool, env: Mapping[str, str]) -> None:
         pool.warnings.append(note)
 
 
-def collect(pool: Pool) -> Iterator[Record]:
-    """The records of a pool that :func:`pipeline.storage.pool.read_pool` has read."""
+def collect(pool: Pool, *, release: bool = False) -> Iterator[Record]:
+    """The records of a pool that :func:`pipeline.storage.pool.read_pool` has read. With
+    ``release``, the pool is the records' alone: each stored account is let go once its
+    record is made (``pool.accounts`` is left empty), so that a large pool's stored objects
+    and its records are not all in memory at once."""
     yield pool_record(pool)
     identities = [identity_of(account) for account in pool.accounts]
     id_counts: dict[str, int] = {}
@@ -56,10 +59,15 @@ def collect(pool: Pool) -> Iterator[Record]:
             id_counts[account_id] = id_counts.get(account_id, 0) + 1
         if email:
             email_counts[email.lower()] = email_counts.get(email.lower(), 0) + 1
-    for index, account in enumerate(pool.accounts):
-        account_id, email, email_source = identities[index]
+    stored = pool.accounts
+    if release:
+        pool.accounts = []
+        stored.reverse()  # popped from the end, in the pool's order
+    for index, (account_id, email, email_source) in enumerate(identities):
+        account = stored.pop() if release else stored[index]
         entry = lookup(pool.quota, account_id, email.lower() if email else None, id_counts, email_counts)
         yield account_record(pool, index, account, account_id, email, email_source, entry)
+        del account
     for index, account in enumerate(pool.flagged.accounts):
         yield flagged_record(pool, index, account)
 
@@ -127,7 +135,7 @@ def account_record(
     plan = plan_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
     if plan is None and quota is not None:
         plan = quota["planType"]
-    return {
+    record: Record = {
         "kind": "account",
         "index": index,
         "accountId": _shown(account_id),
@@ -149,7 +157,10 @@ def account_record(
         "authInvalidatedAt": _ms(account.get("authInvalidatedAt")),
         "authInvalidationErrorCode": stored_code(account.get("authInvalidationErrorCode")),
         "quota": quota,
-    } | _reset_credits(pool, account_id, email)
+    }
+    if pool.reset_credits:  # merged only when there are any: a merge copies the record
+        record |= _reset_credits(pool, account_id, email)
+    return record
 
 
 def _reset_credits(pool: Pool, account_id: str | None, email: str | None) -> Record:

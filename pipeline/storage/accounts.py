@@ -40,27 +40,37 @@ def load_accounts(path: Path, now_ms: int, *, tokens: bool = True) -> AccountsFi
     """The pool file, read account by account (:func:`read_listed_json`). ``tokens`` False
     (a run that sends no token): each access token is registered with the scrubber and kept
     only as :func:`pipeline.storage.jwt.stand_in`, its claims without the rest."""
+    # The file itself is read account by account, each account's tokens registered as it is
+    # parsed; only a recovery copy (read whole) leaves that to normalize().
+    read: list[Path] = []
+
+    def reader(file: Path) -> Any:
+        value = read_listed_json(file, _registered if tokens else _slimmed)
+        read.append(file)
+        return value
+
     outcome, value = load_with_recovery(
         path,
-        lambda data: normalize(data, now_ms),
+        lambda data: normalize(data, now_ms, register=not read),
         wal=True,
         is_empty=lambda v: v is None or not v.accounts,
-        reader=lambda p: read_listed_json(p, _kept if tokens else _slimmed),
+        reader=reader,
     )
     if value is None:
         return AccountsFile(outcome)
     return AccountsFile(outcome, value.version, value.accounts, value.current_index, value.warnings)
 
 
-def _kept(account: Any) -> Any:
+def _registered(account: Any) -> Any:
+    remember_tokens(account)
     return account
 
 
 def _slimmed(account: Any) -> Any:
     if isinstance(account, dict):
+        remember_tokens(account)  # the access token as it is stored, before its stand-in replaces it
         token = account.get("accessToken")
         if isinstance(token, str) and len(token) > _SLIM_OVER:
-            remember_tokens(account)
             copy = jwt.stand_in(token)
             if copy is not None:
                 account["accessToken"] = copy
@@ -83,7 +93,9 @@ def _nonblank(value: Any) -> str | None:
     return value or None
 
 
-def normalize(data: Any, now_ms: int) -> _Normalized:
+def normalize(data: Any, now_ms: int, *, register: bool = True) -> _Normalized:
+    """The pool as codex-multi-auth loads it. ``register`` False: the accounts' tokens were
+    registered with the scrubber as they were read."""
     if not isinstance(data, dict):
         raise Unreadable("is not a JSON object")
     version = whole(data.get("version"))
@@ -103,7 +115,8 @@ def normalize(data: Any, now_ms: int) -> _Normalized:
 
     kept: list[dict[str, Any]] = []
     for position, account in enumerate(raw):
-        remember_tokens(account)
+        if register:
+            remember_tokens(account)
         if not isinstance(account, dict):
             warnings.append(f"accounts[{position}] is not an object; skipped")
             continue
@@ -120,7 +133,7 @@ def normalize(data: Any, now_ms: int) -> _Normalized:
         kept.append(account)
 
     before = len(kept)
-    accounts = dedupe(kept)
+    accounts, index = dedupe(kept)
     if len(accounts) < before:
         warnings.append(
             f"{before - len(accounts)} duplicate account record(s) merged (the most recently used one kept)"
@@ -130,7 +143,7 @@ def normalize(data: Any, now_ms: int) -> _Normalized:
     if accounts:
         current = min(raw_current, len(accounts) - 1)
         if current_identity is not None:
-            match = find_match(accounts, current_identity, allow_id_without_email=True)
+            match = _match(accounts, index, current_identity, True)  # dedupe's index: the same one
             if match is not None:
                 current = match
     return _Normalized(version, accounts, current, warnings)
@@ -254,18 +267,10 @@ def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_
     return None
 
 
-def find_match(
-    accounts: list[dict[str, Any]], identity: _Identity, *, allow_id_without_email: bool = False
-) -> int | None:
-    index = _Index()
-    for position, account in enumerate(accounts):
-        index.add(position, _identity(account))
-    return _match(accounts, index, identity, allow_id_without_email)
-
-
-def dedupe(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def dedupe(accounts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], _Index]:
     """Collapse records of one identity, keeping the newer at the older's position; repeat
-    passes until nothing more collapses (codex-multi-auth's rule)."""
+    passes until nothing more collapses (codex-multi-auth's rule). With the index of what
+    was kept (the last pass merged nothing: one entry per kept account, at its position)."""
     current = accounts
     while True:
         kept: list[dict[str, Any]] = []
@@ -281,5 +286,5 @@ def dedupe(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 kept[position] = account
                 index.add(position, cand)
         if len(kept) == len(current):
-            return kept
+            return kept, index
         current = kept

@@ -81,7 +81,11 @@ def windows(entry: dict[str, Any]) -> list[dict[str, Any]]:
         window = entry.get(key)
         if not isinstance(window, dict):
             continue
-        minutes, used, reset = (_number(window.get(k)) for k in ("windowMinutes", "usedPercent", "resetAtMs"))
+        minutes, used, reset = (
+            real(window.get("windowMinutes")),
+            real(window.get("usedPercent")),
+            real(window.get("resetAtMs")),
+        )
         if minutes is None and used is None and reset is None:
             continue
         result.append(

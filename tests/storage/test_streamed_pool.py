@@ -104,3 +104,28 @@ def test_a_stand_in_answers_every_reader_as_its_token() -> None:
     assert jwt.stand_in("not.a.jwt") is None and jwt.stand_in(42) is None
     nan = "x." + poolkit._b64(b'{"exp": NaN}') + ".x"  # read by the standard parser: not copied
     assert jwt.claims(nan) is not None and jwt.stand_in(nan) is None
+
+
+def test_a_released_pool_gives_the_same_records_and_keeps_no_account(tmp_path: Path) -> None:
+    path = _pool(tmp_path, 30)
+    scrubbing.forget_all()
+    kept = list(collect(read_pool({}, NOW, path.parent, tokens=False)))
+    released = read_pool({}, NOW, path.parent, tokens=False)
+    records = collect(released, release=True)
+    assert next(records) == kept[0]  # the pool record counts the accounts before any is let go
+    assert [next(records) for _ in range(5)] == kept[1:6]
+    assert released.accounts == []  # the rest are held by the records' generator alone
+    assert [*records] == kept[6:]
+    scrubbing.forget_all()
+
+
+def test_the_tokens_of_a_recovery_copy_are_registered_too(tmp_path: Path) -> None:
+    path = _pool(tmp_path, 5)
+    stored = json.loads(path.read_text())["accounts"]
+    path.rename(path.with_name(path.name + ".bak"))  # the file itself missing: its backup is read
+    scrubbing.forget_all()
+    pool = read_pool({}, NOW, path.parent, tokens=False)
+    assert pool.storage.state == "recovered" and len(pool.accounts) == 5
+    for account in stored:
+        assert scrubbing.scrub(f"x {account['refreshToken']} {account['accessToken']} y") == "x *** *** y"
+    scrubbing.forget_all()
