@@ -245,3 +245,28 @@ def test_history_is_loaded_only_where_it_is_used(tmp_path: Path) -> None:
     recorded = loaded_modules(tmp_path, "report", "--record", env=env)
     assert "sqlite3" in recorded and "pipeline.history.store" in recorded
     assert (tmp_path / "h.sqlite3").exists()
+
+
+FREEZE_PROBE = """
+import atexit, gc, sys
+out, how, *args = sys.argv[1:]
+atexit.register(lambda: open(out, "w").write(str(gc.get_freeze_count())))
+from pipeline.cli import main
+if how == "entry":
+    sys.argv = ["codex-auth", *args]
+    main()
+main(args)
+"""
+
+
+@pytest.mark.parametrize("how", ["entry", "library"])
+def test_only_the_entry_point_keeps_what_is_loaded_from_the_collector(tmp_path: Path, how: str) -> None:
+    """The console script (main() with no arguments) freezes what start-up loaded, so that the
+    collections while the command's modules load do not walk it again; a caller passing its
+    own arguments (a test, an embedding program) keeps its collector as it was."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    out = tmp_path / "frozen.txt"
+    argv = [sys.executable, "-c", FREEZE_PROBE, str(out), how, "report", "--dir", str(pool), "--now", NOW]
+    subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
+    frozen = int(out.read_text())
+    assert (frozen > 10_000) if how == "entry" else (frozen == 0)
