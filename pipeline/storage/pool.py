@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.plain import Plain
 from pipeline.storage.accounts import load_accounts
-from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.files import Outcome
 from pipeline.storage.flagged import FlaggedFile, load_flagged
 from pipeline.storage.paths import (
@@ -130,6 +129,8 @@ def read_pool(
     if loaded.version is not None:
         fmt = f"accounts-v{loaded.version}"
     if storage.state == "missing" and not resolved.explicit and scope is None:
+        from pipeline.storage.codex_cli import load_auth_json  # the Codex CLI's login: only without a pool
+
         auth_path = resolved.codex_home / "auth.json"
         auth_outcome, auth_accounts = load_auth_json(auth_path)
         if auth_outcome.state != "missing":

@@ -182,6 +182,7 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     others = [f for f in FORMATS if f != fmt]
     assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others) == []
     assert sorted(modules.intersection(LAZY_PATTERNS)) == []
+    assert loads(modules, "pipeline.storage.codex_cli") == [], "a pool was found: no auth.json to read"
 
 
 def test_default_report_defines_no_dataclass_or_typeddict(tmp_path: Path) -> None:
