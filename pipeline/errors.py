@@ -23,7 +23,10 @@ each and who catches it); ``tests/unit/test_errors.py`` holds every class to thi
 from __future__ import annotations
 
 from enum import IntEnum
-from json import JSONDecodeError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # json itself loads only where a file needs its parser
+    from json import JSONDecodeError
 
 # The words every "may not read this file" message uses (a test and the headline look for them).
 PERMISSION_DENIED = "permission denied"

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.clock import now_ms
 from pipeline.errors import StorageError
 from pipeline.gc_pause import collector_paused
+from pipeline.plain import Plain
 from pipeline.pool_record import pool_failure
 from pipeline.records import Status
 from pipeline.redact import Masker
@@ -71,10 +71,12 @@ def collected(
     return records, now if now is not None else now_ms(), list(messages(pool))
 
 
-@dataclass
-class ViewResult:
-    view: View
-    notes: list[str] = field(default_factory=list)  # for stderr
+class ViewResult(Plain):
+    __slots__ = ("notes", "view")
+
+    def __init__(self, view: View, notes: list[str] | None = None) -> None:
+        self.view = view
+        self.notes: list[str] = [] if notes is None else notes  # for stderr
 
 
 def report_view(
@@ -157,12 +159,14 @@ def _run_report(
 # --- history and forecast --------------------------------------------------------------
 
 
-@dataclass
-class HistoryOptions:
+class HistoryOptions(Plain):
     """``--history PATH`` / ``--no-history`` (path None) and ``--record``."""
 
-    path: Path | None
-    record: bool = False
+    __slots__ = ("path", "record")
+
+    def __init__(self, path: Path | None, record: bool = False) -> None:
+        self.path = path
+        self.record = record
 
     def wants_record(self, live: bool) -> bool:
         return self.path is not None and (live or self.record)
@@ -228,12 +232,20 @@ def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]
         store.close()
 
 
-@dataclass
-class ForecastResult:
-    document: dict[str, Any]
-    output: bytes = b""
-    notes: list[str] = field(default_factory=list)
-    masker: Masker | None = None
+class ForecastResult(Plain):
+    __slots__ = ("document", "masker", "notes", "output")
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        output: bytes = b"",
+        notes: list[str] | None = None,
+        masker: Masker | None = None,
+    ) -> None:
+        self.document = document
+        self.output = output
+        self.notes: list[str] = [] if notes is None else notes
+        self.masker = masker
 
     @property
     def below_min_healthy(self) -> bool:

@@ -9,7 +9,7 @@ carries; the published JSON Schemas in ``pipeline/schemas/`` remain the contract
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
 
 Record = dict[str, Any]
 """One record of the stream, as read from or written to NDJSON."""
@@ -42,87 +42,85 @@ DEFAULT_MODEL = "gpt-5-codex"
 """The model whose limits count when none is named (the Codex CLI's default)."""
 
 
-class QuotaWindow(TypedDict, total=False):
-    windowMinutes: int | None
-    usedPercent: float | None
-    resetAt: int | None
+# The fields each kind carries, for the type checker only: making a TypedDict costs time when
+# a command starts, and no code reads them at run time.
+if TYPE_CHECKING:
 
+    class QuotaWindow(TypedDict, total=False):
+        windowMinutes: int | None
+        usedPercent: float | None
+        resetAt: int | None
 
-class Quota(TypedDict, total=False):
-    source: Literal["live", "cache"]
-    sampledAt: int | None
-    httpStatus: int | None
-    model: str | None
-    planType: str | None
-    limitReached: bool | None
-    windows: list[QuotaWindow]
-    credits: dict[str, Any] | None
+    class Quota(TypedDict, total=False):
+        source: Literal["live", "cache"]
+        sampledAt: int | None
+        httpStatus: int | None
+        model: str | None
+        planType: str | None
+        limitReached: bool | None
+        windows: list[QuotaWindow]
+        credits: dict[str, Any] | None
 
+    class TokenFacts(TypedDict, total=False):
+        hasAccessToken: bool
+        hasRefreshToken: bool
+        accessExpiresAt: int | None
+        lastRefreshAt: int | None
+        lastRefreshSource: str | None
 
-class TokenFacts(TypedDict, total=False):
-    hasAccessToken: bool
-    hasRefreshToken: bool
-    accessExpiresAt: int | None
-    lastRefreshAt: int | None
-    lastRefreshSource: str | None
+    class PoolRecord(TypedDict, total=False):
+        kind: Literal["pool"]
+        schemaVersion: int
+        collectedAt: int
+        source: str
+        storage: dict[str, Any]
+        flaggedStorage: dict[str, Any]
+        currentIndex: int | None
+        probe: dict[str, Any] | None
+        warnings: list[str]
 
+    class AccountRecord(TypedDict, total=False):
+        kind: Literal["account"]
+        index: int
+        accountId: str | None
+        email: str | None
+        label: str | None
+        workspace: str | None
+        enabled: bool
+        isCurrent: bool
+        addedAt: int | None
+        lastUsed: int | None
+        plan: str | None
+        token: TokenFacts
+        rateLimit: dict[str, Any]
+        quota: Quota | None
+        probe: dict[str, Any] | None
+        status: Status
+        healthScore: int
+        rateLimited: bool
+        rateLimitResetAt: int | None
+        reasons: list[str]
+        factors: list[dict[str, Any]]
 
-class PoolRecord(TypedDict, total=False):
-    kind: Literal["pool"]
-    schemaVersion: int
-    collectedAt: int
-    source: str
-    storage: dict[str, Any]
-    flaggedStorage: dict[str, Any]
-    currentIndex: int | None
-    probe: dict[str, Any] | None
-    warnings: list[str]
+    class FlaggedRecord(TypedDict, total=False):
+        kind: Literal["flagged"]
+        index: int
+        accountId: str | None
+        email: str | None
+        flaggedAt: int | None
+        flaggedReason: str | None
+        lastVerified: int | None
+        verificationCount: int
+        verification: dict[str, Any] | None
 
-
-class AccountRecord(TypedDict, total=False):
-    kind: Literal["account"]
-    index: int
-    accountId: str | None
-    email: str | None
-    label: str | None
-    workspace: str | None
-    enabled: bool
-    isCurrent: bool
-    addedAt: int | None
-    lastUsed: int | None
-    plan: str | None
-    token: TokenFacts
-    rateLimit: dict[str, Any]
-    quota: Quota | None
-    probe: dict[str, Any] | None
-    status: Status
-    healthScore: int
-    rateLimited: bool
-    rateLimitResetAt: int | None
-    reasons: list[str]
-    factors: list[dict[str, Any]]
-
-
-class FlaggedRecord(TypedDict, total=False):
-    kind: Literal["flagged"]
-    index: int
-    accountId: str | None
-    email: str | None
-    flaggedAt: int | None
-    flaggedReason: str | None
-    lastVerified: int | None
-    verificationCount: int
-    verification: dict[str, Any] | None
-
-
-class RecommendationRecord(TypedDict, total=False):
-    kind: Literal["recommendation"]
-    index: int | None
-    accountId: str | None
-    email: str | None
-    reasoning: str
-    usableCount: int
-    nextAvailableAt: int | None
+    class RecommendationRecord(TypedDict, total=False):
+        kind: Literal["recommendation"]
+        index: int | None
+        accountId: str | None
+        email: str | None
+        reasoning: str
+        usableCount: int
+        nextAvailableAt: int | None
 
 
 def identity_key(account_id: str | None, email: str | None) -> str:

@@ -5,29 +5,34 @@ that came from elsewhere."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-_PATTERNS = (
-    # JWTs (access and id tokens)
-    re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
-    # Authorization headers
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"),
-    # key=value / "key": "value" pairs whose key names a secret
-    re.compile(
-        r"""(?ix)
-        ((?:refresh|access|id)[_-]?token|token|code[_-]?verifier|api[_-]?key|client[_-]?secret|password)
-        (["']?\s*[:=]\s*["']?)
-        ([^"'\s,&}]{4,})
-        """
-    ),
-    # OpenAI-style API keys and refresh/access token prefixes
-    re.compile(r"\bsk-[A-Za-z0-9_-]{10,}"),
-    re.compile(r"\b(?:rt|at|RT|AT)_[A-Za-z0-9_.-]{8,}"),
-)
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """The secret shapes, compiled when first used (on error texts): a report needs none."""
+    return (
+        # JWTs (access and id tokens)
+        re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
+        # Authorization headers
+        re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"),
+        # key=value / "key": "value" pairs whose key names a secret
+        re.compile(
+            r"""(?ix)
+            ((?:refresh|access|id)[_-]?token|token|code[_-]?verifier|api[_-]?key|client[_-]?secret|password)
+            (["']?\s*[:=]\s*["']?)
+            ([^"'\s,&}]{4,})
+            """
+        ),
+        # OpenAI-style API keys and refresh/access token prefixes
+        re.compile(r"\bsk-[A-Za-z0-9_-]{10,}"),
+        re.compile(r"\b(?:rt|at|RT|AT)_[A-Za-z0-9_.-]{8,}"),
+    )
 
 
 def scrub_secrets(text: str) -> str:
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         if pattern.groups == 3:
             text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
         else:
@@ -38,7 +43,14 @@ def scrub_secrets(text: str) -> str:
 # --- --redact: masking who the accounts are -------------------------------------------
 
 _EMAIL = r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*"
-_EMAIL_OR_WORD = re.compile(rf"(?P<email>{_EMAIL})|(?P<word>[\w-]+)")
+
+
+@cache
+def _email_or_word() -> re.Pattern[str]:
+    """Compiled when first used: only ``--redact`` masks text."""
+    return re.compile(rf"(?P<email>{_EMAIL})|(?P<word>[\w-]+)")
+
+
 _SALT = b"codex-auth-report/redact/v1\0"  # not a secret: it only keeps these hashes our own
 HASH_DIGITS = 10  # 40 bits: a collision among 1,000 accounts has odds of about 1 in 2 million
 
@@ -82,7 +94,7 @@ class Masker:
             masked = text
             for odd in self._odd_ids:
                 masked = masked.replace(odd, self._ids[odd])
-            masked = self._seen[text] = _EMAIL_OR_WORD.sub(self._replace, masked)
+            masked = self._seen[text] = _email_or_word().sub(self._replace, masked)
         return masked
 
     def _replace(self, match: re.Match[str]) -> str:

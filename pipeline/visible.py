@@ -20,10 +20,28 @@ characters, so applying it twice changes nothing.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _CONTROLS = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-CONTROL = re.compile(f"[{_CONTROLS}]")
-"""One character that must never reach a terminal or a document raw."""
+
+
+@cache
+def control() -> re.Pattern[str]:
+    """One character that must never reach a terminal or a document raw (also ``CONTROL``).
+    Compiled when first needed: the Unicode class costs most of a millisecond, and printable
+    ASCII text (the common case) never needs it."""
+    return re.compile(f"[{_CONTROLS}]")
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    if name == "CONTROL":
+        return control()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _plain(text: str) -> bool:
+    """True for printable ASCII: no C0 control and no DEL, so nothing to escape."""
+    return text.isascii() and text.isprintable()
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -33,9 +51,9 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control character (see the module) as a visible escape."""
-    if CONTROL.search(text) is None:  # the common case: nothing to do, no copy
+    if _plain(text) or control().search(text) is None:  # the common case: nothing to do, no copy
         return text
-    return CONTROL.sub(_escape, text)
+    return control().sub(_escape, text)
 
 
 def visible_or_none(value: str | None) -> str | None:
@@ -43,4 +61,4 @@ def visible_or_none(value: str | None) -> str | None:
 
 
 def has_control(text: str) -> bool:
-    return CONTROL.search(text) is not None
+    return not _plain(text) and control().search(text) is not None

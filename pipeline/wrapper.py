@@ -236,6 +236,10 @@ def _main(argv: Sequence[str] | None, self_path: str | None) -> None:
         from pipeline.cli import cli
         from pipeline.cli import main as cli_main
 
+        if argv is None:  # the process's own entry point, as cli.main does for codex-auth
+            from pipeline.gc_pause import keep_what_is_loaded
+
+            keep_what_is_loaded()
         if len(args) == 1 or args[1] in ("-h", "--help"):
             cli.epilog = next_codex_help(own)
         cli_main(args[1:], prog_name="codex auth")  # exits: one line, never a traceback, on any failure

@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None, prog_name: str = "codex-auth") -> None:
     failure and a documented exit code, never a traceback: an exception nothing below
     expected becomes ``codex-auth: internal error: <type>`` (the message is left out: it
     could quote a secret) and exit 1."""
+    if argv is None:  # the process's own entry point (the console script, python -m pipeline)
+        from pipeline.gc_pause import keep_what_is_loaded
+
+        keep_what_is_loaded()
     try:
         cli.main(args=argv, prog_name=prog_name)
     except SystemExit:

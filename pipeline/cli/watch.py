@@ -122,8 +122,7 @@ def watch(
       codex auth watch --live --interval 5m --min-healthy 2 | jq -r .message
       codex auth watch --on-event 'notify-send "Codex accounts"' --threshold 20,5
     """
-    from dataclasses import replace
-
+    from pipeline.plain import replace
     from pipeline.report.text import render_text
     from pipeline.service.watch import watch_pool
 

@@ -11,10 +11,10 @@ one table of formats (its keys are :data:`pipeline.records.FORMAT_NAMES`, the CL
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from importlib import import_module
 from typing import TypeGuard
 
+from pipeline.plain import replace
 from pipeline.records import Format, Status
 from pipeline.report.view import View, redact_view
 

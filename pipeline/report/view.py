@@ -5,27 +5,37 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import cast
 
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
 from pipeline.clock import now_ms
+from pipeline.plain import Plain
 from pipeline.pool_record import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
 from pipeline.scoring import score_account
 
 
-@dataclass
-class AccountView:
-    record: Record
-    name: str
-    window_5h: q.Window | None
-    window_7d: q.Window | None
-    window_30d: q.Window | None = None
-    # account-wide windows of any other length (a daily one...): shown by their length
-    other_windows: list[q.Window] = field(default_factory=list)
+class AccountView(Plain):
+    __slots__ = ("name", "other_windows", "record", "window_5h", "window_7d", "window_30d")
+
+    def __init__(
+        self,
+        record: Record,
+        name: str,
+        window_5h: q.Window | None,
+        window_7d: q.Window | None,
+        window_30d: q.Window | None = None,
+        other_windows: list[q.Window] | None = None,
+    ) -> None:
+        self.record = record
+        self.name = name
+        self.window_5h = window_5h
+        self.window_7d = window_7d
+        self.window_30d = window_30d
+        # account-wide windows of any other length (a daily one...): shown by their length
+        self.other_windows: list[q.Window] = [] if other_windows is None else other_windows
 
     def labelled_windows(self) -> list[tuple[str, q.Window]]:
         """Every account-wide time window with its label: 5h, 7d, 30d, then the others."""
@@ -65,20 +75,45 @@ def problems_first(accounts: Iterable[AccountView]) -> list[AccountView]:
     return sorted(accounts, key=lambda a: (rank[a.status], a.score, a.index))
 
 
-@dataclass
-class View:
-    generated_at: int
-    mode: Mode
-    model: str
-    pool: Record | None
-    accounts: list[AccountView]
-    flagged: list[Record]
-    recommendation: Record
-    warnings: list[str] = field(default_factory=list)
-    # --status: the statuses whose accounts are listed (None: all); counts still cover the pool
-    shown_statuses: tuple[Status, ...] | None = None
-    # --sort: "pool" (pool order) or "problems" (worst first, see PROBLEM_ORDER)
-    sort: str = "pool"
+class View(Plain):
+    __slots__ = (
+        "accounts",
+        "flagged",
+        "generated_at",
+        "mode",
+        "model",
+        "pool",
+        "recommendation",
+        "shown_statuses",
+        "sort",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        generated_at: int,
+        mode: Mode,
+        model: str,
+        pool: Record | None,
+        accounts: list[AccountView],
+        flagged: list[Record],
+        recommendation: Record,
+        warnings: list[str] | None = None,
+        shown_statuses: tuple[Status, ...] | None = None,
+        sort: str = "pool",
+    ) -> None:
+        self.generated_at = generated_at
+        self.mode = mode
+        self.model = model
+        self.pool = pool
+        self.accounts = accounts
+        self.flagged = flagged
+        self.recommendation = recommendation
+        self.warnings: list[str] = [] if warnings is None else warnings
+        # --status: the statuses whose accounts are listed (None: all); counts still cover the pool
+        self.shown_statuses = shown_statuses
+        # --sort: "pool" (pool order) or "problems" (worst first, see PROBLEM_ORDER)
+        self.sort = sort
 
     @property
     def listed(self) -> list[AccountView]:

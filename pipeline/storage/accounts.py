@@ -3,11 +3,11 @@ and the current account, following codex-multi-auth's own rules (anchor-spec §3
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.numbers import MAX_SAFE, real, whole
+from pipeline.plain import Plain
 from pipeline.scrubbing import remember_tokens
 from pipeline.storage import jwt
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery, read_listed_json
@@ -16,24 +16,37 @@ MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
 CURRENT_FAMILY = "codex"
 
 
-@dataclass
-class AccountsFile:
+class AccountsFile(Plain):
     """The pool as codex-multi-auth would load it. ``accounts`` are the stored objects
     (credentials included: never serialise them as they are)."""
 
-    outcome: Outcome
-    version: int | None = None
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-    current_index: int | None = None
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("accounts", "current_index", "outcome", "version", "warnings")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        version: int | None = None,
+        accounts: list[dict[str, Any]] | None = None,
+        current_index: int | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.version = version
+        self.accounts: list[dict[str, Any]] = [] if accounts is None else accounts
+        self.current_index = current_index
+        self.warnings: list[str] = [] if warnings is None else warnings
 
 
-@dataclass
-class _Normalized:
-    version: int
-    accounts: list[dict[str, Any]]
-    current_index: int | None
-    warnings: list[str]
+class _Normalized(Plain):
+    __slots__ = ("accounts", "current_index", "version", "warnings")
+
+    def __init__(
+        self, version: int, accounts: list[dict[str, Any]], current_index: int | None, warnings: list[str]
+    ) -> None:
+        self.version = version
+        self.accounts = accounts
+        self.current_index = current_index
+        self.warnings = warnings
 
 
 def load_accounts(path: Path, now_ms: int, *, tokens: bool = True) -> AccountsFile:

@@ -11,11 +11,11 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline.errors import PERMISSION_DENIED, json_error_message
+from pipeline.plain import Frozen, Plain
 from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX, is_folder, is_regular, present
 
 T = TypeVar("T")
@@ -283,10 +283,14 @@ def reset_marker(path: Path) -> Path:
     return path.with_name(path.name + RESET_MARKER_SUFFIX)
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Frozen):
+    __slots__ = ("path", "reader")
     path: Path
     reader: Callable[[Path], Any]
+
+    def __init__(self, path: Path, reader: Callable[[Path], Any]) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "reader", reader)
 
 
 def recovery_candidates(path: Path, *, wal: bool) -> Iterator[Candidate]:
@@ -312,14 +316,18 @@ def recovery_candidates(path: Path, *, wal: bool) -> Iterator[Candidate]:
             yield Candidate(path.parent / name, read_json)
 
 
-@dataclass
-class Outcome:
+class Outcome(Plain):
     """What reading one storage file (with recovery) came to."""
 
-    state: str  # healthy | recovered | empty | missing | corrupt | intentional-reset
-    data: Any = None
-    recovered_from: Path | None = None
-    details: str | None = None
+    __slots__ = ("data", "details", "recovered_from", "state")
+
+    def __init__(
+        self, state: str, data: Any = None, recovered_from: Path | None = None, details: str | None = None
+    ) -> None:
+        self.state = state  # healthy | recovered | empty | missing | corrupt | intentional-reset
+        self.data = data
+        self.recovered_from = recovered_from
+        self.details = details
 
 
 def load_with_recovery(

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.numbers import whole
+from pipeline.plain import Plain
 from pipeline.scrubbing import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
 from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE, present
 
 
-@dataclass
-class FlaggedFile:
-    outcome: Outcome
-    path: Path
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+class FlaggedFile(Plain):
+    __slots__ = ("accounts", "outcome", "path", "warnings")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        path: Path,
+        accounts: list[dict[str, Any]] | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.path = path
+        self.accounts: list[dict[str, Any]] = [] if accounts is None else accounts
+        self.warnings: list[str] = [] if warnings is None else warnings
 
 
 def load_flagged(folder: Path) -> FlaggedFile:

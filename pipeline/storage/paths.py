@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline.plain import Frozen
 
 ACCOUNTS_FILE = "openai-codex-accounts.json"
 LEGACY_ACCOUNTS_FILE = "codex-accounts.json"
@@ -41,14 +42,20 @@ def is_regular(path: Path) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(Frozen):
     """The storage folder, and how it was found (for messages)."""
 
+    __slots__ = ("codex_home", "dir", "explicit", "how")
     dir: Path
     how: str
     explicit: bool  # chosen by --dir or CODEX_MULTI_AUTH_DIR: no auth.json fallback
     codex_home: Path
+
+    def __init__(self, dir: Path, how: str, explicit: bool, codex_home: Path) -> None:
+        object.__setattr__(self, "dir", dir)
+        object.__setattr__(self, "how", how)
+        object.__setattr__(self, "explicit", explicit)
+        object.__setattr__(self, "codex_home", codex_home)
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:

@@ -4,12 +4,11 @@ cache and our verification history, from codex-multi-auth's folder or Codex CLI'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.plain import Plain
 from pipeline.storage.accounts import load_accounts
-from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.files import Outcome
 from pipeline.storage.flagged import FlaggedFile, load_flagged
 from pipeline.storage.paths import (
@@ -30,22 +29,56 @@ PROJECT_VAR = "CODEX_AUTH_PROJECT"  # the project whose pool to read, like --pro
 READABLE_STATES = ("healthy", "recovered", "empty", "intentional-reset")
 
 
-@dataclass
-class Pool:
-    collected_at: int
-    resolved: Resolved
-    source: str  # codex-multi-auth | codex-cli | none
-    storage_path: Path
-    storage: Outcome
-    format: str | None
-    accounts: list[dict[str, Any]]  # stored objects, credentials included (memory only)
-    current_index: int | None
-    flagged: FlaggedFile
-    quota: QuotaCache
-    history: dict[str, dict[str, Any]]
-    warnings: list[str] = field(default_factory=list)
-    reset_credits: dict[str, dict[str, Any]] = field(default_factory=dict)  # last read with --reset-credits
-    project: ProjectScope | None = None  # asked for with --project or CODEX_AUTH_PROJECT
+class Pool(Plain):
+    __slots__ = (
+        "accounts",
+        "collected_at",
+        "current_index",
+        "flagged",
+        "format",
+        "history",
+        "project",
+        "quota",
+        "reset_credits",
+        "resolved",
+        "source",
+        "storage",
+        "storage_path",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        collected_at: int,
+        resolved: Resolved,
+        source: str,
+        storage_path: Path,
+        storage: Outcome,
+        format: str | None,
+        accounts: list[dict[str, Any]],
+        current_index: int | None,
+        flagged: FlaggedFile,
+        quota: QuotaCache,
+        history: dict[str, dict[str, Any]],
+        warnings: list[str] | None = None,
+        reset_credits: dict[str, dict[str, Any]] | None = None,
+        project: ProjectScope | None = None,
+    ) -> None:
+        self.collected_at = collected_at
+        self.resolved = resolved
+        self.source = source  # codex-multi-auth | codex-cli | none
+        self.storage_path = storage_path
+        self.storage = storage
+        self.format = format
+        self.accounts = accounts  # stored objects, credentials included (memory only)
+        self.current_index = current_index
+        self.flagged = flagged
+        self.quota = quota
+        self.history = history
+        self.warnings: list[str] = [] if warnings is None else warnings
+        # last read with --reset-credits
+        self.reset_credits: dict[str, dict[str, Any]] = {} if reset_credits is None else reset_credits
+        self.project = project  # asked for with --project or CODEX_AUTH_PROJECT
 
     @property
     def nothing_read(self) -> bool:
@@ -96,6 +129,8 @@ def read_pool(
     if loaded.version is not None:
         fmt = f"accounts-v{loaded.version}"
     if storage.state == "missing" and not resolved.explicit and scope is None:
+        from pipeline.storage.codex_cli import load_auth_json  # the Codex CLI's login: only without a pool
+
         auth_path = resolved.codex_home / "auth.json"
         auth_outcome, auth_accounts = load_auth_json(auth_path)
         if auth_outcome.state != "missing":

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.numbers import instant, real
+from pipeline.plain import Plain
 from pipeline.storage.files import Unreadable, read_json
 
 
-@dataclass
-class QuotaCache:
-    path: Path
-    state: str  # ok | missing | invalid
-    by_account_id: dict[str, dict[str, Any]] = field(default_factory=dict)
-    by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
-    details: str | None = None
+class QuotaCache(Plain):
+    __slots__ = ("by_account_id", "by_email", "details", "path", "state")
+
+    def __init__(
+        self,
+        path: Path,
+        state: str,
+        by_account_id: dict[str, dict[str, Any]] | None = None,
+        by_email: dict[str, dict[str, Any]] | None = None,
+        details: str | None = None,
+    ) -> None:
+        self.path = path
+        self.state = state  # ok | missing | invalid
+        self.by_account_id: dict[str, dict[str, Any]] = {} if by_account_id is None else by_account_id
+        self.by_email: dict[str, dict[str, Any]] = {} if by_email is None else by_email
+        self.details = details
 
     @property
     def entries(self) -> int:

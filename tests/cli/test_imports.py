@@ -9,9 +9,12 @@ hand-over (an exec: the modules are recorded just before it), each report format
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -24,8 +27,15 @@ NOW = str(poolkit.SEED_NOW)
 PROBE = """
 import atexit, sys
 def dump():
+    # the modules, and "@cached module.function" for each of our functools caches filled
+    cached = [
+        f"@cached {name}.{attr}"
+        for name, module in list(sys.modules.items()) if name.startswith("pipeline")
+        for attr, value in list(vars(module).items())
+        if callable(getattr(value, "cache_info", None)) and value.cache_info().currsize
+    ]
     with open(sys.argv[1], "w") as out:
-        out.write("\\n".join(sorted(sys.modules)))
+        out.write("\\n".join(sorted(sys.modules) + cached))
 atexit.register(dump)
 if sys.argv[2] == "wrapper":
     import os
@@ -54,6 +64,13 @@ ELSEWHERE = (
     "hashlib",
     "secrets",
     "pipeline.live.recovery",
+)
+# Compiled where they are used, never by a default report of printable ASCII names: the
+# secret shapes (serve's error texts), --redact's e-mail pattern, the control characters.
+LAZY_PATTERNS = (
+    "@cached pipeline.redact._patterns",
+    "@cached pipeline.redact._email_or_word",
+    "@cached pipeline.visible.control",
 )
 FORMATS = ("pipeline.report.text", "pipeline.report.json_report", "pipeline.report.html", "pipeline.report.prometheus")
 
@@ -102,6 +119,8 @@ def test_help_loads_no_stage_and_no_json(tmp_path: Path, args: list[str]) -> Non
     assert (
         loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *FORMATS, "orjson", "pipeline.storage", "pipeline.stages") == []
     )
+    # orjson brings json and dataclasses with it; help needs neither, nor pathlib
+    assert loads(modules, "json", "dataclasses", "pathlib") == []
 
 
 def test_printing_a_schema_loads_no_validator(tmp_path: Path) -> None:
@@ -162,6 +181,35 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     assert loads(modules, "pipeline.in_process", fmt) == ["pipeline.in_process", fmt]
     others = [f for f in FORMATS if f != fmt]
     assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others) == []
+    assert sorted(modules.intersection(LAZY_PATTERNS)) == []
+    assert loads(modules, "pipeline.storage.codex_cli") == [], "a pool was found: no auth.json to read"
+
+
+def test_default_report_defines_no_dataclass_or_typeddict(tmp_path: Path) -> None:
+    """Making a dataclass costs most of a millisecond at start-up, a TypedDict a little less:
+    the modules a default report loads define plain classes (pipeline.plain) instead."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool))
+    modules = loaded_modules(tmp_path, "report", "--now", NOW, env=env)
+    ours = sorted(m for m in modules if m.startswith("pipeline") and not m.startswith("@"))
+    assert "pipeline.storage.pool" in ours and "pipeline.report.view" in ours
+    made = [
+        f"{name}.{attr}"
+        for name in ours
+        for attr, value in vars(importlib.import_module(name)).items()
+        if isinstance(value, type)
+        and value.__module__ == name
+        and (dataclasses.is_dataclass(value) or typing.is_typeddict(value))
+    ]
+    assert made == []
+
+
+def test_redact_compiles_its_pattern(tmp_path: Path) -> None:
+    """The guard above can fail: --redact does compile the e-mail pattern."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    env = dict(os.environ, CODEX_MULTI_AUTH_DIR=str(pool))
+    modules = loaded_modules(tmp_path, "report", "--redact", "--now", NOW, env=env)
+    assert "@cached pipeline.redact._email_or_word" in modules
 
 
 def test_wrapper_hands_over_without_the_cli(tmp_path: Path) -> None:
@@ -198,3 +246,28 @@ def test_history_is_loaded_only_where_it_is_used(tmp_path: Path) -> None:
     recorded = loaded_modules(tmp_path, "report", "--record", env=env)
     assert "sqlite3" in recorded and "pipeline.history.store" in recorded
     assert (tmp_path / "h.sqlite3").exists()
+
+
+FREEZE_PROBE = """
+import atexit, gc, sys
+out, how, *args = sys.argv[1:]
+atexit.register(lambda: open(out, "w").write(str(gc.get_freeze_count())))
+from pipeline.cli import main
+if how == "entry":
+    sys.argv = ["codex-auth", *args]
+    main()
+main(args)
+"""
+
+
+@pytest.mark.parametrize("how", ["entry", "library"])
+def test_only_the_entry_point_keeps_what_is_loaded_from_the_collector(tmp_path: Path, how: str) -> None:
+    """The console script (main() with no arguments) freezes what start-up loaded, so that the
+    collections while the command's modules load do not walk it again; a caller passing its
+    own arguments (a test, an embedding program) keeps its collector as it was."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    out = tmp_path / "frozen.txt"
+    argv = [sys.executable, "-c", FREEZE_PROBE, str(out), how, "report", "--dir", str(pool), "--now", NOW]
+    subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
+    frozen = int(out.read_text())
+    assert (frozen > 10_000) if how == "entry" else (frozen == 0)

@@ -255,8 +255,8 @@ def test_watch_redact_masks_the_screen(seed_pool: Path) -> None:
 
 def test_watch_redact_masks_the_events(seed_pool: Path) -> None:
     import io
-    from dataclasses import replace
 
+    from pipeline.plain import replace
     from pipeline.report.view import build_view
     from pipeline.service.snapshots import LoopState, Snapshot
     from pipeline.service.watch import Watch
