@@ -328,6 +328,10 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
         weight = min(1.0, profile.span_ms / rhythm.FULL_PROFILE_MS)
         base = ref_average if ref_average is not None else profile.mean
         recent = _recent(history.get(ref.key, ()), ref, now)
+        finest = min((f for f, _w in playable if f.key in profile.ratios), key=lambda f: f.minutes or 0, default=None)
+        if finest is not None:  # the shortest window moves in finer steps: its recent pace, in reference points
+            fine = _recent(history.get(finest.key, ()), finest, now)
+            recent = fine / profile.ratios[finest.key] if fine is not None else recent
         rates = profile.rates
 
         def demand(t: int) -> float:
