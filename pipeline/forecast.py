@@ -4,9 +4,9 @@ For every quota window of an account (the 5-hour and 7-day windows, the probe mo
 limit, a monthly spend limit) the forecast takes a pace in percentage points per hour and
 asks whether the window reaches 100 % before it resets:
 
-* ``history`` basis: at least two samples of the same window instance (samples taken
-  since the window's current start whose reset time matches) give the pace as the slope of
-  a least-squares line through (time, used percent);
+* ``history`` basis: the account's own rhythm (:mod:`pipeline.rhythm`: its pace by hour
+  of the week from the history, blended with the recent pace and the window average), the
+  windows played forward together with the service's rules (:func:`play_account`);
 * ``window-average`` basis: one sample; the pace is the used percent over the time elapsed
   since the window began (reset time minus window length; a monthly spend limit began one
   calendar month before its reset).
@@ -391,6 +391,7 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
         else end,
     )
     stop = min(stop, start + rhythm.MAX_PLAY_MS)
+    demand = _remembered(demand)  # the three plays ask for the same moments
     middle = rhythm.play(lanes(), demand, start, stop, scale=heavy)
     early = rhythm.play(lanes(), demand, start, stop, scale=spread[1] * heavy)
     late = rhythm.play(lanes(), demand, start, stop, scale=spread[0] * heavy)
@@ -418,6 +419,18 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
         {"from": max(a, now), "until": b, "window": name} for a, b, name in middle.blocked if b > now and a < end
     ]
     return Outlook(blocked, _sessions_left(playable, ratio))
+
+
+def _remembered(demand: Any) -> Any:
+    seen: dict[int, float] = {}
+
+    def remembered(t: int) -> float:
+        value = seen.get(t)
+        if value is None:
+            value = seen[t] = demand(t)
+        return value
+
+    return remembered
 
 
 def _sessions_left(playable: Sequence[tuple[WindowFacts, Record]], ratio: Any) -> float | None:
