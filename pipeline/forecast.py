@@ -272,7 +272,8 @@ RECENT_GAP_MS = 2 * HOUR_MS
 RECENT_AGE_MS = 90 * 60_000
 WEEK_MINUTES = 10080
 FIVE_HOURS_MINUTES = 300
-HEAVY_DAY = 1.2  # with a profile, demand is played at 1.2 times its mean: caps come on the heavier days
+HEAVY_DAY = 1.2  # with a profile, the next day's demand is played at 1.2 times its mean: caps come on heavy days
+HEAVY_SPAN_MS = 24 * HOUR_MS  # beyond it the mean: over a week the heavy and light days even out
 
 
 @dataclass
@@ -336,6 +337,7 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
 
         def demand(t: int) -> float:
             value = weight * rates[rhythm.hour_of_week(t)] + (1 - weight) * base
+            value *= HEAVY_DAY if t - start < HEAVY_SPAN_MS else 1.0
             if recent is not None and t - start < rhythm.RECENT_FADE_MS:
                 share = 0.5 * (1 - (t - start) / rhythm.RECENT_FADE_MS)
                 value = (1 - share) * value + share * recent
@@ -343,7 +345,7 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
 
         spread = profile.spread
         confidence = 0.1 + 0.9 * weight / (1.0 + (spread[1] - spread[0]))
-        heavy = HEAVY_DAY
+        heavy = 1.0
     else:
 
         def demand(t: int) -> float:
