@@ -18,7 +18,8 @@ ratios scale the demand for the early and late ends of a run-out's range.
 **Playing forward** (:func:`play`): from the latest sample, in steps of 15 minutes to the
 horizon, the demand in reference points per hour is::
 
-    demand(t) = w * rate[b(t)] + (1 - w) * average        w = min(1, history span / 7 days)
+    demand(t) = k(t) * (w * rate[b(t)] + (1 - w) * average)   w = min(1, history span / 7 days)
+    k(t)      = 1.2 for the first 24 h, then 1 (the next day's caps come on its heavier days)
     demand(t) = (1 - r) * demand(t) + r * recent          r = 0.5 * (1 - (t - now) / 3 h), first 3 h
 
 (``average`` is the reference window's used percent over its elapsed time; ``recent`` the
