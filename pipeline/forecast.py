@@ -396,7 +396,10 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
     demand = _remembered(demand)  # the three plays ask for the same moments
     middle = rhythm.play(lanes(), demand, start, stop, scale=heavy)
     early = rhythm.play(lanes(), demand, start, stop, scale=spread[1] * heavy)
-    late = rhythm.play(lanes(), demand, start, stop, scale=spread[0] * heavy)
+    if any(run_out is not None for run_out, _reset in middle.run_outs.values()):
+        late = rhythm.play(lanes(), demand, start, stop, scale=spread[0] * heavy)
+    else:  # a lighter demand runs out no sooner: nothing runs out
+        late = rhythm.Played(dict.fromkeys(middle.run_outs, (None, None)))
     level = round(confidence, 2)
     for f, result in playable:
         result["pacePerHour"] = round(demand(start) * ratio(f), 3)
