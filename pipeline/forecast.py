@@ -29,7 +29,7 @@ import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline import quota as q
 from pipeline import rhythm
@@ -43,9 +43,9 @@ VERDICTS = tuple(SEVERITY)
 UNUSABLE_STATUSES = ("disabled", "error")
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One observation of a window: when, how much was used, when it resets."""
+class Sample(NamedTuple):
+    """One observation of a window: when, how much was used, when it resets (a tuple: a
+    90-day history is many of them)."""
 
     at: int
     used: float | None
@@ -117,6 +117,21 @@ def account_windows(quota: Record | None) -> list[WindowFacts]:
                 )
             )
     return found
+
+
+PROFILE_SPAN_MS = 14 * 24 * HOUR_MS  # the history the rhythm reads: every hour of the week twice
+LONGEST_SPAN_MS = 32 * 24 * HOUR_MS  # a monthly window's instance and a day
+
+
+def history_since(record: Record, now: int) -> int:
+    """The earliest sample an account's forecast reads: the profile's 14 days, or back to
+    the start of a monthly window's instance (at most 32 days)."""
+    since = now - PROFILE_SPAN_MS
+    for window in account_windows(record.get("quota")):
+        start = window_start(window) if window.monthly else None
+        if start is not None:
+            since = min(since, max(start, now - LONGEST_SPAN_MS))
+    return since
 
 
 def window_start(window: WindowFacts) -> int | None:

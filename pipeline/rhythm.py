@@ -178,18 +178,25 @@ class Played:
     blocked: list[tuple[int, int, str]] = field(default_factory=list)  # (from, until, window name)
 
 
+def _next_reset(lanes: Sequence[Lane], end: int) -> int:
+    return min((lane.reset_at for lane in lanes if lane.reset_at is not None), default=end)
+
+
 def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int, *, scale: float = 1.0) -> Played:
     """Play the windows forward from ``start`` to ``end`` (see the module's rules)."""
     t = start
     blocked_from: int | None = None
     blocked_by = ""
     spans: list[tuple[int, int, str]] = []
+    next_reset = _next_reset(lanes, end)  # the resets are looked at only when one is due
     while t < end:
-        for lane in lanes:
-            if lane.reset_at is not None and t >= lane.reset_at:
-                if lane.run_out is None and lane.instance_reset is None:
-                    lane.instance_reset = lane.reset_at  # the current instance lasted
-                lane.used, lane.reset_at = 0.0, None
+        if t >= next_reset:
+            for lane in lanes:
+                if lane.reset_at is not None and t >= lane.reset_at:
+                    if lane.run_out is None and lane.instance_reset is None:
+                        lane.instance_reset = lane.reset_at  # the current instance lasted
+                    lane.used, lane.reset_at = 0.0, None
+            next_reset = _next_reset(lanes, end)
         full = [lane for lane in lanes if lane.used >= 100]
         if full:
             if blocked_from is None:
@@ -217,6 +224,7 @@ def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int
             if lane.reset_at is None and lane.length_ms is not None:
                 lane.reset_at = t + lane.length_ms  # a fresh window begins at this use
                 lane.instances += 1
+                next_reset = min(next_reset, lane.reset_at)
             elif lane.reset_at is None:
                 continue
             lane.used = min(100.0, lane.used + rate * lane.ratio * fraction)

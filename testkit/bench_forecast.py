@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.forecast import HOUR_MS, pool_forecast
+from pipeline.forecast import HOUR_MS, history_since, pool_forecast
 from pipeline.history.store import HistoryStore
 from testkit import usage_sim
 from testkit.forecast_baselines import BASELINES
@@ -91,8 +91,8 @@ def run_command(records: list[dict[str, Any]], history: Path, now: int, tmp: Pat
 
 
 def baseline_forecasts(method: str, records: list[dict[str, Any]], history: Path, now: int) -> list[dict[str, Any]]:
+    from pipeline.history.query import window_samples
     from pipeline.history.samples import account_key
-    from pipeline.in_process import HISTORY_LOOKBACK_MS
 
     out = []
     with HistoryStore(history, create=False) as store:
@@ -100,7 +100,7 @@ def baseline_forecasts(method: str, records: list[dict[str, Any]], history: Path
             if record.get("kind") != "account":
                 out.append(record)
                 continue
-            samples = store.window_samples(account_key(record), now - HISTORY_LOOKBACK_MS, now)
+            samples = window_samples(store, account_key(record), history_since(record, now), now)
             out.append({**record, "forecast": BASELINES[method](record, now, samples)})
     return out
 

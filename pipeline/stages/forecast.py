@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from pipeline.forecast import History, forecast_account, horizon_end
+from pipeline.forecast import History, forecast_account, history_since, horizon_end
 from pipeline.history.samples import account_key
 from pipeline.records import DEFAULT_MODEL
 from pipeline.scoring import score_account
 
 Record = dict[str, Any]
-HistoryLoader = Callable[[str], History]
+HistoryLoader = Callable[[str, int], History]  # account key, since -> window samples
 
 
 def forecast(
@@ -47,6 +47,6 @@ def forecast(
             }
         elif kind == "account":
             scored = record if "status" in record else score_account(record, now, current_model)
-            samples = history(account_key(record)) if history is not None else None
+            samples = history(account_key(record), history_since(record, now)) if history is not None else None
             record = {**record, "forecast": forecast_account(scored, now, samples, end)}
         yield record
