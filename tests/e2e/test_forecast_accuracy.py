@@ -10,7 +10,7 @@ import statistics
 
 import pytest
 
-from testkit.bench_forecast import BASELINES, NEW, Score, evaluate
+from testkit.bench_forecast import BASELINES, NEW, Score, beats_every_baseline, evaluate
 
 SEEDS = (1, 2, 3)
 
@@ -31,8 +31,6 @@ def test_the_run_out_verdict_beats_every_baseline_on_every_seed(
 
 
 def test_the_pool_error_beats_every_baseline_over_the_seeds(results: dict[int, dict[str, Score]]) -> None:
-    # the missed dips are printed by scripts/bench --forecast; on one seed the new forecast
-    # misses one dip more than the window average (it is not asserted: docs/FORECAST.md)
     new_error = statistics.fmean(results[s][NEW].pool_error for s in SEEDS)
     assert sum(results[s][NEW].dips for s in SEEDS) > 0, "the pool dips below 70 % usable at least once"
     for method in BASELINES:
@@ -45,3 +43,17 @@ def test_far_weekly_run_outs_are_closer_than_the_previous_method(results: dict[i
         new, old = results[seed][NEW].median_error("6-24 h"), results[seed]["previous"].median_error("6-24 h")
         if new is not None and old is not None:
             assert new < old, (seed, new, old)
+
+
+# The full criterion: F1, the pool's error and the missed dips ahead of every baseline,
+# seed by seed. Not yet on the first seed (3 dips of 14 missed against 2, the pool's error level
+# with the previous method's: docs/FORECAST.md); strict, so the day it holds the mark must go.
+NOT_YET = {1: "misses one dip more than the window average and the previous method"}
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [pytest.param(s, marks=pytest.mark.xfail(reason=NOT_YET[s], strict=True)) if s in NOT_YET else s for s in SEEDS],
+)
+def test_every_criterion_beats_every_baseline(results: dict[int, dict[str, Score]], seed: int) -> None:
+    assert beats_every_baseline(results[seed]) == [], beats_every_baseline(results[seed])
