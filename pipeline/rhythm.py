@@ -189,6 +189,7 @@ def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int
     blocked_by = ""
     spans: list[tuple[int, int, str]] = []
     next_reset = _next_reset(lanes, end)  # the resets are looked at only when one is due
+    maybe_full = True  # a lane may be at 100 % (only then are they looked at)
     while t < end:
         if t >= next_reset:
             for lane in lanes:
@@ -197,7 +198,7 @@ def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int
                         lane.instance_reset = lane.reset_at  # the current instance lasted
                     lane.used, lane.reset_at = 0.0, None
             next_reset = _next_reset(lanes, end)
-        full = [lane for lane in lanes if lane.used >= 100]
+        full = [lane for lane in lanes if lane.used >= 100] if maybe_full else None
         if full:
             if blocked_from is None:
                 blocked_from = t
@@ -205,11 +206,12 @@ def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int
             frees = min(max(lane.reset_at or end for lane in full), end)
             t = frees if frees > t else t + STEP_MS
             continue
+        maybe_full = False
         if blocked_from is not None:
             spans.append((blocked_from, t, blocked_by))
             blocked_from = None
-        step = min(STEP_MS, end - t)
-        rate = max(0.0, demand(t)) * scale * step / HOUR_MS
+        step = STEP_MS if end - t > STEP_MS else end - t
+        rate = demand(t) * scale * step / HOUR_MS
         if rate <= 0:
             t += step
             continue
@@ -227,9 +229,11 @@ def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int
                 next_reset = min(next_reset, lane.reset_at)
             elif lane.reset_at is None:
                 continue
-            lane.used = min(100.0, lane.used + rate * lane.ratio * fraction)
+            used = lane.used + rate * lane.ratio * fraction
+            lane.used = used if used < 100.0 else 100.0
             if lane.used >= 100 - 1e-9:
                 lane.used = 100.0
+                maybe_full = True
                 if lane.run_out is None and lane.instance_reset is None:
                     lane.run_out = t + round(step * fraction)
                     lane.instance_reset = lane.reset_at
