@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.clock import parse_duration, parse_time
 from pipeline.errors import ConfigError
-from pipeline.forecast import Sample, forecast_account, pool_forecast, window_key
+from pipeline.forecast import Sample, forecast_account, history_since, pool_forecast, window_key
 from pipeline.scoring import score_account
 
 NOW = 1772548200000  # 2026-03-03T14:30:00Z
@@ -133,6 +133,17 @@ def test_monthly_spend_limit_binds_a_seat_without_rate_limit_windows() -> None:
     assert monthly["pacePerHour"] == pytest.approx(50 / elapsed_hours, abs=1e-3)
     assert monthly["verdict"] == "runs-out" and result["bindingWindow"] == "monthly spend"
     assert monthly["runOutAt"] == pytest.approx(NOW + elapsed_hours * HOUR, abs=1000)
+
+
+def test_the_history_read_is_the_profiles_14_days_or_a_monthly_window_since_it_began() -> None:
+    day = 24 * HOUR
+    assert history_since(account(0, [window(300, 10, NOW + HOUR), window(10080, 40, NOW + day)]), NOW) == NOW - 14 * day
+    # a month that began 2.6 days ago (2026-03-01): within the 14 days
+    spend = {"limits": [{"limitType": "individual", "usedPercent": 5, "resetAt": 1775001600000, "windowMinutes": None}]}
+    assert history_since(account(0, [], spendControl=spend), NOW) == NOW - 14 * day
+    # a month resetting in 2 days began on February 5th, 26 days ago: read back to then
+    spend["limits"][0]["resetAt"] = NOW + 2 * day
+    assert history_since(account(0, [], spendControl=spend), NOW) == NOW - 26 * day
 
 
 def test_history_of_two_samples_gives_the_pace() -> None:
