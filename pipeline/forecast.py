@@ -4,9 +4,9 @@ For every quota window of an account (the 5-hour and 7-day windows, the probe mo
 limit, a monthly spend limit) the forecast takes a pace in percentage points per hour and
 asks whether the window reaches 100 % before it resets:
 
-* ``history`` basis: at least two samples of the same window instance (samples taken
-  since the window's current start whose reset time matches) give the pace as the slope of
-  a least-squares line through (time, used percent);
+* ``history`` basis: the account's own rhythm (:mod:`pipeline.rhythm`: its pace by hour
+  of the week from the history, blended with the recent pace and the window average), the
+  windows played forward together with the service's rules (:func:`play_account`);
 * ``window-average`` basis: one sample; the pace is the used percent over the time elapsed
   since the window began (reset time minus window length; a monthly spend limit began one
   calendar month before its reset).
@@ -29,9 +29,10 @@ import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline import quota as q
+from pipeline import rhythm
 
 Record = dict[str, Any]
 HOUR_MS = 3_600_000
@@ -42,9 +43,9 @@ VERDICTS = tuple(SEVERITY)
 UNUSABLE_STATUSES = ("disabled", "error")
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One observation of a window: when, how much was used, when it resets."""
+class Sample(NamedTuple):
+    """One observation of a window: when, how much was used, when it resets (a tuple: a
+    90-day history is many of them)."""
 
     at: int
     used: float | None
@@ -118,6 +119,21 @@ def account_windows(quota: Record | None) -> list[WindowFacts]:
     return found
 
 
+PROFILE_SPAN_MS = 14 * 24 * HOUR_MS  # the history the rhythm reads: every hour of the week twice
+LONGEST_SPAN_MS = 32 * 24 * HOUR_MS  # a monthly window's instance and a day
+
+
+def history_since(record: Record, now: int) -> int:
+    """The earliest sample an account's forecast reads: the profile's 14 days, or back to
+    the start of a monthly window's instance (at most 32 days)."""
+    since = now - PROFILE_SPAN_MS
+    for window in account_windows(record.get("quota")):
+        start = window_start(window) if window.monthly else None
+        if start is not None:
+            since = min(since, max(start, now - LONGEST_SPAN_MS))
+    return since
+
+
 def window_start(window: WindowFacts) -> int | None:
     if window.reset_at is None:
         return None
@@ -164,8 +180,8 @@ def least_squares_pace(samples: Sequence[Sample]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
-def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = ()) -> Record:
-    result: Record = {
+def _blank(window: WindowFacts) -> Record:
+    return {
         "name": window.name,
         "limit": window.limit,
         "windowMinutes": window.minutes,
@@ -179,8 +195,26 @@ def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = (
         "verdict": "unknown",
         "runOutAt": None,
         "availableAt": None,
+        "runOutRange": None,
+        "confidence": None,
         "note": None,
     }
+
+
+def window_average(window: WindowFacts) -> float | None:
+    """The used percent over the hours since the window began; None before it began."""
+    start = window_start(window)
+    if window.used is None or window.sampled_at is None or start is None:
+        return None
+    elapsed = window.sampled_at - start
+    return window.used / (elapsed / HOUR_MS) if elapsed > 0 else None
+
+
+def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = ()) -> Record:
+    """One window alone: the facts, the checks that need no pace (no data, no reset, reset
+    since its sample, exhausted) and the window-average pace; :func:`forecast_account`
+    plays the windows forward together for the verdicts."""
+    result = _blank(window)
     if window.used is None or window.sampled_at is None:
         result["note"] = "no usage reported"
         return result
@@ -195,39 +229,24 @@ def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = (
         result.update(verdict="exhausted", availableAt=window.reset_at, note="used up until the reset")
         return result
     own = instance_samples(window, samples)
-    if window.sampled_at not in {s.at for s in own}:
-        own = sorted([*own, Sample(window.sampled_at, window.used, window.reset_at)], key=lambda s: s.at)
-    pace = least_squares_pace(own) if len(own) >= 2 else None
-    anchor = own[-1] if own else Sample(window.sampled_at, window.used, window.reset_at)
-    if pace is not None:
-        result.update(basis="history", method="least-squares", samples=len(own))
-    else:
-        start = window_start(window)
-        elapsed = (window.sampled_at - start) if start is not None else None
-        if elapsed is None or elapsed <= 0:
-            result["note"] = "the window had not begun when it was sampled"
-            return result
-        pace = window.used / (elapsed / HOUR_MS)
-        result.update(basis="window-average", method="window-average", samples=1)
-    pace = max(0.0, pace)
-    result["pacePerHour"] = round(pace, 3)
-    used_now = float(anchor.used or 0.0)
-    if pace <= 0:
-        result.update(verdict="lasts", note="no use measured in this window")
+    result["samples"] = max(1, len({s.at for s in own} | {window.sampled_at}))
+    pace = window_average(window)
+    if pace is None and window.used > 0:
+        result["note"] = "the window had not begun when it was sampled"
         return result
-    run_out = anchor.at + round((100.0 - used_now) / pace * HOUR_MS)
-    if run_out < window.reset_at:
-        result.update(verdict="runs-out", runOutAt=run_out, availableAt=window.reset_at)
-    else:
-        result["verdict"] = "lasts"
+    result.update(basis="window-average", method="window-average", verdict="lasts")
+    result["pacePerHour"] = round(max(0.0, pace or 0.0), 3)
     return result
 
 
-def forecast_account(record: Record, now: int, history: History | None = None) -> Record:
-    """The ``forecast`` an account record carries: every window's forecast and the verdict
-    of the most serious one. ``record`` should be scored (status, rateLimited)."""
+def forecast_account(record: Record, now: int, history: History | None = None, end: int | None = None) -> Record:
+    """The ``forecast`` an account record carries: every window's forecast (played forward
+    together to ``end``, by default seven days) and the verdict of the most serious one.
+    ``record`` should be scored (status, rateLimited)."""
     history = history or {}
-    windows = [forecast_window(w, now, history.get(w.key, ())) for w in account_windows(record.get("quota"))]
+    facts = account_windows(record.get("quota"))
+    windows = [forecast_window(w, now, history.get(w.key, ())) for w in facts]
+    outlook = play_account(facts, windows, now, history, horizon_end(now, None) if end is None else end)
     verdict, binding = "unknown", None
     if windows:
         binding_window = max(windows, key=_seriousness)
@@ -235,6 +254,7 @@ def forecast_account(record: Record, now: int, history: History | None = None) -
     run_out = binding["runOutAt"] if binding else None
     available = binding["availableAt"] if binding else None
     binding_name = binding["name"] if binding and verdict != "unknown" else None
+    blocked = outlook.blocked
     if verdict != "exhausted" and record.get("rateLimited"):
         verdict, binding_name, run_out = "exhausted", "rate-limit", None
         available = record.get("rateLimitResetAt")
@@ -243,6 +263,10 @@ def forecast_account(record: Record, now: int, history: History | None = None) -
         "bindingWindow": binding_name,
         "runOutAt": run_out if verdict == "runs-out" else None,
         "availableAt": available if verdict in ("exhausted", "runs-out") else None,
+        "runOutRange": binding.get("runOutRange") if binding and verdict == "runs-out" else None,
+        "confidence": binding.get("confidence") if binding and verdict != "unknown" else None,
+        "sessionsLeft": outlook.sessions_left,
+        "blocked": blocked,
         "windows": windows,
     }
 
@@ -254,6 +278,192 @@ def _seriousness(window: Record) -> tuple[int, int]:
     if verdict == "runs-out":
         return (SEVERITY[verdict], -int(window["runOutAt"]))  # the first to run out binds
     return (SEVERITY[verdict], int(window["usedPercent"] or 0))  # else the one with least headroom
+
+
+# --- the windows played forward together ------------------------------------------------
+
+CONFIDENCE_LEVELS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
+RECENT_GAP_MS = 2 * HOUR_MS
+RECENT_AGE_MS = 90 * 60_000
+WEEK_MINUTES = 10080
+FIVE_HOURS_MINUTES = 300
+HEAVY_DAY = 1.2  # with a profile, the next day's demand is played at 1.2 times its mean: caps come on heavy days
+HEAVY_SPAN_MS = 24 * HOUR_MS  # beyond it the mean: over a week the heavy and light days even out
+
+
+@dataclass
+class Outlook:
+    blocked: list[Record]
+    sessions_left: float | None
+
+
+def _reference(facts: Sequence[WindowFacts]) -> WindowFacts | None:
+    """The window the demand is measured in: the account's longest rate window."""
+    rate = [w for w in facts if w.limit == "codex" and w.minutes and w.used is not None]
+    return max(rate, key=lambda w: w.minutes or 0) if rate else None
+
+
+def _recent(samples: Sequence[Sample], window: WindowFacts, now: int) -> float | None:
+    own = instance_samples(window, samples)
+    if len(own) < 2:
+        return None
+    a, b = own[-2], own[-1]
+    if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at:
+        return None
+    return max(0.0, (float(b.used or 0) - float(a.used or 0)) / ((b.at - a.at) / HOUR_MS))
+
+
+def _with_latest(history: History, facts: Sequence[WindowFacts]) -> dict[str, list[Sample]]:
+    """The history with each window's latest sample in it (a stage's records may be newer)."""
+    merged = {key: list(samples) for key, samples in history.items()}
+    for f in facts:
+        if f.sampled_at is None:
+            continue
+        samples = merged.setdefault(f.key, [])
+        if not samples or samples[-1].at < f.sampled_at:
+            samples.append(Sample(f.sampled_at, f.used, f.reset_at))
+    return merged
+
+
+def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, history: History, end: int) -> Outlook:
+    """Fill in each playable window's verdict, run-out, range and confidence (in place) by
+    playing them forward together (:mod:`pipeline.rhythm`); the spans the account is
+    blocked in [now, end) and the 5h sessions left before the weekly runs out."""
+    playable = [(f, w) for f, w in zip(facts, windows, strict=True) if f.used is not None and f.sampled_at is not None]
+    playable = [
+        (f, w) for f, w in playable if f.reset_at is not None and (w["verdict"] != "unknown" or now >= f.reset_at)
+    ]
+    if not playable:
+        return Outlook([], None)
+    ref = _reference([f for f, _w in playable])
+    history = _with_latest(history, [f for f, _w in playable])
+    profile = rhythm.build_profile(history, ref.key) if ref is not None else None
+    averages = {f.key: window_average(f) for f, _w in playable}
+    ref_average = averages.get(ref.key) if ref is not None else None
+    if profile is not None and ref is not None:
+        weight = min(1.0, profile.span_ms / rhythm.FULL_PROFILE_MS)
+        base = ref_average if ref_average is not None else profile.mean
+        recent = _recent(history.get(ref.key, ()), ref, now)
+        finest = min((f for f, _w in playable if f.key in profile.ratios), key=lambda f: f.minutes or 0, default=None)
+        if finest is not None:  # the shortest window moves in finer steps: its recent pace, in reference points
+            fine = _recent(history.get(finest.key, ()), finest, now)
+            recent = fine / profile.ratios[finest.key] if fine is not None else recent
+        rates = profile.rates
+
+        def demand(t: int) -> float:
+            value = weight * rates[rhythm.hour_of_week(t)] + (1 - weight) * base
+            value *= HEAVY_DAY if t - start < HEAVY_SPAN_MS else 1.0
+            if recent is not None and t - start < rhythm.RECENT_FADE_MS:
+                share = 0.5 * (1 - (t - start) / rhythm.RECENT_FADE_MS)
+                value = (1 - share) * value + share * recent
+            return value
+
+        spread = profile.spread
+        confidence = 0.1 + 0.9 * weight / (1.0 + (spread[1] - spread[0]))
+        heavy = 1.0
+    else:
+
+        def demand(t: int) -> float:
+            return 1.0
+
+        spread = rhythm.DEFAULT_SPREAD
+        confidence = 0.1
+        heavy = 1.0
+    start = max(min(int(f.sampled_at or now) for f, _w in playable), now - rhythm.FULL_PROFILE_MS)
+
+    def ratio(f: WindowFacts) -> float:
+        if profile is None:
+            return max(0.0, averages[f.key] or 0.0)
+        if ref is not None and f.key == ref.key:
+            return 1.0
+        if f.key in profile.ratios:
+            return profile.ratios[f.key]
+        own = averages[f.key]
+        base_pace = ref_average if ref_average else profile.mean
+        return max(0.0, own / base_pace) if own and base_pace else 0.0
+
+    def lanes() -> list[rhythm.Lane]:
+        made = []
+        for f, _w in playable:
+            reset_since = now >= int(f.reset_at or 0)
+            unbegun = not f.used and averages[f.key] is None
+            length = f.minutes * 60_000 if f.minutes and not f.monthly else None
+            made.append(
+                rhythm.Lane(
+                    f.key,
+                    f.name,
+                    0.0 if reset_since else float(f.used or 0.0),
+                    None if reset_since or unbegun else f.reset_at,
+                    length,
+                    ratio(f),
+                )
+            )
+        return made
+
+    # the verdicts need every current window to its reset, whatever the pool's horizon
+    stop = max(
+        end,
+        max(int(f.reset_at or end) for f, _w in playable if now < int(f.reset_at or 0))
+        if any(now < int(f.reset_at or 0) for f, _w in playable)
+        else end,
+    )
+    stop = min(stop, start + rhythm.MAX_PLAY_MS)
+    demand = _remembered(demand)  # the three plays ask for the same moments
+    middle = rhythm.play(lanes(), demand, start, stop, scale=heavy)
+    early = rhythm.play(lanes(), demand, start, stop, scale=spread[1] * heavy)
+    if any(run_out is not None for run_out, _reset in middle.run_outs.values()):
+        late = rhythm.play(lanes(), demand, start, stop, scale=spread[0] * heavy)
+    else:  # a lighter demand runs out no sooner: nothing runs out
+        late = rhythm.Played(dict.fromkeys(middle.run_outs, (None, None)))
+    level = round(confidence, 2)
+    for f, result in playable:
+        result["pacePerHour"] = round(demand(start) * ratio(f), 3)
+        if profile is not None:
+            result.update(basis="history", method="rhythm")
+        if result["verdict"] not in ("lasts", "runs-out"):
+            continue
+        result["confidence"] = level
+        run_out, instance_reset = middle.run_outs[f.key]
+        soonest, _r = early.run_outs[f.key]
+        latest, _r = late.run_outs[f.key]
+        if run_out is not None and instance_reset is not None:
+            result.update(verdict="runs-out", runOutAt=run_out, availableAt=instance_reset, note=None)
+            result["runOutRange"] = {"early": soonest if soonest is not None else run_out, "late": latest}
+        else:
+            result.update(verdict="lasts", runOutAt=None, availableAt=None)
+            if soonest is not None:
+                result["runOutRange"] = {"early": soonest, "late": None}
+            if result["pacePerHour"] == 0 and profile is None:
+                result["note"] = "no use measured in this window"
+    blocked = [
+        {"from": max(a, now), "until": b, "window": name} for a, b, name in middle.blocked if b > now and a < end
+    ]
+    return Outlook(blocked, _sessions_left(playable, ratio))
+
+
+def _remembered(demand: Any) -> Any:
+    seen: dict[int, float] = {}
+
+    def remembered(t: int) -> float:
+        value = seen.get(t)
+        if value is None:
+            value = seen[t] = demand(t)
+        return value
+
+    return remembered
+
+
+def _sessions_left(playable: Sequence[tuple[WindowFacts, Record]], ratio: Any) -> float | None:
+    """Full 5h windows the weekly window has room for: (100 - weekly used) * (5h points per
+    weekly point) / 100."""
+    week = next((f for f, _w in playable if f.limit == "codex" and q.window_kind(f.minutes) == 10080), None)
+    five = next((f for f, _w in playable if f.limit == "codex" and q.window_kind(f.minutes) == 300), None)
+    if week is None or five is None or week.used is None:
+        return None
+    if week.used >= 100:
+        return 0.0
+    points = ratio(five) / ratio(week) if ratio(week) else 0.0
+    return round((100.0 - week.used) * points / 100.0, 1) if points > 0 else None
 
 
 # --- the pool ------------------------------------------------------------------------
@@ -272,6 +482,9 @@ def _blocked(account: Record, now: int, end: int) -> list[tuple[int, int]] | Non
     spans: list[tuple[int, int]] = []
     if forecast.get("bindingWindow") == "rate-limit":
         spans.append((now, forecast.get("availableAt") or end))
+    if forecast.get("blocked") is not None:  # the windows played forward: tomorrow's caps too
+        spans.extend((span["from"], span["until"]) for span in forecast["blocked"])
+        return [(a, min(b, end)) for a, b in spans if b > now and a < end]
     for window in forecast.get("windows") or []:
         if window["verdict"] == "exhausted":
             spans.append((now, window["availableAt"]))

@@ -5,6 +5,7 @@
     scripts/bench --parts floor,report --runs 31
     scripts/bench --parts live     # report --live, 50 accounts, backend answering after 500 ms
     scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
+    scripts/bench --forecast       # the forecast's accuracy against ground truth, and its cost
     scripts/bench --wrapper        # the codex wrapper's hand-off cost (testkit/bench_wrapper.py)
     scripts/bench --reliability    # 200 SIGKILLs of report --live over 20 refreshing accounts,
                                    # a concurrent codex-multi-auth-style writer, the journal's cost
@@ -497,7 +498,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--wrapper", action="store_true", help="the codex wrapper's hand-off cost (testkit/bench_wrapper)"
     )
+    parser.add_argument(
+        "--forecast",
+        action="store_true",
+        help="the forecast's accuracy on simulated pools against their ground truth, and its cost (testkit/bench_forecast)",
+    )
     args = parser.parse_args(argv)
+    if args.forecast:
+        from testkit import bench_forecast
+
+        bench_forecast.main(["--seeds", "1,2"] if args.quick else ["--cost"])
+        return
     if args.wrapper:
         from testkit.bench_wrapper import report
 

@@ -114,11 +114,13 @@ def forecast(
     \b
     Per account and window (5h, 7d, the model's own limit, a monthly spend limit): used
     percent, pace in points per hour and a verdict: exhausted (until availableAt),
-    runs-out (at runOutAt, before the reset), lasts, or unknown. The pace is a
-    least-squares fit over the history's samples of the window since its last reset
-    when there are two or more, else the used percent over the time since the window
-    began. For the pool: usable accounts now and whenever that changes within the
-    horizon, when they fall below --min-healthy, and the account to use next.
+    runs-out (at runOutAt, before the reset, with a likely range and a confidence),
+    lasts, or unknown. The pace is the account's own rhythm by hour of the week from
+    the history, else the used percent over the time since the window began; the
+    windows are played forward together (a fresh 5h window can run out again, the
+    weekly binds). For the pool: usable accounts now and whenever that changes within
+    the horizon (tomorrow's caps too), when they fall below --min-healthy, and the
+    account to use next.
     Exit codes: 0 written; 1 no accounts or storage error; 2 usage error; 3 the pool
     falls below --min-healthy before the horizon ends (the forecast is written).
     \b

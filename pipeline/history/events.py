@@ -6,6 +6,8 @@ Between two observations of one account:
 * ``reset``: the window's reset time passed and a new window began (on time);
 * ``reset-early``: the used percent fell before the announced reset time;
 * ``reset-moved-later``: the announced reset time moved later while the window was in use;
+* ``reset-global``: every account's window reset early in one run (the service's global
+  reset): one event for the pool, with ``details.accounts``, instead of one per account;
 * ``plan-changed``; ``rate-limit-hit`` / ``rate-limit-lifted`` (status rate-limited);
 * ``token-broken`` / ``token-recovered`` (the probe was refused, or the status is error);
 
@@ -98,13 +100,39 @@ def derive_events(runs: Sequence[Row], observations: Iterable[Row], account: str
     by_account: dict[str, list[Row]] = {}
     for row in chosen:
         by_account.setdefault(row["account_key"], []).append(row)
-    events: list[Row] = []
+    tagged: list[tuple[Row, Any]] = []
+    paired: dict[Any, int] = {}  # run -> accounts seen in it and in a run before
     for rows in by_account.values():
         rows.sort(key=lambda r: (r["sampled_at"], r["run_id"]))
         for prev, cur in itertools.pairwise(rows):
-            events.extend(pair_events(prev, cur))
+            paired[cur["run_id"]] = paired.get(cur["run_id"], 0) + 1
+            tagged.extend((event, cur["run_id"]) for event in pair_events(prev, cur))
+    events = _global_resets(tagged, paired)
     events.extend(_membership_events(runs, by_account))
     events.sort(key=lambda e: (e["at"], e["email"] or "", e["accountId"] or "", e["kind"], e["window"] or ""))
+    return events
+
+
+def _global_resets(tagged: Sequence[tuple[Row, Any]], paired: dict[Any, int]) -> list[Row]:
+    """A window reset early on every account of a run at once (two or more) is the service's
+    global reset: one ``reset-global`` event (``details.accounts``: how many), not n events."""
+    early: dict[tuple[Any, Any], list[Row]] = {}
+    for event, run in tagged:
+        if event["kind"] == "reset-early":
+            early.setdefault((run, event["window"]), []).append(event)
+    merged = {key: group for key, group in early.items() if len(group) >= 2 and len(group) == paired.get(key[0], 0)}
+    events = [e for e, run in tagged if not (e["kind"] == "reset-early" and (run, e["window"]) in merged)]
+    for (_run, window), group in merged.items():
+        first = min(group, key=lambda e: e["at"])
+        details = {
+            "accounts": len(group),
+            "usedBefore": max(e["details"]["usedBefore"] for e in group),
+            "usedAfter": max(e["details"]["usedAfter"] for e in group),
+        }
+        events.append(
+            {"at": first["at"], "kind": "reset-global", "accountId": None, "email": None, "window": window}
+            | {"details": details}
+        )
     return events
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.errors import HistoryError
+from pipeline.forecast import Sample
 from pipeline.history import checks
 from pipeline.history.events import pair_events
 from pipeline.history.store import HistoryStore, _why
@@ -98,6 +99,46 @@ def _rows(store: HistoryStore, sql: str, params: dict[str, Any] | tuple[Any, ...
             yield from batch
     except sqlite3.Error as exc:
         raise HistoryError(f"{store.path}: {_why(exc)}") from None
+
+
+# The forecast's read: the four columns it uses, one account's span, from the account's index;
+# the values checked in SQL (the rules of :mod:`pipeline.history.checks`), so each row costs
+# Python a tuple and a flag.
+_SAMPLE_OK = (
+    f"typeof(o.sampled_at) = 'integer' AND o.sampled_at BETWEEN 1 AND {MAX_INSTANT_MS}"
+    " AND (w.used_percent IS NULL OR (typeof(w.used_percent) IN ('integer', 'real')"
+    f" AND w.used_percent BETWEEN 0 AND {checks.MAX_USED_PERCENT}))"
+    f" AND (w.reset_at IS NULL OR (typeof(w.reset_at) = 'integer' AND w.reset_at BETWEEN 1 AND {MAX_INSTANT_MS}))"
+    f" AND typeof(w.window_key) = 'text' AND length(w.window_key) <= {checks.MAX_TEXT}"
+)
+WINDOW_SAMPLES_SQL = (
+    f"SELECT w.window_key, o.sampled_at, w.used_percent, w.reset_at, {_SAMPLE_OK}"
+    " FROM observations o JOIN windows w ON w.observation_id = o.id"
+    " WHERE o.account_key = ? AND o.sampled_at >= ? AND o.sampled_at <= ? ORDER BY o.sampled_at, o.id"
+)
+
+
+def window_samples(store: HistoryStore, key: str, since: int, until: int) -> dict[str, list[Sample]]:
+    """One account's window samples in [since, until]: window key -> samples, oldest first. A
+    row with a bad value is skipped and counted in ``store.bad_rows``."""
+    found: dict[Any, list[Sample]] = {}
+    bad = 0
+    for window, at, used, reset_at, ok in _rows(store, WINDOW_SAMPLES_SQL, (key, since, until)):
+        if not ok:
+            bad += 1
+            continue
+        samples = found.get(window)
+        if samples is None:
+            samples = found[window] = []
+        samples.append(Sample(at, used, reset_at))
+    named: dict[str, list[Sample]] = {}
+    for window, samples in found.items():
+        if type(window) is str:  # text that is not UTF-8 comes back as bytes (checks.stored_text)
+            named[checks.text(window)] = samples
+        else:
+            bad += len(samples)
+    store.bad_rows += bad
+    return named
 
 
 _WIDTH = len(checks.OBSERVATION_COLUMNS)

@@ -24,7 +24,6 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.errors import HistoryError
-from pipeline.forecast import Sample
 from pipeline.history import checks
 from pipeline.history.samples import Observation
 
@@ -270,27 +269,6 @@ class HistoryStore:
             return list(self.db.execute(sql, params))
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: {_why(exc)}") from None
-
-    def window_samples(self, key: str, since: int, until: int) -> dict[str, list[Sample]]:
-        """One account's window samples in [since, until]: window key -> samples, oldest first."""
-        rows = self._query(
-            "SELECT o.sampled_at, w.window_key, w.used_percent, w.reset_at FROM observations o"
-            " JOIN windows w ON w.observation_id = o.id"
-            " WHERE o.account_key = ? AND o.sampled_at >= ? AND o.sampled_at <= ? ORDER BY o.sampled_at, o.id",
-            (key, since, until),
-        )
-        found: dict[str, list[Sample]] = {}
-        for row in rows:
-            try:  # SQLite keeps any value in any column: a bad one is skipped and counted
-                sample = Sample(
-                    checks.at(row["sampled_at"]), checks.percent(row["used_percent"]), checks.maybe_at(row["reset_at"])
-                )
-                window = checks.text(row["window_key"])
-            except checks.Bad:
-                self.bad_rows += 1
-                continue
-            found.setdefault(window, []).append(sample)
-        return found
 
     def runs(self, since: int | None, until: int | None) -> list[dict[str, Any]]:
         rows = self._query(

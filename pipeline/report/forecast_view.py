@@ -19,6 +19,7 @@ from pipeline.report.view import View
 
 Record = dict[str, Any]
 SCHEMA_ID = "https://codex-auth-report.github.io/schemas/v1/forecast.json"
+TEXT_CHANGES = 12  # the text shows the first changes of the pool's timeline; JSON has them all
 VERDICT_TEXT = {"lasts": "lasts", "runs-out": "runs out", "exhausted": "exhausted", "unknown": "unknown"}
 
 
@@ -31,7 +32,7 @@ def forecast_document(view: View) -> Record:
     accounts: list[Record] = []
     for account in view.accounts:
         record = account.record
-        forecast = record.get("forecast") or forecast_account(record, now)
+        forecast = record.get("forecast") or forecast_account(record, now, None, end)
         accounts.append(
             {
                 "index": account.index,
@@ -83,7 +84,7 @@ def _pace(window: Record) -> str:
     pace = window.get("pacePerHour")
     if pace is None:
         return ""
-    basis = "history fit" if window.get("basis") == "history" else "window average"
+    basis = {"rhythm": "own rhythm", "least-squares": "history fit"}.get(window.get("method") or "", "window average")
     count = window.get("samples") or 0
     plural = "" if count == 1 else "s"
     return f", {pace:.1f} pts/h ({basis}, {count} sample{plural})"
@@ -94,15 +95,42 @@ def _used(window: Record) -> str:
     return "?" if used is None else f"{used:g}%"
 
 
+def confidence_word(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    return "high" if value >= 0.6 else "medium" if value >= 0.3 else "low"
+
+
+def _range(window: Record, now: int) -> str:
+    """``, likely in 2h to in 5h, confidence medium`` (a far-out run-out is a range, not a minute)."""
+    span = window.get("runOutRange")
+    confidence = (
+        f"confidence {confidence_word(window.get('confidence'))}" if window.get("confidence") is not None else ""
+    )
+    if not span:
+        return f" ({confidence})" if confidence else ""
+    early, late = span["early"], span.get("late")
+    if window["verdict"] == "runs-out":
+        shown = f"between in {duration(max(0, early - now))} and " + (
+            f"in {duration(max(0, late - now))}" if late is not None else "not at all"
+        )
+    else:
+        shown = f"on a heavy day it runs out in {duration(max(0, early - now))}"
+    return f" ({shown}; {confidence})" if confidence else f" ({shown})"
+
+
 def window_line(window: Record, now: int) -> str:
     verdict = window["verdict"]
     head = f"{window['name']}: {_used(window)} used{_pace(window)}"
     if verdict == "exhausted":
         return f"{head}: exhausted, available {_when(window.get('availableAt'), now)}"
     if verdict == "runs-out":
-        return f"{head}: runs out {_when(window.get('runOutAt'), now)}, resets {_when(window.get('resetAt'), now)}"
+        return (
+            f"{head}: runs out {_when(window.get('runOutAt'), now)}{_range(window, now)}, "
+            f"resets {_when(window.get('resetAt'), now)}"
+        )
     if verdict == "lasts":
-        return f"{head}: lasts to the reset {_when(window.get('resetAt'), now)}"
+        return f"{head}: lasts to the reset {_when(window.get('resetAt'), now)}{_range(window, now)}"
     return f"{head}: unknown ({window.get('note') or 'too little data'})"
 
 
@@ -128,7 +156,7 @@ def forecast_text(doc: Record) -> str:
     out += ["", "Pool:"]
     out.append(f"  Usable now: {pool['usableNow']} of {pool['accounts']}")
     if pool["changes"]:
-        for change in pool["changes"]:
+        for change in pool["changes"][:TEXT_CHANGES]:
             names = ", ".join(
                 f"{_name(doc, c)} {'available' if c['change'] == 'available' else 'runs out'}"
                 for c in change["accounts"]
@@ -136,6 +164,9 @@ def forecast_text(doc: Record) -> str:
             out.append(
                 f"  {utc_stamp(change['at'])} (in {duration(change['at'] - now)}): {change['usable']} usable ({names})"
             )
+        if len(pool["changes"]) > TEXT_CHANGES:
+            more = len(pool["changes"]) - TEXT_CHANGES
+            out.append(f"  ... and {more} more change{'s' if more > 1 else ''} before the horizon (--json lists them)")
     else:
         out.append("  No change before the horizon")
     if pool["minHealthy"] is not None:
@@ -157,6 +188,8 @@ def forecast_text(doc: Record) -> str:
         out.append(f"  {account['index'] + 1}. {account['name']}: {account_verdict_text(account, now)}")
         if account["status"] in ("disabled", "error"):
             out.append(f"     Status: {account['status']} (not counted as usable)")
+        if account.get("sessionsLeft") is not None:
+            out.append(f"     5h sessions left before the weekly runs out: {account['sessionsLeft']:g}")
         for window in account["windows"]:
             out.append(f"     {window_line(window, now)}")
     return "\n".join(out) + "\n"
@@ -187,17 +220,31 @@ def forecast_markdown(doc: Record) -> str:
         )
     if pool["next"] is not None:
         out.append(f"Use next: **{code(_name(doc, pool['next']))}** ({md_text(pool['next']['reasoning'])}).")
-    out += ["", "| # | Account | Verdict | Window | Used | Pace (pts/h) | Basis | Runs out | Available |"]
-    out.append("|--:|---|---|---|--:|--:|---|---|---|")
+    out += [
+        "",
+        "| # | Account | Verdict | Window | Used | Pace (pts/h) | Basis | Runs out | Likely between | Confidence "
+        "| 5h sessions left | Available |",
+    ]
+    out.append("|--:|---|---|---|--:|--:|---|---|---|---|--:|---|")
     for account in doc["accounts"]:
         binding = next((w for w in account["windows"] if w["name"] == account.get("bindingWindow")), None)
         pace = binding.get("pacePerHour") if binding else None
         out.append(
             f"| {account['index'] + 1} | {code(account['name'])} | {account['verdict']} | {account.get('bindingWindow') or ''} | "
             f"{_used(binding) if binding else ''} | {'' if pace is None else f'{pace:.1f}'} | "
-            f"{(binding or {}).get('basis') or ''} | {_stamp(account.get('runOutAt'))} | {_stamp(account.get('availableAt'))} |"
+            f"{(binding or {}).get('basis') or ''} | {_stamp(account.get('runOutAt'))} | {_between(account)} | "
+            f"{'' if account.get('confidence') is None else confidence_word(account['confidence'])} | "
+            f"{'' if account.get('sessionsLeft') is None else format(account['sessionsLeft'], 'g')} | "
+            f"{_stamp(account.get('availableAt'))} |"
         )
     return "\n".join(out) + "\n"
+
+
+def _between(account: Record) -> str:
+    span = account.get("runOutRange")
+    if not span:
+        return ""
+    return f"{utc_stamp(span['early'])} to {_stamp(span.get('late')) or 'may last'}"
 
 
 def _stamp(ms: int | None) -> str:
@@ -262,7 +309,7 @@ def forecast_prometheus(doc: Record) -> str:
             (f"{labels},{_labels(window=w['name'], **{k: str(w[v]) for k, v in extra.items()})}", value(w[key]))
             for a, labels in accounts
             for w in a["windows"]
-            if w[key] is not None
+            if w.get(key) is not None
         ]
 
     gauge(
@@ -279,6 +326,35 @@ def forecast_prometheus(doc: Record) -> str:
         "window_pace_ratio_per_hour",
         "How fast the window is being used, as a share of the whole quota per hour (0.05 is 5 percentage points an hour).",
         per_window("pacePerHour", lambda pace: round(pace / 100, 6), basis="basis"),
+    )
+
+    def range_end(end: str) -> list[tuple[str, float | int]]:
+        return [
+            (f"{labels},{_labels(window=w['name'])}", _seconds(w["runOutRange"][end]))
+            for a, labels in accounts
+            for w in a["windows"]
+            if (w.get("runOutRange") or {}).get(end) is not None
+        ]
+
+    gauge(
+        "run_out_earliest_timestamp_seconds",
+        "The early end of the run-out's range (the account's heavier days), as Unix time in seconds.",
+        range_end("early"),
+    )
+    gauge(
+        "run_out_latest_timestamp_seconds",
+        "The late end of the run-out's range (the account's lighter days), as Unix time in seconds (no sample when it may last).",
+        range_end("late"),
+    )
+    gauge(
+        "window_forecast_confidence_ratio",
+        "How sure the window's forecast is, from 0 to 1 (the history's span and the account's day-to-day spread).",
+        per_window("confidence", lambda value: value),
+    )
+    gauge(
+        "account_five_hour_sessions_left",
+        "Full 5h windows the weekly window has room for before it runs out.",
+        [(labels, a["sessionsLeft"]) for a, labels in accounts if a.get("sessionsLeft") is not None],
     )
     gauge(
         "window_forecast_verdict",

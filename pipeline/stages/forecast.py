@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from pipeline.forecast import History, forecast_account, horizon_end
+from pipeline.forecast import History, forecast_account, history_since, horizon_end
 from pipeline.history.samples import account_key
 from pipeline.records import DEFAULT_MODEL
 from pipeline.scoring import score_account
 
 Record = dict[str, Any]
-HistoryLoader = Callable[[str], History]
+HistoryLoader = Callable[[str, int], History]  # account key, since -> window samples
 
 
 def forecast(
@@ -36,16 +36,17 @@ def forecast(
     """``history`` maps an account key (:func:`pipeline.history.samples.account_key`) to its
     window samples; None forecasts from each record's own sample."""
     current_model = model or DEFAULT_MODEL
+    end = horizon_end(now, horizon_ms)
     for record in records:
         kind = record.get("kind")
         if kind == "pool":
             current_model = (record.get("probe") or {}).get("model") or current_model
             record = {
                 **record,
-                "forecast": {"generatedAt": now, "horizonEnd": horizon_end(now, horizon_ms), "minHealthy": min_healthy},
+                "forecast": {"generatedAt": now, "horizonEnd": end, "minHealthy": min_healthy},
             }
         elif kind == "account":
             scored = record if "status" in record else score_account(record, now, current_model)
-            samples = history(account_key(record)) if history is not None else None
-            record = {**record, "forecast": forecast_account(scored, now, samples)}
+            samples = history(account_key(record), history_since(record, now)) if history is not None else None
+            record = {**record, "forecast": forecast_account(scored, now, samples, end)}
         yield record

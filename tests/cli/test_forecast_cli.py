@@ -67,14 +67,16 @@ def test_shell_pipe_equals_codex_auth_forecast(env: dict[str, str], fmt: str, hi
         f"| codex-auth render --view forecast {fmt} --now {NOW}",
         env,
     ).stdout
-    in_process = sh(f"codex auth forecast {fmt} --now {NOW} --min-healthy 3", env, expect=3).stdout
+    # with the earlier samples the rhythm sees the 5h windows slow down: the pool stays at 3
+    gate = 0 if history else 3
+    in_process = sh(f"codex auth forecast {fmt} --now {NOW} --min-healthy 3", env, expect=gate).stdout
     assert piped == in_process
     assert len(piped) > 300
     if fmt == "--json":
         document = json.loads(piped)
         assert_forecast_valid(document)
         bases = {w["basis"] for a in document["accounts"] for w in a["windows"]}
-        assert bases == ({"history", None} if history else {"window-average", None})
+        assert bases == ({"history"} if history else {"window-average", None})
 
 
 def test_the_stage_adds_valid_records(seed_pool: Path) -> None:

@@ -107,7 +107,7 @@ def test_two_live_samples_of_one_window_give_a_history_pace(pool_dir: Path, back
     time.sleep(0.05)
     second = json.loads(run_cli(["forecast", "--live", "--json", "--history", str(db)], validate=False).stdout)
     five = second["accounts"][0]["windows"][0]
-    assert five["basis"] == "history" and five["samples"] == 2 and five["method"] == "least-squares"
+    assert five["basis"] == "history" and five["samples"] == 2 and five["method"] == "rhythm"
     assert five["verdict"] == "runs-out", "a point within a second is a fast pace"
     none = json.loads(run_cli(["forecast", "--live", "--json", "--no-history"], validate=False).stdout)
     assert none["accounts"][0]["windows"][0]["basis"] == "window-average"

@@ -96,3 +96,30 @@ def test_forecast_says_how_many_rows_it_skipped(recorded: Path) -> None:
     done = run_cli(["forecast", "--history", str(recorded), "--now", str(NOW + 5 * HOUR)], validate=False)
     lines = [line for line in done.stderr.splitlines() if "skipped" in line]
     assert len(lines) == 1 and "wrong type or out of range" in lines[0], done.stderr
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE windows SET used_percent = 'lots' WHERE window_key = 'codex/300'",
+        "UPDATE windows SET used_percent = 1001 WHERE window_key = 'codex/10080'",
+        "UPDATE windows SET reset_at = 2.5 WHERE window_key = 'codex/300'",
+        "UPDATE windows SET window_key = CAST(x'80' AS TEXT) WHERE window_key = 'codex/300'",
+        "UPDATE observations SET sampled_at = sampled_at + 0.5",
+    ],
+)
+def test_the_forecast_counts_exactly_the_rows_it_skips(recorded: Path, sql: str) -> None:
+    # the forecast checks its rows in SQL; the count is the number of window rows damaged
+    with sqlite3.connect(recorded) as db:
+        before = set(db.execute("SELECT observation_id, CAST(window_key AS BLOB) FROM windows"))
+        db.execute(sql)
+        after = set(db.execute("SELECT observation_id, CAST(window_key AS BLOB) FROM windows"))
+        bad = db.execute(
+            "SELECT count(*) FROM windows w JOIN observations o ON o.id = w.observation_id"
+            " WHERE typeof(w.used_percent) NOT IN ('integer', 'real', 'null') OR w.used_percent > 1000"
+            " OR typeof(w.reset_at) NOT IN ('integer', 'null') OR typeof(o.sampled_at) != 'integer'"
+            " OR CAST(w.window_key AS BLOB) = x'80'"
+        ).fetchone()[0]
+    assert bad > 0 and len(before) == len(after)
+    done = run_cli(["forecast", "--history", str(recorded), "--now", str(NOW + 5 * HOUR)], validate=False)
+    assert f"forecast: history: skipped {bad} rows of {recorded} " in done.stderr, done.stderr

@@ -125,3 +125,17 @@ def test_sample_rows_are_flat_one_per_window() -> None:
         ("a@example.com", "5h", 10),
         ("b@example.com", None, None),
     ]
+
+
+def test_a_reset_of_every_account_at_once_is_one_global_event() -> None:
+    keys = ("a", "b", "c")
+    rows = [obs(1, T0, key, used=60 + n) for n, key in enumerate(keys)]
+    rows += [obs(2, T0 + HOUR, key, used=0, reset=T0 + 6 * HOUR) for key in keys]  # all at once
+    rows += [obs(3, T0 + 2 * HOUR, key, used=20, reset=T0 + 6 * HOUR) for key in keys]
+    rows += [obs(4, T0 + 3 * HOUR, "a", used=1, reset=T0 + 8 * HOUR)]  # one alone: its own event
+    rows += [obs(4, T0 + 3 * HOUR, key, used=21, reset=T0 + 6 * HOUR) for key in ("b", "c")]
+    events = derive_events(runs(T0, T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR), rows)
+    assert kinds(events) == [("reset-global", "5h"), ("reset-early", "5h")]
+    assert events[0]["details"] == {"accounts": 3, "usedBefore": 62, "usedAfter": 0}
+    assert events[0]["accountId"] is None and events[0]["at"] == T0 + HOUR
+    assert events[1]["accountId"] == "acct-a"

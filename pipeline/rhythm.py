@@ -1,0 +1,243 @@
+"""An account's rhythm and its windows played forward. Pure functions, no I/O.
+
+The **profile** (:func:`build_profile`) is the account's own pace by hour of the week (UTC,
+168 buckets), measured in points of its *reference* window (the weekly window when it has
+one) from the history: between two consecutive samples of one window instance (the same
+reset time, at most six hours apart, nothing at 100 % at the first), the rise in used percent
+is spread over the hours the interval covers, and so is its length (the exposure). A bucket's
+rate is shrunk towards its hour of day, and the hour of day towards the account's mean::
+
+    rate[b] = (use[b] + A * hod[h]) / (exposure[b] + A)       A = 1 h
+    hod[h]  = (use_h[h] + B * mean) / (exposure_h[h] + B)     B = 3 h
+
+Every other window's points per reference point (``ratio``) are the sum of its rises over
+the sum of the reference's on the same intervals. Each UTC day's actual use over the
+profile's prediction gives the account's variability: the 10th and 90th percentiles of those
+ratios scale the demand for the early and late ends of a run-out's range.
+
+**Playing forward** (:func:`play`): from the latest sample, in steps of 15 minutes to the
+horizon, the demand in reference points per hour is::
+
+    demand(t) = k(t) * (w * rate[b(t)] + (1 - w) * average)   w = min(1, history span / 7 days)
+    k(t)      = 1.2 for the first 24 h, then 1 (the next day's caps come on its heavier days)
+    demand(t) = (1 - r) * demand(t) + r * recent          r = 0.5 * (1 - (t - now) / 3 h), first 3 h
+
+(``average`` is the reference window's used percent over its elapsed time; ``recent`` the
+slope of its last two samples when they are at most two hours apart and the latest at most
+90 minutes old). Every window takes ``demand * ratio``; the service's rules apply: no use
+while any window is at 100 %, a window that resets is at 0 % and has not begun, and begins
+(its reset one length later) at the next use. So a flat stretch never erases a window's
+measured use (the anchor is its latest used percent), a fresh 5h window can run out again,
+and the weekly binds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+WEEK_HOURS = 168
+STEP_MS = 15 * 60_000
+MAX_GAP_MS = 6 * HOUR_MS
+MAX_PLAY_MS = 32 * DAY_MS  # a monthly window's reset at the most
+TOLERANCE_MS = 5 * 60_000
+SHRINK_BUCKET, SHRINK_HOUR = 1.0, 3.0
+FULL_PROFILE_MS = 7 * DAY_MS
+RECENT_FADE_MS = 3 * HOUR_MS
+DEFAULT_SPREAD = (0.6, 1.5)  # until three days of history say otherwise
+
+
+class _HasSample(Protocol):
+    @property
+    def at(self) -> int: ...
+    @property
+    def used(self) -> float | None: ...
+    @property
+    def reset_at(self) -> int | None: ...
+
+
+def hour_of_week(ms: int) -> int:
+    """0 is Monday 00:00-01:00 UTC (1970-01-01 was a Thursday)."""
+    return int((ms // HOUR_MS + 72) % WEEK_HOURS)
+
+
+@dataclass(frozen=True)
+class Profile:
+    rates: tuple[float, ...]  # reference points per hour, by hour of the week
+    mean: float
+    span_ms: int
+    ratios: Mapping[str, float]
+    spread: tuple[float, float]
+    days: int
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def _intervals(samples: Sequence[_HasSample], blocked: set[int]) -> dict[tuple[int, int], float]:
+    """(start, end) -> the rise in used percent, for consecutive samples of one instance."""
+    found: dict[tuple[int, int], float] = {}
+    for a, b in itertools.pairwise(samples):
+        if a.used is None or b.used is None or a.reset_at is None or b.reset_at is None:
+            continue
+        if b.at <= a.at or b.at - a.at > MAX_GAP_MS or abs(a.reset_at - b.reset_at) > TOLERANCE_MS:
+            continue
+        if a.at in blocked:
+            continue
+        found[(a.at, b.at)] = max(0.0, float(b.used) - float(a.used))
+    return found
+
+
+def build_profile(history: Mapping[str, Sequence[_HasSample]], reference: str) -> Profile | None:
+    """The account's profile in ``reference`` points; None without two usable samples."""
+    blocked = {s.at for samples in history.values() for s in samples if s.used is not None and s.used >= 100}
+    ref = _intervals(history.get(reference) or (), blocked)
+    if not ref:
+        return None
+    use, exposure = [0.0] * WEEK_HOURS, [0.0] * WEEK_HOURS
+    per_day: dict[int, list[tuple[int, float, float]]] = {}
+    for (start, end), rise in ref.items():
+        hours = (end - start) / HOUR_MS
+        moment = start
+        while moment < end:
+            nxt = min(end, (moment // HOUR_MS + 1) * HOUR_MS)
+            share = (nxt - moment) / HOUR_MS
+            bucket = hour_of_week(moment)
+            use[bucket] += rise * share / hours
+            exposure[bucket] += share
+            per_day.setdefault(moment // DAY_MS, []).append((bucket, rise * share / hours, share))
+            moment = nxt
+    total_exposure = sum(exposure)
+    mean = sum(use) / total_exposure if total_exposure else 0.0
+    hod_use, hod_exp = [0.0] * 24, [0.0] * 24
+    for bucket in range(WEEK_HOURS):
+        hod_use[bucket % 24] += use[bucket]
+        hod_exp[bucket % 24] += exposure[bucket]
+    hod = [(hod_use[h] + SHRINK_HOUR * mean) / (hod_exp[h] + SHRINK_HOUR) for h in range(24)]
+    rates = tuple((use[b] + SHRINK_BUCKET * hod[b % 24]) / (exposure[b] + SHRINK_BUCKET) for b in range(WEEK_HOURS))
+    ratios: dict[str, float] = {}
+    for key, samples in history.items():
+        if key == reference:
+            continue
+        own = _intervals(samples, blocked)
+        both = [(own[span], rise) for span, rise in ref.items() if span in own]
+        ref_sum = sum(r for _o, r in both)
+        own_sum = sum(o for o, _r in both)
+        if ref_sum > 0 and own_sum > 0:
+            ratios[key] = own_sum / ref_sum
+    day_ratios = []
+    for parts in per_day.values():
+        predicted = sum(rates[b] * share for b, _rise, share in parts)
+        actual = sum(rise for _b, rise, _share in parts)
+        if predicted > 0.5:
+            day_ratios.append(actual / predicted)
+    spread = DEFAULT_SPREAD
+    if len(day_ratios) >= 3:
+        spread = (min(1.0, _quantile(day_ratios, 0.1)), max(1.0, _quantile(day_ratios, 0.9)))
+    starts = [s for s, _e in ref]
+    ends = [e for _s, e in ref]
+    return Profile(rates, mean, max(ends) - min(starts), ratios, spread, len(per_day))
+
+
+# --- playing forward -------------------------------------------------------------------
+
+
+@dataclass
+class Lane:
+    """One window in the simulation: its used percent, its reset (None: not begun), its
+    length (None: it does not begin again once reset) and its points per demand point."""
+
+    key: str
+    name: str
+    used: float
+    reset_at: int | None
+    length_ms: int | None
+    ratio: float
+    first_reset: int | None = None  # the current instance's reset, for its verdict
+    run_out: int | None = None  # the current (or first) instance runs out at
+    instance_reset: int | None = None  # ... and that instance resets at
+    instances: int = 0
+
+    def __post_init__(self) -> None:
+        self.first_reset = self.reset_at
+
+
+@dataclass
+class Played:
+    run_outs: dict[str, tuple[int | None, int | None]]  # key -> (run-out of the current instance, its reset)
+    blocked: list[tuple[int, int, str]] = field(default_factory=list)  # (from, until, window name)
+
+
+def _next_reset(lanes: Sequence[Lane], end: int) -> int:
+    return min((lane.reset_at for lane in lanes if lane.reset_at is not None), default=end)
+
+
+def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int, *, scale: float = 1.0) -> Played:
+    """Play the windows forward from ``start`` to ``end`` (see the module's rules)."""
+    t = start
+    blocked_from: int | None = None
+    blocked_by = ""
+    spans: list[tuple[int, int, str]] = []
+    next_reset = _next_reset(lanes, end)  # the resets are looked at only when one is due
+    maybe_full = True  # a lane may be at 100 % (only then are they looked at)
+    while t < end:
+        if t >= next_reset:
+            for lane in lanes:
+                if lane.reset_at is not None and t >= lane.reset_at:
+                    if lane.run_out is None and lane.instance_reset is None:
+                        lane.instance_reset = lane.reset_at  # the current instance lasted
+                    lane.used, lane.reset_at = 0.0, None
+            next_reset = _next_reset(lanes, end)
+        full = [lane for lane in lanes if lane.used >= 100] if maybe_full else None
+        if full:
+            if blocked_from is None:
+                blocked_from = t
+            blocked_by = max(full, key=lambda lane: lane.reset_at or end).name
+            frees = min(max(lane.reset_at or end for lane in full), end)
+            t = frees if frees > t else t + STEP_MS
+            continue
+        maybe_full = False
+        if blocked_from is not None:
+            spans.append((blocked_from, t, blocked_by))
+            blocked_from = None
+        step = STEP_MS if end - t > STEP_MS else end - t
+        rate = demand(t) * scale * step / HOUR_MS
+        if rate <= 0:
+            t += step
+            continue
+        fraction = 1.0
+        for lane in lanes:
+            rise = rate * lane.ratio
+            if rise > 0 and lane.used + rise >= 100:
+                fraction = min(fraction, (100 - lane.used) / rise)
+        for lane in lanes:
+            if lane.ratio <= 0:
+                continue
+            if lane.reset_at is None and lane.length_ms is not None:
+                lane.reset_at = t + lane.length_ms  # a fresh window begins at this use
+                lane.instances += 1
+                next_reset = min(next_reset, lane.reset_at)
+            elif lane.reset_at is None:
+                continue
+            used = lane.used + rate * lane.ratio * fraction
+            lane.used = used if used < 100.0 else 100.0
+            if lane.used >= 100 - 1e-9:
+                lane.used = 100.0
+                maybe_full = True
+                if lane.run_out is None and lane.instance_reset is None:
+                    lane.run_out = t + round(step * fraction)
+                    lane.instance_reset = lane.reset_at
+        t += step if fraction >= 1.0 else max(1, round(step * fraction))
+    if blocked_from is not None:
+        spans.append((blocked_from, end, blocked_by))
+    return Played({lane.key: (lane.run_out, lane.instance_reset) for lane in lanes}, spans)
