@@ -35,7 +35,8 @@ from typing import Any
 
 import orjson
 
-from pipeline.forecast import HOUR_MS, history_since, pool_forecast
+from pipeline.forecast import HOUR_MS, history_since
+from pipeline.forecast_pool import pool_forecast
 from pipeline.history.store import HistoryStore
 from testkit import usage_sim
 from testkit.forecast_baselines import BASELINES

@@ -11,7 +11,7 @@
 
 Each takes an account record, ``now`` and the account's history (window key -> samples)
 and returns the account's ``forecast`` in the old shape (no ``blocked`` spans), so
-:func:`pipeline.forecast.pool_forecast` treats it as the old pool did.
+:func:`pipeline.forecast_pool.pool_forecast` treats it as the old pool did.
 """
 
 from __future__ import annotations

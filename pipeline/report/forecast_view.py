@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 
 from pipeline import __version__
-from pipeline.forecast import VERDICTS, forecast_account, horizon_end, pool_forecast
+from pipeline.forecast import VERDICTS, forecast_account, horizon_end
+from pipeline.forecast_pool import pool_forecast
 from pipeline.humanize import duration, utc_stamp
 from pipeline.report.markdown import code
 from pipeline.report.markdown import text as md_text

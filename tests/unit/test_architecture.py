@@ -27,6 +27,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.scoring",
         "pipeline.choosing",
         "pipeline.forecast",
+        "pipeline.forecast_pool",
         "pipeline.history",
     ),
     (

@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.clock import parse_duration, parse_time
 from pipeline.errors import ConfigError
-from pipeline.forecast import Sample, forecast_account, history_since, pool_forecast, window_key
+from pipeline.forecast import Sample, forecast_account, history_since, window_key
+from pipeline.forecast_pool import pool_forecast
 from pipeline.scoring import score_account
 
 NOW = 1772548200000  # 2026-03-03T14:30:00Z
