@@ -305,7 +305,13 @@ def unchanged(path: Path, expected: Seen | None) -> bool:
     return same(expected, read_seen(path))
 
 
-def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: int = 0o600) -> bool:
+def update(
+    path: Path,
+    change: Callable[[bytes | None], bytes | None],
+    *,
+    mode: int = 0o600,
+    rescue: Callable[[bytes, bytes, bytes | None], bytes] | None = None,
+) -> bool:
     """Apply ``change`` to the bytes of ``path`` (None when it does not exist) and write what it
     returns, keeping every change another process makes meanwhile (see the module docstring).
     ``change`` may run more than once, each time on the file as it is then, and returns None
@@ -315,13 +321,20 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
     file that keeps changing faster than that (another program saving in a tight loop) gets
     attempts with a shorter window: the fsync follows the swap instead, and the displaced
     old file is kept until it is done. Attempts go on, with a small random pause, for
-    :data:`BUDGET_S` seconds, then the write fails loudly (the token journal keeps tokens)."""
+    :data:`BUDGET_S` seconds, then the write fails loudly (the token journal keeps tokens).
+
+    ``rescue(new, theirs, ours)``: when another writer's file came in between our check and
+    our swap, ours was in place for a moment, and that writer may have read it and saved its
+    next file on top of it, without what it had added. Each later attempt hands what we are
+    about to write, the other writer's file (``theirs``) and the file we had merged with
+    (``ours``) to ``rescue``, which puts back what ``theirs`` added and ``new`` lacks."""
     folder = path.parent
     with locked(folder):
         remove_dead_temps(folder)
         expected = read_seen(path)
         base = expected.data if expected is not None else None
         pending: Path | None = None  # another writer's file we displaced and must merge
+        witnessed: list[tuple[bytes, bytes | None]] = []  # (their file, ours) whenever ours stood in theirs' place
         deadline = time.monotonic() + BUDGET_S
         attempt = 0
         try:
@@ -332,6 +345,9 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                     if pending is None:
                         return False
                     new = base if base is not None else b""  # put the other writer's file back
+                elif rescue is not None:
+                    for theirs, ours in witnessed:
+                        new = rescue(new, theirs, ours)
                 safe = attempt <= SAFE_ATTEMPTS
                 temp, fd = _temp_file(path, new, mode, sync=safe)
                 try:
@@ -371,6 +387,9 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                         os.close(fd)
                         _unlink(temp)
                         fsync_dir(folder)
+                        came = read_seen(path)
+                        if came is not None:
+                            witnessed.append((came.data, base))
                         expected = read_seen(path)
                         base = expected.data if expected is not None else None
                         continue
@@ -393,6 +412,7 @@ def update(path: Path, change: Callable[[bytes | None], bytes | None], *, mode: 
                     _unlink(temp)
                     return True
                 pending = temp
+                witnessed.append((displaced.data, base))
                 base = displaced.data
                 expected = read_seen(path)  # ours, unless yet another writer came
         finally:

@@ -170,8 +170,37 @@ def apply(target: Target, rotations: Mapping[str, Rotation], now_ms: int) -> App
             data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return _dump(data)
 
-    atomic.update(target.path, change)
+    atomic.update(target.path, change, rescue=None if target.kind == CODEX_CLI else _rescue_added)
     return result
+
+
+def _account_key(record: Mapping[str, Any]) -> str | None:
+    return _nonblank(record.get("accountId")) or _nonblank(record.get("email"))
+
+
+def _rescue_added(new: bytes, theirs: bytes, ours: bytes | None) -> bytes:
+    """``new`` with the accounts another writer had added in ``theirs`` (absent from ``ours``,
+    the file we had merged with) put back where ``new`` lacks them: that writer may have read
+    our file in the moment it stood in place of its own, and saved without them. Accounts are
+    known by their accountId (else e-mail); one with neither is left as it is."""
+    try:
+        data, their_data = json.loads(new), json.loads(theirs)
+        our_data = json.loads(ours) if ours is not None else None
+    except ValueError:  # not JSON (or not UTF-8): nothing we can put back
+        return new
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    their_accounts = their_data.get("accounts") if isinstance(their_data, dict) else None
+    if not isinstance(accounts, list) or not isinstance(their_accounts, list):
+        return new
+    known = {_account_key(a) for a in records("accounts", our_data)} if our_data is not None else set()
+    present = {_account_key(a) for a in records("accounts", data)}
+    added = [
+        a for a in records("accounts", their_data) if (k := _account_key(a)) and k not in known and k not in present
+    ]
+    if not added:
+        return new
+    accounts.extend(added)
+    return _dump(data)
 
 
 def held(target: Target) -> list[tuple[str, dict[str, Any]]]:
