@@ -387,10 +387,9 @@ def update(
                         os.close(fd)
                         _unlink(temp)
                         fsync_dir(folder)
-                        came = read_seen(path)
-                        if came is not None:
-                            witnessed.append((came.data, base))
                         expected = read_seen(path)
+                        if expected is not None:
+                            witnessed.append((expected.data, base))  # theirs, and what ours was made from
                         base = expected.data if expected is not None else None
                         continue
                     _finish(fd, safe)

@@ -170,7 +170,10 @@ def apply(target: Target, rotations: Mapping[str, Rotation], now_ms: int) -> App
             data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return _dump(data)
 
-    atomic.update(target.path, change, rescue=None if target.kind == CODEX_CLI else _rescue_added)
+    def rescue(new: bytes, theirs: bytes, ours: bytes | None) -> bytes:
+        return _rescue_added(target.kind, new, theirs, ours)
+
+    atomic.update(target.path, change, rescue=None if target.kind == CODEX_CLI else rescue)
     return result
 
 
@@ -178,7 +181,7 @@ def _account_key(record: Mapping[str, Any]) -> str | None:
     return _nonblank(record.get("accountId")) or _nonblank(record.get("email"))
 
 
-def _rescue_added(new: bytes, theirs: bytes, ours: bytes | None) -> bytes:
+def _rescue_added(kind: str, new: bytes, theirs: bytes, ours: bytes | None) -> bytes:
     """``new`` with the accounts another writer had added in ``theirs`` (absent from ``ours``,
     the file we had merged with) put back where ``new`` lacks them: that writer may have read
     our file in the moment it stood in place of its own, and saved without them. Accounts are

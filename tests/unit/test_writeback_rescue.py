@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline.live.writeback import _rescue_added
+from pipeline.live.writeback import ACCOUNTS, _rescue_added
 
 
 def doc(*accounts: dict[str, Any]) -> bytes:
@@ -27,22 +27,22 @@ def accounts(data: bytes) -> list[dict[str, Any]]:
 
 def test_an_account_the_other_writer_added_is_put_back() -> None:
     ours, theirs, new = doc(ANN), doc(ANN_USED, BEN), doc(ANN_ROTATED)
-    assert accounts(_rescue_added(new, theirs, ours)) == [ANN_ROTATED, BEN]
+    assert accounts(_rescue_added(ACCOUNTS, new, theirs, ours)) == [ANN_ROTATED, BEN]
 
 
 def test_a_changed_account_is_not_added_twice_and_ours_keeps_its_tokens() -> None:
     ours, theirs, new = doc(ANN), doc(ANN_USED), doc(ANN_ROTATED)
-    assert _rescue_added(new, theirs, ours) == new
+    assert _rescue_added(ACCOUNTS, new, theirs, ours) == new
 
 
 def test_an_account_already_there_or_without_a_key_is_left_alone() -> None:
     keyless = {"refreshToken": "rt_x"}
     ours, theirs = doc(ANN), doc(ANN, BEN, keyless)
     new = doc(ANN_ROTATED, BEN)
-    assert _rescue_added(new, theirs, ours) == new
+    assert _rescue_added(ACCOUNTS, new, theirs, ours) == new
 
 
 def test_what_is_not_an_accounts_file_is_left_as_it_is() -> None:
-    assert _rescue_added(b"not json", doc(BEN), doc(ANN)) == b"not json"
-    assert _rescue_added(doc(ANN), b"\xff", doc(ANN)) == doc(ANN)
-    assert _rescue_added(doc(ANN), b'{"accounts": 3}', None) == doc(ANN)
+    assert _rescue_added(ACCOUNTS, b"not json", doc(BEN), doc(ANN)) == b"not json"
+    assert _rescue_added(ACCOUNTS, doc(ANN), b"\xff", doc(ANN)) == doc(ANN)
+    assert _rescue_added(ACCOUNTS, doc(ANN), b'{"accounts": 3}', None) == doc(ANN)
