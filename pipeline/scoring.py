@@ -10,6 +10,13 @@ from pipeline.records import Record
 SCORE_FIELDS = ("status", "healthScore", "rateLimited", "rateLimitResetAt", "reasons", "factors", "annotations")
 
 
+def is_scored(record: Record) -> bool:
+    """Whether ``score`` has been here: a status and a whole-number health score (a record
+    with only one of them, or a score of the wrong type, is scored again)."""
+    score = record.get("healthScore")
+    return "status" in record and isinstance(score, int) and not isinstance(score, bool)
+
+
 def score_account(record: Record, now: int, model: str) -> Record:
     result = assess(record, now, model)
     scored = dict(record)  # a copy in the record's own order, less what scoring writes anew

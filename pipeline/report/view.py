@@ -14,7 +14,7 @@ from pipeline.plain import Plain
 from pipeline.pool_record import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
-from pipeline.scoring import score_account
+from pipeline.scoring import is_scored, score_account
 
 
 class AccountView(Plain):
@@ -147,13 +147,6 @@ def _shown(record: Record, explain: bool) -> Record:
     return kept
 
 
-def _scored(record: Record) -> bool:
-    """Whether ``score`` has been here: a status and a whole-number health score (a record
-    with only one of them, or a score of the wrong type, is scored again)."""
-    score = record.get("healthScore")
-    return "status" in record and isinstance(score, int) and not isinstance(score, bool)
-
-
 def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None, explain: bool = True) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
     works) and a missing recommendation is made here, with the same code as the stages.
@@ -168,7 +161,7 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
         if kind == "pool" and pool is None:
             pool = record
         elif kind == "account":  # a scored one is slimmed at once; others once scored, below
-            accounts.append(_shown(record, explain) if _scored(record) else record)
+            accounts.append(_shown(record, explain) if is_scored(record) else record)
         elif kind == "flagged":
             flagged.append(record)
         elif kind == "recommendation":
@@ -180,7 +173,7 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
     probe = (pool or {}).get("probe") or {}
     mode: Mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL
-    accounts = [a if _scored(a) else _shown(score_account(a, now, model), explain) for a in accounts]
+    accounts = [a if is_scored(a) else _shown(score_account(a, now, model), explain) for a in accounts]
     if recommendation is None:  # choosing reads only what _shown keeps
         recommendation = make_recommendation(accounts, now, len(flagged))
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))

@@ -18,7 +18,7 @@ from typing import Any
 from pipeline.forecast import History, forecast_account, history_since, horizon_end
 from pipeline.history.samples import account_key
 from pipeline.records import DEFAULT_MODEL
-from pipeline.scoring import score_account
+from pipeline.scoring import is_scored, score_account
 
 Record = dict[str, Any]
 HistoryLoader = Callable[[str, int], History]  # account key, since -> window samples
@@ -46,7 +46,7 @@ def forecast(
                 "forecast": {"generatedAt": now, "horizonEnd": end, "minHealthy": min_healthy},
             }
         elif kind == "account":
-            scored = record if "status" in record else score_account(record, now, current_model)
+            scored = record if is_scored(record) else score_account(record, now, current_model)
             samples = history(account_key(record), history_since(record, now)) if history is not None else None
             record = {**record, "forecast": forecast_account(scored, now, samples, end)}
         yield record
