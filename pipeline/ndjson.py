@@ -82,9 +82,14 @@ SPREAD_DOCUMENT = (
 )
 
 
+def is_forecast_document(document: Record) -> bool:
+    """``forecast --json``'s document (a horizon, no summary), as against a HealthReport."""
+    return "horizon" in document and "summary" not in document
+
+
 def _document_advice(record: Record) -> str:
     """What a whole document fed to a stage is, and what reads it instead."""
-    if "horizon" in record and "summary" not in record:
+    if is_forecast_document(record):
         return (
             "a forecast document (forecast --json), not records: for the forecast as a stage, "
             "collect | forecast -i - | render --view forecast"

@@ -24,6 +24,7 @@ from pipeline.cli.options import (
     FORECAST_FORMATS,
     AliasOption,
     OctalMode,
+    StageOutput,
     dir_option,
     history_options,
     horizon_option,
@@ -138,17 +139,9 @@ def forecast(
             raise click.UsageError(
                 "with --input, forecast is a stage: it writes records (render them with render --view forecast)"
             )
-        if out_path is None or out_path == "-":
-            with click.open_file("-", "wb") as output_file:
-                run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
-            return
-        from pipeline.output import AtomicStream
-
-        records_file = AtomicStream(out_path)  # private (0600) and whole, as the other stages' -o
-        try:
-            run_forecast_stage(input_file, records_file, now, model, history.path, horizon_ms, min_healthy)  # type: ignore[arg-type]
-        finally:
-            records_file.discard()  # nothing once committed; a failed run leaves the old file
+        # the stages' own -o: stdout for -, else private (0600) and whole, the old file kept on failure
+        output_file = StageOutput().convert(out_path or "-", None, click.get_current_context())
+        run_forecast_stage(input_file, output_file, now, model, history.path, horizon_ms, min_healthy)
         return
     fmt = pick_format(fmt, as_json)
     check_live_clock(now, live)

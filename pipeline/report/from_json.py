@@ -42,7 +42,9 @@ def health_report_document(data: bytes, source: str) -> Record | None:
         return None  # several records (NDJSON), or a broken first record: the stream reader says which
     if not isinstance(document, dict) or "kind" in document or "generatedAt" not in document:
         return None
-    if "horizon" in document and "summary" not in document:
+    from pipeline.ndjson import is_forecast_document
+
+    if is_forecast_document(document):
         raise InvalidInput(
             source,
             1,
