@@ -16,10 +16,10 @@ order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from pipeline import quota as q
 from pipeline.humanize import duration
+from pipeline.plain import Frozen
 from pipeline.records import USABLE_STATUSES, Record
 
 
@@ -208,14 +208,19 @@ def recommendation(accounts: Iterable[Record], now: int, flagged: int = 0) -> Re
     return chooser.recommendation()
 
 
-@dataclass(frozen=True, slots=True)
-class Outlook:
+class Outlook(Frozen):
     """What the forecast knows of an account usable now: its verdict to the horizon, when it
     runs out and the window that binds it."""
 
+    __slots__ = ("binding", "run_out", "verdict")
     verdict: str
     run_out: int | None
     binding: str | None
+
+    def __init__(self, verdict: str, run_out: int | None, binding: str | None) -> None:
+        object.__setattr__(self, "verdict", verdict)
+        object.__setattr__(self, "run_out", run_out)
+        object.__setattr__(self, "binding", binding)
 
 
 _OUTLOOK_ORDER = {"lasts": 0, "unknown": 1, "runs-out": 2}
