@@ -17,7 +17,6 @@ never enter a record.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from pipeline.clock import Clock, now_ms
 from pipeline.errors import InvalidInput
 from pipeline.live import DEFAULT_CONCURRENCY, backend, endpoints
 from pipeline.live.recovery import PENDING_SUFFIX, pending_text
@@ -74,7 +74,7 @@ class Prober:
     options: ProbeOptions
     env: Mapping[str, str]
     client: httpx.Client | None = None
-    clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+    clock: Clock = now_ms
     pool_loader: Callable[[Record], Pool] | None = None
     progress: Callable[[int, int, int], None] | None = None
     failures: list[str] = field(default_factory=list)
