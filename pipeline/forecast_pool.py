@@ -9,8 +9,7 @@ from typing import Any
 
 from pipeline.choosing import Outlook, choose_ahead
 from pipeline.forecast import UNUSABLE_STATUSES
-
-Record = dict[str, Any]
+from pipeline.records import Record
 
 
 def _blocked(account: Record, now: int, end: int) -> list[tuple[int, int]] | None:

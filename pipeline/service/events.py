@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.records import account_key
+from pipeline.records import Status, account_key
 from pipeline.report.view import View
 from pipeline.report.wording import flagged_name
 
@@ -48,7 +48,7 @@ class AccountState:
     account_id: str | None
     email: str | None
     name: str
-    status: str
+    status: Status
     rate_limited: bool
     rate_limit_reset_at: int | None
     windows: dict[str, WindowState] = field(default_factory=dict)

@@ -34,15 +34,13 @@ from pipeline.live.side_files import SideUpdates, save_side_files
 from pipeline.live.tokens import Failure, Source, TokenKeeper
 from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
-from pipeline.records import DEFAULT_MODEL, ProbeMethod
+from pipeline.records import DEFAULT_MODEL, ProbeMethod, Record
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 from pipeline.visible import visible_or_none
-
-Record = dict[str, Any]
 
 
 @dataclass
