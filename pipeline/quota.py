@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.records import QuotaWindow
 
 FIVE_HOURS = 300
 DAY = 1440
@@ -96,7 +99,7 @@ def window_label(minutes: int | None) -> str:
     return f"{minutes}m"
 
 
-def is_stale(window: dict[str, Any], sampled_at: int | None, now: int) -> bool:
+def is_stale(window: QuotaWindow, sampled_at: int | None, now: int) -> bool:
     """A sample is stale once its window has reset: after ``resetAt``, or, without one,
     a whole window length after it was taken."""
     reset = window.get("resetAt")
@@ -155,7 +158,7 @@ def spend_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
     return result
 
 
-def _window(raw: dict[str, Any], sampled: int | None, now: int) -> Window:
+def _window(raw: QuotaWindow, sampled: int | None, now: int) -> Window:
     return Window(raw.get("windowMinutes"), raw.get("usedPercent"), raw.get("resetAt"), is_stale(raw, sampled, now))
 
 

@@ -10,10 +10,13 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.numbers import real, whole
 from pipeline.vocabulary import amount, display_name, holds_secret, known_code, plan_code, upstream_code
+
+if TYPE_CHECKING:
+    from pipeline.records import QuotaWindow
 
 code = known_code
 # A limit family named by a header (x-codex-<family>-primary-used-percent): short words.
@@ -72,7 +75,7 @@ def _plain(value: float | None) -> float | int | None:
 # --- the usage JSON (GET /wham/usage) ---------------------------------------------------
 
 
-def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
+def _window(raw: Any, now_ms: int) -> QuotaWindow | None:
     if not isinstance(raw, dict):
         return None
     seconds = real(raw.get("limit_window_seconds"))
@@ -93,7 +96,7 @@ def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
     return {"windowMinutes": minutes, "usedPercent": _plain(used), "resetAt": reset}
 
 
-def _windows(rate: Any, now_ms: int) -> list[dict[str, Any]]:
+def _windows(rate: Any, now_ms: int) -> list[QuotaWindow]:
     if not isinstance(rate, dict):
         return []
     return [
@@ -289,7 +292,7 @@ def reset_of_429(body: Any, now_ms: int) -> int | None:
 # --- the x-codex-* headers (POST /codex/responses) ---------------------------------------
 
 
-def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> dict[str, Any] | None:
+def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> QuotaWindow | None:
     try:
         used = float(headers[f"{prefix}-used-percent"])
     except (KeyError, ValueError):
@@ -325,7 +328,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
     if not families:
         return None
 
-    def windows(family: str) -> list[dict[str, Any]]:
+    def windows(family: str) -> list[QuotaWindow]:
         base = f"x-codex-{family}-" if family else "x-codex-"
         return [
             w
