@@ -68,6 +68,20 @@ if TYPE_CHECKING:
         lastRefreshAt: int | None
         lastRefreshSource: str | None
 
+    class ProbeFacts(TypedDict, total=False):
+        """What the live probe did for one account (``probeOutcome`` in schemas/account.json)."""
+
+        outcome: ProbeOutcome
+        method: ProbeMethod | None
+        model: str | None
+        httpStatus: int | None
+        latencyMs: int | None
+        at: int | None
+        errorCode: str | None
+        detail: str | None
+        refreshed: bool
+        resetAt: int | None
+
     class PoolRecord(TypedDict, total=False):
         kind: Literal["pool"]
         schemaVersion: int
@@ -94,7 +108,7 @@ if TYPE_CHECKING:
         token: TokenFacts
         rateLimit: dict[str, Any]
         quota: Quota | None
-        probe: dict[str, Any] | None
+        probe: ProbeFacts | None
         status: Status
         healthScore: int
         rateLimited: bool

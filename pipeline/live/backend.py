@@ -12,13 +12,14 @@ import httpx
 
 from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import error_code, header_quota, json_body, reset_of_429, usage_quota
+from pipeline.records import ProbeOutcome
 from pipeline.scrubbing import remember
 from pipeline.vocabulary import is_generic
 
 
 @dataclass(frozen=True)
 class Probed:
-    outcome: str  # ok | rate-limited | auth-failed | timeout | network-error | http-error
+    outcome: ProbeOutcome  # ok | rate-limited | auth-failed | timeout | network-error | http-error
     status: int | None
     latency_ms: int
     code: str | None = None
