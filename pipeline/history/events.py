@@ -21,9 +21,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.history.checks import StoredWindow
 
 Row = dict[str, Any]
+"""An event (or a day's row) as written out."""
 TOLERANCE_MS = 5 * 60_000
 BROKEN_OUTCOMES = ("refresh-failed",)  # a refused usage read alone is weak evidence
 
@@ -77,7 +81,7 @@ def pair_events(prev: Row, cur: Row) -> list[Row]:
     return events
 
 
-def _window_events(old: Row, new: Row, at: int, row: Row) -> list[Row]:
+def _window_events(old: StoredWindow, new: StoredWindow, at: int, row: Row) -> list[Row]:
     r1, r2 = old.get("resetAt"), new.get("resetAt")
     u1, u2 = old.get("usedPercent"), new.get("usedPercent")
     if r1 is None or r2 is None:
@@ -205,7 +209,7 @@ def sample_rows(observations: Iterable[Row], account: str | None = None) -> list
             "creditsBalance": obs.get("credits_balance"),
             "resetCredits": obs.get("reset_credits"),
         }
-        windows = obs.get("windows") or [None]
+        windows: Sequence[StoredWindow | None] = obs.get("windows") or [None]
         for window in windows:
             rows.append(
                 {
