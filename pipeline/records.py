@@ -51,15 +51,45 @@ if TYPE_CHECKING:
         usedPercent: float | None
         resetAt: int | None
 
+    class QuotaLimit(TypedDict, total=False):
+        """A per-model limit family (``limit`` in schemas/common.json)."""
+
+        limitId: str
+        limitName: str | None
+        limitReached: bool | None
+        windows: list[QuotaWindow]
+
+    class SpendLimit(TypedDict, total=False):
+        limitType: str
+        usedPercent: float | None
+        remainingPercent: float | None
+        resetAt: int | None
+        windowMinutes: int | None
+
+    class SpendControl(TypedDict, total=False):
+        reached: bool | None
+        reachedLimitType: str | None
+        limits: list[SpendLimit]
+
     class Quota(TypedDict, total=False):
+        """An account's quota facts (``quota`` in schemas/common.json)."""
+
         source: Literal["live", "cache"]
         sampledAt: int | None
         httpStatus: int | None
         model: str | None
         planType: str | None
         limitReached: bool | None
+        limitReachedType: str | None
         windows: list[QuotaWindow]
         credits: dict[str, Any] | None
+        modelLimit: QuotaLimit | None
+        additionalLimits: list[QuotaLimit]
+        reserve: QuotaLimit | None
+        modelBlocked: bool | None
+        modelAvailableAt: int | None
+        spendControl: SpendControl | None
+        resetCredits: dict[str, Any] | None
 
     class TokenFacts(TypedDict, total=False):
         hasAccessToken: bool
