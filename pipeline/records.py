@@ -3,8 +3,11 @@ probe outcomes, the modes, the formats and the default model.
 
 Records travel as plain JSON objects (``dict[str, Any]``, :data:`Record`), because every stage
 reads them from and writes them to NDJSON. The TypedDicts below say which fields each kind
-carries; the published JSON Schemas in ``pipeline/schemas/`` remain the contract, and
-``tests/unit/test_records.py`` keeps the literals here equal to the schemas' enumerations.
+carries, and the parts of a record that are built in one place and read in others (a quota
+window, the quota, the token facts, the probe outcome) go by them; the published JSON Schemas
+in ``pipeline/schemas/`` remain the contract: ``tests/unit/test_records.py`` keeps each
+TypedDict's fields equal to its schema's, and ``tests/unit/test_architecture.py`` the
+literals here equal to the schemas' enumerations.
 """
 
 from __future__ import annotations
@@ -117,17 +120,25 @@ if TYPE_CHECKING:
         schemaVersion: int
         collectedAt: int
         source: str
+        dir: str | None
         storage: dict[str, Any]
         flaggedStorage: dict[str, Any]
+        quotaCache: dict[str, Any]
         currentIndex: int | None
+        accountCount: int
+        flaggedCount: int
         probe: dict[str, Any] | None
         warnings: list[str]
+        forecast: dict[str, Any]
+        project: dict[str, Any]
+        annotations: dict[str, Any]
 
     class AccountRecord(TypedDict, total=False):
         kind: Literal["account"]
         index: int
         accountId: str | None
         email: str | None
+        emailSource: Literal["stored", "token"] | None
         label: str | None
         workspace: str | None
         enabled: bool
@@ -137,7 +148,10 @@ if TYPE_CHECKING:
         plan: str | None
         token: TokenFacts
         rateLimit: dict[str, Any]
+        authInvalidatedAt: int | None
+        authInvalidationErrorCode: str | None
         quota: Quota | None
+        resetCreditDetails: dict[str, Any] | None
         probe: ProbeFacts | None
         status: Status
         healthScore: int
@@ -145,17 +159,22 @@ if TYPE_CHECKING:
         rateLimitResetAt: int | None
         reasons: list[str]
         factors: list[dict[str, Any]]
+        forecast: dict[str, Any]
+        annotations: dict[str, Any]
 
     class FlaggedRecord(TypedDict, total=False):
         kind: Literal["flagged"]
         index: int
         accountId: str | None
         email: str | None
+        label: str | None
         flaggedAt: int | None
         flaggedReason: str | None
+        lastError: str | None
         lastVerified: int | None
         verificationCount: int
         verification: dict[str, Any] | None
+        annotations: dict[str, Any]
 
     class RecommendationRecord(TypedDict, total=False):
         kind: Literal["recommendation"]
@@ -165,6 +184,7 @@ if TYPE_CHECKING:
         reasoning: str
         usableCount: int
         nextAvailableAt: int | None
+        annotations: dict[str, Any]
 
 
 def identity_key(account_id: str | None, email: str | None) -> str:
