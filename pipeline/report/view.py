@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
@@ -14,6 +14,9 @@ from pipeline.plain import Plain
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
 from pipeline.scoring import is_scored, score_account
+
+if TYPE_CHECKING:
+    from pipeline.records import Quota
 
 
 class AccountView(Plain):
@@ -59,7 +62,7 @@ class AccountView(Plain):
         return list(self.record.get("reasons") or [])
 
     @property
-    def quota(self) -> Record | None:
+    def quota(self) -> Quota | None:
         return self.record.get("quota")
 
 
