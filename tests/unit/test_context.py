@@ -3,6 +3,8 @@ stages apply it: ``--now``, else the stream's own time, else the clock."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.context import RunContext, run_instant
@@ -10,6 +12,7 @@ from pipeline.errors import ConfigError
 from pipeline.records import Record
 from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
+from testkit.poolkit import SEED_NOW
 
 NOW = 1_772_548_200_000
 CLOCK = 1_800_000_000_000
@@ -65,3 +68,20 @@ def test_score_and_recommend_date_a_stream_by_its_pool_record() -> None:
     assert dated[-1]["reasoning"].endswith("frees up in 1h 0m") and dated[-1]["nextAvailableAt"] == NOW + HOUR
     later = list(recommend(score([pool(NOW), dict(account)], now=NOW + 2 * HOUR), now=NOW + 2 * HOUR))
     assert later[1]["status"] == "healthy" and later[-1]["reasoning"] == "Only usable account"
+
+
+def test_the_context_clock_dates_a_whole_run(seed_pool: Path) -> None:
+    from pipeline.in_process import report_view
+
+    env = {"CODEX_MULTI_AUTH_DIR": str(seed_pool)}
+    reads: list[int] = []
+
+    def fixed() -> int:
+        reads.append(SEED_NOW)
+        return SEED_NOW
+
+    view = report_view(env=env, context=RunContext(None, clock=fixed)).view
+    assert view.generated_at == SEED_NOW, "no wall clock but the context's"
+    assert len(reads) == 2, "read when the pool is read and again for the report's time"
+    pinned = report_view(env=env, context=RunContext(SEED_NOW + HOUR, clock=fixed)).view
+    assert pinned.generated_at == SEED_NOW + HOUR and len(reads) == 2, "--now given: the clock is not read"
