@@ -12,7 +12,7 @@ literals here equal to the schemas' enumerations.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeGuard, get_args
 
 Record = dict[str, Any]
 """One record of the stream, as read from or written to NDJSON."""
@@ -23,6 +23,12 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 Status = Literal["healthy", "warning", "rate-limited", "disabled", "error"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 """Every status, in the order the reports list them."""
+
+
+def is_status(value: object) -> TypeGuard[Status]:
+    """Whether ``value`` is one of the statuses (:data:`STATUSES`)."""
+    return value in STATUSES
+
 
 USABLE_STATUSES: frozenset[Status] = frozenset({"healthy", "warning"})
 """The statuses an account may have and still be recommended."""
