@@ -16,11 +16,15 @@ order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from pipeline import quota as q
 from pipeline.humanize import duration
 from pipeline.plain import Frozen
-from pipeline.records import USABLE_STATUSES, Record
+from pipeline.records import USABLE_STATUSES, Record, as_record
+
+if TYPE_CHECKING:
+    from pipeline.records import RecommendationRecord
 
 
 class Candidate:
@@ -129,13 +133,15 @@ class Chooser:
         elif self.runner is None or key < self.runner.key:
             self.runner = candidate
 
-    def recommendation(self) -> Record:
+    def recommendation(self) -> RecommendationRecord:
         best = self.best
         if best is None:
             return self._none_usable()
         return {
             "kind": "recommendation",
-            **best.chosen(),
+            "index": best.index,
+            "accountId": best.account_id,
+            "email": best.email,
             "reasoning": self._why(best),
             "usableCount": self.usable,
             "nextAvailableAt": None,
@@ -162,8 +168,8 @@ class Chooser:
             parts.append("already the current account" if current_decides else "first in pool order")
         return ", ".join(parts)
 
-    def _none_usable(self) -> Record:
-        advice: Record = {
+    def _none_usable(self) -> RecommendationRecord:
+        advice: RecommendationRecord = {
             "kind": "recommendation",
             "index": None,
             "accountId": None,
@@ -205,7 +211,7 @@ def recommendation(accounts: Iterable[Record], now: int, flagged: int = 0) -> Re
     chooser.flagged = flagged
     for account in accounts:
         chooser.add(account)
-    return chooser.recommendation()
+    return as_record(chooser.recommendation())
 
 
 class Outlook(Frozen):

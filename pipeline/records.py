@@ -12,7 +12,8 @@ literals here equal to the schemas' enumerations.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeGuard, get_args
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeGuard, cast, get_args
 
 Record = dict[str, Any]
 """One record of the stream, as read from or written to NDJSON."""
@@ -191,6 +192,12 @@ if TYPE_CHECKING:
         usableCount: int
         nextAvailableAt: int | None
         annotations: dict[str, Any]
+
+
+def as_record(typed: Mapping[str, object]) -> Record:
+    """A record built typed (one of the TypedDicts above) as the stream carries it: the same
+    dict, for the stages and the NDJSON writer."""
+    return cast(Record, typed)
 
 
 def identity_key(account_id: str | None, email: str | None) -> str:

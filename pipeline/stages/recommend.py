@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from pipeline.choosing import Chooser
 from pipeline.context import run_instant
-from pipeline.records import Record
+from pipeline.records import Record, as_record
 
 
 def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
@@ -41,4 +41,4 @@ def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]
     if chooser is None:
         chooser = Chooser(run_instant(now, pool))
     chooser.flagged = flagged
-    yield chooser.recommendation()
+    yield as_record(chooser.recommendation())
