@@ -50,10 +50,6 @@ class Candidate:
         # The tie-breaks, for every caller: the best health score, the current account, pool order.
         self.key: tuple[int, ...] = (*lead, -self.score, 0 if self.current else 1, self.index)
 
-    def chosen(self) -> Record:
-        """The chosen account's identity, as the recommendation and the forecast name it."""
-        return {"index": self.index, "accountId": self.account_id, "email": self.email}
-
 
 class _Top2:
     """The largest value seen, how often, and the largest one below it."""
@@ -252,7 +248,13 @@ def choose_ahead(accounts: Sequence[Record], outlooks: Sequence[Outlook]) -> Rec
         reasoning = f"every usable account runs out before a reset; this one lasts longest ({outlook.binding})"
     else:
         reasoning = "usable now; too little data to forecast the others better"
-    return {**best.chosen(), "verdict": verdict, "reasoning": reasoning}
+    return {
+        "index": best.index,
+        "accountId": best.account_id,
+        "email": best.email,
+        "verdict": verdict,
+        "reasoning": reasoning,
+    }
 
 
 def _name(account: Record) -> str:
