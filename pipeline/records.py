@@ -169,6 +169,16 @@ if TYPE_CHECKING:
         forecast: dict[str, Any]
         annotations: dict[str, Any]
 
+    class Verification(TypedDict, total=False):
+        """A flagged account's re-verification in a live run (``verification`` in
+        schemas/flagged.json)."""
+
+        outcome: Literal["works-again", "still-broken", "failed", "skipped"]
+        at: int | None
+        httpStatus: int | None
+        errorCode: str | None
+        detail: str | None
+
     class FlaggedRecord(TypedDict, total=False):
         kind: Literal["flagged"]
         index: int
@@ -180,7 +190,7 @@ if TYPE_CHECKING:
         lastError: str | None
         lastVerified: int | None
         verificationCount: int
-        verification: dict[str, Any] | None
+        verification: Verification | None
         annotations: dict[str, Any]
 
     class RecommendationRecord(TypedDict, total=False):

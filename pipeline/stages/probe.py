@@ -37,7 +37,7 @@ from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod, ProbeOutcome, Record
 
 if TYPE_CHECKING:
-    from pipeline.records import ProbeFacts
+    from pipeline.records import ProbeFacts, Verification
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts
@@ -234,16 +234,12 @@ class Prober:
         if kind == "flagged" and not self.options.cached_only:
             creds = self._flagged_credentials(pool, record)
             if creds is None:
-                return _done(
-                    {
-                        **record,
-                        "verification": {
-                            "outcome": "skipped",
-                            "at": self.clock(),
-                            "detail": "not found in the flagged file any more",
-                        },
-                    }
-                )
+                skipped: Verification = {
+                    "outcome": "skipped",
+                    "at": self.clock(),
+                    "detail": "not found in the flagged file any more",
+                }
+                return _done({**record, "verification": skipped})
             self._total += 1
             return executor.submit(self._verify_flagged, client, pool, record, creds)
         return None
@@ -435,6 +431,7 @@ class Prober:
         source = self._source(pool, flagged=True)
         _tokens, failure = self._refresh(client, creds, source, record.get("accountId"), record.get("email"))
         now = self.clock()
+        verification: Verification
         if failure is None:
             verification = {
                 "outcome": "works-again",

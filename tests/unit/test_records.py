@@ -54,6 +54,7 @@ CONTRACT = {
     "PoolRecord": lambda: schema("pool"),
     "AccountRecord": lambda: schema("account"),
     "FlaggedRecord": lambda: schema("flagged"),
+    "Verification": lambda: schema("flagged")["properties"]["verification"]["anyOf"][0],
     "RecommendationRecord": lambda: schema("recommendation"),
 }
 
