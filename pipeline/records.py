@@ -61,6 +61,16 @@ if TYPE_CHECKING:
         usedPercent: float | None
         resetAt: int | None
 
+    class Credits(TypedDict, total=False):
+        hasCredits: bool | None
+        unlimited: bool | None
+        balance: str | None
+        overageLimitReached: bool | None
+
+    class ResetCredits(TypedDict, total=False):
+        availableCount: int | None
+        applicableAvailableCount: int | None
+
     class QuotaLimit(TypedDict, total=False):
         """A per-model limit family (``limit`` in schemas/common.json)."""
 
@@ -92,14 +102,14 @@ if TYPE_CHECKING:
         limitReached: bool | None
         limitReachedType: str | None
         windows: list[QuotaWindow]
-        credits: dict[str, Any] | None
+        credits: Credits | None
         modelLimit: QuotaLimit | None
         additionalLimits: list[QuotaLimit]
         reserve: QuotaLimit | None
         modelBlocked: bool | None
         modelAvailableAt: int | None
         spendControl: SpendControl | None
-        resetCredits: dict[str, Any] | None
+        resetCredits: ResetCredits | None
 
     class TokenFacts(TypedDict, total=False):
         hasAccessToken: bool
@@ -122,19 +132,60 @@ if TYPE_CHECKING:
         refreshed: bool
         resetAt: int | None
 
+    class RateLimitFacts(TypedDict, total=False):
+        resetTimes: dict[str, int]
+        coolingDownUntil: int | None
+        cooldownReason: str | None
+
+    class FactorRecord(TypedDict, total=False):
+        """One factor of an account's score (``factor`` in schemas/common.json)."""
+
+        code: str
+        points: int
+        reason: str
+        detail: str
+        decides: Status | None
+
+    class FileState(TypedDict, total=False):
+        """What collect found of a storage file (``fileState`` in schemas/pool.json)."""
+
+        path: str | None
+        state: Literal["healthy", "recovered", "empty", "missing", "corrupt", "intentional-reset"]
+        format: str | None
+        recoveredFrom: str | None
+        details: str | None
+
+    class QuotaCacheFacts(TypedDict, total=False):
+        path: str | None
+        state: Literal["ok", "missing", "invalid"]
+        entries: int
+        details: str | None
+
+    class ProbeRun(TypedDict, total=False):
+        """The live probe's run, on the pool record (``probeRun`` in schemas/pool.json)."""
+
+        mode: Literal["live"]
+        model: str
+        method: ProbeMethod
+        startedAt: int
+        cachedOnly: bool
+        concurrency: int
+        maxAccounts: int | None
+        maxProbes: int | None
+
     class PoolRecord(TypedDict, total=False):
         kind: Literal["pool"]
         schemaVersion: int
         collectedAt: int
         source: str
         dir: str | None
-        storage: dict[str, Any]
-        flaggedStorage: dict[str, Any]
-        quotaCache: dict[str, Any]
+        storage: FileState
+        flaggedStorage: FileState
+        quotaCache: QuotaCacheFacts
         currentIndex: int | None
         accountCount: int
         flaggedCount: int
-        probe: dict[str, Any] | None
+        probe: ProbeRun | None
         warnings: list[str]
         forecast: dict[str, Any]
         project: dict[str, Any]
@@ -154,7 +205,7 @@ if TYPE_CHECKING:
         lastUsed: int | None
         plan: str | None
         token: TokenFacts
-        rateLimit: dict[str, Any]
+        rateLimit: RateLimitFacts
         authInvalidatedAt: int | None
         authInvalidationErrorCode: str | None
         quota: Quota | None
@@ -165,7 +216,7 @@ if TYPE_CHECKING:
         rateLimited: bool
         rateLimitResetAt: int | None
         reasons: list[str]
-        factors: list[dict[str, Any]]
+        factors: list[FactorRecord]
         forecast: dict[str, Any]
         annotations: dict[str, Any]
 
