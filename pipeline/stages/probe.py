@@ -37,7 +37,7 @@ from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod, ProbeOutcome, Record
 
 if TYPE_CHECKING:
-    from pipeline.records import ProbeFacts, Verification
+    from pipeline.records import ProbeFacts, ProbeRun, Verification
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts
@@ -207,7 +207,7 @@ class Prober:
         return read_pool(self.env, now, pool_record.get("dir"), project.get("path"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
-        probe = {
+        probe: ProbeRun = {
             "mode": "live",
             "model": self.options.model,
             "method": self.options.method,
