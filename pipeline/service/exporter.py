@@ -8,8 +8,8 @@ methods other than GET and HEAD are a 405.
 **A request never probes.** Every endpoint serves the last good snapshot, rendered once
 when it was taken; the :class:`pipeline.service.snapshots.RefreshLoop` makes the next one in the
 background. The metrics come from two places on purpose: the report's own metrics are the
-``--format prometheus`` text (one code path for their names, labels and HELP, already
-checked by promtool), and the exporter's own (``codex_auth_up``, refresh times, failures,
+``--format prometheus`` text and the forecast's gauges (both written by
+:mod:`pipeline.report.exposition`, already checked by promtool), and the exporter's own (``codex_auth_up``, refresh times, failures,
 the process) come from a prometheus_client registry, appended after them.
 
 Safe by default: 127.0.0.1 unless told otherwise; on a loopback address a request must name
