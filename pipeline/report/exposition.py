@@ -14,20 +14,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 PREFIX = "codex_auth_"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what a scrape is served as
 
 Sample = tuple[str, float | int]  # (the labels, written out and escaped by labels(); the value)
 
 
 class Metrics:
-    """Gauge families in the order they are added, then :meth:`text`."""
+    """Metric families in the order they are added, then :meth:`text`. Names get ``prefix``
+    (``codex_auth_``; the process's own metrics are ``process_``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = PREFIX) -> None:
+        self.prefix = prefix
         self._lines: list[str] = []
         self._names: set[str] = set()
 
     def gauge(self, name: str, help_text: str, samples: Iterable[Sample]) -> None:
         """``codex_auth_NAME``, its HELP and TYPE lines and its samples (none: left out)."""
-        full = PREFIX + name
+        self._family(self.prefix + name, "gauge", help_text, samples)
+
+    def counter(self, name: str, help_text: str, samples: Iterable[Sample]) -> None:
+        """A counter: ``codex_auth_NAME_total``, as Prometheus names counters."""
+        self._family(self.prefix + name + "_total", "counter", help_text, samples)
+
+    def _family(self, full: str, kind: str, help_text: str, samples: Iterable[Sample]) -> None:
         if full in self._names:
             raise ValueError(f"metric family {full} written twice")
         lines = [
@@ -35,7 +44,7 @@ class Metrics:
         ]
         if lines:
             self._names.add(full)
-            self._lines.extend([f"# HELP {full} {escape_help(help_text)}", f"# TYPE {full} gauge", *lines])
+            self._lines.extend([f"# HELP {full} {escape_help(help_text)}", f"# TYPE {full} {kind}", *lines])
 
     def text(self) -> str:
         return "\n".join(self._lines) + "\n"

@@ -55,3 +55,27 @@ def test_help_text_names_no_internal_document(args: tuple[str, ...]) -> None:
     helps = [line for line in text.splitlines() if line.startswith("# HELP ")]
     assert len(helps) > 5
     assert not [line for line in helps if re.search(r"\bseed\b", line, re.I)]
+
+
+def test_the_exporters_own_metrics_go_through_the_writer_too() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from pipeline.service.own_metrics import OwnMetrics
+    from pipeline.service.snapshots import LoopState
+
+    def values(own: OwnMetrics) -> dict[str, float]:
+        text = own.text().decode()
+        return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+    own = OwnMetrics()
+    before = values(own)
+    assert before["codex_auth_up"] == 0 and before["codex_auth_refreshes_total"] == 0
+    state = LoopState(runs=3, failures=1, consecutive_failures=1, last_success=1.5, hook_error="no history")
+    own.update(state)
+    state.runs = 99  # the loop goes on: the metrics keep what the run reported
+    after = values(own)
+    assert after["codex_auth_up"] == 0 and after["codex_auth_forecast_up"] == 0
+    assert after["codex_auth_refreshes_total"] == 3 and after["codex_auth_refresh_failures_total"] == 1
+    assert after["codex_auth_last_refresh_success_timestamp_seconds"] == 1.5
+    assert after["process_resident_memory_bytes"] > 0 and after["process_open_fds"] >= 1
+    assert b"# TYPE codex_auth_refreshes_total counter\n" in own.text()
