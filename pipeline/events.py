@@ -211,7 +211,7 @@ class GlobalResets:
     early on every account of a run (two or more) at once is one ``reset-global`` change with
     the number of accounts, instead of one ``reset-early`` each. :meth:`hold` keeps back the
     early resets, :meth:`paired` counts the accounts of each run, :meth:`release` gives back
-    the held changes once every run is seen (oldest first)."""
+    the held changes once every run is seen."""
 
     def __init__(self) -> None:
         self._early: dict[tuple[object, str], list[Change]] = {}
