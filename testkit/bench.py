@@ -7,6 +7,7 @@
     scripts/bench --parts history  # the cost of recording one live run in the history (50, 1,000 accounts)
     scripts/bench --forecast       # the forecast's accuracy against ground truth, and its cost
     scripts/bench --wrapper        # the codex wrapper's hand-off cost (testkit/bench_wrapper.py)
+    scripts/bench --neighbour DIR  # beside codex-multi-auth's report --json (a built checkout in DIR)
     scripts/bench --reliability    # 200 SIGKILLs of report --live over 20 refreshing accounts,
                                    # a concurrent codex-multi-auth-style writer, the journal's cost
 
@@ -503,7 +504,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="the forecast's accuracy on simulated pools against their ground truth, and its cost (testkit/bench_forecast)",
     )
+    parser.add_argument(
+        "--neighbour",
+        metavar="DIR",
+        type=Path,
+        help="report --json beside codex-multi-auth's, built in DIR, on the same pools (testkit/bench_neighbour)",
+    )
     args = parser.parse_args(argv)
+    if args.neighbour:
+        from testkit import bench_neighbour
+
+        bench_neighbour.main(args.neighbour, args.runs if args.runs != 21 else 5)
+        return
     if args.forecast:
         from testkit import bench_forecast
 

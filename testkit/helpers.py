@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
@@ -18,6 +18,9 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.schema import schema_errors
 from testkit import poolkit
+
+if TYPE_CHECKING:
+    from pipeline.history.samples import Observation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +83,37 @@ def run_cli(
         else:
             assert_valid(result.records)
     return result
+
+
+def observed(at: int, person: str, *windows: tuple[str, float | None, int | None], **fields: Any) -> Observation:
+    """A history observation of ``person`` (``acct-PERSON``, ``PERSON@example.com``): live,
+    healthy and on plus unless ``fields`` say otherwise; each window (5h or 7d, its used
+    percent, its reset time)."""
+    from pipeline.history.samples import Observation, WindowRow
+
+    values: dict[str, Any] = {
+        "sampled_at": at,
+        "account_key": f"acct-{person}|{person}@example.com",
+        "index": 0,
+        "account_id": f"acct-{person}",
+        "email": f"{person}@example.com",
+        "enabled": True,
+        "status": "healthy",
+        "health_score": 80,
+        "plan": "plus",
+        "probe_outcome": "ok",
+        "probe_error": None,
+        "quota_source": "live",
+        "credits_balance": None,
+        "has_credits": None,
+        "reset_credits": None,
+        "limit_reached": None,
+        "windows": tuple(
+            WindowRow("primary" if name == "5h" else "secondary", name, "codex", 300 if name == "5h" else 10080, u, r)
+            for name, u, r in windows
+        ),
+    }
+    return Observation(**(values | fields))
 
 
 def json_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:

@@ -38,7 +38,7 @@ def _command_line(value: str | None) -> list[str] | None:
 
 
 def _thresholds(value: str) -> tuple[int, ...]:
-    from pipeline.service.events import parse_thresholds
+    from pipeline.events import parse_thresholds
 
     try:
         return parse_thresholds(value)

@@ -1,35 +1,32 @@
 """What happened, derived from consecutive observations of the history (pure: rows in,
-events out; nothing is stored twice).
+events out; nothing is stored twice). The rules are the event engine's
+(:mod:`pipeline.events`), over the state :func:`observed` builds from a row; this module
+writes them in ``history --events``' form (docs/FORECAST.md):
 
-Between two observations of one account:
-
-* ``reset``: the window's reset time passed and a new window began (on time);
-* ``reset-early``: the used percent fell before the announced reset time;
-* ``reset-moved-later``: the announced reset time moved later while the window was in use;
+* between two observations of one account: ``reset``, ``reset-early``, ``reset-moved-later``,
+  ``plan-changed``, ``rate-limit-hit`` / ``rate-limit-lifted`` (status rate-limited),
+  ``token-broken`` / ``token-recovered`` (the status became error, or left it);
 * ``reset-global``: every account's window reset early in one run (the service's global
   reset): one event for the pool, with ``details.accounts``, instead of one per account;
-* ``plan-changed``; ``rate-limit-hit`` / ``rate-limit-lifted`` (status rate-limited);
-* ``token-broken`` / ``token-recovered`` (the probe was refused, or the status is error);
+* between two runs: ``account-added`` / ``account-removed``.
 
-and between two runs: ``account-added`` / ``account-removed``. Every event has ``at``,
-``kind``, ``accountId``, ``email``, ``window`` (null when it is about the whole account) and
-``details``.
+Every event has ``at``, ``kind``, ``accountId``, ``email``, ``window`` (null when it is about
+the whole account) and ``details``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from pipeline.events import Account, Change, GlobalResets, Window, account_changes, history_event, membership
 
 if TYPE_CHECKING:
     from pipeline.history.checks import StoredWindow
 
 Row = dict[str, Any]
-"""An event (or a day's row) as written out."""
-TOLERANCE_MS = 5 * 60_000
-BROKEN_OUTCOMES = ("refresh-failed",)  # a refused usage read alone is weak evidence
 
 
 def matches(row: Row, account: str | None) -> bool:
@@ -39,63 +36,62 @@ def matches(row: Row, account: str | None) -> bool:
     return wanted in ((row.get("email") or "").lower(), (row.get("account_id") or "").lower())
 
 
-def _event(at: int, kind: str, row: Row, window: str | None, details: Row) -> Row:
-    return {
-        "at": at,
-        "kind": kind,
-        "accountId": row.get("account_id"),
-        "email": row.get("email"),
-        "window": window,
-        "details": details,
-    }
+def observed(row: Row, key: str | None = None, at: int | None = None) -> Account:
+    """The engine's state of an observation (``key`` and ``at`` for a row without them)."""
+    status = row.get("status")
+    return Account(
+        key if key is not None else row["account_key"],
+        int(row["sampled_at"]) if at is None else at,
+        row.get("account_id"),
+        row.get("email"),
+        row.get("email") or row.get("account_id") or "",
+        row.get("idx"),
+        status,
+        status == "rate-limited",
+        plan=row.get("plan"),
+        probe_outcome=row.get("probe_outcome"),
+        probe_error=row.get("probe_error"),
+        windows=tuple(
+            (w["key"], Window(w["name"], w.get("usedPercent"), w.get("resetAt"))) for w in row.get("windows") or []
+        ),
+    )
 
 
-def _broken(row: Row) -> bool:
-    return row.get("probe_outcome") in BROKEN_OUTCOMES or row.get("status") == "error"
+def written(changes: Iterable[Change]) -> list[Row]:
+    return [event for change in changes if (event := history_event(change)) is not None]
 
 
-def pair_events(prev: Row, cur: Row) -> list[Row]:
-    at = int(cur["sampled_at"])
-    events: list[Row] = []
-    before = {w["key"]: w for w in prev.get("windows") or []}
-    for window in cur.get("windows") or []:
-        old = before.get(window["key"])
-        if old is None:
-            continue
-        events.extend(_window_events(old, window, at, cur))
-    if prev.get("plan") and cur.get("plan") and prev["plan"] != cur["plan"]:
-        events.append(_event(at, "plan-changed", cur, None, {"from": prev["plan"], "to": cur["plan"]}))
-    was_limited, is_limited = prev.get("status") == "rate-limited", cur.get("status") == "rate-limited"
-    if is_limited != was_limited:
-        events.append(_event(at, "rate-limit-hit" if is_limited else "rate-limit-lifted", cur, None, {}))
-    if _broken(cur) != _broken(prev):
-        if _broken(cur):
-            details = {
-                "outcome": cur.get("probe_outcome"),
-                "errorCode": cur.get("probe_error"),
-                "status": cur.get("status"),
-            }
-            events.append(_event(at, "token-broken", cur, None, details))
-        else:
-            events.append(_event(at, "token-recovered", cur, None, {"outcome": cur.get("probe_outcome")}))
-    return events
+class Finder:
+    """The events of observations that arrive account by account, each account's in time order:
+    :meth:`observe` each, then :meth:`finish` for the early resets held back until every run is
+    seen (merged into ``reset-global`` where a run's accounts all reset at once)."""
+
+    def __init__(self) -> None:
+        self._resets = GlobalResets()
+        self._previous: Account | None = None
+
+    def observe(self, row: Row) -> list[Row]:
+        state, before = observed(row), self._previous
+        self._previous = state
+        if before is None or before.key != state.key:
+            return []
+        run = row["run_id"]
+        self._resets.paired(run)
+        return written(c for c in account_changes(before, state) if not self._resets.hold(c, run))
+
+    def finish(self) -> list[Row]:
+        return written(self._resets.release())
 
 
-def _window_events(old: StoredWindow, new: StoredWindow, at: int, row: Row) -> list[Row]:
-    r1, r2 = old.get("resetAt"), new.get("resetAt")
-    u1, u2 = old.get("usedPercent"), new.get("usedPercent")
-    if r1 is None or r2 is None:
-        return []
-    name = new.get("name")
-    if at >= r1 and r2 > r1 + TOLERANCE_MS:
-        details = {"resetAt": r1, "nextResetAt": r2, "usedBefore": u1, "usedAfter": u2}
-        return [_event(r1, "reset", row, name, details)]
-    if at < r1 and u1 is not None and u2 is not None and u2 < u1 - 0.5:
-        details = {"expectedResetAt": r1, "nextResetAt": r2, "usedBefore": u1, "usedAfter": u2}
-        return [_event(at, "reset-early", row, name, details)]
-    if at < r1 and r2 > r1 + TOLERANCE_MS and u1:  # an unstarted window (0 %) slides: not news
-        return [_event(at, "reset-moved-later", row, name, {"from": r1, "to": r2, "usedPercent": u2})]
-    return []
+def membership_events(at: int, before: Mapping[str, Row], now: Mapping[str, Row]) -> list[Row]:
+    """``account-added`` / ``account-removed`` between two runs (each run: key to its row)."""
+    return written(
+        membership(
+            at,
+            {key: observed(row, key, at) for key, row in before.items()},
+            {key: observed(row, key, at) for key, row in now.items()},
+        )
+    )
 
 
 def derive_events(runs: Sequence[Row], observations: Iterable[Row], account: str | None = None) -> list[Row]:
@@ -104,39 +100,15 @@ def derive_events(runs: Sequence[Row], observations: Iterable[Row], account: str
     by_account: dict[str, list[Row]] = {}
     for row in chosen:
         by_account.setdefault(row["account_key"], []).append(row)
-    tagged: list[tuple[Row, Any]] = []
-    paired: dict[Any, int] = {}  # run -> accounts seen in it and in a run before
+    finder = Finder()
+    events: list[Row] = []
     for rows in by_account.values():
         rows.sort(key=lambda r: (r["sampled_at"], r["run_id"]))
-        for prev, cur in itertools.pairwise(rows):
-            paired[cur["run_id"]] = paired.get(cur["run_id"], 0) + 1
-            tagged.extend((event, cur["run_id"]) for event in pair_events(prev, cur))
-    events = _global_resets(tagged, paired)
+        for row in rows:
+            events.extend(finder.observe(row))
+    events.extend(finder.finish())
     events.extend(_membership_events(runs, by_account))
     events.sort(key=lambda e: (e["at"], e["email"] or "", e["accountId"] or "", e["kind"], e["window"] or ""))
-    return events
-
-
-def _global_resets(tagged: Sequence[tuple[Row, Any]], paired: dict[Any, int]) -> list[Row]:
-    """A window reset early on every account of a run at once (two or more) is the service's
-    global reset: one ``reset-global`` event (``details.accounts``: how many), not n events."""
-    early: dict[tuple[Any, Any], list[Row]] = {}
-    for event, run in tagged:
-        if event["kind"] == "reset-early":
-            early.setdefault((run, event["window"]), []).append(event)
-    merged = {key: group for key, group in early.items() if len(group) >= 2 and len(group) == paired.get(key[0], 0)}
-    events = [e for e, run in tagged if not (e["kind"] == "reset-early" and (run, e["window"]) in merged)]
-    for (_run, window), group in merged.items():
-        first = min(group, key=lambda e: e["at"])
-        details = {
-            "accounts": len(group),
-            "usedBefore": max(e["details"]["usedBefore"] for e in group),
-            "usedAfter": max(e["details"]["usedAfter"] for e in group),
-        }
-        events.append(
-            {"at": first["at"], "kind": "reset-global", "accountId": None, "email": None, "window": window}
-            | {"details": details}
-        )
     return events
 
 
@@ -149,11 +121,7 @@ def _membership_events(runs: Sequence[Row], by_account: dict[str, list[Row]]) ->
     events = []
     ordered = sorted(runs, key=lambda r: (r["sampled_at"], r["id"]))
     for prev, cur in itertools.pairwise(ordered):
-        before, now = present[prev["id"]], present[cur["id"]]
-        for key in sorted(now.keys() - before.keys()):
-            events.append(_event(int(cur["sampled_at"]), "account-added", now[key], None, {}))
-        for key in sorted(before.keys() - now.keys()):
-            events.append(_event(int(cur["sampled_at"]), "account-removed", before[key], None, {}))
+        events.extend(membership_events(int(cur["sampled_at"]), present[prev["id"]], present[cur["id"]]))
     return events
 
 

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pipeline.errors import HistoryError
 from pipeline.forecast import Sample
 from pipeline.history import checks
-from pipeline.history.events import pair_events
+from pipeline.history.events import Finder, membership_events
 from pipeline.history.store import HistoryStore, _why
 from pipeline.numbers import MAX_INSTANT_MS
 
@@ -286,11 +286,10 @@ def events(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
         raise HistoryError(f"{store.path}: {_why(exc)}") from None
 
     def found() -> Iterator[Row]:
-        previous: Row | None = None
+        finder = Finder()
         for obs in _observations(store, query, EVENT_ORDER, tally):
-            if previous is not None and previous["account_key"] == obs["account_key"]:
-                yield from pair_events(previous, obs)
-            previous = obs
+            yield from finder.observe(obs)
+        yield from finder.finish()  # the early resets, merged where a run's accounts all reset
         yield from _membership(store, query, tally)
 
     batch: list[tuple[Any, ...]] = []
@@ -342,22 +341,8 @@ def _membership(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row
             tally.bad += 1  # the run's own row
             continue
         if before is not None:
-            for key in sorted(now.keys() - before.keys()):
-                yield _event(at, "account-added", now[key])
-            for key in sorted(before.keys() - now.keys()):
-                yield _event(at, "account-removed", before[key])
+            yield from membership_events(at, before, now)
         before = now
-
-
-def _event(at: int, kind: str, who: Row) -> Row:
-    return {
-        "at": at,
-        "kind": kind,
-        "accountId": who["account_id"],
-        "email": who["email"],
-        "window": None,
-        "details": {},
-    }
 
 
 # --- the command's one call ----------------------------------------------------------------

@@ -5,18 +5,17 @@ model's own limit is shown with the main windows and decides the status, as befo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
+from pipeline.report.exposition import Metrics, Sample, labels, ratio, seconds
 from pipeline.vocabulary import plan_name
 
 if TYPE_CHECKING:
     from pipeline.records import Quota, QuotaLimit, QuotaWindow, SpendLimit
-
-Sample = tuple[str, float | int]
 
 
 def spend_limits(quota: Quota | None) -> list[SpendLimit]:
@@ -200,10 +199,9 @@ def extra_window_texts(windows: Iterable[tuple[str, q.Window]], quota: Quota | N
     return texts
 
 
-def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str, str, list[Sample]]]:
-    """(name, help, samples) for the Prometheus format; ``accounts`` pairs each record with
-    its identity labels."""
-    pairs = list(accounts)
+def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[Record, str]]) -> None:
+    """The Prometheus format's gauges of these extras; ``accounts`` pairs each record with
+    its identity labels (:func:`pipeline.report.exposition.account_labels`)."""
     spend: list[Sample] = []
     spend_reset: list[Sample] = []
     reached: list[Sample] = []
@@ -216,124 +214,114 @@ def prometheus_gauges(accounts: Iterable[tuple[Record, str]]) -> list[tuple[str,
     reserve_reached: list[Sample] = []
     blocked: list[Sample] = []
     overage: list[Sample] = []
-    for record, labels in pairs:
+    for record, ident in accounts:
         quota = record.get("quota")
         control = (quota or {}).get("spendControl")
         if isinstance(control, dict) and control.get("reached") is not None:
-            reached.append((labels, int(bool(control["reached"]))))
+            reached.append((ident, int(bool(control["reached"]))))
         for limit in spend_limits(quota):
-            kind = _escape(str(limit.get("limitType")))
+            kind = labels(ident, limit_type=str(limit.get("limitType")))
             used, reset = limit.get("usedPercent"), limit.get("resetAt")
             if used is not None:
-                spend.append((f'{labels},limit_type="{kind}"', round(float(used) / 100, 6)))
+                spend.append((kind, ratio(used)))
             if reset:
-                spend_reset.append((f'{labels},limit_type="{kind}"', _seconds(int(reset))))
+                spend_reset.append((kind, seconds(int(reset))))
         count = reset_credits(quota)
         if count is not None:
-            credits.append((labels, count))
+            credits.append((ident, count))
         details = credit_details(record)
         if details is not None and isinstance(details.get("soonestExpiry"), int):
-            credit_expiry.append((labels, _seconds(int(details["soonestExpiry"]))))
+            soonest = seconds(int(details["soonestExpiry"]))
+            credit_expiry.append((ident, soonest))
+            pool_first[:] = [("", min(soonest, pool_first[0][1]) if pool_first else soonest)]
         bucket = reserve(quota)
         if bucket is not None:
             if bucket.get("limitReached") is not None:
-                reserve_reached.append((labels, int(bool(bucket["limitReached"]))))
+                reserve_reached.append((ident, int(bool(bucket["limitReached"]))))
             for window in bucket.get("windows") or []:
                 if (used := window.get("usedPercent")) is not None:
                     label = q.window_label(window.get("windowMinutes"))
-                    reserve_used.append((f'{labels},window="{label}"', round(float(used) / 100, 6)))
+                    reserve_used.append((labels(ident, window=label), ratio(used)))
         if (quota or {}).get("modelBlocked") is not None:
-            blocked.append((labels, int(bool(quota["modelBlocked"])) if quota else 0))
+            blocked.append((ident, int(bool(quota["modelBlocked"])) if quota else 0))
         over = ((quota or {}).get("credits") or {}).get("overageLimitReached")
         if over is not None:
-            overage.append((labels, int(bool(over))))
-        if details is not None and isinstance(details.get("soonestExpiry"), int):
-            soonest = _seconds(int(details["soonestExpiry"]))
-            pool_first[:] = [("", min(soonest, pool_first[0][1]) if pool_first else soonest)]
+            overage.append((ident, int(bool(over))))
         for family in other_limits(quota):
-            ident = f'{labels},limit_id="{_escape(family["limitId"])}",limit_name="{_escape(family.get("limitName") or "")}"'
+            named = labels(ident, limit_id=family["limitId"], limit_name=family.get("limitName") or "")
             if family.get("limitReached") is not None:
-                other_reached.append((ident, int(bool(family["limitReached"]))))
+                other_reached.append((named, int(bool(family["limitReached"]))))
             for window in family.get("windows") or []:
                 if (used := window.get("usedPercent")) is not None:
                     label = q.window_label(window.get("windowMinutes"))
-                    other.append((f'{ident},window="{label}"', round(float(used) / 100, 6)))
-    return [
-        (
-            "account_spend_used_ratio",
-            "Share of the seat's monthly spend limit used, from 0 to 1 (limit_type: individual, workspace...).",
-            spend,
-        ),
-        (
-            "account_spend_reset_timestamp_seconds",
-            "When the seat's monthly spend limit resets, as Unix time in seconds.",
-            spend_reset,
-        ),
-        (
-            "account_spend_limit_reached",
-            "1 when the service says a spend limit stops the account, else 0 (seats with spend controls only).",
-            reached,
-        ),
-        (
-            "account_reset_credits",
-            "Rate-limit reset credits the account holds (read only: nothing here redeems one).",
-            credits,
-        ),
-        (
-            "account_additional_limit_used_ratio",
-            "Share used of a per-feature limit that is not the model's own (Spark, code review), from 0 to 1; it does not decide the status.",
-            other,
-        ),
-        (
-            "account_additional_limit_reached",
-            "1 when a per-feature limit that is not the model's own is reached, else 0.",
-            other_reached,
-        ),
-        (
-            "account_reset_credit_expiry_timestamp_seconds",
-            "When the account's first available rate-limit reset credit expires, as Unix time in seconds "
-            "(read with --reset-credits, or as last read; never redeemed here).",
-            credit_expiry,
-        ),
-        (
-            "pool_reset_credit_expiry_timestamp_seconds",
-            "When the pool's first-expiring rate-limit reset credit expires, as Unix time in seconds.",
-            pool_first,
-        ),
-        (
-            "account_reserve_used_ratio",
-            "Share used of the account's Luna Reserve, the bucket the service spends after ordinary usage runs out, "
-            "from 0 to 1 (window: 5h, 7d...).",
-            reserve_used,
-        ),
-        (
-            "account_reserve_limit_reached",
-            "1 when the account's Luna Reserve is used up, else 0 (accounts the service offers it to only).",
-            reserve_reached,
-        ),
-        (
-            "account_model_blocked",
-            "1 when the service names the probe model as used up for the account, else 0 (when it says either).",
-            blocked,
-        ),
-        (
-            "account_overage_limit_reached",
-            "1 when the account's credits overage limit is reached, else 0 (when the service says either).",
-            overage,
-        ),
-    ]
+                    other.append((labels(named, window=label), ratio(used)))
+    gauge = metrics.gauge
+    gauge(
+        "account_spend_used_ratio",
+        "Share of the seat's monthly spend limit used, from 0 to 1 (limit_type: individual, workspace...).",
+        spend,
+    )
+    gauge(
+        "account_spend_reset_timestamp_seconds",
+        "When the seat's monthly spend limit resets, as Unix time in seconds.",
+        spend_reset,
+    )
+    gauge(
+        "account_spend_limit_reached",
+        "1 when the service says a spend limit stops the account, else 0 (seats with spend controls only).",
+        reached,
+    )
+    gauge(
+        "account_reset_credits",
+        "Rate-limit reset credits the account holds (read only: nothing here redeems one).",
+        credits,
+    )
+    gauge(
+        "account_additional_limit_used_ratio",
+        "Share used of a per-feature limit that is not the model's own (Spark, code review), from 0 to 1; it does not decide the status.",
+        other,
+    )
+    gauge(
+        "account_additional_limit_reached",
+        "1 when a per-feature limit that is not the model's own is reached, else 0.",
+        other_reached,
+    )
+    gauge(
+        "account_reset_credit_expiry_timestamp_seconds",
+        "When the account's first available rate-limit reset credit expires, as Unix time in seconds "
+        "(read with --reset-credits, or as last read; never redeemed here).",
+        credit_expiry,
+    )
+    gauge(
+        "pool_reset_credit_expiry_timestamp_seconds",
+        "When the pool's first-expiring rate-limit reset credit expires, as Unix time in seconds.",
+        pool_first,
+    )
+    gauge(
+        "account_reserve_used_ratio",
+        "Share used of the account's Luna Reserve, the bucket the service spends after ordinary usage runs out, "
+        "from 0 to 1 (window: 5h, 7d...).",
+        reserve_used,
+    )
+    gauge(
+        "account_reserve_limit_reached",
+        "1 when the account's Luna Reserve is used up, else 0 (accounts the service offers it to only).",
+        reserve_reached,
+    )
+    gauge(
+        "account_model_blocked",
+        "1 when the service names the probe model as used up for the account, else 0 (when it says either).",
+        blocked,
+    )
+    gauge(
+        "account_overage_limit_reached",
+        "1 when the account's credits overage limit is reached, else 0 (when the service says either).",
+        overage,
+    )
 
 
 def _used(value: float | None) -> str:
     return "?" if value is None else f"{value:g}%"
-
-
-def _seconds(ms: int) -> float | int:
-    return ms // 1000 if ms % 1000 == 0 else ms / 1000
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:

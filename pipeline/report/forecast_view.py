@@ -5,7 +5,7 @@ sample, so ``collect | render --view forecast`` works too)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import orjson
 
@@ -14,9 +14,9 @@ from pipeline.forecast import VERDICTS, forecast_account, horizon_end
 from pipeline.forecast_pool import pool_forecast
 from pipeline.humanize import duration, utc_stamp
 from pipeline.records import Record
+from pipeline.report.exposition import Metrics, Sample, account_labels, labels, ratio, seconds
 from pipeline.report.markdown import code
 from pipeline.report.markdown import text as md_text
-from pipeline.report.prometheus import _help, _identity, _labels, _number, _seconds
 from pipeline.report.view import View
 
 SCHEMA_ID = "https://codex-auth-report.github.io/schemas/v1/forecast.json"
@@ -254,32 +254,24 @@ def _stamp(ms: int | None) -> str:
 
 def forecast_prometheus(doc: Record) -> str:
     """The forecast as gauges in Prometheus' text format (no timestamps; Unix seconds)."""
-    out: list[str] = []
-
-    def gauge(name: str, help_text: str, samples: list[tuple[str, float | int]]) -> None:
-        lines = [
-            f"codex_auth_{name}{{{labels}}} {_number(v)}" if labels else f"codex_auth_{name} {_number(v)}"
-            for labels, v in samples
-        ]
-        if lines:
-            out.extend([f"# HELP codex_auth_{name} {_help(help_text)}", f"# TYPE codex_auth_{name} gauge", *lines])
-
-    accounts = [(a, _identity(a)) for a in doc["accounts"]]
+    metrics = Metrics()
+    gauge = metrics.gauge
+    accounts = [(a, account_labels(a)) for a in doc["accounts"]]
     pool = doc["pool"]
     gauge(
         "forecast_generated_timestamp_seconds",
         "When the forecast was made (its --now), as Unix time in seconds.",
-        [("", _seconds(doc["generatedAt"]))],
+        [("", seconds(doc["generatedAt"]))],
     )
     gauge(
         "forecast_info",
         "Always 1; the labels say how the forecast was made.",
-        [(_labels(mode=doc["mode"], model=doc["model"], version=__version__), 1)],
+        [(labels(mode=doc["mode"], model=doc["model"], version=__version__), 1)],
     )
     gauge(
         "forecast_horizon_end_timestamp_seconds",
         "The end of the forecast's horizon, as Unix time in seconds.",
-        [("", _seconds(doc["horizon"]["end"]))],
+        [("", seconds(doc["horizon"]["end"]))],
     )
     gauge(
         "forecast_usable_accounts",
@@ -297,18 +289,18 @@ def forecast_prometheus(doc: Record) -> str:
         gauge(
             "forecast_below_min_healthy_timestamp_seconds",
             "When the usable accounts first fall below --min-healthy, as Unix time in seconds (no sample when they do not).",
-            [("", _seconds(pool["belowMinHealthyAt"]))],
+            [("", seconds(pool["belowMinHealthyAt"]))],
         )
     gauge(
         "account_forecast_verdict",
         "1 for the account's forecast verdict (lasts, runs-out, exhausted, unknown), 0 for the others.",
-        [(f'{labels},verdict="{v}"', int(a["verdict"] == v)) for a, labels in accounts for v in VERDICTS],
+        [(labels(ident, verdict=v), int(a["verdict"] == v)) for a, ident in accounts for v in VERDICTS],
     )
 
-    def per_window(key: str, value: Any, **extra: str) -> list[tuple[str, float | int]]:
+    def per_window(key: str, value: Callable[[int], float | int], **extra: str) -> list[Sample]:
         return [
-            (f"{labels},{_labels(window=w['name'], **{k: str(w[v]) for k, v in extra.items()})}", value(w[key]))
-            for a, labels in accounts
+            (labels(ident, window=w["name"], **{k: str(w[v]) for k, v in extra.items()}), value(w[key]))
+            for a, ident in accounts
             for w in a["windows"]
             if w.get(key) is not None
         ]
@@ -316,23 +308,23 @@ def forecast_prometheus(doc: Record) -> str:
     gauge(
         "run_out_timestamp_seconds",
         "When the window is expected to reach 100 % used before its reset, as Unix time in seconds (only windows that run out).",
-        per_window("runOutAt", _seconds),
+        per_window("runOutAt", seconds),
     )
     gauge(
         "available_timestamp_seconds",
         "When an exhausted or running-out window is usable again (its reset), as Unix time in seconds.",
-        per_window("availableAt", _seconds),
+        per_window("availableAt", seconds),
     )
     gauge(
         "window_pace_ratio_per_hour",
         "How fast the window is being used, as a share of the whole quota per hour (0.05 is 5 percentage points an hour).",
-        per_window("pacePerHour", lambda pace: round(pace / 100, 6), basis="basis"),
+        per_window("pacePerHour", ratio, basis="basis"),
     )
 
-    def range_end(end: str) -> list[tuple[str, float | int]]:
+    def range_end(end: str) -> list[Sample]:
         return [
-            (f"{labels},{_labels(window=w['name'])}", _seconds(w["runOutRange"][end]))
-            for a, labels in accounts
+            (labels(ident, window=w["name"]), seconds(w["runOutRange"][end]))
+            for a, ident in accounts
             for w in a["windows"]
             if (w.get("runOutRange") or {}).get(end) is not None
         ]
@@ -355,16 +347,16 @@ def forecast_prometheus(doc: Record) -> str:
     gauge(
         "account_five_hour_sessions_left",
         "Full 5h windows the weekly window has room for before it runs out.",
-        [(labels, a["sessionsLeft"]) for a, labels in accounts if a.get("sessionsLeft") is not None],
+        [(ident, a["sessionsLeft"]) for a, ident in accounts if a.get("sessionsLeft") is not None],
     )
     gauge(
         "window_forecast_verdict",
         "1 for the window's forecast verdict (lasts, runs-out, exhausted, unknown), 0 for the others.",
         [
-            (f'{labels},{_labels(window=w["name"])},verdict="{v}"', int(w["verdict"] == v))
-            for a, labels in accounts
+            (labels(ident, window=w["name"], verdict=v), int(w["verdict"] == v))
+            for a, ident in accounts
             for w in a["windows"]
             for v in VERDICTS
         ],
     )
-    return "\n".join(out) + "\n"
+    return metrics.text()

@@ -14,16 +14,13 @@ no timestamps: the textfile collector refuses them; the report's own time is a m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from pipeline import __version__
 from pipeline import quota as q
-from pipeline.records import STATUSES, Record
-from pipeline.report.extra_limits import prometheus_gauges
+from pipeline.records import STATUSES
+from pipeline.report.exposition import Metrics, account_labels, labels, seconds
+from pipeline.report.extra_limits import extra_gauges
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
-
-Sample = tuple[str, float | int]  # (the labels, written out and escaped; the value)
 
 
 def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
@@ -31,30 +28,22 @@ def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
 
 
 def render_prometheus(view: View) -> str:
-    out: list[str] = []
-
-    def gauge(name: str, help_text: str, samples: Iterable[Sample]) -> None:
-        lines = [
-            f"codex_auth_{name}{{{labels}}} {_number(value)}" if labels else f"codex_auth_{name} {_number(value)}"
-            for labels, value in samples
-        ]
-        if lines:  # a metric with no sample is left out whole
-            out.extend([f"# HELP codex_auth_{name} {_help(help_text)}", f"# TYPE codex_auth_{name} gauge", *lines])
-
-    accounts = [(a, _identity(a.record)) for a in view.listed]  # per-account series: --status applies
-    flagged = [(f, _identity(f)) for f in view.flagged]
+    metrics = Metrics()
+    gauge = metrics.gauge
+    accounts = [(a, account_labels(a.record)) for a in view.listed]  # per-account series: --status applies
+    flagged = [(f, account_labels(f)) for f in view.flagged]
     counts = view.status_counts()
     recommended = view.recommendation.get("index")
 
     gauge(
         "report_generated_timestamp_seconds",
         "When the report was generated (its --now), as Unix time in seconds.",
-        [("", _seconds(view.generated_at))],
+        [("", seconds(view.generated_at))],
     )
     gauge(
         "report_info",
         "Always 1; the labels say how the report was made: mode (default: cached data, live: probed), the model whose limits count, the tool's version.",
-        [(_labels(mode=view.mode, model=view.model, version=__version__), 1)],
+        [(labels(mode=view.mode, model=view.model, version=__version__), 1)],
     )
     gauge(
         "report_warnings",
@@ -64,7 +53,7 @@ def render_prometheus(view: View) -> str:
     gauge(
         "report_warning_info",
         "Always 1, one series per warning about the pool's storage; the warning label holds its text, as the text report lists it.",
-        [(_labels(warning=line), 1) for line in view.warnings],
+        [(labels(warning=line), 1) for line in view.warnings],
     )
     gauge(
         "accounts",
@@ -84,25 +73,25 @@ def render_prometheus(view: View) -> str:
     gauge(
         "accounts_by_status",
         "Active accounts with each status (healthy, warning, rate-limited, disabled, error).",
-        [(f'status="{s}"', counts[s]) for s in STATUSES],
+        [(labels(status=s), counts[s]) for s in STATUSES],
     )
     gauge(
         "account_health_score",
         "Health score of each account, from 0 (unusable) to 100 (nothing wrong); a score, not a ratio.",
-        [(labels, a.score) for a, labels in accounts],
+        [(ident, a.score) for a, ident in accounts],
     )
     gauge(
         "account_status",
         "1 for the account's status, 0 for the four others (healthy, warning, rate-limited, disabled, error).",
-        [(f'{labels},status="{s}"', int(a.status == s)) for a, labels in accounts for s in STATUSES],
+        [(labels(ident, status=s), int(a.status == s)) for a, ident in accounts for s in STATUSES],
     )
     gauge(
         "account_quota_remaining_ratio",
         "Share of the account's quota left in a time window (window: 5h, 7d, 30d, or the length of any other), from 0 to 1 (a ratio, Prometheus' base unit, "
         "not a percent: 0.45 is the report's 45%); no sample when the figure is unknown or from before the window reset.",
         [
-            (f'{labels},window="{w}"', window.remaining / 100)
-            for a, labels in accounts
+            (labels(ident, window=w), window.remaining / 100)
+            for a, ident in accounts
             for w, window in _windows(a)
             if window.remaining is not None
         ],
@@ -111,8 +100,8 @@ def render_prometheus(view: View) -> str:
         "account_quota_reset_timestamp_seconds",
         "When the account's quota window (5h, 7d, 30d or another length) resets, as Unix time in seconds (when known).",
         [
-            (f'{labels},window="{w}"', _seconds(window.reset_at))
-            for a, labels in accounts
+            (labels(ident, window=w), seconds(window.reset_at))
+            for a, ident in accounts
             for w, window in _windows(a)
             if window.reset_at and not window.stale
         ],
@@ -120,89 +109,54 @@ def render_prometheus(view: View) -> str:
     gauge(
         "account_rate_limited",
         "1 when a rate limit is in force for the account, else 0.",
-        [(labels, int(bool(a.record.get("rateLimited")))) for a, labels in accounts],
+        [(ident, int(bool(a.record.get("rateLimited")))) for a, ident in accounts],
     )
     gauge(
         "account_rate_limit_reset_timestamp_seconds",
         "When every rate limit in force on the account has reset, as Unix time in seconds (rate-limited accounts whose reset time is known).",
         [
-            (labels, _seconds(a.record["rateLimitResetAt"]))
-            for a, labels in accounts
+            (ident, seconds(a.record["rateLimitResetAt"]))
+            for a, ident in accounts
             if a.record.get("rateLimited") and a.record.get("rateLimitResetAt")
         ],
     )
     gauge(
         "account_last_used_timestamp_seconds",
         "When the account was last used, as Unix time in seconds (when recorded).",
-        [(labels, _seconds(a.record["lastUsed"])) for a, labels in accounts if a.record.get("lastUsed") is not None],
+        [(ident, seconds(a.record["lastUsed"])) for a, ident in accounts if a.record.get("lastUsed") is not None],
     )
     gauge(
         "account_current",
         "1 for the pool's current account, else 0.",
-        [(labels, int(bool(a.record.get("isCurrent")))) for a, labels in accounts],
+        [(ident, int(bool(a.record.get("isCurrent")))) for a, ident in accounts],
     )
     gauge(
         "account_recommended",
         "1 for the account the report recommends using next, else 0 (all 0: no usable account).",
-        [(labels, int(a.index == recommended)) for a, labels in accounts],
+        [(ident, int(a.index == recommended)) for a, ident in accounts],
     )
     gauge(
         "flagged_account_flagged_timestamp_seconds",
         "When the account was flagged as broken, as Unix time in seconds; the reason label says why.",
         [
-            (f"{labels},{_labels(reason=flagged_reason(f))}", _seconds(f["flaggedAt"]))
-            for f, labels in flagged
+            (labels(ident, reason=flagged_reason(f)), seconds(f["flaggedAt"]))
+            for f, ident in flagged
             if f.get("flaggedAt") is not None
         ],
     )
     gauge(
         "flagged_account_last_verified_timestamp_seconds",
         "When the flagged account was last re-checked, as Unix time in seconds (when it was).",
-        [(labels, _seconds(f["lastVerified"])) for f, labels in flagged if f.get("lastVerified") is not None],
+        [(ident, seconds(f["lastVerified"])) for f, ident in flagged if f.get("lastVerified") is not None],
     )
     gauge(
         "flagged_account_verifications",
         "How many times the flagged account has been re-checked.",
-        [(labels, int(f.get("verificationCount") or 0)) for f, labels in flagged],
+        [(ident, int(f.get("verificationCount") or 0)) for f, ident in flagged],
     )
-    for name, help_text, samples in prometheus_gauges((a.record, labels) for a, labels in accounts):
-        gauge(name, help_text, samples)
-    return "\n".join(out) + "\n"
-
-
-def _identity(record: Record) -> str:
-    """The labels of an account's series, written out once per account."""
-    index = int(record["index"])
-    return _labels(
-        index=str(index),
-        number=str(index + 1),
-        email=str(record.get("email") or ""),
-        account_id=str(record.get("accountId") or ""),
-    )
+    extra_gauges(metrics, [(a.record, ident) for a, ident in accounts])
+    return metrics.text()
 
 
 def _windows(account: AccountView) -> list[tuple[str, q.Window]]:
     return account.labelled_windows()
-
-
-def _seconds(ms: int) -> float | int:
-    return ms // 1000 if ms % 1000 == 0 else ms / 1000
-
-
-def _number(value: float | int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return repr(value) if value != int(value) else str(int(value))
-
-
-def _labels(**labels: str) -> str:
-    return ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
-
-
-def _escape(value: str) -> str:
-    """A label value as the exposition format wants it: backslash, double quote and line feed escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")

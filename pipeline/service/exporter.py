@@ -7,10 +7,9 @@ methods other than GET and HEAD are a 405.
 
 **A request never probes.** Every endpoint serves the last good snapshot, rendered once
 when it was taken; the :class:`pipeline.service.snapshots.RefreshLoop` makes the next one in the
-background. The metrics come from two places on purpose: the report's own metrics are the
-``--format prometheus`` text (one code path for their names, labels and HELP, already
-checked by promtool), and the exporter's own (``codex_auth_up``, refresh times, failures,
-the process) come from a prometheus_client registry, appended after them.
+background. ``/metrics`` is the ``--format prometheus`` text, the forecast's gauges, then
+the exporter's own (``codex_auth_up``, refresh times, failures, the process:
+:mod:`pipeline.service.own_metrics`), all written by :mod:`pipeline.report.exposition`.
 
 Safe by default: 127.0.0.1 unless told otherwise; on a loopback address a request must name
 a loopback host (``Host:``), so a web page cannot reach the report through DNS rebinding;
@@ -33,8 +32,10 @@ import orjson
 from pipeline.errors import ConfigError
 from pipeline.loopback import is_loopback
 from pipeline.report import render_view
+from pipeline.report.exposition import CONTENT_TYPE
 from pipeline.report.view import View, redact_view
 from pipeline.scrubbing import scrub_bytes
+from pipeline.service.own_metrics import OwnMetrics
 from pipeline.service.snapshots import Assessment, LoopState, RefreshLoop, Snapshot
 
 DEFAULT_LISTEN = "127.0.0.1:9467"
@@ -79,97 +80,13 @@ def render_snapshot(snapshot: Snapshot, redact: bool, reload_seconds: float | No
     )
 
 
-class OwnMetrics:
-    """The exporter's own metrics, in a registry of their own (never the global one)."""
-
-    def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
-
-        try:
-            from prometheus_client import disable_created_metrics
-
-            disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series beside the counters
-        except ImportError:  # pragma: no cover - older prometheus_client
-            pass
-        self.registry = CollectorRegistry(auto_describe=True)
-        ProcessCollector(registry=self.registry)
-        self.up = Gauge(
-            "codex_auth_up",
-            "1 when the last refresh of the report succeeded, 0 when it failed (the metrics above are then "
-            "from the last good refresh; see codex_auth_last_refresh_success_timestamp_seconds).",
-            registry=self.registry,
-        )
-        self.last_success = Gauge(
-            "codex_auth_last_refresh_success_timestamp_seconds",
-            "When the last successful refresh finished, as Unix time in seconds.",
-            registry=self.registry,
-        )
-        self.last_duration = Gauge(
-            "codex_auth_last_refresh_duration_seconds",
-            "How long the last successful refresh took (collect, and the live probes with --live), in seconds.",
-            registry=self.registry,
-        )
-        self.refreshes = Counter(
-            "codex_auth_refreshes", "Refreshes run by the exporter's loop, good or failed.", registry=self.registry
-        )
-        self.failures = Counter(
-            "codex_auth_refresh_failures",
-            "Refreshes that failed: no report (storage missing or unreadable), or a live run where the service "
-            "answered no probe (down, timing out, or throttling).",
-            registry=self.registry,
-        )
-        self.next_delay = Gauge(
-            "codex_auth_refresh_next_delay_seconds",
-            "The wait before the next refresh: the interval, longer while backing off after failures or "
-            "honouring a Retry-After.",
-            registry=self.registry,
-        )
-        self.forecast_up = Gauge(
-            "codex_auth_forecast_up",
-            "1 when the forecast of the last good snapshot was made (its gauges and /forecast.json are current), "
-            "0 when it failed (they are missing until one works; see /healthz).",
-            registry=self.registry,
-        )
-        self.forecast_failures = Counter(
-            "codex_auth_forecast_failures",
-            "Good snapshots whose forecast failed (their run-out gauges and /forecast.json are missing).",
-            registry=self.registry,
-        )
-        self._runs = self._failures = self._hook_failures = 0
-
-    def update(self, state: LoopState) -> None:
-        self.up.set(0 if state.consecutive_failures else 1)
-        if state.last_success is not None:
-            self.last_success.set(state.last_success)
-        if state.last_duration is not None:
-            self.last_duration.set(state.last_duration)
-        self.refreshes.inc(state.runs - self._runs)
-        self.failures.inc(state.failures - self._failures)
-        self._runs, self._failures = state.runs, state.failures
-        self.forecast_up.set(0 if state.hook_error else 1)
-        self.forecast_failures.inc(state.hook_failures - self._hook_failures)
-        self._hook_failures = state.hook_failures
-        self.next_delay.set(state.next_delay)
-
-    def text(self) -> bytes:
-        from prometheus_client import generate_latest
-
-        return generate_latest(self.registry)
-
-
-def content_type() -> str:
-    from prometheus_client import exposition
-
-    return str(getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", exposition.CONTENT_TYPE_LATEST))
-
-
 class Exporter:
     """The loop, the rendered snapshot and the HTTP server, tied together."""
 
     def __init__(self, loop: RefreshLoop, *, redact: bool = False) -> None:
         self.loop, self.redact = loop, redact
         self.metrics = OwnMetrics()
-        self.metrics_type = content_type()
+        self.metrics_type = CONTENT_TYPE
         self.rendered: Rendered | None = None
         self._rendered_from: Snapshot | None = None
         self._lock = threading.Lock()

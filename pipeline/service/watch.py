@@ -25,9 +25,10 @@ from typing import IO, Any
 
 import orjson
 
+from pipeline.events import Event, Pool
 from pipeline.report.view import View
 from pipeline.scrubbing import scrub
-from pipeline.service.events import Event, PoolState, detect_events, pool_state
+from pipeline.service.events import detect_events, pool_state
 from pipeline.service.snapshots import Assessment, LoopState, Refresher, RefreshLoop, Snapshot, SnapshotHook
 
 ENTER = "\x1b[?1049h\x1b[?25l"  # alternate screen, cursor hidden
@@ -104,7 +105,7 @@ class Watch:
         self.redact = redact  # --redact: e-mails and account ids masked on the screen and in events
         self.terminal, self.out, self.thresholds, self.min_healthy = terminal, out, thresholds, min_healthy
         self.runner, self.render, self.interval, self.title = runner, render, interval, title
-        self.previous: PoolState | None = None
+        self.previous: Pool | None = None
         self.seen: Snapshot | None = None
         self.lock = threading.Lock()
         self.stop = threading.Event()

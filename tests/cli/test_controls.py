@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from pipeline.history.samples import Observation, WindowRow
+from pipeline.history.samples import Observation
 from pipeline.history.store import HistoryStore
 from pipeline.report.markdown import code
 from pipeline.service.watch import CLEAR_BELOW, CLEAR_LINE, ENTER, HOME, LEAVE
 from pipeline.visible import CONTROL, visible
 from testkit import poolkit
-from testkit.helpers import ROOT, json_strings, run_cli, watch_in_terminal
+from testkit.helpers import ROOT, json_strings, observed, run_cli, watch_in_terminal
 
 NOW = poolkit.SEED_NOW
 HOSTILE = {
@@ -199,25 +199,8 @@ def test_history_csv_and_text_show_old_raw_rows_escaped(tmp_path: Path) -> None:
 
 
 def _observation(email: str, account_id: str) -> Observation:
-    return Observation(
-        sampled_at=NOW,
-        account_key=f"{account_id}|{email}",
-        index=0,
-        account_id=account_id,
-        email=email,
-        enabled=True,
-        status="healthy",
-        health_score=100,
-        plan="plus",
-        probe_outcome="ok",
-        probe_error=None,
-        quota_source="live",
-        credits_balance=None,
-        has_credits=None,
-        reset_credits=None,
-        limit_reached=False,
-        windows=(WindowRow("primary", "5h", "codex", 300, 10.0, NOW + 3_600_000),),
-    )
+    fields = {"account_key": f"{account_id}|{email}", "account_id": account_id, "email": email}
+    return observed(NOW, "", ("5h", 10.0, NOW + 3_600_000), health_score=100, limit_reached=False, **fields)
 
 
 def _read_until(fd: int, done: Any, timeout: float = 30.0) -> bytes:

@@ -21,7 +21,7 @@ WRAPPER_CODES = {126, 127}  # the codex wrapper's, as a shell gives them (pipeli
 NOT_VARIABLES = {
     "O_NOCTTY": "an os.open flag",
     "O_NOFOLLOW": "an os.open flag",
-    "CONTENT_TYPE_PLAIN_0_0_4": "a prometheus_client constant",
+    "SC_CLK_TCK": "an os.sysconf name (the clock ticks of /proc/self/stat)",
     "OPENAI_API_KEY": "a field of Codex CLI's auth.json, never read from the environment",
 }
 _UPPER = re.compile(r"^_?[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from pipeline.history import events as ev
 from pipeline.history.query import Query, Tally, daily, events, samples
-from pipeline.history.samples import Observation, WindowRow
+from pipeline.history.samples import Observation
 from pipeline.history.store import HistoryStore
 from pipeline.history.writing import write_rows
 from testkit import fuzz
+from testkit.helpers import observed
 
 START = 1_772_548_200_000
 HOUR = 3_600_000
@@ -46,28 +47,8 @@ run = st.tuples(st.integers(0, 30), st.lists(observation, max_size=4, unique_by=
 
 def _obs(at: int, spec: tuple[Any, ...], index: int) -> Observation:
     person, status, plan, outcome, enabled, windows, later = spec
-    return Observation(
-        sampled_at=at + later * HOUR // 4,
-        account_key=f"acct-{person}|{person}@example.com",
-        index=index,
-        account_id=f"acct-{person}",
-        email=f"{person}@example.com",
-        enabled=enabled,
-        status=status,
-        health_score=80,
-        plan=plan,
-        probe_outcome=outcome,
-        probe_error=None,
-        quota_source="live",
-        credits_balance=None,
-        has_credits=None,
-        reset_credits=None,
-        limit_reached=None,
-        windows=tuple(
-            WindowRow("primary" if name == "5h" else "secondary", name, "codex", 300 if name == "5h" else 10080, u, r)
-            for name, u, r in windows
-        ),
-    )
+    moved = {"index": index, "enabled": enabled, "status": status, "plan": plan, "probe_outcome": outcome}
+    return observed(at + later * HOUR // 4, person, *windows, **moved)
 
 
 @given(

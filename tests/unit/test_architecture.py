@@ -29,6 +29,7 @@ FLOORS: list[tuple[str, ...]] = [
         "pipeline.forecast",
         "pipeline.forecast_pool",
         "pipeline.history",
+        "pipeline.events",
     ),
     (
         "pipeline.records",

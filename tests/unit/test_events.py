@@ -3,24 +3,20 @@ checked on hand-built states, and every event valid against the published schema
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from pipeline.events import KINDS, Account, Pool, Window, parse_thresholds, window_reset
 from pipeline.report.view import build_view
 from pipeline.schema import schema_errors
-from pipeline.service.events import (
-    AccountState,
-    PoolState,
-    WindowState,
-    detect_events,
-    parse_thresholds,
-    pool_state,
-)
+from pipeline.service.events import detect_events, pool_state
 from testkit import poolkit
 
 T0 = poolkit.SEED_NOW
 MIN = 60_000
+HOUR = 60 * MIN
 
 
 def acct(
@@ -31,32 +27,35 @@ def acct(
     limited: bool = False,
     five: tuple[int | None, int | None] | None = (80, T0 + 60 * MIN),
     seven: tuple[int | None, int | None] | None = None,
-) -> AccountState:
-    windows = {}
-    if five is not None:
-        windows["5h"] = WindowState(*five)
-    if seven is not None:
-        windows["7d"] = WindowState(*seven)
-    return AccountState(
+) -> Account:
+    """An account as watch sees it; each window as (percent left, reset time)."""
+    windows = []
+    for label, window in (("5h", five), ("7d", seven)):
+        if window is not None:
+            left, reset = window
+            windows.append((label, Window(label, None if left is None else 100 - left, reset)))
+    return Account(
         f"acct-{name}|{name}@example.com",
-        index,
+        T0,
         f"acct-{name}",
         f"{name}@example.com",
         f"{name}@example.com",
+        index,
         status,
         limited,
         T0 + 30 * MIN if limited else None,
-        windows,
+        windows=tuple(windows),
     )
 
 
-def pool(at: int, *accounts: AccountState, flagged: tuple[str, ...] = ()) -> PoolState:
+def pool(at: int, *accounts: Account, flagged: tuple[str, ...] = ()) -> Pool:
     healthy = sum(a.status == "healthy" for a in accounts)
-    return PoolState(
+    gone = [acct(n, status="flagged") for n in flagged]
+    return Pool(
         at,
         healthy,
-        {a.key: a for a in accounts},
-        {f"acct-{n}|{n}@example.com": (f"acct-{n}", f"{n}@example.com", f"{n}@example.com") for n in flagged},
+        {a.key: replace(a, at=at) for a in accounts},
+        {a.key: replace(a, at=at, index=None) for a in gone},
     )
 
 
@@ -167,7 +166,7 @@ def test_state_from_a_real_view() -> None:
         "warning",
         "rate-limited",
     ]
-    assert state.accounts["user-def456|bob@example.com"].windows["5h"].remaining == 45
+    assert dict(state.accounts["user-def456|bob@example.com"].windows)["5h"].left == 45
     assert list(state.flagged) == ["user-xyz789|erin@example.com"]
 
 
@@ -200,3 +199,45 @@ def test_messages_say_the_event_in_words() -> None:
         "alice@example.com: 8% of the 5h quota left (below 10%)",
         "bob@example.com: broken (error, was healthy)",
     ]
+
+
+# --- the engine both commands share (pipeline/events.py) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "previous_at", "at", "found"),
+    [
+        ((80, T0 + HOUR), (5, T0 + 6 * HOUR), T0, T0 + 2 * HOUR, ("reset", T0 + HOUR)),
+        ((10, T0 + HOUR), (None, T0 + HOUR), T0, T0 + 2 * HOUR, ("reset", T0 + HOUR)),  # stale now
+        ((10, T0 + HOUR), (10, T0 + HOUR), T0, T0 + HOUR, None),  # still read running
+        ((None, T0 + HOUR), (None, T0 + HOUR), T0 + 2 * HOUR, T0 + 3 * HOUR, None),  # said before
+        ((30, T0 + 6 * HOUR), (1, T0 + 8 * HOUR), T0, T0 + HOUR, ("reset-early", T0 + HOUR)),
+        ((30, T0 + 6 * HOUR), (30.4, T0 + 6 * HOUR), T0, T0 + HOUR, None),  # half a point is noise
+        ((3, T0 + 6 * HOUR), (4, T0 + 7 * HOUR), T0, T0 + HOUR, ("reset-moved-later", T0 + HOUR)),
+        ((0, T0 + 5 * HOUR), (0, T0 + 6 * HOUR), T0, T0 + HOUR, None),  # an unstarted window slides
+        ((3, T0 + 6 * HOUR), (4, T0 + 6 * HOUR + 4 * MIN), T0, T0 + HOUR, None),  # jitter
+    ],
+)
+def test_one_reset_rule(
+    old: tuple[float | None, int], new: tuple[float | None, int], previous_at: int, at: int, found: object
+) -> None:
+    assert window_reset(Window("5h", *old), Window("5h", *new), previous_at, at) == found
+
+
+def test_every_kind_has_its_name_in_each_commands_vocabulary() -> None:
+    import json
+
+    from testkit.helpers import ROOT
+
+    schema = json.loads((ROOT / "pipeline/schemas/event.json").read_text())
+    assert {n.watch for n in KINDS.values() if n.watch} == set(schema["properties"]["kind"]["enum"])
+    documented = (ROOT / "docs/FORECAST.md").read_text()
+    history = {n.history for n in KINDS.values() if n.history}
+    assert len(history) == 11 and all(f"`{name}`" in documented for name in history)
+    assert all(n.watch or n.history for n in KINDS.values()), "a kind no command prints"
+
+
+def test_watch_leaves_out_what_only_the_history_names() -> None:
+    plus = replace(acct(five=(50, T0 + 6 * HOUR)), plan="plus")
+    pro = replace(acct(five=(48, T0 + 7 * HOUR)), plan="pro")  # moved later, plan changed
+    assert detect_events(pool(T0, plus), pool(T0 + MIN, pro)) == []

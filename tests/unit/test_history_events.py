@@ -139,3 +139,22 @@ def test_a_reset_of_every_account_at_once_is_one_global_event() -> None:
     assert events[0]["details"] == {"accounts": 3, "usedBefore": 62, "usedAfter": 0}
     assert events[0]["accountId"] is None and events[0]["at"] == T0 + HOUR
     assert events[1]["accountId"] == "acct-a"
+
+
+def test_broken_is_the_status_error_as_watch_says_it() -> None:
+    rows = [
+        obs(1, T0),
+        obs(2, T0 + HOUR, status="warning", probe_outcome="refresh-failed"),  # a soft failure: a warning
+        obs(3, T0 + 2 * HOUR, status="error", probe_outcome="refresh-failed", probe_error="invalid_grant"),
+    ]
+    events = derive_events(runs(T0, T0 + HOUR, T0 + 2 * HOUR), rows)
+    assert [(e["kind"], e["at"]) for e in events] == [("token-broken", T0 + 2 * HOUR)]
+    assert events[0]["details"] == {"outcome": "refresh-failed", "errorCode": "invalid_grant", "status": "error"}
+
+
+def test_a_reset_time_passed_is_a_reset_unless_the_window_still_reads_running() -> None:
+    passed = [obs(1, T0, used=70, reset=T0 + HOUR), obs(2, T0 + 2 * HOUR, used=None, reset=None)]
+    events = derive_events(runs(T0, T0 + 2 * HOUR), passed)
+    assert kinds(events) == [("reset", "5h")] and events[0]["details"]["nextResetAt"] is None
+    running = [obs(1, T0, used=70, reset=T0 + HOUR), obs(2, T0 + HOUR, used=72, reset=T0 + HOUR + 60_000)]
+    assert derive_events(runs(T0, T0 + HOUR), running) == []
