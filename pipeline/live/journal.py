@@ -453,7 +453,7 @@ class Journal:
                 entries.append(entry)
         return Contents(entries, damaged, padding, first_damaged=first)
 
-    def compact(self, settled: Iterable[str], now: int, keep_ms: int = KEEP_SETTLED_MS) -> int:
+    def compact(self, settled: Iterable[str], now_ms: int, keep_ms: int = KEEP_SETTLED_MS) -> int:
         """Drop the entries whose spent token no stored record holds (``settled``: their
         hashes) once they are older than ``keep_ms``, every damaged line and the reserved room
         nobody fills any more. Returns how many entries are left. Removes the journal when none
@@ -469,7 +469,7 @@ class Journal:
             contents = self.read()
             if contents.refused:
                 raise JournalError(contents.refused)
-            keep = [e for e in contents.entries if not (e.spent in done and now - e.at >= keep_ms)]
+            keep = [e for e in contents.entries if not (e.spent in done and now_ms - e.at >= keep_ms)]
             if len(keep) == len(contents.entries) and not contents.damaged and not contents.padding:
                 return len(keep)
             try:

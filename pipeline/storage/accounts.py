@@ -49,7 +49,7 @@ class _Normalized(Plain):
         self.warnings = warnings
 
 
-def load_accounts(path: Path, now: int, *, tokens: bool = True) -> AccountsFile:
+def load_accounts(path: Path, now_ms: int, *, tokens: bool = True) -> AccountsFile:
     """The pool file, read account by account (:func:`read_listed_json`). ``tokens`` False
     (a run that sends no token): each access token is registered with the scrubber and kept
     only as :func:`pipeline.storage.jwt.stand_in`, its claims without the rest."""
@@ -64,7 +64,7 @@ def load_accounts(path: Path, now: int, *, tokens: bool = True) -> AccountsFile:
 
     outcome, value = load_with_recovery(
         path,
-        lambda data: normalize(data, now, register=not read),
+        lambda data: normalize(data, now_ms, register=not read),
         wal=True,
         is_empty=lambda v: v is None or not v.accounts,
         reader=reader,
@@ -106,7 +106,7 @@ def _nonblank(value: Any) -> str | None:
     return value or None
 
 
-def normalize(data: Any, now: int, *, register: bool = True) -> _Normalized:
+def normalize(data: Any, now_ms: int, *, register: bool = True) -> _Normalized:
     """The pool as codex-multi-auth loads it. ``register`` False: the accounts' tokens were
     registered with the scrubber as they were read."""
     if not isinstance(data, dict):
@@ -142,7 +142,7 @@ def normalize(data: Any, now: int, *, register: bool = True) -> _Normalized:
             account.pop("authInvalidatedAt", None)
             account.pop("authInvalidationErrorCode", None)
         if version == 1:
-            _migrate_v1(account, now)
+            _migrate_v1(account, now_ms)
         kept.append(account)
 
     before = len(kept)
@@ -167,9 +167,9 @@ def _clamp_index(value: Any, length: int) -> int:
     return max(0, min(index, length - 1)) if length else 0
 
 
-def _migrate_v1(account: dict[str, Any], now: int) -> None:
+def _migrate_v1(account: dict[str, Any], now_ms: int) -> None:
     reset = account.pop("rateLimitResetTime", None)
-    if _finite(reset) and reset > now:
+    if _finite(reset) and reset > now_ms:
         account["rateLimitResetTimes"] = dict.fromkeys(MODEL_FAMILIES, reset)
 
 

@@ -88,7 +88,7 @@ class Pool(Plain):
 
 def read_pool(
     env: Mapping[str, str],
-    now: int,
+    now_ms: int,
     dir_override: str | Path | None = None,
     project: str | Path | None = None,
     *,
@@ -109,7 +109,7 @@ def read_pool(
         scope = resolve_project(env, resolved.dir, project)
     folder = scope.dir if scope is not None and scope.used and scope.dir is not None else resolved.dir
     accounts_path = folder / ACCOUNTS_FILE
-    loaded = load_accounts(accounts_path, now, tokens=tokens)
+    loaded = load_accounts(accounts_path, now_ms, tokens=tokens)
     flagged = load_flagged(folder)
     quota = load_quota_cache(resolved.dir / QUOTA_CACHE_FILE)  # one cache for every pool of the folder
     history, history_warning = load_state(folder / STATE_FILE)
@@ -139,7 +139,7 @@ def read_pool(
     if storage.state == "missing" and flagged.outcome.state == "missing":
         source = "none"
     pool = Pool(
-        now,
+        now_ms,
         resolved,
         source,
         storage_path,
@@ -157,7 +157,7 @@ def read_pool(
     return pool
 
 
-def other_pools(pool: Pool, now: int) -> list[tuple[str, int]]:
+def other_pools(pool: Pool, now_ms: int) -> list[tuple[str, int]]:
     """The project pools beside a global pool that is missing: (key, account count)."""
     if pool.project is not None and pool.project.used:
         return []
@@ -165,5 +165,5 @@ def other_pools(pool: Pool, now: int) -> list[tuple[str, int]]:
 
     found = []
     for key, folder in project_pools(pool.resolved.dir):
-        found.append((key, len(load_accounts(folder / ACCOUNTS_FILE, now).accounts)))
+        found.append((key, len(load_accounts(folder / ACCOUNTS_FILE, now_ms).accounts)))
     return found

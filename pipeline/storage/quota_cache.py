@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.numbers import instant, real
 from pipeline.plain import Plain
 from pipeline.storage.files import Unreadable, read_json
-
-if TYPE_CHECKING:
-    from pipeline.records import QuotaWindow
 
 
 class QuotaCache(Plain):
@@ -86,9 +83,9 @@ def lookup(
     return None
 
 
-def windows(entry: dict[str, Any]) -> list[QuotaWindow]:
+def windows(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """The cache's primary/secondary windows as record windows (position says nothing)."""
-    result: list[QuotaWindow] = []
+    result = []
     for key in ("primary", "secondary"):
         window = entry.get(key)
         if not isinstance(window, dict):
