@@ -91,10 +91,10 @@ def report_view(
     view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
     Raises :class:`StorageError` when there is nothing to report on."""
     with collector_paused():  # long-lived records only: see pipeline.gc_pause
-        records, now, notes = collected(env, context, storage_dir, prober, redact)
+        records, when, notes = collected(env, context, storage_dir, prober, redact)
         model = context.model
-        records = recommend(score(records, now=now, model=model), now=now)
-        return ViewResult(build_view(records, now=now, model=model), notes)
+        records = recommend(score(records, now=when, model=model), now=when)
+        return ViewResult(build_view(records, now=when, model=model), notes)
 
 
 def run_report(
@@ -137,14 +137,14 @@ def _run_report(
 ) -> ReportResult:
     # The stored accounts are let go once the last record is made (``collected`` keeps no
     # reference but the records' generator's).
-    records, now, notes = collected(env, context, storage_dir, prober, redact)
+    records, when, notes = collected(env, context, storage_dir, prober, redact)
     model = context.model
-    records = score(records, now=now, model=model)
+    records = score(records, now=when, model=model)
     if history is not None and history.wants_record(prober is not None):
         records = list(records)
-        notes.extend(record_history(history, records, now, model))
-    records = recommend(records, now=now)
-    view = build_view(records, now=now, model=model, explain=explain)
+        notes.extend(record_history(history, records, when, model))
+    records = recommend(records, now=when)
+    view = build_view(records, now=when, model=model, explain=explain)
     masker = None
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)
@@ -171,7 +171,7 @@ class HistoryOptions(Plain):
         return self.path is not None and (live or self.record)
 
 
-def record_history(history: HistoryOptions, records: list[dict[str, Any]], now: int, model: str | None) -> list[str]:
+def record_history(history: HistoryOptions, records: list[dict[str, Any]], when: int, model: str | None) -> list[str]:
     """Append one run to the history; a failure is a note (one line), never an exception."""
     assert history.path is not None
     from pipeline.errors import HistoryError
@@ -182,7 +182,7 @@ def record_history(history: HistoryOptions, records: list[dict[str, Any]], now: 
     probe = pool.get("probe") or {}
     mode = "live" if probe.get("mode") == "live" else "default"
     try:
-        record_run(history.path, now, mode, probe.get("model") or model, observations(records, now))
+        record_run(history.path, when, mode, probe.get("model") or model, observations(records, when))
     except HistoryError as error:
         return [f"history not recorded: {error}"]
     except OSError as error:  # the folder cannot be made, and the like
@@ -301,14 +301,14 @@ def build_forecast(
     there is no pool to forecast."""
     from pipeline.report.forecast_view import forecast_document, render_forecast
 
-    records, now, notes = collected(env, context, storage_dir, prober, redact)
+    records, when, notes = collected(env, context, storage_dir, prober, redact)
     model = context.model
     history = history or HistoryOptions(None)
     if history.wants_record(prober is not None):
-        records = list(score(records, now=now, model=model))
+        records = list(score(records, now=when, model=model))
     view, history_notes = forecast_view(
         records,
-        now=now,
+        now=when,
         model=model,
         history=history,
         live=prober is not None,

@@ -18,7 +18,7 @@ from pipeline.scoring import score_account
 
 def score(records: Iterable[Record], *, now: int | None, model: str | None = None) -> Iterator[Record]:
     """Score each account at ``now`` (None: the moment the stream describes, see
-    :func:`pipeline.context.run_instant`). The model (whose rate limits count) is the live
+    :func:`pipeline.pool_record.stream_time`). The model (whose rate limits count) is the live
     probe's when the pool record names one, else ``model``, else the default model."""
     current_model = model or DEFAULT_MODEL
     pool: Record | None = None
