@@ -1,39 +1,54 @@
-"""Choosing the account to use next: which accounts may be picked, the percent left in each
-one's binding window, and the ``recommendation`` record with its reasoning.
+"""Choosing the account to use next, for the report and for the forecast: which accounts may
+be picked, how they rank, the tie-breaks and the reasoning's wording, in one place.
 
-Only a healthy or warning account that is enabled and not out of quota can be picked.
-Among those: most quota left in the binding window (known before unknown), then the best
-health score, then the current account, then pool order. When none can be picked, ``index``
-is null and ``reasoning`` says what to do and when the soonest account frees up.
+Only a healthy or warning account that is enabled and not out of quota can be picked. Each
+caller ranks the candidates by its own lead facts (:class:`Candidate`); the tie-breaks after
+the lead are the same for both: the best health score, then the current account, then pool
+order.
+
+- The report (:class:`Chooser`, :func:`recommendation`): most quota left in the binding window
+  (known before unknown). When none can be picked, ``index`` is null and ``reasoning`` says
+  what to do and when the soonest account frees up.
+- The forecast (:func:`choose_ahead`): one that lasts, then one whose forecast is unknown, then
+  the one that runs out last (:class:`Outlook`); it does not prefer the current account.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from pipeline import quota as q
 from pipeline.humanize import duration
-from pipeline.records import USABLE_STATUSES, Record
+from pipeline.plain import Frozen
+from pipeline.records import USABLE_STATUSES, Record, as_record
+
+if TYPE_CHECKING:
+    from pipeline.records import RecommendationRecord
 
 
-class _Candidate:
-    """The few facts of a usable account that choosing needs (not the record)."""
+class Candidate:
+    """The few facts of a usable account that choosing needs (not the record), and its place
+    in choosing order (:attr:`key`, smaller first): the caller's ``lead``, then the tie-breaks."""
 
-    __slots__ = ("account_id", "current", "email", "index", "left", "score")
+    __slots__ = ("account_id", "current", "email", "index", "key", "left", "score")
 
     def __init__(
-        self, index: int, account_id: str | None, email: str | None, current: bool, score: int, left: int | None
+        self,
+        account: Record,
+        lead: tuple[int, ...],
+        *,
+        left: int | None = None,
+        prefer_current: bool = True,
     ) -> None:
-        self.index = index
-        self.account_id = account_id
-        self.email = email
-        self.current = current
-        self.score = score
-        self.left = left
-
-    def key(self) -> tuple[int, int, int, int]:
-        quota_rank = self.left if self.left is not None else -1
-        return (-quota_rank, -self.score, 0 if self.current else 1, self.index)
+        self.index = int(account["index"])
+        self.account_id: str | None = account.get("accountId")
+        self.email: str | None = account.get("email")
+        self.current = prefer_current and bool(account.get("isCurrent"))
+        self.score = int(account.get("healthScore") or 0)
+        self.left = left  # percent left in the binding window (the report's reasoning reads it)
+        # The tie-breaks, for every caller: the best health score, the current account, pool order.
+        self.key: tuple[int, ...] = (*lead, -self.score, 0 if self.current else 1, self.index)
 
 
 class _Top2:
@@ -80,8 +95,8 @@ class Chooser:
         self.accounts = 0
         self.flagged = 0
         self.usable = 0
-        self.best: _Candidate | None = None
-        self.runner: _Candidate | None = None  # second in choosing order
+        self.best: Candidate | None = None
+        self.runner: Candidate | None = None  # second in choosing order
         self.lefts = _Top2()
         self.scores = _Top2()
         self.statuses: dict[str, int] = {}
@@ -102,26 +117,19 @@ class Chooser:
         usable, left = usable_left(account, self.now)
         if not usable:
             return
-        candidate = _Candidate(
-            int(account["index"]),
-            account.get("accountId"),
-            account.get("email"),
-            bool(account.get("isCurrent")),
-            int(account.get("healthScore") or 0),
-            left,
-        )
+        candidate = Candidate(account, (-left if left is not None else 1,), left=left)
         self.usable += 1
         if left is not None:
             self.lefts.add(left)
         self.scores.add(candidate.score)
-        key = candidate.key()
+        key = candidate.key
         # Ties keep pool order (the first one seen stays ahead), as a stable sort would.
-        if self.best is None or key < self.best.key():
+        if self.best is None or key < self.best.key:
             self.best, self.runner = candidate, self.best
-        elif self.runner is None or key < self.runner.key():
+        elif self.runner is None or key < self.runner.key:
             self.runner = candidate
 
-    def recommendation(self) -> Record:
+    def recommendation(self) -> RecommendationRecord:
         best = self.best
         if best is None:
             return self._none_usable()
@@ -135,7 +143,7 @@ class Chooser:
             "nextAvailableAt": None,
         }
 
-    def _why(self, best: _Candidate) -> str:
+    def _why(self, best: Candidate) -> str:
         runner = self.runner
         if runner is None:
             return "Only usable account"
@@ -156,8 +164,8 @@ class Chooser:
             parts.append("already the current account" if current_decides else "first in pool order")
         return ", ".join(parts)
 
-    def _none_usable(self) -> Record:
-        advice: Record = {
+    def _none_usable(self) -> RecommendationRecord:
+        advice: RecommendationRecord = {
             "kind": "recommendation",
             "index": None,
             "accountId": None,
@@ -199,7 +207,54 @@ def recommendation(accounts: Iterable[Record], now: int, flagged: int = 0) -> Re
     chooser.flagged = flagged
     for account in accounts:
         chooser.add(account)
-    return chooser.recommendation()
+    return as_record(chooser.recommendation())
+
+
+class Outlook(Frozen):
+    """What the forecast knows of an account usable now: its verdict to the horizon, when it
+    runs out and the window that binds it."""
+
+    __slots__ = ("binding", "run_out", "verdict")
+    verdict: str
+    run_out: int | None
+    binding: str | None
+
+    def __init__(self, verdict: str, run_out: int | None, binding: str | None) -> None:
+        object.__setattr__(self, "verdict", verdict)
+        object.__setattr__(self, "run_out", run_out)
+        object.__setattr__(self, "binding", binding)
+
+
+_OUTLOOK_ORDER = {"lasts": 0, "unknown": 1, "runs-out": 2}
+
+
+def choose_ahead(accounts: Sequence[Record], outlooks: Sequence[Outlook]) -> Record | None:
+    """The forecast's account to use next among ``accounts`` (usable now) with their outlooks:
+    one that lasts, then one whose forecast is unknown, then the one that runs out last; then
+    the tie-breaks of :class:`Candidate`, without preferring the current account."""
+    if not accounts:
+        return None
+    ranked = [
+        (Candidate(account, (_OUTLOOK_ORDER.get(o.verdict, 3), -(o.run_out or 0)), prefer_current=False), o)
+        for account, o in zip(accounts, outlooks, strict=True)
+    ]
+    best, outlook = min(ranked, key=lambda pair: pair[0].key)  # ties: the first in pool order
+    verdict = outlook.verdict
+    if verdict == "lasts":
+        reasoning = "lasts through every window's reset at its current pace"
+        if sum(o.verdict == "lasts" for o in outlooks) > 1:
+            reasoning += ", with the best health score among those that last"
+    elif verdict == "runs-out":
+        reasoning = f"every usable account runs out before a reset; this one lasts longest ({outlook.binding})"
+    else:
+        reasoning = "usable now; too little data to forecast the others better"
+    return {
+        "index": best.index,
+        "accountId": best.account_id,
+        "email": best.email,
+        "verdict": verdict,
+        "reasoning": reasoning,
+    }
 
 
 def _name(account: Record) -> str:

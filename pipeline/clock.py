@@ -1,20 +1,35 @@
-"""Time as an input: ``--now`` parsing and the few conversions every stage shares.
+"""Time as an input: the one reader of the wall clock, ``--now`` parsing and the few
+conversions every stage shares.
 
 All instants in records are integer milliseconds since the Unix epoch (UTC), like the
-JSON report's ``generatedAt``.
+JSON report's ``generatedAt``. No other module in ``pipeline/`` reads the wall clock
+(``tests/unit/test_clock_reads.py``): they take :func:`now_ms` (or :func:`now_s`) as a
+default, or the run's clock from :class:`pipeline.context.RunContext`. Monotonic timers
+(``time.monotonic``, ``time.perf_counter``) for durations and timeouts are allowed anywhere.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pipeline.errors import ConfigError
 from pipeline.numbers import MAX_INSTANT_MS, instant
 
+Clock = Callable[[], int]
+"""A wall clock in epoch milliseconds (:func:`now_ms`, or a test's fixed one)."""
+
 
 def now_ms() -> int:
+    """The wall clock, in epoch milliseconds."""
     return time.time_ns() // 1_000_000
+
+
+def now_s() -> float:
+    """The wall clock, in epoch seconds (for the few places that keep seconds, such as
+    ``Retry-After`` and the refresh lease)."""
+    return time.time()
 
 
 # Unix times below this are seconds, from it on milliseconds. As seconds it is the year 5138;

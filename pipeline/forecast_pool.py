@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pipeline.choosing import Outlook, choose_ahead
 from pipeline.forecast import UNUSABLE_STATUSES
-
-Record = dict[str, Any]
+from pipeline.records import Record
 
 
 def _blocked(account: Record, now: int, end: int) -> list[tuple[int, int]] | None:
@@ -82,37 +82,12 @@ def pool_forecast(accounts: Sequence[Record], now: int, end: int, min_healthy: i
 
 
 def next_account(accounts: Sequence[Record], blocked: Sequence[Any], now: int) -> Record | None:
-    """Among the accounts usable now: one that lasts, then one whose forecast is unknown, then
-    the one that runs out last; ties go to the higher health score, then pool order."""
+    """The account to use next among those usable now, by their forecasts
+    (:func:`pipeline.choosing.choose_ahead`)."""
     candidates = [a for a, spans in zip(accounts, blocked, strict=True) if _usable_at(spans, now)]
-    if not candidates:
-        return None
+    return choose_ahead(candidates, [_outlook(a) for a in candidates])
 
-    def rank(account: Record) -> tuple[int, int, int, int]:
-        forecast = account.get("forecast") or account
-        verdict = forecast.get("verdict", "unknown")
-        order = {"lasts": 0, "unknown": 1, "runs-out": 2}.get(verdict, 3)
-        run_out = forecast.get("runOutAt") or 0
-        return (order, -run_out, -int(account.get("healthScore") or 0), int(account["index"]))
 
-    chosen = min(candidates, key=rank)
-    forecast = chosen.get("forecast") or chosen
-    verdict = forecast.get("verdict", "unknown")
-    if verdict == "lasts":
-        reasoning = "lasts through every window's reset at its current pace"
-    elif verdict == "runs-out":
-        reasoning = (
-            f"every usable account runs out before a reset; this one lasts longest ({forecast.get('bindingWindow')})"
-        )
-    else:
-        reasoning = "usable now; too little data to forecast the others better"
-    others = [a for a in candidates if a is not chosen and (a.get("forecast") or a).get("verdict") == verdict]
-    if others and verdict == "lasts":
-        reasoning += ", with the best health score among those that last"
-    return {
-        "index": chosen["index"],
-        "accountId": chosen.get("accountId"),
-        "email": chosen.get("email"),
-        "verdict": verdict,
-        "reasoning": reasoning,
-    }
+def _outlook(account: Record) -> Outlook:
+    forecast = account.get("forecast") or account
+    return Outlook(forecast.get("verdict", "unknown"), forecast.get("runOutAt"), forecast.get("bindingWindow"))

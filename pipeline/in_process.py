@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.clock import now_ms
+from pipeline.context import RunContext
 from pipeline.errors import StorageError
 from pipeline.gc_pause import collector_paused
 from pipeline.plain import Plain
@@ -53,13 +53,13 @@ def failure_reason(pool: Pool) -> str | None:
 
 
 def collected(
-    env: Mapping[str, str], now: int | None, storage_dir: str | None, prober: Prober | None, redact: bool
+    env: Mapping[str, str], context: RunContext, storage_dir: str | None, prober: Prober | None, redact: bool
 ) -> tuple[Iterable[dict[str, Any]], int, list[str]]:
-    """The pool's records (probed when ``prober`` is given), the time of the report (``now``,
-    else the real time after probing) and the notes for stderr. Raises :class:`StorageError`
-    when there is nothing to report on."""
+    """The pool's records (probed when ``prober`` is given), the time of the report (the
+    context's ``now``, else its clock after probing) and the notes for stderr. Raises
+    :class:`StorageError` when there is nothing to report on."""
     # A run without the live probe sends no token: the access tokens are kept as their claims.
-    pool = read_pool(env, now if now is not None else now_ms(), storage_dir, tokens=prober is not None)
+    pool = read_pool(env, context.instant(), storage_dir, tokens=prober is not None)
     reason = failure_reason(pool)
     if reason is not None:
         raise StorageError(Masker(set()).text(reason) if redact else reason)
@@ -68,7 +68,7 @@ def collected(
     if prober is not None:
         prober.pool_loader = lambda _record: pool
         records = list(prober.run(records))
-    return records, now if now is not None else now_ms(), list(messages(pool))
+    return records, context.instant(), list(messages(pool))
 
 
 class ViewResult(Plain):
@@ -82,9 +82,8 @@ class ViewResult(Plain):
 def report_view(
     *,
     env: Mapping[str, str],
-    now: int | None,
+    context: RunContext,
     storage_dir: str | None = None,
-    model: str | None = None,
     redact: bool = False,
     prober: Prober | None = None,
 ) -> ViewResult:
@@ -92,7 +91,8 @@ def report_view(
     view many ways): collect, (probe,) score and recommend, gathered in a :class:`View`.
     Raises :class:`StorageError` when there is nothing to report on."""
     with collector_paused():  # long-lived records only: see pipeline.gc_pause
-        records, when, notes = collected(env, now, storage_dir, prober, redact)
+        records, when, notes = collected(env, context, storage_dir, prober, redact)
+        model = context.model
         records = recommend(score(records, now=when, model=model), now=when)
         return ViewResult(build_view(records, now=when, model=model), notes)
 
@@ -100,9 +100,8 @@ def report_view(
 def run_report(
     *,
     env: Mapping[str, str],
-    now: int | None,
+    context: RunContext,
     storage_dir: str | None = None,
-    model: str | None = None,
     fmt: str = "text",
     color: bool = False,
     explain: bool = False,
@@ -113,20 +112,19 @@ def run_report(
     sort: str = "pool",
     compact: bool = False,
 ) -> ReportResult:
-    """The report. ``now`` None means the real time, taken after live probing (so the
-    report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
+    """The report at the ``context``'s ``now``; None means its clock, read after live probing
+    (so the report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
     with collector_paused():  # long-lived records only: see pipeline.gc_pause
         return _run_report(
-            env, now, storage_dir, model, fmt, color, explain, redact, prober, statuses, history, sort, compact
+            env, context, storage_dir, fmt, color, explain, redact, prober, statuses, history, sort, compact
         )
 
 
 def _run_report(
     env: Mapping[str, str],
-    now: int | None,
+    context: RunContext,
     storage_dir: str | None,
-    model: str | None,
     fmt: str,
     color: bool,
     explain: bool,
@@ -139,7 +137,8 @@ def _run_report(
 ) -> ReportResult:
     # The stored accounts are let go once the last record is made (``collected`` keeps no
     # reference but the records' generator's).
-    records, when, notes = collected(env, now, storage_dir, prober, redact)
+    records, when, notes = collected(env, context, storage_dir, prober, redact)
+    model = context.model
     records = score(records, now=when, model=model)
     if history is not None and history.wants_record(prober is not None):
         records = list(records)
@@ -287,9 +286,8 @@ def forecast_view(
 def build_forecast(
     *,
     env: Mapping[str, str],
-    now: int | None = None,
+    context: RunContext,
     storage_dir: str | None = None,
-    model: str | None = None,
     prober: Prober | None = None,
     history: HistoryOptions | None = None,
     horizon_ms: int | None = None,
@@ -303,7 +301,8 @@ def build_forecast(
     there is no pool to forecast."""
     from pipeline.report.forecast_view import forecast_document, render_forecast
 
-    records, when, notes = collected(env, now, storage_dir, prober, redact)
+    records, when, notes = collected(env, context, storage_dir, prober, redact)
+    model = context.model
     history = history or HistoryOptions(None)
     if history.wants_record(prober is not None):
         records = list(score(records, now=when, model=model))

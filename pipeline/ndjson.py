@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO
 
 import orjson
 
 from pipeline.errors import InvalidInput, OutputError, PipelineError, json_error_message
 from pipeline.numbers import first_huge
 from pipeline.pool_record import EXPECTED_POOL
+from pipeline.records import Record
 from pipeline.visible import has_control, visible
-
-Record = dict[str, Any]
 
 
 def read_records(

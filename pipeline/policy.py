@@ -14,8 +14,9 @@ from typing import Any
 
 from pipeline import quota as q
 from pipeline.humanize import DAY, HOUR, ago, duration, span
+from pipeline.records import Status
 
-STATUS_ORDER = ("healthy", "warning", "rate-limited", "error", "disabled")
+STATUS_ORDER: tuple[Status, ...] = ("healthy", "warning", "rate-limited", "error", "disabled")
 _RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
 
 # --- the table ----------------------------------------------------------------------
@@ -79,14 +80,14 @@ class Factor:
 
     __slots__ = ("code", "decides", "detail", "points", "reason")
 
-    def __init__(self, code: str, points: int, reason: str, detail: str, decides: str | None = None) -> None:
+    def __init__(self, code: str, points: int, reason: str, detail: str, decides: Status | None = None) -> None:
         self.code = code
         self.points = points
         self.reason = reason  # the short phrase in ``reasons`` (and in brackets in the text report)
         self.detail = detail  # what --explain prints
         self.decides = decides  # the status this factor calls for, if any
 
-    def _key(self) -> tuple[str, int, str, str, str | None]:
+    def _key(self) -> tuple[str, int, str, str, Status | None]:
         return (self.code, self.points, self.reason, self.detail, self.decides)
 
     def __eq__(self, other: object) -> bool:
@@ -105,7 +106,7 @@ class Assessment:
     __slots__ = ("factors", "rate_limit_reset_at", "rate_limited", "score", "status")
 
     def __init__(
-        self, status: str, score: int, factors: list[Factor], rate_limited: bool, rate_limit_reset_at: int | None
+        self, status: Status, score: int, factors: list[Factor], rate_limited: bool, rate_limit_reset_at: int | None
     ) -> None:
         self.status = status
         self.score = score
@@ -129,7 +130,7 @@ class _Facts:
         self.resets: list[int] = []
         self.rate_limited = False
 
-    def add(self, code: str, points: int, reason: str, detail: str, decides: str | None = None) -> None:
+    def add(self, code: str, points: int, reason: str, detail: str, decides: Status | None = None) -> None:
         self.factors.append(Factor(code, points, reason, detail, decides))
 
 
@@ -172,6 +173,7 @@ def assess(account: dict[str, Any], now: int, model: str | None = None) -> Asses
     _refresh_age(account, now, facts)
     _usage(account, now, facts)
 
+    status: Status
     status, rank, points = "healthy", 0, 0
     factors = facts.factors
     for factor in factors:

@@ -12,11 +12,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pipeline.errors import PERMISSION_DENIED
+from pipeline.records import Record
 
-Record = dict[str, Any]
 EXPECTED_POOL = "expected the pool record first (the first line codex-auth collect writes)"
 
 

@@ -4,8 +4,11 @@ position), what is left, and whether a sample is still valid."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.records import Quota, QuotaWindow
 
 FIVE_HOURS = 300
 DAY = 1440
@@ -96,7 +99,7 @@ def window_label(minutes: int | None) -> str:
     return f"{minutes}m"
 
 
-def is_stale(window: dict[str, Any], sampled_at: int | None, now: int) -> bool:
+def is_stale(window: QuotaWindow, sampled_at: int | None, now: int) -> bool:
     """A sample is stale once its window has reset: after ``resetAt``, or, without one,
     a whole window length after it was taken."""
     reset = window.get("resetAt")
@@ -108,7 +111,7 @@ def is_stale(window: dict[str, Any], sampled_at: int | None, now: int) -> bool:
     return False
 
 
-def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
+def windows_of(quota: Quota | None, now: int) -> list[Window]:
     """Every window of a record's quota at ``now``: its own, the model limit's, the spend
     limits. Scoring and choosing both read an account's windows, one right after the other:
     the last answer is kept for that (a new list of the same windows, which nobody changes)."""
@@ -127,7 +130,7 @@ def windows_of(quota: dict[str, Any] | None, now: int) -> list[Window]:
 _last_windows: tuple[Any, int | None, list[Window]] = (None, None, [])
 
 
-def _windows_of(quota: dict[str, Any], now: int) -> list[Window]:
+def _windows_of(quota: Quota, now: int) -> list[Window]:
     sampled = quota.get("sampledAt")
     result = [_window(w, sampled, now) for w in quota.get("windows") or []]
     limit = quota.get("modelLimit")
@@ -137,7 +140,7 @@ def _windows_of(quota: dict[str, Any], now: int) -> list[Window]:
     return result
 
 
-def spend_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
+def spend_windows(quota: Mapping[str, Any] | None, now: int) -> list[Window]:
     """A seat's monthly spend limits (``spendControl``), read like windows: used percent and
     reset; a limit at 100 % (or ``reached``) stops the account until its reset."""
     spend = (quota or {}).get("spendControl")
@@ -155,11 +158,11 @@ def spend_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
     return result
 
 
-def _window(raw: dict[str, Any], sampled: int | None, now: int) -> Window:
+def _window(raw: QuotaWindow, sampled: int | None, now: int) -> Window:
     return Window(raw.get("windowMinutes"), raw.get("usedPercent"), raw.get("resetAt"), is_stale(raw, sampled, now))
 
 
-def main_windows(quota: dict[str, Any] | None, now: int) -> list[Window]:
+def main_windows(quota: Quota | None, now: int) -> list[Window]:
     """The account-wide windows only (not the per-model limit)."""
     if not quota:
         return []

@@ -3,13 +3,17 @@ probe outcomes, the modes, the formats and the default model.
 
 Records travel as plain JSON objects (``dict[str, Any]``, :data:`Record`), because every stage
 reads them from and writes them to NDJSON. The TypedDicts below say which fields each kind
-carries; the published JSON Schemas in ``pipeline/schemas/`` remain the contract, and
-``tests/unit/test_records.py`` keeps the literals here equal to the schemas' enumerations.
+carries, and the parts of a record that are built in one place and read in others (a quota
+window, the quota, the token facts, the probe outcome) go by them; the published JSON Schemas
+in ``pipeline/schemas/`` remain the contract: ``tests/unit/test_records.py`` keeps each
+TypedDict's fields equal to its schema's, and ``tests/unit/test_architecture.py`` the
+literals here equal to the schemas' enumerations.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeGuard, cast, get_args
 
 Record = dict[str, Any]
 """One record of the stream, as read from or written to NDJSON."""
@@ -20,6 +24,12 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 Status = Literal["healthy", "warning", "rate-limited", "disabled", "error"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 """Every status, in the order the reports list them."""
+
+
+def is_status(value: object) -> TypeGuard[Status]:
+    """Whether ``value`` is one of the statuses (:data:`STATUSES`)."""
+    return value in STATUSES
+
 
 USABLE_STATUSES: frozenset[Status] = frozenset({"healthy", "warning"})
 """The statuses an account may have and still be recommended."""
@@ -51,15 +61,55 @@ if TYPE_CHECKING:
         usedPercent: float | None
         resetAt: int | None
 
+    class Credits(TypedDict, total=False):
+        hasCredits: bool | None
+        unlimited: bool | None
+        balance: str | None
+        overageLimitReached: bool | None
+
+    class ResetCredits(TypedDict, total=False):
+        availableCount: int | None
+        applicableAvailableCount: int | None
+
+    class QuotaLimit(TypedDict, total=False):
+        """A per-model limit family (``limit`` in schemas/common.json)."""
+
+        limitId: str
+        limitName: str | None
+        limitReached: bool | None
+        windows: list[QuotaWindow]
+
+    class SpendLimit(TypedDict, total=False):
+        limitType: str
+        usedPercent: float | None
+        remainingPercent: float | None
+        resetAt: int | None
+        windowMinutes: int | None
+
+    class SpendControl(TypedDict, total=False):
+        reached: bool | None
+        reachedLimitType: str | None
+        limits: list[SpendLimit]
+
     class Quota(TypedDict, total=False):
+        """An account's quota facts (``quota`` in schemas/common.json)."""
+
         source: Literal["live", "cache"]
         sampledAt: int | None
         httpStatus: int | None
         model: str | None
         planType: str | None
         limitReached: bool | None
+        limitReachedType: str | None
         windows: list[QuotaWindow]
-        credits: dict[str, Any] | None
+        credits: Credits | None
+        modelLimit: QuotaLimit | None
+        additionalLimits: list[QuotaLimit]
+        reserve: QuotaLimit | None
+        modelBlocked: bool | None
+        modelAvailableAt: int | None
+        spendControl: SpendControl | None
+        resetCredits: ResetCredits | None
 
     class TokenFacts(TypedDict, total=False):
         hasAccessToken: bool
@@ -68,22 +118,85 @@ if TYPE_CHECKING:
         lastRefreshAt: int | None
         lastRefreshSource: str | None
 
+    class ProbeFacts(TypedDict, total=False):
+        """What the live probe did for one account (``probeOutcome`` in schemas/account.json)."""
+
+        outcome: ProbeOutcome
+        method: ProbeMethod | None
+        model: str | None
+        httpStatus: int | None
+        latencyMs: int | None
+        at: int | None
+        errorCode: str | None
+        detail: str | None
+        refreshed: bool
+        resetAt: int | None
+
+    class RateLimitFacts(TypedDict, total=False):
+        resetTimes: dict[str, int]
+        coolingDownUntil: int | None
+        cooldownReason: str | None
+
+    class FactorRecord(TypedDict, total=False):
+        """One factor of an account's score (``factor`` in schemas/common.json)."""
+
+        code: str
+        points: int
+        reason: str
+        detail: str
+        decides: Status | None
+
+    class FileState(TypedDict, total=False):
+        """What collect found of a storage file (``fileState`` in schemas/pool.json)."""
+
+        path: str | None
+        state: Literal["healthy", "recovered", "empty", "missing", "corrupt", "intentional-reset"]
+        format: str | None
+        recoveredFrom: str | None
+        details: str | None
+
+    class QuotaCacheFacts(TypedDict, total=False):
+        path: str | None
+        state: Literal["ok", "missing", "invalid"]
+        entries: int
+        details: str | None
+
+    class ProbeRun(TypedDict, total=False):
+        """The live probe's run, on the pool record (``probeRun`` in schemas/pool.json)."""
+
+        mode: Literal["live"]
+        model: str
+        method: ProbeMethod
+        startedAt: int
+        cachedOnly: bool
+        concurrency: int
+        maxAccounts: int | None
+        maxProbes: int | None
+
     class PoolRecord(TypedDict, total=False):
         kind: Literal["pool"]
         schemaVersion: int
         collectedAt: int
         source: str
-        storage: dict[str, Any]
-        flaggedStorage: dict[str, Any]
+        dir: str | None
+        storage: FileState
+        flaggedStorage: FileState
+        quotaCache: QuotaCacheFacts
         currentIndex: int | None
-        probe: dict[str, Any] | None
+        accountCount: int
+        flaggedCount: int
+        probe: ProbeRun | None
         warnings: list[str]
+        forecast: dict[str, Any]
+        project: dict[str, Any]
+        annotations: dict[str, Any]
 
     class AccountRecord(TypedDict, total=False):
         kind: Literal["account"]
         index: int
         accountId: str | None
         email: str | None
+        emailSource: Literal["stored", "token"] | None
         label: str | None
         workspace: str | None
         enabled: bool
@@ -92,26 +205,44 @@ if TYPE_CHECKING:
         lastUsed: int | None
         plan: str | None
         token: TokenFacts
-        rateLimit: dict[str, Any]
+        rateLimit: RateLimitFacts
+        authInvalidatedAt: int | None
+        authInvalidationErrorCode: str | None
         quota: Quota | None
-        probe: dict[str, Any] | None
+        resetCreditDetails: dict[str, Any] | None
+        probe: ProbeFacts | None
         status: Status
         healthScore: int
         rateLimited: bool
         rateLimitResetAt: int | None
         reasons: list[str]
-        factors: list[dict[str, Any]]
+        factors: list[FactorRecord]
+        forecast: dict[str, Any]
+        annotations: dict[str, Any]
+
+    class Verification(TypedDict, total=False):
+        """A flagged account's re-verification in a live run (``verification`` in
+        schemas/flagged.json)."""
+
+        outcome: Literal["works-again", "still-broken", "failed", "skipped"]
+        at: int | None
+        httpStatus: int | None
+        errorCode: str | None
+        detail: str | None
 
     class FlaggedRecord(TypedDict, total=False):
         kind: Literal["flagged"]
         index: int
         accountId: str | None
         email: str | None
+        label: str | None
         flaggedAt: int | None
         flaggedReason: str | None
+        lastError: str | None
         lastVerified: int | None
         verificationCount: int
-        verification: dict[str, Any] | None
+        verification: Verification | None
+        annotations: dict[str, Any]
 
     class RecommendationRecord(TypedDict, total=False):
         kind: Literal["recommendation"]
@@ -121,6 +252,13 @@ if TYPE_CHECKING:
         reasoning: str
         usableCount: int
         nextAvailableAt: int | None
+        annotations: dict[str, Any]
+
+
+def as_record(typed: Mapping[str, object]) -> Record:
+    """A record built typed (one of the TypedDicts above) as the stream carries it: the same
+    dict, for the stages and the NDJSON writer."""
+    return cast(Record, typed)
 
 
 def identity_key(account_id: str | None, email: str | None) -> str:

@@ -20,6 +20,7 @@ from pipeline.cli.options import FORECAST_FORMATS
 from pipeline.errors import ExitStatus, PipelineError
 
 if TYPE_CHECKING:  # for the annotations only: the module loads when a command runs
+    from pipeline.context import RunContext
     from pipeline.in_process import HistoryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -106,17 +107,25 @@ def stage_command(stage: str) -> Callable[[F], F]:
     return decorate
 
 
-def resolve_now(value: str | None) -> int:
-    from pipeline.clock import now_ms, parse_instant
+def run_context(now: str | None, model: str | None = None, *, pinned: bool = True) -> RunContext:
+    """The run's one context (:class:`pipeline.context.RunContext`), from ``--now`` and
+    ``--model``. ``pinned``: without ``--now``, the clock now (a command reading storage
+    dates all its work by its start); else ``now`` stays None, for a stage to take its
+    stream's own time, or a live run its clock after probing."""
+    from pipeline.context import RunContext
 
-    return parse_instant(value) if value else now_ms()
+    context = RunContext.from_options(now, model)
+    return RunContext(context.instant(), model) if pinned else context
+
+
+def resolve_now(value: str | None) -> int:
+    """``--now``, else the clock now."""
+    return run_context(value).instant()
 
 
 def stream_now(value: str | None) -> int | None:
     """``--now`` of a stage reading records: None lets the stage take the stream's own time."""
-    from pipeline.clock import parse_instant
-
-    return parse_instant(value) if value else None
+    return run_context(value, pinned=False).now
 
 
 def source_of(stream: IO[bytes]) -> str:

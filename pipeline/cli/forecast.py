@@ -15,7 +15,7 @@ from pipeline.cli.common import (
     pick_format,
     read_input,
     resolve_history,
-    resolve_now,
+    run_context,
     say,
     stage_command,
     write_output,
@@ -150,9 +150,8 @@ def forecast(
     prober = make_prober(model, **live_settings) if live else None
     result = build_forecast(
         env=os.environ,
-        now=None if live else resolve_now(now),
+        context=run_context(now, model, pinned=not live),
         storage_dir=storage_dir,
-        model=model,
         prober=prober,
         history=history,
         horizon_ms=horizon_ms,
@@ -185,7 +184,6 @@ def run_forecast_stage(
     import itertools
 
     from pipeline.in_process import history_reader
-    from pipeline.pool_record import stream_time
     from pipeline.stages.forecast import forecast as run_forecast
 
     stream = iter(read_input(input_file, "forecast"))
@@ -193,7 +191,7 @@ def run_forecast_stage(
     head = [] if first is None else [first]
     # As score and recommend do: without --now, the stream's own time (a saved snapshot
     # forecasts as of when it was collected), else the clock.
-    when = resolve_now(now) if now is not None else (stream_time(first) or resolve_now(None))
+    when = run_context(now, model, pinned=False).instant(first if now is None else None)
     with history_reader(history, when) as (loader, notes):
         records = run_forecast(
             itertools.chain(head, stream),

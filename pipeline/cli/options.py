@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from pipeline.live import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS
+from pipeline.records import DEFAULT_MODEL, FORMAT_NAMES, PROBE_METHODS, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -249,14 +249,14 @@ class StatusList(click.ParamType):  # type: ignore[type-arg]  # generic in click
 
     name = "statuses"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[Status, ...]:
         if isinstance(value, tuple):
             return value
-        from pipeline.records import STATUSES
+        from pipeline.records import STATUSES, is_status
 
-        chosen = [part.strip() for part in str(value).split(",") if part.strip()]
-        unknown = [part for part in chosen if part not in STATUSES]
-        if unknown or not chosen:
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        chosen = [part for part in parts if is_status(part)]
+        if len(chosen) < len(parts) or not chosen:
             self.fail(f"{value!r}: give one or more of {', '.join(STATUSES)}, separated by commas", param, ctx)
         return tuple(dict.fromkeys(chosen))
 

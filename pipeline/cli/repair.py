@@ -6,7 +6,7 @@ import os
 
 import click
 
-from pipeline.cli.common import note, stage_command
+from pipeline.cli.common import note, resolve_now, stage_command
 from pipeline.cli.options import dir_option
 from pipeline.errors import ExitStatus
 
@@ -32,10 +32,9 @@ def repair(storage_dir: str | None, dry_run: bool) -> None:
       codex auth repair
       codex auth repair --dir ~/.codex/multi-auth && codex auth report
     """
-    from pipeline.clock import now_ms
     from pipeline.live.recovery import repair as run_repair
 
-    result, lines = run_repair(os.environ, now_ms(), storage_dir, dry_run=dry_run)
+    result, lines = run_repair(os.environ, resolve_now(None), storage_dir, dry_run=dry_run)
     for message in lines:
         note("repair", message)
     for failure in result.failures:

@@ -16,7 +16,7 @@ from pipeline.cli.common import (
     note,
     pick_format,
     resolve_history,
-    resolve_now,
+    run_context,
     stage_command,
     use_color,
 )
@@ -92,9 +92,8 @@ def report(
     prober = make_prober(model, **live_settings) if live else None
     result = run_report(
         env=os.environ,
-        now=None if live else resolve_now(now),
+        context=run_context(now, model, pinned=not live),
         storage_dir=storage_dir,
-        model=model,
         fmt=fmt,
         color=use_color(color, out_path, fmt),
         explain=explain,

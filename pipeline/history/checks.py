@@ -13,10 +13,22 @@ Pure: plain values in, plain values (or None for a bad row) out.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.numbers import MAX_SAFE, instant
 from pipeline.visible import visible
+
+if TYPE_CHECKING:
+    from pipeline.records import QuotaWindow
+
+    class StoredWindow(QuotaWindow):
+        """A record's window as the history keeps it, with which one it is (the forecast's
+        window key, its name for people, its limit)."""
+
+        key: str
+        name: str
+        limit: str
+
 
 MAX_USED_PERCENT = 1000.0
 """The largest used percent taken from the history (a window past 100 % is exhausted; beyond
@@ -139,7 +151,7 @@ def observation(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def window(row: tuple[Any, ...]) -> dict[str, Any]:
+def window(row: tuple[Any, ...]) -> StoredWindow:
     """The window columns (:data:`WINDOW_SQL`, in order) checked; raises :class:`Bad`."""
     key, name, limit, minutes, used, reset_at = row
     return {

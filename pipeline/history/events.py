@@ -19,9 +19,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.events import Account, Change, GlobalResets, Window, account_changes, history_event, membership
+
+if TYPE_CHECKING:
+    from pipeline.history.checks import StoredWindow
 
 Row = dict[str, Any]
 
@@ -174,7 +177,7 @@ def sample_rows(observations: Iterable[Row], account: str | None = None) -> list
             "creditsBalance": obs.get("credits_balance"),
             "resetCredits": obs.get("reset_credits"),
         }
-        windows = obs.get("windows") or [None]
+        windows: Sequence[StoredWindow | None] = obs.get("windows") or [None]
         for window in windows:
             rows.append(
                 {

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pipeline.errors import HistoryError
 from pipeline.forecast import Sample
@@ -26,6 +26,9 @@ from pipeline.history import checks
 from pipeline.history.events import Finder, membership_events
 from pipeline.history.store import HistoryStore, _why
 from pipeline.numbers import MAX_INSTANT_MS
+
+if TYPE_CHECKING:
+    from pipeline.history.checks import StoredWindow
 
 Row = dict[str, Any]
 DAY_MS = 86_400_000
@@ -171,7 +174,7 @@ def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -
         except checks.Bad:
             tally.bad += len(members)
             continue
-        windows = []
+        windows: list[StoredWindow] = []
         for row in members:
             part = row[1 + _WIDTH :]
             if part[0] is None:
@@ -203,7 +206,8 @@ def samples(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
             "creditsBalance": obs["credits_balance"],
             "resetCredits": obs["reset_credits"],
         }
-        for window in obs["windows"] or [None]:
+        windows: Sequence[StoredWindow | None] = obs["windows"] or [None]
+        for window in windows:
             yield {
                 **base,
                 "window": window["name"] if window else None,

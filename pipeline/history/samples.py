@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pipeline.forecast import account_windows
-from pipeline.records import Record
+from pipeline.records import Record, Status
 from pipeline.records import account_key as account_key  # where the forecast stage finds it
 
 
@@ -29,7 +29,7 @@ class Observation:
     account_id: str | None
     email: str | None
     enabled: bool
-    status: str | None
+    status: Status | None
     health_score: int | None
     plan: str | None
     probe_outcome: str | None

@@ -12,13 +12,14 @@ import httpx
 
 from pipeline.live.endpoints import Endpoints
 from pipeline.live.wire import error_code, header_quota, json_body, reset_of_429, usage_quota
+from pipeline.records import ProbeOutcome
 from pipeline.scrubbing import remember
 from pipeline.vocabulary import is_generic
 
 
 @dataclass(frozen=True)
 class Probed:
-    outcome: str  # ok | rate-limited | auth-failed | timeout | network-error | http-error
+    outcome: ProbeOutcome  # ok | rate-limited | auth-failed | timeout | network-error | http-error
     status: int | None
     latency_ms: int
     code: str | None = None
@@ -27,7 +28,7 @@ class Probed:
     reset_at: int | None = None
 
 
-def _failure(response: httpx.Response, latency: int, now_ms: int) -> Probed:
+def _failure(response: httpx.Response, latency: int, now: int) -> Probed:
     body = json_body(response.content)
     status = response.status_code
     code = error_code(body, status)
@@ -38,7 +39,7 @@ def _failure(response: httpx.Response, latency: int, now_ms: int) -> Probed:
             latency,
             code if code and not code.startswith("http_") else "usage_limit_reached",
             "the service answered 429 (usage limit reached)",
-            reset_at=reset_of_429(body, now_ms),
+            reset_at=reset_of_429(body, now),
         )
     if status in (401, 403):
         return Probed(
@@ -68,7 +69,7 @@ def _headers(token: str, account_id: str | None) -> dict[str, str]:
 
 
 def probe_usage(
-    client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now_ms: int
+    client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now: int
 ) -> Probed:
     """``GET /wham/usage``: plan, windows, credits and per-model limits; spends no quota."""
     started = time.perf_counter()
@@ -78,14 +79,14 @@ def probe_usage(
         return _transport_failure(exc, endpoints, _elapsed(started))
     latency = _elapsed(started)
     if response.status_code != 200:
-        return _failure(response, latency, now_ms)
+        return _failure(response, latency, now)
     body = json_body(response.content)
     if not isinstance(body, dict):
         return Probed("http-error", 200, latency, None, "the usage answer is not JSON")
     rate = body.get("rate_limit")
     if rate is not None and not isinstance(rate, dict):
         return Probed("http-error", 200, latency, None, "the usage answer has an unexpected shape")
-    quota = usage_quota(body, model, now_ms)
+    quota = usage_quota(body, model, now)
     reached = quota["limitReached"] is True
     blocked = quota.get("modelBlocked") is True
     detail = None
@@ -108,7 +109,7 @@ INSTRUCTIONS = "You are a quota probe. Reply with the single word: ok."
 
 
 def probe_responses(
-    client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now_ms: int
+    client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, model: str, now: int
 ) -> Probed:
     """``POST /codex/responses``: reads the x-codex-* quota headers. Spends a few tokens and
     can start an unstarted window, so it runs only on explicit request."""
@@ -130,13 +131,13 @@ def probe_responses(
         with client.stream("POST", endpoints.responses_url, headers=headers, json=payload) as response:
             latency = _elapsed(started)
             status = response.status_code
-            quota = header_quota(response.headers, model, now_ms, status)
+            quota = header_quota(response.headers, model, now, status)
             if quota is None:
                 response.read()
                 if status == 200:
                     return Probed("http-error", status, latency, None, "the answer carried no quota headers")
                 # A 429 without the headers still says usage_limit_reached and when it resets.
-                return _failure(response, latency, now_ms)
+                return _failure(response, latency, now)
     except httpx.RequestError as exc:
         return _transport_failure(exc, endpoints, _elapsed(started))
     if status == 429 or quota["limitReached"]:

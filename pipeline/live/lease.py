@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.clock import now_s
 from pipeline.live import atomic, processes
 from pipeline.live.atomic import WriteError
 from pipeline.live.journal import token_hash
@@ -63,7 +64,7 @@ class Lease:
     wait_ms: int = 35_000
     poll_ms: int = 150
     result_ttl_ms: int = 20_000
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = now_s
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod

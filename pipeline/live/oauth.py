@@ -27,7 +27,7 @@ class Refreshed:
     spent: bool = False  # the request may have spent the refresh token without us learning the new one
 
 
-def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_ms: int) -> Refreshed:
+def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now: int) -> Refreshed:
     remember(refresh_token)
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID}
     try:
@@ -75,7 +75,7 @@ def refresh(client: httpx.Client, endpoints: Endpoints, refresh_token: str, now_
         if isinstance(body.get("refresh_token"), str) and body["refresh_token"].strip()
         else refresh_token
     )
-    tokens = {"access": access, "refresh": new_refresh, "expires": now_ms + expires_in * 1000}
+    tokens = {"access": access, "refresh": new_refresh, "expires": now + expires_in * 1000}
     if isinstance(body.get("id_token"), str) and body["id_token"]:
         tokens["id_token"] = body["id_token"]
     return Refreshed(True, tokens=tokens, status=response.status_code)

@@ -163,7 +163,7 @@ class Restored:
     notes: list[str] = field(default_factory=list)  # warnings that need nothing done
 
 
-def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | None = None) -> Restored:
+def restore(pool: Pool, env: Mapping[str, str], now: int, journal: Journal | None = None) -> Restored:
     """Put every rotated token that storage lacks into storage (see the module docstring)."""
     journal = journal or Journal(journal_folder(pool))
     lease = lease_of(pool, env)
@@ -196,13 +196,13 @@ def restore(pool: Pool, env: Mapping[str, str], now_ms: int, journal: Journal | 
                 result.failures.append(f"cannot restore rotated tokens into {target.path}: {why}")
                 continue
             try:
-                applied: Applied = apply(target, found.rotations, now_ms)
+                applied: Applied = apply(target, found.rotations, now)
             except atomic.WriteError as exc:
                 result.failures.append(f"cannot restore rotated tokens into {target.path}: {exc}")
                 continue
             done |= applied.spent or set()
         result.restored = len(done)
-    tidy(pool, env, now_ms, journal, lease, found.rotations, result)
+    tidy(pool, env, now, journal, lease, found.rotations, result)
     if found.refused:
         result.failures.append(refused_line(found.refused, MOVE_AWAY))
     if found.damage:
@@ -271,7 +271,7 @@ def sweep_locks(pool: Pool, journal: Journal, lease: Lease, rotations: Mapping[s
 def tidy(
     pool: Pool,
     env: Mapping[str, str],
-    now_ms: int,
+    now: int,
     journal: Journal,
     lease: Lease,
     rotations: Mapping[str, Rotation],
@@ -284,13 +284,13 @@ def tidy(
     settled = set(rotations) - stored
     if journal.path.exists() and not journal.refused():
         try:
-            journal.compact(settled, now_ms)
+            journal.compact(settled, now)
         except JournalError as exc:
             result.failures.append(str(exc))
     for digest, _tokens, created, path in lease.results():
         # Never while a stored record still holds the spent token (the file may be the only
         # copy of the new one), and not before codex-multi-auth's own waiters are done with it.
-        if digest in stored or (created is not None and now_ms - created < lease.result_ttl_ms):
+        if digest in stored or (created is not None and now - created < lease.result_ttl_ms):
             continue
         try:
             os.unlink(path)
@@ -299,19 +299,19 @@ def tidy(
 
 
 def repair(
-    env: Mapping[str, str], now_ms: int, storage_dir: str | None = None, *, dry_run: bool = False
+    env: Mapping[str, str], now: int, storage_dir: str | None = None, *, dry_run: bool = False
 ) -> tuple[Restored, list[str]]:
     """``codex auth repair``: :func:`restore` on the pool, without probing anything. Returns
     the outcome and the lines to show a person (failures are in the outcome). ``dry_run``:
     only say what would be restored (:func:`preview`), writing and removing nothing."""
     from pipeline.storage.pool import read_pool
 
-    pool = read_pool(env, now_ms, storage_dir)
+    pool = read_pool(env, now, storage_dir)
     if pool.source == "none":
         return Restored(), [f"nothing to repair: no account storage in {pool.resolved.dir}"]
     if dry_run:
         return Restored(), preview(pool, env)
-    result = restore(pool, env, now_ms)
+    result = restore(pool, env, now)
     lines = []
     if result.removed:
         lines.append(

@@ -51,7 +51,7 @@ def _instant(value: Any) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def parse(body: Any, now_ms: int) -> dict[str, Any] | None:
+def parse(body: Any, now: int) -> dict[str, Any] | None:
     """The list as our record's ``resetCreditDetails``: how many credits are available, the
     soonest expiry among them (``None``: none expires, or none is available), and each credit's
     status and times. Titles and ids are not kept (upstream text, and an id is no use to a reader)."""
@@ -72,10 +72,10 @@ def parse(body: Any, now_ms: int) -> dict[str, Any] | None:
     # The count may exceed the list (the service says so): take the larger.
     count = whole(body.get("available_count"))
     listed = len(available)
-    expiries = [at for c in available if isinstance(at := c["expiresAt"], int) and at > now_ms]
+    expiries = [at for c in available if isinstance(at := c["expiresAt"], int) and at > now]
     return {
         "source": "live",
-        "readAt": now_ms,
+        "readAt": now,
         "availableCount": max(listed, count) if count is not None and count >= 0 else listed,
         "soonestExpiry": min(expiries) if expiries else None,
         "credits": credits,
@@ -101,7 +101,7 @@ class Pacer:
         return cls(spacing)
 
     def read(
-        self, client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, now_ms: int
+        self, client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, now: int
     ) -> dict[str, Any] | None:
         with self._lock:
             if self.stopped:
@@ -112,12 +112,12 @@ class Pacer:
                 if wait > 0:
                     self.sleep(wait)
             try:
-                return self._get(client, endpoints, token, account_id, now_ms)
+                return self._get(client, endpoints, token, account_id, now)
             finally:
                 self._last = self.monotonic()
 
     def _get(
-        self, client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, now_ms: int
+        self, client: httpx.Client, endpoints: Endpoints, token: str, account_id: str | None, now: int
     ) -> dict[str, Any] | None:
         remember(token)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -132,4 +132,4 @@ class Pacer:
             return None
         if response.status_code != 200:
             return None
-        return parse(json_body(response.content), now_ms)
+        return parse(json_body(response.content), now)

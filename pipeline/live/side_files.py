@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.live.writeback import WriteBackError, update_json
-from pipeline.records import DEFAULT_MODEL
+from pipeline.records import DEFAULT_MODEL, Record
 from pipeline.scrubbing import scrub_value
 from pipeline.storage.paths import QUOTA_CACHE_FILE, STATE_FILE
 from pipeline.storage.pool import Pool
-
-Record = dict[str, Any]
 
 
 @dataclass

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from pipeline.clock import Clock, now_ms
 from pipeline.live import inflight, locks, oauth, recovery
 from pipeline.live.atomic import LOCK_NAME as WRITE_LOCK
 from pipeline.live.atomic import WriteError, prove_room
@@ -114,7 +115,7 @@ class TokenKeeper:
     pool: Pool
     env: Mapping[str, str]
     endpoints: Endpoints
-    clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+    clock: Clock = now_ms
     lease: Lease | None = None
     failures: list[TokenNotSaved] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # refreshes refused before spending (exit 1)

@@ -10,10 +10,13 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.numbers import real, whole
 from pipeline.vocabulary import amount, display_name, holds_secret, known_code, plan_code, upstream_code
+
+if TYPE_CHECKING:
+    from pipeline.records import QuotaWindow
 
 code = known_code
 # A limit family named by a header (x-codex-<family>-primary-used-percent): short words.
@@ -72,7 +75,7 @@ def _plain(value: float | None) -> float | int | None:
 # --- the usage JSON (GET /wham/usage) ---------------------------------------------------
 
 
-def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
+def _window(raw: Any, now: int) -> QuotaWindow | None:
     if not isinstance(raw, dict):
         return None
     seconds = real(raw.get("limit_window_seconds"))
@@ -87,21 +90,19 @@ def _window(raw: Any, now_ms: int) -> dict[str, Any] | None:
     if reset_at is not None and reset_at > 0:
         reset = int(reset_at * 1000) if reset_at < 1e11 else int(reset_at)
     elif reset_after is not None:
-        reset = now_ms + int(reset_after * 1000)
+        reset = now + int(reset_after * 1000)
     if used is None and minutes is None:
         return None
     return {"windowMinutes": minutes, "usedPercent": _plain(used), "resetAt": reset}
 
 
-def _windows(rate: Any, now_ms: int) -> list[dict[str, Any]]:
+def _windows(rate: Any, now: int) -> list[QuotaWindow]:
     if not isinstance(rate, dict):
         return []
-    return [
-        w for w in (_window(rate.get("primary_window"), now_ms), _window(rate.get("secondary_window"), now_ms)) if w
-    ]
+    return [w for w in (_window(rate.get("primary_window"), now), _window(rate.get("secondary_window"), now)) if w]
 
 
-def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]:
+def usage_quota(body: dict[str, Any], model: str, now: int) -> dict[str, Any]:
     raw_rate = body.get("rate_limit")
     rate: dict[str, Any] = raw_rate if isinstance(raw_rate, dict) else {}
     reached = rate.get("limit_reached")
@@ -124,7 +125,7 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
             "limitId": limit_id,
             "limitName": name,
             "limitReached": reached_extra if isinstance(reached_extra, bool) else None,
-            "windows": _windows(extra_rate, now_ms),
+            "windows": _windows(extra_rate, now),
         }
         if reserve is None and (norm(name) in RESERVE_NAMES or limit_id in RESERVE_NAMES):
             reserve = limit  # its own bucket: not ordinary quota, not a model limit
@@ -135,27 +136,27 @@ def usage_quota(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]
     credits = body.get("credits")
     quota: dict[str, Any] = {
         "source": "live",
-        "sampledAt": now_ms,
+        "sampledAt": now,
         "httpStatus": 200,
         "model": model,
         "planType": plan_code(body.get("plan_type")),
         "limitReached": reached if isinstance(reached, bool) else None,
         "limitReachedType": reached_type(body.get("rate_limit_reached_type")),
-        "windows": _windows(rate, now_ms),
+        "windows": _windows(rate, now),
         "credits": _credits(credits) if isinstance(credits, dict) else None,
         "modelLimit": model_limit,
         "additionalLimits": additional,
         "reserve": reserve,
     }
-    quota.update(model_state(body, model, now_ms))
-    extras = extra_limits(body, now_ms)
+    quota.update(model_state(body, model, now))
+    extras = extra_limits(body, now)
     review = extras.pop("codeReviewLimit", None)
     if review is not None:
         quota["additionalLimits"].append(review)
     return quota | extras
 
 
-def extra_limits(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
+def extra_limits(body: dict[str, Any], now: int) -> dict[str, Any]:
     """What the usage answer added in 2026, translated on its own (easy to move): monthly
     spend controls (``spend_control``: ``reached``, ``reached_limit_type``, and each
     ``*_limit`` with its used and remaining percent and reset), the reset credits the account
@@ -179,7 +180,7 @@ def extra_limits(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
                     "reset_at": raw.get("reset_at"),
                     "reset_after_seconds": raw.get("reset_after_seconds"),
                 },
-                now_ms,
+                now,
             )
             limits.append(
                 {
@@ -209,7 +210,7 @@ def extra_limits(body: dict[str, Any], now_ms: int) -> dict[str, Any]:
             "limitId": "code_review",
             "limitName": "Code review",
             "limitReached": reached_review if isinstance(reached_review, bool) else None,
-            "windows": _windows(review, now_ms),
+            "windows": _windows(review, now),
         }
     return extras
 
@@ -218,7 +219,7 @@ def _kind(body: dict[str, Any]) -> Any:
     return reached_type(body.get("rate_limit_reached_type"))
 
 
-def model_state(body: dict[str, Any], model: str, now_ms: int) -> dict[str, Any]:
+def model_state(body: dict[str, Any], model: str, now: int) -> dict[str, Any]:
     """Whether the service names the probe model as used up: the banner's
     ``rate_limit_upsell.blocked_model_slug`` (the one authoritative signal) or the model's entry
     in ``model_usage`` (``available``, ``available_at``; keyed by slug, or a list of entries
@@ -273,7 +274,7 @@ def _credits(credits: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def reset_of_429(body: Any, now_ms: int) -> int | None:
+def reset_of_429(body: Any, now: int) -> int | None:
     """When a 429 answer says the limit resets (``resets_at`` seconds, ``resets_in_seconds``)."""
     error = body.get("error") if isinstance(body, dict) else None
     source = error if isinstance(error, dict) else body if isinstance(body, dict) else {}
@@ -282,14 +283,14 @@ def reset_of_429(body: Any, now_ms: int) -> int | None:
         return int(at * 1000)
     after = real(source.get("resets_in_seconds"))
     if after is not None:
-        return now_ms + int(after * 1000)
+        return now + int(after * 1000)
     return None
 
 
 # --- the x-codex-* headers (POST /codex/responses) ---------------------------------------
 
 
-def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> dict[str, Any] | None:
+def _header_window(headers: Mapping[str, str], prefix: str, now: int) -> QuotaWindow | None:
     try:
         used = float(headers[f"{prefix}-used-percent"])
     except (KeyError, ValueError):
@@ -306,14 +307,14 @@ def _header_window(headers: Mapping[str, str], prefix: str, now_ms: int) -> dict
     if at.isdigit() and int(at) > 0:
         reset = int(at) * 1000 if int(at) < 1e11 else int(at)
     elif after.isdigit() and int(after) > 0:
-        reset = now_ms + int(after) * 1000
+        reset = now + int(after) * 1000
     # The official rule: a window exists when its numbers say anything at all.
     if used == 0 and minutes == 0 and reset is None:
         return None
     return {"windowMinutes": minutes or None, "usedPercent": _plain(max(0.0, used)), "resetAt": reset}
 
 
-def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: int) -> dict[str, Any] | None:
+def header_quota(headers: Mapping[str, str], model: str, now: int, status: int) -> dict[str, Any] | None:
     families = sorted(
         {
             name[len("x-codex-") : -len("-primary-used-percent")].rstrip("-")
@@ -325,13 +326,13 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
     if not families:
         return None
 
-    def windows(family: str) -> list[dict[str, Any]]:
+    def windows(family: str) -> list[QuotaWindow]:
         base = f"x-codex-{family}-" if family else "x-codex-"
         return [
             w
             for w in (
-                _header_window(headers, base + "primary", now_ms),
-                _header_window(headers, base + "secondary", now_ms),
+                _header_window(headers, base + "primary", now),
+                _header_window(headers, base + "secondary", now),
             )
             if w
         ]
@@ -368,7 +369,7 @@ def header_quota(headers: Mapping[str, str], model: str, now_ms: int, status: in
     every = main + [w for limit in additional for w in limit["windows"]]
     return {
         "source": "live",
-        "sampledAt": now_ms,
+        "sampledAt": now,
         "httpStatus": status,
         "model": model,
         "planType": plan_code(headers.get("x-codex-plan-type") or ""),

@@ -123,7 +123,7 @@ def newest(rotations: Mapping[str, Rotation], spent: str) -> Rotation | None:
     return found
 
 
-def _put(kind: str, record: dict[str, Any], rotation: Rotation, now_ms: int) -> None:
+def _put(kind: str, record: dict[str, Any], rotation: Rotation, now: int) -> None:
     if kind == CODEX_CLI:
         record["access_token"] = rotation.access
         record["refresh_token"] = rotation.refresh
@@ -143,7 +143,7 @@ class Applied:
     spent: set[str] | None = None  # the spent hashes they held
 
 
-def apply(target: Target, rotations: Mapping[str, Rotation], now_ms: int) -> Applied:
+def apply(target: Target, rotations: Mapping[str, Rotation], now: int) -> Applied:
     """Give every record of ``target`` that holds a spent refresh token the newest tokens of
     its chain. Writes only when something changes; raises :class:`WriteError`."""
     result = Applied(0, set())
@@ -161,13 +161,13 @@ def apply(target: Target, rotations: Mapping[str, Rotation], now_ms: int) -> App
             rotation = newest(rotations, spent)
             if rotation is None:
                 continue
-            _put(target.kind, record, rotation, now_ms)
+            _put(target.kind, record, rotation, now)
             result.records += 1
             result.spent.add(spent)
         if not result.records:
             return None
         if target.kind == CODEX_CLI and isinstance(data, dict):
-            data["last_refresh"] = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            data["last_refresh"] = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return _dump(data)
 
     def rescue(new: bytes, theirs: bytes, ours: bytes | None) -> bytes:

@@ -6,7 +6,7 @@ model's own limit is shown with the main windows and decides the status, as befo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
@@ -14,26 +14,29 @@ from pipeline.records import Record
 from pipeline.report.exposition import Metrics, Sample, labels, ratio, seconds
 from pipeline.vocabulary import plan_name
 
+if TYPE_CHECKING:
+    from pipeline.records import Quota, QuotaLimit, QuotaWindow, SpendLimit
 
-def spend_limits(quota: Record | None) -> list[Record]:
+
+def spend_limits(quota: Quota | None) -> list[SpendLimit]:
     spend = (quota or {}).get("spendControl")
     return list(spend.get("limits") or []) if isinstance(spend, dict) else []
 
 
-def other_limits(quota: Record | None) -> list[Record]:
+def other_limits(quota: Quota | None) -> list[QuotaLimit]:
     """The per-feature limits other than the model's own."""
     quota = quota or {}
     own = (quota.get("modelLimit") or {}).get("limitId")
     return [limit for limit in quota.get("additionalLimits") or [] if limit.get("limitId") != own]
 
 
-def reserve(quota: Record | None) -> Record | None:
+def reserve(quota: Quota | None) -> QuotaLimit | None:
     """Luna Reserve: the bucket the service spends after ordinary usage runs out."""
     value = (quota or {}).get("reserve")
     return value if isinstance(value, dict) else None
 
 
-def _window_fields(windows: list[Record]) -> list[Record]:
+def _window_fields(windows: list[QuotaWindow]) -> list[Record]:
     return [
         _drop_none(
             {
@@ -46,12 +49,12 @@ def _window_fields(windows: list[Record]) -> list[Record]:
     ]
 
 
-def reset_credits(quota: Record | None) -> int | None:
+def reset_credits(quota: Quota | None) -> int | None:
     credits = (quota or {}).get("resetCredits")
     return credits.get("availableCount") if isinstance(credits, dict) else None
 
 
-def report_fields(quota: Record | None) -> Record:
+def report_fields(quota: Quota | None) -> Record:
     """Extensions of the JSON report's account (left out when the service sent nothing)."""
     fields: Record = {}
     spend = (quota or {}).get("spendControl")
@@ -118,7 +121,7 @@ def report_fields(quota: Record | None) -> Record:
     return fields
 
 
-def explain_lines(quota: Record | None, pad: str) -> list[str]:
+def explain_lines(quota: Quota | None, pad: str) -> list[str]:
     """``--explain``: the spend limits, reset credits and other limits, one line each."""
     lines = []
     spend = (quota or {}).get("spendControl")
@@ -141,15 +144,15 @@ def explain_lines(quota: Record | None, pad: str) -> list[str]:
         )
     if ((quota or {}).get("credits") or {}).get("overageLimitReached") is True:
         lines.append(f"{pad}Credits: the overage limit is reached")
-    for limit in other_limits(quota):
+    for family in other_limits(quota):
         windows = ", ".join(
             f"{q.window_label(w.get('windowMinutes'))} {_used(w.get('usedPercent'))} used"
-            for w in limit.get("windows") or []
+            for w in family.get("windows") or []
         )
-        name = limit.get("limitName") or limit["limitId"]
-        reached = "; reached" if limit.get("limitReached") else ""
+        name = family.get("limitName") or family["limitId"]
+        reached = "; reached" if family.get("limitReached") else ""
         lines.append(
-            f"{pad}Other limit {name} ({limit['limitId']}): {windows or 'no window'}{reached}; does not decide the status"
+            f"{pad}Other limit {name} ({family['limitId']}): {windows or 'no window'}{reached}; does not decide the status"
         )
     return lines
 
@@ -162,7 +165,7 @@ def plan_line(plan: str | None, pad: str) -> list[str]:
     return [f"{pad}Plan: {name}" + (f" ({plan})" if name != plan else "")]
 
 
-def reserve_lines(quota: Record | None, pad: str) -> list[str]:
+def reserve_lines(quota: Quota | None, pad: str) -> list[str]:
     """The Luna Reserve bucket in one line (every text format shows it, --explain or not)."""
     bucket = reserve(quota)
     if bucket is None:
@@ -176,13 +179,13 @@ def reserve_lines(quota: Record | None, pad: str) -> list[str]:
     return [f"{pad}Luna Reserve: {', '.join(parts) or 'no window'}{state} (spent after ordinary usage runs out)"]
 
 
-def reserve_text(quota: Record | None) -> str | None:
+def reserve_text(quota: Quota | None) -> str | None:
     """``Luna Reserve 76% left (7d)``: the bucket in a few words, for the tables."""
     line = reserve_lines(quota, "")
     return line[0].split(" (spent after")[0].replace("Luna Reserve: ", "Luna Reserve ") if line else None
 
 
-def extra_window_texts(windows: Iterable[tuple[str, q.Window]], quota: Record | None) -> list[str]:
+def extra_window_texts(windows: Iterable[tuple[str, q.Window]], quota: Quota | None) -> list[str]:
     """What the 5h and 7d columns of a table leave out: a 30-day window, a window of any other
     length, and the Luna Reserve bucket (``30d 55% left``)."""
     texts = []
@@ -218,10 +221,11 @@ def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[Record, str]]) -> No
             reached.append((ident, int(bool(control["reached"]))))
         for limit in spend_limits(quota):
             kind = labels(ident, limit_type=str(limit.get("limitType")))
-            if limit.get("usedPercent") is not None:
-                spend.append((kind, ratio(limit["usedPercent"])))
-            if limit.get("resetAt"):
-                spend_reset.append((kind, seconds(int(limit["resetAt"]))))
+            used, reset = limit.get("usedPercent"), limit.get("resetAt")
+            if used is not None:
+                spend.append((kind, ratio(used)))
+            if reset:
+                spend_reset.append((kind, seconds(int(reset))))
         count = reset_credits(quota)
         if count is not None:
             credits.append((ident, count))
@@ -235,22 +239,22 @@ def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[Record, str]]) -> No
             if bucket.get("limitReached") is not None:
                 reserve_reached.append((ident, int(bool(bucket["limitReached"]))))
             for window in bucket.get("windows") or []:
-                if window.get("usedPercent") is not None:
+                if (used := window.get("usedPercent")) is not None:
                     label = q.window_label(window.get("windowMinutes"))
-                    reserve_used.append((labels(ident, window=label), ratio(window["usedPercent"])))
+                    reserve_used.append((labels(ident, window=label), ratio(used)))
         if (quota or {}).get("modelBlocked") is not None:
             blocked.append((ident, int(bool(quota["modelBlocked"])) if quota else 0))
         over = ((quota or {}).get("credits") or {}).get("overageLimitReached")
         if over is not None:
             overage.append((ident, int(bool(over))))
-        for limit in other_limits(quota):
-            named = labels(ident, limit_id=limit["limitId"], limit_name=limit.get("limitName") or "")
-            if limit.get("limitReached") is not None:
-                other_reached.append((named, int(bool(limit["limitReached"]))))
-            for window in limit.get("windows") or []:
-                if window.get("usedPercent") is not None:
+        for family in other_limits(quota):
+            named = labels(ident, limit_id=family["limitId"], limit_name=family.get("limitName") or "")
+            if family.get("limitReached") is not None:
+                other_reached.append((named, int(bool(family["limitReached"]))))
+            for window in family.get("windows") or []:
+                if (used := window.get("usedPercent")) is not None:
                     label = q.window_label(window.get("windowMinutes"))
-                    other.append((labels(named, window=label), ratio(window["usedPercent"])))
+                    other.append((labels(named, window=label), ratio(used)))
     gauge = metrics.gauge
     gauge(
         "account_spend_used_ratio",

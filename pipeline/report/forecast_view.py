@@ -6,7 +6,6 @@ sample, so ``collect | render --view forecast`` works too)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 
@@ -14,12 +13,12 @@ from pipeline import __version__
 from pipeline.forecast import VERDICTS, forecast_account, horizon_end
 from pipeline.forecast_pool import pool_forecast
 from pipeline.humanize import duration, utc_stamp
+from pipeline.records import Record
 from pipeline.report.exposition import Metrics, Sample, account_labels, labels, ratio, seconds
 from pipeline.report.markdown import code
 from pipeline.report.markdown import text as md_text
 from pipeline.report.view import View
 
-Record = dict[str, Any]
 SCHEMA_ID = "https://codex-auth-report.github.io/schemas/v1/forecast.json"
 TEXT_CHANGES = 12  # the text shows the first changes of the pool's timeline; JSON has them all
 VERDICT_TEXT = {"lasts": "lasts", "runs-out": "runs out", "exhausted": "exhausted", "unknown": "unknown"}

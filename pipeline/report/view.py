@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
-from pipeline.clock import now_ms
+from pipeline.context import run_instant
 from pipeline.plain import Plain
-from pipeline.pool_record import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.redact import Masker
 from pipeline.scoring import is_scored, score_account
+
+if TYPE_CHECKING:
+    from pipeline.records import Quota
 
 
 class AccountView(Plain):
@@ -60,7 +62,7 @@ class AccountView(Plain):
         return list(self.record.get("reasons") or [])
 
     @property
-    def quota(self) -> Record | None:
+    def quota(self) -> Quota | None:
         return self.record.get("quota")
 
 
@@ -150,7 +152,7 @@ def _shown(record: Record, explain: bool) -> Record:
 def build_view(records: Iterable[Record], *, now: int | None, model: str | None = None, explain: bool = True) -> View:
     """Gather the stream. Accounts not yet scored are scored here (so ``collect | render``
     works) and a missing recommendation is made here, with the same code as the stages.
-    ``now`` None dates the report by the stream itself (:func:`pipeline.pool_record.stream_time`).
+    ``now`` None dates the report by the stream itself (:func:`pipeline.context.run_instant`).
     Each account keeps only what the formats show (its factors only with ``explain``)."""
     pool: Record | None = None
     accounts: list[Record] = []
@@ -166,10 +168,7 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
             flagged.append(record)
         elif kind == "recommendation":
             recommendation = record
-    if now is None:
-        now = stream_time(pool)
-        if now is None:
-            now = now_ms()
+    now = run_instant(now, pool)
     probe = (pool or {}).get("probe") or {}
     mode: Mode = "live" if probe.get("mode") == "live" else "default"
     model = probe.get("model") or model or DEFAULT_MODEL

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from pipeline.clock import now_s
+from pipeline.context import RunContext
 from pipeline.errors import PipelineError
 from pipeline.redact import scrub_secrets
 from pipeline.report.view import View
@@ -74,7 +76,7 @@ class WireObserver:
     """Watches every HTTP answer of a live run (an httpx response hook): how many came back
     429 and the longest ``Retry-After`` among them. Thread-safe; probes run concurrently."""
 
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = now_s
     throttled: int = 0
     retry_after: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -174,7 +176,8 @@ class Refresher:
         make_prober: Callable[..., Any] | None = None,
         now: int | None = None,
     ) -> None:
-        self.env, self.storage_dir, self.model, self.live, self.now = env, storage_dir, model, live, now
+        self.env, self.storage_dir, self.live = env, storage_dir, live
+        self.context = RunContext(now, model)  # now None: each snapshot is dated by the clock
         self.make_prober = make_prober
         self.wire = WireObserver()
         self.notes: list[str] = []  # what the last run had to say (stderr)
@@ -191,7 +194,7 @@ class Refresher:
 
         self.wire.reset()
         prober = self.make_prober(client=self.client) if self.live and self.make_prober else None
-        result = report_view(env=self.env, now=self.now, storage_dir=self.storage_dir, model=self.model, prober=prober)
+        result = report_view(env=self.env, context=self.context, storage_dir=self.storage_dir, prober=prober)
         self.notes = list(result.notes)
         if prober is not None:
             self.notes += list(prober.notes)
@@ -277,7 +280,7 @@ class RefreshLoop:
             if assessment.ok:
                 duration = time.monotonic() - started
                 extras, hook_error = self._extras(view)
-                success = Snapshot(view, time.time(), duration, self.refresher.live, extras)
+                success = Snapshot(view, now_s(), duration, self.refresher.live, extras)
             else:
                 failure = assessment.reason or "the refresh failed"
         finally:

@@ -13,14 +13,12 @@ forecast`` shows the result.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from pipeline.forecast import History, forecast_account, history_since, horizon_end
 from pipeline.history.samples import account_key
-from pipeline.records import DEFAULT_MODEL
+from pipeline.records import DEFAULT_MODEL, Record
 from pipeline.scoring import is_scored, score_account
 
-Record = dict[str, Any]
 HistoryLoader = Callable[[str, int], History]  # account key, since -> window samples
 
 

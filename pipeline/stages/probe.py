@@ -17,16 +17,16 @@ never enter a record.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from pipeline.clock import Clock, now_ms
 from pipeline.errors import InvalidInput
 from pipeline.live import DEFAULT_CONCURRENCY, backend, endpoints
 from pipeline.live.recovery import PENDING_SUFFIX, pending_text
@@ -34,15 +34,16 @@ from pipeline.live.side_files import SideUpdates, save_side_files
 from pipeline.live.tokens import Failure, Source, TokenKeeper
 from pipeline.live.writeback import CODEX_CLI, FLAGGED, Target
 from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
-from pipeline.records import DEFAULT_MODEL, ProbeMethod
+from pipeline.records import DEFAULT_MODEL, ProbeMethod, ProbeOutcome, Record
+
+if TYPE_CHECKING:
+    from pipeline.records import ProbeFacts, ProbeRun, Verification
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
 from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.pool import Pool, read_pool
 from pipeline.storage.state import flagged_key
 from pipeline.visible import visible_or_none
-
-Record = dict[str, Any]
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Prober:
     options: ProbeOptions
     env: Mapping[str, str]
     client: httpx.Client | None = None
-    clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+    clock: Clock = now_ms
     pool_loader: Callable[[Record], Pool] | None = None
     progress: Callable[[int, int, int], None] | None = None
     failures: list[str] = field(default_factory=list)
@@ -206,7 +207,7 @@ class Prober:
         return read_pool(self.env, now, pool_record.get("dir"), project.get("path"))
 
     def _pool_record(self, record: Record, started: int) -> Record:
-        probe = {
+        probe: ProbeRun = {
             "mode": "live",
             "model": self.options.model,
             "method": self.options.method,
@@ -233,16 +234,12 @@ class Prober:
         if kind == "flagged" and not self.options.cached_only:
             creds = self._flagged_credentials(pool, record)
             if creds is None:
-                return _done(
-                    {
-                        **record,
-                        "verification": {
-                            "outcome": "skipped",
-                            "at": self.clock(),
-                            "detail": "not found in the flagged file any more",
-                        },
-                    }
-                )
+                skipped: Verification = {
+                    "outcome": "skipped",
+                    "at": self.clock(),
+                    "detail": "not found in the flagged file any more",
+                }
+                return _done({**record, "verification": skipped})
             self._total += 1
             return executor.submit(self._verify_flagged, client, pool, record, creds)
         return None
@@ -264,17 +261,32 @@ class Prober:
             self._probes_left -= 1
         return None
 
-    def _skipped(self, why: str) -> Record:
+    def _skipped(self, why: str) -> ProbeFacts:
+        return self._outcome("skipped", None, None, None, False, why, probed=False)
+
+    def _outcome(
+        self,
+        outcome: ProbeOutcome,
+        status: int | None,
+        latency: int | None,
+        code: str | None,
+        refreshed: bool,
+        detail: str | None,
+        *,
+        probed: bool = True,
+    ) -> ProbeFacts:
+        """The ``probe`` field of an account record, the one place it is made: a probe's answer,
+        a refresh that failed, or an account not probed (no ``method``)."""
         return {
-            "outcome": "skipped",
-            "method": None,
+            "outcome": outcome,
+            "method": self.options.method if probed else None,
             "model": self.options.model,
-            "httpStatus": None,
-            "latencyMs": None,
+            "httpStatus": status,
+            "latencyMs": latency,
             "at": self.clock(),
-            "errorCode": None,
-            "detail": why,
-            "refreshed": False,
+            "errorCode": code,
+            "detail": detail,
+            "refreshed": refreshed,
         }
 
     def _account_credentials(self, pool: Pool, record: Record) -> Record | None:
@@ -324,18 +336,10 @@ class Prober:
             assert retry_tokens.access is not None
             probed = self._call(client, retry_tokens.access, account_id)
             tokens = retry_tokens
-        outcome = {
-            "outcome": probed.outcome,
-            "method": self.options.method,
-            "model": self.options.model,
-            "httpStatus": probed.status,
-            "latencyMs": probed.latency_ms,
-            "at": self.clock(),
-            "errorCode": probed.code,
-            "detail": probed.detail,
-            "refreshed": tokens.refreshed,
-            "resetAt": probed.reset_at,
-        }
+        outcome = self._outcome(
+            probed.outcome, probed.status, probed.latency_ms, probed.code, tokens.refreshed, probed.detail
+        )
+        outcome["resetAt"] = probed.reset_at
         result = self._with_outcome(record, outcome, tokens)
         if probed.quota is not None:
             result["quota"] = probed.quota
@@ -373,7 +377,7 @@ class Prober:
         call = backend.probe_responses if self.options.method == "responses" else backend.probe_usage
         return call(client, self.endpoints, token, account_id, self.options.model, self.clock())
 
-    def _with_outcome(self, record: Record, outcome: Record, tokens: _Tokens | None) -> Record:
+    def _with_outcome(self, record: Record, outcome: ProbeFacts, tokens: _Tokens | None) -> Record:
         result = {**record, "probe": outcome}
         if tokens is not None and tokens.refreshed:
             token = dict(record.get("token") or {})
@@ -391,7 +395,7 @@ class Prober:
 
     def _access_token(
         self, client: httpx.Client, creds: Record, source: Source, record: Record, force: bool = False
-    ) -> tuple[_Tokens, Record | None]:
+    ) -> tuple[_Tokens, ProbeFacts | None]:
         access = creds.get("accessToken")
         if not force and self._usable(access, _expiry(creds)):
             return _Tokens(access), None
@@ -401,22 +405,12 @@ class Prober:
         assert refreshed is not None
         return _Tokens(refreshed["access"], True, refreshed.get("expires")), None
 
-    def _failure(self, code: str | None, detail: str, status: int | None = None) -> Record:
-        return {
-            "outcome": "refresh-failed",
-            "method": self.options.method,
-            "model": self.options.model,
-            "httpStatus": status,
-            "latencyMs": None,
-            "at": self.clock(),
-            "errorCode": code,
-            "detail": detail,
-            "refreshed": False,
-        }
+    def _failure(self, code: str | None, detail: str, status: int | None = None) -> ProbeFacts:
+        return self._outcome("refresh-failed", status, None, code, False, detail)
 
     def _refresh(
         self, client: httpx.Client, creds: Record, source: Source, account_id: str | None, email: str | None
-    ) -> tuple[Record | None, Record | None]:
+    ) -> tuple[Record | None, ProbeFacts | None]:
         """New tokens (saved before use, see :mod:`pipeline.live.tokens`), or a refresh-failed
         outcome."""
         if self.keeper is None:  # --cached-only: the token expired since the account was planned
@@ -428,7 +422,7 @@ class Prober:
         assert fresh is not None
         return {"access": fresh.access, "expires": fresh.expires}, None
 
-    def _from_failure(self, failure: Failure) -> Record:
+    def _from_failure(self, failure: Failure) -> ProbeFacts:
         return self._failure(failure.code, failure.detail, failure.status)
 
     # --- flagged accounts ------------------------------------------------------------------
@@ -437,6 +431,7 @@ class Prober:
         source = self._source(pool, flagged=True)
         _tokens, failure = self._refresh(client, creds, source, record.get("accountId"), record.get("email"))
         now = self.clock()
+        verification: Verification
         if failure is None:
             verification = {
                 "outcome": "works-again",

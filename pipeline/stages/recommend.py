@@ -14,24 +14,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from pipeline.choosing import Chooser
-from pipeline.clock import now_ms
-from pipeline.pool_record import stream_time
-from pipeline.records import Record
+from pipeline.context import run_instant
+from pipeline.records import Record, as_record
 
 
 def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
     """Pass every record on as it arrives (keeping only what choosing needs), then add the
     recommendation. ``now`` None: the moment the stream describes
-    (:func:`pipeline.pool_record.stream_time`)."""
+    (:func:`pipeline.context.run_instant`)."""
     chooser: Chooser | None = None
+    pool: Record | None = None
     flagged = 0
     for record in records:
         kind = record.get("kind")
-        if kind == "pool" and now is None:
-            now = stream_time(record)
-        if kind == "account":
+        if kind == "pool":
+            pool = pool or record
+        elif kind == "account":
             if chooser is None:
-                chooser = Chooser(now if now is not None else now_ms())
+                chooser = Chooser(run_instant(now, pool))
             chooser.add(record)
         elif kind == "flagged":
             flagged += 1
@@ -39,6 +39,6 @@ def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]
             continue
         yield record
     if chooser is None:
-        chooser = Chooser(now if now is not None else now_ms())
+        chooser = Chooser(run_instant(now, pool))
     chooser.flagged = flagged
-    yield chooser.recommendation()
+    yield as_record(chooser.recommendation())

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pipeline.clock import now_ms
-from pipeline.pool_record import stream_time
+from pipeline.context import run_instant
 from pipeline.records import DEFAULT_MODEL, Record
 from pipeline.scoring import score_account
 
@@ -22,16 +21,16 @@ def score(records: Iterable[Record], *, now: int | None, model: str | None = Non
     :func:`pipeline.pool_record.stream_time`). The model (whose rate limits count) is the live
     probe's when the pool record names one, else ``model``, else the default model."""
     current_model = model or DEFAULT_MODEL
+    pool: Record | None = None
     when = now
     for record in records:
         kind = record.get("kind")
         if kind == "pool":
             probe = record.get("probe") or {}
             current_model = probe.get("model") or current_model
-            if when is None:
-                when = stream_time(record)
+            pool = pool or record
         elif kind == "account":
             if when is None:
-                when = now_ms()
+                when = run_instant(now, pool)
             record = score_account(record, when, current_model)
         yield record

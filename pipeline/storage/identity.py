@@ -4,14 +4,16 @@ last refresh), never the tokens themselves. Shared by ``collect`` and the live p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.numbers import instant
-from pipeline.records import Record
 from pipeline.storage import jwt
 
+if TYPE_CHECKING:
+    from pipeline.records import TokenFacts
 
-def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -> Record:
+
+def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -> TokenFacts:
     access = account.get("accessToken")
     expires = ms_or_none(account.get("expiresAt")) or jwt.instant_ms(access_claims, "exp")
     refreshed, source = ms_or_none(account.get("lastRefreshAt")), "last_refresh"

@@ -197,12 +197,13 @@ def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
 
 def exposed_names(seed_pool: Path) -> set[str]:
     """Every sample name the exporter serves for the seed pool (report, forecast, own metrics)."""
+    from pipeline.context import RunContext
     from pipeline.in_process import HistoryOptions, report_view
     from pipeline.service.exporter import OwnMetrics, render_snapshot
     from pipeline.service.forecast_hook import ForecastHook
     from pipeline.service.snapshots import LoopState, Snapshot
 
-    view = report_view(env={"CODEX_MULTI_AUTH_DIR": str(seed_pool)}, now=poolkit.SEED_NOW).view
+    view = report_view(env={"CODEX_MULTI_AUTH_DIR": str(seed_pool)}, context=RunContext(poolkit.SEED_NOW)).view
     extras = ForecastHook(HistoryOptions(None))(view, False)
     own = OwnMetrics()
     own.update(LoopState(runs=1, last_success=1.0, last_duration=0.1))

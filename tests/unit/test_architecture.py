@@ -34,6 +34,7 @@ FLOORS: list[tuple[str, ...]] = [
     (
         "pipeline.records",
         "pipeline.clock",
+        "pipeline.context",
         "pipeline.humanize",
         "pipeline.quota",
         "pipeline.redact",
