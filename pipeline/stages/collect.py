@@ -65,7 +65,7 @@ def collect(pool: Pool, *, release: bool = False) -> Iterator[Record]:
         stored.reverse()  # popped from the end, in the pool's order
     for index, (account_id, email, email_source) in enumerate(identities):
         account = stored.pop() if release else stored[index]
-        entry = lookup(pool.quota, account_id, email.lower() if email else None, id_counts, email_counts, take=release)
+        entry = lookup(pool.quota, account_id, email.lower() if email else None, id_counts, email_counts)
         yield account_record(pool, index, account, account_id, email, email_source, entry)
         del account
     for index, account in enumerate(pool.flagged.accounts):

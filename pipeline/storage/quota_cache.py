@@ -11,6 +11,12 @@ from pipeline.records import Record
 from pipeline.storage.files import Unreadable, decode_json, read_regular_json
 from pipeline.vocabulary import display_name, plan_code
 
+# A usable entry as kept: (sampledAt, httpStatus, model, planType, windows), each window
+# (windowMinutes, usedPercent, resetAt): what the record's quota says, in a third of the
+# memory of the entry or of the record (100,000 accounts' cache is read while their stored
+# objects are all in memory).
+Cached = tuple[int | None, int, str | None, str | None, tuple[tuple[int | None, float | None, int | None], ...]]
+
 
 class QuotaCache(Plain):
     __slots__ = ("by_account_id", "by_email", "details", "path", "state")
@@ -19,14 +25,14 @@ class QuotaCache(Plain):
         self,
         path: Path,
         state: str,
-        by_account_id: dict[str, dict[str, Any]] | None = None,
-        by_email: dict[str, dict[str, Any]] | None = None,
+        by_account_id: dict[str, Cached] | None = None,
+        by_email: dict[str, Cached] | None = None,
         details: str | None = None,
     ) -> None:
         self.path = path
         self.state = state  # ok | missing | invalid
-        self.by_account_id: dict[str, dict[str, Any]] = {} if by_account_id is None else by_account_id
-        self.by_email: dict[str, dict[str, Any]] = {} if by_email is None else by_email
+        self.by_account_id: dict[str, Cached] = {} if by_account_id is None else by_account_id
+        self.by_email: dict[str, Cached] = {} if by_email is None else by_email
         self.details = details
 
     @property
@@ -84,14 +90,14 @@ def load_quota_cache(path: Path) -> QuotaCache:
         return QuotaCache(path, "invalid", details=f"{path.name} is not a version 1 quota cache")
     cache = QuotaCache(path, "ok")
     for key, slot in SECTIONS:
-        table: dict[str, Record] = getattr(cache, slot)
+        table: dict[str, Cached] = getattr(cache, slot)
         for name, entry in (found.get(key) or {}).items():
             if entry is not None and name.strip():
                 table[name.strip() if key == "byAccountId" else name.strip().lower()] = entry
     return cache
 
 
-def _made(value: Any, shared: dict[str, str]) -> Record | None:
+def _made(value: Any, shared: dict[str, str]) -> Cached | None:
     entry = _entry(value)
     return cached_quota(entry, shared) if entry is not None else None
 
@@ -166,18 +172,31 @@ def _sections(raw: bytes, shared: dict[str, str]) -> dict[str, Any] | None:
     return found
 
 
-def cached_quota(entry: dict[str, Any], shared: dict[str, str] | None = None) -> Record:
-    """A usable cache entry (:func:`_entry`) as the ``quota`` of the account's record; names
-    met before are taken from ``shared`` (one string for each: a large cache repeats a few)."""
+def cached_quota(entry: dict[str, Any], shared: dict[str, str] | None = None) -> Cached:
+    """A usable cache entry (:func:`_entry`) as it is kept (:func:`quota_record` makes the
+    record's ``quota`` of it); names met before are taken from ``shared`` (one string for
+    each: a large cache repeats a few)."""
     shared = {} if shared is None else shared
+    return (
+        instant(entry.get("updatedAt")),
+        int(entry["status"]),
+        _shared(display_name(entry.get("model")), shared),
+        _shared(plan_code(_text(entry.get("planType"))), shared),
+        windows(entry),
+    )
+
+
+def quota_record(cached: Cached) -> Record:
+    """The ``quota`` of the account's record (schemas/account.json) for a kept cache entry."""
+    sampled, status, model, plan, kept = cached
     return {
         "source": "cache",
-        "sampledAt": instant(entry.get("updatedAt")),
-        "httpStatus": int(entry["status"]),
-        "model": _shared(display_name(entry.get("model")), shared),
-        "planType": _shared(plan_code(_text(entry.get("planType"))), shared),
+        "sampledAt": sampled,
+        "httpStatus": status,
+        "model": model,
+        "planType": plan,
         "limitReached": None,
-        "windows": windows(entry),
+        "windows": [{"windowMinutes": minutes, "usedPercent": used, "resetAt": reset} for minutes, used, reset in kept],
         "credits": None,
     }
 
@@ -196,26 +215,19 @@ def lookup(
     email: str | None,
     id_counts: dict[str, int],
     email_counts: dict[str, int],
-    *,
-    take: bool = False,
 ) -> Record | None:
-    """The account's quota from the cache (:func:`cached_quota`): by accountId when it is
-    unique in the pool, else by e-mail when that is unique. A copy, or with ``take`` the
-    cache's own (then gone from the cache: a pool read for one run of records)."""
-    found = None
+    """The account's quota from the cache (:func:`quota_record`): by accountId when it is
+    unique in the pool, else by e-mail when that is unique."""
     if account_id and id_counts.get(account_id) == 1 and account_id in cache.by_account_id:
-        table, key = cache.by_account_id, account_id
-        found = table.pop(key) if take else table[key]
-    elif email and email_counts.get(email) == 1 and email in cache.by_email:
-        table, key = cache.by_email, email
-        found = table.pop(key) if take else table[key]
-    if found is None or take:
-        return found
-    return {**found, "windows": [dict(window) for window in found["windows"]]}
+        return quota_record(cache.by_account_id[account_id])
+    if email and email_counts.get(email) == 1 and email in cache.by_email:
+        return quota_record(cache.by_email[email])
+    return None
 
 
-def windows(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The cache's primary/secondary windows as record windows (position says nothing)."""
+def windows(entry: dict[str, Any]) -> tuple[tuple[int | None, float | None, int | None], ...]:
+    """The cache's primary/secondary windows as (windowMinutes, usedPercent, resetAt) of the
+    record's windows (position says nothing)."""
     result = []
     for key in ("primary", "secondary"):
         window = entry.get(key)
@@ -229,10 +241,10 @@ def windows(entry: dict[str, Any]) -> list[dict[str, Any]]:
         if minutes is None and used is None and reset is None:
             continue
         result.append(
-            {
-                "windowMinutes": round(minutes) if minutes is not None and minutes >= 0 else None,
-                "usedPercent": max(0, used) if used is not None else None,
-                "resetAt": instant(reset),
-            }
+            (
+                round(minutes) if minutes is not None and minutes >= 0 else None,
+                max(0, used) if used is not None else None,
+                instant(reset),
+            )
         )
-    return result
+    return tuple(result)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pipeline.storage import quota_cache
-from pipeline.storage.quota_cache import QuotaCache, load_quota_cache, lookup
+from pipeline.storage.quota_cache import QuotaCache, load_quota_cache, lookup, quota_record
 from testkit import poolkit
 
 NOW = poolkit.SEED_NOW
@@ -60,7 +60,7 @@ def test_the_written_layout_is_read_entry_by_entry(tmp_path: Path, monkeypatch: 
     cache = _entry_by_entry(path, monkeypatch)
     _same(cache, _whole(path, monkeypatch))
     assert list(cache.by_account_id) == ["acct-a", "acct-b"]
-    assert cache.by_account_id["acct-a"] == {
+    assert quota_record(cache.by_account_id["acct-a"]) == {
         "source": "cache",
         "sampledAt": NOW - HOUR,
         "httpStatus": 200,
@@ -73,7 +73,7 @@ def test_the_written_layout_is_read_entry_by_entry(tmp_path: Path, monkeypatch: 
         ],
         "credits": None,
     }
-    assert cache.by_email["carol@example.com"]["httpStatus"] == 429
+    assert quota_record(cache.by_email["carol@example.com"])["httpStatus"] == 429
 
 
 def test_a_real_shaped_cache_reads_the_same_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,12 +137,13 @@ def test_bad_json_keeps_its_one_line_reason(tmp_path: Path) -> None:
     assert "\n" not in cache.details
 
 
-def test_lookup_copies_unless_it_takes(tmp_path: Path) -> None:
-    path = poolkit.write_quota_cache(tmp_path, by_account_id={"a": _entry(10)})
+def test_lookup_makes_each_record_its_own_quota(tmp_path: Path) -> None:
+    path = poolkit.write_quota_cache(tmp_path, by_account_id={"a": _entry(10)}, by_email={"b@x.io": _entry(20)})
     cache = load_quota_cache(path)
-    copy = lookup(cache, "a", None, {"a": 1}, {})
-    assert copy == cache.by_account_id["a"] and copy is not cache.by_account_id["a"]
-    assert copy is not None and copy["windows"][0] is not cache.by_account_id["a"]["windows"][0]
-    taken = lookup(cache, "a", None, {"a": 1}, {}, take=True)
-    assert taken == copy and cache.by_account_id == {}
-    assert lookup(cache, "a", None, {"a": 1}, {}) is None
+    first, second = lookup(cache, "a", None, {"a": 1}, {}), lookup(cache, "a", None, {"a": 1}, {})
+    assert first == second == quota_record(cache.by_account_id["a"])
+    assert first is not second and first is not None and second is not None
+    assert first["windows"][0] is not second["windows"][0]
+    assert lookup(cache, "a", None, {"a": 2}, {}) is None, "an id two accounts share finds nothing"
+    by_email = lookup(cache, "a", "b@x.io", {"a": 2}, {"b@x.io": 1})
+    assert by_email is not None and by_email["windows"][0]["usedPercent"] == 20
