@@ -97,7 +97,7 @@ def report_view(
     Raises :class:`StorageError` when there is nothing to report on."""
     with collector_paused():  # long-lived records only: see pipeline.gc_pause
         records, when, notes = collected(env, now, storage_dir, prober, redact)
-        records = recommend(score(records, now=when, model=model), now=when)
+        records = recommend(score(records, now=when, model=model, own=prober is None), now=when)
         return ViewResult(build_view(records, now=when, model=model), notes)
 
 
@@ -144,7 +144,7 @@ def _run_report(
     # The stored accounts are let go once the last record is made (``collected`` keeps no
     # reference but the records' generator's).
     records, when, notes = collected(env, now, storage_dir, prober, redact)
-    records = score(records, now=when, model=model)
+    records = score(records, now=when, model=model, own=prober is None)  # collect's records are ours alone
     if history is not None and history.wants_record(prober is not None):
         records = list(records)
         notes.extend(record_history(history, records, when, model))
