@@ -69,7 +69,7 @@ def load_quota_cache(path: Path) -> QuotaCache:
         return QuotaCache(
             path, "missing" if exc.missing else "invalid", details=None if exc.missing else exc.about(path.name)
         )
-    shared: dict[str, str] = {}
+    shared: dict[tuple[str, str], str | None] = {}
     found = _sections(raw, shared)
     if found is None:
         try:
@@ -97,7 +97,7 @@ def load_quota_cache(path: Path) -> QuotaCache:
     return cache
 
 
-def _made(value: Any, shared: dict[str, str]) -> Cached | None:
+def _made(value: Any, shared: dict[tuple[str, str], str | None]) -> Cached | None:
     entry = _entry(value)
     return cached_quota(entry, shared) if entry is not None else None
 
@@ -111,7 +111,7 @@ _SECTION_END = b"\n  }"
 _MARK = b'{"\\u0000": 0}'  # stands in for a section parsed on its own; no cache holds it
 
 
-def _sections(raw: bytes, shared: dict[str, str]) -> dict[str, Any] | None:
+def _sections(raw: bytes, shared: dict[tuple[str, str], str | None]) -> dict[str, Any] | None:
     """The cache's sections, each {name: :func:`_made` of its entry}, parsed one entry at
     a time, or None when the file is not laid out as codex-multi-auth writes it (or has a
     byte-order mark, a duplicate section, anything orjson refuses, is no version 1 cache):
@@ -172,16 +172,16 @@ def _sections(raw: bytes, shared: dict[str, str]) -> dict[str, Any] | None:
     return found
 
 
-def cached_quota(entry: dict[str, Any], shared: dict[str, str] | None = None) -> Cached:
+def cached_quota(entry: dict[str, Any], shared: dict[tuple[str, str], str | None] | None = None) -> Cached:
     """A usable cache entry (:func:`_entry`) as it is kept (:func:`quota_record` makes the
-    record's ``quota`` of it); names met before are taken from ``shared`` (one string for
-    each: a large cache repeats a few)."""
+    record's ``quota`` of it). The model and plan names are read once for each text met in
+    ``shared`` (a large cache repeats a few: one check and one string for each)."""
     shared = {} if shared is None else shared
     return (
         instant(entry.get("updatedAt")),
         int(entry["status"]),
-        _shared(display_name(entry.get("model")), shared),
-        _shared(plan_code(_text(entry.get("planType"))), shared),
+        _name("model", entry.get("model"), shared),
+        _name("plan", entry.get("planType"), shared),
         windows(entry),
     )
 
@@ -201,8 +201,16 @@ def quota_record(cached: Cached) -> Record:
     }
 
 
-def _shared(text: str | None, shared: dict[str, str]) -> str | None:
-    return None if text is None else shared.setdefault(text, text)
+def _name(kind: str, value: Any, shared: dict[tuple[str, str], str | None]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    key = (kind, value)
+    if key in shared:
+        return shared[key]
+    name = display_name(value) if kind == "model" else plan_code(_text(value))
+    if len(shared) < 256:
+        shared[key] = name
+    return name
 
 
 def _text(value: Any) -> str | None:
