@@ -264,6 +264,12 @@ def _at(table: dict[str, int | list[int]], key: str) -> list[int]:
 
 
 def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_without_email: bool) -> int | None:
+    if (
+        (cand.email is None or cand.email not in index.by_email)
+        and (cand.refresh is None or cand.refresh not in index.by_refresh)
+        and (cand.account_id is None or cand.account_id not in index.by_id)
+    ):
+        return None  # no key kept yet: every rule below finds nothing (nearly every account of a pool)
     idents = {}
 
     def ident(position: int) -> _Identity:
