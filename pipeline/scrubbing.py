@@ -136,7 +136,10 @@ TOKEN_KEYS = (
 def remember_tokens(holder: object) -> None:
     """Register the tokens a stored object holds (an account, auth.json's ``tokens``)."""
     if isinstance(holder, dict):
-        remember(*(holder.get(key) for key in TOKEN_KEYS))
+        for key in TOKEN_KEYS:  # remember() without a tuple of eight values for each account
+            value = holder.get(key)
+            if isinstance(value, str):
+                _register(value.strip())
 
 
 def count() -> int:
