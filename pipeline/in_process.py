@@ -16,7 +16,7 @@ from pipeline.plain import Plain
 from pipeline.pool_record import pool_failure
 from pipeline.records import Status
 from pipeline.redact import Masker
-from pipeline.report import render_view
+from pipeline.report import render_view_parts
 from pipeline.report.view import View, build_view, redact_view, view_masker
 from pipeline.stages.collect import collect, messages, note_pending_tokens, pool_record
 from pipeline.stages.recommend import recommend
@@ -34,9 +34,13 @@ class ReportResult:
     __slots__ = ("healthy", "masker", "notes", "output")
 
     def __init__(
-        self, output: bytes, notes: list[str] | None = None, healthy: int = 0, masker: Masker | None = None
+        self,
+        output: bytes | Iterable[bytes],
+        notes: list[str] | None = None,
+        healthy: int = 0,
+        masker: Masker | None = None,
     ) -> None:
-        self.output = output
+        self.output = output  # the bytes, or the pieces to write one after the other (made as they are read)
         self.notes = notes if notes is not None else []  # for stderr
         self.healthy = healthy
         self.masker = masker  # with --redact: masks e-mails and ids in any later message
@@ -93,7 +97,7 @@ def report_view(
     with collector_paused():  # long-lived records only: see pipeline.gc_pause
         records, when, notes = collected(env, context, storage_dir, prober, redact)
         model = context.model
-        records = recommend(score(records, now=when, model=model), now=when)
+        records = recommend(score(records, now=when, model=model, own=prober is None), now=when)
         return ViewResult(build_view(records, now=when, model=model), notes)
 
 
@@ -139,7 +143,7 @@ def _run_report(
     # reference but the records' generator's).
     records, when, notes = collected(env, context, storage_dir, prober, redact)
     model = context.model
-    records = score(records, now=when, model=model)
+    records = score(records, now=when, model=model, own=prober is None)  # collect's records are ours alone
     if history is not None and history.wants_record(prober is not None):
         records = list(records)
         notes.extend(record_history(history, records, when, model))
@@ -149,10 +153,17 @@ def _run_report(
     if redact:  # stderr is pasted into incident reports too
         masker = view_masker(view)
         notes = [masker.text(line) for line in notes]
-    output = render_view(
+    output = render_view_parts(
         view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses, sort=sort, compact=compact
     )
-    return ReportResult(output, notes, view.status_counts()["healthy"], masker)
+    return ReportResult(_paused(output), notes, view.status_counts()["healthy"], masker)
+
+
+def _paused(parts: Iterator[bytes]) -> Iterator[bytes]:
+    """The pieces, made with the collector paused (they are made as they are written, after
+    :func:`run_report` has returned)."""
+    with collector_paused():
+        yield from parts
 
 
 # --- history and forecast --------------------------------------------------------------

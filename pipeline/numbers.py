@@ -37,6 +37,8 @@ def whole(value: Any) -> int | None:
 
 def instant(value: Any) -> int | None:
     """Epoch milliseconds: a positive number up to the end of year 9999, as an int."""
+    if type(value) is int:  # the common case first (MAX_INSTANT_MS is below MAX_SAFE)
+        return value if 0 < value <= MAX_INSTANT_MS else None
     number = real(value)
     if number is None or not 0 < number <= MAX_INSTANT_MS:
         return None

@@ -17,16 +17,24 @@ import errno
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
 from pipeline.errors import OutputError
 
+Data = bytes | Iterable[bytes]  # one output: its bytes, or its pieces in order
 
-def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to a temporary file in the target's folder, fsync it, rename it over
-    the target and fsync the folder. A reader never sees half a file; on failure the old
-    file (if any) is untouched, the temporary file is removed and the OSError propagates."""
+
+def pieces(data: Data) -> Iterable[bytes]:
+    return (data,) if isinstance(data, bytes) else data
+
+
+def replace_atomically(target: Path, data: Data, mode: int = 0o600) -> None:
+    """Write ``data`` (its pieces one after the other) to a temporary file in the target's
+    folder, fsync it, rename it over the target and fsync the folder. A reader never sees
+    half a file; on failure (a piece that cannot be made included) the old file (if any) is
+    untouched, the temporary file is removed and the exception propagates."""
     folder = target.parent if str(target.parent) else Path(".")
     import tempfile  # only --out writes a file; every stage writes its stream through here
 
@@ -34,12 +42,13 @@ def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
     try:
         try:
             os.fchmod(fd, mode)
-            _write_all(fd, data)
+            for piece in pieces(data):
+                _write_all(fd, piece)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, target)
-    except OSError:
+    except BaseException:
         try:
             os.unlink(temp)
         except OSError:
@@ -48,7 +57,7 @@ def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
     fsync_dir(folder)
 
 
-def write_out(out_path: str | None, data: bytes, mode: int = 0o600) -> None:
+def write_out(out_path: str | None, data: Data, mode: int = 0o600) -> None:
     """The report on stdout (``None`` or ``-``) or into ``--out`` (see the module's rules)."""
     if out_path is None or out_path == "-":
         write_stream(sys.stdout.buffer, data)
@@ -56,12 +65,13 @@ def write_out(out_path: str | None, data: bytes, mode: int = 0o600) -> None:
     write_atomic(out_path, data, mode)
 
 
-def write_stream(stream: IO[bytes], data: bytes) -> None:
-    """Write all of ``data`` and flush. A reader that went away is :class:`BrokenPipeError`
+def write_stream(stream: IO[bytes], data: Data) -> None:
+    """Write all of ``data`` (its pieces one after the other) and flush. A reader that went away is :class:`BrokenPipeError`
     (the CLI exits quietly); any other refusal (``> /dev/full``) is :class:`OutputError`
     naming the stream."""
     try:
-        write_fully(stream, data)
+        for piece in pieces(data):
+            write_fully(stream, piece)
         stream.flush()
     except BrokenPipeError:
         raise
@@ -182,7 +192,7 @@ def refused(stream: IO[bytes], exc: OSError) -> OutputError:
     return OutputError(f"cannot write to {name}: {os.strerror(exc.errno) if exc.errno else exc}")
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: Data, mode: int = 0o600) -> Path:
     """``--out``: into a stream-like file as it is, else whole or not at all, with a clear
     error when it cannot. Returns the path written (a link's target for a link)."""
     given = Path(path)
@@ -235,7 +245,7 @@ def _final_target(path: Path) -> Path:
         return path
 
 
-def _write_into(path: Path, data: bytes) -> None:
+def _write_into(path: Path, data: Data) -> None:
     """Write into an existing FIFO, device or /dev, /proc name as it is: no temporary file,
     no rename, no creation."""
     try:
@@ -243,7 +253,8 @@ def _write_into(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_why(exc, path.parent)}") from None
     try:
-        _write_all(fd, data)
+        for piece in pieces(data):
+            _write_all(fd, piece)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_why(exc, path.parent)}") from None
     finally:

@@ -17,9 +17,12 @@ def is_scored(record: Record) -> bool:
     return "status" in record and isinstance(score, int) and not isinstance(score, bool)
 
 
-def score_account(record: Record, now: int, model: str) -> Record:
+def score_account(record: Record, now: int, model: str, *, own: bool = False) -> Record:
+    """The record scored: a copy, or with ``own`` (a record no one else holds) the record
+    itself, in the record's own order less what scoring writes anew, then that."""
     result = assess(record, now, model)
-    scored = dict(record)  # a copy in the record's own order, less what scoring writes anew
+    scored = record if own else dict(record)
+    annotations = record.get("annotations", _NONE)
     for name in SCORE_FIELDS:
         scored.pop(name, None)
     scored["status"] = result.status
@@ -31,6 +34,9 @@ def score_account(record: Record, now: int, model: str) -> Record:
         {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides}
         for f in result.factors
     ]
-    if "annotations" in record:
-        scored["annotations"] = record["annotations"]
+    if annotations is not _NONE:
+        scored["annotations"] = annotations
     return scored
+
+
+_NONE = object()

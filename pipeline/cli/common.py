@@ -191,12 +191,13 @@ def check_explain(explain: bool, fmt: str) -> None:
         )
 
 
-def emit_report(data: bytes, out_path: str | None, out_mode: int = 0o600) -> None:
-    """The report, scrubbed of the run's secrets, on stdout or into ``--out``."""
+def emit_report(data: bytes | Iterable[bytes], out_path: str | None, out_mode: int = 0o600) -> None:
+    """The report (its bytes, or its pieces in order), scrubbed of the run's secrets, on
+    stdout or into ``--out``."""
     from pipeline.output import write_out
-    from pipeline.scrubbing import scrub_bytes
+    from pipeline.scrubbing import scrub_bytes, scrub_parts
 
-    write_out(out_path, scrub_bytes(data), mode=out_mode)
+    write_out(out_path, scrub_bytes(data) if isinstance(data, bytes) else scrub_parts(data), mode=out_mode)
 
 
 def check_gate(stage: str, healthy: int, min_healthy: int | None) -> None:

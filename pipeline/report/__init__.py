@@ -10,9 +10,9 @@ one table of formats (its keys are :data:`pipeline.records.FORMAT_NAMES`, the CL
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import import_module
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from pipeline.plain import replace
 from pipeline.records import Format, Status
@@ -31,7 +31,12 @@ def _known(fmt: str) -> TypeGuard[Format]:
     return fmt in FORMATS
 
 
-def render_view(
+def render_view(view: View, **options: Any) -> bytes:
+    """The report, whole: :func:`render_view_parts` (the same options) joined."""
+    return b"".join(render_view_parts(view, **options))
+
+
+def render_view_parts(
     view: View,
     *,
     fmt: str = "text",
@@ -41,8 +46,10 @@ def render_view(
     statuses: Sequence[Status] | None = None,
     sort: str = "pool",
     compact: bool = False,
-) -> bytes:
-    """The report in format ``fmt``; with ``redact``, e-mails and ids masked first; with
+) -> Iterator[bytes]:
+    """The report in format ``fmt``, in pieces to write one after the other (the text and
+    indented JSON formats one per listed account, so that a large pool's report is never held
+    whole; the others in one piece); with ``redact``, e-mails and ids masked first; with
     ``statuses`` (``--status``), only the accounts with those statuses listed; ``sort``
     ``problems`` (``--sort``) lists them worst first (see :data:`pipeline.report.view.PROBLEM_ORDER`)."""
     if not _known(fmt):
@@ -56,7 +63,13 @@ def render_view(
     if compact and fmt == "json":
         from pipeline.report.json_report import render_compact
 
-        return render_compact(view, explain=explain)
+        yield render_compact(view, explain=explain)
+        return
     module = import_module(FORMATS[fmt])
-    output: bytes = module.render(view, color=color, explain=explain)
-    return output
+    if fmt == "json":
+        yield from module.render_parts(view, explain=explain)
+    elif fmt == "text":
+        yield from module.render_parts(view, color=color, explain=explain)
+    else:
+        output: bytes = module.render(view, color=color, explain=explain)
+        yield output

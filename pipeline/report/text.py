@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record, Status
@@ -32,6 +34,12 @@ def render(view: View, *, color: bool = False, explain: bool = False) -> bytes:
     return render_text(view, color=color, explain=explain).encode("utf-8")
 
 
+def render_parts(view: View, *, color: bool = False, explain: bool = False) -> Iterator[bytes]:
+    """:func:`render` in pieces, one per listed account (each ends with a newline)."""
+    for part in text_parts(view, color=color, explain=explain):
+        yield part.encode("utf-8")
+
+
 # A text report listing more active accounts than this also gives the status counts and the
 # account to use next in its Summary, so the answer is on the first screen; a short report is
 # the usage guide's example as it is.
@@ -47,6 +55,12 @@ class _Style:
 
 
 def render_text(view: View, *, color: bool = False, explain: bool = False) -> str:
+    return "".join(text_parts(view, color=color, explain=explain))
+
+
+def text_parts(view: View, *, color: bool = False, explain: bool = False) -> Iterator[str]:
+    """The text report in pieces: the head, each listed account, the rest. Each piece is
+    lines, each ended by a newline, so that the pieces joined are the report's lines joined."""
     style = _Style(color)
     now = view.generated_at
     out: list[str] = [style("=== Codex Multi-Auth Health Report ===", "1"), f"Generated: {utc_stamp(now)}"]
@@ -66,10 +80,12 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
         out.append(f"  Statuses: {status_summary(view)}")
         out.append(f"  Use next: {_recommended(view)}")
     out += ["", "Active Accounts:" if view.shown_statuses is None else f"Active Accounts ({shown_text(view)}):"]
-    if not view.listed:
+    listed = view.listed
+    if not listed:
         out += ["  (none)", ""]
-    for account in view.listed:
-        out += _account_lines(account, now, style, explain)
+    for account in listed:
+        yield "\n".join(out) + "\n"
+        out = _account_lines(account, now, style, explain)
         out.append("")
     out.append("Flagged Accounts:")
     if not view.flagged:
@@ -87,7 +103,7 @@ def render_text(view: View, *, color: bool = False, explain: bool = False) -> st
     if view.warnings:
         out += ["", "Warnings:"]
         out += [f"  {line}" for line in view.warnings]
-    return "\n".join(out) + "\n"
+    yield "\n".join(out) + "\n"
 
 
 def _recommended(view: View) -> str:

@@ -24,11 +24,11 @@ from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.identity import ms_or_none as _ms
 from pipeline.storage.identity import text_or_none as _text
 from pipeline.storage.pool import Pool, other_pools
-from pipeline.storage.quota_cache import lookup, windows
+from pipeline.storage.quota_cache import lookup
 from pipeline.storage.state import cached_reset_credits, flagged_key
 from pipeline.visible import visible
 from pipeline.visible import visible_or_none as _shown
-from pipeline.vocabulary import display_name, plan_code, stored_code
+from pipeline.vocabulary import plan_code, stored_code
 
 
 def note_pending_tokens(pool: Pool, env: Mapping[str, str]) -> None:
@@ -128,10 +128,12 @@ def account_record(
     account_id: str | None,
     email: str | None,
     email_source: str | None,
-    cache_entry: dict[str, Any] | None,
+    cache_entry: Record | None,
 ) -> Record:
+    """The account's record; ``cache_entry`` is its quota from the cache (:func:`lookup`),
+    the record's own."""
     access_claims = jwt.claims(account.get("accessToken"))
-    quota = _cached_quota(cache_entry) if cache_entry is not None else None
+    quota = cache_entry
     plan = plan_code(_text(account.get("planType"))) or jwt.plan_type(access_claims)
     if plan is None and quota is not None:
         plan = quota["planType"]
@@ -251,19 +253,6 @@ def messages(pool: Pool) -> list[str]:
         lines.append(f"recovered flagged accounts: {flagged.details} (no file was changed)")
     lines.extend(f"warning: {warning}" for warning in pool.warnings)
     return lines
-
-
-def _cached_quota(entry: dict[str, Any]) -> Record:
-    return {
-        "source": "cache",
-        "sampledAt": _ms(entry.get("updatedAt")),
-        "httpStatus": int(entry["status"]),
-        "model": display_name(entry.get("model")),
-        "planType": plan_code(_text(entry.get("planType"))),
-        "limitReached": None,
-        "windows": windows(entry),
-        "credits": None,
-    }
 
 
 def _workspace(account: dict[str, Any]) -> str | None:

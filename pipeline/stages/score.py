@@ -16,10 +16,14 @@ from pipeline.records import DEFAULT_MODEL, Record
 from pipeline.scoring import score_account
 
 
-def score(records: Iterable[Record], *, now: int | None, model: str | None = None) -> Iterator[Record]:
+def score(
+    records: Iterable[Record], *, now: int | None, model: str | None = None, own: bool = False
+) -> Iterator[Record]:
     """Score each account at ``now`` (None: the moment the stream describes, see
     :func:`pipeline.pool_record.stream_time`). The model (whose rate limits count) is the live
-    probe's when the pool record names one, else ``model``, else the default model."""
+    probe's when the pool record names one, else ``model``, else the default model. With
+    ``own`` (records made for this stream alone, as collect makes them in-process) each
+    account is scored in place instead of copied."""
     current_model = model or DEFAULT_MODEL
     pool: Record | None = None
     when = now
@@ -32,5 +36,5 @@ def score(records: Iterable[Record], *, now: int | None, model: str | None = Non
         elif kind == "account":
             if when is None:
                 when = run_instant(now, pool)
-            record = score_account(record, when, current_model)
+            record = score_account(record, when, current_model, own=own)
         yield record

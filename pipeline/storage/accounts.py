@@ -87,10 +87,17 @@ def _slimmed(account: Any) -> Any:
             copy = jwt.stand_in(token)
             if copy is not None:
                 account["accessToken"] = copy
+        if not _UNREAD.isdisjoint(account):
+            # a new dict: one that lost members keeps the room they took (a 12-member dict
+            # is twice the size of a 10-member one)
+            account = {key: value for key, value in account.items() if key not in _UNREAD}
     return account
 
 
 _SLIM_OVER = 256  # shorter access tokens are kept as they are
+# What codex-multi-auth stores and no run without tokens reads: left out of the stored
+# objects such a run keeps (about 300 bytes an account).
+_UNREAD = frozenset(("recordId", "accountIdSource", "lastSwitchReason"))
 
 
 def _finite(value: Any) -> bool:
@@ -209,12 +216,14 @@ def _is_newer(candidate: dict[str, Any], kept: dict[str, Any]) -> bool:
 
 
 class _Index:
-    """Positions of kept accounts by accountId, e-mail key and refresh token."""
+    """Positions of kept accounts by accountId, e-mail key and refresh token: one int for a
+    key (nearly every key of a pool), a list for a key several accounts share (a list for
+    each key of 100,000 accounts was 20 MB)."""
 
     def __init__(self) -> None:
-        self.by_id: dict[str, list[int]] = {}
-        self.by_email: dict[str, list[int]] = {}
-        self.by_refresh: dict[str, list[int]] = {}
+        self.by_id: dict[str, int | list[int]] = {}
+        self.by_email: dict[str, int | list[int]] = {}
+        self.by_refresh: dict[str, int | list[int]] = {}
 
     def add(self, position: int, ident: _Identity) -> None:
         for table, key in (
@@ -223,7 +232,13 @@ class _Index:
             (self.by_refresh, ident.refresh),
         ):
             if key is not None:
-                table.setdefault(key, []).append(position)
+                known = table.get(key)
+                if known is None:
+                    table[key] = position
+                elif isinstance(known, int):
+                    table[key] = [known, position]
+                else:
+                    known.append(position)
 
     def remove(self, position: int, ident: _Identity) -> None:
         for table, key in (
@@ -232,10 +247,29 @@ class _Index:
             (self.by_refresh, ident.refresh),
         ):
             if key is not None:
-                table[key].remove(position)
+                known = table[key]
+                if isinstance(known, int):
+                    assert known == position
+                    del table[key]
+                else:
+                    known.remove(position)
+                    if len(known) == 1:
+                        table[key] = known[0]
+
+
+def _at(table: dict[str, int | list[int]], key: str) -> list[int]:
+    """The positions ``key`` has in an index table (none: an empty list)."""
+    known = table.get(key)
+    return [] if known is None else [known] if isinstance(known, int) else known
 
 
 def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_without_email: bool) -> int | None:
+    if (
+        (cand.email is None or cand.email not in index.by_email)
+        and (cand.refresh is None or cand.refresh not in index.by_refresh)
+        and (cand.account_id is None or cand.account_id not in index.by_id)
+    ):
+        return None  # no key kept yet: every rule below finds nothing (nearly every account of a pool)
     idents = {}
 
     def ident(position: int) -> _Identity:
@@ -245,12 +279,12 @@ def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_
 
     # 1. composite: same accountId and same e-mail key
     if cand.account_id and cand.email:
-        same = [p for p in index.by_email.get(cand.email, []) if ident(p).account_id == cand.account_id]
+        same = [p for p in _at(index.by_email, cand.email) if ident(p).account_id == cand.account_id]
         if same:
             return _newest(kept, same)
     # 2. safe e-mail: same e-mail key, unless that would join different accountIds
     if cand.email:
-        group = index.by_email.get(cand.email, [])
+        group = _at(index.by_email, cand.email)
         if group:
             ids = {ident(p).account_id for p in group if ident(p).account_id}
             if cand.account_id:
@@ -259,7 +293,7 @@ def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_
                 return _newest(kept, group)
     # 3. refresh token, unless identities conflict
     if cand.refresh:
-        group = index.by_refresh.get(cand.refresh, [])
+        group = _at(index.by_refresh, cand.refresh)
         if group:
             for p in group:
                 other = ident(p)
@@ -272,7 +306,7 @@ def _match(kept: list[dict[str, Any]], index: _Index, cand: _Identity, allow_id_
             return _newest(kept, group)
     # 4. unique accountId
     if cand.account_id and (cand.email or allow_id_without_email):
-        group = index.by_id.get(cand.account_id, [])
+        group = _at(index.by_id, cand.account_id)
         if len(group) == 1:
             other = ident(group[0])
             if not (cand.email and other.email and cand.email != other.email):

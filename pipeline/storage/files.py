@@ -179,6 +179,12 @@ def parse_json(text: str) -> Any:
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file or raise :class:`Unreadable` with a short reason."""
+    return decode_json(read_regular_json(path))
+
+
+def read_regular_json(path: Path) -> bytes:
+    """The bytes of a JSON file (:func:`read_regular`) or :class:`Unreadable` with a short
+    reason; :func:`decode_json` parses them."""
     try:
         raw = read_regular(path)
     except FileNotFoundError:
@@ -191,7 +197,7 @@ def read_json(path: Path) -> Any:
         if exc.errno == errno.ENOTDIR:
             raise Unreadable("file is missing", missing=True) from None
         raise Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
-    return decode_json(raw)
+    return raw
 
 
 def decode_json(raw: bytes) -> Any:

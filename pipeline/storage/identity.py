@@ -43,10 +43,10 @@ def identity_of(account: dict[str, Any]) -> tuple[str | None, str | None, str | 
     return account_id, email, "token" if email else None
 
 
-def ms_or_none(value: Any) -> int | None:
-    """Positive epoch milliseconds up to the end of the year 9999 as an int; anything else
-    (bools, NaN, 10^30, 2^63 - 1) None."""
-    return instant(value)
+ms_or_none = instant
+"""Positive epoch milliseconds up to the end of the year 9999 as an int; anything else
+(bools, NaN, 10^30, 2^63 - 1) None (:func:`pipeline.numbers.instant` itself: a layer less on
+each of the half dozen a record reads)."""
 
 
 def text_or_none(value: Any) -> str | None:

@@ -5,6 +5,7 @@ run that sends no token, each access token is kept only as its claims
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,15 @@ def test_the_tokens_of_a_recovery_copy_are_registered_too(tmp_path: Path) -> Non
     for account in stored:
         assert scrubbing.scrub(f"x {account['refreshToken']} {account['accessToken']} y") == "x *** *** y"
     scrubbing.forget_all()
+
+
+def test_without_tokens_the_stored_objects_leave_out_what_nothing_reads(tmp_path: Path) -> None:
+    path = _pool(tmp_path)
+    full = read_pool({}, NOW, path.parent, tokens=True).accounts
+    slim = read_pool({}, NOW, path.parent, tokens=False).accounts
+    assert all("recordId" in account and "accountIdSource" in account for account in full)
+    assert not any({"recordId", "accountIdSource", "lastSwitchReason"} & set(account) for account in slim)
+    assert [sorted(set(a) - {"recordId", "accountIdSource", "lastSwitchReason"}) for a in full] == [
+        sorted(a) for a in slim
+    ]
+    assert sys.getsizeof(slim[1]) < sys.getsizeof(full[1]), "a new, smaller dict, not one that lost members"

@@ -1,0 +1,29 @@
+"""The in-process report scores collect's records in place (pipeline/scoring.py: own=True):
+the same records as scoring copies, and a copy leaves its input as it was."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from pipeline.stages.collect import collect
+from pipeline.stages.score import score
+from pipeline.storage.pool import read_pool
+from testkit import poolkit
+
+NOW = poolkit.SEED_NOW
+
+
+def test_scoring_in_place_gives_what_scoring_a_copy_gives(tmp_path: Path) -> None:
+    folder = poolkit.real_pool(tmp_path / "pool", 80, NOW)
+    records = list(collect(read_pool({}, NOW, folder, tokens=False)))
+    records[3]["annotations"] = {"note": "kept"}
+    records[4]["status"] = "healthy"  # a stale score of the wrong shape is written anew
+    before = copy.deepcopy(records)
+    copied = list(score(records, now=NOW, model=None))
+    assert records == before, "scoring a copy leaves the input as it was"
+    in_place = list(score(records, now=NOW, model=None, own=True))
+    assert in_place == copied
+    assert [list(r) for r in in_place] == [list(r) for r in copied], "the same members in the same order"
+    assert all(a is b for a, b in zip(in_place, records, strict=True))
+    assert in_place[3]["annotations"] == {"note": "kept"} and list(in_place[3])[-1] == "annotations"
