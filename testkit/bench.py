@@ -503,11 +503,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="the forecast's accuracy on simulated pools against their ground truth, and its cost (testkit/bench_forecast)",
     )
+    parser.add_argument("--seeds", help="--forecast: comma-separated simulated pools (default 1-6; 4-6 held out)")
     args = parser.parse_args(argv)
     if args.forecast:
         from testkit import bench_forecast
 
-        bench_forecast.main(["--seeds", "1,2"] if args.quick else ["--cost"])
+        seeds = args.seeds or ("1,2" if args.quick else "1,2,3,4,5,6")
+        bench_forecast.main(["--seeds", seeds] if args.quick else ["--seeds", seeds, "--cost"])
         return
     if args.wrapper:
         from testkit.bench_wrapper import report
