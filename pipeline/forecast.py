@@ -307,13 +307,28 @@ def _reference(facts: Sequence[WindowFacts]) -> WindowFacts | None:
 def _recent(samples: Sequence[Sample], window: WindowFacts, now: int, capped: set[int]) -> float | None:
     """The slope of the window's last two samples; None when they are far apart, old, or the
     first was taken while a window was at 100 % (no use then says nothing of the pace)."""
-    own = instance_samples(window, samples)
+    own = instance_samples(window, _tail(samples, window.reset_at))
     if len(own) < 2:
         return None
     a, b = own[-2], own[-1]
     if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at or a.at in capped:
         return None
     return max(0.0, (float(b.used or 0) - float(a.used or 0)) / ((b.at - a.at) / HOUR_MS))
+
+
+def _tail(samples: Sequence[Sample], reset_at: int | None) -> Sequence[Sample]:
+    """The samples from the third-last moment of the instance that resets at ``reset_at`` on
+    (the history is oldest first): the last two of the instance are among them."""
+    seen: set[int] = set()
+    for position in range(len(samples) - 1, -1, -1):
+        sample = samples[position]
+        if sample.used is None or sample.reset_at is None or reset_at is None:
+            continue
+        if abs(sample.reset_at - reset_at) <= RESET_TOLERANCE_MS:
+            seen.add(sample.at)
+            if len(seen) > 2:
+                return samples[position:]
+    return samples
 
 
 def _with_latest(history: History, facts: Sequence[WindowFacts]) -> dict[str, list[Sample]]:

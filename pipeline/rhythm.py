@@ -45,7 +45,6 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -60,13 +59,7 @@ RECENT_FADE_MS = 3 * HOUR_MS
 DEFAULT_SPREAD = (0.6, 1.5)  # until three days of history say otherwise
 
 
-class _HasSample(Protocol):
-    @property
-    def at(self) -> int: ...
-    @property
-    def used(self) -> float | None: ...
-    @property
-    def reset_at(self) -> int | None: ...
+SampleRow = tuple[int, float | None, int | None]  # (at, used percent, reset): pipeline.forecast.Sample
 
 
 def hour_of_week(ms: int) -> int:
@@ -92,31 +85,32 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def _intervals(samples: Sequence[_HasSample], blocked: set[int]) -> dict[tuple[int, int], float]:
+def _intervals(samples: Sequence[SampleRow], blocked: set[int]) -> dict[tuple[int, int], float]:
     """(start, end) -> the rise in used percent, for consecutive samples of one instance."""
     found: dict[tuple[int, int], float] = {}
-    for a, b in itertools.pairwise(samples):
-        if a.used is None or b.used is None or a.reset_at is None or b.reset_at is None:
+    for (a_at, a_used, a_reset), (b_at, b_used, b_reset) in itertools.pairwise(samples):
+        if a_used is None or b_used is None or a_reset is None or b_reset is None:
             continue
-        if b.at <= a.at or b.at - a.at > MAX_GAP_MS:
+        gap = b_at - a_at
+        if gap <= 0 or gap > MAX_GAP_MS or a_at in blocked:
             continue
         # one instance: the same reset; or a window at 0 % not yet begun, whose reset slides on
         # with the clock (idle time), then begun by the interval's use at most one interval later
-        slid = a.reset_at <= b.reset_at <= a.reset_at + (b.at - a.at) + TOLERANCE_MS
-        if abs(a.reset_at - b.reset_at) > TOLERANCE_MS and not (float(a.used) == 0 and slid):
+        if abs(a_reset - b_reset) > TOLERANCE_MS and not (
+            a_used == 0 and a_reset <= b_reset <= a_reset + gap + TOLERANCE_MS
+        ):
             continue
-        if a.at in blocked:
-            continue
-        found[(a.at, b.at)] = max(0.0, float(b.used) - float(a.used))
+        rise = float(b_used) - float(a_used)
+        found[(a_at, b_at)] = rise if rise > 0 else 0.0
     return found
 
 
-def capped_moments(history: Mapping[str, Sequence[_HasSample]]) -> set[int]:
+def capped_moments(history: Mapping[str, Sequence[SampleRow]]) -> set[int]:
     """The sample times at which one of the account's windows was at 100 %."""
-    return {s.at for samples in history.values() for s in samples if s.used is not None and s.used >= 100}
+    return {at for samples in history.values() for at, used, _reset in samples if used is not None and used >= 100}
 
 
-def build_profile(history: Mapping[str, Sequence[_HasSample]], reference: str) -> Profile | None:
+def build_profile(history: Mapping[str, Sequence[SampleRow]], reference: str) -> Profile | None:
     """The account's profile in ``reference`` points; None without two usable samples."""
     blocked = capped_moments(history)
     ref = _intervals(history.get(reference) or (), blocked)
@@ -129,7 +123,9 @@ def build_profile(history: Mapping[str, Sequence[_HasSample]], reference: str) -
         moment = start
         while moment < end:
             hour = moment // HOUR_MS
-            nxt = min(end, (hour + 1) * HOUR_MS)
+            nxt = (hour + 1) * HOUR_MS
+            if nxt > end:
+                nxt = end
             share = (nxt - moment) / HOUR_MS
             bucket = (hour + 72) % WEEK_HOURS  # hour_of_week(moment)
             use[bucket] += per_hour * share
@@ -156,15 +152,17 @@ def build_profile(history: Mapping[str, Sequence[_HasSample]], reference: str) -
             ratios[key] = own_sum / ref_sum
     day_ratios = []
     for parts in per_day.values():
-        own_use, own_exposure = [0.0] * WEEK_HOURS, [0.0] * WEEK_HOURS
+        today: dict[int, list[float]] = {}  # bucket -> [this day's use, its exposure]
+        actual = 0.0
         for b, rise, share in parts:
-            own_use[b] += rise
-            own_exposure[b] += share
+            mine = today.setdefault(b, [0.0, 0.0])
+            mine[0] += rise
+            mine[1] += share
+            actual += rise
         predicted = 0.0
-        for b, _rise, share in parts:  # the profile without this day: a day is not measured against itself
-            shrunk = SHRINK_BUCKET * hod[b % 24]
-            predicted += share * (use[b] - own_use[b] + shrunk) / (exposure[b] - own_exposure[b] + SHRINK_BUCKET)
-        actual = sum(rise for _b, rise, _share in parts)
+        for b, (own_use, own_exposure) in today.items():  # the profile without this day: not measured against itself
+            rest = (use[b] - own_use + SHRINK_BUCKET * hod[b % 24]) / (exposure[b] - own_exposure + SHRINK_BUCKET)
+            predicted += own_exposure * rest
         if predicted > 0.5:
             day_ratios.append(actual / predicted)
     spread = DEFAULT_SPREAD
@@ -258,7 +256,9 @@ def play(
             blocked_from = None
         while piece < last and demand[piece + 1][0] <= t:
             piece += 1
-        until = min(demand[piece + 1][0] if piece < last else end, end)
+        until = demand[piece + 1][0] if piece < last else end
+        if until > end:
+            until = end
         pace = demand[piece][1]
         per_ms = pace * scale / HOUR_MS
         if per_ms <= 0:
@@ -273,12 +273,16 @@ def play(
                     continue  # it takes nothing in this piece
                 lane.reset_at = t + lane.length_ms  # a fresh window begins at this use
                 lane.instances += 1
-                next_reset = min(next_reset, lane.reset_at)
+                if lane.reset_at < next_reset:
+                    next_reset = lane.reset_at
             taking.append(lane)
-        until = min(until, next_reset)
+        if next_reset < until:
+            until = next_reset
         span = float(until - t)
         for lane in taking:  # the first to reach 100 % ends the stretch
-            span = min(span, (100.0 - lane.used) / (per_ms * lane.ratio))
+            reach = (100.0 - lane.used) / (per_ms * lane.ratio)
+            if reach < span:
+                span = reach
         moved = max(1, round(span))
         for lane in taking:
             used = lane.used + per_ms * lane.ratio * span
