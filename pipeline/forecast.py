@@ -41,6 +41,7 @@ RESET_TOLERANCE_MS = 5 * 60_000  # samples of one window instance agree on its r
 SEVERITY = {"lasts": 0, "unknown": 1, "runs-out": 2, "exhausted": 3}
 VERDICTS = tuple(SEVERITY)
 UNUSABLE_STATUSES = ("disabled", "error")
+NOT_BEGUN = "the window had not begun when it was sampled"
 
 
 class Sample(NamedTuple):
@@ -232,7 +233,7 @@ def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = (
     result["samples"] = max(1, len({s.at for s in own} | {window.sampled_at}))
     pace = window_average(window)
     if pace is None and window.used > 0:
-        result["note"] = "the window had not begun when it was sampled"
+        result["note"] = NOT_BEGUN  # a profile plays it on (:func:`play_account`), a lone sample cannot
         return result
     result.update(basis="window-average", method="window-average", verdict="lasts")
     result["pacePerHour"] = round(max(0.0, pace or 0.0), 3)
@@ -303,14 +304,31 @@ def _reference(facts: Sequence[WindowFacts]) -> WindowFacts | None:
     return max(rate, key=lambda w: w.minutes or 0) if rate else None
 
 
-def _recent(samples: Sequence[Sample], window: WindowFacts, now: int) -> float | None:
-    own = instance_samples(window, samples)
+def _recent(samples: Sequence[Sample], window: WindowFacts, now: int, capped: set[int]) -> float | None:
+    """The slope of the window's last two samples; None when they are far apart, old, or the
+    first was taken while a window was at 100 % (no use then says nothing of the pace)."""
+    own = instance_samples(window, _tail(samples, window.reset_at))
     if len(own) < 2:
         return None
     a, b = own[-2], own[-1]
-    if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at:
+    if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at or a.at in capped:
         return None
     return max(0.0, (float(b.used or 0) - float(a.used or 0)) / ((b.at - a.at) / HOUR_MS))
+
+
+def _tail(samples: Sequence[Sample], reset_at: int | None) -> Sequence[Sample]:
+    """The samples from the third-last moment of the instance that resets at ``reset_at`` on
+    (the history is oldest first): the last two of the instance are among them."""
+    seen: set[int] = set()
+    for position in range(len(samples) - 1, -1, -1):
+        sample = samples[position]
+        if sample.used is None or sample.reset_at is None or reset_at is None:
+            continue
+        if abs(sample.reset_at - reset_at) <= RESET_TOLERANCE_MS:
+            seen.add(sample.at)
+            if len(seen) > 2:
+                return samples[position:]
+    return samples
 
 
 def _with_latest(history: History, facts: Sequence[WindowFacts]) -> dict[str, list[Sample]]:
@@ -331,7 +349,9 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
     blocked in [now, end) and the 5h sessions left before the weekly runs out."""
     playable = [(f, w) for f, w in zip(facts, windows, strict=True) if f.used is not None and f.sampled_at is not None]
     playable = [
-        (f, w) for f, w in playable if f.reset_at is not None and (w["verdict"] != "unknown" or now >= f.reset_at)
+        (f, w)
+        for f, w in playable
+        if f.reset_at is not None and (w["verdict"] != "unknown" or now >= f.reset_at or w["note"] == NOT_BEGUN)
     ]
     if not playable:
         return Outlook([], None)
@@ -343,10 +363,11 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
     if profile is not None and ref is not None:
         weight = min(1.0, profile.span_ms / rhythm.FULL_PROFILE_MS)
         base = ref_average if ref_average is not None else profile.mean
-        recent = _recent(history.get(ref.key, ()), ref, now)
+        capped = rhythm.capped_moments(history)
+        recent = _recent(history.get(ref.key, ()), ref, now, capped)
         finest = min((f for f, _w in playable if f.key in profile.ratios), key=lambda f: f.minutes or 0, default=None)
         if finest is not None:  # the shortest window moves in finer steps: its recent pace, in reference points
-            fine = _recent(history.get(finest.key, ()), finest, now)
+            fine = _recent(history.get(finest.key, ()), finest, now, capped)
             recent = fine / profile.ratios[finest.key] if fine is not None else recent
         rates = profile.rates
 
@@ -408,11 +429,13 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
         else end,
     )
     stop = min(stop, start + rhythm.MAX_PLAY_MS)
-    demand = _remembered(demand)  # the three plays ask for the same moments
-    middle = rhythm.play(lanes(), demand, start, stop, scale=heavy)
-    early = rhythm.play(lanes(), demand, start, stop, scale=spread[1] * heavy)
+    breaks = [start + HEAVY_SPAN_MS, *range(start, start + rhythm.RECENT_FADE_MS, rhythm.FADE_STEP_MS)]
+    played = rhythm.pieces(demand, start, stop, breaks)  # one demand for the three plays
+    active = profile.mean if profile is not None else 0.0  # a fresh window begins in the account's busier hours
+    middle = rhythm.play(lanes(), played, start, stop, scale=heavy, active=active)
+    early = rhythm.play(lanes(), played, start, stop, scale=spread[1] * heavy, active=active)
     if any(run_out is not None for run_out, _reset in middle.run_outs.values()):
-        late = rhythm.play(lanes(), demand, start, stop, scale=spread[0] * heavy)
+        late = rhythm.play(lanes(), played, start, stop, scale=spread[0] * heavy, active=active)
     else:  # a lighter demand runs out no sooner: nothing runs out
         late = rhythm.Played(dict.fromkeys(middle.run_outs, (None, None)))
     level = round(confidence, 2)
@@ -420,6 +443,8 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
         result["pacePerHour"] = round(demand(start) * ratio(f), 3)
         if profile is not None:
             result.update(basis="history", method="rhythm")
+        if result["verdict"] == "unknown" and result["note"] == NOT_BEGUN and profile is not None:
+            result.update(verdict="lasts", note=None)  # it began at its sample: the rhythm plays it from there
         if result["verdict"] not in ("lasts", "runs-out"):
             continue
         result["confidence"] = level
@@ -439,18 +464,6 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
         {"from": max(a, now), "until": b, "window": name} for a, b, name in middle.blocked if b > now and a < end
     ]
     return Outlook(blocked, _sessions_left(playable, ratio))
-
-
-def _remembered(demand: Any) -> Any:
-    seen: dict[int, float] = {}
-
-    def remembered(t: int) -> float:
-        value = seen.get(t)
-        if value is None:
-            value = seen[t] = demand(t)
-        return value
-
-    return remembered
 
 
 def _sessions_left(playable: Sequence[tuple[WindowFacts, Record]], ratio: Any) -> float | None:

@@ -4,45 +4,52 @@ The **profile** (:func:`build_profile`) is the account's own pace by hour of the
 168 buckets), measured in points of its *reference* window (the weekly window when it has
 one) from the history: between two consecutive samples of one window instance (the same
 reset time, at most six hours apart, nothing at 100 % at the first), the rise in used percent
-is spread over the hours the interval covers, and so is its length (the exposure). A bucket's
-rate is shrunk towards its hour of day, and the hour of day towards the account's mean::
+is spread over the hours the interval covers, and so is its length (the exposure). A window
+at 0 % that has not begun (its reported reset slides on with the clock) is idle time: the
+interval counts, its rise is the use that began the window. A bucket's rate is shrunk towards
+its hour of day, and the hour of day towards the account's mean::
 
     rate[b] = (use[b] + A * hod[h]) / (exposure[b] + A)       A = 1 h
     hod[h]  = (use_h[h] + B * mean) / (exposure_h[h] + B)     B = 3 h
 
 Every other window's points per reference point (``ratio``) are the sum of its rises over
 the sum of the reference's on the same intervals. Each UTC day's actual use over the
-profile's prediction gives the account's variability: the 10th and 90th percentiles of those
-ratios scale the demand for the early and late ends of a run-out's range.
+profile's prediction *without that day* (leave one day out: a day measured against a profile
+that contains it looks closer to usual than it was) gives the account's variability: the
+10th and 90th percentiles of those ratios scale the demand for the early and late ends of a
+run-out's range.
 
-**Playing forward** (:func:`play`): from the latest sample, in steps of 15 minutes to the
-horizon, the demand in reference points per hour is::
+**Playing forward** (:func:`play`): from the latest sample to the horizon, the demand in
+reference points per hour is::
 
     demand(t) = k(t) * (w * rate[b(t)] + (1 - w) * average)   w = min(1, history span / 7 days)
     k(t)      = 1.2 for the first 24 h, then 1 (the next day's caps come on its heavier days)
     demand(t) = (1 - r) * demand(t) + r * recent          r = 0.5 * (1 - (t - now) / 3 h), first 3 h
 
 (``average`` is the reference window's used percent over its elapsed time; ``recent`` the
-slope of its last two samples when they are at most two hours apart and the latest at most
-90 minutes old). Every window takes ``demand * ratio``; the service's rules apply: no use
-while any window is at 100 %, a window that resets is at 0 % and has not begun, and begins
-(its reset one length later) at the next use. So a flat stretch never erases a window's
-measured use (the anchor is its latest used percent), a fresh 5h window can run out again,
-and the weekly binds.
+slope of its last two samples when they are at most two hours apart, the latest at most
+90 minutes old and no window at 100 % at the first). The demand is constant on pieces
+(:func:`pieces`: every UTC hour, 15-minute steps of the recent pace's fade, the end of the
+first 24 h) and the play jumps from event to event: a piece ends, a window runs out, a window
+resets. Every window takes ``demand * ratio``; the service's rules apply: no use while any
+window is at 100 %; a window that resets is at 0 % and has not begun; it begins (its reset one
+length later) at the account's next expected use, the first piece whose demand is at least
+the account's mean pace (its busier hours: a trickle of use at night does not start the
+morning's 5h window hours early). So a flat stretch never erases a window's measured use (the
+anchor is its latest used percent), a fresh 5h window can run out again, and the weekly binds.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 WEEK_HOURS = 168
-STEP_MS = 15 * 60_000
+FADE_STEP_MS = 15 * 60_000  # the recent pace fades in steps of 15 minutes
 MAX_GAP_MS = 6 * HOUR_MS
 MAX_PLAY_MS = 32 * DAY_MS  # a monthly window's reset at the most
 TOLERANCE_MS = 5 * 60_000
@@ -52,13 +59,7 @@ RECENT_FADE_MS = 3 * HOUR_MS
 DEFAULT_SPREAD = (0.6, 1.5)  # until three days of history say otherwise
 
 
-class _HasSample(Protocol):
-    @property
-    def at(self) -> int: ...
-    @property
-    def used(self) -> float | None: ...
-    @property
-    def reset_at(self) -> int | None: ...
+SampleRow = tuple[int, float | None, int | None]  # (at, used percent, reset): pipeline.forecast.Sample
 
 
 def hour_of_week(ms: int) -> int:
@@ -84,38 +85,52 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def _intervals(samples: Sequence[_HasSample], blocked: set[int]) -> dict[tuple[int, int], float]:
+def _intervals(samples: Sequence[SampleRow], blocked: set[int]) -> dict[tuple[int, int], float]:
     """(start, end) -> the rise in used percent, for consecutive samples of one instance."""
     found: dict[tuple[int, int], float] = {}
-    for a, b in itertools.pairwise(samples):
-        if a.used is None or b.used is None or a.reset_at is None or b.reset_at is None:
+    for (a_at, a_used, a_reset), (b_at, b_used, b_reset) in itertools.pairwise(samples):
+        if a_used is None or b_used is None or a_reset is None or b_reset is None:
             continue
-        if b.at <= a.at or b.at - a.at > MAX_GAP_MS or abs(a.reset_at - b.reset_at) > TOLERANCE_MS:
+        gap = b_at - a_at
+        if gap <= 0 or gap > MAX_GAP_MS or a_at in blocked:
             continue
-        if a.at in blocked:
+        # one instance: the same reset; or a window at 0 % not yet begun, whose reset slides on
+        # with the clock (idle time), then begun by the interval's use at most one interval later
+        if abs(a_reset - b_reset) > TOLERANCE_MS and not (
+            a_used == 0 and a_reset <= b_reset <= a_reset + gap + TOLERANCE_MS
+        ):
             continue
-        found[(a.at, b.at)] = max(0.0, float(b.used) - float(a.used))
+        rise = float(b_used) - float(a_used)
+        found[(a_at, b_at)] = rise if rise > 0 else 0.0
     return found
 
 
-def build_profile(history: Mapping[str, Sequence[_HasSample]], reference: str) -> Profile | None:
+def capped_moments(history: Mapping[str, Sequence[SampleRow]]) -> set[int]:
+    """The sample times at which one of the account's windows was at 100 %."""
+    return {at for samples in history.values() for at, used, _reset in samples if used is not None and used >= 100}
+
+
+def build_profile(history: Mapping[str, Sequence[SampleRow]], reference: str) -> Profile | None:
     """The account's profile in ``reference`` points; None without two usable samples."""
-    blocked = {s.at for samples in history.values() for s in samples if s.used is not None and s.used >= 100}
+    blocked = capped_moments(history)
     ref = _intervals(history.get(reference) or (), blocked)
     if not ref:
         return None
     use, exposure = [0.0] * WEEK_HOURS, [0.0] * WEEK_HOURS
     per_day: dict[int, list[tuple[int, float, float]]] = {}
     for (start, end), rise in ref.items():
-        hours = (end - start) / HOUR_MS
+        per_hour = rise * HOUR_MS / (end - start)
         moment = start
         while moment < end:
-            nxt = min(end, (moment // HOUR_MS + 1) * HOUR_MS)
+            hour = moment // HOUR_MS
+            nxt = (hour + 1) * HOUR_MS
+            if nxt > end:
+                nxt = end
             share = (nxt - moment) / HOUR_MS
-            bucket = hour_of_week(moment)
-            use[bucket] += rise * share / hours
+            bucket = (hour + 72) % WEEK_HOURS  # hour_of_week(moment)
+            use[bucket] += per_hour * share
             exposure[bucket] += share
-            per_day.setdefault(moment // DAY_MS, []).append((bucket, rise * share / hours, share))
+            per_day.setdefault(hour // 24, []).append((bucket, per_hour * share, share))
             moment = nxt
     total_exposure = sum(exposure)
     mean = sum(use) / total_exposure if total_exposure else 0.0
@@ -137,8 +152,17 @@ def build_profile(history: Mapping[str, Sequence[_HasSample]], reference: str) -
             ratios[key] = own_sum / ref_sum
     day_ratios = []
     for parts in per_day.values():
-        predicted = sum(rates[b] * share for b, _rise, share in parts)
-        actual = sum(rise for _b, rise, _share in parts)
+        today: dict[int, list[float]] = {}  # bucket -> [this day's use, its exposure]
+        actual = 0.0
+        for b, rise, share in parts:
+            mine = today.setdefault(b, [0.0, 0.0])
+            mine[0] += rise
+            mine[1] += share
+            actual += rise
+        predicted = 0.0
+        for b, (own_use, own_exposure) in today.items():  # the profile without this day: not measured against itself
+            rest = (use[b] - own_use + SHRINK_BUCKET * hod[b % 24]) / (exposure[b] - own_exposure + SHRINK_BUCKET)
+            predicted += own_exposure * rest
         if predicted > 0.5:
             day_ratios.append(actual / predicted)
     spread = DEFAULT_SPREAD
@@ -182,14 +206,35 @@ def _next_reset(lanes: Sequence[Lane], end: int) -> int:
     return min((lane.reset_at for lane in lanes if lane.reset_at is not None), default=end)
 
 
-def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int, *, scale: float = 1.0) -> Played:
-    """Play the windows forward from ``start`` to ``end`` (see the module's rules)."""
+def pieces(demand: Callable[[int], float], start: int, end: int, breaks: Iterable[int] = ()) -> list[tuple[int, float]]:
+    """The demand from ``start`` to ``end`` as constant pieces ``(from, pace)``: it may change
+    at every UTC hour (the profile's buckets) and at ``breaks``; each piece takes the demand at
+    its start."""
+    moments = {start, *(b for b in breaks if start < b < end)}
+    moments.update(range((start // HOUR_MS + 1) * HOUR_MS, end, HOUR_MS))
+    return [(moment, demand(moment)) for moment in sorted(moments)]
+
+
+def play(
+    lanes: list[Lane],
+    demand: Sequence[tuple[int, float]],
+    start: int,
+    end: int,
+    *,
+    scale: float = 1.0,
+    active: float = 0.0,
+) -> Played:
+    """Play the windows forward from ``start`` to ``end`` (see the module's rules), from event
+    to event: a piece of the demand (:func:`pieces`) ends, a window runs out or resets. A
+    window that has not begun begins at the first piece whose demand is at least ``active``
+    (the account's next expected use); below it, it takes nothing."""
     t = start
     blocked_from: int | None = None
     blocked_by = ""
     spans: list[tuple[int, int, str]] = []
-    next_reset = _next_reset(lanes, end)  # the resets are looked at only when one is due
-    maybe_full = True  # a lane may be at 100 % (only then are they looked at)
+    next_reset = _next_reset(lanes, end)
+    piece, last = 0, len(demand) - 1
+    any_full = True  # a lane may be at 100 % (only then are they looked at)
     while t < end:
         if t >= next_reset:
             for lane in lanes:
@@ -198,46 +243,58 @@ def play(lanes: list[Lane], demand: Callable[[int], float], start: int, end: int
                         lane.instance_reset = lane.reset_at  # the current instance lasted
                     lane.used, lane.reset_at = 0.0, None
             next_reset = _next_reset(lanes, end)
-        full = [lane for lane in lanes if lane.used >= 100] if maybe_full else None
+        full = [lane for lane in lanes if lane.used >= 100] if any_full else None
         if full:
             if blocked_from is None:
                 blocked_from = t
             blocked_by = max(full, key=lambda lane: lane.reset_at or end).name
-            frees = min(max(lane.reset_at or end for lane in full), end)
-            t = frees if frees > t else t + STEP_MS
+            t = max(t + 1, min(max(lane.reset_at or end for lane in full), end))
             continue
-        maybe_full = False
+        any_full = False
         if blocked_from is not None:
             spans.append((blocked_from, t, blocked_by))
             blocked_from = None
-        step = STEP_MS if end - t > STEP_MS else end - t
-        rate = demand(t) * scale * step / HOUR_MS
-        if rate <= 0:
-            t += step
+        while piece < last and demand[piece + 1][0] <= t:
+            piece += 1
+        until = demand[piece + 1][0] if piece < last else end
+        if until > end:
+            until = end
+        pace = demand[piece][1]
+        per_ms = pace * scale / HOUR_MS
+        if per_ms <= 0:
+            t = until
             continue
-        fraction = 1.0
-        for lane in lanes:
-            rise = rate * lane.ratio
-            if rise > 0 and lane.used + rise >= 100:
-                fraction = min(fraction, (100 - lane.used) / rise)
+        taking = []
         for lane in lanes:
             if lane.ratio <= 0:
                 continue
-            if lane.reset_at is None and lane.length_ms is not None:
+            if lane.reset_at is None:
+                if lane.length_ms is None or pace < active:
+                    continue  # it takes nothing in this piece
                 lane.reset_at = t + lane.length_ms  # a fresh window begins at this use
                 lane.instances += 1
-                next_reset = min(next_reset, lane.reset_at)
-            elif lane.reset_at is None:
-                continue
-            used = lane.used + rate * lane.ratio * fraction
-            lane.used = used if used < 100.0 else 100.0
-            if lane.used >= 100 - 1e-9:
+                if lane.reset_at < next_reset:
+                    next_reset = lane.reset_at
+            taking.append(lane)
+        if next_reset < until:
+            until = next_reset
+        span = float(until - t)
+        for lane in taking:  # the first to reach 100 % ends the stretch
+            reach = (100.0 - lane.used) / (per_ms * lane.ratio)
+            if reach < span:
+                span = reach
+        moved = max(1, round(span))
+        for lane in taking:
+            used = lane.used + per_ms * lane.ratio * span
+            if used >= 100 - 1e-9:
                 lane.used = 100.0
-                maybe_full = True
+                any_full = True
                 if lane.run_out is None and lane.instance_reset is None:
-                    lane.run_out = t + round(step * fraction)
+                    lane.run_out = t + round(span)
                     lane.instance_reset = lane.reset_at
-        t += step if fraction >= 1.0 else max(1, round(step * fraction))
+            else:
+                lane.used = used
+        t += moved
     if blocked_from is not None:
         spans.append((blocked_from, end, blocked_by))
     return Played({lane.key: (lane.run_out, lane.instance_reset) for lane in lanes}, spans)

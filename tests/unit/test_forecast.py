@@ -182,6 +182,46 @@ def test_history_of_many_samples_is_played_forward() -> None:
     assert seven["verdict"] == "lasts"
 
 
+def test_a_window_begun_at_its_sample_is_played_on_with_a_history() -> None:
+    # the 5h window began in the second of its sample (resetAt exactly five hours on, 2 % used): a
+    # lone sample gives no pace (unknown), but with an hour of history the rhythm plays it on
+    five_key, week_key = window_key("codex", 300), window_key("codex", 10080)
+    week_reset = NOW + 3 * DAY
+    history = {
+        week_key: [Sample(NOW - 2 * HOUR, 40, week_reset), Sample(NOW - HOUR, 45, week_reset)],
+        five_key: [Sample(NOW - 2 * HOUR, 50, NOW - HOUR), Sample(NOW - HOUR, 0, NOW + 4 * HOUR)],
+    }
+    windows = [window(300, 2, NOW + 5 * HOUR), window(10080, 45, week_reset)]
+    alone = forecast(account(0, windows))
+    assert by_name(alone, "5h")["verdict"] == "unknown"
+    five = by_name(forecast(account(0, windows), history), "5h")
+    assert five["verdict"] in ("lasts", "runs-out") and five["basis"] == "history" and five["note"] is None
+
+
+def test_an_hour_at_100_percent_is_no_recent_pace() -> None:
+    # the 5h window was used up an hour ago and resets now-ish: its last two samples (100, 100)
+    # say nothing of the pace, so the next hours are not pulled down towards 0
+    five_key, week_key = window_key("codex", 300), window_key("codex", 10080)
+    week_reset = NOW + 3 * DAY
+    five_reset = NOW + 30 * MIN
+    busy = [Sample(NOW - (8 - i) * HOUR, 10 + 5 * i, week_reset) for i in range(7)]
+    history = {
+        week_key: [*busy, Sample(NOW - 30 * MIN, 45, week_reset)],
+        five_key: [
+            Sample(NOW - 90 * MIN, 60, five_reset),
+            Sample(NOW - HOUR, 100, five_reset),
+            Sample(NOW - 30 * MIN, 100, five_reset),
+        ],
+    }
+    windows = [window(300, 100, five_reset), window(10080, 45, week_reset)]
+    result = forecast(account(0, windows), history)
+    assert by_name(result, "5h")["verdict"] == "exhausted"
+    # the same half hour flat at 99 % (usable, idle) is a recent pace of 0, and pulls the pace down
+    idle = {**history, five_key: [Sample(s.at, min(99.0, float(s.used or 0)), s.reset_at) for s in history[five_key]]}
+    flat = forecast(account(0, [window(300, 99, five_reset), window(10080, 45, week_reset)]), idle)
+    assert by_name(result, "7d")["pacePerHour"] > 1.5 * by_name(flat, "7d")["pacePerHour"] > 0
+
+
 def test_a_reset_between_samples_leaves_the_old_window_out() -> None:
     # samples of the previous window instance (another reset time) are not this window's:
     # 90% an hour before a reset is not the fresh window's used percent
