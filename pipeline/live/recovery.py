@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.live import atomic
-from pipeline.live.journal import MOVE_AWAY, Journal, JournalError, Rotation, latest, refused_line, token_hash
+from pipeline.live.journal import MOVE_AWAY, Contents, Journal, JournalError, Rotation, latest, refused_line, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.pending import journal_folder, may_be_waiting
 from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
@@ -81,13 +81,20 @@ class Survey:
 
 def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None, *, only_stored: bool = False) -> Survey:
     """``only_stored``: for the count of waiting tokens alone (a default report's warning):
+    the journal's index answers when it still describes the journal (no entry is read), else
     only the journal entries spending a token storage holds are decoded; ``rotations`` then
-    holds only those (chains are not followed past them)."""
+    holds only those (chains are not followed past them, and none from the index), and
+    ``journaled`` the stored hashes the journal has."""
     journal = journal or Journal(journal_folder(pool))
     stored_first = {digest for target in targets(pool) for digest in holding(pool, target)} if only_stored else None
-    contents = journal.read(stored_first.__contains__ if stored_first is not None else None)
+    from_index = journal.indexed(stored_first) if stored_first is not None else None
+    if from_index is not None:
+        contents = Contents([], 0)
+    else:
+        contents = journal.read(stored_first.__contains__ if stored_first is not None else None)
+        from_index = set()
     rotations = {k: r for k, r in latest(contents.entries).items() if r.next != r.spent}
-    journaled = set(rotations)
+    journaled = set(rotations) | from_index
     results: list[tuple[str, int | None, Path]] = []
     for digest, tokens, created, path in lease_of(pool, env).results():
         results.append((digest, created, path))
@@ -109,7 +116,7 @@ def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None, *
         if stored_first is not None
         else {digest for target in targets(pool) for digest in holding(pool, target)}
     )
-    waiting = {digest for digest in stored if newest(rotations, digest) is not None}
+    waiting = {digest for digest in stored if newest(rotations, digest) is not None} | from_index
     return Survey(
         rotations,
         journaled,
