@@ -17,16 +17,20 @@ import errno
 import os
 import stat
 import sys
-from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from pipeline.errors import OutputError
+
+if TYPE_CHECKING:  # pathlib loads only where a file is written (stdout needs none)
+    from pathlib import Path
 
 
 def replace_atomically(target: Path, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to a temporary file in the target's folder, fsync it, rename it over
     the target and fsync the folder. A reader never sees half a file; on failure the old
     file (if any) is untouched, the temporary file is removed and the OSError propagates."""
+    from pathlib import Path
+
     folder = target.parent if str(target.parent) else Path(".")
     import tempfile  # only --out writes a file; every stage writes its stream through here
 
@@ -90,6 +94,8 @@ class AtomicStream:
     (:meth:`discard`). A FIFO, a device or a /dev, /proc name is written into as it is."""
 
     def __init__(self, path: str) -> None:
+        from pathlib import Path
+
         self.name = path
         self._given = Path(path)
         self._fd: int | None = None
@@ -185,6 +191,8 @@ def refused(stream: IO[bytes], exc: OSError) -> OutputError:
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Path:
     """``--out``: into a stream-like file as it is, else whole or not at all, with a clear
     error when it cannot. Returns the path written (a link's target for a link)."""
+    from pathlib import Path
+
     given = Path(path)
     target, replace = where_to_write(given)
     if not replace:
@@ -200,6 +208,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -
 def where_to_write(given: Path) -> tuple[Path, bool]:
     """The path to write for ``given`` and whether it is replaced whole (a regular file or a
     new one, in a folder that exists) rather than written into (a FIFO, a device, /dev)."""
+    from pathlib import Path
+
     if _is_special_name(given):
         return given, False
     target = _final_target(given)
@@ -229,6 +239,8 @@ def _is_special_name(path: Path) -> bool:
 def _final_target(path: Path) -> Path:
     """Follow symbolic links (a chain of them, relative ones included) to the final name;
     a dangling link gives the name it points to, so the file is created there."""
+    from pathlib import Path
+
     try:
         return Path(os.path.realpath(path, strict=False))
     except (OSError, ValueError):

@@ -35,16 +35,8 @@ Before a refresh spends a token, room for its answer is reserved (:meth:`Journal
 line of spaces, fsynced, that the entry later overwrites in place, so a full disk is found
 before the token is spent, not after. Blank lines are skipped by readers and dropped at
 compaction. The journal is opened only when it is a regular file of the user's with one
-name, without following a link or blocking (:class:`JournalRefused` otherwise).
-
-Each compaction (under the exclusive lock, so no append or reserved room is under way) also
-writes the journal's index, ``codex-auth-report-token-journal.index`` (0600, replaced
-atomically): the journal's identity then (device, inode, size, mtime, ctime, and the SHA-256
-of its last 4 KiB) and the spent hashes of its entries. A default report's warning reads the
-index instead of the journal (:meth:`Journal.indexed`) only while the journal is still that
-file; any append, reserved room, compaction or other change makes the two disagree, and the
-warning reads the journal itself, as it always did. The index is never the only copy of
-anything: losing or damaging it costs one pass over the journal.
+name, without following a link or blocking (:class:`JournalRefused` otherwise). Each
+compaction also writes the journal's index (:mod:`pipeline.live.journal_index`).
 """
 
 from __future__ import annotations
@@ -67,9 +59,6 @@ from pipeline.output import fsync_dir
 from pipeline.scrubbing import remember
 
 LOCK_NAME = ".codex-auth-report-journal.lock"
-INDEX_NAME = "codex-auth-report-token-journal.index"
-_INDEX_MAGIC = b"codex-auth-report token journal index 1"
-_TAIL_BYTES = 4096
 # The spent hash as an entry's line names it (a quote inside a JSON string is escaped, so this
 # matches only a member of the line's object).
 _SPENT = re.compile(rb'"spent"\s*:\s*"([0-9a-f]{64})"')
@@ -279,10 +268,9 @@ class Reservation:
 class Journal:
     """The journal of one storage folder. Thread-safe; several processes may append at once."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.path = folder / JOURNAL_NAME
-        self.index_path = folder / INDEX_NAME
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / JOURNAL_NAME
         self._guard = threading.Lock()
         self._folder_synced = False
         self._sync_lock = threading.Lock()
@@ -471,7 +459,7 @@ class Journal:
         hashes) once they are older than ``keep_ms``, every damaged line and the reserved room
         nobody fills any more. Returns how many entries are left. Removes the journal when none
         is. Skipped (the journal stays as it is) while another refresh holds room in it."""
-        from pipeline.live import locks
+        from pipeline.live import journal_index, locks
 
         done = set(settled)
         try:
@@ -483,104 +471,22 @@ class Journal:
             if contents.refused:
                 raise JournalError(contents.refused)
             keep = [e for e in contents.entries if not (e.spent in done and now_ms - e.at >= keep_ms)]
-            if len(keep) == len(contents.entries) and not contents.damaged and not contents.padding:
-                if self.indexed(set()) is None:  # the index of this very file is there already
-                    self._write_index(keep)
-                return len(keep)
+            same = len(keep) == len(contents.entries) and not contents.damaged and not contents.padding
             try:
-                if keep:
+                if not same and keep:
                     atomic.write_new(self.path, b"".join(encode(e) for e in keep))
-                else:
+                elif not same:
                     os.unlink(self.path)
                     fsync_dir(self.folder)
             except (OSError, atomic.WriteError) as exc:
                 raise JournalError(f"cannot compact the token journal {self.path}: {exc}") from None
-            self._write_index(keep)
+            if not same or journal_index.lookup(self.folder, set()) is None:  # under the lock: no writer
+                journal_index.write(
+                    self.folder, [k for k, r in latest(keep).items() if r.next != r.spent] if keep else None
+                )
             return len(keep)
         finally:
             os.close(lock_fd)
-
-    # -- the index (see the module docstring) ----------------------------------------------
-    def _identity(self, fd: int) -> bytes:
-        """The journal open on ``fd`` as the index names it: one header line."""
-        import hashlib
-
-        st = os.fstat(fd)
-        tail = os.pread(fd, _TAIL_BYTES, max(0, st.st_size - _TAIL_BYTES))
-        fields = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        return b" ".join([_INDEX_MAGIC, *(str(f).encode() for f in fields), hashlib.sha256(tail).hexdigest().encode()])
-
-    def _write_index(self, entries: list[Rotation]) -> None:
-        """Write the index of the journal as it is now, holding ``entries`` (called under the
-        exclusive lock); without a journal, remove it. A failure only costs the next default
-        report a pass over the journal."""
-        try:
-            if not entries:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.index_path)
-                return
-            spent = sorted(k for k, r in latest(entries).items() if r.next != r.spent)
-            fd = self._open(os.O_RDONLY)
-            try:
-                header = self._identity(fd)
-            finally:
-                os.close(fd)
-            body = b"".join(bytes.fromhex(k) for k in spent)
-            atomic.write_new(self.index_path, b"%s %d\n%s" % (header, len(spent), body))
-        except (OSError, JournalError, atomic.WriteError):
-            with contextlib.suppress(OSError):
-                os.unlink(self.index_path)
-
-    def indexed(self, wanted: set[str]) -> set[str] | None:
-        """Which of the spent hashes ``wanted`` the journal's entries spend (as :func:`latest`
-        keeps them, a rotation that kept its token left out), from the index; None when the
-        index cannot be trusted: missing, damaged, not a regular file of the user's, or naming
-        a journal other than the one now in place (any write since the index was made). Costs
-        a few stat calls and two small reads."""
-        try:
-            fd = os.open(self.index_path, os.O_RDONLY | _OPEN)
-        except OSError:
-            return None
-        try:
-            st = os.fstat(fd)
-            if refusal(self.index_path, st) is not None or st.st_size > 64 * (1 << 20):
-                return None
-            data = os.read(fd, st.st_size + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        header, newline, body = data.partition(b"\n")
-        identity, _, count = header.rpartition(b" ")
-        if not newline or not count.isdigit() or len(body) != 32 * int(count):
-            return None
-        try:
-            journal_fd = self._open(os.O_RDONLY)
-        except (OSError, JournalError):
-            return None
-        try:
-            if identity != self._identity(journal_fd):
-                return None
-        except OSError:
-            return None
-        finally:
-            os.close(journal_fd)
-        records = len(body) // 32
-        if len(wanted) * 16 >= records:  # many wanted: one set of them all
-            return wanted & {body[i : i + 32].hex() for i in range(0, len(body), 32)}
-        found = set()
-        for digest in wanted:  # a few: a binary search each (the hashes are sorted)
-            key = bytes.fromhex(digest) if len(digest) == 64 else b""
-            low, high = 0, records
-            while low < high:
-                middle = (low + high) // 2
-                if body[middle * 32 : middle * 32 + 32] < key:
-                    low = middle + 1
-                else:
-                    high = middle
-            if key and body[low * 32 : low * 32 + 32] == key:
-                found.add(digest)
-        return found
 
 
 def latest(entries: Iterable[Rotation]) -> dict[str, Rotation]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 from pipeline.numbers import instant, real
 from pipeline.plain import Plain
 from pipeline.storage.files import Unreadable, read_json
+from pipeline.storage.paths import StrPath
 
 
 class QuotaCache(Plain):
@@ -15,7 +16,7 @@ class QuotaCache(Plain):
 
     def __init__(
         self,
-        path: Path,
+        path: str,
         state: str,
         by_account_id: dict[str, dict[str, Any]] | None = None,
         by_email: dict[str, dict[str, Any]] | None = None,
@@ -47,15 +48,18 @@ def _entry(value: Any) -> dict[str, Any] | None:
     return value
 
 
-def load_quota_cache(path: Path) -> QuotaCache:
+def load_quota_cache(given: StrPath) -> QuotaCache:
+    path = os.fspath(given)
     try:
         data = read_json(path)
     except Unreadable as exc:
         return QuotaCache(
-            path, "missing" if exc.missing else "invalid", details=None if exc.missing else exc.about(path.name)
+            path,
+            "missing" if exc.missing else "invalid",
+            details=None if exc.missing else exc.about(os.path.basename(path)),
         )
     if not isinstance(data, dict) or data.get("version") != 1:
-        return QuotaCache(path, "invalid", details=f"{path.name} is not a version 1 quota cache")
+        return QuotaCache(path, "invalid", details=f"{os.path.basename(path)} is not a version 1 quota cache")
     cache = QuotaCache(path, "ok")
     for table, key in ((cache.by_account_id, "byAccountId"), (cache.by_email, "byEmail")):
         section = data.get(key)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.live import atomic, journal, processes
+from pipeline.live import atomic, journal, journal_index, processes
 from pipeline.live.journal import Journal, Rotation, decode, encode, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.recovery import pending_note, restore
@@ -320,7 +320,7 @@ def test_a_default_reports_warning_reads_the_index_not_the_journal(
     pool_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _account, book, t = _indexed_pool(pool_dir)
-    assert stat.S_IMODE(os.stat(book.index_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(book.folder / journal_index.INDEX_NAME).st_mode) == 0o600
     passes = _reads(monkeypatch)
     env = dict(os.environ)
     assert pending_note(read_pool(env, t), env) == PENDING_ONE
@@ -376,7 +376,7 @@ def test_a_damaged_index_costs_a_pass_never_a_wrong_answer(
     pool_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     _account, book, t = _indexed_pool(pool_dir)
-    index = book.index_path
+    index = book.folder / journal_index.INDEX_NAME
     if damage == "truncated":
         index.write_bytes(index.read_bytes()[:-5])
     elif damage == "garbage":
@@ -390,7 +390,7 @@ def test_a_damaged_index_costs_a_pass_never_a_wrong_answer(
         other.mkdir()
         Journal(other).append(rotation("rt_fixture_elsewhere", "rt_fixture_elsewhere_2", at=t))
         assert Journal(other).compact(set(), t) == 1
-        os.replace(Journal(other).index_path, index)
+        os.replace(other / journal_index.INDEX_NAME, index)
     passes = _reads(monkeypatch)
     env = dict(os.environ)
     assert pending_note(read_pool(env, t), env) == PENDING_ONE
@@ -413,7 +413,7 @@ def test_the_index_answers_for_storage_as_it_is_now(pool_dir: Path, monkeypatch:
 
 def test_a_journal_compacted_away_takes_its_index_with_it(pool_dir: Path) -> None:
     account, book, t = _indexed_pool(pool_dir, settled=3)
-    assert book.index_path.exists()
+    assert (book.folder / journal_index.INDEX_NAME).exists()
     spent = {token_hash(f"rt_fixture_old_{n}") for n in range(3)} | {token_hash(account["refreshToken"])}
     assert book.compact(spent, t + journal.KEEP_SETTLED_MS) == 0
-    assert not book.path.exists() and not book.index_path.exists()
+    assert not book.path.exists() and not (book.folder / journal_index.INDEX_NAME).exists()
