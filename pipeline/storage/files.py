@@ -223,7 +223,7 @@ def decode_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8-sig")
         value = parse_json(text)
-        return _without_lone_surrogates(value) if _LONE_SURROGATE_ESCAPE.search(text) else value
+        return _without_lone_surrogates(value) if re.search(_LONE_SURROGATE_ESCAPE, text) else value
     except UnicodeDecodeError:
         raise Unreadable("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -234,7 +234,7 @@ def decode_json(raw: bytes) -> Any:
 
 # JSON may escape half of a surrogate pair (codex-multi-auth, in JavaScript, can write one);
 # Python keeps it as a lone surrogate, which no UTF-8 output can hold.
-_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"  # compiled when first used: only the fallback parser needs it
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -286,7 +286,7 @@ def read_wal(path: StrPath) -> Any:
         raise Unreadable(f"holds invalid JSON ({json_error_message(exc)})") from None
     except ValueError as exc:
         raise Unreadable(f"holds unusable JSON ({_short(exc)})") from None
-    return _without_lone_surrogates(value) if _LONE_SURROGATE_ESCAPE.search(content) else value
+    return _without_lone_surrogates(value) if re.search(_LONE_SURROGATE_ESCAPE, content) else value
 
 
 def reset_marker(path: str) -> str:
