@@ -417,3 +417,19 @@ def test_a_journal_compacted_away_takes_its_index_with_it(pool_dir: Path) -> Non
     spent = {token_hash(f"rt_fixture_old_{n}") for n in range(3)} | {token_hash(account["refreshToken"])}
     assert book.compact(spent, t + journal.KEEP_SETTLED_MS) == 0
     assert not book.path.exists() and not (book.folder / journal_index.INDEX_NAME).exists()
+
+
+def test_a_compaction_killed_before_its_index_leaves_an_index_nobody_trusts(
+    pool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL between the journal's rewrite and the new index: the old index names the old
+    file (another inode), so the warning reads the journal and counts what it holds."""
+    _account, book, t = _indexed_pool(pool_dir, settled=5)
+    monkeypatch.setattr(journal_index, "write", lambda folder, spent: None)  # the process died here
+    settled = {token_hash(f"rt_fixture_old_{n}") for n in range(5)}
+    assert book.compact(settled, t + journal.KEEP_SETTLED_MS) == 1
+    assert (book.folder / journal_index.INDEX_NAME).exists(), "the old index is still there"
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    assert pending_note(read_pool(env, t), env) == PENDING_ONE
+    assert len(passes) == 1
