@@ -15,7 +15,6 @@ from pipeline.gc_pause import collector_paused
 from pipeline.plain import Plain
 from pipeline.pool_record import pool_failure
 from pipeline.records import Status
-from pipeline.redact import Masker
 from pipeline.report import render_view
 from pipeline.report.view import View, build_view, redact_view, view_masker
 from pipeline.stages.collect import collect, messages, note_pending_tokens, pool_record
@@ -23,9 +22,10 @@ from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 
-if TYPE_CHECKING:  # the live probe loads only for a live run
+if TYPE_CHECKING:  # the live probe loads only for a live run, the masker only with --redact
     from pathlib import Path
 
+    from pipeline.redact import Masker
     from pipeline.stages.probe import Prober
 
 
@@ -64,7 +64,11 @@ def collected(
     pool = read_pool(env, now if now is not None else now_ms(), storage_dir, tokens=prober is not None)
     reason = failure_reason(pool)
     if reason is not None:
-        raise StorageError(Masker(set()).text(reason) if redact else reason)
+        if redact:
+            from pipeline.redact import Masker
+
+            reason = Masker(set()).text(reason)
+        raise StorageError(reason)
     note_pending_tokens(pool, env)
     records: Iterable[dict[str, Any]] = collect(pool, release=prober is None)
     if prober is not None:

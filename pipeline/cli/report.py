@@ -30,7 +30,6 @@ from pipeline.cli.options import (
     model_option,
     now_option,
 )
-from pipeline.cli.probing import make_prober, report_live_outcome
 from pipeline.records import Status
 
 
@@ -89,7 +88,11 @@ def report(
     check_live_clock(now, live)
     if live_settings.get("reset_credits") and not live:
         raise click.UsageError("--reset-credits asks the service: use it with --live")
-    prober = make_prober(model, **live_settings) if live else None
+    prober = None
+    if live:  # the probe's set-up loads only for a live run
+        from pipeline.cli.probing import make_prober
+
+        prober = make_prober(model, **live_settings)
     result = run_report(
         env=os.environ,
         now=None if live else resolve_now(now),
@@ -109,5 +112,7 @@ def report(
         note("report", message)
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
+        from pipeline.cli.probing import report_live_outcome
+
         report_live_outcome("report", prober, result.masker)
     check_gate("report", result.healthy, min_healthy)

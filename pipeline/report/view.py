@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pipeline import quota as q
 from pipeline.choosing import recommendation as make_recommendation
@@ -13,8 +13,10 @@ from pipeline.clock import now_ms
 from pipeline.plain import Plain
 from pipeline.pool_record import stream_time
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
-from pipeline.redact import Masker
 from pipeline.scoring import is_scored, score_account
+
+if TYPE_CHECKING:  # the masker loads only with --redact
+    from pipeline.redact import Masker
 
 
 class AccountView(Plain):
@@ -244,5 +246,7 @@ def redact_view(view: View) -> View:
 
 def view_masker(view: View) -> Masker:
     """A masker that knows every account id in the view."""
+    from pipeline.redact import Masker
+
     ids = {r.get("accountId") for r in [*(a.record for a in view.accounts), *view.flagged, view.recommendation]}
     return Masker({i for i in ids if isinstance(i, str)})
