@@ -106,7 +106,7 @@ def report(
         statuses=statuses,
         sort=sort,
         compact=compact,
-        history=resolve_history(history_file, no_history, record),
+        history=resolve_history(history_file, no_history, record, used=live or record),
     )
     for message in result.notes:
         note("report", message)

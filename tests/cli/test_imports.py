@@ -185,8 +185,8 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     assert loads(modules, "pipeline.in_process", fmt) == ["pipeline.in_process", fmt]
     others = [f for f in FORMATS if f != fmt]
     assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others, *PATH_MACHINERY) == []
-    # the masker and the live probe's set-up load only with --redact and --live
-    assert loads(modules, "pipeline.redact", "pipeline.cli.probing") == []
+    # the masker, the live probe's set-up and the history load only with --redact, --live, --record
+    assert loads(modules, "pipeline.redact", "pipeline.cli.probing", "pipeline.history") == []
     assert sorted(modules.intersection(LAZY_PATTERNS)) == []
     assert loads(modules, "pipeline.storage.codex_cli") == [], "a pool was found: no auth.json to read"
 
