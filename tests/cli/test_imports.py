@@ -75,6 +75,8 @@ LAZY_PATTERNS = (
 # pathlib (and the urllib.parse, ipaddress and fnmatch it brings) costs more to import and use
 # than the rest of the storage reading: the default report and collect work on string paths.
 PATH_MACHINERY = ("pathlib", "urllib", "ipaddress", "fnmatch")
+# click's words are taken as written (pipeline/cli/__init__.py): no catalogue search, no locale.
+TRANSLATION = ("locale",)
 FORMATS = ("pipeline.report.text", "pipeline.report.json_report", "pipeline.report.html", "pipeline.report.prometheus")
 
 
@@ -184,7 +186,7 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     modules = loaded_modules(tmp_path, *args, "--now", NOW, entry=entry, env=env)
     assert loads(modules, "pipeline.in_process", fmt) == ["pipeline.in_process", fmt]
     others = [f for f in FORMATS if f != fmt]
-    assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others, *PATH_MACHINERY) == []
+    assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others, *PATH_MACHINERY, *TRANSLATION) == []
     # the masker, the live probe's set-up and the history load only with --redact, --live, --record
     assert loads(modules, "pipeline.redact", "pipeline.cli.probing", "pipeline.history") == []
     assert sorted(modules.intersection(LAZY_PATTERNS)) == []
