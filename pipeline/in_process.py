@@ -4,9 +4,9 @@ input and ``--now``; ``tests/test_pipe.py`` holds it to that."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.context import RunContext
@@ -15,7 +15,6 @@ from pipeline.gc_pause import collector_paused
 from pipeline.plain import Plain
 from pipeline.pool_record import pool_failure
 from pipeline.records import Status
-from pipeline.redact import Masker
 from pipeline.report import render_view_parts
 from pipeline.report.view import View, build_view, redact_view, view_masker
 from pipeline.stages.collect import collect, messages, note_pending_tokens, pool_record
@@ -23,7 +22,10 @@ from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
 from pipeline.storage.pool import Pool, read_pool
 
-if TYPE_CHECKING:  # the live probe loads only for a live run
+if TYPE_CHECKING:  # the live probe loads only for a live run, the masker only with --redact
+    from pathlib import Path
+
+    from pipeline.redact import Masker
     from pipeline.stages.probe import Prober
 
 
@@ -66,7 +68,11 @@ def collected(
     pool = read_pool(env, context.instant(), storage_dir, tokens=prober is not None)
     reason = failure_reason(pool)
     if reason is not None:
-        raise StorageError(Masker(set()).text(reason) if redact else reason)
+        if redact:
+            from pipeline.redact import Masker
+
+            reason = Masker(set()).text(reason)
+        raise StorageError(reason)
     note_pending_tokens(pool, env)
     records: Iterable[dict[str, Any]] = collect(pool, release=prober is None)
     if prober is not None:
@@ -172,14 +178,22 @@ def _paused(parts: Iterator[bytes]) -> Iterator[bytes]:
 class HistoryOptions(Plain):
     """``--history PATH`` / ``--no-history`` (path None) and ``--record``."""
 
-    __slots__ = ("path", "record")
+    __slots__ = ("location", "record")
 
-    def __init__(self, path: Path | None, record: bool = False) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str] | None, record: bool = False) -> None:
+        self.location = None if path is None else os.fspath(path)  # a string: no pathlib for a default report
         self.record = record
 
+    @property
+    def path(self) -> Path | None:
+        if self.location is None:
+            return None
+        from pathlib import Path
+
+        return Path(self.location)
+
     def wants_record(self, live: bool) -> bool:
-        return self.path is not None and (live or self.record)
+        return self.location is not None and (live or self.record)
 
 
 def record_history(history: HistoryOptions, records: list[dict[str, Any]], when: int, model: str | None) -> list[str]:
@@ -204,12 +218,24 @@ def record_history(history: HistoryOptions, records: list[dict[str, Any]], when:
 READ_CACHE_KIB = 64 * 1024
 
 
+def _missing(path: str | os.PathLike[str]) -> bool:
+    """Nothing at all at ``path`` (not even a dangling link); a path we may not look at is
+    not missing (opening it says why)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 @contextmanager
 def history_reader(path: Path | None, now: int) -> Iterator[tuple[Any, list[str]]]:
     """A function account key -> window samples, reading the history at ``path`` when it
     exists (None without one), and the notes to show (a damaged file is one line). The
     database is closed when the block ends."""
-    if path is None or (not path.exists() and not path.is_symlink()):
+    if path is None or _missing(path):
         yield None, []
         return
     from pipeline.errors import HistoryError

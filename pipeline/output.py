@@ -18,10 +18,12 @@ import os
 import stat
 import sys
 from collections.abc import Iterable
-from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from pipeline.errors import OutputError
+
+if TYPE_CHECKING:  # pathlib loads only where a file is written (stdout needs none)
+    from pathlib import Path
 
 Data = bytes | Iterable[bytes]  # one output: its bytes, or its pieces in order
 
@@ -35,6 +37,8 @@ def replace_atomically(target: Path, data: Data, mode: int = 0o600) -> None:
     folder, fsync it, rename it over the target and fsync the folder. A reader never sees
     half a file; on failure (a piece that cannot be made included) the old file (if any) is
     untouched, the temporary file is removed and the exception propagates."""
+    from pathlib import Path
+
     folder = target.parent if str(target.parent) else Path(".")
     import tempfile  # only --out writes a file; every stage writes its stream through here
 
@@ -100,6 +104,8 @@ class AtomicStream:
     (:meth:`discard`). A FIFO, a device or a /dev, /proc name is written into as it is."""
 
     def __init__(self, path: str) -> None:
+        from pathlib import Path
+
         self.name = path
         self._given = Path(path)
         self._fd: int | None = None
@@ -195,6 +201,8 @@ def refused(stream: IO[bytes], exc: OSError) -> OutputError:
 def write_atomic(path: str | os.PathLike[str], data: Data, mode: int = 0o600) -> Path:
     """``--out``: into a stream-like file as it is, else whole or not at all, with a clear
     error when it cannot. Returns the path written (a link's target for a link)."""
+    from pathlib import Path
+
     given = Path(path)
     target, replace = where_to_write(given)
     if not replace:
@@ -210,6 +218,8 @@ def write_atomic(path: str | os.PathLike[str], data: Data, mode: int = 0o600) ->
 def where_to_write(given: Path) -> tuple[Path, bool]:
     """The path to write for ``given`` and whether it is replaced whole (a regular file or a
     new one, in a folder that exists) rather than written into (a FIFO, a device, /dev)."""
+    from pathlib import Path
+
     if _is_special_name(given):
         return given, False
     target = _final_target(given)
@@ -239,6 +249,8 @@ def _is_special_name(path: Path) -> bool:
 def _final_target(path: Path) -> Path:
     """Follow symbolic links (a chain of them, relative ones included) to the final name;
     a dangling link gives the name it points to, so the file is created there."""
+    from pathlib import Path
+
     try:
         return Path(os.path.realpath(path, strict=False))
     except (OSError, ValueError):

@@ -24,6 +24,7 @@ swapped (a header name is normalised that way, and so would a token be).
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from pipeline import scrubbing
@@ -67,11 +68,11 @@ KNOWN_CODES = frozenset(
         "write_back_failed",
     }
 )
-CODE_SHAPE = re.compile(r"[a-z]{2,16}(?:[_-][a-z]{2,16}){0,5}")
+CODE_SHAPE = r"[a-z]{2,16}(?:[_-][a-z]{2,16}){0,5}"
 _NAME_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,63}")
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_]{24,}")
-_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,12})?")
-_KNOWN_WORD = re.compile(r"[a-z_-]+")
+_AMOUNT = r"-?[0-9]{1,15}(?:\.[0-9]{1,12})?"
+_KNOWN_WORD = r"[a-z_-]+"
 _PLAN_SHAPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 UNRECOGNISED = "unrecognised"
 # Display names of the plans we know (the identifier is shown as it is for the others).
@@ -95,6 +96,12 @@ PLAN_NAMES = {
     "enterprise_cbp_usage_based": "Enterprise (usage-based)",
     "enterprise_cbp_automation": "Enterprise automation",
 }
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """The shapes a default report rarely needs, compiled when first used (not at start-up)."""
+    return re.compile(pattern)
 
 
 def holds_secret(text: str) -> bool:
@@ -129,7 +136,7 @@ def known_code(value: Any) -> str | None:
         return None
     if value in KNOWN_CODES:
         return value
-    if len(value) <= 64 and CODE_SHAPE.fullmatch(value) and not holds_secret(value):
+    if len(value) <= 64 and _compiled(CODE_SHAPE).fullmatch(value) and not holds_secret(value):
         return value
     return None
 
@@ -166,7 +173,7 @@ def stored_code(value: Any) -> str | None:
     code = known_code(text)
     if code is not None:
         return code
-    for word in _KNOWN_WORD.findall(text.lower()):
+    for word in _compiled(_KNOWN_WORD).findall(text.lower()):
         word = str(word)
         if word in KNOWN_CODES:
             return word
@@ -190,4 +197,4 @@ def amount(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    return text if _AMOUNT.fullmatch(text) else None
+    return text if _compiled(_AMOUNT).fullmatch(text) else None

@@ -27,6 +27,9 @@ Parts (``--parts``, comma-separated; all by default):
   refresh tokens (cost per token) and scrubbing a 10 MB report with them registered;
 - ``history`` (only when asked for): recording one live run in the history, in-process, on 50
   and 1,000 accounts (ms and bytes per account);
+- ``journal`` (only when asked for): the default report on 5 accounts beside a 95 MB token
+  journal of settled entries (:func:`testkit.bench_tokens.settled_journal`), without its index
+  (one pass over the journal) and with the index a compaction writes (a few stat calls);
 - ``history-read`` (only when asked for): ``codex auth history`` on a generated 500 MB history
   (``testkit/bench_history.py``): wall time and peak memory of ``--daily``, ``--account``,
   ``--events`` and every sample.
@@ -57,7 +60,7 @@ from pathlib import Path
 from testkit import poolkit
 
 PARTS = ("floor", "report", "registry", "stages", "pipe", "live")
-EXTRA_PARTS = ("history", "history-read")
+EXTRA_PARTS = ("history", "history-read", "journal")
 NOW = str(poolkit.SEED_NOW)
 
 
@@ -297,6 +300,29 @@ class Bench:
                 piped,
                 f"{piped.wall_ms / report.wall_ms:.2f}x report --json ({report.wall_ms / 1000:.2f} s)",
             )
+
+    def journal(self, megabytes: float = 95) -> None:
+        from pipeline.live.journal import Journal
+        from testkit.bench_tokens import settled_journal
+
+        folder = self.tmp / "pool-journal"
+        poolkit.real_pool(folder, 5, poolkit.SEED_NOW)
+        size = 10 if self.quick else megabytes
+        entries = settled_journal(folder, size, poolkit.SEED_NOW)
+        argv = [self.exe, "report", "--dir", str(folder), "--now", NOW]
+        self.add(
+            "codex-auth report, journal, no index",
+            "5",
+            measure(argv, self.env, self.runs),
+            f"{size:g} MB, {entries:,} entries",
+        )
+        Journal(folder).compact(set(), poolkit.now_ms())  # nothing settled: every entry kept, the index written
+        self.add(
+            "codex-auth report, journal, indexed",
+            "5",
+            measure(argv, self.env, self.runs),
+            f"{size:g} MB, {entries:,} entries",
+        )
 
     def live(self, accounts: int = 50, delay_ms: int = 500) -> None:
         now = poolkit.now_ms()
@@ -560,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"|{'-' * 46}|{'-' * 18}|{'-' * 11}|{'-' * 11}|{'-' * 10}|{'-' * 38}|", flush=True)
     with tempfile.TemporaryDirectory(prefix="codex-auth-bench-") as tmp:
         bench = Bench(Path(tmp), args.runs, args.quick)
-        for part in PARTS:
+        for part in (*PARTS, "journal"):
             if part in parts:
                 getattr(bench, part)()
     print(f"load at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -79,3 +79,35 @@ def drills(folder: Path, *, rounds: int = 30, kills: int = 50, seed: int = 20261
     lost += disk.lost
     print(f"token guard drills: {runs} drills run, {twice} tokens spent twice, {lost} tokens lost")
     return runs, twice, lost
+
+
+def settled_journal(folder: Path, megabytes: float, now: int) -> int:
+    """A token journal of about ``megabytes`` beside the pool in ``folder``: real-shaped
+    entries whose spent tokens storage no longer holds (settled, waiting for compaction),
+    written as one file (no fsync per entry). Returns the number of entries."""
+    import os
+
+    from pipeline.live.journal import Rotation, encode, token_hash
+    from pipeline.live.pending import JOURNAL_NAME
+    from testkit import poolkit
+
+    path = folder / JOURNAL_NAME
+    target = int(megabytes * 1_000_000)
+    count = written = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while written < target:
+            access = poolkit.real_access_token(
+                account_id=f"acct-j{count}", email=f"j{count}@example.com", issued_ms=now, expires_ms=now + 1
+            )
+            refresh = poolkit.real_refresh_token(f"journal-{count}")
+            line = encode(
+                Rotation(
+                    token_hash(f"rt_spent_{count}"), access, refresh, now, access, f"acct-j{count}", now - 3_600_000
+                )
+            )
+            written += os.write(fd, line)
+            count += 1
+    finally:
+        os.close(fd)
+    return count

@@ -13,16 +13,30 @@ errors, records in and out), :mod:`.probing` (the live probe's set-up), :mod:`.r
 
 from __future__ import annotations
 
+import gettext
 import importlib
 import os
 import sys
 from typing import Any
 
-import click
 
-from pipeline import __version__
-from pipeline.cli.table import COMMANDS
-from pipeline.errors import ExitStatus
+def _as_written(message: str) -> str:
+    return message
+
+
+# click words its own help ("Show this message and exit.") through gettext, and each call
+# searches the locale folders for a "messages" catalogue (the first loading locale: 2% of a
+# default report). Everything this tool prints is English and held byte for byte by the
+# goldens, so click's words are taken as written, never from another program's catalogue.
+# (Set before click is imported: click keeps the function it found.)
+if "click" not in sys.modules:
+    gettext.gettext = _as_written
+
+import click  # noqa: E402 - after the line above
+
+from pipeline import __version__  # noqa: E402
+from pipeline.cli.table import COMMANDS  # noqa: E402
+from pipeline.errors import ExitStatus  # noqa: E402
 
 ROOT_HELP = """Health and quota report for a pool of ChatGPT/Codex accounts.
 

@@ -211,14 +211,21 @@ def check_forecast_format(fmt: str) -> None:
         raise click.UsageError(f"the forecast comes as {', '.join(FORECAST_FORMATS)}, not {fmt}")
 
 
-def resolve_history(history_file: str | None, no_history: bool, record: bool = False) -> HistoryOptions:
-    from pipeline.history.location import history_path
+def resolve_history(
+    history_file: str | None, no_history: bool, record: bool = False, *, used: bool = True
+) -> HistoryOptions:
+    """``--history`` / ``--no-history`` / ``--record``, checked; ``used`` False (a report
+    that records nothing): checked only, the history's place left unresolved."""
     from pipeline.in_process import HistoryOptions
 
     if history_file and no_history:
         raise click.UsageError("--history conflicts with --no-history")
     if record and no_history:
         raise click.UsageError("--record conflicts with --no-history")
+    if not used:
+        return HistoryOptions(None, record)
+    from pipeline.history.location import history_path
+
     return HistoryOptions(history_path(os.environ, history_file, no_history), record)
 
 

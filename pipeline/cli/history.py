@@ -68,13 +68,16 @@ def history(
       codex auth history --since 7d --daily
       codex auth history --prune --keep 90d
     """
+    from pathlib import Path
+
     from pipeline.clock import parse_duration, parse_time
     from pipeline.errors import ConfigError
     from pipeline.history.location import history_path
 
     when = resolve_now(now)
-    path = history_path(os.environ, history_file, False)
-    assert path is not None
+    location = history_path(os.environ, history_file, False)
+    assert location is not None
+    path = Path(location)
     if prune:
         if not keep:
             raise click.UsageError("--prune needs --keep DURATION (e.g. --keep 90d)")

@@ -30,7 +30,6 @@ from pipeline.cli.options import (
     model_option,
     now_option,
 )
-from pipeline.cli.probing import make_prober, report_live_outcome
 from pipeline.records import Status
 
 
@@ -89,7 +88,11 @@ def report(
     check_live_clock(now, live)
     if live_settings.get("reset_credits") and not live:
         raise click.UsageError("--reset-credits asks the service: use it with --live")
-    prober = make_prober(model, **live_settings) if live else None
+    prober = None
+    if live:  # the probe's set-up loads only for a live run
+        from pipeline.cli.probing import make_prober
+
+        prober = make_prober(model, **live_settings)
     result = run_report(
         env=os.environ,
         context=run_context(now, model, pinned=not live),
@@ -102,11 +105,13 @@ def report(
         statuses=statuses,
         sort=sort,
         compact=compact,
-        history=resolve_history(history_file, no_history, record),
+        history=resolve_history(history_file, no_history, record, used=live or record),
     )
     for message in result.notes:
         note("report", message)
     emit_report(result.output, out_path, out_mode)
     if prober is not None:
+        from pipeline.cli.probing import report_live_outcome
+
         report_live_outcome("report", prober, result.masker)
     check_gate("report", result.healthy, min_healthy)

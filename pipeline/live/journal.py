@@ -35,7 +35,8 @@ Before a refresh spends a token, room for its answer is reserved (:meth:`Journal
 line of spaces, fsynced, that the entry later overwrites in place, so a full disk is found
 before the token is spent, not after. Blank lines are skipped by readers and dropped at
 compaction. The journal is opened only when it is a regular file of the user's with one
-name, without following a link or blocking (:class:`JournalRefused` otherwise).
+name, without following a link or blocking (:class:`JournalRefused` otherwise). Each
+compaction also writes the journal's index (:mod:`pipeline.live.journal_index`).
 """
 
 from __future__ import annotations
@@ -267,9 +268,9 @@ class Reservation:
 class Journal:
     """The journal of one storage folder. Thread-safe; several processes may append at once."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.path = folder / JOURNAL_NAME
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / JOURNAL_NAME
         self._guard = threading.Lock()
         self._folder_synced = False
         self._sync_lock = threading.Lock()
@@ -458,7 +459,7 @@ class Journal:
         hashes) once they are older than ``keep_ms``, every damaged line and the reserved room
         nobody fills any more. Returns how many entries are left. Removes the journal when none
         is. Skipped (the journal stays as it is) while another refresh holds room in it."""
-        from pipeline.live import locks
+        from pipeline.live import journal_index, locks
 
         done = set(settled)
         try:
@@ -470,16 +471,19 @@ class Journal:
             if contents.refused:
                 raise JournalError(contents.refused)
             keep = [e for e in contents.entries if not (e.spent in done and now_ms - e.at >= keep_ms)]
-            if len(keep) == len(contents.entries) and not contents.damaged and not contents.padding:
-                return len(keep)
+            same = len(keep) == len(contents.entries) and not contents.damaged and not contents.padding
             try:
-                if keep:
+                if not same and keep:
                     atomic.write_new(self.path, b"".join(encode(e) for e in keep))
-                else:
+                elif not same:
                     os.unlink(self.path)
                     fsync_dir(self.folder)
             except (OSError, atomic.WriteError) as exc:
                 raise JournalError(f"cannot compact the token journal {self.path}: {exc}") from None
+            if not same or journal_index.lookup(self.folder, set()) is None:  # under the lock: no writer
+                journal_index.write(
+                    self.folder, [k for k, r in latest(keep).items() if r.next != r.spent] if keep else None
+                )
             return len(keep)
         finally:
             os.close(lock_fd)

@@ -38,6 +38,7 @@ from pipeline.live.journal import token_hash
 from pipeline.live.pending import lease_folder, leases_enabled
 from pipeline.scrubbing import remember
 from pipeline.storage.files import parse_json, read_regular
+from pipeline.storage.paths import StrPath
 
 MADE_PREFIX = ".codex-auth-report."
 MADE_SUFFIX = ".made"
@@ -68,9 +69,9 @@ class Lease:
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
-    def from_env(cls, pool_dir: Path, env: Mapping[str, str]) -> Lease:
+    def from_env(cls, pool_dir: StrPath, env: Mapping[str, str]) -> Lease:
         return cls(
-            lease_folder(pool_dir, env),
+            Path(lease_folder(pool_dir, env)),
             enabled=leases_enabled(env),
             ttl_ms=_ms(env, "CODEX_AUTH_REFRESH_LEASE_TTL_MS", 30_000),
             wait_ms=_ms(env, "CODEX_AUTH_REFRESH_LEASE_WAIT_MS", 35_000),

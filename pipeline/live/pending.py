@@ -6,23 +6,24 @@ nothing for it; only when a token journal or a lease folder is there does the ru
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
+from pipeline.storage.paths import StrPath, parent
 from pipeline.storage.pool import Pool
 
 JOURNAL_NAME = "codex-auth-report-token-journal.ndjson"
 
 
-def journal_folder(pool: Pool) -> Path:
+def journal_folder(pool: Pool) -> str:
     """Where the journal lives: beside the storage file (the pool folder, or Codex CLI's home)."""
-    return pool.storage_path.parent if pool.source != "none" else pool.resolved.dir
+    return parent(pool.storage_path) if pool.source != "none" else pool.resolved.dir
 
 
-def lease_folder(pool_dir: Path, env: Mapping[str, str]) -> Path:
+def lease_folder(pool_dir: StrPath, env: Mapping[str, str]) -> str:
     """codex-multi-auth's refresh-lease folder (``CODEX_AUTH_REFRESH_LEASE_DIR`` overrides it)."""
     folder = env.get("CODEX_AUTH_REFRESH_LEASE_DIR", "").strip()
-    return Path(folder) if folder else pool_dir / "refresh-leases"
+    return folder if folder else os.path.join(pool_dir, "refresh-leases")
 
 
 def leases_enabled(env: Mapping[str, str]) -> bool:
@@ -34,8 +35,8 @@ def may_be_waiting(pool: Pool, env: Mapping[str, str]) -> bool:
     result (Codex CLI knows no lease)."""
     if pool.source == "none":
         return False
-    if (journal_folder(pool) / JOURNAL_NAME).exists():
+    if os.path.exists(os.path.join(journal_folder(pool), JOURNAL_NAME)):
         return True
     if pool.source == "codex-cli" or not leases_enabled(env):
         return False
-    return lease_folder(pool.resolved.dir, env).is_dir()
+    return os.path.isdir(lease_folder(pool.resolved.dir, env))

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.live import atomic
-from pipeline.live.journal import MOVE_AWAY, Journal, JournalError, Rotation, latest, refused_line, token_hash
+from pipeline.live import atomic, journal_index
+from pipeline.live.journal import MOVE_AWAY, Contents, Journal, JournalError, Rotation, latest, refused_line, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.pending import journal_folder, may_be_waiting
 from pipeline.live.writeback import ACCOUNTS, CODEX_CLI, FLAGGED, Applied, Target, apply, held, newest
@@ -44,12 +44,12 @@ def targets(pool: Pool) -> list[Target]:
     """Every file of this pool that can hold a refresh token."""
     found: list[Target] = []
     if pool.source == "codex-multi-auth":
-        found.append(Target(pool.storage_path, ACCOUNTS))
+        found.append(Target(Path(pool.storage_path), ACCOUNTS))
     elif pool.source == "codex-cli":
-        found.append(Target(pool.storage_path, CODEX_CLI))
-    if pool.source != "codex-cli" and pool.flagged.path.is_file():
-        found.append(Target(pool.flagged.path, FLAGGED))
-    auth = pool.resolved.codex_home / "auth.json"
+        found.append(Target(Path(pool.storage_path), CODEX_CLI))
+    if pool.source != "codex-cli" and os.path.isfile(pool.flagged.path):
+        found.append(Target(Path(pool.flagged.path), FLAGGED))
+    auth = Path(pool.resolved.codex_home, "auth.json")
     if pool.source != "codex-cli" and auth.is_file():
         found.append(Target(auth, CODEX_CLI))
     return found
@@ -57,9 +57,9 @@ def targets(pool: Pool) -> list[Target]:
 
 def writable_target(pool: Pool, target: Target) -> str | None:
     """Why we must not write into ``target`` (a damaged or recovered file), or None."""
-    if target.path == pool.storage_path and pool.storage.state != "healthy":
+    if target.path == Path(pool.storage_path) and pool.storage.state != "healthy":
         return f"{target.path.name} is not in a state to write to ({pool.storage.details or pool.storage.state})"
-    if target.kind == FLAGGED and target.path == pool.flagged.path and pool.flagged.outcome.state != "healthy":
+    if target.kind == FLAGGED and target.path == Path(pool.flagged.path) and pool.flagged.outcome.state != "healthy":
         outcome = pool.flagged.outcome
         return f"{target.path.name} is not in a state to write to ({outcome.details or outcome.state})"
     return None
@@ -81,13 +81,20 @@ class Survey:
 
 def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None, *, only_stored: bool = False) -> Survey:
     """``only_stored``: for the count of waiting tokens alone (a default report's warning):
+    the journal's index answers when it still describes the journal (no entry is read), else
     only the journal entries spending a token storage holds are decoded; ``rotations`` then
-    holds only those (chains are not followed past them)."""
+    holds only those (chains are not followed past them, and none from the index), and
+    ``journaled`` the stored hashes the journal has."""
     journal = journal or Journal(journal_folder(pool))
     stored_first = {digest for target in targets(pool) for digest in holding(pool, target)} if only_stored else None
-    contents = journal.read(stored_first.__contains__ if stored_first is not None else None)
+    from_index = journal_index.lookup(journal.folder, stored_first) if stored_first is not None else None
+    if from_index is not None:
+        contents = Contents([], 0)
+    else:
+        contents = journal.read(stored_first.__contains__ if stored_first is not None else None)
+        from_index = set()
     rotations = {k: r for k, r in latest(contents.entries).items() if r.next != r.spent}
-    journaled = set(rotations)
+    journaled = set(rotations) | from_index
     results: list[tuple[str, int | None, Path]] = []
     for digest, tokens, created, path in lease_of(pool, env).results():
         results.append((digest, created, path))
@@ -109,7 +116,7 @@ def survey(pool: Pool, env: Mapping[str, str], journal: Journal | None = None, *
         if stored_first is not None
         else {digest for target in targets(pool) for digest in holding(pool, target)}
     )
-    waiting = {digest for digest in stored if newest(rotations, digest) is not None}
+    waiting = {digest for digest in stored if newest(rotations, digest) is not None} | from_index
     return Survey(
         rotations,
         journaled,
@@ -130,9 +137,9 @@ def holding(pool: Pool, target: Target) -> set[str]:
     loaded: list[dict[str, object]] = []
     if writable_target(pool, target) is None:
         pass
-    elif target.path == pool.storage_path:
+    elif target.path == Path(pool.storage_path):
         loaded = pool.accounts
-    elif target.kind == FLAGGED and target.path == pool.flagged.path:
+    elif target.kind == FLAGGED and target.path == Path(pool.flagged.path):
         loaded = pool.flagged.accounts
     for record in loaded:
         token = record.get("refreshToken")
@@ -243,7 +250,7 @@ def sweep_locks(pool: Pool, journal: Journal, lease: Lease, rotations: Mapping[s
     from pipeline.live.journal import LOCK_NAME as JOURNAL_LOCK
 
     waiting: set[str] | None = None
-    for folder in dict.fromkeys([*lock_folders(pool, journal), pool.resolved.dir]):
+    for folder in dict.fromkeys([*lock_folders(pool, journal), Path(pool.resolved.dir)]):
         try:
             names = os.listdir(folder)
         except OSError:

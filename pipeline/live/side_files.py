@@ -7,6 +7,7 @@ that cannot be written is a warning, never a failure of the run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline.live.writeback import WriteBackError, update_json
@@ -29,11 +30,11 @@ class SideUpdates:
 def save_side_files(pool: Pool, updates: SideUpdates, *, cached_only: bool) -> list[str]:
     """Write what changed; returns the warnings for stderr."""
     notes: list[str] = []
-    folder = pool.resolved.dir
+    folder = Path(pool.resolved.dir)
     if updates.history or (updates.credits and not cached_only and folder.is_dir()):
         try:
             update_json(
-                pool.flagged.path.parent / STATE_FILE,
+                Path(pool.flagged.path).parent / STATE_FILE,
                 lambda data: scrub_value(merge_state(data, updates)),
                 missing={"version": 1, "flagged": {}},
             )

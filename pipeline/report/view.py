@@ -12,11 +12,11 @@ from pipeline.choosing import recommendation as make_recommendation
 from pipeline.context import run_instant
 from pipeline.plain import Plain
 from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
-from pipeline.redact import Masker
 from pipeline.scoring import is_scored, score_account
 
 if TYPE_CHECKING:
     from pipeline.records import Quota
+    from pipeline.redact import Masker  # the masker loads only with --redact
 
 
 class AccountView(Plain):
@@ -243,5 +243,7 @@ def redact_view(view: View) -> View:
 
 def view_masker(view: View) -> Masker:
     """A masker that knows every account id in the view."""
+    from pipeline.redact import Masker
+
     ids = {r.get("accountId") for r in [*(a.record for a in view.accounts), *view.flagged, view.recommendation]}
     return Masker({i for i in ids if isinstance(i, str)})

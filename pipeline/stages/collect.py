@@ -12,6 +12,7 @@ every field below is picked by name from the stored objects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from pipeline.storage import jwt
 from pipeline.storage.identity import identity_of, token_facts
 from pipeline.storage.identity import ms_or_none as _ms
 from pipeline.storage.identity import text_or_none as _text
+from pipeline.storage.paths import join, parent
 from pipeline.storage.pool import Pool, other_pools
 from pipeline.storage.quota_cache import lookup
 from pipeline.storage.state import cached_reset_credits, flagged_key
@@ -200,10 +202,10 @@ def messages(pool: Pool) -> list[str]:
     where = f"{pool.storage_path}"
     if storage.state == "missing":
         if pool.source == "none":
-            folder = pool.storage_path.parent
-            if folder.is_dir():
+            folder = parent(pool.storage_path)
+            if os.path.isdir(folder):
                 found = "no accounts file, WAL or backup in it"
-            elif folder.exists():
+            elif os.path.exists(folder):
                 found = "it is a file, not a folder"
             else:
                 found = "the folder does not exist"
@@ -220,7 +222,7 @@ def messages(pool: Pool) -> list[str]:
             fallback = (
                 ""
                 if pool.resolved.explicit or scope is not None
-                else f", nor a Codex CLI login at {pool.resolved.codex_home / 'auth.json'}"
+                else f", nor a Codex CLI login at {join(pool.resolved.codex_home, 'auth.json')}"
             )
             others = other_pools(pool, pool.collected_at)
             if others:
@@ -228,7 +230,7 @@ def messages(pool: Pool) -> list[str]:
                 hint = (
                     f"; codex-multi-auth keeps per-project pools there: {listed}; "
                     "read one with --project PATH (the project's folder) or CODEX_AUTH_PROJECT, "
-                    f"or --dir {folder / 'projects'}/KEY"
+                    f"or --dir {join(folder, 'projects')}/KEY"
                 )
             else:
                 hint = "; log in with codex-multi-auth, or point --dir or CODEX_MULTI_AUTH_DIR at your pool"
@@ -238,7 +240,7 @@ def messages(pool: Pool) -> list[str]:
         else:
             lines.append(f"no accounts file: {storage.details}")
     elif storage.state == "corrupt":
-        lines.append(f"{storage_problem(storage.details)} in {pool.storage_path.parent}: {storage.details}")
+        lines.append(f"{storage_problem(storage.details)} in {parent(pool.storage_path)}: {storage.details}")
     elif storage.state == "empty":
         lines.append(f"the pool has no accounts: {where}" + (f" ({storage.details})" if storage.details else ""))
     elif storage.state == "intentional-reset":
@@ -248,7 +250,7 @@ def messages(pool: Pool) -> list[str]:
     flagged = pool.flagged.outcome
     if flagged.state == "corrupt":
         what = "cannot be read" if PERMISSION_DENIED in (flagged.details or "") else "is corrupt"
-        lines.append(f"flagged accounts file {what} in {pool.flagged.path.parent}: {flagged.details}")
+        lines.append(f"flagged accounts file {what} in {parent(pool.flagged.path)}: {flagged.details}")
     elif flagged.state == "recovered":
         lines.append(f"recovered flagged accounts: {flagged.details} (no file was changed)")
     lines.extend(f"warning: {warning}" for warning in pool.warnings)

@@ -198,7 +198,7 @@ class Prober:
             outcome, accounts = load_auth_json(Path(storage["path"]))
             pool.source, pool.storage_path, pool.storage, pool.accounts = (
                 "codex-cli",
-                Path(storage["path"]),
+                str(Path(storage["path"])),
                 outcome,
                 accounts,
             )
@@ -296,13 +296,10 @@ class Prober:
         return _stored(pool.flagged.accounts, record)
 
     def _source(self, pool: Pool, flagged: bool) -> Source:
-        if flagged:
-            state = pool.flagged.outcome
-            return Source(Target(pool.flagged.path, FLAGGED), state.state == "healthy", state.details or state.state)
-        kind = CODEX_CLI if pool.source == "codex-cli" else "accounts"
-        return Source(
-            Target(pool.storage_path, kind), pool.storage.state == "healthy", pool.storage.details or pool.storage.state
-        )
+        state = pool.flagged.outcome if flagged else pool.storage
+        kind = FLAGGED if flagged else CODEX_CLI if pool.source == "codex-cli" else "accounts"
+        path = pool.flagged.path if flagged else pool.storage_path
+        return Source(Target(Path(path), kind), state.state == "healthy", state.details or state.state)
 
     # --- one account ---------------------------------------------------------------------
 

@@ -3,7 +3,6 @@ and the current account, following codex-multi-auth's own rules (anchor-spec §3
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.numbers import MAX_SAFE, real, whole
@@ -11,6 +10,7 @@ from pipeline.plain import Plain
 from pipeline.scrubbing import remember_tokens
 from pipeline.storage import jwt
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery, read_listed_json
+from pipeline.storage.paths import StrPath
 
 MODEL_FAMILIES = ("gpt-5-codex", "codex-max", "codex", "gpt-5.2", "gpt-5.1")
 CURRENT_FAMILY = "codex"
@@ -49,15 +49,15 @@ class _Normalized(Plain):
         self.warnings = warnings
 
 
-def load_accounts(path: Path, now_ms: int, *, tokens: bool = True) -> AccountsFile:
+def load_accounts(path: StrPath, now_ms: int, *, tokens: bool = True) -> AccountsFile:
     """The pool file, read account by account (:func:`read_listed_json`). ``tokens`` False
     (a run that sends no token): each access token is registered with the scrubber and kept
     only as :func:`pipeline.storage.jwt.stand_in`, its claims without the rest."""
     # The file itself is read account by account, each account's tokens registered as it is
     # parsed; only a recovery copy (read whole) leaves that to normalize().
-    read: list[Path] = []
+    read: list[str] = []
 
-    def reader(file: Path) -> Any:
+    def reader(file: str) -> Any:
         value = read_listed_json(file, _registered if tokens else _slimmed)
         read.append(file)
         return value

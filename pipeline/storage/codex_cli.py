@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from pipeline.storage import jwt
 from pipeline.storage.files import Outcome, Unreadable, read_json
 
 
-def load_auth_json(path: Path) -> tuple[Outcome, list[dict[str, Any]]]:
+def load_auth_json(given: str | os.PathLike[str]) -> tuple[Outcome, list[dict[str, Any]]]:
+    path = Path(given)
     """The login as an account object shaped like codex-multi-auth's (tokens included,
     in memory only), plus ``lastRefreshAt`` from ``last_refresh``."""
     try:

@@ -11,12 +11,22 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline.errors import PERMISSION_DENIED, json_error_message
 from pipeline.plain import Frozen, Plain
-from pipeline.storage.paths import BACKUP_SUFFIXES, RESET_MARKER_SUFFIX, WAL_SUFFIX, is_folder, is_regular, present
+from pipeline.storage.paths import (
+    BACKUP_SUFFIXES,
+    RESET_MARKER_SUFFIX,
+    WAL_SUFFIX,
+    StrPath,
+    is_folder,
+    is_regular,
+    join,
+    name,
+    parent,
+    present,
+)
 
 T = TypeVar("T")
 
@@ -55,7 +65,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: Path) -> bytes:
+def read_regular(path: StrPath) -> bytes:
     """The bytes of ``path``, read only when it is a regular file (symbolic links followed):
     a FIFO or a device in its place would block the run or have side effects, so it is
     refused with :class:`NotRegular` (before opening, and checked again on the open file,
@@ -72,7 +82,7 @@ def read_regular(path: Path) -> bytes:
         os.close(fd)
 
 
-def _open_regular(path: Path) -> tuple[int, int]:
+def _open_regular(path: StrPath) -> tuple[int, int]:
     """An open descriptor of ``path`` and its size, when it is a regular file (see
     :func:`read_regular`)."""
     mode = os.stat(path).st_mode
@@ -99,7 +109,7 @@ _LIST_CLOSE = b"\n  ]"
 _CHUNK = 1 << 22
 
 
-def read_listed_json(path: Path, each: Callable[[Any], Any]) -> Any:
+def read_listed_json(path: StrPath, each: Callable[[Any], Any]) -> Any:
     """:func:`read_json` for a pool file, the accounts parsed one at a time as the file is
     read and each replaced by what ``each`` makes of it: the file's bytes and all its parsed
     objects are never in memory at once (a pool of 100,000 accounts is 200 MB of JSON). When
@@ -120,7 +130,7 @@ def read_listed_json(path: Path, each: Callable[[Any], Any]) -> Any:
     return value
 
 
-def _read_listed(path: Path, each: Callable[[Any], Any]) -> Any:
+def _read_listed(path: StrPath, each: Callable[[Any], Any]) -> Any:
     import orjson
 
     fd, _size = _open_regular(path)
@@ -177,12 +187,12 @@ def parse_json(text: str) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: StrPath) -> Any:
     """Parse a JSON file or raise :class:`Unreadable` with a short reason."""
     return decode_json(read_regular_json(path))
 
 
-def read_regular_json(path: Path) -> bytes:
+def read_regular_json(path: StrPath) -> bytes:
     """The bytes of a JSON file (:func:`read_regular`) or :class:`Unreadable` with a short
     reason; :func:`decode_json` parses them."""
     try:
@@ -219,7 +229,7 @@ def decode_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8-sig")
         value = parse_json(text)
-        return _without_lone_surrogates(value) if _LONE_SURROGATE_ESCAPE.search(text) else value
+        return _without_lone_surrogates(value) if re.search(_LONE_SURROGATE_ESCAPE, text) else value
     except UnicodeDecodeError:
         raise Unreadable("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -230,7 +240,7 @@ def decode_json(raw: bytes) -> Any:
 
 # JSON may escape half of a surrogate pair (codex-multi-auth, in JavaScript, can write one);
 # Python keeps it as a lone surrogate, which no UTF-8 output can hold.
-_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"  # compiled when first used: only the fallback parser needs it
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -249,10 +259,10 @@ def _short(exc: ValueError) -> str:
     return "nested too deeply" if "nested" in text else "a number too long" if "digits" in text else "bad value"
 
 
-def _owner_hint(path: Path) -> str:
+def _owner_hint(path: StrPath) -> str:
     """Whose file it is, when that explains the refusal: ``(owner uid 0, mode 0600; running as uid 1000)``."""
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return " (a folder on the way is not accessible)"
     mode = f"{info.st_mode & 0o7777:04o}"
@@ -262,7 +272,7 @@ def _owner_hint(path: Path) -> str:
     return f" (owner uid {info.st_uid}, mode {mode}; running as uid {geteuid()})"
 
 
-def read_wal(path: Path) -> Any:
+def read_wal(path: StrPath) -> Any:
     """The content journalled in codex-multi-auth's ``.wal`` file, after its checksum check."""
     envelope = read_json(path)
     if not isinstance(envelope, dict) or envelope.get("version") != 1:
@@ -282,44 +292,45 @@ def read_wal(path: Path) -> Any:
         raise Unreadable(f"holds invalid JSON ({json_error_message(exc)})") from None
     except ValueError as exc:
         raise Unreadable(f"holds unusable JSON ({_short(exc)})") from None
-    return _without_lone_surrogates(value) if _LONE_SURROGATE_ESCAPE.search(content) else value
+    return _without_lone_surrogates(value) if re.search(_LONE_SURROGATE_ESCAPE, content) else value
 
 
-def reset_marker(path: Path) -> Path:
-    return path.with_name(path.name + RESET_MARKER_SUFFIX)
+def reset_marker(path: str) -> str:
+    return path + RESET_MARKER_SUFFIX
 
 
 class Candidate(Frozen):
     __slots__ = ("path", "reader")
-    path: Path
-    reader: Callable[[Path], Any]
+    path: str
+    reader: Callable[[str], Any]
 
-    def __init__(self, path: Path, reader: Callable[[Path], Any]) -> None:
+    def __init__(self, path: str, reader: Callable[[str], Any]) -> None:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "reader", reader)
 
 
-def recovery_candidates(path: Path, *, wal: bool) -> Iterator[Candidate]:
+def recovery_candidates(path: str, *, wal: bool) -> Iterator[Candidate]:
     """The copies codex-multi-auth would restore from, in its order: the WAL, ``.bak``,
     ``.bak.1``, ``.bak.2``, then other ``<name>.*`` artefacts sorted by name."""
     if wal:
-        yield Candidate(path.with_name(path.name + WAL_SUFFIX), read_wal)
-    known = {path.name + suffix for suffix in BACKUP_SUFFIXES}
+        yield Candidate(path + WAL_SUFFIX, read_wal)
+    base, folder = name(path), parent(path)
+    known = {base + suffix for suffix in BACKUP_SUFFIXES}
     for suffix in BACKUP_SUFFIXES:
-        yield Candidate(path.with_name(path.name + suffix), read_json)
+        yield Candidate(path + suffix, read_json)
     try:
-        names = sorted(os.listdir(path.parent))
+        names = sorted(os.listdir(folder))
     except OSError:
         return
-    prefix = path.name + "."
-    for name in names:
-        if not name.startswith(prefix) or name in known:
+    prefix = base + "."
+    for other in names:
+        if not other.startswith(prefix) or other in known:
             continue
-        rest = name[len(prefix) :]
-        if ".cache" in name or name.endswith((".tmp", RESET_MARKER_SUFFIX, WAL_SUFFIX)) or ".rotate." in name:
+        rest = other[len(prefix) :]
+        if ".cache" in other or other.endswith((".tmp", RESET_MARKER_SUFFIX, WAL_SUFFIX)) or ".rotate." in other:
             continue
-        if rest and is_regular(path.parent / name):
-            yield Candidate(path.parent / name, read_json)
+        if rest and is_regular(join(folder, other)):
+            yield Candidate(join(folder, other), read_json)
 
 
 class Outcome(Plain):
@@ -328,7 +339,7 @@ class Outcome(Plain):
     __slots__ = ("data", "details", "recovered_from", "state")
 
     def __init__(
-        self, state: str, data: Any = None, recovered_from: Path | None = None, details: str | None = None
+        self, state: str, data: Any = None, recovered_from: str | None = None, details: str | None = None
     ) -> None:
         self.state = state  # healthy | recovered | empty | missing | corrupt | intentional-reset
         self.data = data
@@ -337,12 +348,12 @@ class Outcome(Plain):
 
 
 def load_with_recovery(
-    path: Path,
+    given: StrPath,
     normalize: Callable[[Any], T],
     *,
     wal: bool,
     is_empty: Callable[[T], bool],
-    reader: Callable[[Path], Any] = read_json,
+    reader: Callable[[str], Any] = read_json,
 ) -> tuple[Outcome, T | None]:
     """Read ``path``; when it is missing or unreadable, read the first good recovery copy.
 
@@ -352,8 +363,9 @@ def load_with_recovery(
     means an intentionally empty pool. ``reader`` reads ``path`` itself (the copies are read
     as they always are).
     """
+    path = os.fspath(given)
     if present(reset_marker(path)):
-        return Outcome("intentional-reset", details=f"reset marker {reset_marker(path).name} is present"), None
+        return Outcome("intentional-reset", details=f"reset marker {name(reset_marker(path))} is present"), None
     try:
         parsed = reader(path)
     except Unreadable as primary_error:
@@ -366,17 +378,17 @@ def load_with_recovery(
                 if str(exc) == str(primary_error) and not exc.missing:
                     same += 1
                 elif not exc.missing:
-                    tried.append(exc.about(candidate.path.name))
+                    tried.append(exc.about(name(candidate.path)))
                 continue
             if is_empty(value):
-                tried.append(f"{candidate.path.name} holds no accounts")
+                tried.append(f"{name(candidate.path)} holds no accounts")
                 continue
-            why = f"{path.name} missing" if primary_error.missing else primary_error.about(path.name)
+            why = f"{name(path)} missing" if primary_error.missing else primary_error.about(name(path))
             return (
                 Outcome(
                     "recovered",
                     recovered_from=candidate.path,
-                    details=f"{why}; read {candidate.path.name} instead",
+                    details=f"{why}; read {name(candidate.path)} instead",
                 ),
                 value,
             )
@@ -384,18 +396,18 @@ def load_with_recovery(
             tried.append(f"{same} recovery cop{'y' if same == 1 else 'ies'} the same")
         if primary_error.missing:
             extra = f" ({'; '.join(tried)})" if tried else ""
-            folder_state = "" if is_folder(path.parent) else f" ({folder_problem(path.parent)})"
-            return Outcome("missing", details=f"{path.name} not found{folder_state}{extra}"), None
+            folder_state = "" if is_folder(parent(path)) else f" ({folder_problem(parent(path))})"
+            return Outcome("missing", details=f"{name(path)} not found{folder_state}{extra}"), None
         extra = f"; no usable backup ({'; '.join(tried)})" if tried else "; no backup or WAL to recover from"
-        return Outcome("corrupt", details=f"{primary_error.about(path.name)}{extra}"), None
+        return Outcome("corrupt", details=f"{primary_error.about(name(path))}{extra}"), None
     try:
         value = normalize(parsed)
     except Unreadable as exc:
-        return Outcome("corrupt", details=exc.about(path.name)), None
+        return Outcome("corrupt", details=exc.about(name(path))), None
     return Outcome("empty" if is_empty(value) else "healthy"), value
 
 
-def folder_problem(folder: Path) -> str:
+def folder_problem(folder: StrPath) -> str:
     """Why ``folder`` cannot hold the pool: it does not exist, or it is a file."""
     if present(folder) and not is_folder(folder):
         return f"{folder} is a file, not a folder"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 from pipeline.numbers import whole
 from pipeline.plain import Plain
 from pipeline.scrubbing import remember_tokens
 from pipeline.storage.files import Outcome, Unreadable, load_with_recovery
-from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE, present
+from pipeline.storage.paths import FLAGGED_FILE, LEGACY_FLAGGED_FILE, StrPath, present
 
 
 class FlaggedFile(Plain):
@@ -18,7 +18,7 @@ class FlaggedFile(Plain):
     def __init__(
         self,
         outcome: Outcome,
-        path: Path,
+        path: str,
         accounts: list[dict[str, Any]] | None = None,
         warnings: list[str] | None = None,
     ) -> None:
@@ -28,9 +28,9 @@ class FlaggedFile(Plain):
         self.warnings: list[str] = [] if warnings is None else warnings
 
 
-def load_flagged(folder: Path) -> FlaggedFile:
-    path = folder / FLAGGED_FILE
-    legacy = folder / LEGACY_FLAGGED_FILE
+def load_flagged(folder: StrPath) -> FlaggedFile:
+    path = os.path.join(folder, FLAGGED_FILE)
+    legacy = os.path.join(folder, LEGACY_FLAGGED_FILE)
     warnings: list[str] = []
     outcome, value = load_with_recovery(path, lambda d: _normalize(d, warnings), wal=False, is_empty=lambda v: not v)
     if outcome.state == "missing" and present(legacy):

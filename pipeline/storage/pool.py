@@ -3,8 +3,8 @@ cache and our verification history, from codex-multi-auth's folder or Codex CLI'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.plain import Plain
@@ -16,7 +16,9 @@ from pipeline.storage.paths import (
     QUOTA_CACHE_FILE,
     STATE_FILE,
     Resolved,
+    StrPath,
     has_account_storage,
+    join,
     resolve_dir,
 )
 from pipeline.storage.quota_cache import QuotaCache, load_quota_cache
@@ -52,7 +54,7 @@ class Pool(Plain):
         collected_at: int,
         resolved: Resolved,
         source: str,
-        storage_path: Path,
+        storage_path: str,
         storage: Outcome,
         format: str | None,
         accounts: list[dict[str, Any]],
@@ -89,8 +91,8 @@ class Pool(Plain):
 def read_pool(
     env: Mapping[str, str],
     now_ms: int,
-    dir_override: str | Path | None = None,
-    project: str | Path | None = None,
+    dir_override: StrPath | None = None,
+    project: StrPath | None = None,
     *,
     tokens: bool = True,
 ) -> Pool:
@@ -107,12 +109,12 @@ def read_pool(
         from pipeline.storage.projects import resolve_project
 
         scope = resolve_project(env, resolved.dir, project)
-    folder = scope.dir if scope is not None and scope.used and scope.dir is not None else resolved.dir
-    accounts_path = folder / ACCOUNTS_FILE
+    folder = os.fspath(scope.dir) if scope is not None and scope.used and scope.dir is not None else resolved.dir
+    accounts_path = join(folder, ACCOUNTS_FILE)
     loaded = load_accounts(accounts_path, now_ms, tokens=tokens)
     flagged = load_flagged(folder)
-    quota = load_quota_cache(resolved.dir / QUOTA_CACHE_FILE)  # one cache for every pool of the folder
-    history, history_warning = load_state(folder / STATE_FILE)
+    quota = load_quota_cache(join(resolved.dir, QUOTA_CACHE_FILE))  # one cache for every pool of the folder
+    history, history_warning = load_state(join(folder, STATE_FILE))
     warnings = list(loaded.warnings) + flagged.warnings
     if history_warning:
         warnings.append(history_warning)
@@ -131,7 +133,7 @@ def read_pool(
     if storage.state == "missing" and not resolved.explicit and scope is None:
         from pipeline.storage.codex_cli import load_auth_json  # the Codex CLI's login: only without a pool
 
-        auth_path = resolved.codex_home / "auth.json"
+        auth_path = join(resolved.codex_home, "auth.json")
         auth_outcome, auth_accounts = load_auth_json(auth_path)
         if auth_outcome.state != "missing":
             source, storage_path, storage, fmt = "codex-cli", auth_path, auth_outcome, "codex-cli-auth"
@@ -151,7 +153,7 @@ def read_pool(
         quota,
         history,
         warnings,
-        load_reset_credits(folder / STATE_FILE),
+        load_reset_credits(join(folder, STATE_FILE)),
     )
     pool.project = scope
     return pool
@@ -165,5 +167,5 @@ def other_pools(pool: Pool, now_ms: int) -> list[tuple[str, int]]:
 
     found = []
     for key, folder in project_pools(pool.resolved.dir):
-        found.append((key, len(load_accounts(folder / ACCOUNTS_FILE, now_ms).accounts)))
+        found.append((key, len(load_accounts(os.path.join(folder, ACCOUNTS_FILE), now_ms).accounts)))
     return found

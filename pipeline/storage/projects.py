@@ -184,7 +184,10 @@ class ProjectScope:
     reason: str | None  # why the global pool, when not used
 
 
-def resolve_project(env: Mapping[str, str], folder: Path, project: str | os.PathLike[str]) -> ProjectScope:
+def resolve_project(
+    env: Mapping[str, str], pool_folder: str | os.PathLike[str], project: str | os.PathLike[str]
+) -> ProjectScope:
+    folder = Path(pool_folder)
     given = Path(_absolute(os.fspath(project)))
     root = find_project_root(given)
     if root is None:
@@ -205,12 +208,12 @@ def resolve_project(env: Mapping[str, str], folder: Path, project: str | os.Path
     return ProjectScope(given, root, identity, key, pool_dir, reason is None, reason)
 
 
-def project_pools(folder: Path) -> list[tuple[str, Path]]:
+def project_pools(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]:
     """The project pools under a multi-auth folder: (key, folder), sorted by key."""
     from pipeline.storage.paths import has_account_storage
 
     try:
-        entries = sorted(os.scandir(folder / PROJECTS_DIR), key=lambda entry: entry.name)
+        entries = sorted(os.scandir(os.path.join(folder, PROJECTS_DIR)), key=lambda entry: entry.name)
     except OSError:
         return []
     return [(e.name, Path(e.path)) for e in entries if e.is_dir() and has_account_storage(Path(e.path))]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 from pipeline.numbers import instant, real
 from pipeline.plain import Plain
 from pipeline.records import Record
 from pipeline.storage.files import Unreadable, decode_json, read_regular_json
+from pipeline.storage.paths import StrPath
 from pipeline.vocabulary import display_name, plan_code
 
 # A usable entry as kept: (sampledAt, httpStatus, model, planType, windows), each window
@@ -23,7 +24,7 @@ class QuotaCache(Plain):
 
     def __init__(
         self,
-        path: Path,
+        path: str,
         state: str,
         by_account_id: dict[str, Cached] | None = None,
         by_email: dict[str, Cached] | None = None,
@@ -58,16 +59,19 @@ def _entry(value: Any) -> dict[str, Any] | None:
 SECTIONS = (("byAccountId", "by_account_id"), ("byEmail", "by_email"))
 
 
-def load_quota_cache(path: Path) -> QuotaCache:
+def load_quota_cache(given: StrPath) -> QuotaCache:
     """The cache, each usable entry kept as the record's ``quota`` it makes
     (:func:`cached_quota`): the file is read once and parsed entry by entry
     (:func:`_sections`), so that neither its bytes nor all its parsed entries outlive the
     read."""
+    path = os.fspath(given)
     try:
         raw = read_regular_json(path)
     except Unreadable as exc:
         return QuotaCache(
-            path, "missing" if exc.missing else "invalid", details=None if exc.missing else exc.about(path.name)
+            path,
+            "missing" if exc.missing else "invalid",
+            details=None if exc.missing else exc.about(os.path.basename(path)),
         )
     shared: dict[tuple[str, str], str | None] = {}
     found = _sections(raw, shared)
@@ -75,7 +79,7 @@ def load_quota_cache(path: Path) -> QuotaCache:
         try:
             data = decode_json(raw)
         except Unreadable as exc:
-            return QuotaCache(path, "invalid", details=exc.about(path.name))
+            return QuotaCache(path, "invalid", details=exc.about(os.path.basename(path)))
         del raw
         if isinstance(data, dict) and data.get("version") == 1:
             found = {
@@ -87,7 +91,7 @@ def load_quota_cache(path: Path) -> QuotaCache:
     else:
         del raw
     if found is None:
-        return QuotaCache(path, "invalid", details=f"{path.name} is not a version 1 quota cache")
+        return QuotaCache(path, "invalid", details=f"{os.path.basename(path)} is not a version 1 quota cache")
     cache = QuotaCache(path, "ok")
     for key, slot in SECTIONS:
         table: dict[str, Cached] = getattr(cache, slot)

@@ -5,12 +5,13 @@ identities, never tokens."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 from pipeline.numbers import whole
 from pipeline.records import identity_key
 from pipeline.storage.files import Unreadable, read_json
+from pipeline.storage.paths import StrPath
 from pipeline.vocabulary import known_code
 
 MAX_CREDITS = 100  # reset credits kept per account (the service lists a handful)
@@ -22,19 +23,19 @@ def flagged_key(account_id: str | None, email: str | None) -> str:
     return identity_key((account_id or "").strip(), (email or "").strip())
 
 
-def load_state(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
+def load_state(path: StrPath) -> tuple[dict[str, dict[str, Any]], str | None]:
     """``(flagged history by key, warning)``; a missing file is simply empty."""
     try:
         data = read_json(path)
     except Unreadable as exc:
-        return {}, None if exc.missing else f"{exc.about(path.name)}; verification history ignored"
+        return {}, None if exc.missing else f"{exc.about(os.path.basename(path))}; verification history ignored"
     flagged = data.get("flagged") if isinstance(data, dict) and data.get("version") == 1 else None
     if not isinstance(flagged, dict):
-        return {}, f"{path.name} is not a version 1 state file; verification history ignored"
+        return {}, f"{os.path.basename(path)} is not a version 1 state file; verification history ignored"
     return {k: v for k, v in flagged.items() if isinstance(v, dict)}, None
 
 
-def load_reset_credits(path: Path) -> dict[str, dict[str, Any]]:
+def load_reset_credits(path: StrPath) -> dict[str, dict[str, Any]]:
     """The reset credits last read, by identity key; nothing when the file holds none (the
     verification history's loader reports a damaged file)."""
     try:

@@ -72,6 +72,11 @@ LAZY_PATTERNS = (
     "@cached pipeline.redact._email_or_word",
     "@cached pipeline.visible.control",
 )
+# pathlib (and the urllib.parse, ipaddress and fnmatch it brings) costs more to import and use
+# than the rest of the storage reading: the default report and collect work on string paths.
+PATH_MACHINERY = ("pathlib", "urllib", "ipaddress", "fnmatch")
+# click's words are taken as written (pipeline/cli/__init__.py): no catalogue search, no locale.
+TRANSLATION = ("locale",)
 FORMATS = ("pipeline.report.text", "pipeline.report.json_report", "pipeline.report.html", "pipeline.report.prometheus")
 
 
@@ -134,6 +139,7 @@ def test_collect_reads_storage_and_nothing_more(tmp_path: Path) -> None:
     modules = loaded_modules(tmp_path, "collect", "--dir", str(pool), "--now", NOW)
     assert loads(modules, "pipeline.stages.collect", "orjson") == ["pipeline.stages.collect", "orjson"]
     assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *FORMATS, "pipeline.policy", "pipeline.choosing") == []
+    assert loads(modules, *PATH_MACHINERY) == []
 
 
 @pytest.mark.parametrize(
@@ -180,7 +186,9 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     modules = loaded_modules(tmp_path, *args, "--now", NOW, entry=entry, env=env)
     assert loads(modules, "pipeline.in_process", fmt) == ["pipeline.in_process", fmt]
     others = [f for f in FORMATS if f != fmt]
-    assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others) == []
+    assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others, *PATH_MACHINERY, *TRANSLATION) == []
+    # the masker, the live probe's set-up and the history load only with --redact, --live, --record
+    assert loads(modules, "pipeline.redact", "pipeline.cli.probing", "pipeline.history") == []
     assert sorted(modules.intersection(LAZY_PATTERNS)) == []
     assert loads(modules, "pipeline.storage.codex_cli") == [], "a pool was found: no auth.json to read"
 

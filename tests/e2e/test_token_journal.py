@@ -272,3 +272,29 @@ def test_a_journal_line_nested_too_deeply_is_a_damaged_line_not_a_crash(
     if args == ["report", "--live"]:
         assert server.stats()["refresh"]["succeeded"] == 1, "the account is refreshed as usual"
     assert b"[[[" not in journal.read_bytes(), "dropped by the compaction"
+
+
+def test_the_index_a_live_run_leaves_answers_for_storage_as_it_is(pool_dir: Path, backend: Any) -> None:
+    """A live run's last compaction leaves the journal's index (its entries are recent, so
+    they stay); the default reports after it read the index, and still see a stale writer
+    that puts the spent token back, and an entry appended since."""
+    from pipeline.live.journal_index import INDEX_NAME
+
+    t = now()
+    account = expired("indexed", t)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    backend(poolkit.backend_scenario([account]))
+    run_cli(["report", "--live", "--json"], validate=False)
+    assert (pool_dir / JOURNAL_NAME).exists() and (pool_dir / INDEX_NAME).exists()
+    assert (pool_dir / INDEX_NAME).stat().st_mode & 0o777 == 0o600
+    assert PENDING not in run_cli(["report"], validate=False).stderr
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))  # a stale writer: the spent token is back
+    assert f"warning: {PENDING}" in run_cli(["report"], validate=False).stderr
+    other = poolkit.account("appended", t)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account, other]))
+    Journal(pool_dir).append(
+        Rotation(token_hash(other["refreshToken"]), "access-next", "rt_fixture_next", t + DAY, None, "acct-x", t)
+    )
+    two = "2 rotated tokens are not in storage yet: run codex auth report --live, or codex auth repair"
+    assert f"warning: {two}" in run_cli(["report"], validate=False).stderr
+    assert_no_secrets((pool_dir / INDEX_NAME).read_bytes().decode("latin-1"), fixture_secrets(pool_dir))

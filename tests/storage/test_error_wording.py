@@ -29,8 +29,8 @@ def unreadable_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
         real = files._open_regular  # every read of a storage file opens it here
 
-        def refuse(candidate: Path) -> tuple[int, int]:
-            if candidate == path:
+        def refuse(candidate: str | os.PathLike[str]) -> tuple[int, int]:
+            if os.fspath(candidate) == str(path):  # the readers pass string paths
                 raise PermissionError(13, "Permission denied", str(candidate))
             return real(candidate)
 

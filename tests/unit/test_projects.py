@@ -55,7 +55,7 @@ def test_the_project_pool_is_read_when_codex_multi_auth_would_use_it(tmp_path: P
     folder = project_layout(root, project)
     env = {"CODEX_MULTI_AUTH_DIR": str(root), "CODEX_MULTI_AUTH_SYNC_CODEX_CLI": "0", "HOME": str(tmp_path)}
     pool = read_pool(env, poolkit.SEED_NOW, project=project / "sub")
-    assert pool.storage_path == folder / ACCOUNTS_FILE and pool.storage.state == "healthy"
+    assert pool.storage_path == str(folder / ACCOUNTS_FILE) and pool.storage.state == "healthy"
     assert len(pool.accounts) == 4 and len(pool.flagged.accounts) == 1
     assert pool.quota.entries > 0, "the quota cache is the multi-auth folder's"
     assert pool.project is not None and pool.project.used and pool.warnings == []
@@ -85,7 +85,7 @@ def test_otherwise_the_global_pool_and_a_warning_naming_the_project_pool(
     if settings_json is not None:
         (root / "settings.json").write_text(json.dumps(settings_json))
     pool = read_pool(dict(env, CODEX_MULTI_AUTH_DIR=str(root)), poolkit.SEED_NOW, project=project)
-    assert pool.storage_path == root / ACCOUNTS_FILE and len(pool.accounts) == 1
+    assert pool.storage_path == str(root / ACCOUNTS_FILE) and len(pool.accounts) == 1
     assert pool.project is not None and not pool.project.used and why in (pool.project.reason or "")
     (warning,) = pool.warnings
     assert f"global pool for {project}" in warning and str(pool.project.key) in warning and "--dir" in warning

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.live import atomic, journal, processes
+from pipeline.live import atomic, journal, journal_index, processes
 from pipeline.live.journal import Journal, Rotation, decode, encode, token_hash
 from pipeline.live.lease import Lease
 from pipeline.live.recovery import pending_note, restore
@@ -281,3 +281,155 @@ def test_a_large_settled_journal_is_scanned_not_decoded(pool_dir: Path, monkeypa
     assert len(decoded) == 1 and b"rt_fixture_newer_1" in decoded[0]
     decoded.clear()
     assert len(book.read().entries) == 302 and len(decoded) == 302, "a live run still reads every entry"
+
+
+# --- the journal's index ---------------------------------------------------------------------
+
+PENDING_ONE = "1 rotated token is not in storage yet: run codex auth report --live, or codex auth repair"
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the passes over the journal (Journal.read)."""
+    passes: list[int] = []
+    real = Journal.read
+
+    def counting(self: Journal, wanted: Any = None) -> journal.Contents:
+        passes.append(1)
+        return real(self, wanted)
+
+    monkeypatch.setattr(Journal, "read", counting)
+    return passes
+
+
+def _indexed_pool(pool_dir: Path, settled: int = 50) -> tuple[dict[str, Any], Journal, int]:
+    """A pool of one account whose stored token the journal has a newer one for, beside
+    ``settled`` entries storage no longer needs; compacted (nothing old enough to drop), so
+    the index describes the journal."""
+    t = poolkit.now_ms()
+    account = poolkit.account("ix", t, real_shaped=True)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    book = Journal(pool_dir)
+    for n in range(settled):
+        book.append(rotation(f"rt_fixture_old_{n}", f"rt_fixture_next_{n}", at=t))
+    book.append(rotation(account["refreshToken"], "rt_fixture_waiting", at=t))
+    assert book.compact(set(), t) == settled + 1
+    return account, book, t
+
+
+def test_a_default_reports_warning_reads_the_index_not_the_journal(
+    pool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _account, book, t = _indexed_pool(pool_dir)
+    assert stat.S_IMODE(os.stat(book.folder / journal_index.INDEX_NAME).st_mode) == 0o600
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    assert pending_note(read_pool(env, t), env) == PENDING_ONE
+    assert passes == [], "the index answered: no pass over the journal"
+
+
+def test_an_index_that_disagrees_with_the_journal_is_not_trusted(
+    pool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, book, t = _indexed_pool(pool_dir)
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    # an entry appended since the index was made: the index no longer describes the journal
+    other = poolkit.account("iy", t, real_shaped=True)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account, other]))
+    book.append(rotation(other["refreshToken"], "rt_fixture_waiting_2", at=t))
+    assert pending_note(read_pool(env, t), env) == (
+        "2 rotated tokens are not in storage yet: run codex auth report --live, or codex auth repair"
+    )
+    assert len(passes) == 1
+    # reserved room filled in place after a compaction: the reservation changed the journal
+    assert book.compact(set(), t) == 52
+    third = poolkit.account("iz", t, real_shaped=True)
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account, other, third]))
+    with book.reserve() as room:
+        room.fill(rotation(third["refreshToken"], "rt_fixture_waiting_3", at=t))
+    passes.clear()
+    assert pending_note(read_pool(env, t), env) == (
+        "3 rotated tokens are not in storage yet: run codex auth report --live, or codex auth repair"
+    )
+    assert len(passes) == 1
+
+
+def test_a_journal_rewritten_to_the_same_size_and_time_is_read_again(
+    pool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Size and mtime put back after a change (a restore from a backup, say): the index's
+    ctime and the hash of the journal's tail still tell."""
+    account, book, t = _indexed_pool(pool_dir)
+    before = os.stat(book.path)
+    data = book.path.read_bytes()
+    waiting_spent = token_hash(account["refreshToken"]).encode()
+    book.path.write_bytes(data.replace(waiting_spent, b"0" * 64))  # the waiting entry now damaged
+    os.utime(book.path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    assert pending_note(read_pool(env, t), env) is None
+    assert len(passes) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "symlink", "other-journal"])
+def test_a_damaged_index_costs_a_pass_never_a_wrong_answer(
+    pool_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    _account, book, t = _indexed_pool(pool_dir)
+    index = book.folder / journal_index.INDEX_NAME
+    if damage == "truncated":
+        index.write_bytes(index.read_bytes()[:-5])
+    elif damage == "garbage":
+        index.write_bytes(b"\x00" * 100)
+    elif damage == "symlink":
+        moved = index.with_name("elsewhere")
+        index.rename(moved)
+        index.symlink_to(moved)
+    else:  # a valid index of another journal (one of settled entries only) put in its place
+        other = pool_dir / "other"
+        other.mkdir()
+        Journal(other).append(rotation("rt_fixture_elsewhere", "rt_fixture_elsewhere_2", at=t))
+        assert Journal(other).compact(set(), t) == 1
+        os.replace(other / journal_index.INDEX_NAME, index)
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    assert pending_note(read_pool(env, t), env) == PENDING_ONE
+    assert len(passes) == 1
+
+
+def test_the_index_answers_for_storage_as_it_is_now(pool_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index holds the journal's spent hashes, not the answer: storage put back to a spent
+    token after the index was made (an older copy restored) still shows as waiting."""
+    account, _book, t = _indexed_pool(pool_dir)
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    renewed = dict(account, refreshToken="rt_fixture_waiting")
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([renewed]))
+    assert pending_note(read_pool(env, t), env) is None
+    poolkit.write_pool(pool_dir, poolkit.accounts_v3([account]))
+    assert pending_note(read_pool(env, t), env) == PENDING_ONE
+    assert passes == []
+
+
+def test_a_journal_compacted_away_takes_its_index_with_it(pool_dir: Path) -> None:
+    account, book, t = _indexed_pool(pool_dir, settled=3)
+    assert (book.folder / journal_index.INDEX_NAME).exists()
+    spent = {token_hash(f"rt_fixture_old_{n}") for n in range(3)} | {token_hash(account["refreshToken"])}
+    assert book.compact(spent, t + journal.KEEP_SETTLED_MS) == 0
+    assert not book.path.exists() and not (book.folder / journal_index.INDEX_NAME).exists()
+
+
+def test_a_compaction_killed_before_its_index_leaves_an_index_nobody_trusts(
+    pool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL between the journal's rewrite and the new index: the old index names the old
+    file (another inode), so the warning reads the journal and counts what it holds."""
+    _account, book, t = _indexed_pool(pool_dir, settled=5)
+    monkeypatch.setattr(journal_index, "write", lambda folder, spent: None)  # the process died here
+    settled = {token_hash(f"rt_fixture_old_{n}") for n in range(5)}
+    assert book.compact(settled, t + journal.KEEP_SETTLED_MS) == 1
+    assert (book.folder / journal_index.INDEX_NAME).exists(), "the old index is still there"
+    passes = _reads(monkeypatch)
+    env = dict(os.environ)
+    assert pending_note(read_pool(env, t), env) == PENDING_ONE
+    assert len(passes) == 1
