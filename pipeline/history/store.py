@@ -323,13 +323,20 @@ def _check_ours(db: sqlite3.Connection, path: Path) -> int:
     """The file's schema version, once it is known to be ours or new: a database of
     another program (schema version 0 with tables of its own) or of a newer version of
     this tool is refused before anything changes it (no WAL switch, no table added)."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    # One read transaction for both questions: read one after the other, the version could be
+    # read before another first run's commit and the tables after it (a new history of ours
+    # taken for another program's database).
+    db.execute("BEGIN")
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")]
+    finally:
+        db.execute("COMMIT")
     if version > SCHEMA_VERSION:
         raise HistoryError(
             f"{path}: written by a newer version (schema {version}; this one knows {SCHEMA_VERSION}); left as it is"
         )
     if version == 0:
-        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")]
         if names:
             shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
             raise HistoryError(
