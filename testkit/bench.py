@@ -536,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=Path,
         help="report --json beside codex-multi-auth's, built in DIR, on the same pools (testkit/bench_neighbour)",
     )
-    parser.add_argument("--seeds", help="--forecast: comma-separated simulated pools (default 1-6; 4-6 held out)")
+    parser.add_argument("--pools", help="--forecast: comma-separated simulated pools (default 1-6; 4-6 held out)")
     args = parser.parse_args(argv)
     if args.neighbour:
         from testkit import bench_neighbour
@@ -546,7 +546,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.forecast:
         from testkit import bench_forecast
 
-        seeds = args.seeds or ("1,2" if args.quick else "1,2,3,4,5,6")
+        seeds = args.pools or ("1,2" if args.quick else "1,2,3,4,5,6")
         bench_forecast.main(["--seeds", seeds] if args.quick else ["--seeds", seeds, "--cost"])
         return
     if args.wrapper:

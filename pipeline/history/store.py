@@ -336,13 +336,12 @@ def _check_ours(db: sqlite3.Connection, path: Path) -> int:
         raise HistoryError(
             f"{path}: written by a newer version (schema {version}; this one knows {SCHEMA_VERSION}); left as it is"
         )
-    if version == 0:
-        if names:
-            shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
-            raise HistoryError(
-                f"{path}: a database of another program (tables {shown}), not a history; left as it is "
-                "(point --history or CODEX_AUTH_HISTORY at a file of its own)"
-            )
+    if version == 0 and names:
+        shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        raise HistoryError(
+            f"{path}: a database of another program (tables {shown}), not a history; left as it is "
+            "(point --history or CODEX_AUTH_HISTORY at a file of its own)"
+        )
     return version
 
 
