@@ -244,7 +244,10 @@ def test_watch_takes_report_options_redact_and_history(pool_dir: Path, backend: 
 
 def test_watch_redact_masks_the_screen(seed_pool: Path) -> None:
     with terminal_watch(60, 120, "--redact") as (process, master):
-        screen = read_until(master, lambda d: d.count(HOME.encode()) >= 2 and b"Recommendation" in d)
+        # a whole second frame: the last one read may still be arriving when the first is complete
+        screen = read_until(
+            master, lambda d: d.count(HOME.encode()) >= 2 and b"Recommendation" in d.split(HOME.encode())[-1]
+        )
         frame = screen.split(HOME.encode())[-1].decode()
         assert "a***@***.com#" in frame, frame
         assert "alice@example.com" not in screen.decode() and "user-abc123" not in screen.decode()
