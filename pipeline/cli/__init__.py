@@ -28,11 +28,16 @@ def _as_written(message: str) -> str:
 # searches the locale folders for a "messages" catalogue (the first loading locale: 2% of a
 # default report). Everything this tool prints is English and held byte for byte by the
 # goldens, so click's words are taken as written, never from another program's catalogue.
-# (Set before click is imported: click keeps the function it found.)
+# click keeps the function it finds when it is imported; the standard library's own is put
+# back at once, for everything else in the process.
 if "click" not in sys.modules:
+    _gettext = gettext.gettext
     gettext.gettext = _as_written
-
-import click  # noqa: E402 - after the line above
+    try:
+        import click
+    finally:
+        gettext.gettext = _gettext
+import click  # noqa: E402 - after the lines above
 
 from pipeline import __version__  # noqa: E402
 from pipeline.cli.table import COMMANDS  # noqa: E402
