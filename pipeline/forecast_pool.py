@@ -39,19 +39,31 @@ def _usable_at(spans: list[tuple[int, int]] | None, moment: int) -> bool:
 def pool_forecast(accounts: Sequence[Record], now: int, end: int, min_healthy: int | None = None) -> Record:
     """Usable accounts now and at each change before ``end``; when the count first falls
     below ``min_healthy``; the account to use next. ``accounts`` are scored records with
-    their ``forecast`` (or with the forecast's fields at the top level)."""
+    their ``forecast`` (or with the forecast's fields at the top level).
+
+    A sweep over the spans' ends: at each moment only the accounts with a span starting or
+    ending there are looked at, so the cost grows with the spans, not accounts x moments."""
     blocked = [_blocked(a, now, end) for a in accounts]
     usable_now = sum(_usable_at(spans, now) for spans in blocked)
-    moments = sorted({t for spans in blocked if spans for span in spans for t in span if now < t < end})
+    at_moment: dict[int, set[int]] = {}  # moment -> positions of the accounts with a span end there
+    for position, spans in enumerate(blocked):
+        for span in spans or ():
+            for t in span:
+                if now < t < end:
+                    at_moment.setdefault(t, set()).add(position)
     changes: list[Record] = []
-    count = usable_now
+    count = usable_now  # the usable accounts just before each moment (usability only changes at one)
     lowest = usable_now
     below_at = now if min_healthy is not None and usable_now < min_healthy else None
-    for moment in moments:
+    for moment in sorted(at_moment):
         moved: list[Record] = []
-        for account, spans in zip(accounts, blocked, strict=True):
+        delta = 0
+        for position in sorted(at_moment[moment]):
+            spans = blocked[position]
             before, after = _usable_at(spans, moment - 1), _usable_at(spans, moment)
             if before != after:
+                account = accounts[position]
+                delta += 1 if after else -1
                 moved.append(
                     {
                         "index": account["index"],
@@ -60,12 +72,9 @@ def pool_forecast(accounts: Sequence[Record], now: int, end: int, min_healthy: i
                         "change": "available" if after else "runs-out",
                     }
                 )
-        if not moved:
+        if not moved or not delta:
             continue
-        new_count = sum(_usable_at(spans, moment) for spans in blocked)
-        if new_count == count:
-            continue
-        count = new_count
+        count += delta
         lowest = min(lowest, count)
         changes.append({"at": moment, "usable": count, "accounts": moved})
         if below_at is None and min_healthy is not None and count < min_healthy:
