@@ -17,7 +17,8 @@ temporary folder (HOME and CODEX_HOME point there too), then:
 
 A step that has not finished within ``--budget`` seconds is stopped and said (``not done in
 N s``), so a large size cannot hang the run. Figures: median seconds, MiB, and for each
-figure the growth from the first size to each next one.
+figure the growth (of CPU time) from the first size to each next one. The CPU time is the
+process's own (user + system per refresh), which a busy machine moves less than wall time.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ HOME_CODE = b"\x1b[H"  # the start of each watch frame (pipeline.service.watch.H
 class Figures:
     size: int
     serve_refresh_s: float | None = None  # one whole refresh, back to back
+    serve_cpu_s: float | None = None  # the process's CPU time per refresh
     serve_first_s: float | None = None  # from listening to the first report served
     metrics_ms: float | None = None
     metrics_mb: float | None = None
@@ -58,6 +60,7 @@ class Figures:
     serve_rss_mib: tuple[float, float] | None = None  # after the first refresh, after the last
     serve_refreshes: int = 0
     watch_redraw_s: float | None = None
+    watch_cpu_s: float | None = None
     watch_rss_mib: tuple[float, float] | None = None
     watch_frames: int = 0
     notes: list[str] = field(default_factory=list)
@@ -68,6 +71,12 @@ def rss_mib(pid: int, key: str = "VmRSS") -> float:
         if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system seconds the process has run so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def changed_cache(folder: Path) -> tuple[bytes, bytes]:
@@ -118,10 +127,11 @@ def serve_figures(figures: Figures, pool: Path, env: dict[str, str], refreshes: 
             first = serve.health()["runs"]
             figures.serve_first_s = time.monotonic() - started
             rss_first = rss_mib(serve.process.pid)
-            began = time.monotonic()
+            began, cpu = time.monotonic(), cpu_s(serve.process.pid)
             serve.wait_for(lambda h: h["runs"] >= first + refreshes, timeout=budget * refreshes)
             last = serve.health()["runs"]
             figures.serve_refresh_s = (time.monotonic() - began) / (last - first)
+            figures.serve_cpu_s = (cpu_s(serve.process.pid) - cpu) / (last - first)
             figures.serve_rss_mib = (rss_first, rss_mib(serve.process.pid))
             figures.serve_refreshes = last
         except AssertionError:
@@ -142,7 +152,7 @@ def watch_figures(figures: Figures, pool: Path, env: dict[str, str], frames: int
     original, changed = changed_cache(pool)
     process, master = watch_in_terminal(50, 120, "--dir", str(pool), "--interval", "0.001", env=env)
     seen: list[float] = []
-    rss_first = float("nan")
+    rss_first = cpu_first = float("nan")
     try:
         deadline = time.monotonic() + budget * (frames + 1)
         while len(seen) < frames + 1 and time.monotonic() < deadline and process.poll() is None:
@@ -155,10 +165,11 @@ def watch_figures(figures: Figures, pool: Path, env: dict[str, str], frames: int
             for _ in range(chunk.count(HOME_CODE)):
                 seen.append(time.monotonic())
                 if len(seen) == 1:
-                    rss_first = rss_mib(process.pid)
+                    rss_first, cpu_first = rss_mib(process.pid), cpu_s(process.pid)
                 swap_in(pool, changed if len(seen) % 2 else original)  # the next refresh sees a changed pool
         if len(seen) >= 2:
             figures.watch_redraw_s = (seen[-1] - seen[0]) / (len(seen) - 1)
+            figures.watch_cpu_s = (cpu_s(process.pid) - cpu_first) / (len(seen) - 1)
             figures.watch_rss_mib = (rss_first, rss_mib(process.pid))
             figures.watch_frames = len(seen)
         else:
@@ -179,6 +190,10 @@ def _s(value: float | None) -> str:
     return "" if value is None else f"{value:.2f} s" if value >= 1 else f"{value * 1000:.0f} ms"
 
 
+def _with_cpu(wall: float | None, cpu: float | None) -> str:
+    return "" if wall is None else f"{_s(wall)} ({_s(cpu)})"
+
+
 def _growth(value: float | None, base: float | None) -> str:
     return "" if value is None or not base else f"{value / base:.1f}x"
 
@@ -186,8 +201,8 @@ def _growth(value: float | None, base: float | None) -> str:
 def table(rows: Sequence[Figures]) -> str:
     base = rows[0]
     lines = [
-        "| accounts | serve refresh | growth | /metrics (plain; gzip) | /report.json | serve RSS (1st; last refresh) "
-        "| watch redraw | growth | watch RSS |",
+        "| accounts | serve refresh (CPU) | growth | /metrics (plain; gzip) | /report.json "
+        "| serve RSS (1st; last refresh) | watch redraw (CPU) | growth | watch RSS |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
@@ -208,9 +223,10 @@ def table(rows: Sequence[Figures]) -> str:
             else ""
         )
         lines.append(
-            f"| {row.size:,} | {_s(row.serve_refresh_s)} | {_growth(row.serve_refresh_s, base.serve_refresh_s)} "
-            f"| {metrics} | {report} | {serve_rss} | {_s(row.watch_redraw_s)} "
-            f"| {_growth(row.watch_redraw_s, base.watch_redraw_s)} | {watch_rss} |"
+            f"| {row.size:,} | {_with_cpu(row.serve_refresh_s, row.serve_cpu_s)} "
+            f"| {_growth(row.serve_cpu_s, base.serve_cpu_s)} | {metrics} | {report} | {serve_rss} "
+            f"| {_with_cpu(row.watch_redraw_s, row.watch_cpu_s)} | {_growth(row.watch_cpu_s, base.watch_cpu_s)} "
+            f"| {watch_rss} |"
         )
     for row in rows:
         for note in row.notes:
@@ -238,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "serve" in parts:
                 serve_figures(figures, pool, env, refreshes, args.budget)
             if "watch" in parts:
-                watch_figures(figures, pool, env, args.frames if size <= 10_000 else 2, args.budget)
+                frames = args.frames * 3 if size <= 1000 else args.frames if size <= 10_000 else 2
+                watch_figures(figures, pool, env, frames, args.budget)
             rows.append(figures)
             print(table(rows).splitlines()[-1] if not figures.notes else figures.notes[-1], file=sys.stderr, flush=True)
     print(table(rows))
