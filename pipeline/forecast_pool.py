@@ -36,37 +36,58 @@ def _usable_at(spans: list[tuple[int, int]] | None, moment: int) -> bool:
     return spans is not None and not any(a <= moment < b for a, b in spans)
 
 
+def _turns(spans: list[tuple[int, int]], now: int, end: int) -> list[tuple[int, bool]]:
+    """The moments in (now, end) at which an account stops or starts being usable (True: it
+    starts), in time order: the ends of its spans merged, overlapping or touching ones as one,
+    empty ones left out (usability changes nowhere else)."""
+    merged: list[list[int]] = []
+    for a, b in sorted(span for span in spans if span[0] < span[1]):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    turns = []
+    for a, b in merged:
+        if now < a < end:
+            turns.append((a, False))
+        if now < b < end:
+            turns.append((b, True))
+    return turns
+
+
 def pool_forecast(accounts: Sequence[Record], now: int, end: int, min_healthy: int | None = None) -> Record:
     """Usable accounts now and at each change before ``end``; when the count first falls
     below ``min_healthy``; the account to use next. ``accounts`` are scored records with
-    their ``forecast`` (or with the forecast's fields at the top level)."""
+    their ``forecast`` (or with the forecast's fields at the top level).
+
+    A sweep over the moments the accounts turn (:func:`_turns`): each account's spans are
+    looked at once, so the cost grows with the spans, not with accounts x moments."""
     blocked = [_blocked(a, now, end) for a in accounts]
     usable_now = sum(_usable_at(spans, now) for spans in blocked)
-    moments = sorted({t for spans in blocked if spans for span in spans for t in span if now < t < end})
+    at_moment: dict[int, list[tuple[int, bool]]] = {}  # moment -> (position, usable from then), in pool order
+    for position, spans in enumerate(blocked):
+        for moment, usable in _turns(spans or [], now, end):
+            at_moment.setdefault(moment, []).append((position, usable))
     changes: list[Record] = []
-    count = usable_now
+    count = usable_now  # the usable accounts just before each moment (usability only changes at one)
     lowest = usable_now
     below_at = now if min_healthy is not None and usable_now < min_healthy else None
-    for moment in moments:
-        moved: list[Record] = []
-        for account, spans in zip(accounts, blocked, strict=True):
-            before, after = _usable_at(spans, moment - 1), _usable_at(spans, moment)
-            if before != after:
-                moved.append(
-                    {
-                        "index": account["index"],
-                        "accountId": account.get("accountId"),
-                        "email": account.get("email"),
-                        "change": "available" if after else "runs-out",
-                    }
-                )
-        if not moved:
+    for moment in sorted(at_moment):
+        turned = at_moment[moment]
+        delta = sum(1 if usable else -1 for _position, usable in turned)
+        if not delta:
             continue
-        new_count = sum(_usable_at(spans, moment) for spans in blocked)
-        if new_count == count:
-            continue
-        count = new_count
+        count += delta
         lowest = min(lowest, count)
+        moved = [
+            {
+                "index": accounts[position]["index"],
+                "accountId": accounts[position].get("accountId"),
+                "email": accounts[position].get("email"),
+                "change": "available" if usable else "runs-out",
+            }
+            for position, usable in turned
+        ]
         changes.append({"at": moment, "usable": count, "accounts": moved})
         if below_at is None and min_healthy is not None and count < min_healthy:
             below_at = moment

@@ -33,6 +33,11 @@ Parts (``--parts``, comma-separated; all by default):
 - ``history-read`` (only when asked for): ``codex auth history`` on a generated 500 MB history
   (``testkit/bench_history.py``): wall time and peak memory of ``--daily``, ``--account``,
   ``--events`` and every sample.
+- ``serve`` (only when asked for): one ``serve`` refresh (default mode), its ``/metrics`` and
+  ``/report.json`` and its memory, and one ``watch`` redraw of a changed pool, on 1,000 and
+  10,000 accounts (``testkit/bench_serving.py``);
+- ``repair`` (only when asked for): ``codex-auth repair`` beside token journals of 25, 50 and
+  100 MB (``testkit/bench_journal.py``).
 
 Each figure is the median wall time of ``--runs`` runs after one warm-up (fewer runs for the
 large pools), and the peak resident memory of the process (of the largest stage, for a pipe)
@@ -60,7 +65,7 @@ from pathlib import Path
 from testkit import poolkit
 
 PARTS = ("floor", "report", "registry", "stages", "pipe", "live")
-EXTRA_PARTS = ("history", "history-read", "journal")
+EXTRA_PARTS = ("history", "history-read", "journal", "serve", "repair")
 NOW = str(poolkit.SEED_NOW)
 
 
@@ -573,6 +578,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         parts.remove("history-read")
         if not parts:
             return
+    for name, module, quick in (
+        ("serve", "bench_serving", ["--sizes", "1000", "--refreshes", "2"]),
+        ("repair", "bench_journal", ["--sizes-mb", "5,10", "--runs", "1"]),
+    ):
+        if name in parts:
+            import importlib
+
+            importlib.import_module(f"testkit.{module}").main(quick if args.quick else [])
+            parts.remove(name)
+            if not parts:
+                return
     if "history" in parts:
         for size in (50, 1000):
             history_cost(size, args.runs)

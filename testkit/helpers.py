@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,9 +195,10 @@ def stop_with(process: subprocess.Popen[bytes], sig: int, timeout: float = 30) -
     return out or b"", err or b""
 
 
-def watch_in_terminal(rows: int, columns: int, *args: str) -> tuple[Any, int]:
+def watch_in_terminal(rows: int, columns: int, *args: str, env: Mapping[str, str] | None = None) -> tuple[Any, int]:
     """``codex-auth watch --interval 1 ARGS`` in a pseudo-terminal of ``rows`` x ``columns``
-    (stdin, stdout and stderr); returns the process and the terminal's master side."""
+    (stdin, stdout and stderr; ``env``, or this process's environment); returns the process
+    and the terminal's master side."""
     import fcntl
     import pty
     import struct
@@ -213,6 +214,7 @@ def watch_in_terminal(rows: int, columns: int, *args: str) -> tuple[Any, int]:
         stdin=slave,
         stdout=slave,
         stderr=slave,
+        env=None if env is None else dict(env),
         start_new_session=True,
     )
     os.close(slave)

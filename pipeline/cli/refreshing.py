@@ -35,8 +35,32 @@ def loop_interval(value: str | None, live: bool, stage: str) -> float:
     return seconds
 
 
+def steady_heap() -> bool:
+    """Keep the C library's heap from growing refresh after refresh (glibc; elsewhere nothing).
+
+    Each refresh frees the last snapshot's large buffers (the rendered ``/metrics``, the
+    forecast's documents: tens of MB at 10,000 accounts). glibc then raises the size from which
+    it maps a buffer on its own (up to 32 MiB), so the next ones land in the heap, where they
+    stay allocated as fragments: resident memory rose by about 25 MB a refresh at 10,000
+    accounts with a flat count of live objects. Fixing the thresholds at glibc's defaults
+    (128 KiB) gives every large buffer back when it is freed. True when the library took them."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return False
+    trim_threshold, mmap_threshold = -1, -3  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD (malloc.h)
+    return bool(mallopt(mmap_threshold, 128 * 1024)) and bool(mallopt(trim_threshold, 128 * 1024))
+
+
 def make_refresher(live: bool, storage_dir: str | None, model: str | None, now: int | None = None) -> Refresher:
+    """The refresher of an always-on command (which keeps its heap steady: :func:`steady_heap`)."""
     from pipeline.service.snapshots import Refresher
+
+    steady_heap()
 
     def prober(client: httpx.Client) -> Prober:
         from pipeline.stages.probe import ProbeOptions, Prober
