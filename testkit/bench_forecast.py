@@ -12,7 +12,8 @@ few hours the forecast is made through the real command (``codex-auth forecast -
 * run-out error: the median of |predicted - actual| run-out, by how far ahead it was;
 * pool error: the mean absolute error of the lowest usable accounts in the next 24 h;
 * missed dips: moments at which the usable accounts really fell below 70 % in the next 24 h
-  while the forecast's lowest stayed at or above it.
+  while the forecast's lowest stayed at or above it; false dip alarms: moments at which the
+  forecast's lowest fell below 70 % and the pool's did not.
 
 Also the cost of one forecast (``--cost``): wall time and peak memory of the command on a
 pool of 50 and 1,000 accounts with 90 days of history (a run every hour).
@@ -57,6 +58,8 @@ class Score:
     pool_errors: list[int] = field(default_factory=list)
     missed_dips: int = 0
     dips: int = 0
+    false_dips: int = 0  # dips forecast that did not come
+    calm: int = 0  # moments with no dip in the next 24 h
 
     @property
     def f1(self) -> float:
@@ -138,6 +141,9 @@ def score_moment(score: Score, sim: usage_sim.Simulation, records: list[dict[str
     if actual_lowest < threshold:
         score.dips += 1
         score.missed_dips += predicted >= threshold
+    else:
+        score.calm += 1
+        score.false_dips += predicted < threshold
 
 
 def evaluate(seed: int, accounts: int, days: float, every_hours: int, eval_days: float) -> dict[str, Score]:
@@ -160,8 +166,8 @@ def evaluate(seed: int, accounts: int, days: float, every_hours: int, eval_days:
 
 def table(results: dict[int, dict[str, Score]]) -> str:
     lines = [
-        "| seed | method | runs-out F1 (5h / 7d) | error <6 h (min) | 6-24 h | 24 h+ | pool error | missed dips |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| seed | method | runs-out F1 (5h / 7d) | error <6 h (min) | 6-24 h | 24 h+ | pool error | missed dips | false dip alarms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for seed, scores in results.items():
         for method, score in scores.items():
@@ -169,7 +175,7 @@ def table(results: dict[int, dict[str, Score]]) -> str:
             shown = " | ".join("-" if e is None else f"{e:,.0f}" for e in errs)
             lines.append(
                 f"| {seed} | {method} | {score.f1:.2f} ({score.window_f1('5h'):.2f} / {score.window_f1('7d'):.2f}) | {shown} | {score.pool_error:.2f} | "
-                f"{score.missed_dips} of {score.dips} |"
+                f"{score.missed_dips} of {score.dips} | {score.false_dips} of {score.calm} |"
             )
     return "\n".join(lines)
 
@@ -186,6 +192,8 @@ def beats_every_baseline(scores: dict[str, Score]) -> list[str]:
             lost.append(f"pool error {new.pool_error:.2f} >= {method} {other.pool_error:.2f}")
         if new.missed_dips > other.missed_dips or (other.missed_dips and new.missed_dips == other.missed_dips):
             lost.append(f"missed dips {new.missed_dips} vs {method} {other.missed_dips}")
+        if new.false_dips > other.false_dips:
+            lost.append(f"false dip alarms {new.false_dips} > {method} {other.false_dips}")
     return lost
 
 

@@ -105,6 +105,8 @@ def test_forecast_says_how_many_rows_it_skipped(recorded: Path) -> None:
         "UPDATE windows SET used_percent = 1001 WHERE window_key = 'codex/10080'",
         "UPDATE windows SET reset_at = 2.5 WHERE window_key = 'codex/300'",
         "UPDATE windows SET window_key = CAST(x'80' AS TEXT) WHERE window_key = 'codex/300'",
+        # a blob that is valid UTF-8: the key is read as bytes, but a blob is still no text
+        "UPDATE windows SET window_key = CAST('codex/300' AS BLOB) WHERE window_key = 'codex/300'",
         "UPDATE observations SET sampled_at = sampled_at + 0.5",
     ],
 )
@@ -118,7 +120,7 @@ def test_the_forecast_counts_exactly_the_rows_it_skips(recorded: Path, sql: str)
             "SELECT count(*) FROM windows w JOIN observations o ON o.id = w.observation_id"
             " WHERE typeof(w.used_percent) NOT IN ('integer', 'real', 'null') OR w.used_percent > 1000"
             " OR typeof(w.reset_at) NOT IN ('integer', 'null') OR typeof(o.sampled_at) != 'integer'"
-            " OR CAST(w.window_key AS BLOB) = x'80'"
+            " OR CAST(w.window_key AS BLOB) = x'80' OR typeof(w.window_key) != 'text'"
         ).fetchone()[0]
     assert bad > 0 and len(before) == len(after)
     done = run_cli(["forecast", "--history", str(recorded), "--now", str(NOW + 5 * HOUR)], validate=False)
