@@ -6,19 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pipeline.forecast import WindowRow as WindowRow  # one window type: the forecast's, as the history keeps it
 from pipeline.forecast import account_windows
 from pipeline.records import Record, Status
 from pipeline.records import account_key as account_key  # where the forecast stage finds it
-
-
-@dataclass(frozen=True)
-class WindowRow:
-    key: str
-    name: str
-    limit: str
-    minutes: int | None
-    used: float | None
-    reset_at: int | None
 
 
 @dataclass(frozen=True)
@@ -57,7 +48,7 @@ def observations(records: Iterable[Record], sampled_at: int) -> list[Observation
         else:  # --record without --live: a cached sample keeps the time it was taken
             at = quota.get("sampledAt")
             windows = account_windows(quota or None)
-        rows = tuple(WindowRow(w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in windows)
+        rows = tuple(windows)  # each WindowFacts is the WindowRow the history keeps
         result.append(
             Observation(
                 sampled_at=at or probe.get("at") or sampled_at,
