@@ -149,8 +149,11 @@ def _run_report(
     # reference but the records' generator's).
     records, when, notes = collected(env, context, storage_dir, prober, redact)
     model = context.model
-    records = score(records, now=when, model=model, own=prober is None)  # collect's records are ours alone
-    if history is not None and history.wants_record(prober is not None):
+    recorded = history is not None and history.wants_record(prober is not None)
+    # collect's records are ours alone; the factors only for --explain (no other format shows them)
+    records = score(records, now=when, model=model, own=prober is None, factors=explain or recorded)
+    if recorded:
+        assert history is not None
         records = list(records)
         notes.extend(record_history(history, records, when, model))
     records = recommend(records, now=when)

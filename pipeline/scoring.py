@@ -17,9 +17,10 @@ def is_scored(record: Record) -> bool:
     return "status" in record and isinstance(score, int) and not isinstance(score, bool)
 
 
-def score_account(record: Record, now: int, model: str, *, own: bool = False) -> Record:
+def score_account(record: Record, now: int, model: str, *, own: bool = False, factors: bool = True) -> Record:
     """The record scored: a copy, or with ``own`` (a record no one else holds) the record
-    itself, in the record's own order less what scoring writes anew, then that."""
+    itself, in the record's own order less what scoring writes anew, then that. ``factors``
+    False (a report that shows none: no ``--explain``) leaves the ``factors`` list out."""
     result = assess(record, now, model)
     scored = record if own else dict(record)
     annotations = record.get("annotations", _NONE)
@@ -30,10 +31,11 @@ def score_account(record: Record, now: int, model: str, *, own: bool = False) ->
     scored["rateLimited"] = result.rate_limited
     scored["rateLimitResetAt"] = result.rate_limit_reset_at
     scored["reasons"] = result.reasons
-    scored["factors"] = [
-        {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides}
-        for f in result.factors
-    ]
+    if factors:
+        scored["factors"] = [
+            {"code": f.code, "points": f.points, "reason": f.reason, "detail": f.detail, "decides": f.decides}
+            for f in result.factors
+        ]
     if annotations is not _NONE:
         scored["annotations"] = annotations
     return scored

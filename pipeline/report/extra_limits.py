@@ -57,6 +57,8 @@ def reset_credits(quota: Quota | None) -> int | None:
 def report_fields(quota: Quota | None) -> Record:
     """Extensions of the JSON report's account (left out when the service sent nothing)."""
     fields: Record = {}
+    if not quota or (_EXTENSIONS.isdisjoint(quota) and quota.get("credits") is None):
+        return fields  # none of them (a cached quota, most accounts of a pool): nothing to look at
     spend = (quota or {}).get("spendControl")
     if isinstance(spend, dict):
         fields["spendControl"] = _drop_none(
@@ -119,6 +121,10 @@ def report_fields(quota: Quota | None) -> Record:
             for limit in others
         ]
     return fields
+
+
+# The members of a quota that report_fields reads (besides ``credits``).
+_EXTENSIONS = frozenset(("spendControl", "resetCredits", "reserve", "modelBlocked", "additionalLimits"))
 
 
 def explain_lines(quota: Quota | None, pad: str) -> list[str]:

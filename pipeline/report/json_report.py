@@ -133,34 +133,46 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
 
 
 def _report_account(account: AccountView, explain: bool = False) -> Record:
+    """The account in the document: its members in the schema's order, those unknown (None)
+    left out (:func:`_drop_none` of them all, made in one dict: this runs for every account)."""
     record = account.record
-    quota = account.quota or {}
-    fields = _drop_none(
-        {
-            "index": account.index,
-            "accountId": record.get("accountId"),
-            "email": record.get("email"),
-            "status": account.status,
-            "healthScore": account.score,
-            "quota5hPercent": account.window_5h.remaining if account.window_5h else None,
-            "quota7dPercent": account.window_7d.remaining if account.window_7d else None,
-            "quota30dPercent": account.window_30d.remaining if account.window_30d else None,
-            "rateLimited": bool(record.get("rateLimited")),
-            "disabled": record.get("enabled") is False,
-            "lastUsed": record.get("lastUsed"),
-            "addedAt": record.get("addedAt"),
-            "reasons": account.reasons,
-            "rateLimitResetAt": record.get("rateLimitResetAt"),
-            "quotaSource": quota.get("source"),
-            "quotaSampledAt": quota.get("sampledAt"),
-            "plan": record.get("plan"),
-            "isCurrent": bool(record.get("isCurrent")),
-        }
-    )
-    fields.update(report_fields(account.quota))  # in place: a merge would copy the account twice
+    get = record.get
+    quota = get("quota")
+    fields: Record = {"index": int(record["index"])}
+    for name, value in (("accountId", get("accountId")), ("email", get("email"))):
+        if value is not None:
+            fields[name] = value
+    fields["status"] = record["status"]
+    fields["healthScore"] = int(record["healthScore"])
+    for name, window in (
+        ("quota5hPercent", account.window_5h),
+        ("quota7dPercent", account.window_7d),
+        ("quota30dPercent", account.window_30d),
+    ):
+        if window is not None and window.remaining is not None:
+            fields[name] = window.remaining
+    fields["rateLimited"] = bool(get("rateLimited"))
+    fields["disabled"] = get("enabled") is False
+    for name in ("lastUsed", "addedAt"):
+        value = get(name)
+        if value is not None:
+            fields[name] = value
+    fields["reasons"] = list(get("reasons") or [])
+    value = get("rateLimitResetAt")
+    if value is not None:
+        fields["rateLimitResetAt"] = value
+    if quota:
+        for name, value in (("quotaSource", quota.get("source")), ("quotaSampledAt", quota.get("sampledAt"))):
+            if value is not None:
+                fields[name] = value
+    value = get("plan")
+    if value is not None:
+        fields["plan"] = value
+    fields["isCurrent"] = bool(get("isCurrent"))
+    fields.update(report_fields(quota))  # in place: a merge would copy the account twice
     fields.update(credit_fields(record))
     if explain:  # --explain: the account record's factors, as the text report lists them
-        fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
+        fields["factors"] = [_drop_none(dict(factor)) for factor in get("factors") or []]
     return fields
 
 

@@ -181,15 +181,27 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
 
 
 def _account_view(account: Record, email_counts: Counter[str], now: int) -> AccountView:
-    windows = q.main_windows(account.get("quota"), now)
+    """The account's view: its first 5h, 7d and 30d windows (:func:`pipeline.quota.find` of
+    each) and the others (:func:`pipeline.quota.unmatched`), each window classified once."""
+    found: dict[int | None, q.Window] = {}
+    others: list[q.Window] = []
+    for window in q.main_windows(account.get("quota"), now):  # time windows only: no name
+        kind = q.window_kind(window.minutes)
+        if kind in _SHOWN:
+            found.setdefault(kind, window)
+        else:
+            others.append(window)
     return AccountView(
         account,
         display_name(account, email_counts),
-        q.find(windows, q.FIVE_HOURS),
-        q.find(windows, q.SEVEN_DAYS),
-        q.find(windows, q.THIRTY_DAYS),
-        q.unmatched(windows),
+        found.get(q.FIVE_HOURS),
+        found.get(q.SEVEN_DAYS),
+        found.get(q.THIRTY_DAYS),
+        others,
     )
+
+
+_SHOWN = (q.FIVE_HOURS, q.SEVEN_DAYS, q.THIRTY_DAYS)  # the windows a view names
 
 
 def display_name(account: Record, email_counts: Counter[str]) -> str:

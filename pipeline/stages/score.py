@@ -17,13 +17,19 @@ from pipeline.scoring import score_account
 
 
 def score(
-    records: Iterable[Record], *, now: int | None, model: str | None = None, own: bool = False
+    records: Iterable[Record],
+    *,
+    now: int | None,
+    model: str | None = None,
+    own: bool = False,
+    factors: bool = True,
 ) -> Iterator[Record]:
     """Score each account at ``now`` (None: the moment the stream describes, see
     :func:`pipeline.pool_record.stream_time`). The model (whose rate limits count) is the live
     probe's when the pool record names one, else ``model``, else the default model. With
     ``own`` (records made for this stream alone, as collect makes them in-process) each
-    account is scored in place instead of copied."""
+    account is scored in place instead of copied. ``factors`` False (an in-process report
+    without ``--explain``, whose formats show none) leaves each account's ``factors`` out."""
     current_model = model or DEFAULT_MODEL
     pool: Record | None = None
     when = now
@@ -36,5 +42,5 @@ def score(
         elif kind == "account":
             if when is None:
                 when = run_instant(now, pool)
-            record = score_account(record, when, current_model, own=own)
+            record = score_account(record, when, current_model, own=own, factors=factors)
         yield record

@@ -20,7 +20,8 @@ def token_facts(account: dict[str, Any], access_claims: dict[str, Any] | None) -
     if refreshed is None:
         refreshed, source = jwt.instant_ms(access_claims, "iat"), "access-token-iat"
     return {
-        "hasAccessToken": isinstance(access, str) and bool(access.strip()),
+        # bytes: the stand-in of a token (pipeline.storage.jwt.stand_in), never blank
+        "hasAccessToken": isinstance(access, (str, bytes)) and bool(access.strip()),
         "hasRefreshToken": isinstance(account.get("refreshToken"), str) and bool(account["refreshToken"].strip()),
         "accessExpiresAt": expires,
         "lastRefreshAt": refreshed,

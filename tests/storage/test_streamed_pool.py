@@ -14,6 +14,7 @@ import pytest
 from pipeline import scrubbing
 from pipeline.stages.collect import collect
 from pipeline.storage import files, jwt
+from pipeline.storage.identity import token_facts
 from pipeline.storage.pool import read_pool
 from testkit import poolkit
 
@@ -102,6 +103,9 @@ def test_a_stand_in_answers_every_reader_as_its_token() -> None:
     for read in (jwt.account_id, jwt.plan_type, jwt.email):
         assert read(slim) == read(full) is not None
     assert jwt.instant_ms(slim, "exp") == jwt.instant_ms(full, "exp") and jwt.instant_ms(slim, "iat")
+    stored = {"accessToken": token, "refreshToken": "rt_" + "a" * 40}
+    facts = token_facts({**stored, "accessToken": copy}, slim)
+    assert facts == token_facts(stored, full) and facts["hasAccessToken"] is True
     assert jwt.stand_in("not.a.jwt") is None and jwt.stand_in(42) is None
     nan = "x." + poolkit._b64(b'{"exp": NaN}') + ".x"  # read by the standard parser: not copied
     assert jwt.claims(nan) is not None and jwt.stand_in(nan) is None
