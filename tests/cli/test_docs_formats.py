@@ -64,7 +64,7 @@ def test_options_and_exit_3_are_documented() -> None:
 
 
 def test_forecast_example_is_what_the_tool_prints() -> None:
-    shown = block_after("On the\nsample pool (`CODEX_MULTI_AUTH_DIR=examples/sample-pool`):", "```text")
+    shown = block_after("On the sample pool (`CODEX_MULTI_AUTH_DIR=examples/sample-pool`):", "```text")
     command, output = shown.split("\n", 1)
     assert command == "$ codex auth forecast --now 2026-03-03T14:30:00Z"
     sample = [
