@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
 from pipeline.records import Record
-from pipeline.report.exposition import Metrics, Sample, labels, ratio, seconds
 from pipeline.vocabulary import plan_name
 
 if TYPE_CHECKING:
     from pipeline.records import Quota, QuotaLimit, QuotaWindow, SpendLimit
+    from pipeline.report.exposition import Metrics, Sample  # the Prometheus writer loads only for that format
 
 
 def spend_limits(quota: Quota | None) -> list[SpendLimit]:
@@ -208,6 +208,8 @@ def extra_window_texts(windows: Iterable[tuple[str, q.Window]], quota: Quota | N
 def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[Record, str]]) -> None:
     """The Prometheus format's gauges of these extras; ``accounts`` pairs each record with
     its identity labels (:func:`pipeline.report.exposition.account_labels`)."""
+    from pipeline.report.exposition import labels, ratio, seconds  # only the Prometheus format writes them
+
     spend: list[Sample] = []
     spend_reset: list[Sample] = []
     reached: list[Sample] = []

@@ -187,8 +187,12 @@ def test_default_report_is_light(tmp_path: Path, entry: str, args: list[str], fm
     assert loads(modules, "pipeline.in_process", fmt) == ["pipeline.in_process", fmt]
     others = [f for f in FORMATS if f != fmt]
     assert loads(modules, *LIVE, *VALIDATION, *ELSEWHERE, *others, *PATH_MACHINERY, *TRANSLATION) == []
-    # the masker, the live probe's set-up and the history load only with --redact, --live, --record
-    assert loads(modules, "pipeline.redact", "pipeline.cli.probing", "pipeline.history") == []
+    # the masker, the live probe's set-up, the history and the Prometheus writer load only with
+    # --redact, --live, --record and --format prometheus
+    assert (
+        loads(modules, "pipeline.redact", "pipeline.cli.probing", "pipeline.history", "pipeline.report.exposition")
+        == []
+    )
     assert sorted(modules.intersection(LAZY_PATTERNS)) == []
     assert loads(modules, "pipeline.storage.codex_cli") == [], "a pool was found: no auth.json to read"
 
