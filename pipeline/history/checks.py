@@ -13,7 +13,7 @@ Pure: plain values in, plain values (or None for a bad row) out.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pipeline.numbers import MAX_SAFE, instant
 from pipeline.visible import visible
@@ -28,6 +28,29 @@ if TYPE_CHECKING:
         key: str
         name: str
         limit: str
+
+    class ObservationRow(TypedDict, total=False):
+        """One account's observation as read back (:func:`observation`, every field, and its
+        windows once the reader adds them); the membership walk keeps only the id and e-mail."""
+
+        run_id: int
+        sampled_at: int
+        account_key: str
+        idx: int
+        account_id: str | None
+        email: str | None
+        enabled: bool
+        status: str | None
+        health_score: int | None
+        plan: str | None
+        probe_outcome: str | None
+        probe_error: str | None
+        quota_source: str | None
+        credits_balance: str | None
+        has_credits: bool | None
+        reset_credits: int | None
+        limit_reached: bool | None
+        windows: list[StoredWindow]
 
 
 MAX_USED_PERCENT = 1000.0
@@ -126,7 +149,7 @@ OBSERVATION_SQL = ", ".join(f"o.{name}" for name in OBSERVATION_COLUMNS)
 WINDOW_SQL = "w.window_key, w.name, w.limit_id, w.window_minutes, w.used_percent, w.reset_at"
 
 
-def observation(row: tuple[Any, ...]) -> dict[str, Any]:
+def observation(row: tuple[Any, ...]) -> ObservationRow:
     """The observation columns (:data:`OBSERVATION_COLUMNS`, in order) checked; raises :class:`Bad`."""
     (run, sampled, key, idx, account_id, email, enabled, status, score, plan, outcome, error, source, balance,
      has_credits, reset_credits, reached) = row  # fmt: skip
