@@ -65,34 +65,34 @@ class Bad(Exception):
     """A value of the wrong type or range; the row holding it is skipped."""
 
 
-def integer(value: Any, low: int = 0, high: int = MAX_SAFE) -> int:
+def integer(value: object, low: int = 0, high: int = MAX_SAFE) -> int:
     if type(value) is not int or not low <= value <= high:
         raise Bad
     return value
 
 
-def maybe_integer(value: Any, low: int = 0, high: int = MAX_SAFE) -> int | None:
+def maybe_integer(value: object, low: int = 0, high: int = MAX_SAFE) -> int | None:
     return None if value is None else integer(value, low, high)
 
 
-def at(value: Any) -> int:
+def at(value: object) -> int:
     """Epoch milliseconds (1970 to 9999), stored as an integer."""
     if type(value) is not int or instant(value) is None:
         raise Bad
     return value
 
 
-def maybe_at(value: Any) -> int | None:
+def maybe_at(value: object) -> int | None:
     return None if value is None else at(value)
 
 
-def flag(value: Any) -> bool:
+def flag(value: object) -> bool:
     if value not in (0, 1) or type(value) is not int:
         raise Bad
     return bool(value)
 
 
-def maybe_flag(value: Any) -> bool | None:
+def maybe_flag(value: object) -> bool | None:
     return None if value is None else flag(value)
 
 
@@ -107,13 +107,13 @@ def stored_text(raw: bytes) -> str | bytes:
         return raw
 
 
-def text(value: Any) -> str:
+def text(value: object) -> str:
     if type(value) is not str or len(value) > MAX_TEXT:
         raise Bad
     return visible(value)
 
 
-def maybe_text(value: Any) -> str | None:
+def maybe_text(value: object) -> str | None:
     return None if value is None else text(value)
 
 

@@ -67,7 +67,7 @@ class Tally:
         )
 
 
-def _folded(value: Any) -> str | None:
+def _folded(value: object) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
