@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from pipeline import quota as q
 from pipeline.humanize import duration
 from pipeline.plain import Frozen
-from pipeline.records import USABLE_STATUSES, Record, as_record
+from pipeline.records import USABLE_STATUSES, Record, account_of, as_record
 
 if TYPE_CHECKING:
-    from pipeline.records import RecommendationRecord
+    from pipeline.records import AccountRecord, RecommendationRecord
 
 
 class Candidate:
@@ -35,7 +35,7 @@ class Candidate:
 
     def __init__(
         self,
-        account: Record,
+        account: AccountRecord,
         lead: tuple[int, ...],
         *,
         left: int | None = None,
@@ -72,7 +72,7 @@ class _Top2:
         return self.top if self.count > 1 or value != self.top else self.below
 
 
-def usable_left(account: Record, now: int) -> tuple[bool, int | None]:
+def usable_left(account: AccountRecord, now: int) -> tuple[bool, int | None]:
     """Whether the account may be picked, and the percent left in its binding window."""
     windows = q.windows_of(account.get("quota"), now)
     bound = q.binding(windows)
@@ -103,7 +103,7 @@ class Chooser:
         self.waiting = 0  # rate-limited and enabled
         self.soonest: tuple[int, int, str] | None = None  # (reset, index, name)
 
-    def add(self, account: Record) -> None:
+    def add(self, account: AccountRecord) -> None:
         self.accounts += 1
         status = account.get("status", "unscored")
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -206,7 +206,7 @@ def recommendation(accounts: Iterable[Record], now: int, flagged: int = 0) -> Re
     chooser = Chooser(now)
     chooser.flagged = flagged
     for account in accounts:
-        chooser.add(account)
+        chooser.add(account_of(account))
     return as_record(chooser.recommendation())
 
 
@@ -235,7 +235,7 @@ def choose_ahead(accounts: Sequence[Record], outlooks: Sequence[Outlook]) -> Rec
     if not accounts:
         return None
     ranked = [
-        (Candidate(account, (_OUTLOOK_ORDER.get(o.verdict, 3), -(o.run_out or 0)), prefer_current=False), o)
+        (Candidate(account_of(account), (_OUTLOOK_ORDER.get(o.verdict, 3), -(o.run_out or 0)), prefer_current=False), o)
         for account, o in zip(accounts, outlooks, strict=True)
     ]
     best, outlook = min(ranked, key=lambda pair: pair[0].key)  # ties: the first in pool order
@@ -257,6 +257,6 @@ def choose_ahead(accounts: Sequence[Record], outlooks: Sequence[Outlook]) -> Rec
     }
 
 
-def _name(account: Record) -> str:
+def _name(account: AccountRecord) -> str:
     label = account.get("email") or account.get("label") or account.get("accountId") or "account"
     return f"{label} (#{int(account['index']) + 1})"

@@ -17,7 +17,7 @@ MAX_SAFE = 2**53  # JSON's exact integers (Number.MAX_SAFE_INTEGER + 1)
 MAX_INSTANT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
-def real(value: Any) -> int | float | None:
+def real(value: object) -> int | float | None:
     """``value`` when it is a finite int or float (not a bool) within ±2^53, else ``None``."""
     if type(value) is int:  # the common case first (a bool is an int, but not of this type)
         return value if -MAX_SAFE <= value <= MAX_SAFE else None
@@ -28,14 +28,14 @@ def real(value: Any) -> int | float | None:
     return value if -MAX_SAFE <= value <= MAX_SAFE else None
 
 
-def whole(value: Any) -> int | None:
+def whole(value: object) -> int | None:
     """``value`` when it is an int (not a bool) within ±2^53, else ``None``."""
     if isinstance(value, int) and not isinstance(value, bool) and -MAX_SAFE <= value <= MAX_SAFE:
         return value
     return None
 
 
-def instant(value: Any) -> int | None:
+def instant(value: object) -> int | None:
     """Epoch milliseconds: a positive number up to the end of year 9999, as an int."""
     if type(value) is int:  # the common case first (MAX_INSTANT_MS is below MAX_SAFE)
         return value if 0 < value <= MAX_INSTANT_MS else None

@@ -10,11 +10,14 @@ disabled > error > rate-limited > warning > healthy.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipeline import quota as q
 from pipeline.humanize import DAY, HOUR, ago, duration, span
 from pipeline.records import Status
+
+if TYPE_CHECKING:
+    from pipeline.records import AccountRecord, Quota
 
 STATUS_ORDER: tuple[Status, ...] = ("healthy", "warning", "rate-limited", "error", "disabled")
 _RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
@@ -161,7 +164,7 @@ def relevant_reset_keys(keys: list[str], model: str | None) -> list[str]:
     return result
 
 
-def assess(account: dict[str, Any], now: int, model: str | None = None) -> Assessment:
+def assess(account: AccountRecord, now: int, model: str | None = None) -> Assessment:
     facts = _Facts()
     _enabled(account, facts)
     _auth(account, now, facts)
@@ -192,12 +195,12 @@ def assess(account: dict[str, Any], now: int, model: str | None = None) -> Asses
 # --- the rules, in table order -------------------------------------------------------
 
 
-def _enabled(account: dict[str, Any], facts: _Facts) -> None:
+def _enabled(account: AccountRecord, facts: _Facts) -> None:
     if account.get("enabled") is False:
         facts.add("disabled", UNUSABLE_POINTS, "disabled", "disabled in codex-multi-auth (enabled: false)", "disabled")
 
 
-def _auth(account: dict[str, Any], now: int, facts: _Facts) -> None:
+def _auth(account: AccountRecord, now: int, facts: _Facts) -> None:
     invalidated = account.get("authInvalidatedAt")
     if invalidated:
         code = account.get("authInvalidationErrorCode")
@@ -236,7 +239,7 @@ def _auth(account: dict[str, Any], now: int, facts: _Facts) -> None:
         facts.add("access-expired", 0, "access token expired", f"access token {when}; it is refreshed on next use")
 
 
-def _probe(account: dict[str, Any], facts: _Facts) -> None:
+def _probe(account: AccountRecord, facts: _Facts) -> None:
     probe = account.get("probe")
     if not probe:
         return
@@ -267,7 +270,7 @@ def _probe(account: dict[str, Any], facts: _Facts) -> None:
                 "refresh-failed",
                 UNUSABLE_POINTS,
                 f"refresh failed ({what})" if what else "refresh failed",
-                f"token refresh was refused: {REFRESH_ADVICE.get(named) or detail + '; log in again'}",
+                f"token refresh was refused: {REFRESH_ADVICE.get(named) or f'{detail}; log in again'}",
                 "error",
             )
         else:
@@ -290,7 +293,7 @@ def _probe(account: dict[str, Any], facts: _Facts) -> None:
         facts.add("probe-skipped", 0, "not probed", f"not probed: {detail}")
 
 
-def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: list[q.Window], facts: _Facts) -> bool:
+def _rate_limits(account: AccountRecord, now: int, model: str | None, windows: list[q.Window], facts: _Facts) -> bool:
     limit = account.get("rateLimit") or {}
     times = limit.get("resetTimes") or {}
     active = {k: times[k] for k in relevant_reset_keys(list(times), model) if times[k] > now} if times else {}
@@ -317,12 +320,12 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
     exhausted = [w for w in windows if w.exhausted]
     if quota.get("modelBlocked") is True and quota.get("limitReached") is not True:
         blocking.append(f"the service reports {quota.get('model') or 'the probe model'} used up")
-        if isinstance(quota.get("modelAvailableAt"), int):
-            facts.resets.append(quota["modelAvailableAt"])
+        if isinstance(available := quota.get("modelAvailableAt"), int):
+            facts.resets.append(available)
     elif probe.get("outcome") == "rate-limited" or quota.get("limitReached") is True:
         blocking.append("the service reports the usage limit reached")
-        if isinstance(probe.get("resetAt"), int):
-            facts.resets.append(probe["resetAt"])
+        if isinstance(probe_reset := probe.get("resetAt"), int):
+            facts.resets.append(probe_reset)
         elif not exhausted:
             # No window reads 100%: the soonest reset is the best guess of when it lifts
             # (taking the latest would turn a 5h limit into a multi-day wait).
@@ -340,7 +343,7 @@ def _rate_limits(account: dict[str, Any], now: int, model: str | None, windows: 
     return bool(exhausted)
 
 
-def _quota(quota: dict[str, Any] | None, windows: list[q.Window], now: int, exhausted: bool, facts: _Facts) -> None:
+def _quota(quota: Quota | None, windows: list[q.Window], now: int, exhausted: bool, facts: _Facts) -> None:
     if not quota:
         facts.add(
             "no-quota-data",
@@ -375,7 +378,7 @@ def _quota(quota: dict[str, Any] | None, windows: list[q.Window], now: int, exha
             break
 
 
-def _refresh_age(account: dict[str, Any], now: int, facts: _Facts) -> None:
+def _refresh_age(account: AccountRecord, now: int, facts: _Facts) -> None:
     token = account.get("token") or {}
     refreshed = token.get("lastRefreshAt")
     if not refreshed or not token.get("hasRefreshToken"):
@@ -399,7 +402,7 @@ def _refresh_age(account: dict[str, Any], now: int, facts: _Facts) -> None:
         )
 
 
-def _usage(account: dict[str, Any], now: int, facts: _Facts) -> None:
+def _usage(account: AccountRecord, now: int, facts: _Facts) -> None:
     last = account.get("lastUsed")
     if last is None:
         facts.add("never-used", 0, "never used", "no record of use")

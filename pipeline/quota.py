@@ -4,8 +4,8 @@ position), what is left, and whether a sample is still valid."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pipeline.records import Quota, QuotaWindow
@@ -127,7 +127,7 @@ def windows_of(quota: Quota | None, now: int) -> list[Window]:
 
 
 # The quota (kept, so that its id is not reused), the time, its windows.
-_last_windows: tuple[Any, int | None, list[Window]] = (None, None, [])
+_last_windows: tuple[Quota | None, int | None, list[Window]] = (None, None, [])
 
 
 def _windows_of(quota: Quota, now: int) -> list[Window]:
@@ -140,7 +140,7 @@ def _windows_of(quota: Quota, now: int) -> list[Window]:
     return result
 
 
-def spend_windows(quota: Mapping[str, Any] | None, now: int) -> list[Window]:
+def spend_windows(quota: Quota | None, now: int) -> list[Window]:
     """A seat's monthly spend limits (``spendControl``), read like windows: used percent and
     reset; a limit at 100 % (or ``reached``) stops the account until its reset."""
     spend = (quota or {}).get("spendControl")

@@ -261,6 +261,12 @@ def as_record(typed: Mapping[str, object]) -> Record:
     return cast(Record, typed)
 
 
+def account_of(record: Record) -> AccountRecord:
+    """A stream record of kind ``account`` as its TypedDict: the same dict. The JSON edge,
+    where a record read from the stream enters the code that reads it by its fields."""
+    return cast("AccountRecord", record)
+
+
 def identity_key(account_id: str | None, email: str | None) -> str:
     """One account's identity as one string: the account id and the e-mail (case folded)
     together, since one e-mail can hold several workspaces and one id can be shared by a team."""

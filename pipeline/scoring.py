@@ -5,7 +5,7 @@ record as ``status``, ``healthScore``, ``rateLimited``, ``rateLimitResetAt``, ``
 from __future__ import annotations
 
 from pipeline.policy import assess
-from pipeline.records import Record
+from pipeline.records import Record, account_of
 
 SCORE_FIELDS = ("status", "healthScore", "rateLimited", "rateLimitResetAt", "reasons", "factors", "annotations")
 
@@ -21,7 +21,7 @@ def score_account(record: Record, now: int, model: str, *, own: bool = False, fa
     """The record scored: a copy, or with ``own`` (a record no one else holds) the record
     itself, in the record's own order less what scoring writes anew, then that. ``factors``
     False (a report that shows none: no ``--explain``) leaves the ``factors`` list out."""
-    result = assess(record, now, model)
+    result = assess(account_of(record), now, model)
     scored = record if own else dict(record)
     annotations = record.get("annotations", _NONE)
     for name in SCORE_FIELDS:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
 
 from pipeline import scrubbing
 from pipeline.numbers import real
@@ -112,7 +111,7 @@ def holds_secret(text: str) -> bool:
     return any(scrubbing.is_secret(variant) for variant in {text, text.replace("-", "_"), text.replace("_", "-")})
 
 
-def plan_code(value: Any) -> str | None:
+def plan_code(value: object) -> str | None:
     """A plan identifier of safe shape (:data:`_PLAN_SHAPE`, not a known secret), else ``None``.
     Plans are an open set: an unknown one is kept and shown as it is."""
     if not isinstance(value, str):
@@ -130,7 +129,7 @@ def plan_name(code: str | None) -> str | None:
     return PLAN_NAMES.get(code, code)
 
 
-def known_code(value: Any) -> str | None:
+def known_code(value: object) -> str | None:
     """``value`` when it is a known code or has a code's shape, else ``None``."""
     if not isinstance(value, str):
         return None
@@ -141,7 +140,7 @@ def known_code(value: Any) -> str | None:
     return None
 
 
-def upstream_code(candidates: list[Any], status: int | None) -> str | None:
+def upstream_code(candidates: list[object], status: int | None) -> str | None:
     """The first acceptable code among ``candidates`` (the fields a body may name its error
     in); ``http_<status>`` when the body offered codes but none is acceptable; ``None`` when
     it offered none."""
@@ -163,7 +162,7 @@ def is_generic(code: str | None) -> bool:
     return code is None or code.startswith("http_") or code == UNRECOGNISED
 
 
-def stored_code(value: Any) -> str | None:
+def stored_code(value: object) -> str | None:
     """A stored reason or error string (``flaggedReason``, ``lastError``) as a code: the
     string itself when it is one, else the first known code written in it (``refresh
     failed: invalid_grant`` gives ``invalid_grant``), else ``unrecognised``."""
@@ -180,7 +179,7 @@ def stored_code(value: Any) -> str | None:
     return UNRECOGNISED
 
 
-def display_name(value: Any) -> str | None:
+def display_name(value: object) -> str | None:
     """A short human name from upstream (a limit's name), or ``None``."""
     if not isinstance(value, str):
         return None
@@ -190,7 +189,7 @@ def display_name(value: Any) -> str | None:
     return text
 
 
-def amount(value: Any) -> str | None:
+def amount(value: object) -> str | None:
     """A money amount as the service sent it (``"7.10"``), or ``None``."""
     if real(value) is not None:
         value = str(value)

@@ -13,7 +13,7 @@ Pure: plain values in, plain values (or None for a bad row) out.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pipeline.numbers import MAX_SAFE, instant
 from pipeline.visible import visible
@@ -29,6 +29,29 @@ if TYPE_CHECKING:
         name: str
         limit: str
 
+    class ObservationRow(TypedDict, total=False):
+        """One account's observation as read back (:func:`observation`, every field, and its
+        windows once the reader adds them); the membership walk keeps only the id and e-mail."""
+
+        run_id: int
+        sampled_at: int
+        account_key: str
+        idx: int
+        account_id: str | None
+        email: str | None
+        enabled: bool
+        status: str | None
+        health_score: int | None
+        plan: str | None
+        probe_outcome: str | None
+        probe_error: str | None
+        quota_source: str | None
+        credits_balance: str | None
+        has_credits: bool | None
+        reset_credits: int | None
+        limit_reached: bool | None
+        windows: list[StoredWindow]
+
 
 MAX_USED_PERCENT = 1000.0
 """The largest used percent taken from the history (a window past 100 % is exhausted; beyond
@@ -42,34 +65,34 @@ class Bad(Exception):
     """A value of the wrong type or range; the row holding it is skipped."""
 
 
-def integer(value: Any, low: int = 0, high: int = MAX_SAFE) -> int:
+def integer(value: object, low: int = 0, high: int = MAX_SAFE) -> int:
     if type(value) is not int or not low <= value <= high:
         raise Bad
     return value
 
 
-def maybe_integer(value: Any, low: int = 0, high: int = MAX_SAFE) -> int | None:
+def maybe_integer(value: object, low: int = 0, high: int = MAX_SAFE) -> int | None:
     return None if value is None else integer(value, low, high)
 
 
-def at(value: Any) -> int:
+def at(value: object) -> int:
     """Epoch milliseconds (1970 to 9999), stored as an integer."""
     if type(value) is not int or instant(value) is None:
         raise Bad
     return value
 
 
-def maybe_at(value: Any) -> int | None:
+def maybe_at(value: object) -> int | None:
     return None if value is None else at(value)
 
 
-def flag(value: Any) -> bool:
+def flag(value: object) -> bool:
     if value not in (0, 1) or type(value) is not int:
         raise Bad
     return bool(value)
 
 
-def maybe_flag(value: Any) -> bool | None:
+def maybe_flag(value: object) -> bool | None:
     return None if value is None else flag(value)
 
 
@@ -84,13 +107,13 @@ def stored_text(raw: bytes) -> str | bytes:
         return raw
 
 
-def text(value: Any) -> str:
+def text(value: object) -> str:
     if type(value) is not str or len(value) > MAX_TEXT:
         raise Bad
     return visible(value)
 
 
-def maybe_text(value: Any) -> str | None:
+def maybe_text(value: object) -> str | None:
     return None if value is None else text(value)
 
 
@@ -126,7 +149,7 @@ OBSERVATION_SQL = ", ".join(f"o.{name}" for name in OBSERVATION_COLUMNS)
 WINDOW_SQL = "w.window_key, w.name, w.limit_id, w.window_minutes, w.used_percent, w.reset_at"
 
 
-def observation(row: tuple[Any, ...]) -> dict[str, Any]:
+def observation(row: tuple[Any, ...]) -> ObservationRow:
     """The observation columns (:data:`OBSERVATION_COLUMNS`, in order) checked; raises :class:`Bad`."""
     (run, sampled, key, idx, account_id, email, enabled, status, score, plan, outcome, error, source, balance,
      has_credits, reset_credits, reached) = row  # fmt: skip

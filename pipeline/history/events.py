@@ -24,19 +24,19 @@ from typing import TYPE_CHECKING, Any
 from pipeline.events import Account, Change, GlobalResets, Window, account_changes, history_event, membership
 
 if TYPE_CHECKING:
-    from pipeline.history.checks import StoredWindow
+    from pipeline.history.checks import ObservationRow, StoredWindow
 
 Row = dict[str, Any]
 
 
-def matches(row: Row, account: str | None) -> bool:
+def matches(row: ObservationRow, account: str | None) -> bool:
     if not account:
         return True
     wanted = account.strip().lower()
     return wanted in ((row.get("email") or "").lower(), (row.get("account_id") or "").lower())
 
 
-def observed(row: Row, key: str | None = None, at: int | None = None) -> Account:
+def observed(row: ObservationRow, key: str | None = None, at: int | None = None) -> Account:
     """The engine's state of an observation (``key`` and ``at`` for a row without them)."""
     status = row.get("status")
     return Account(
@@ -70,7 +70,7 @@ class Finder:
         self._resets = GlobalResets()
         self._previous: Account | None = None
 
-    def observe(self, row: Row) -> list[Row]:
+    def observe(self, row: ObservationRow) -> list[Row]:
         state, before = observed(row), self._previous
         self._previous = state
         if before is None or before.key != state.key:
@@ -83,7 +83,7 @@ class Finder:
         return written(self._resets.release())
 
 
-def membership_events(at: int, before: Mapping[str, Row], now: Mapping[str, Row]) -> list[Row]:
+def membership_events(at: int, before: Mapping[str, ObservationRow], now: Mapping[str, ObservationRow]) -> list[Row]:
     """``account-added`` / ``account-removed`` between two runs (each run: key to its row)."""
     return written(
         membership(
@@ -94,10 +94,10 @@ def membership_events(at: int, before: Mapping[str, Row], now: Mapping[str, Row]
     )
 
 
-def derive_events(runs: Sequence[Row], observations: Iterable[Row], account: str | None = None) -> list[Row]:
+def derive_events(runs: Sequence[Row], observations: Iterable[ObservationRow], account: str | None = None) -> list[Row]:
     """Every event in the observations (oldest first), for one account or all."""
     chosen = [o for o in observations if matches(o, account)]
-    by_account: dict[str, list[Row]] = {}
+    by_account: dict[str, list[ObservationRow]] = {}
     for row in chosen:
         by_account.setdefault(row["account_key"], []).append(row)
     finder = Finder()
@@ -112,8 +112,8 @@ def derive_events(runs: Sequence[Row], observations: Iterable[Row], account: str
     return events
 
 
-def _membership_events(runs: Sequence[Row], by_account: dict[str, list[Row]]) -> list[Row]:
-    present: dict[int, dict[str, Row]] = {run["id"]: {} for run in runs}
+def _membership_events(runs: Sequence[Row], by_account: dict[str, list[ObservationRow]]) -> list[Row]:
+    present: dict[int, dict[str, ObservationRow]] = {run["id"]: {} for run in runs}
     for key, rows in by_account.items():
         for row in rows:
             if row["run_id"] in present:
@@ -125,7 +125,7 @@ def _membership_events(runs: Sequence[Row], by_account: dict[str, list[Row]]) ->
     return events
 
 
-def daily(observations: Iterable[Row], account: str | None = None) -> list[Row]:
+def daily(observations: Iterable[ObservationRow], account: str | None = None) -> list[Row]:
     """Per UTC day: runs, accounts seen, and of their last observation that day how many were
     active (enabled), healthy, rate-limited and in error."""
     days: dict[str, dict[str, Any]] = {}
@@ -155,7 +155,7 @@ def daily(observations: Iterable[Row], account: str | None = None) -> list[Row]:
     return result
 
 
-def sample_rows(observations: Iterable[Row], account: str | None = None) -> list[Row]:
+def sample_rows(observations: Iterable[ObservationRow], account: str | None = None) -> list[Row]:
     """The samples as flat rows: one per observation and window (one with the window fields
     null for an observation without windows), ready for NDJSON, JSON or CSV."""
     rows = []

@@ -28,7 +28,7 @@ from pipeline.history.store import HistoryStore, _why
 from pipeline.numbers import MAX_INSTANT_MS
 
 if TYPE_CHECKING:
-    from pipeline.history.checks import StoredWindow
+    from pipeline.history.checks import ObservationRow, StoredWindow
 
 Row = dict[str, Any]
 DAY_MS = 86_400_000
@@ -67,7 +67,7 @@ class Tally:
         )
 
 
-def _folded(value: Any) -> str | None:
+def _folded(value: object) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
@@ -165,7 +165,7 @@ def observations_sql(order: str) -> str:
     )
 
 
-def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -> Iterator[Row]:
+def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -> Iterator[ObservationRow]:
     """Checked observations with their checked windows (a list), in ``order``."""
     since, until = query.span()
     sql = observations_sql(order)
@@ -325,13 +325,13 @@ def _membership(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row
         " LEFT JOIN observations o ON o.run_id = r.id AND o.sampled_at >= ?2 AND o.sampled_at <= ?3"
         f" AND {_MATCH} WHERE r.sampled_at >= ?2 AND r.sampled_at <= ?3 ORDER BY r.sampled_at, r.id"
     )
-    before: dict[str, Row] | None = None
+    before: dict[str, ObservationRow] | None = None
     unplaced = f"SELECT count(*) FROM runs WHERE sampled_at < 1 OR sampled_at > {MAX_INSTANT_MS}"
     for (count,) in _rows(store, unplaced, ()):
         tally.bad += int(count)  # runs whose time no span holds
     rows = _rows(store, sql, (query.wanted(), since, until))
     for (_run, sampled), group in itertools.groupby(rows, key=lambda row: (row[0], row[1])):
-        now: dict[str, Row] = {}
+        now: dict[str, ObservationRow] = {}
         for _r, _s, key, account_id, email in group:
             if key is None:
                 continue  # a run without any of the chosen accounts

@@ -94,7 +94,7 @@ def _csv(rows: Iterator[Row], out: _Out, kind: str) -> int:
     return count
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -127,7 +127,7 @@ def _used(value: Any) -> str:
     return "-" if value is None else f"{value:g}%"
 
 
-def _plain(value: Any) -> str:
+def _plain(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -37,6 +37,7 @@ from pipeline.policy import ACCESS_EXPIRY_MARGIN_MS, HARD_REFRESH_ERRORS
 from pipeline.records import DEFAULT_MODEL, ProbeMethod, ProbeOutcome, Record
 
 if TYPE_CHECKING:
+    from pipeline.live.reset_credits import Pacer
     from pipeline.records import ProbeFacts, ProbeRun, Verification
 from pipeline.storage import jwt
 from pipeline.storage.codex_cli import load_auth_json
@@ -90,7 +91,7 @@ class Prober:
         self._quota_updates: list[Record] = []
         self._history_updates: dict[str, Record] = {}
         self._credit_updates: dict[str, Record] = {}
-        self._pacer: Any = None
+        self._pacer: Pacer | None = None
         if self.options.reset_credits:
             from pipeline.live.reset_credits import Pacer
 
@@ -303,7 +304,7 @@ class Prober:
 
     # --- one account ---------------------------------------------------------------------
 
-    def _usable(self, access: Any, expires: int | None) -> bool:
+    def _usable(self, access: object, expires: int | None) -> bool:
         if not isinstance(access, str) or not access.strip():
             return False
         return expires is None or expires - self.clock() > ACCESS_EXPIRY_MARGIN_MS
@@ -346,7 +347,9 @@ class Prober:
             self._read_reset_credits(client, tokens.access, account_id, result)
         return result
 
-    def _read_reset_credits(self, client: httpx.Client, token: str | None, account_id: Any, result: Record) -> None:
+    def _read_reset_credits(
+        self, client: httpx.Client, token: str | None, account_id: str | None, result: Record
+    ) -> None:
         """``--reset-credits``: the list of the account's reset credits with their expiry, when
         the usage answer says it holds some (or says nothing of them). Paced; never redeemed."""
         if self._pacer is None or token is None:
@@ -370,7 +373,7 @@ class Prober:
         key = flagged_key(result.get("accountId"), result.get("email"))
         self._credit_updates[key] = stored_reset_credits(result["resetCreditDetails"])
 
-    def _call(self, client: httpx.Client, token: str, account_id: Any) -> backend.Probed:
+    def _call(self, client: httpx.Client, token: str, account_id: str | None) -> backend.Probed:
         call = backend.probe_responses if self.options.method == "responses" else backend.probe_usage
         return call(client, self.endpoints, token, account_id, self.options.model, self.clock())
 

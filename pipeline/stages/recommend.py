@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from pipeline.choosing import Chooser
 from pipeline.context import run_instant
-from pipeline.records import Record, as_record
+from pipeline.records import Record, account_of, as_record
 
 
 def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]:
@@ -32,7 +32,7 @@ def recommend(records: Iterable[Record], *, now: int | None) -> Iterator[Record]
         elif kind == "account":
             if chooser is None:
                 chooser = Chooser(run_instant(now, pool))
-            chooser.add(record)
+            chooser.add(account_of(record))
         elif kind == "flagged":
             flagged += 1
         elif kind == "recommendation":  # a stream recommended before gets a fresh one
