@@ -25,19 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from testkit import poolkit
+from testkit import neighbour, poolkit
 from testkit.bench import Sample, run_once
 
 SIZES = (5, 1000, 10_000)
-
-
-def _entry(checkout: Path) -> Path:
-    script = checkout / "scripts" / "codex-multi-auth.js"
-    if not script.is_file() or not (checkout / "dist" / "index.js").is_file():
-        sys.exit(
-            f"bench --neighbour: {checkout} is not a built codex-multi-auth checkout: run npm install --ignore-scripts && npx tsc in it"
-        )
-    return script
 
 
 def _digest(folder: Path) -> str:
@@ -58,13 +49,12 @@ def _counts(argv: list[str], env: dict[str, str]) -> int:
 
 
 def main(checkout: Path, runs: int) -> None:
-    script = _entry(checkout.expanduser().resolve())
+    checkout = neighbour.built(checkout)
+    script = checkout / neighbour.ENTRY
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
-    version = json.loads((script.parent.parent / "package.json").read_text())["version"]
+    version = neighbour.version(checkout)
     exe = str(Path(sys.executable).parent / "codex-auth")
-    from testkit import neighbour
-
-    trip = neighbour.roundtrip(script.parent.parent)
+    trip = neighbour.roundtrip(checkout)
     print(
         f"round trip: codex-multi-auth saved {trip.accounts} expired accounts, report --live rotated"
         f" {trip.rotated} refresh tokens, its loaders read {trip.seen_by_neighbour} as written"
@@ -80,14 +70,11 @@ def main(checkout: Path, runs: int) -> None:
             now = int(time.time() * 1000)
             poolkit.real_pool(folder, size, now)
             env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": str(home),
+                **neighbour.environment(folder, home),
                 "CODEX_HOME": str(home / ".codex"),
-                "CODEX_MULTI_AUTH_DIR": str(folder),
                 "XDG_CONFIG_HOME": str(home / ".config"),
                 "XDG_CACHE_HOME": str(home / ".cache"),
                 "XDG_STATE_HOME": str(home / ".state"),
-                "CI": "1",
                 "NO_COLOR": "1",
             }
             ours = [exe, "report", "--json", "--now", str(now)]

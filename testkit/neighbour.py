@@ -32,9 +32,13 @@ FIXTURES = ROOT / "tests" / "fixtures" / "neighbour"
 FILES = (poolkit.ACCOUNTS_FILE, "openai-codex-flagged-accounts.json", "quota-cache.json")
 
 
+ENTRY = Path("scripts") / "codex-multi-auth.js"  # its command, inside a checkout
+
+
 def built(checkout: Path) -> Path:
+    """The checkout, resolved, once it is known to be built (else one line and exit)."""
     checkout = checkout.expanduser().resolve()
-    if not (checkout / "dist" / "lib" / "storage.js").is_file():
+    if not (checkout / "dist" / "lib" / "storage.js").is_file() or not (checkout / ENTRY).is_file():
         sys.exit(
             f"{checkout} is not a built codex-multi-auth checkout: run npm install --ignore-scripts && npx tsc in it"
         )
@@ -45,7 +49,7 @@ def version(checkout: Path) -> str:
     return str(json.loads((checkout / "package.json").read_text())["version"])
 
 
-def _env(folder: Path, home: Path) -> dict[str, str]:
+def environment(folder: Path, home: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -61,7 +65,7 @@ def save(checkout: Path, folder: Path, spec: dict[str, Any]) -> None:
     subprocess.run(
         ["node", str(BRIDGE), str(checkout), "save"],
         input=json.dumps(spec).encode(),
-        env=_env(folder, home),
+        env=environment(folder, home),
         check=True,
         capture_output=True,
     )
@@ -72,7 +76,7 @@ def load(checkout: Path, folder: Path) -> dict[str, Any]:
     home = folder.parent / "neighbour-home"
     home.mkdir(exist_ok=True, mode=0o700)
     done = subprocess.run(
-        ["node", str(BRIDGE), str(checkout), "load"], env=_env(folder, home), check=True, capture_output=True
+        ["node", str(BRIDGE), str(checkout), "load"], env=environment(folder, home), check=True, capture_output=True
     )
     loaded: dict[str, Any] = json.loads(done.stdout)
     return loaded
