@@ -329,7 +329,11 @@ def _check_ours(db: sqlite3.Connection, path: Path) -> int:
     db.execute("BEGIN")
     try:
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")]
+        names = (
+            [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")]
+            if version == 0
+            else []
+        )
     finally:
         db.execute("COMMIT")
     if version > SCHEMA_VERSION:
