@@ -29,10 +29,13 @@ import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipeline import quota as q
 from pipeline import rhythm
+
+if TYPE_CHECKING:
+    from pipeline.records import AccountRecord, Quota
 
 Record = dict[str, Any]
 HOUR_MS = 3_600_000
@@ -84,7 +87,7 @@ def window_key(limit: str, minutes: int | None) -> str:
     return f"{limit}/{known if known is not None else '-'}"
 
 
-def account_windows(quota: Record | None) -> list[WindowFacts]:
+def account_windows(quota: Quota | None) -> list[WindowFacts]:
     """The windows that decide whether an account can work: the account-wide windows, the
     probe model's own limit and the spend-control limits (never other models' limits)."""
     if not quota:
@@ -133,7 +136,7 @@ PROFILE_SPAN_MS = 14 * 24 * HOUR_MS  # the history the rhythm reads: every hour 
 LONGEST_SPAN_MS = 32 * 24 * HOUR_MS  # a monthly window's instance and a day
 
 
-def history_since(record: Record, now: int) -> int:
+def history_since(record: AccountRecord | Record, now: int) -> int:
     """The earliest sample an account's forecast reads: the profile's 14 days, or back to
     the start of a monthly window's instance (at most 32 days)."""
     since = now - PROFILE_SPAN_MS
@@ -249,7 +252,9 @@ def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = (
     return result
 
 
-def forecast_account(record: Record, now: int, history: History | None = None, end: int | None = None) -> Record:
+def forecast_account(
+    record: AccountRecord | Record, now: int, history: History | None = None, end: int | None = None
+) -> Record:
     """The ``forecast`` an account record carries: every window's forecast (played forward
     together to ``end``, by default seven days) and the verdict of the most serious one.
     ``record`` should be scored (status, rateLimited)."""

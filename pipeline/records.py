@@ -191,6 +191,23 @@ if TYPE_CHECKING:
         project: dict[str, Any]
         annotations: dict[str, Any]
 
+    class ResetCredit(TypedDict):
+        """One reset credit as the list gave it (``resetCreditDetails.credits`` in
+        schemas/account.json)."""
+
+        status: str | None
+        grantedAt: int | None
+        expiresAt: int | None
+
+    class ResetCreditDetails(TypedDict):
+        """An account's reset credits as last read (``resetCreditDetails`` in schemas/account.json)."""
+
+        source: Literal["live", "cache"]
+        readAt: int
+        availableCount: int
+        soonestExpiry: int | None
+        credits: list[ResetCredit]
+
     class AccountRecord(TypedDict, total=False):
         kind: Literal["account"]
         index: int
@@ -209,7 +226,7 @@ if TYPE_CHECKING:
         authInvalidatedAt: int | None
         authInvalidationErrorCode: str | None
         quota: Quota | None
-        resetCreditDetails: dict[str, Any] | None
+        resetCreditDetails: ResetCreditDetails | None
         probe: ProbeFacts | None
         status: Status
         healthScore: int
@@ -273,7 +290,7 @@ def identity_key(account_id: str | None, email: str | None) -> str:
     return f"{account_id or ''}|{(email or '').lower()}"
 
 
-def account_key(record: Record) -> str:
+def account_key(record: AccountRecord | FlaggedRecord | Record) -> str:
     """The same account from one run (or snapshot) to the next, for the history's samples and
     the events of ``watch``: :func:`identity_key`, or the pool position without id and e-mail."""
     account_id, email = record.get("accountId"), record.get("email")

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.forecast import WindowRow as WindowRow  # one window type: the forecast's, as the history keeps it
 from pipeline.forecast import account_windows
 from pipeline.records import Record, Status
 from pipeline.records import account_key as account_key  # where the forecast stage finds it
+
+if TYPE_CHECKING:
+    from pipeline.records import Credits, ProbeFacts, Quota, ResetCredits
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,10 @@ def observations(records: Iterable[Record], sampled_at: int) -> list[Observation
     for record in records:
         if record.get("kind") != "account":
             continue
-        quota = record.get("quota") or {}
-        probe = record.get("probe") or {}
-        credits = quota.get("credits") or {}
-        reset_credits = quota.get("resetCredits") or {}
+        quota: Quota = record.get("quota") or {}
+        probe: ProbeFacts = record.get("probe") or {}
+        credits: Credits = quota.get("credits") or {}
+        reset_credits: ResetCredits = quota.get("resetCredits") or {}
         if probe:  # a live run: when it probed; windows only from a live answer, never the cache again
             at = quota.get("sampledAt") if quota.get("source") == "live" else probe.get("at")
             windows = account_windows(quota) if quota.get("source") == "live" else []

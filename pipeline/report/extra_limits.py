@@ -14,7 +14,7 @@ from pipeline.records import Record
 from pipeline.vocabulary import plan_name
 
 if TYPE_CHECKING:
-    from pipeline.records import Quota, QuotaLimit, QuotaWindow, SpendLimit
+    from pipeline.records import AccountRecord, Quota, QuotaLimit, QuotaWindow, ResetCreditDetails, SpendLimit
     from pipeline.report.exposition import Metrics, Sample  # the Prometheus writer loads only for that format
 
 
@@ -205,7 +205,7 @@ def extra_window_texts(windows: Iterable[tuple[str, q.Window]], quota: Quota | N
     return texts
 
 
-def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[Record, str]]) -> None:
+def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[AccountRecord, str]]) -> None:
     """The Prometheus format's gauges of these extras; ``accounts`` pairs each record with
     its identity labels (:func:`pipeline.report.exposition.account_labels`)."""
     from pipeline.report.exposition import labels, ratio, seconds  # only the Prometheus format writes them
@@ -238,8 +238,8 @@ def extra_gauges(metrics: Metrics, accounts: Sequence[tuple[Record, str]]) -> No
         if count is not None:
             credits.append((ident, count))
         details = credit_details(record)
-        if details is not None and isinstance(details.get("soonestExpiry"), int):
-            soonest = seconds(int(details["soonestExpiry"]))
+        if details is not None and isinstance(expiry := details.get("soonestExpiry"), int):
+            soonest = seconds(int(expiry))
             credit_expiry.append((ident, soonest))
             pool_first[:] = [("", min(soonest, pool_first[0][1]) if pool_first else soonest)]
         bucket = reserve(quota)
@@ -339,12 +339,12 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
 # --- reset credits with their expiry (--reset-credits, or as last read) ---------------------
 
 
-def credit_details(record: Record) -> Record | None:
+def credit_details(record: AccountRecord) -> ResetCreditDetails | None:
     details = record.get("resetCreditDetails")
     return details if isinstance(details, dict) else None
 
 
-def credit_fields(record: Record) -> Record:
+def credit_fields(record: AccountRecord) -> Record:
     """The JSON report's ``resetCreditDetails`` of an account (left out when never read)."""
     details = credit_details(record)
     if details is None:
@@ -361,7 +361,7 @@ def credit_fields(record: Record) -> Record:
     }
 
 
-def first_expiring(records: Iterable[tuple[int, Record]], now: int) -> Record | None:
+def first_expiring(records: Iterable[tuple[int, AccountRecord]], now: int) -> Record | None:
     """The pool's reset credit that expires first: ``{availableCount, soonestExpiry, index}``
     (the total available, and the account holding the first to expire), or ``None``."""
     total = 0
@@ -387,7 +387,7 @@ def first_expiring(records: Iterable[tuple[int, Record]], now: int) -> Record | 
     )
 
 
-def credit_line(record: Record, now: int, pad: str) -> list[str]:
+def credit_line(record: AccountRecord, now: int, pad: str) -> list[str]:
     """``Reset credits: 2 available, the first expires 2026-12-20 14:00 UTC (read 3h ago; never
     redeemed here)``."""
     details = credit_details(record)

@@ -93,8 +93,9 @@ def health_report(view: View, *, explain: bool = False, accounts: bool = True) -
         "flaggedAccounts": len(view.flagged),
     }
     current = view.current
-    if current and current.record.get("email"):
-        summary["currentAccountEmail"] = current.record["email"]
+    email = current.record.get("email") if current else None
+    if email:
+        summary["currentAccountEmail"] = email
     summary["statusCounts"] = view.status_counts()
     report: HealthReport = {
         "generatedAt": view.generated_at,
@@ -136,8 +137,8 @@ def _report_account(account: AccountView, explain: bool = False) -> Record:
     """The account in the document: its members in the schema's order, those unknown (None)
     left out (:func:`_drop_none` of them all, made in one dict: this runs for every account)."""
     record = account.record
-    get = record.get
-    quota = get("quota")
+    get = record.get  # for the fields copied as they are; those read further, by name (typed)
+    quota = record.get("quota")
     fields: Record = {"index": int(record["index"])}
     for name, value in (("accountId", get("accountId")), ("email", get("email"))):
         if value is not None:
@@ -157,7 +158,7 @@ def _report_account(account: AccountView, explain: bool = False) -> Record:
         value = get(name)
         if value is not None:
             fields[name] = value
-    fields["reasons"] = list(get("reasons") or [])
+    fields["reasons"] = list(record.get("reasons") or [])
     value = get("rateLimitResetAt")
     if value is not None:
         fields["rateLimitResetAt"] = value
@@ -172,7 +173,7 @@ def _report_account(account: AccountView, explain: bool = False) -> Record:
     fields.update(report_fields(quota))  # in place: a merge would copy the account twice
     fields.update(credit_fields(record))
     if explain:  # --explain: the account record's factors, as the text report lists them
-        fields["factors"] = [_drop_none(dict(factor)) for factor in get("factors") or []]
+        fields["factors"] = [_drop_none(dict(factor)) for factor in record.get("factors") or []]
     return fields
 
 

@@ -115,15 +115,15 @@ def render_prometheus(view: View) -> str:
         "account_rate_limit_reset_timestamp_seconds",
         "When every rate limit in force on the account has reset, as Unix time in seconds (rate-limited accounts whose reset time is known).",
         [
-            (ident, seconds(a.record["rateLimitResetAt"]))
+            (ident, seconds(reset_at))
             for a, ident in accounts
-            if a.record.get("rateLimited") and a.record.get("rateLimitResetAt")
+            if a.record.get("rateLimited") and (reset_at := a.record.get("rateLimitResetAt"))
         ],
     )
     gauge(
         "account_last_used_timestamp_seconds",
         "When the account was last used, as Unix time in seconds (when recorded).",
-        [(ident, seconds(a.record["lastUsed"])) for a, ident in accounts if a.record.get("lastUsed") is not None],
+        [(ident, seconds(used)) for a, ident in accounts if (used := a.record.get("lastUsed")) is not None],
     )
     gauge(
         "account_current",

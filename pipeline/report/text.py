@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
@@ -26,6 +27,9 @@ from pipeline.report.wording import (
     status_text,
     verification_text,
 )
+
+if TYPE_CHECKING:
+    from pipeline.records import AccountRecord
 
 _COLORS: dict[Status, str] = {"healthy": "32", "warning": "33", "rate-limited": "35", "disabled": "2", "error": "31"}
 
@@ -155,7 +159,7 @@ def _quota_lines(account: AccountView, now: int, pad: str) -> list[str]:
     return lines + reserve_lines(quota, pad)
 
 
-def _explain_lines(record: Record, pad: str) -> list[str]:
+def _explain_lines(record: AccountRecord, pad: str) -> list[str]:
     factors = record.get("factors") or []
     if not factors:
         return [f"{pad}Why: nothing took points off"]

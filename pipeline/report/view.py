@@ -15,7 +15,7 @@ from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.scoring import is_scored, score_account
 
 if TYPE_CHECKING:
-    from pipeline.records import Quota
+    from pipeline.records import AccountRecord, Quota
     from pipeline.redact import Masker  # the masker loads only with --redact
 
 
@@ -24,7 +24,7 @@ class AccountView(Plain):
 
     def __init__(
         self,
-        record: Record,
+        record: AccountRecord,
         name: str,
         window_5h: q.Window | None,
         window_7d: q.Window | None,
@@ -51,7 +51,7 @@ class AccountView(Plain):
 
     @property
     def status(self) -> Status:
-        return cast(Status, self.record["status"])
+        return self.record["status"]
 
     @property
     def score(self) -> int:
@@ -176,11 +176,11 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
     if recommendation is None:  # choosing reads only what _shown keeps
         recommendation = make_recommendation(accounts, now, len(flagged))
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
-    views = [_account_view(a, email_counts, now) for a in accounts]
+    views = [_account_view(a, email_counts, now) for a in cast("list[AccountRecord]", accounts)]  # the JSON edge
     return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
 
 
-def _account_view(account: Record, email_counts: Counter[str], now: int) -> AccountView:
+def _account_view(account: AccountRecord, email_counts: Counter[str], now: int) -> AccountView:
     """The account's view: its first 5h, 7d and 30d windows (:func:`pipeline.quota.find` of
     each) and the others (:func:`pipeline.quota.unmatched`), each window classified once."""
     found: dict[int | None, q.Window] = {}
@@ -204,7 +204,7 @@ def _account_view(account: Record, email_counts: Counter[str], now: int) -> Acco
 _SHOWN = (q.FIVE_HOURS, q.SEVEN_DAYS, q.THIRTY_DAYS)  # the windows a view names
 
 
-def display_name(account: Record, email_counts: Counter[str]) -> str:
+def display_name(account: AccountRecord, email_counts: Counter[str]) -> str:
     """The e-mail (else label, else id); with the workspace or label when the e-mail is shared."""
     email = account.get("email")
     base = email or account.get("label") or account.get("accountId") or f"account {int(account['index']) + 1}"
@@ -234,7 +234,7 @@ def redact_view(view: View) -> View:
     reasons, details, warnings and paths alike, so that every format built from the view is
     covered. See :func:`pipeline.redact.mask_email` for the scheme."""
     masker = view_masker(view)
-    accounts: list[Record] = [masker.value(a.record) for a in view.accounts]
+    accounts: list[AccountRecord] = [masker.value(a.record) for a in view.accounts]
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     views = [
         AccountView(record, display_name(record, email_counts), a.window_5h, a.window_7d, a.window_30d, a.other_windows)

@@ -71,6 +71,8 @@ CONTRACT = {
     "Credits": lambda: _common("credits"),
     "ResetCredits": lambda: _common("quota")["properties"]["resetCredits"]["anyOf"][0],
     "RateLimitFacts": lambda: _account("rateLimitFacts"),
+    "ResetCreditDetails": lambda: schema("account")["properties"]["resetCreditDetails"],
+    "ResetCredit": lambda: schema("account")["properties"]["resetCreditDetails"]["properties"]["credits"]["items"],
     "FactorRecord": lambda: _common("factor"),
     "FileState": lambda: schema("pool")["$defs"]["fileState"],
     "QuotaCacheFacts": lambda: schema("pool")["properties"]["quotaCache"],
