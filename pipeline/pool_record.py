@@ -12,9 +12,13 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from pipeline.errors import PERMISSION_DENIED
 from pipeline.records import Record
+
+if TYPE_CHECKING:
+    from pipeline.records import PoolRecord
 
 EXPECTED_POOL = "expected the pool record first (the first line codex-auth collect writes)"
 
@@ -29,7 +33,7 @@ def stream_time(pool: Record | None) -> int | None:
     return max(known) if known else None
 
 
-def pool_failure(pool: Record | None, accounts: int, flagged: int) -> str | None:
+def pool_failure(pool: PoolRecord | Record | None, accounts: int, flagged: int) -> str | None:
     """Why there is no report to give (exit 1), or None. ``accounts`` and ``flagged`` are the
     numbers of account and flagged records that came with the pool record."""
     if pool is None:

@@ -16,11 +16,12 @@ scrolls sideways on a narrow screen, so the page itself never does.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline import quota as q
 from pipeline.humanize import ago, utc, utc_stamp
-from pipeline.records import STATUSES, Record, Status
+from pipeline.records import STATUSES, Status
 from pipeline.report.extra_limits import credit_line, extra_window_texts, first_expiring, pool_credit_line
 from pipeline.report.view import PROBLEM_ORDER, AccountView, View
 from pipeline.report.wording import (
@@ -34,6 +35,9 @@ from pipeline.report.wording import (
     status_summary,
     verification_text,
 )
+
+if TYPE_CHECKING:
+    from pipeline.records import FlaggedRecord
 
 # Problems first: the order of the groups on the page (``--sort problems`` also puts the lowest
 # score first within a group).
@@ -199,7 +203,8 @@ def render_html(view: View, *, explain: bool = False) -> str:
 
 def _recommendation(view: View) -> list[str]:
     rec = view.recommendation
-    if rec.get("index") is None:
+    index = rec.get("index")
+    if index is None:
         return [
             '<section class="rec none" aria-label="Recommendation">',
             "<p><strong>No account to use right now</strong></p>",
@@ -208,7 +213,7 @@ def _recommendation(view: View) -> list[str]:
         ]
     return [
         '<section class="rec" aria-label="Recommendation">',
-        f"<p>Use account <strong>{_name(recommended_name(view) or '')}</strong> (#{rec['index'] + 1})</p>",
+        f"<p>Use account <strong>{_name(recommended_name(view) or '')}</strong> (#{index + 1})</p>",
         f'<p class="mute">{escape(rec["reasoning"])}</p>',
         "</section>",
     ]
@@ -246,7 +251,7 @@ def _why_row(account: AccountView) -> str:
     return f'<tr class="why"><td></td><td colspan="7"><small>Why:</small> {body}</td></tr>'
 
 
-def _flagged_row(number: int, record: Record, now: int) -> str:
+def _flagged_row(number: int, record: FlaggedRecord, now: int) -> str:
     reason = escape(flagged_reason(record))
     verification = verification_text(record)
     if verification:

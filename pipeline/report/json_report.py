@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import orjson
 
@@ -11,6 +11,9 @@ from pipeline.records import Mode, Record, Status
 from pipeline.report.extra_limits import credit_fields, first_expiring, report_fields
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import flagged_reason
+
+if TYPE_CHECKING:
+    from pipeline.records import FlaggedRecord
 
 _ACCOUNTS_SLOT = b'"accounts": []'
 
@@ -177,7 +180,7 @@ def _report_account(account: AccountView, explain: bool = False) -> Record:
     return fields
 
 
-def _report_flagged(record: Record, now: int) -> Record:
+def _report_flagged(record: FlaggedRecord, now: int) -> Record:
     verification = record.get("verification") or {}
     flagged_at = record.get("flaggedAt")
     return _drop_none(

@@ -7,10 +7,10 @@ read as they are; other text is escaped where Markdown would take it for markup.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
-from pipeline.records import Record
 from pipeline.report.extra_limits import extra_window_texts, first_expiring, pool_credit_line
 from pipeline.report.view import AccountView, View
 from pipeline.report.wording import (
@@ -24,6 +24,9 @@ from pipeline.report.wording import (
     status_text,
     verification_text,
 )
+
+if TYPE_CHECKING:
+    from pipeline.records import FlaggedRecord
 
 # What could break a table row, start emphasis or open an HTML tag; `_` only where it could
 # open or close emphasis ("invalid_grant" stays as it is). Backticks stay: the reasons use
@@ -97,10 +100,8 @@ def render_markdown(view: View, *, explain: bool = False) -> str:
         out.append("No flagged accounts.")
     out.append("")
     rec = view.recommendation
-    if rec.get("index") is not None:
-        out.append(
-            f"**Recommendation:** use {code(recommended_name(view))} (#{rec['index'] + 1}): {text(rec['reasoning'])}"
-        )
+    if (index := rec.get("index")) is not None:
+        out.append(f"**Recommendation:** use {code(recommended_name(view))} (#{index + 1}): {text(rec['reasoning'])}")
     else:
         out.append(f"**No account to use right now:** {text(rec['reasoning'])}")
     if explain and view.listed:
@@ -134,7 +135,7 @@ def _account_row(account: AccountView, now: int) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _flagged_row(number: int, record: Record, now: int) -> str:
+def _flagged_row(number: int, record: FlaggedRecord, now: int) -> str:
     reason = flagged_reason(record)
     verification = verification_text(record)
     if verification:

@@ -139,15 +139,15 @@ def render_prometheus(view: View) -> str:
         "flagged_account_flagged_timestamp_seconds",
         "When the account was flagged as broken, as Unix time in seconds; the reason label says why.",
         [
-            (labels(ident, reason=flagged_reason(f)), seconds(f["flaggedAt"]))
+            (labels(ident, reason=flagged_reason(f)), seconds(at))
             for f, ident in flagged
-            if f.get("flaggedAt") is not None
+            if (at := f.get("flaggedAt")) is not None
         ],
     )
     gauge(
         "flagged_account_last_verified_timestamp_seconds",
         "When the flagged account was last re-checked, as Unix time in seconds (when it was).",
-        [(ident, seconds(f["lastVerified"])) for f, ident in flagged if f.get("lastVerified") is not None],
+        [(ident, seconds(at)) for f, ident in flagged if (at := f.get("lastVerified")) is not None],
     )
     gauge(
         "flagged_account_verifications",

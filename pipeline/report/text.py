@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import quota as q
 from pipeline.humanize import ago, utc_stamp
-from pipeline.records import Record, Status
+from pipeline.records import Status
 from pipeline.report.extra_limits import (
     credit_line,
     explain_lines,
@@ -29,7 +29,7 @@ from pipeline.report.wording import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.records import AccountRecord
+    from pipeline.records import AccountRecord, FlaggedRecord
 
 _COLORS: dict[Status, str] = {"healthy": "32", "warning": "33", "rate-limited": "35", "disabled": "2", "error": "31"}
 
@@ -111,10 +111,10 @@ def text_parts(view: View, *, color: bool = False, explain: bool = False) -> Ite
 
 
 def _recommended(view: View) -> str:
-    rec = view.recommendation
-    if rec.get("index") is None:
+    index = view.recommendation.get("index")
+    if index is None:
         return "none right now"
-    return f"{recommended_name(view)} (index {rec['index'] + 1})"
+    return f"{recommended_name(view)} (index {index + 1})"
 
 
 def _account_lines(account: AccountView, now: int, style: _Style, explain: bool) -> list[str]:
@@ -170,7 +170,7 @@ def _explain_lines(record: AccountRecord, pad: str) -> list[str]:
     return lines
 
 
-def _flagged_lines(number: int, record: Record, now: int) -> list[str]:
+def _flagged_lines(number: int, record: FlaggedRecord, now: int) -> list[str]:
     pad = "     "
     lines = [f"  {number}. {flagged_name(record)}"]
     lines.append(f"{pad}Flagged: {ago(record.get('flaggedAt'), now) if record.get('flaggedAt') else 'unknown'}")

@@ -15,7 +15,7 @@ from pipeline.records import DEFAULT_MODEL, STATUSES, Mode, Record, Status
 from pipeline.scoring import is_scored, score_account
 
 if TYPE_CHECKING:
-    from pipeline.records import AccountRecord, Quota
+    from pipeline.records import AccountRecord, FlaggedRecord, PoolRecord, Quota, RecommendationRecord
     from pipeline.redact import Masker  # the masker loads only with --redact
 
 
@@ -96,10 +96,10 @@ class View(Plain):
         generated_at: int,
         mode: Mode,
         model: str,
-        pool: Record | None,
+        pool: PoolRecord | None,
         accounts: list[AccountView],
-        flagged: list[Record],
-        recommendation: Record,
+        flagged: list[FlaggedRecord],
+        recommendation: RecommendationRecord,
         warnings: list[str] | None = None,
         shown_statuses: tuple[Status, ...] | None = None,
         sort: str = "pool",
@@ -176,8 +176,20 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
     if recommendation is None:  # choosing reads only what _shown keeps
         recommendation = make_recommendation(accounts, now, len(flagged))
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
-    views = [_account_view(a, email_counts, now) for a in cast("list[AccountRecord]", accounts)]  # the JSON edge
-    return View(now, mode, model, pool, views, flagged, recommendation, _warnings(pool))
+    # The JSON edge: the stream's records, typed from here on (casts of the lists: no copies, no per-record call).
+    views = [_account_view(a, email_counts, now) for a in cast("list[AccountRecord]", accounts)]
+    typed_pool = cast("PoolRecord | None", pool)
+    typed_flagged = cast("list[FlaggedRecord]", flagged)
+    return View(
+        now,
+        mode,
+        model,
+        typed_pool,
+        views,
+        typed_flagged,
+        cast("RecommendationRecord", recommendation),
+        _warnings(pool),
+    )
 
 
 def _account_view(account: AccountRecord, email_counts: Counter[str], now: int) -> AccountView:

@@ -4,9 +4,14 @@ Every format says these things the same way because they all take them from here
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline.humanize import duration
-from pipeline.records import STATUSES, Record, Status
+from pipeline.records import STATUSES, Status
 from pipeline.report.view import AccountView, View
+
+if TYPE_CHECKING:
+    from pipeline.records import FlaggedRecord
 
 STATUS_LABELS: dict[Status, str] = {
     "healthy": "Healthy",
@@ -60,7 +65,7 @@ def rate_limit_text(account: AccountView, now: int) -> str | None:
     return f"Resets in {duration(reset - now)}" if reset else "reset time unknown"
 
 
-def flagged_name(record: Record) -> str:
+def flagged_name(record: FlaggedRecord) -> str:
     return str(
         record.get("email")
         or record.get("label")
@@ -69,20 +74,21 @@ def flagged_name(record: Record) -> str:
     )
 
 
-def flagged_reason(record: Record) -> str:
+def flagged_reason(record: FlaggedRecord) -> str:
     return str(record.get("flaggedReason") or record.get("lastError") or "unknown")
 
 
-def verification_text(record: Record) -> str | None:
+def verification_text(record: FlaggedRecord) -> str | None:
     """What the live re-check of a flagged account found, or None without one."""
     verification = record.get("verification")
     if not verification:
         return None
     outcome = verification.get("outcome")
     code = verification.get("errorCode")
-    return {
+    texts: dict[str | None, str] = {
         "works-again": "works again (token refresh succeeded; restore it with codex-multi-auth)",
         "still-broken": f"still broken ({code or 'refresh refused'})",
         "failed": f"could not check ({verification.get('detail') or code or 'unknown error'})",
         "skipped": f"skipped ({verification.get('detail') or 'not checked'})",
-    }.get(outcome, str(outcome))
+    }
+    return texts.get(outcome, str(outcome))

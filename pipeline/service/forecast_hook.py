@@ -10,7 +10,7 @@ on stderr; the forecast then rests on the snapshot alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -26,8 +26,7 @@ def stream_of(view: View) -> list[Record]:
     """The record stream a view was built from: the pool, the accounts, the flagged, the
     recommendation. The typed accounts go back to the stream as they are (one cast, no copy)."""
     records = [view.pool] if view.pool is not None else []
-    accounts = cast("Iterator[Record]", (a.record for a in view.accounts))
-    return [*records, *accounts, *view.flagged, view.recommendation]
+    return cast("list[Record]", [*records, *(a.record for a in view.accounts), *view.flagged, view.recommendation])
 
 
 @dataclass
