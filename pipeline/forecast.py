@@ -60,8 +60,10 @@ History = Mapping[str, Sequence[Sample]]  # window key -> samples, oldest first
 
 
 @dataclass(frozen=True)
-class WindowRow:
-    """One quota window as the history keeps it (a row of its ``windows`` table)."""
+class WindowFacts:
+    """One quota window as the forecast reads it off a record: the fields the history keeps of
+    it (:class:`pipeline.history.observation.WindowRow`), when it was sampled, and whether it
+    is a monthly spend limit."""
 
     key: str  # stable identity in the history: "codex/300", "codex_bengalfox/300", "spend/individual"
     name: str  # for people: "5h", "7d", "codex_bengalfox 5h", "monthly spend"
@@ -69,13 +71,6 @@ class WindowRow:
     minutes: int | None
     used: float | None
     reset_at: int | None
-
-
-@dataclass(frozen=True)
-class WindowFacts(WindowRow):
-    """The same window as the forecast reads it off a record: when it was sampled, and
-    whether it is a monthly spend limit."""
-
     sampled_at: int | None = None
     monthly: bool = False
 

@@ -94,7 +94,7 @@ def observed(at: int, person: str, *windows: tuple[str, float | None, int | None
     values: dict[str, Any] = {
         "sampled_at": at,
         "account_key": f"acct-{person}|{person}@example.com",
-        "index": 0,
+        "idx": 0,
         "account_id": f"acct-{person}",
         "email": f"{person}@example.com",
         "enabled": True,

@@ -13,45 +13,11 @@ Pure: plain values in, plain values (or None for a bad row) out.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any
 
+from pipeline.history.observation import COLUMNS, WINDOW_COLUMNS, Observation, WindowRow
 from pipeline.numbers import MAX_SAFE, instant
 from pipeline.visible import visible
-
-if TYPE_CHECKING:
-    from pipeline.records import QuotaWindow
-
-    class StoredWindow(QuotaWindow):
-        """A record's window as the history keeps it, with which one it is (the forecast's
-        window key, its name for people, its limit)."""
-
-        key: str
-        name: str
-        limit: str
-
-    class ObservationRow(TypedDict, total=False):
-        """One account's observation as read back (:func:`observation`, every field, and its
-        windows once the reader adds them); the membership walk keeps only the id and e-mail."""
-
-        run_id: int
-        sampled_at: int
-        account_key: str
-        idx: int
-        account_id: str | None
-        email: str | None
-        enabled: bool
-        status: str | None
-        health_score: int | None
-        plan: str | None
-        probe_outcome: str | None
-        probe_error: str | None
-        quota_source: str | None
-        credits_balance: str | None
-        has_credits: bool | None
-        reset_credits: int | None
-        limit_reached: bool | None
-        windows: list[StoredWindow]
-
 
 MAX_USED_PERCENT = 1000.0
 """The largest used percent taken from the history (a window past 100 % is exhausted; beyond
@@ -126,62 +92,41 @@ def percent(value: Any) -> float | int | None:
     return int(value) if float(value).is_integer() else value
 
 
-OBSERVATION_COLUMNS = (
-    "run_id",
-    "sampled_at",
-    "account_key",
-    "idx",
-    "account_id",
-    "email",
-    "enabled",
-    "status",
-    "health_score",
-    "plan",
-    "probe_outcome",
-    "probe_error",
-    "quota_source",
-    "credits_balance",
-    "has_credits",
-    "reset_credits",
-    "limit_reached",
-)
+OBSERVATION_COLUMNS = ("run_id", *COLUMNS)
+"""The columns :func:`observation` checks, in its order: the run, then the observation's own."""
 OBSERVATION_SQL = ", ".join(f"o.{name}" for name in OBSERVATION_COLUMNS)
-WINDOW_SQL = "w.window_key, w.name, w.limit_id, w.window_minutes, w.used_percent, w.reset_at"
+WINDOW_SQL = ", ".join(f"w.{name}" for name in WINDOW_COLUMNS)
 
 
-def observation(row: tuple[Any, ...]) -> ObservationRow:
-    """The observation columns (:data:`OBSERVATION_COLUMNS`, in order) checked; raises :class:`Bad`."""
+def observation(row: tuple[Any, ...], windows: tuple[WindowRow, ...] = ()) -> Observation:
+    """The observation columns (:data:`OBSERVATION_COLUMNS`, in order) checked, with its
+    (checked) windows; raises :class:`Bad`."""
     (run, sampled, key, idx, account_id, email, enabled, status, score, plan, outcome, error, source, balance,
      has_credits, reset_credits, reached) = row  # fmt: skip
-    return {
-        "run_id": integer(run, 1),
-        "sampled_at": at(sampled),
-        "account_key": text(key),
-        "idx": integer(idx),
-        "account_id": maybe_text(account_id),
-        "email": maybe_text(email),
-        "enabled": flag(enabled),
-        "status": maybe_text(status),
-        "health_score": maybe_integer(score, 0, 100),
-        "plan": maybe_text(plan),
-        "probe_outcome": maybe_text(outcome),
-        "probe_error": maybe_text(error),
-        "quota_source": maybe_text(source),
-        "credits_balance": maybe_text(balance),
-        "has_credits": maybe_flag(has_credits),
-        "reset_credits": maybe_integer(reset_credits),
-        "limit_reached": maybe_flag(reached),
-    }
+    run_id = integer(run, 1)
+    return Observation(
+        at(sampled),
+        text(key),
+        integer(idx),
+        maybe_text(account_id),
+        maybe_text(email),
+        flag(enabled),
+        maybe_text(status),
+        maybe_integer(score, 0, 100),
+        maybe_text(plan),
+        maybe_text(outcome),
+        maybe_text(error),
+        maybe_text(source),
+        maybe_text(balance),
+        maybe_flag(has_credits),
+        maybe_integer(reset_credits),
+        maybe_flag(reached),
+        windows,
+        run_id,
+    )
 
 
-def window(row: tuple[Any, ...]) -> StoredWindow:
+def window(row: tuple[Any, ...]) -> WindowRow:
     """The window columns (:data:`WINDOW_SQL`, in order) checked; raises :class:`Bad`."""
     key, name, limit, minutes, used, reset_at = row
-    return {
-        "key": text(key),
-        "name": text(name),
-        "limit": text(limit),
-        "windowMinutes": maybe_integer(minutes),
-        "usedPercent": percent(used),
-        "resetAt": maybe_at(reset_at),
-    }
+    return WindowRow(text(key), text(name), text(limit), maybe_integer(minutes), percent(used), maybe_at(reset_at))

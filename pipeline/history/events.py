@@ -24,37 +24,43 @@ from typing import TYPE_CHECKING, Any
 from pipeline.events import Account, Change, GlobalResets, Window, account_changes, history_event, membership
 
 if TYPE_CHECKING:
-    from pipeline.history.checks import ObservationRow, StoredWindow
+    from pipeline.history.observation import Observation, WindowRow
 
 Row = dict[str, Any]
+Member = tuple[str | None, str | None]
+"""An account of a run as the membership walk keeps it: its id and e-mail."""
 
 
-def matches(row: ObservationRow, account: str | None) -> bool:
+def matches(row: Observation, account: str | None) -> bool:
     if not account:
         return True
     wanted = account.strip().lower()
-    return wanted in ((row.get("email") or "").lower(), (row.get("account_id") or "").lower())
+    return wanted in ((row.email or "").lower(), (row.account_id or "").lower())
 
 
-def observed(row: ObservationRow, key: str | None = None, at: int | None = None) -> Account:
-    """The engine's state of an observation (``key`` and ``at`` for a row without them)."""
-    status = row.get("status")
+def observed(row: Observation) -> Account:
+    """The engine's state of an observation."""
+    status = row.status
     return Account(
-        key if key is not None else row["account_key"],
-        int(row["sampled_at"]) if at is None else at,
-        row.get("account_id"),
-        row.get("email"),
-        row.get("email") or row.get("account_id") or "",
-        row.get("idx"),
+        row.account_key,
+        int(row.sampled_at),
+        row.account_id,
+        row.email,
+        row.email or row.account_id or "",
+        row.idx,
         status,
         status == "rate-limited",
-        plan=row.get("plan"),
-        probe_outcome=row.get("probe_outcome"),
-        probe_error=row.get("probe_error"),
-        windows=tuple(
-            (w["key"], Window(w["name"], w.get("usedPercent"), w.get("resetAt"))) for w in row.get("windows") or []
-        ),
+        plan=row.plan,
+        probe_outcome=row.probe_outcome,
+        probe_error=row.probe_error,
+        windows=tuple((w.key, Window(w.name, w.used, w.reset_at)) for w in row.windows),
     )
+
+
+def member(key: str, at: int, account: Member) -> Account:
+    """The engine's state of an account of a run, as far as ``account-added`` / ``-removed`` need it."""
+    account_id, email = account
+    return Account(key, at, account_id, email, email or account_id or "", None, None, False)
 
 
 def written(changes: Iterable[Change]) -> list[Row]:
@@ -70,12 +76,12 @@ class Finder:
         self._resets = GlobalResets()
         self._previous: Account | None = None
 
-    def observe(self, row: ObservationRow) -> list[Row]:
+    def observe(self, row: Observation) -> list[Row]:
         state, before = observed(row), self._previous
         self._previous = state
         if before is None or before.key != state.key:
             return []
-        run = row["run_id"]
+        run = row.run_id
         self._resets.paired(run)
         return written(c for c in account_changes(before, state) if not self._resets.hold(c, run))
 
@@ -83,27 +89,27 @@ class Finder:
         return written(self._resets.release())
 
 
-def membership_events(at: int, before: Mapping[str, ObservationRow], now: Mapping[str, ObservationRow]) -> list[Row]:
-    """``account-added`` / ``account-removed`` between two runs (each run: key to its row)."""
+def membership_events(at: int, before: Mapping[str, Member], now: Mapping[str, Member]) -> list[Row]:
+    """``account-added`` / ``account-removed`` between two runs (each run: key to its account)."""
     return written(
         membership(
             at,
-            {key: observed(row, key, at) for key, row in before.items()},
-            {key: observed(row, key, at) for key, row in now.items()},
+            {key: member(key, at, account) for key, account in before.items()},
+            {key: member(key, at, account) for key, account in now.items()},
         )
     )
 
 
-def derive_events(runs: Sequence[Row], observations: Iterable[ObservationRow], account: str | None = None) -> list[Row]:
+def derive_events(runs: Sequence[Row], observations: Iterable[Observation], account: str | None = None) -> list[Row]:
     """Every event in the observations (oldest first), for one account or all."""
     chosen = [o for o in observations if matches(o, account)]
-    by_account: dict[str, list[ObservationRow]] = {}
+    by_account: dict[str, list[Observation]] = {}
     for row in chosen:
-        by_account.setdefault(row["account_key"], []).append(row)
+        by_account.setdefault(row.account_key, []).append(row)
     finder = Finder()
     events: list[Row] = []
     for rows in by_account.values():
-        rows.sort(key=lambda r: (r["sampled_at"], r["run_id"]))
+        rows.sort(key=lambda r: (r.sampled_at, r.run_id or 0))
         for row in rows:
             events.extend(finder.observe(row))
     events.extend(finder.finish())
@@ -112,12 +118,12 @@ def derive_events(runs: Sequence[Row], observations: Iterable[ObservationRow], a
     return events
 
 
-def _membership_events(runs: Sequence[Row], by_account: dict[str, list[ObservationRow]]) -> list[Row]:
-    present: dict[int, dict[str, ObservationRow]] = {run["id"]: {} for run in runs}
+def _membership_events(runs: Sequence[Row], by_account: dict[str, list[Observation]]) -> list[Row]:
+    present: dict[int | None, dict[str, Member]] = {run["id"]: {} for run in runs}
     for key, rows in by_account.items():
         for row in rows:
-            if row["run_id"] in present:
-                present[row["run_id"]][key] = row
+            if row.run_id in present:
+                present[row.run_id][key] = (row.account_id, row.email)
     events = []
     ordered = sorted(runs, key=lambda r: (r["sampled_at"], r["id"]))
     for prev, cur in itertools.pairwise(ordered):
@@ -125,19 +131,19 @@ def _membership_events(runs: Sequence[Row], by_account: dict[str, list[Observati
     return events
 
 
-def daily(observations: Iterable[ObservationRow], account: str | None = None) -> list[Row]:
+def daily(observations: Iterable[Observation], account: str | None = None) -> list[Row]:
     """Per UTC day: runs, accounts seen, and of their last observation that day how many were
     active (enabled), healthy, rate-limited and in error."""
     days: dict[str, dict[str, Any]] = {}
     for row in observations:
         if not matches(row, account):
             continue
-        day = datetime.fromtimestamp(row["sampled_at"] / 1000, tz=UTC).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(row.sampled_at / 1000, tz=UTC).strftime("%Y-%m-%d")
         entry = days.setdefault(day, {"runs": set(), "last": {}})
-        entry["runs"].add(row["run_id"])
-        last = entry["last"].get(row["account_key"])
-        if last is None or (row["sampled_at"], row["run_id"]) >= (last["sampled_at"], last["run_id"]):
-            entry["last"][row["account_key"]] = row
+        entry["runs"].add(row.run_id)
+        last = entry["last"].get(row.account_key)
+        if last is None or (row.sampled_at, row.run_id or 0) >= (last.sampled_at, last.run_id or 0):
+            entry["last"][row.account_key] = row
     result = []
     for day in sorted(days):
         last = list(days[day]["last"].values())
@@ -146,16 +152,16 @@ def daily(observations: Iterable[ObservationRow], account: str | None = None) ->
                 "day": day,
                 "runs": len(days[day]["runs"]),
                 "accounts": len(last),
-                "active": sum(1 for r in last if r.get("enabled") and r.get("status") != "disabled"),
-                "healthy": sum(1 for r in last if r.get("status") == "healthy"),
-                "rateLimited": sum(1 for r in last if r.get("status") == "rate-limited"),
-                "errors": sum(1 for r in last if r.get("status") == "error"),
+                "active": sum(1 for r in last if r.enabled and r.status != "disabled"),
+                "healthy": sum(1 for r in last if r.status == "healthy"),
+                "rateLimited": sum(1 for r in last if r.status == "rate-limited"),
+                "errors": sum(1 for r in last if r.status == "error"),
             }
         )
     return result
 
 
-def sample_rows(observations: Iterable[ObservationRow], account: str | None = None) -> list[Row]:
+def sample_rows(observations: Iterable[Observation], account: str | None = None) -> list[Row]:
     """The samples as flat rows: one per observation and window (one with the window fields
     null for an observation without windows), ready for NDJSON, JSON or CSV."""
     rows = []
@@ -163,30 +169,30 @@ def sample_rows(observations: Iterable[ObservationRow], account: str | None = No
         if not matches(obs, account):
             continue
         base = {
-            "sampledAt": obs["sampled_at"],
-            "accountId": obs.get("account_id"),
-            "email": obs.get("email"),
-            "index": obs.get("idx"),
-            "enabled": bool(obs.get("enabled")),
-            "status": obs.get("status"),
-            "healthScore": obs.get("health_score"),
-            "plan": obs.get("plan"),
-            "probeOutcome": obs.get("probe_outcome"),
-            "probeError": obs.get("probe_error"),
-            "quotaSource": obs.get("quota_source"),
-            "creditsBalance": obs.get("credits_balance"),
-            "resetCredits": obs.get("reset_credits"),
+            "sampledAt": obs.sampled_at,
+            "accountId": obs.account_id,
+            "email": obs.email,
+            "index": obs.idx,
+            "enabled": bool(obs.enabled),
+            "status": obs.status,
+            "healthScore": obs.health_score,
+            "plan": obs.plan,
+            "probeOutcome": obs.probe_outcome,
+            "probeError": obs.probe_error,
+            "quotaSource": obs.quota_source,
+            "creditsBalance": obs.credits_balance,
+            "resetCredits": obs.reset_credits,
         }
-        windows: Sequence[StoredWindow | None] = obs.get("windows") or [None]
+        windows: Sequence[WindowRow | None] = obs.windows or [None]
         for window in windows:
             rows.append(
                 {
                     **base,
-                    "window": window["name"] if window else None,
-                    "limit": window["limit"] if window else None,
-                    "windowMinutes": window["windowMinutes"] if window else None,
-                    "usedPercent": window["usedPercent"] if window else None,
-                    "resetAt": window["resetAt"] if window else None,
+                    "window": window.name if window else None,
+                    "limit": window.limit if window else None,
+                    "windowMinutes": window.minutes if window else None,
+                    "usedPercent": window.used if window else None,
+                    "resetAt": window.reset_at if window else None,
                 }
             )
     return rows

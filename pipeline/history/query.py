@@ -28,7 +28,8 @@ from pipeline.history.store import HistoryStore, _why
 from pipeline.numbers import MAX_INSTANT_MS
 
 if TYPE_CHECKING:
-    from pipeline.history.checks import ObservationRow, StoredWindow
+    from pipeline.history.events import Member
+    from pipeline.history.observation import Observation, WindowRow
 
 Row = dict[str, Any]
 DAY_MS = 86_400_000
@@ -165,20 +166,17 @@ def observations_sql(order: str) -> str:
     )
 
 
-def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -> Iterator[ObservationRow]:
-    """Checked observations with their checked windows (a list), in ``order``."""
+def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -> Iterator[Observation]:
+    """Checked observations with their checked windows, in ``order``. A bad observation counts
+    all its rows; a bad window of a good one, its own row."""
     since, until = query.span()
     sql = observations_sql(order)
     _unplaced(store, query, tally, windows=True)
     rows = _rows(store, sql, (query.wanted(), since, until))
     for _id, group in itertools.groupby(rows, key=lambda row: row[0]):
         members = list(group)  # one observation's rows: one per window
-        try:
-            obs = checks.observation(members[0][1 : 1 + _WIDTH])
-        except checks.Bad:
-            tally.bad += len(members)
-            continue
-        windows: list[StoredWindow] = []
+        windows: list[WindowRow] = []
+        bad = 0
         for row in members:
             part = row[1 + _WIDTH :]
             if part[0] is None:
@@ -186,9 +184,19 @@ def _observations(store: HistoryStore, query: Query, order: str, tally: Tally) -
             try:
                 windows.append(checks.window(part))
             except checks.Bad:
-                tally.bad += 1
-        obs["windows"] = windows
+                bad += 1
+        try:
+            obs = checks.observation(members[0][1 : 1 + _WIDTH], tuple(windows))
+        except checks.Bad:
+            tally.bad += len(members)
+            continue
+        tally.bad += bad
         yield obs
+
+
+def observations(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Observation]:
+    """The checked observations in the span, oldest first (the samples' order)."""
+    return _observations(store, query, SAMPLE_ORDER, tally)
 
 
 def samples(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
@@ -196,29 +204,29 @@ def samples(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
     one), oldest first: the same rows as before, for NDJSON, JSON, CSV or the table."""
     for obs in _observations(store, query, SAMPLE_ORDER, tally):
         base = {
-            "sampledAt": obs["sampled_at"],
-            "accountId": obs["account_id"],
-            "email": obs["email"],
-            "index": obs["idx"],
-            "enabled": obs["enabled"],
-            "status": obs["status"],
-            "healthScore": obs["health_score"],
-            "plan": obs["plan"],
-            "probeOutcome": obs["probe_outcome"],
-            "probeError": obs["probe_error"],
-            "quotaSource": obs["quota_source"],
-            "creditsBalance": obs["credits_balance"],
-            "resetCredits": obs["reset_credits"],
+            "sampledAt": obs.sampled_at,
+            "accountId": obs.account_id,
+            "email": obs.email,
+            "index": obs.idx,
+            "enabled": obs.enabled,
+            "status": obs.status,
+            "healthScore": obs.health_score,
+            "plan": obs.plan,
+            "probeOutcome": obs.probe_outcome,
+            "probeError": obs.probe_error,
+            "quotaSource": obs.quota_source,
+            "creditsBalance": obs.credits_balance,
+            "resetCredits": obs.reset_credits,
         }
-        windows: Sequence[StoredWindow | None] = obs["windows"] or [None]
+        windows: Sequence[WindowRow | None] = obs.windows or [None]
         for window in windows:
             yield {
                 **base,
-                "window": window["name"] if window else None,
-                "limit": window["limit"] if window else None,
-                "windowMinutes": window["windowMinutes"] if window else None,
-                "usedPercent": window["usedPercent"] if window else None,
-                "resetAt": window["resetAt"] if window else None,
+                "window": window.name if window else None,
+                "limit": window.limit if window else None,
+                "windowMinutes": window.minutes if window else None,
+                "usedPercent": window.used if window else None,
+                "resetAt": window.reset_at if window else None,
             }
 
 
@@ -325,18 +333,18 @@ def _membership(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row
         " LEFT JOIN observations o ON o.run_id = r.id AND o.sampled_at >= ?2 AND o.sampled_at <= ?3"
         f" AND {_MATCH} WHERE r.sampled_at >= ?2 AND r.sampled_at <= ?3 ORDER BY r.sampled_at, r.id"
     )
-    before: dict[str, ObservationRow] | None = None
+    before: dict[str, Member] | None = None
     unplaced = f"SELECT count(*) FROM runs WHERE sampled_at < 1 OR sampled_at > {MAX_INSTANT_MS}"
     for (count,) in _rows(store, unplaced, ()):
         tally.bad += int(count)  # runs whose time no span holds
     rows = _rows(store, sql, (query.wanted(), since, until))
     for (_run, sampled), group in itertools.groupby(rows, key=lambda row: (row[0], row[1])):
-        now: dict[str, ObservationRow] = {}
+        now: dict[str, Member] = {}
         for _r, _s, key, account_id, email in group:
             if key is None:
                 continue  # a run without any of the chosen accounts
             try:
-                now[checks.text(key)] = {"account_id": checks.maybe_text(account_id), "email": checks.maybe_text(email)}
+                now[checks.text(key)] = (checks.maybe_text(account_id), checks.maybe_text(email))
             except checks.Bad:
                 continue  # counted where the observations are read
         try:

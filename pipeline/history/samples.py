@@ -4,37 +4,16 @@ Pure: records in, plain values out. Never a token: only the facts the records ho
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeline.forecast import WindowRow as WindowRow  # one window type: the forecast's, as the history keeps it
 from pipeline.forecast import account_windows
-from pipeline.records import Record, Status
+from pipeline.history.observation import Observation as Observation  # the one type, written and read
+from pipeline.history.observation import WindowRow as WindowRow
+from pipeline.records import Record
 from pipeline.records import account_key as account_key  # where the forecast stage finds it
 
 if TYPE_CHECKING:
     from pipeline.records import Credits, ProbeFacts, Quota, ResetCredits
-
-
-@dataclass(frozen=True)
-class Observation:
-    sampled_at: int
-    account_key: str
-    index: int
-    account_id: str | None
-    email: str | None
-    enabled: bool
-    status: Status | None
-    health_score: int | None
-    plan: str | None
-    probe_outcome: str | None
-    probe_error: str | None
-    quota_source: str | None
-    credits_balance: str | None
-    has_credits: bool | None
-    reset_credits: int | None
-    limit_reached: bool | None
-    windows: tuple[WindowRow, ...] = field(default_factory=tuple)
 
 
 def observations(records: Iterable[Record], sampled_at: int) -> list[Observation]:
@@ -52,12 +31,11 @@ def observations(records: Iterable[Record], sampled_at: int) -> list[Observation
         else:  # --record without --live: a cached sample keeps the time it was taken
             at = quota.get("sampledAt")
             windows = account_windows(quota or None)
-        rows = tuple(windows)  # each WindowFacts is the WindowRow the history keeps
         result.append(
             Observation(
                 sampled_at=at or probe.get("at") or sampled_at,
                 account_key=account_key(record),
-                index=int(record["index"]),
+                idx=int(record["index"]),
                 account_id=record.get("accountId"),
                 email=record.get("email"),
                 enabled=record.get("enabled") is not False,
@@ -71,7 +49,7 @@ def observations(records: Iterable[Record], sampled_at: int) -> list[Observation
                 has_credits=credits.get("hasCredits"),
                 reset_credits=reset_credits.get("availableCount"),
                 limit_reached=quota.get("limitReached"),
-                windows=rows,
+                windows=tuple(WindowRow(w.key, w.name, w.limit, w.minutes, w.used, w.reset_at) for w in windows),
             )
         )
     return result

@@ -25,7 +25,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.errors import HistoryError
 from pipeline.history import checks
-from pipeline.history.samples import Observation
+from pipeline.history.observation import COLUMNS, WINDOW_COLUMNS, Observation, WindowRow
 
 BUSY_TIMEOUT_MS = 15_000
 MIGRATIONS: tuple[str, ...] = (
@@ -212,42 +212,10 @@ class HistoryStore:
                 (sampled_at, mode, model, len(observed), __version__),
             ).lastrowid
             first = int(db.execute("SELECT coalesce(max(id), 0) FROM observations").fetchone()[0]) + 1
-            db.executemany(
-                "INSERT INTO observations(id, run_id, sampled_at, account_key, idx, account_id, email, enabled, status,"
-                " health_score, plan, probe_outcome, probe_error, quota_source, credits_balance, has_credits,"
-                " reset_credits, limit_reached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        first + n,
-                        run,
-                        obs.sampled_at,
-                        obs.account_key,
-                        obs.index,
-                        obs.account_id,
-                        obs.email,
-                        int(obs.enabled),
-                        obs.status,
-                        obs.health_score,
-                        obs.plan,
-                        obs.probe_outcome,
-                        obs.probe_error,
-                        obs.quota_source,
-                        obs.credits_balance,
-                        _bool(obs.has_credits),
-                        obs.reset_credits,
-                        _bool(obs.limit_reached),
-                    )
-                    for n, obs in enumerate(observed)
-                ],
-            )
+            # the observation's fields in the columns' order; a flag (bool) is stored as SQLite's 0 or 1
+            db.executemany(_INSERT_OBSERVATION, [(first + n, run, *obs[:_WIDTH]) for n, obs in enumerate(observed)])
             db.executemany(  # ids are ours to give: the write lock is held since BEGIN IMMEDIATE
-                "INSERT OR REPLACE INTO windows(observation_id, window_key, name, limit_id, window_minutes,"
-                " used_percent, reset_at) VALUES (?,?,?,?,?,?,?)",
-                [
-                    (first + n, w.key, w.name, w.limit, w.minutes, w.used, w.reset_at)
-                    for n, obs in enumerate(observed)
-                    for w in obs.windows
-                ],
+                _INSERT_WINDOW, [(first + n, *w) for n, obs in enumerate(observed) for w in obs.windows]
             )
             return int(run or 0)
 
@@ -278,39 +246,43 @@ class HistoryStore:
         )
         return [dict(row) for row in rows]
 
-    def observations(self, since: int | None, until: int | None) -> list[dict[str, Any]]:
-        """Every observation in the span with its windows (a list), oldest first."""
+    def observations(self, since: int | None, until: int | None) -> list[Observation]:
+        """Every observation in the span with its windows, oldest first, as stored (the
+        values unchecked: :mod:`.query` reads them checked, a row at a time)."""
         rows = self._query(
             "SELECT o.*, w.window_key, w.name AS window_name, w.limit_id, w.window_minutes, w.used_percent, w.reset_at"
             " FROM observations o LEFT JOIN windows w ON w.observation_id = o.id"
             " WHERE o.sampled_at >= ? AND o.sampled_at <= ? ORDER BY o.sampled_at, o.id, w.window_key",
             (since if since is not None else 0, until if until is not None else 2**62),
         )
-        result: list[dict[str, Any]] = []
-        by_id: dict[int, dict[str, Any]] = {}
+        found: dict[int, tuple[sqlite3.Row, list[WindowRow]]] = {}
         for row in rows:
-            obs = by_id.get(row["id"])
-            if obs is None:
-                obs = {k: row[k] for k in checks.OBSERVATION_COLUMNS}
-                obs["windows"] = []
-                by_id[row["id"]] = obs
-                result.append(obs)
+            _row, windows = found.setdefault(row["id"], (row, []))
             if row["window_key"] is not None:
-                obs["windows"].append(
-                    {
-                        "key": row["window_key"],
-                        "name": row["window_name"],
-                        "limit": row["limit_id"],
-                        "windowMinutes": row["window_minutes"],
-                        "usedPercent": _number(row["used_percent"]),
-                        "resetAt": row["reset_at"],
-                    }
+                windows.append(
+                    WindowRow(
+                        row["window_key"],
+                        row["window_name"],
+                        row["limit_id"],
+                        row["window_minutes"],
+                        _number(row["used_percent"]),
+                        row["reset_at"],
+                    )
                 )
-        return result
+        return [
+            Observation._make((*(row[name] for name in COLUMNS), tuple(windows), row["run_id"]))
+            for row, windows in found.values()
+        ]
 
 
-def _bool(value: bool | None) -> int | None:
-    return None if value is None else int(value)
+_WIDTH = len(COLUMNS)
+_INSERT_OBSERVATION = (
+    f"INSERT INTO observations(id, run_id, {', '.join(COLUMNS)}) VALUES ({', '.join('?' * (2 + _WIDTH))})"
+)
+_INSERT_WINDOW = (
+    f"INSERT OR REPLACE INTO windows(observation_id, {', '.join(WINDOW_COLUMNS)})"
+    f" VALUES ({', '.join('?' * (1 + len(WINDOW_COLUMNS)))})"
+)
 
 
 def _number(value: float | None) -> float | int | None:

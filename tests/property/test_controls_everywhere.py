@@ -93,7 +93,7 @@ def _observation(email: str, other: str, n: int) -> Observation:
     return Observation(
         sampled_at=NOW + n * 60_000,
         account_key=f"{other}|{email}",
-        index=0,
+        idx=0,
         account_id=other,
         email=email,
         enabled=True,

@@ -47,7 +47,7 @@ run = st.tuples(st.integers(0, 30), st.lists(observation, max_size=4, unique_by=
 
 def _obs(at: int, spec: tuple[Any, ...], index: int) -> Observation:
     person, status, plan, outcome, enabled, windows, later = spec
-    moved = {"index": index, "enabled": enabled, "status": status, "plan": plan, "probe_outcome": outcome}
+    moved = {"idx": index, "enabled": enabled, "status": status, "plan": plan, "probe_outcome": outcome}
     return observed(at + later * HOUR // 4, person, *windows, **moved)
 
 

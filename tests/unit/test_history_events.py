@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.history.events import daily, derive_events, sample_rows
+from pipeline.history.observation import Observation, WindowRow
 
 T0 = 1772548200000  # 2026-03-03T14:30:00Z
 MIN = 60_000
@@ -13,32 +14,28 @@ HOUR = 60 * MIN
 
 def obs(
     run: int, at: int, key: str = "a", *, used: float | None = 10, reset: int | None = T0 + 3 * HOUR, **extra: Any
-) -> dict[str, Any]:
-    row = {
+) -> Observation:
+    row: dict[str, Any] = {
         "run_id": run,
         "sampled_at": at,
         "account_key": key,
         "idx": 0,
         "account_id": f"acct-{key}",
         "email": f"{key}@example.com",
-        "enabled": 1,
+        "enabled": True,
         "status": "healthy",
+        "health_score": None,
         "plan": "plus",
         "probe_outcome": "ok",
         "probe_error": None,
-        "windows": [
-            {
-                "key": "codex/300",
-                "name": "5h",
-                "limit": "codex",
-                "windowMinutes": 300,
-                "usedPercent": used,
-                "resetAt": reset,
-            }
-        ],
+        "quota_source": None,
+        "credits_balance": None,
+        "has_credits": None,
+        "reset_credits": None,
+        "limit_reached": None,
+        "windows": (WindowRow("codex/300", "5h", "codex", 300, used, reset),),
     }
-    row.update(extra)
-    return row
+    return Observation(**(row | extra))
 
 
 def runs(*times: int) -> list[dict[str, Any]]:
@@ -57,7 +54,7 @@ def test_reset_on_time_early_and_moved_later() -> None:
         obs(4, T0 + 4 * HOUR, used=3, reset=T0 + 9 * HOUR),  # reset moved an hour later, in use
         obs(5, T0 + 5 * HOUR, used=4, reset=T0 + 9 * HOUR),  # nothing
     ]
-    events = derive_events(runs(*(r["sampled_at"] for r in rows)), rows)
+    events = derive_events(runs(*(r.sampled_at for r in rows)), rows)
     assert kinds(events) == [("reset", "5h"), ("reset-early", "5h"), ("reset-moved-later", "5h")]
     assert events[0]["at"] == T0 + HOUR and events[0]["details"]["usedBefore"] == 80
     assert events[1]["details"] == {
@@ -81,7 +78,7 @@ def test_plan_rate_limit_and_token_events() -> None:
         obs(3, T0 + 2 * HOUR, plan="pro", status="error", probe_outcome="auth-failed", probe_error="token_invalidated"),
         obs(4, T0 + 3 * HOUR, plan="pro"),
     ]
-    events = derive_events(runs(*(r["sampled_at"] for r in rows)), rows)
+    events = derive_events(runs(*(r.sampled_at for r in rows)), rows)
     assert [e["kind"] for e in events] == [
         "plan-changed",
         "rate-limit-hit",
@@ -111,7 +108,7 @@ def test_daily_counts_each_accounts_last_observation_of_the_day() -> None:
         obs(2, T0 + HOUR, "a"),
         obs(2, T0 + HOUR, "b", status="error"),
         obs(3, day2, "a", status="rate-limited"),
-        obs(3, day2, "b", enabled=0, status="disabled"),
+        obs(3, day2, "b", enabled=False, status="disabled"),
     ]
     assert daily(rows) == [
         {"day": "2026-03-03", "runs": 2, "accounts": 2, "active": 2, "healthy": 1, "rateLimited": 0, "errors": 1},
@@ -120,7 +117,7 @@ def test_daily_counts_each_accounts_last_observation_of_the_day() -> None:
 
 
 def test_sample_rows_are_flat_one_per_window() -> None:
-    rows = sample_rows([obs(1, T0), {**obs(1, T0, "b"), "windows": []}])
+    rows = sample_rows([obs(1, T0), obs(1, T0, "b")._replace(windows=())])
     assert [(r["email"], r["window"], r["usedPercent"]) for r in rows] == [
         ("a@example.com", "5h", 10),
         ("b@example.com", None, None),
