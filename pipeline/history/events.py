@@ -17,7 +17,7 @@ the whole account) and ``details``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -162,37 +162,35 @@ def daily(observations: Iterable[Observation], account: str | None = None) -> li
 
 
 def sample_rows(observations: Iterable[Observation], account: str | None = None) -> list[Row]:
-    """The samples as flat rows: one per observation and window (one with the window fields
-    null for an observation without windows), ready for NDJSON, JSON or CSV."""
-    rows = []
-    for obs in observations:
-        if not matches(obs, account):
-            continue
-        base = {
-            "sampledAt": obs.sampled_at,
-            "accountId": obs.account_id,
-            "email": obs.email,
-            "index": obs.idx,
-            "enabled": bool(obs.enabled),
-            "status": obs.status,
-            "healthScore": obs.health_score,
-            "plan": obs.plan,
-            "probeOutcome": obs.probe_outcome,
-            "probeError": obs.probe_error,
-            "quotaSource": obs.quota_source,
-            "creditsBalance": obs.credits_balance,
-            "resetCredits": obs.reset_credits,
+    """The samples as flat rows (:func:`flat_rows`), for one account or all."""
+    return [row for obs in observations if matches(obs, account) for row in flat_rows(obs)]
+
+
+def flat_rows(obs: Observation) -> Iterator[Row]:
+    """An observation as the samples' flat rows: one per window (one with the window fields
+    null for an observation without windows), ready for NDJSON, JSON, CSV or the table."""
+    base = {
+        "sampledAt": obs.sampled_at,
+        "accountId": obs.account_id,
+        "email": obs.email,
+        "index": obs.idx,
+        "enabled": bool(obs.enabled),
+        "status": obs.status,
+        "healthScore": obs.health_score,
+        "plan": obs.plan,
+        "probeOutcome": obs.probe_outcome,
+        "probeError": obs.probe_error,
+        "quotaSource": obs.quota_source,
+        "creditsBalance": obs.credits_balance,
+        "resetCredits": obs.reset_credits,
+    }
+    windows: Sequence[WindowRow | None] = obs.windows or [None]
+    for window in windows:
+        yield {
+            **base,
+            "window": window.name if window else None,
+            "limit": window.limit if window else None,
+            "windowMinutes": window.minutes if window else None,
+            "usedPercent": window.used if window else None,
+            "resetAt": window.reset_at if window else None,
         }
-        windows: Sequence[WindowRow | None] = obs.windows or [None]
-        for window in windows:
-            rows.append(
-                {
-                    **base,
-                    "window": window.name if window else None,
-                    "limit": window.limit if window else None,
-                    "windowMinutes": window.minutes if window else None,
-                    "usedPercent": window.used if window else None,
-                    "resetAt": window.reset_at if window else None,
-                }
-            )
-    return rows

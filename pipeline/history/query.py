@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pipeline.errors import HistoryError
 from pipeline.forecast import Sample
 from pipeline.history import checks
-from pipeline.history.events import Finder, membership_events
+from pipeline.history.events import Finder, flat_rows, membership_events
 from pipeline.history.store import HistoryStore, _why
 from pipeline.numbers import MAX_INSTANT_MS
 
@@ -203,31 +203,7 @@ def samples(store: HistoryStore, query: Query, tally: Tally) -> Iterator[Row]:
     """One flat row per observation and window (window fields null for an observation without
     one), oldest first: the same rows as before, for NDJSON, JSON, CSV or the table."""
     for obs in _observations(store, query, SAMPLE_ORDER, tally):
-        base = {
-            "sampledAt": obs.sampled_at,
-            "accountId": obs.account_id,
-            "email": obs.email,
-            "index": obs.idx,
-            "enabled": obs.enabled,
-            "status": obs.status,
-            "healthScore": obs.health_score,
-            "plan": obs.plan,
-            "probeOutcome": obs.probe_outcome,
-            "probeError": obs.probe_error,
-            "quotaSource": obs.quota_source,
-            "creditsBalance": obs.credits_balance,
-            "resetCredits": obs.reset_credits,
-        }
-        windows: Sequence[WindowRow | None] = obs.windows or [None]
-        for window in windows:
-            yield {
-                **base,
-                "window": window.name if window else None,
-                "limit": window.limit if window else None,
-                "windowMinutes": window.minutes if window else None,
-                "usedPercent": window.used if window else None,
-                "resetAt": window.reset_at if window else None,
-            }
+        yield from flat_rows(obs)
 
 
 _DAILY = f"""
