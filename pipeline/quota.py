@@ -163,11 +163,16 @@ def _window(raw: QuotaWindow, sampled: int | None, now: int) -> Window:
 
 
 def main_windows(quota: Quota | None, now: int) -> list[Window]:
-    """The account-wide windows only (not the per-model limit)."""
+    """The account-wide windows only (not the per-model limit): the first of
+    :func:`windows_of`'s, whose last answer is reused when it was for this quota and time."""
     if not quota:
         return []
+    raw = quota.get("windows") or []
+    last = _last_windows
+    if last[0] is quota and last[1] == now:
+        return last[2][: len(raw)]
     sampled = quota.get("sampledAt")
-    return [_window(w, sampled, now) for w in quota.get("windows") or []]
+    return [_window(w, sampled, now) for w in raw]
 
 
 def find(windows: Iterable[Window], minutes: int) -> Window | None:
