@@ -42,8 +42,13 @@ class Window:
         self.reset_at = reset_at
         self.stale = stale
         self.name = name  # a limit that is no time window: "monthly spend"
-        # Percent left, 0-100, or None when unknown or no longer valid.
-        self.remaining: int | None = None if used is None or stale else max(0, min(100, round_half_up(100 - used)))
+        # Percent left, 0-100, or None when unknown or no longer valid (max and min written
+        # out: a pool makes several windows per account).
+        left: int | None = None
+        if used is not None and not stale:
+            left = math.floor(100 - used + 0.5)  # round_half_up(100 - used), the same arithmetic
+            left = 0 if left < 0 else 100 if left > 100 else left
+        self.remaining = left
         self.exhausted: bool = not stale and used is not None and used >= 100
 
     def _key(self) -> tuple[int | None, float | None, int | None, bool, str | None]:
@@ -192,5 +197,17 @@ def unmatched(windows: Iterable[Window]) -> list[Window]:
 
 def binding(windows: Iterable[Window]) -> Window | None:
     """The window with the least left: the one that will stop the account first."""
-    known = [w for w in windows if w.remaining is not None]
-    return min(known, key=lambda w: (w.remaining, -(w.minutes or 0))) if known else None
+    # min() by (remaining, -minutes), the first of equals, without a key tuple per window
+    best: Window | None = None
+    for w in windows:
+        left = w.remaining
+        if left is None:
+            continue
+        if best is None:
+            best = w
+            continue
+        kept = best.remaining
+        assert kept is not None
+        if left < kept or (left == kept and (w.minutes or 0) > (best.minutes or 0)):
+            best = w
+    return best
