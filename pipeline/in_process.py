@@ -128,14 +128,12 @@ def run_report(
     # long-lived records only (see pipeline.gc_pause): paused until the last piece is written
     pause = Pause()
     try:
-        result = _run_report(
-            env, context, storage_dir, fmt, color, explain, redact, prober, statuses, history, sort, compact
+        return _run_report(
+            env, context, storage_dir, fmt, color, explain, redact, prober, statuses, history, sort, compact, pause
         )
     except BaseException:
         pause.end()
         raise
-    result.output = pause.around(result.output)
-    return result
 
 
 def _run_report(
@@ -151,6 +149,7 @@ def _run_report(
     history: HistoryOptions | None,
     sort: str = "pool",
     compact: bool = False,
+    pause: Pause | None = None,
 ) -> ReportResult:
     # The stored accounts are let go once the last record is made (``collected`` keeps no
     # reference but the records' generator's).
@@ -180,6 +179,8 @@ def _run_report(
     output = render_view_parts(
         view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses, sort=sort, compact=compact
     )
+    if pause is not None:  # the pieces are made as they are written, after run_report has returned
+        output = pause.around(output)
     return ReportResult(output, notes, view.status_counts()["healthy"], masker)
 
 
