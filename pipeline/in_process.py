@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.context import RunContext
 from pipeline.errors import StorageError
-from pipeline.gc_pause import collector_paused
+from pipeline.gc_pause import Pause, collector_paused
 from pipeline.plain import Plain
 from pipeline.pool_record import pool_failure
 from pipeline.records import Status
 from pipeline.report import render_view_parts
-from pipeline.report.view import View, build_view, redact_view, view_masker
+from pipeline.report.view import UNSHOWN, View, build_view, redact_view, view_masker
 from pipeline.stages.collect import collect, messages, note_pending_tokens, pool_record
 from pipeline.stages.recommend import recommend
 from pipeline.stages.score import score
@@ -125,10 +125,15 @@ def run_report(
     """The report at the ``context``'s ``now``; None means its clock, read after live probing
     (so the report is dated when its data is); ``prober`` (a :class:`pipeline.stages.probe.Prober`)
     makes it a live report. ``history`` says where a live (or ``--record``) run is kept."""
-    with collector_paused():  # long-lived records only: see pipeline.gc_pause
+    # long-lived records only (see pipeline.gc_pause): paused until the last piece is written
+    pause = Pause()
+    try:
         return _run_report(
-            env, context, storage_dir, fmt, color, explain, redact, prober, statuses, history, sort, compact
+            env, context, storage_dir, fmt, color, explain, redact, prober, statuses, history, sort, compact, pause
         )
+    except BaseException:
+        pause.end()
+        raise
 
 
 def _run_report(
@@ -144,14 +149,23 @@ def _run_report(
     history: HistoryOptions | None,
     sort: str = "pool",
     compact: bool = False,
+    pause: Pause | None = None,
 ) -> ReportResult:
     # The stored accounts are let go once the last record is made (``collected`` keeps no
     # reference but the records' generator's).
     records, when, notes = collected(env, context, storage_dir, prober, redact)
     model = context.model
     recorded = history is not None and history.wants_record(prober is not None)
-    # collect's records are ours alone; the factors only for --explain (no other format shows them)
-    records = score(records, now=when, model=model, own=prober is None, factors=explain or recorded)
+    # collect's records are ours alone; the factors only for --explain (no other format shows them),
+    # and without what the view drops unless the history keeps them (then the view copies them)
+    records = score(
+        records,
+        now=when,
+        model=model,
+        own=prober is None,
+        factors=explain or recorded,
+        leave_out=frozenset() if recorded else UNSHOWN,
+    )
     if recorded:
         assert history is not None
         records = list(records)
@@ -165,14 +179,9 @@ def _run_report(
     output = render_view_parts(
         view, fmt=fmt, color=color, explain=explain, redact=redact, statuses=statuses, sort=sort, compact=compact
     )
-    return ReportResult(_paused(output), notes, view.status_counts()["healthy"], masker)
-
-
-def _paused(parts: Iterator[bytes]) -> Iterator[bytes]:
-    """The pieces, made with the collector paused (they are made as they are written, after
-    :func:`run_report` has returned)."""
-    with collector_paused():
-        yield from parts
+    if pause is not None:  # the pieces are made as they are written, after run_report has returned
+        output = pause.around(output)
+    return ReportResult(output, notes, view.status_counts()["healthy"], masker)
 
 
 # --- history and forecast --------------------------------------------------------------

@@ -42,8 +42,13 @@ class Window:
         self.reset_at = reset_at
         self.stale = stale
         self.name = name  # a limit that is no time window: "monthly spend"
-        # Percent left, 0-100, or None when unknown or no longer valid.
-        self.remaining: int | None = None if used is None or stale else max(0, min(100, round_half_up(100 - used)))
+        # Percent left, 0-100, or None when unknown or no longer valid (max and min written
+        # out: a pool makes several windows per account).
+        left: int | None = None
+        if used is not None and not stale:
+            left = math.floor(100 - used + 0.5)  # round_half_up(100 - used), the same arithmetic
+            left = 0 if left < 0 else 100 if left > 100 else left
+        self.remaining = left
         self.exhausted: bool = not stale and used is not None and used >= 100
 
     def _key(self) -> tuple[int | None, float | None, int | None, bool, str | None]:
@@ -163,11 +168,16 @@ def _window(raw: QuotaWindow, sampled: int | None, now: int) -> Window:
 
 
 def main_windows(quota: Quota | None, now: int) -> list[Window]:
-    """The account-wide windows only (not the per-model limit)."""
+    """The account-wide windows only (not the per-model limit): the first of
+    :func:`windows_of`'s, whose last answer is reused when it was for this quota and time."""
     if not quota:
         return []
+    raw = quota.get("windows") or []
+    last = _last_windows
+    if last[0] is quota and last[1] == now:
+        return last[2][: len(raw)]
     sampled = quota.get("sampledAt")
-    return [_window(w, sampled, now) for w in quota.get("windows") or []]
+    return [_window(w, sampled, now) for w in raw]
 
 
 def find(windows: Iterable[Window], minutes: int) -> Window | None:
@@ -187,5 +197,17 @@ def unmatched(windows: Iterable[Window]) -> list[Window]:
 
 def binding(windows: Iterable[Window]) -> Window | None:
     """The window with the least left: the one that will stop the account first."""
-    known = [w for w in windows if w.remaining is not None]
-    return min(known, key=lambda w: (w.remaining, -(w.minutes or 0))) if known else None
+    # min() by (remaining, -minutes), the first of equals, without a key tuple per window
+    best: Window | None = None
+    for w in windows:
+        left = w.remaining
+        if left is None:
+            continue
+        if best is None:
+            best = w
+            continue
+        kept = best.remaining
+        assert kept is not None
+        if left < kept or (left == kept and (w.minutes or 0) > (best.minutes or 0)):
+            best = w
+    return best

@@ -17,15 +17,28 @@ def is_scored(record: Record) -> bool:
     return "status" in record and isinstance(score, int) and not isinstance(score, bool)
 
 
-def score_account(record: Record, now: int, model: str, *, own: bool = False, factors: bool = True) -> Record:
+def score_account(
+    record: Record,
+    now: int,
+    model: str,
+    *,
+    own: bool = False,
+    factors: bool = True,
+    leave_out: frozenset[str] = frozenset(),
+) -> Record:
     """The record scored: a copy, or with ``own`` (a record no one else holds) the record
     itself, in the record's own order less what scoring writes anew, then that. ``factors``
-    False (a report that shows none: no ``--explain``) leaves the ``factors`` list out."""
+    False (a report that shows none: no ``--explain``) leaves the ``factors`` list out;
+    ``leave_out`` names members the copy leaves out (what a report's view would drop: the
+    copy is then the only one made)."""
     result = assess(account_of(record), now, model)
-    scored = record if own else dict(record)
     annotations = record.get("annotations", _NONE)
-    for name in SCORE_FIELDS:
-        scored.pop(name, None)
+    if leave_out:
+        scored = {k: v for k, v in record.items() if k not in leave_out and k not in _SCORE_SET}
+    else:
+        scored = record if own else dict(record)
+        for name in SCORE_FIELDS:
+            scored.pop(name, None)
     scored["status"] = result.status
     scored["healthScore"] = result.score
     scored["rateLimited"] = result.rate_limited
@@ -42,3 +55,4 @@ def score_account(record: Record, now: int, model: str, *, own: bool = False, fa
 
 
 _NONE = object()
+_SCORE_SET = frozenset(SCORE_FIELDS)

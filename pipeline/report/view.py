@@ -133,17 +133,19 @@ class View(Plain):
     def status_counts(self) -> dict[Status, int]:
         counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
         for account in self.accounts:
-            counts[account.status] += 1
+            counts[account.record["status"]] += 1  # not the property: this runs for every account
         return counts
 
 
 # Facts no format shows: left out of the records a view keeps (a large pool's report holds
 # every account until it is written). The factors stay only for --explain.
-_UNSHOWN = frozenset(("token", "rateLimit", "emailSource", "authInvalidatedAt", "authInvalidationErrorCode"))
+UNSHOWN = frozenset(("token", "rateLimit", "emailSource", "authInvalidatedAt", "authInvalidationErrorCode"))
 
 
 def _shown(record: Record, explain: bool) -> Record:
-    kept = {k: v for k, v in record.items() if k not in _UNSHOWN}
+    if UNSHOWN.isdisjoint(record) and (explain or "factors" not in record):
+        return record  # scored without them (pipeline.scoring.score_account's leave_out): no copy
+    kept = {k: v for k, v in record.items() if k not in UNSHOWN}
     if not explain:
         kept.pop("factors", None)
     return kept
@@ -156,6 +158,9 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
     Each account keeps only what the formats show (its factors only with ``explain``)."""
     pool: Record | None = None
     accounts: list[Record] = []
+    # each account's windows, read as it passes (then scoring's reading of them is reused:
+    # pipeline.quota.main_windows), or None to be read below
+    windows: list[list[q.Window] | None] = []
     flagged: list[Record] = []
     recommendation: Record | None = None
     for record in records:
@@ -163,7 +168,12 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
         if kind == "pool" and pool is None:
             pool = record
         elif kind == "account":  # a scored one is slimmed at once; others once scored, below
-            accounts.append(_shown(record, explain) if is_scored(record) else record)
+            if is_scored(record):
+                record = _shown(record, explain)
+                windows.append(q.main_windows(record.get("quota"), now) if now is not None else None)
+            else:
+                windows.append(None)
+            accounts.append(record)
         elif kind == "flagged":
             flagged.append(record)
         elif kind == "recommendation":
@@ -177,7 +187,8 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
         recommendation = make_recommendation(accounts, now, len(flagged))
     email_counts = Counter(str(a["email"]) for a in accounts if a.get("email"))
     # The JSON edge: the stream's records, typed from here on (casts of the lists: no copies, no per-record call).
-    views = [_account_view(a, email_counts, now) for a in cast("list[AccountRecord]", accounts)]
+    typed_accounts = cast("list[AccountRecord]", accounts)
+    views = [_account_view(a, email_counts, now, w) for a, w in zip(typed_accounts, windows, strict=True)]
     typed_pool = cast("PoolRecord | None", pool)
     typed_flagged = cast("list[FlaggedRecord]", flagged)
     return View(
@@ -192,12 +203,17 @@ def build_view(records: Iterable[Record], *, now: int | None, model: str | None 
     )
 
 
-def _account_view(account: AccountRecord, email_counts: Counter[str], now: int) -> AccountView:
+def _account_view(
+    account: AccountRecord, email_counts: Counter[str], now: int, windows: list[q.Window] | None = None
+) -> AccountView:
     """The account's view: its first 5h, 7d and 30d windows (:func:`pipeline.quota.find` of
-    each) and the others (:func:`pipeline.quota.unmatched`), each window classified once."""
+    each) and the others (:func:`pipeline.quota.unmatched`), each window classified once
+    (``windows``: its main windows at ``now``, when read already)."""
     found: dict[int | None, q.Window] = {}
     others: list[q.Window] = []
-    for window in q.main_windows(account.get("quota"), now):  # time windows only: no name
+    if windows is None:
+        windows = q.main_windows(account.get("quota"), now)
+    for window in windows:  # time windows only: no name
         kind = q.window_kind(window.minutes)
         if kind in _SHOWN:
             found.setdefault(kind, window)

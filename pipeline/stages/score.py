@@ -23,13 +23,16 @@ def score(
     model: str | None = None,
     own: bool = False,
     factors: bool = True,
+    leave_out: frozenset[str] = frozenset(),
 ) -> Iterator[Record]:
     """Score each account at ``now`` (None: the moment the stream describes, see
     :func:`pipeline.pool_record.stream_time`). The model (whose rate limits count) is the live
     probe's when the pool record names one, else ``model``, else the default model. With
     ``own`` (records made for this stream alone, as collect makes them in-process) each
     account is scored in place instead of copied. ``factors`` False (an in-process report
-    without ``--explain``, whose formats show none) leaves each account's ``factors`` out."""
+    without ``--explain``, whose formats show none) leaves each account's ``factors`` out;
+    ``leave_out``: members each scored account is made without
+    (:func:`pipeline.scoring.score_account`)."""
     current_model = model or DEFAULT_MODEL
     pool: Record | None = None
     when = now
@@ -42,5 +45,5 @@ def score(
         elif kind == "account":
             if when is None:
                 when = run_instant(now, pool)
-            record = score_account(record, when, current_model, own=own, factors=factors)
+            record = score_account(record, when, current_model, own=own, factors=factors, leave_out=leave_out)
         yield record

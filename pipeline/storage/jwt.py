@@ -26,10 +26,14 @@ def claims(token: object) -> dict[str, Any] | None:
 def _claims(token: object) -> tuple[dict[str, Any] | None, bool]:
     """:func:`claims`, and whether orjson parsed them (then orjson writes them back exactly:
     it reads no NaN, no infinity and no integer beyond 64 bits)."""
-    if not isinstance(token, str) or token.count(".") != 2:
+    if not isinstance(token, str):
         return None, False
-    start = token.index(".") + 1
-    part = token[start : token.index(".", start)]
+    # exactly two dots: found from the left (str.find is a memchr, str.count a loop over all of it)
+    start = token.find(".") + 1
+    stop = token.find(".", start) if start else -1
+    if stop == -1 or token.find(".", stop + 1) != -1:
+        return None, False
+    part = token[start:stop]
     if not part:
         return None, False
     payload = part + "=" * (-len(part) % 4)

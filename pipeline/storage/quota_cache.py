@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipeline.numbers import instant, real
+from pipeline.numbers import MAX_SAFE, instant, real
 from pipeline.plain import Plain
 from pipeline.records import Record
 from pipeline.storage.files import Unreadable, decode_json, read_regular_json
@@ -245,11 +245,14 @@ def windows(entry: dict[str, Any]) -> tuple[tuple[int | None, float | None, int 
         window = entry.get(key)
         if not isinstance(window, dict):
             continue
-        minutes, used, reset = (
-            real(window.get("windowMinutes")),
-            real(window.get("usedPercent")),
-            real(window.get("resetAtMs")),
-        )
+        minutes, used, reset = window.get("windowMinutes"), window.get("usedPercent"), window.get("resetAtMs")
+        # real() of each, its common case (an int within range) without the call: every entry has two windows
+        if type(minutes) is not int or not -MAX_SAFE <= minutes <= MAX_SAFE:
+            minutes = real(minutes)
+        if type(used) is not int or not -MAX_SAFE <= used <= MAX_SAFE:
+            used = real(used)
+        if type(reset) is not int or not -MAX_SAFE <= reset <= MAX_SAFE:
+            reset = real(reset)
         if minutes is None and used is None and reset is None:
             continue
         result.append(
