@@ -16,13 +16,11 @@ from contextlib import contextmanager
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the block (as it was afterwards)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    pause = Pause()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        pause.end()
 
 
 class Pause:
