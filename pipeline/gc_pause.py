@@ -53,10 +53,33 @@ class Pause:
             self.end()
 
 
+_keeping = False  # set by the process's own entry point: see keep_what_is_loaded
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """Modules loading (a command's, imported when it runs): the collector paused while they
+    do, and in a process whose entry point called :func:`keep_what_is_loaded`, what they
+    defined moved out of its reach afterwards as start-up's was (the collection as the
+    process exits would walk it all again: a sixth of a default report)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if _keeping:  # before the collector is back: its first collection would walk them all
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
 def keep_what_is_loaded() -> None:
     """Move every object alive now (click, the standard library, our modules loaded so far) out
     of the collector's reach for the rest of the process (:func:`gc.freeze`): they live as long
     as it does, and each collection while a command's modules load would walk them again
     (about a fifth of what a default report adds to ``import click``). Only a process's own
-    entry point calls this, never a library caller: what is frozen is never collected."""
+    entry point calls this, never a library caller: what is frozen is never collected. The
+    modules loaded later under :func:`loading` are kept the same way."""
+    global _keeping
+    _keeping = True
     gc.freeze()

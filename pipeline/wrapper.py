@@ -186,6 +186,18 @@ def is_ours(auth_args: Sequence[str]) -> bool:
     return first in our_commands()
 
 
+def _ours(auth_args: Sequence[str], *, entry: bool) -> bool:
+    """:func:`is_ours`; in the process's own entry point, with the command table (and so the
+    command line) loaded as ``pipeline.__main__`` loads it for ``codex-auth``."""
+    if not entry:
+        return is_ours(auth_args)
+    from pipeline.gc_pause import keep_what_is_loaded, loading
+
+    keep_what_is_loaded()
+    with loading():
+        return is_ours(auth_args)
+
+
 def next_codex_help(own: set[str]) -> str:
     real = find_real_codex(own=own)
     where = real if real is not None else "none is on PATH now"
@@ -232,14 +244,10 @@ def _main(argv: Sequence[str] | None, self_path: str | None) -> None:
         from pipeline.cli.completion import wrapper_group
 
         wrapper_group(cli).main(args=[], prog_name="codex", complete_var=COMPLETE_VAR)  # exits
-    if args and args[0] == "auth" and is_ours(args[1:]):
+    if args and args[0] == "auth" and _ours(args[1:], entry=argv is None):
         from pipeline.cli import cli
         from pipeline.cli import main as cli_main
 
-        if argv is None:  # the process's own entry point, as cli.main does for codex-auth
-            from pipeline.gc_pause import keep_what_is_loaded
-
-            keep_what_is_loaded()
         if len(args) == 1 or args[1] in ("-h", "--help"):
             cli.epilog = next_codex_help(own)
         cli_main(args[1:], prog_name="codex auth")  # exits: one line, never a traceback, on any failure

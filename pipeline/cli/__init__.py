@@ -89,7 +89,10 @@ class LazyGroup(click.Group):
             return None
         command = self.commands.get(cmd_name)
         if command is None:
-            module = importlib.import_module(f"pipeline.cli.{entry.module}")
+            from pipeline.gc_pause import loading
+
+            with loading():
+                module = importlib.import_module(f"pipeline.cli.{entry.module}")
             command = getattr(module, cmd_name.replace("-", "_"))
             assert isinstance(command, click.Command)
             self.commands[cmd_name] = command

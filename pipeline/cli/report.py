@@ -80,7 +80,10 @@ def report(
       codex auth report --json --out reports/health-$(date +%F).json
       codex auth report --min-healthy 2 --format markdown --out status.md || exit
     """
-    from pipeline.in_process import run_report
+    from pipeline.gc_pause import loading
+
+    with loading():
+        from pipeline.in_process import run_report
 
     fmt = pick_format(fmt, as_json)
     check_explain(explain, fmt)

@@ -283,3 +283,34 @@ def test_only_the_entry_point_keeps_what_is_loaded_from_the_collector(tmp_path: 
     subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
     frozen = int(out.read_text())
     assert (frozen > 10_000) if how == "entry" else (frozen == 0)
+
+
+LOADING_PROBE = """
+import atexit, gc, sys
+out, how, *args = sys.argv[1:]
+def dump():
+    import pipeline.in_process as loaded
+    walked = any(o is loaded.run_report for o in gc.get_objects())
+    open(out, "w").write(f"{gc.get_freeze_count() > 0} {walked} {gc.isenabled()}")
+atexit.register(dump)
+sys.argv = ["codex-auth", *args]
+if how == "script":
+    from pipeline.__main__ import main
+    main()
+from pipeline.cli import main
+main(args)
+"""
+
+
+@pytest.mark.parametrize(("how", "kept"), [("script", True), ("library", False)])
+def test_the_console_script_keeps_the_commands_modules_from_the_collector(tmp_path: Path, how: str, kept: bool) -> None:
+    """``codex-auth`` (pipeline.__main__) loads the command line and the report's modules with
+    the collector paused and moves what they define out of its reach (its last collection, as
+    the process exits, would walk it all again); a library caller's collector walks them as
+    before. Either way the collector is running when the process ends."""
+    pool = poolkit.seed_example_pool(tmp_path / "pool")
+    out = tmp_path / "gc.txt"
+    argv = [sys.executable, "-c", LOADING_PROBE, str(out), how, "report", "--dir", str(pool), "--now", NOW]
+    subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
+    frozen, walked, enabled = out.read_text().split()
+    assert (frozen, walked, enabled) == (str(kept), str(not kept), "True")

@@ -33,4 +33,4 @@ def test_wheel_carries_the_schemas(tmp_path: Path) -> None:
         for name in SCHEMA_NAMES:
             assert archive.read(f"pipeline/schemas/{name}.json").decode() == load_schema_text(name)
         scripts = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()
-    assert "codex-auth = pipeline.cli:main" in scripts and "codex = pipeline.wrapper:main" in scripts
+    assert "codex-auth = pipeline.__main__:main" in scripts and "codex = pipeline.wrapper:main" in scripts

@@ -22,8 +22,6 @@ def package_exceptions() -> dict[str, type[BaseException]]:
     """Every exception class defined in a module of the package, by ``module.Class``."""
     found: dict[str, type[BaseException]] = {}
     for info in pkgutil.walk_packages([str(PACKAGE)], "pipeline."):
-        if info.name == "pipeline.__main__":  # running it is the command line
-            continue
         module = importlib.import_module(info.name)
         for _, value in inspect.getmembers(module, inspect.isclass):
             if issubclass(value, BaseException) and value.__module__ == info.name:
