@@ -249,14 +249,17 @@ def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = (
     return result
 
 
-def forecast_account(record: Record, now: int, history: History | None = None, end: int | None = None) -> Record:
+def forecast_account(
+    record: Record, now: int, history: History | None = None, end: int | None = None, *, scale: float = 1.0
+) -> Record:
     """The ``forecast`` an account record carries: every window's forecast (played forward
     together to ``end``, by default seven days) and the verdict of the most serious one.
-    ``record`` should be scored (status, rateLimited)."""
+    ``record`` should be scored (status, rateLimited). ``scale`` multiplies the account's
+    demand (1.0, the forecast; :mod:`testkit.forecast_risk` plays other days with it)."""
     history = history or {}
     facts = account_windows(record.get("quota"))
     windows = [forecast_window(w, now, history.get(w.key, ())) for w in facts]
-    outlook = play_account(facts, windows, now, history, horizon_end(now, None) if end is None else end)
+    outlook = play_account(facts, windows, now, history, horizon_end(now, None) if end is None else end, scale)
     verdict, binding = "unknown", None
     if windows:
         binding_window = max(windows, key=_seriousness)
@@ -352,10 +355,13 @@ def _with_latest(history: History, facts: Sequence[WindowFacts]) -> dict[str, li
     return merged
 
 
-def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, history: History, end: int) -> Outlook:
+def play_account(
+    facts: Sequence[WindowFacts], windows: list[Record], now: int, history: History, end: int, scale: float = 1.0
+) -> Outlook:
     """Fill in each playable window's verdict, run-out, range and confidence (in place) by
-    playing them forward together (:mod:`pipeline.rhythm`); the spans the account is
-    blocked in [now, end) and the 5h sessions left before the weekly runs out."""
+    playing them forward together (:mod:`pipeline.rhythm`), the demand times ``scale``; the
+    spans the account is blocked in [now, end) and the 5h sessions left before the weekly
+    runs out."""
     playable = [(f, w) for f, w in zip(facts, windows, strict=True) if f.used is not None and f.sampled_at is not None]
     playable = [
         (f, w)
@@ -390,7 +396,6 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
 
         spread = profile.spread
         confidence = 0.1 + 0.9 * weight / (1.0 + (spread[1] - spread[0]))
-        heavy = 1.0
     else:
 
         def demand(t: int) -> float:
@@ -398,7 +403,6 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
 
         spread = rhythm.DEFAULT_SPREAD
         confidence = 0.1
-        heavy = 1.0
     start = max(min(int(f.sampled_at or now) for f, _w in playable), now - rhythm.FULL_PROFILE_MS)
 
     def ratio(f: WindowFacts) -> float:
@@ -441,10 +445,10 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
     breaks = [start + HEAVY_SPAN_MS, *range(start, start + rhythm.RECENT_FADE_MS, rhythm.FADE_STEP_MS)]
     played = rhythm.pieces(demand, start, stop, breaks)  # one demand for the three plays
     active = profile.mean if profile is not None else 0.0  # a fresh window begins in the account's busier hours
-    middle = rhythm.play(lanes(), played, start, stop, scale=heavy, active=active)
-    early = rhythm.play(lanes(), played, start, stop, scale=spread[1] * heavy, active=active)
+    middle = rhythm.play(lanes(), played, start, stop, scale=scale, active=active)
+    early = rhythm.play(lanes(), played, start, stop, scale=spread[1] * scale, active=active)
     if any(run_out is not None for run_out, _reset in middle.run_outs.values()):
-        late = rhythm.play(lanes(), played, start, stop, scale=spread[0] * heavy, active=active)
+        late = rhythm.play(lanes(), played, start, stop, scale=spread[0] * scale, active=active)
     else:  # a lighter demand runs out no sooner: nothing runs out
         late = rhythm.Played(dict.fromkeys(middle.run_outs, (None, None)))
     level = round(confidence, 2)

@@ -171,6 +171,22 @@ def test_a_flat_stretch_never_erases_the_windows_measured_use() -> None:
     assert seven["verdict"] == "runs-out" and seven["runOutAt"] < reset
 
 
+def test_a_heavier_day_runs_out_no_later_and_scale_one_is_the_forecast() -> None:
+    # testkit.forecast_risk plays each account at other days with ``scale``: 1 is the forecast
+    # itself, a heavier day runs out sooner, a much lighter one lasts
+    reset = NOW + 3 * HOUR
+    history = {window_key("codex", 300): [Sample(NOW - HOUR, 30, reset)]}
+    record = account(0, [window(300, 50, reset)])
+    plain = forecast_account(record, NOW, history)
+    assert forecast_account(record, NOW, history, scale=1.0) == plain
+    heavy = forecast_account(record, NOW, history, scale=1.5)
+    light = forecast_account(record, NOW, history, scale=0.2)
+    assert plain["verdict"] == "runs-out" and heavy["verdict"] == "runs-out"
+    assert heavy["runOutAt"] < plain["runOutAt"]
+    assert heavy["blocked"][0]["from"] == heavy["runOutAt"] and len(light["blocked"]) == 0
+    assert light["verdict"] == "lasts"
+
+
 def test_history_of_many_samples_is_played_forward() -> None:
     reset = NOW + 2 * DAY
     used = [10, 12, 13, 15, 17, 18]  # hourly
