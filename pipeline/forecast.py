@@ -25,108 +25,31 @@ out).
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from pipeline import quota as q
 from pipeline import rhythm
+from pipeline.forecast_windows import HOUR_MS as HOUR_MS  # the window's facts and samples, re-exported
+from pipeline.forecast_windows import History as History
+from pipeline.forecast_windows import Sample as Sample
+from pipeline.forecast_windows import WindowFacts as WindowFacts
+from pipeline.forecast_windows import WindowRow as WindowRow
+from pipeline.forecast_windows import account_windows as account_windows
+from pipeline.forecast_windows import instance_samples as instance_samples
+from pipeline.forecast_windows import least_squares_pace as least_squares_pace
+from pipeline.forecast_windows import recent_pace, with_latest
+from pipeline.forecast_windows import window_average as window_average
+from pipeline.forecast_windows import window_key as window_key
+from pipeline.forecast_windows import window_start as window_start
+from pipeline.records import Record
 
-Record = dict[str, Any]
-HOUR_MS = 3_600_000
 DEFAULT_HORIZON_MS = 7 * 24 * HOUR_MS
-RESET_TOLERANCE_MS = 5 * 60_000  # samples of one window instance agree on its reset within this
 SEVERITY = {"lasts": 0, "unknown": 1, "runs-out": 2, "exhausted": 3}
 VERDICTS = tuple(SEVERITY)
 UNUSABLE_STATUSES = ("disabled", "error")
 NOT_BEGUN = "the window had not begun when it was sampled"
-
-
-class Sample(NamedTuple):
-    """One observation of a window: when, how much was used, when it resets (a tuple: a
-    90-day history is many of them)."""
-
-    at: int
-    used: float | None
-    reset_at: int | None
-
-
-History = Mapping[str, Sequence[Sample]]  # window key -> samples, oldest first
-
-
-@dataclass(frozen=True)
-class WindowRow:
-    """One quota window as the history keeps it (a row of its ``windows`` table)."""
-
-    key: str  # stable identity in the history: "codex/300", "codex_bengalfox/300", "spend/individual"
-    name: str  # for people: "5h", "7d", "codex_bengalfox 5h", "monthly spend"
-    limit: str
-    minutes: int | None
-    used: float | None
-    reset_at: int | None
-
-
-@dataclass(frozen=True)
-class WindowFacts(WindowRow):
-    """The same window as the forecast reads it off a record: when it was sampled, and
-    whether it is a monthly spend limit."""
-
-    sampled_at: int | None = None
-    monthly: bool = False
-
-
-def window_key(limit: str, minutes: int | None) -> str:
-    """A window's identity in the history: its limit and its known length (17940 s and 18000 s
-    are the same 5 h window, within the official 5 % tolerance), else its own length."""
-    known = q.window_kind(minutes) or minutes
-    return f"{limit}/{known if known is not None else '-'}"
-
-
-def account_windows(quota: Record | None) -> list[WindowFacts]:
-    """The windows that decide whether an account can work: the account-wide windows, the
-    probe model's own limit and the spend-control limits (never other models' limits)."""
-    if not quota:
-        return []
-    sampled = quota.get("sampledAt")
-    found: list[WindowFacts] = []
-    limit = quota.get("modelLimit")
-    groups = [("codex", "", quota.get("windows") or [])]
-    if isinstance(limit, dict):
-        limit_id = str(limit.get("limitId"))
-        groups.append((limit_id, f"{limit_id} ", limit.get("windows") or []))
-    for limit_id, prefix, windows in groups:
-        for raw in windows:
-            minutes = raw.get("windowMinutes")
-            found.append(
-                WindowFacts(
-                    window_key(limit_id, minutes),
-                    prefix + q.window_label(minutes),
-                    limit_id,
-                    minutes,
-                    raw.get("usedPercent"),
-                    raw.get("resetAt"),
-                    sampled,
-                )
-            )
-    spend = quota.get("spendControl")
-    if isinstance(spend, dict):
-        for raw in spend.get("limits") or []:
-            kind = str(raw.get("limitType") or "individual")
-            found.append(
-                WindowFacts(
-                    f"spend/{kind}",
-                    "monthly spend" if kind == "individual" else f"monthly spend ({kind})",
-                    "spend",
-                    raw.get("windowMinutes"),
-                    raw.get("usedPercent"),
-                    raw.get("resetAt"),
-                    sampled,
-                    monthly=True,
-                )
-            )
-    return found
 
 
 PROFILE_SPAN_MS = 14 * 24 * HOUR_MS  # the history the rhythm reads: every hour of the week twice
@@ -142,52 +65,6 @@ def history_since(record: Record, now: int) -> int:
         if start is not None:
             since = min(since, max(start, now - LONGEST_SPAN_MS))
     return since
-
-
-def window_start(window: WindowFacts) -> int | None:
-    if window.reset_at is None:
-        return None
-    if window.minutes:
-        return window.reset_at - window.minutes * 60_000
-    if window.monthly:
-        return _month_before(window.reset_at)
-    return None
-
-
-def _month_before(ms: int) -> int:
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return int(moment.replace(year=year, month=month, day=day).timestamp() * 1000) + ms % 1000
-
-
-def instance_samples(window: WindowFacts, samples: Iterable[Sample]) -> list[Sample]:
-    """The samples of the window's current instance: taken since it began, agreeing on its
-    reset time, with a used percent; oldest first, one per instant."""
-    start = window_start(window)
-    if window.reset_at is None or start is None:
-        return []
-    chosen: dict[int, Sample] = {}
-    for sample in samples:
-        if sample.used is None or sample.reset_at is None or sample.at < start or sample.at > window.reset_at:
-            continue
-        if abs(sample.reset_at - window.reset_at) > RESET_TOLERANCE_MS:
-            continue
-        chosen[sample.at] = sample
-    return [chosen[at] for at in sorted(chosen)]
-
-
-def least_squares_pace(samples: Sequence[Sample]) -> float | None:
-    """Slope of the least-squares line through (hours, used percent); None when the samples
-    span no time."""
-    xs = [s.at / HOUR_MS for s in samples]
-    ys = [float(s.used or 0.0) for s in samples]
-    n = len(xs)
-    mean_x, mean_y = sum(xs) / n, sum(ys) / n
-    spread = sum((x - mean_x) ** 2 for x in xs)
-    if n < 2 or spread <= 0:
-        return None
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
 def _blank(window: WindowFacts) -> Record:
@@ -209,15 +86,6 @@ def _blank(window: WindowFacts) -> Record:
         "confidence": None,
         "note": None,
     }
-
-
-def window_average(window: WindowFacts) -> float | None:
-    """The used percent over the hours since the window began; None before it began."""
-    start = window_start(window)
-    if window.used is None or window.sampled_at is None or start is None:
-        return None
-    elapsed = window.sampled_at - start
-    return window.used / (elapsed / HOUR_MS) if elapsed > 0 else None
 
 
 def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = ()) -> Record:
@@ -295,11 +163,6 @@ def _seriousness(window: Record) -> tuple[int, int]:
 
 # --- the windows played forward together ------------------------------------------------
 
-CONFIDENCE_LEVELS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
-RECENT_GAP_MS = 2 * HOUR_MS
-RECENT_AGE_MS = 90 * 60_000
-WEEK_MINUTES = 10080
-FIVE_HOURS_MINUTES = 300
 HEAVY_DAY = 1.2  # with a profile, the next day's demand is played at 1.2 times its mean: caps come on heavy days
 HEAVY_SPAN_MS = 24 * HOUR_MS  # beyond it the mean: over a week the heavy and light days even out
 
@@ -314,45 +177,6 @@ def _reference(facts: Sequence[WindowFacts]) -> WindowFacts | None:
     """The window the demand is measured in: the account's longest rate window."""
     rate = [w for w in facts if w.limit == "codex" and w.minutes and w.used is not None]
     return max(rate, key=lambda w: w.minutes or 0) if rate else None
-
-
-def _recent(samples: Sequence[Sample], window: WindowFacts, now: int, capped: set[int]) -> float | None:
-    """The slope of the window's last two samples; None when they are far apart, old, or the
-    first was taken while a window was at 100 % (no use then says nothing of the pace)."""
-    own = instance_samples(window, _tail(samples, window.reset_at))
-    if len(own) < 2:
-        return None
-    a, b = own[-2], own[-1]
-    if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at or a.at in capped:
-        return None
-    return max(0.0, (float(b.used or 0) - float(a.used or 0)) / ((b.at - a.at) / HOUR_MS))
-
-
-def _tail(samples: Sequence[Sample], reset_at: int | None) -> Sequence[Sample]:
-    """The samples from the third-last moment of the instance that resets at ``reset_at`` on
-    (the history is oldest first): the last two of the instance are among them."""
-    seen: set[int] = set()
-    for position in range(len(samples) - 1, -1, -1):
-        sample = samples[position]
-        if sample.used is None or sample.reset_at is None or reset_at is None:
-            continue
-        if abs(sample.reset_at - reset_at) <= RESET_TOLERANCE_MS:
-            seen.add(sample.at)
-            if len(seen) > 2:
-                return samples[position:]
-    return samples
-
-
-def _with_latest(history: History, facts: Sequence[WindowFacts]) -> dict[str, list[Sample]]:
-    """The history with each window's latest sample in it (a stage's records may be newer)."""
-    merged = {key: list(samples) for key, samples in history.items()}
-    for f in facts:
-        if f.sampled_at is None:
-            continue
-        samples = merged.setdefault(f.key, [])
-        if not samples or samples[-1].at < f.sampled_at:
-            samples.append(Sample(f.sampled_at, f.used, f.reset_at))
-    return merged
 
 
 def play_account(
@@ -371,7 +195,7 @@ def play_account(
     if not playable:
         return Outlook([], None)
     ref = _reference([f for f, _w in playable])
-    history = _with_latest(history, [f for f, _w in playable])
+    history = with_latest(history, [f for f, _w in playable])
     profile = rhythm.build_profile(history, ref.key) if ref is not None else None
     averages = {f.key: window_average(f) for f, _w in playable}
     ref_average = averages.get(ref.key) if ref is not None else None
@@ -379,10 +203,10 @@ def play_account(
         weight = min(1.0, profile.span_ms / rhythm.FULL_PROFILE_MS)
         base = ref_average if ref_average is not None else profile.mean
         capped = rhythm.capped_moments(history)
-        recent = _recent(history.get(ref.key, ()), ref, now, capped)
+        recent = recent_pace(history.get(ref.key, ()), ref, now, capped)
         finest = min((f for f, _w in playable if f.key in profile.ratios), key=lambda f: f.minutes or 0, default=None)
         if finest is not None:  # the shortest window moves in finer steps: its recent pace, in reference points
-            fine = _recent(history.get(finest.key, ()), finest, now, capped)
+            fine = recent_pace(history.get(finest.key, ()), finest, now, capped)
             recent = fine / profile.ratios[finest.key] if fine is not None else recent
         rates = profile.rates
 

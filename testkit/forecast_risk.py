@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import rhythm
-from pipeline.forecast import HOUR_MS, _reference, _with_latest, account_windows, forecast_account, history_since
+from pipeline.forecast import HOUR_MS, _reference, account_windows, forecast_account, history_since
 from pipeline.forecast_pool import pool_forecast
+from pipeline.forecast_windows import with_latest
 from pipeline.history.query import window_samples
 from pipeline.history.samples import account_key
 from pipeline.history.store import HistoryStore
@@ -62,7 +63,7 @@ def day_scales(record: dict[str, Any], history: dict[str, Any]) -> list[float]:
     10th and 90th percentile day ratios (the forecast's default spread without a profile)."""
     facts = account_windows(record.get("quota"))
     ref = _reference(facts)
-    profile = rhythm.build_profile(_with_latest(history, facts), ref.key) if ref is not None else None
+    profile = rhythm.build_profile(with_latest(history, facts), ref.key) if ref is not None else None
     light, heavy = profile.spread if profile is not None else rhythm.DEFAULT_SPREAD
     light = max(light, 0.05)  # a day with no use at all: the log-normal needs a floor
     mu, sigma = (math.log(light) + math.log(heavy)) / 2, (math.log(heavy) - math.log(light)) / Z90
