@@ -39,7 +39,7 @@ from pipeline.forecast_windows import WindowRow as WindowRow
 from pipeline.forecast_windows import account_windows as account_windows
 from pipeline.forecast_windows import instance_samples as instance_samples
 from pipeline.forecast_windows import least_squares_pace as least_squares_pace
-from pipeline.forecast_windows import recent_pace, with_latest
+from pipeline.forecast_windows import pace_before_cap, recent_pace, with_latest
 from pipeline.forecast_windows import window_average as window_average
 from pipeline.forecast_windows import window_key as window_key
 from pipeline.forecast_windows import window_start as window_start
@@ -199,6 +199,8 @@ def play_account(
     profile = rhythm.build_profile(history, ref.key) if ref is not None else None
     averages = {f.key: window_average(f) for f, _w in playable}
     ref_average = averages.get(ref.key) if ref is not None else None
+    carried: float | None = None  # a session cut off by a cap goes on when it lifts, at its pace
+    lift = now
     if profile is not None and ref is not None:
         weight = min(1.0, profile.span_ms / rhythm.FULL_PROFILE_MS)
         base = ref_average if ref_average is not None else profile.mean
@@ -208,6 +210,8 @@ def play_account(
         if finest is not None:  # the shortest window moves in finer steps: its recent pace, in reference points
             fine = recent_pace(history.get(finest.key, ()), finest, now, capped)
             recent = fine / profile.ratios[finest.key] if fine is not None else recent
+        if finest is not None and (capped_pace := pace_before_cap(finest, history.get(finest.key, ()), now)):
+            carried, lift = capped_pace[0] / profile.ratios[finest.key], capped_pace[1]
         rates = profile.rates
 
         def demand(t: int) -> float:
@@ -216,6 +220,9 @@ def play_account(
             if recent is not None and t - start < rhythm.RECENT_FADE_MS:
                 share = 0.5 * (1 - (t - start) / rhythm.RECENT_FADE_MS)
                 value = (1 - share) * value + share * recent
+            if carried is not None and lift <= t < lift + rhythm.RECENT_FADE_MS:
+                share = 0.5 * (1 - (t - lift) / rhythm.RECENT_FADE_MS)
+                value = (1 - share) * value + share * carried
             return value
 
         spread = profile.spread
@@ -267,6 +274,8 @@ def play_account(
     )
     stop = min(stop, start + rhythm.MAX_PLAY_MS)
     breaks = [start + HEAVY_SPAN_MS, *range(start, start + rhythm.RECENT_FADE_MS, rhythm.FADE_STEP_MS)]
+    if carried is not None:
+        breaks += range(lift, lift + rhythm.RECENT_FADE_MS, rhythm.FADE_STEP_MS)
     played = rhythm.pieces(demand, start, stop, breaks)  # one demand for the three plays
     active = profile.mean if profile is not None else 0.0  # a fresh window begins in the account's busier hours
     middle = rhythm.play(lanes(), played, start, stop, scale=scale, active=active)

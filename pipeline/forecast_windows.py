@@ -1,10 +1,11 @@
 """A quota window as the forecast reads it, and its samples: the window's facts off a record,
 its identity in the history, its current instance (when it began, the samples taken in it),
-the window-average pace and the recent pace (the last two samples).
+the window-average pace and the recent pace (the last two samples, or the pace before a cap).
 Pure functions, no I/O; :mod:`pipeline.forecast` builds on them."""
 
 from __future__ import annotations
 
+import bisect
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -170,6 +171,20 @@ def recent_pace(samples: Sequence[Sample], window: WindowFacts, now: int, capped
     if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at or a.at in capped:
         return None
     return max(0.0, (float(b.used or 0) - float(a.used or 0)) / ((b.at - a.at) / HOUR_MS))
+
+
+def pace_before_cap(window: WindowFacts, samples: Sequence[Sample], now: int) -> tuple[float, int] | None:
+    """For a window at 100 % now: the pace of its instance before the cap (the used percent of
+    its last sample below 100 % over the time since the instance began) and the moment the cap
+    lifts (its reset); None for a window not at 100 %, or with no such sample."""
+    if (window.used or 0) < 100 or not window.minutes or window.reset_at is None or window.reset_at <= now:
+        return None
+    began = window.reset_at - window.minutes * 60_000
+    since = bisect.bisect_left(samples, began, key=lambda sample: sample.at)  # the history is oldest first
+    before = [s for s in instance_samples(window, samples[since:]) if (s.used or 0) < 100]
+    if not before or before[-1].at <= began or not before[-1].used:
+        return None
+    return float(before[-1].used) / ((before[-1].at - began) / HOUR_MS), window.reset_at
 
 
 def _tail(samples: Sequence[Sample], reset_at: int | None) -> Sequence[Sample]:
