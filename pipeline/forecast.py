@@ -25,106 +25,33 @@ out).
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pipeline import quota as q
 from pipeline import rhythm
+from pipeline.forecast_windows import HOUR_MS as HOUR_MS  # the window's facts and samples, re-exported
+from pipeline.forecast_windows import History as History
+from pipeline.forecast_windows import Sample as Sample
+from pipeline.forecast_windows import WindowFacts as WindowFacts
+from pipeline.forecast_windows import account_windows as account_windows
+from pipeline.forecast_windows import instance_samples as instance_samples
+from pipeline.forecast_windows import least_squares_pace as least_squares_pace
+from pipeline.forecast_windows import pace_before_cap, recent_pace, with_latest
+from pipeline.forecast_windows import window_average as window_average
+from pipeline.forecast_windows import window_key as window_key
+from pipeline.forecast_windows import window_start as window_start
+from pipeline.records import Record
 
 if TYPE_CHECKING:
-    from pipeline.records import AccountRecord, Quota
+    from pipeline.records import AccountRecord
 
-Record = dict[str, Any]
-HOUR_MS = 3_600_000
 DEFAULT_HORIZON_MS = 7 * 24 * HOUR_MS
-RESET_TOLERANCE_MS = 5 * 60_000  # samples of one window instance agree on its reset within this
 SEVERITY = {"lasts": 0, "unknown": 1, "runs-out": 2, "exhausted": 3}
 VERDICTS = tuple(SEVERITY)
 UNUSABLE_STATUSES = ("disabled", "error")
 NOT_BEGUN = "the window had not begun when it was sampled"
-
-
-class Sample(NamedTuple):
-    """One observation of a window: when, how much was used, when it resets (a tuple: a
-    90-day history is many of them)."""
-
-    at: int
-    used: float | None
-    reset_at: int | None
-
-
-History = Mapping[str, Sequence[Sample]]  # window key -> samples, oldest first
-
-
-@dataclass(frozen=True)
-class WindowFacts:
-    """One quota window as the forecast reads it off a record: the fields the history keeps of
-    it (:class:`pipeline.history.observation.WindowRow`), when it was sampled, and whether it
-    is a monthly spend limit."""
-
-    key: str  # stable identity in the history: "codex/300", "codex_bengalfox/300", "spend/individual"
-    name: str  # for people: "5h", "7d", "codex_bengalfox 5h", "monthly spend"
-    limit: str
-    minutes: int | None
-    used: float | None
-    reset_at: int | None
-    sampled_at: int | None = None
-    monthly: bool = False
-
-
-def window_key(limit: str, minutes: int | None) -> str:
-    """A window's identity in the history: its limit and its known length (17940 s and 18000 s
-    are the same 5 h window, within the official 5 % tolerance), else its own length."""
-    known = q.window_kind(minutes) or minutes
-    return f"{limit}/{known if known is not None else '-'}"
-
-
-def account_windows(quota: Quota | None) -> list[WindowFacts]:
-    """The windows that decide whether an account can work: the account-wide windows, the
-    probe model's own limit and the spend-control limits (never other models' limits)."""
-    if not quota:
-        return []
-    sampled = quota.get("sampledAt")
-    found: list[WindowFacts] = []
-    limit = quota.get("modelLimit")
-    groups = [("codex", "", quota.get("windows") or [])]
-    if isinstance(limit, dict):
-        limit_id = str(limit.get("limitId"))
-        groups.append((limit_id, f"{limit_id} ", limit.get("windows") or []))
-    for limit_id, prefix, windows in groups:
-        for raw in windows:
-            minutes = raw.get("windowMinutes")
-            found.append(
-                WindowFacts(
-                    window_key(limit_id, minutes),
-                    prefix + q.window_label(minutes),
-                    limit_id,
-                    minutes,
-                    raw.get("usedPercent"),
-                    raw.get("resetAt"),
-                    sampled,
-                )
-            )
-    spend = quota.get("spendControl")
-    if isinstance(spend, dict):
-        for raw in spend.get("limits") or []:
-            kind = str(raw.get("limitType") or "individual")
-            found.append(
-                WindowFacts(
-                    f"spend/{kind}",
-                    "monthly spend" if kind == "individual" else f"monthly spend ({kind})",
-                    "spend",
-                    raw.get("windowMinutes"),
-                    raw.get("usedPercent"),
-                    raw.get("resetAt"),
-                    sampled,
-                    monthly=True,
-                )
-            )
-    return found
 
 
 PROFILE_SPAN_MS = 14 * 24 * HOUR_MS  # the history the rhythm reads: every hour of the week twice
@@ -140,52 +67,6 @@ def history_since(record: AccountRecord | Record, now: int) -> int:
         if start is not None:
             since = min(since, max(start, now - LONGEST_SPAN_MS))
     return since
-
-
-def window_start(window: WindowFacts) -> int | None:
-    if window.reset_at is None:
-        return None
-    if window.minutes:
-        return window.reset_at - window.minutes * 60_000
-    if window.monthly:
-        return _month_before(window.reset_at)
-    return None
-
-
-def _month_before(ms: int) -> int:
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return int(moment.replace(year=year, month=month, day=day).timestamp() * 1000) + ms % 1000
-
-
-def instance_samples(window: WindowFacts, samples: Iterable[Sample]) -> list[Sample]:
-    """The samples of the window's current instance: taken since it began, agreeing on its
-    reset time, with a used percent; oldest first, one per instant."""
-    start = window_start(window)
-    if window.reset_at is None or start is None:
-        return []
-    chosen: dict[int, Sample] = {}
-    for sample in samples:
-        if sample.used is None or sample.reset_at is None or sample.at < start or sample.at > window.reset_at:
-            continue
-        if abs(sample.reset_at - window.reset_at) > RESET_TOLERANCE_MS:
-            continue
-        chosen[sample.at] = sample
-    return [chosen[at] for at in sorted(chosen)]
-
-
-def least_squares_pace(samples: Sequence[Sample]) -> float | None:
-    """Slope of the least-squares line through (hours, used percent); None when the samples
-    span no time."""
-    xs = [s.at / HOUR_MS for s in samples]
-    ys = [float(s.used or 0.0) for s in samples]
-    n = len(xs)
-    mean_x, mean_y = sum(xs) / n, sum(ys) / n
-    spread = sum((x - mean_x) ** 2 for x in xs)
-    if n < 2 or spread <= 0:
-        return None
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
 def _blank(window: WindowFacts) -> Record:
@@ -207,15 +88,6 @@ def _blank(window: WindowFacts) -> Record:
         "confidence": None,
         "note": None,
     }
-
-
-def window_average(window: WindowFacts) -> float | None:
-    """The used percent over the hours since the window began; None before it began."""
-    start = window_start(window)
-    if window.used is None or window.sampled_at is None or start is None:
-        return None
-    elapsed = window.sampled_at - start
-    return window.used / (elapsed / HOUR_MS) if elapsed > 0 else None
 
 
 def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = ()) -> Record:
@@ -248,15 +120,21 @@ def forecast_window(window: WindowFacts, now: int, samples: Sequence[Sample] = (
 
 
 def forecast_account(
-    record: AccountRecord | Record, now: int, history: History | None = None, end: int | None = None
+    record: AccountRecord | Record,
+    now: int,
+    history: History | None = None,
+    end: int | None = None,
+    *,
+    scale: float = 1.0,
 ) -> Record:
     """The ``forecast`` an account record carries: every window's forecast (played forward
     together to ``end``, by default seven days) and the verdict of the most serious one.
-    ``record`` should be scored (status, rateLimited)."""
+    ``record`` should be scored (status, rateLimited). ``scale`` multiplies the account's
+    demand (1.0, the forecast; :mod:`testkit.forecast_risk` plays other days with it)."""
     history = history or {}
     facts = account_windows(record.get("quota"))
     windows = [forecast_window(w, now, history.get(w.key, ())) for w in facts]
-    outlook = play_account(facts, windows, now, history, horizon_end(now, None) if end is None else end)
+    outlook = play_account(facts, windows, now, history, horizon_end(now, None) if end is None else end, scale)
     verdict, binding = "unknown", None
     if windows:
         binding_window = max(windows, key=_seriousness)
@@ -292,11 +170,6 @@ def _seriousness(window: Record) -> tuple[int, int]:
 
 # --- the windows played forward together ------------------------------------------------
 
-CONFIDENCE_LEVELS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
-RECENT_GAP_MS = 2 * HOUR_MS
-RECENT_AGE_MS = 90 * 60_000
-WEEK_MINUTES = 10080
-FIVE_HOURS_MINUTES = 300
 HEAVY_DAY = 1.2  # with a profile, the next day's demand is played at 1.2 times its mean: caps come on heavy days
 HEAVY_SPAN_MS = 24 * HOUR_MS  # beyond it the mean: over a week the heavy and light days even out
 
@@ -313,49 +186,13 @@ def _reference(facts: Sequence[WindowFacts]) -> WindowFacts | None:
     return max(rate, key=lambda w: w.minutes or 0) if rate else None
 
 
-def _recent(samples: Sequence[Sample], window: WindowFacts, now: int, capped: set[int]) -> float | None:
-    """The slope of the window's last two samples; None when they are far apart, old, or the
-    first was taken while a window was at 100 % (no use then says nothing of the pace)."""
-    own = instance_samples(window, _tail(samples, window.reset_at))
-    if len(own) < 2:
-        return None
-    a, b = own[-2], own[-1]
-    if b.at < now - RECENT_AGE_MS or b.at - a.at > RECENT_GAP_MS or b.at <= a.at or a.at in capped:
-        return None
-    return max(0.0, (float(b.used or 0) - float(a.used or 0)) / ((b.at - a.at) / HOUR_MS))
-
-
-def _tail(samples: Sequence[Sample], reset_at: int | None) -> Sequence[Sample]:
-    """The samples from the third-last moment of the instance that resets at ``reset_at`` on
-    (the history is oldest first): the last two of the instance are among them."""
-    seen: set[int] = set()
-    for position in range(len(samples) - 1, -1, -1):
-        sample = samples[position]
-        if sample.used is None or sample.reset_at is None or reset_at is None:
-            continue
-        if abs(sample.reset_at - reset_at) <= RESET_TOLERANCE_MS:
-            seen.add(sample.at)
-            if len(seen) > 2:
-                return samples[position:]
-    return samples
-
-
-def _with_latest(history: History, facts: Sequence[WindowFacts]) -> dict[str, list[Sample]]:
-    """The history with each window's latest sample in it (a stage's records may be newer)."""
-    merged = {key: list(samples) for key, samples in history.items()}
-    for f in facts:
-        if f.sampled_at is None:
-            continue
-        samples = merged.setdefault(f.key, [])
-        if not samples or samples[-1].at < f.sampled_at:
-            samples.append(Sample(f.sampled_at, f.used, f.reset_at))
-    return merged
-
-
-def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, history: History, end: int) -> Outlook:
+def play_account(
+    facts: Sequence[WindowFacts], windows: list[Record], now: int, history: History, end: int, scale: float = 1.0
+) -> Outlook:
     """Fill in each playable window's verdict, run-out, range and confidence (in place) by
-    playing them forward together (:mod:`pipeline.rhythm`); the spans the account is
-    blocked in [now, end) and the 5h sessions left before the weekly runs out."""
+    playing them forward together (:mod:`pipeline.rhythm`), the demand times ``scale``; the
+    spans the account is blocked in [now, end) and the 5h sessions left before the weekly
+    runs out."""
     playable = [(f, w) for f, w in zip(facts, windows, strict=True) if f.used is not None and f.sampled_at is not None]
     playable = [
         (f, w)
@@ -365,19 +202,23 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
     if not playable:
         return Outlook([], None)
     ref = _reference([f for f, _w in playable])
-    history = _with_latest(history, [f for f, _w in playable])
+    history = with_latest(history, [f for f, _w in playable])
     profile = rhythm.build_profile(history, ref.key) if ref is not None else None
     averages = {f.key: window_average(f) for f, _w in playable}
     ref_average = averages.get(ref.key) if ref is not None else None
+    carried: float | None = None  # a session cut off by a cap goes on when it lifts, at its pace
+    lift = now
     if profile is not None and ref is not None:
         weight = min(1.0, profile.span_ms / rhythm.FULL_PROFILE_MS)
         base = ref_average if ref_average is not None else profile.mean
         capped = rhythm.capped_moments(history)
-        recent = _recent(history.get(ref.key, ()), ref, now, capped)
+        recent = recent_pace(history.get(ref.key, ()), ref, now, capped)
         finest = min((f for f, _w in playable if f.key in profile.ratios), key=lambda f: f.minutes or 0, default=None)
         if finest is not None:  # the shortest window moves in finer steps: its recent pace, in reference points
-            fine = _recent(history.get(finest.key, ()), finest, now, capped)
+            fine = recent_pace(history.get(finest.key, ()), finest, now, capped)
             recent = fine / profile.ratios[finest.key] if fine is not None else recent
+        if finest is not None and (capped_pace := pace_before_cap(finest, history.get(finest.key, ()), now)):
+            carried, lift = capped_pace[0] / profile.ratios[finest.key], capped_pace[1]
         rates = profile.rates
 
         def demand(t: int) -> float:
@@ -386,11 +227,13 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
             if recent is not None and t - start < rhythm.RECENT_FADE_MS:
                 share = 0.5 * (1 - (t - start) / rhythm.RECENT_FADE_MS)
                 value = (1 - share) * value + share * recent
+            if carried is not None and lift <= t < lift + rhythm.RECENT_FADE_MS:
+                share = 0.5 * (1 - (t - lift) / rhythm.RECENT_FADE_MS)
+                value = (1 - share) * value + share * carried
             return value
 
         spread = profile.spread
         confidence = 0.1 + 0.9 * weight / (1.0 + (spread[1] - spread[0]))
-        heavy = 1.0
     else:
 
         def demand(t: int) -> float:
@@ -398,7 +241,6 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
 
         spread = rhythm.DEFAULT_SPREAD
         confidence = 0.1
-        heavy = 1.0
     start = max(min(int(f.sampled_at or now) for f, _w in playable), now - rhythm.FULL_PROFILE_MS)
 
     def ratio(f: WindowFacts) -> float:
@@ -439,12 +281,14 @@ def play_account(facts: Sequence[WindowFacts], windows: list[Record], now: int, 
     )
     stop = min(stop, start + rhythm.MAX_PLAY_MS)
     breaks = [start + HEAVY_SPAN_MS, *range(start, start + rhythm.RECENT_FADE_MS, rhythm.FADE_STEP_MS)]
+    if carried is not None:
+        breaks += range(lift, lift + rhythm.RECENT_FADE_MS, rhythm.FADE_STEP_MS)
     played = rhythm.pieces(demand, start, stop, breaks)  # one demand for the three plays
     active = profile.mean if profile is not None else 0.0  # a fresh window begins in the account's busier hours
-    middle = rhythm.play(lanes(), played, start, stop, scale=heavy, active=active)
-    early = rhythm.play(lanes(), played, start, stop, scale=spread[1] * heavy, active=active)
+    middle = rhythm.play(lanes(), played, start, stop, scale=scale, active=active)
+    early = rhythm.play(lanes(), played, start, stop, scale=spread[1] * scale, active=active)
     if any(run_out is not None for run_out, _reset in middle.run_outs.values()):
-        late = rhythm.play(lanes(), played, start, stop, scale=spread[0] * heavy, active=active)
+        late = rhythm.play(lanes(), played, start, stop, scale=spread[0] * scale, active=active)
     else:  # a lighter demand runs out no sooner: nothing runs out
         late = rhythm.Played(dict.fromkeys(middle.run_outs, (None, None)))
     level = round(confidence, 2)

@@ -25,12 +25,14 @@ reference points per hour is::
     demand(t) = k(t) * (w * rate[b(t)] + (1 - w) * average)   w = min(1, history span / 7 days)
     k(t)      = 1.2 for the first 24 h, then 1 (the next day's caps come on its heavier days)
     demand(t) = (1 - r) * demand(t) + r * recent          r = 0.5 * (1 - (t - now) / 3 h), first 3 h
+    demand(t) = (1 - c) * demand(t) + c * capped          c = 0.5 * (1 - (t - lift) / 3 h), 3 h from lift
 
 (``average`` is the reference window's used percent over its elapsed time; ``recent`` the
 slope of its last two samples when they are at most two hours apart, the latest at most
-90 minutes old and no window at 100 % at the first). The demand is constant on pieces
-(:func:`pieces`: every UTC hour, 15-minute steps of the recent pace's fade, the end of the
-first 24 h) and the play jumps from event to event: a piece ends, a window runs out, a window
+90 minutes old and no window at 100 % at the first; ``capped``, when the shortest window is at
+100 % now, its instance's pace before the cap, from ``lift``, its reset). The demand is
+constant on pieces (:func:`pieces`: every UTC hour, 15-minute steps of the recent and capped
+paces' fades, the end of the first 24 h) and the play jumps from event to event: a piece ends, a window runs out, a window
 resets. Every window takes ``demand * ratio``; the service's rules apply: no use while any
 window is at 100 %; a window that resets is at 0 % and has not begun; it begins (its reset one
 length later) at the account's next expected use, the first piece whose demand is at least

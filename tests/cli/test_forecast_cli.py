@@ -67,9 +67,10 @@ def test_shell_pipe_equals_codex_auth_forecast(env: dict[str, str], fmt: str, hi
         f"| codex-auth render --view forecast {fmt} --now {NOW}",
         env,
     ).stdout
-    # with the earlier samples the rhythm sees the 5h windows slow down: the pool stays at 3
-    gate = 0 if history else 3
-    in_process = sh(f"codex auth forecast {fmt} --now {NOW} --min-healthy 3", env, expect=gate).stdout
+    # the pool falls below 3 either way; with the earlier samples because the account at 100 % of
+    # its 5h goes on at its pace before the cap when the window resets (40 minutes earlier it was
+    # at 95 %, its weekly rising as fast), and its weekly runs out on the second day
+    in_process = sh(f"codex auth forecast {fmt} --now {NOW} --min-healthy 3", env, expect=3).stdout
     assert piped == in_process
     assert len(piped) > 300
     if fmt == "--json":

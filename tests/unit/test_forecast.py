@@ -9,8 +9,9 @@ import pytest
 
 from pipeline.clock import parse_duration, parse_time
 from pipeline.errors import ConfigError
-from pipeline.forecast import Sample, forecast_account, history_since, window_key
+from pipeline.forecast import Sample, WindowFacts, forecast_account, history_since, window_key
 from pipeline.forecast_pool import pool_forecast
+from pipeline.forecast_windows import pace_before_cap
 from pipeline.scoring import score_account
 
 NOW = 1772548200000  # 2026-03-03T14:30:00Z
@@ -171,6 +172,22 @@ def test_a_flat_stretch_never_erases_the_windows_measured_use() -> None:
     assert seven["verdict"] == "runs-out" and seven["runOutAt"] < reset
 
 
+def test_a_heavier_day_runs_out_no_later_and_scale_one_is_the_forecast() -> None:
+    # testkit.forecast_risk plays each account at other days with ``scale``: 1 is the forecast
+    # itself, a heavier day runs out sooner, a much lighter one lasts
+    reset = NOW + 3 * HOUR
+    history = {window_key("codex", 300): [Sample(NOW - HOUR, 30, reset)]}
+    record = account(0, [window(300, 50, reset)])
+    plain = forecast_account(record, NOW, history)
+    assert forecast_account(record, NOW, history, scale=1.0) == plain
+    heavy = forecast_account(record, NOW, history, scale=1.5)
+    light = forecast_account(record, NOW, history, scale=0.2)
+    assert plain["verdict"] == "runs-out" and heavy["verdict"] == "runs-out"
+    assert heavy["runOutAt"] < plain["runOutAt"]
+    assert heavy["blocked"][0]["from"] == heavy["runOutAt"] and len(light["blocked"]) == 0
+    assert light["verdict"] == "lasts"
+
+
 def test_history_of_many_samples_is_played_forward() -> None:
     reset = NOW + 2 * DAY
     used = [10, 12, 13, 15, 17, 18]  # hourly
@@ -220,6 +237,22 @@ def test_an_hour_at_100_percent_is_no_recent_pace() -> None:
     idle = {**history, five_key: [Sample(s.at, min(99.0, float(s.used or 0)), s.reset_at) for s in history[five_key]]}
     flat = forecast(account(0, [window(300, 99, five_reset), window(10080, 45, week_reset)]), idle)
     assert by_name(result, "7d")["pacePerHour"] > 1.5 * by_name(flat, "7d")["pacePerHour"] > 0
+
+
+def test_the_pace_before_a_cap_is_the_capped_instances_use_until_its_last_sample_below_100() -> None:
+    # a 5h window that began 3 h ago, at 60 % after 1 h and 90 % after 1.5 h, at 100 % since:
+    # 60 points an hour before the cap, and the cap lifts at the reset, in 2 h
+    reset = NOW + 2 * HOUR
+    began = reset - 5 * HOUR
+    samples = [Sample(began - HOUR, 40, began - 30 * MIN)]  # the instance before: not this one
+    samples += [Sample(began + HOUR, 60, reset), Sample(began + 90 * MIN, 90, reset)]
+    samples += [Sample(began + 2 * HOUR, 100, reset), Sample(NOW, 100, reset)]
+    capped = WindowFacts(window_key("codex", 300), "5h", "codex", 300, 100, reset, NOW)
+    assert pace_before_cap(capped, samples, NOW) == (pytest.approx(60.0), reset)
+    assert pace_before_cap(capped, samples[:1] + samples[3:], NOW) is None, "no sample of it below 100 %"
+    working = WindowFacts(window_key("codex", 300), "5h", "codex", 300, 90, reset, NOW)
+    assert pace_before_cap(working, samples, NOW) is None, "not at 100 %: its recent pace says it"
+    assert pace_before_cap(capped, samples, reset) is None, "reset since"
 
 
 def test_a_reset_between_samples_leaves_the_old_window_out() -> None:
